@@ -1,0 +1,64 @@
+# The two commands: `make run` and `make test`. Everything else is a helper of theirs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_PRODUCTS ?= 10000
+DEMO_SHOPS ?= 100
+
+.PHONY: run test venv stack stop migrate demo lint check bench-search bench-web bench-checkout bench-load clean
+
+$(STAMP): requirements.txt
+	@echo "==> creating $(VENV) and installing requirements.txt"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet --progress-bar on -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## run: start PostgreSQL/Redis (embedded unless DATABASE_URL/REDIS_URL are set), migrate, load the demo once, serve web + worker + beat
+run: $(STAMP)
+	@$(PY) scripts/run.py --products $(DEMO_PRODUCTS) --shops $(DEMO_SHOPS)
+
+## test: the whole suite against real PostgreSQL and Redis
+test: $(STAMP)
+	@$(PY) scripts/devstack.py up
+	@$(PY) scripts/browser_check.py
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+stack: $(STAMP)
+	@$(PY) scripts/devstack.py up
+
+## stop: stop the embedded PostgreSQL and Redis (data is kept in .data/)
+stop: $(STAMP)
+	@$(PY) scripts/devstack.py down
+
+migrate: stack
+	@$(PY) manage.py migrate --no-input
+
+demo: migrate
+	@$(PY) manage.py load_demo_catalog --products $(DEMO_PRODUCTS) --shops $(DEMO_SHOPS) --seed 7
+
+check: stack
+	@$(PY) manage.py makemigrations --check --dry-run
+	@ETSY_ENV=production SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789 ALLOWED_HOSTS=example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+## bench-search: relevance (nDCG@10, MRR, zero-result rate vs naive baseline) and WANDS latency
+bench-search: stack
+	@$(PY) manage.py bench_search
+
+## bench-web: page latency and throughput under concurrent load, beside a bare Django view
+bench-web: stack
+	@$(PY) scripts/bench_web.py
+
+## bench-checkout: checkout latency p50/p99 for a 3-shop cart
+bench-checkout: stack
+	@$(PY) manage.py bench_checkout
+
+## bench-load: many concurrent buyers racing for unique items through the API, then the books are checked
+bench-load: stack
+	@$(PY) scripts/bench_load.py
+
+clean:
+	rm -rf $(VENV) .data

@@ -1,0 +1,34 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class CartItem(models.Model):
+    """A line of a signed-in buyer's cart. ``reserved_until`` holds a unique item for this buyer.
+
+    A reservation past ``reserved_until`` is no reservation: every reader compares with now().
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart_items")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="cart_items")
+    quantity = models.PositiveIntegerField(default=1)
+    reserved_until = models.DateTimeField(null=True, blank=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "product"], name="cart_item_unique_user_product"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="cart_item_quantity_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["user"], name="idx_cart_user"),
+            models.Index(fields=["product"], name="idx_cart_product"),
+            models.Index(
+                fields=["reserved_until"], name="idx_cart_reservation", condition=Q(reserved_until__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id} for {self.user_id}"

@@ -1,0 +1,161 @@
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class Category(models.Model):
+    """A node of the category tree. ``path`` holds the ids from the root ("/3/17/")."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=120, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
+    position = models.PositiveSmallIntegerField(default=0)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+        indexes = [models.Index(fields=["path"], name="category_path_prefix", opclasses=["varchar_pattern_ops"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        path = f"{self.parent.path if self.parent_id else '/'}{self.pk}/"
+        if path != self.path:
+            self.path = path
+            Category.objects.filter(pk=self.pk).update(path=path)
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:category", kwargs={"slug": self.slug})
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 2
+
+
+class Product(models.Model):
+    """A listing. Most handmade and vintage listings are unique (quantity 1)."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="products")
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.IntegerField(default=1)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    is_vintage = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    # Denormalized counters, refreshed in batches (views) or by services (favorites).
+    view_count = models.PositiveIntegerField(default=0)
+    favorite_count = models.PositiveIntegerField(default=0)
+    # Weighted full-text vector (title A, tags B, description C), maintained by the search app.
+    search_vector = SearchVectorField(null=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="product_quantity_nonnegative"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_nonnegative"),
+        ]
+        indexes = [
+            models.Index(fields=["price"], name="product_price_idx"),
+            models.Index(fields=["-created_at"], name="product_created_desc_idx"),
+            models.Index(fields=["quantity"], name="idx_products_low_quantity", condition=Q(quantity__lte=3)),
+            GinIndex(fields=["search_vector"], name="product_search_vector_gin"),
+            GinIndex(fields=["tags"], name="product_tags_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:product", kwargs={"pk": self.pk, "slug": self.slug})
+
+    @property
+    def is_unique(self) -> bool:
+        return self.quantity == 1
+
+    @property
+    def is_sold_out(self) -> bool:
+        return self.quantity <= 0
+
+
+class ProductImage(models.Model):
+    """One picture of a listing; ``position`` orders the gallery (0 is the cover)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to="products/%Y/%m/", width_field="width", height_field="height")
+    thumbnail = models.ImageField(upload_to="products/thumbs/%Y/%m/", blank=True)
+    alt_text = models.CharField(max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.alt_text or f"Image {self.position} of {self.product_id}"
+
+
+class Favorite(models.Model):
+    """A buyer's favorite: exactly one of product or shop."""
+
+    class Kind(models.TextChoices):
+        PRODUCT = "product", "Product"
+        SHOP = "shop", "Shop"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favorites")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.CASCADE, related_name="favorites")
+    shop = models.ForeignKey("shops.Shop", null=True, blank=True, on_delete=models.CASCADE, related_name="favorites")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="product", product__isnull=False, shop__isnull=True))
+                | (Q(kind="shop", shop__isnull=False, product__isnull=True)),
+                name="favorite_exactly_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "product"], condition=Q(kind="product"), name="favorite_unique_product"
+            ),
+            models.UniqueConstraint(fields=["user", "shop"], condition=Q(kind="shop"), name="favorite_unique_shop"),
+        ]
+        indexes = [models.Index(fields=["user", "kind"], name="favorite_user_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ♥ {self.kind} {self.product_id or self.shop_id}"
+
+
+class ProductView(models.Model):
+    """A product page view, written in batches (never synchronously per request)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="views")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="product_views"
+    )
+    session_key = models.CharField(max_length=64, blank=True)
+    viewed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-viewed_at"], name="productview_user_recent"),
+            models.Index(fields=["product", "viewed_at"], name="productview_product_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"view of {self.product_id} at {self.viewed_at:%Y-%m-%d %H:%M}"

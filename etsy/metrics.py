@@ -1,0 +1,43 @@
+"""Business metrics named by the design documents (Prometheus, exposed at /metrics).
+
+Under a multi-process server set PROMETHEUS_MULTIPROC_DIR; prometheus_client then
+keeps each worker's samples in files that /metrics adds up.
+"""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+product_views = Counter("etsy_product_views_total", "Product page views.", ["category_id"])
+
+search_latency = Histogram(
+    "etsy_search_latency_seconds",
+    "Search latency by query type (keyword, browse, filtered).",
+    ["query_type"],
+    buckets=[0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1],
+)
+search_queries = Counter("etsy_search_queries_total", "Search queries by whether filters were used.", ["has_filters"])
+search_results = Histogram(
+    "etsy_search_results_count", "Number of hits per search.", buckets=[0, 1, 5, 10, 25, 50, 100, 500, 1000]
+)
+
+orders_created = Counter("etsy_orders_created_total", "Orders created, by status at creation.", ["status"])
+orders_by_shop = Counter("etsy_orders_by_shop_total", "Orders created per shop.", ["shop_id"])
+order_value = Histogram("etsy_order_value_dollars", "Order totals in dollars.", buckets=[10, 25, 50, 100, 250, 500])
+checkout_duration = Histogram(
+    "etsy_checkout_duration_seconds", "Checkout duration, end to end.", buckets=[0.1, 0.2, 0.3, 0.5, 1, 2]
+)
+
+cache_hits = Counter("etsy_cache_hits_total", "Cache hits by cache type.", ["cache_type"])
+cache_misses = Counter("etsy_cache_misses_total", "Cache misses by cache type.", ["cache_type"])
+
+circuit_breaker_state = Gauge(
+    "etsy_circuit_breaker_state",
+    "Circuit breaker state (0=closed, 1=open, 2=half-open).",
+    ["service"],
+    multiprocess_mode="mostrecent",
+)
+
+reservations_created = Counter("etsy_reservations_created_total", "Unique-item cart reservations created.")
+reservations_expired = Counter("etsy_reservations_expired_total", "Expired reservations removed by the cleanup job.")
+inventory_conflicts = Counter(
+    "etsy_inventory_conflicts_total", "Cart or checkout attempts refused because stock or a reservation was taken."
+)

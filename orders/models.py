@@ -1,0 +1,168 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+
+class Checkout(models.Model):
+    """One buyer's checkout: one payment for the orders it created, one order per shop."""
+
+    class PaymentStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PAID = "paid", "Paid"
+        DECLINED = "declined", "Declined"
+        UNKNOWN = "unknown", "Unknown (provider timed out)"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkouts")
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    payment_status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    # Sent to the provider so a retried or re-queried charge is the same charge.
+    provider_idempotency_key = models.CharField(max_length=64, unique=True)
+    provider_charge_id = models.CharField(max_length=100, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    payment_attempts = models.PositiveSmallIntegerField(default=0)
+    # Shipping address, shared by the orders of this checkout.
+    ship_name = models.CharField(max_length=120)
+    ship_line1 = models.CharField(max_length=200)
+    ship_line2 = models.CharField(max_length=200, blank=True)
+    ship_city = models.CharField(max_length=100)
+    ship_postcode = models.CharField(max_length=20)
+    ship_country = models.CharField(max_length=2, default="US")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(total__gte=0), name="checkout_total_nonnegative")]
+        indexes = [
+            models.Index(
+                fields=["payment_status", "created_at"],
+                name="checkout_unresolved_idx",
+                condition=Q(payment_status__in=["pending", "unknown"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Checkout {self.id} ({self.payment_status})"
+
+
+class Order(models.Model):
+    """One buyer's purchase from one shop."""
+
+    class Status(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", "Pending payment"
+        PAID = "paid", "Paid"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    checkout = models.ForeignKey(Checkout, on_delete=models.PROTECT, related_name="orders")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="orders")
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    shipping = models.DecimalField(max_digits=10, decimal_places=2)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["checkout", "shop"], name="order_one_per_shop_per_checkout"),
+            models.CheckConstraint(condition=Q(subtotal__gte=0), name="order_subtotal_nonnegative"),
+            models.CheckConstraint(condition=Q(shipping__gte=0), name="order_shipping_nonnegative"),
+            models.CheckConstraint(condition=Q(total=F("subtotal") + F("shipping")), name="order_total_adds_up"),
+        ]
+        indexes = [
+            models.Index(fields=["buyer", "-created_at"], name="order_buyer_idx"),
+            models.Index(fields=["shop", "-created_at"], name="order_shop_idx"),
+            models.Index(fields=["status"], name="order_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("orders:detail", kwargs={"pk": self.pk})
+
+
+class OrderItem(models.Model):
+    """A line of an order, frozen at purchase: later price or title edits never change it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey("catalog.Product", null=True, on_delete=models.SET_NULL, related_name="order_items")
+    title_at_purchase = models.CharField(max_length=200)
+    price_at_purchase = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_item_quantity_positive"),
+            models.CheckConstraint(condition=Q(price_at_purchase__gte=0), name="order_item_price_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.title_at_purchase}"
+
+    @property
+    def line_total(self):
+        return self.price_at_purchase * self.quantity
+
+
+class Review(models.Model):
+    """A buyer's review of one order (at most one), shown on the shop."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="review")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews")
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="reviews")
+    rating = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    seller_reply = models.TextField(blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rating__gte=1) & Q(rating__lte=5), name="review_rating_1_to_5"),
+        ]
+        indexes = [models.Index(fields=["shop", "-created_at"], name="review_shop_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.rating}★ for order {self.order_id}"
+
+
+class OutboxMessage(models.Model):
+    """A side effect promised in the same transaction as the data it is about.
+
+    Relayed to Celery after commit and swept periodically until handed over;
+    handlers are idempotent, keyed by ``id``.
+    """
+
+    topic = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["created_at"], name="outbox_unprocessed_idx", condition=Q(processed_at__isnull=True))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"

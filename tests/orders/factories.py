@@ -1,0 +1,57 @@
+import uuid
+from decimal import Decimal
+
+import factory
+
+from orders.models import Checkout, Order, OrderItem, Review
+from tests.accounts.factories import UserFactory
+from tests.catalog.factories import ProductFactory
+from tests.shops.factories import ShopFactory
+
+
+class CheckoutFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Checkout
+
+    buyer = factory.SubFactory(UserFactory)
+    total = Decimal("28.00")
+    provider_idempotency_key = factory.LazyFunction(lambda: uuid.uuid4().hex)
+    ship_name = "Ada Buyer"
+    ship_line1 = "1 Market Street"
+    ship_city = "Hudson"
+    ship_postcode = "12534"
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    checkout = factory.SubFactory(CheckoutFactory, buyer=factory.SelfAttribute("..buyer"))
+    buyer = factory.SubFactory(UserFactory)
+    shop = factory.SubFactory(ShopFactory)
+    subtotal = Decimal("24.00")
+    shipping = Decimal("4.00")
+    total = Decimal("28.00")
+    status = Order.Status.PAID
+
+
+class OrderItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderItem
+
+    order = factory.SubFactory(OrderFactory)
+    product = factory.SubFactory(ProductFactory, shop=factory.SelfAttribute("..order.shop"))
+    title_at_purchase = factory.SelfAttribute("product.title")
+    price_at_purchase = factory.SelfAttribute("product.price")
+    quantity = 1
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Review
+
+    order = factory.SubFactory(OrderFactory, status=Order.Status.DELIVERED)
+    reviewer = factory.SelfAttribute("order.buyer")
+    shop = factory.SelfAttribute("order.shop")
+    rating = 5
+    comment = "Beautiful work, arrived quickly."

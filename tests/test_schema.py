@@ -1,0 +1,88 @@
+"""The database itself rejects rows that break the marketplace's invariants."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+
+from catalog.models import Favorite, Product
+from orders.models import Review
+from tests.accounts.factories import UserFactory
+from tests.cart.factories import CartItemFactory
+from tests.catalog.factories import FavoriteFactory, ProductFactory
+from tests.orders.factories import OrderFactory, ReviewFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _rejected(fn) -> bool:
+    try:
+        with transaction.atomic():
+            fn()
+    except IntegrityError:
+        return True
+    return False
+
+
+def test_product_quantity_cannot_go_negative(product):
+    assert _rejected(lambda: Product.objects.filter(pk=product.pk).update(quantity=-1))
+    product.refresh_from_db()
+    assert product.quantity == 1
+
+
+def test_product_price_cannot_be_negative(product):
+    assert _rejected(lambda: Product.objects.filter(pk=product.pk).update(price=Decimal("-0.01")))
+
+
+def test_review_rating_must_be_between_1_and_5():
+    review = ReviewFactory()
+    assert _rejected(lambda: Review.objects.filter(pk=review.pk).update(rating=0))
+    assert _rejected(lambda: Review.objects.filter(pk=review.pk).update(rating=6))
+    assert not _rejected(lambda: Review.objects.filter(pk=review.pk).update(rating=1))
+
+
+def test_one_review_per_order():
+    review = ReviewFactory()
+    assert _rejected(
+        lambda: Review.objects.create(order=review.order, reviewer=review.reviewer, shop=review.shop, rating=4)
+    )
+
+
+def test_cart_item_unique_per_user_and_product():
+    item = CartItemFactory()
+    assert _rejected(lambda: CartItemFactory(user=item.user, product=item.product))
+
+
+def test_order_total_must_equal_subtotal_plus_shipping():
+    assert _rejected(lambda: OrderFactory(subtotal=Decimal("10.00"), shipping=Decimal("2.00"), total=Decimal("13.00")))
+
+
+def test_favorite_targets_exactly_one_thing(product):
+    user = UserFactory()
+    assert _rejected(lambda: Favorite.objects.create(user=user, kind="product", product=product, shop=product.shop))
+    FavoriteFactory(user=user, product=product)
+    assert _rejected(lambda: FavoriteFactory(user=user, product=product))
+
+
+def test_user_email_is_unique_ignoring_case():
+    UserFactory(email="Maker@Example.com")
+    assert _rejected(lambda: UserFactory(email="maker@example.com"))
+
+
+def test_documented_indexes_exist():
+    with connection.cursor() as cursor:
+        names = {
+            row[0]
+            for row in cursor.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename IN ('catalog_product', 'cart_cartitem')"
+            ).fetchall()
+        }
+    assert {"idx_products_low_quantity", "idx_cart_reservation", "idx_cart_user", "idx_cart_product"} <= names
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_products_low_quantity'")
+        assert "WHERE (quantity <= 3)" in cursor.fetchone()[0]
+
+
+def test_migrations_are_up_to_date():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
