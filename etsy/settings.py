@@ -10,6 +10,7 @@ the production profile: DEBUG off, secure cookies, HSTS, and secrets without def
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -167,7 +168,22 @@ PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="orders.payments.TestPaym
 PAYMENT_TIMEOUT_SECONDS = env.float("PAYMENT_TIMEOUT_SECONDS", default=5.0)
 
 # --- Background jobs (Celery beat): one entry per job -------------------------
-CELERY_BEAT_SCHEDULE.update({})
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Delete cart reservations past reserved_until (readers already ignore them) and count them.
+        "cleanup-expired-reservations": {"task": "cart.tasks.cleanup_expired_reservations", "schedule": 60.0},
+        # Hand outbox rows (seller notifications) to Celery when the after-commit relay missed them.
+        "relay-outbox": {"task": "orders.tasks.relay_outbox", "schedule": 30.0},
+        # Ask the payment provider about checkouts whose charge outcome is unknown (timeouts).
+        "resolve-pending-payments": {"task": "orders.tasks.resolve_pending_payments", "schedule": 60.0},
+        # Write buffered product views from Redis to PostgreSQL in one batch.
+        "flush-product-views": {"task": "catalog.tasks.flush_product_views", "schedule": 30.0},
+        # Recompute trending listings per category (served from cache for 15 minutes).
+        "compute-trending": {"task": "catalog.tasks.compute_trending", "schedule": 600.0},
+        # Daily digest email per shop; idempotent per shop and day, so a beat restart never doubles it.
+        "seller-daily-digest": {"task": "shops.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
+    }
+)
 
 # --- REST API ----------------------------------------------------------------
 REST_FRAMEWORK = {

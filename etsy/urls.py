@@ -4,7 +4,15 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("etsy.api_urls")),
     path("", include("django_prometheus.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("shops/", include("shops.urls")),
+    path("sell/", include("shops.seller_urls")),
+    path("search/", include("search.urls")),
+    path("cart/", include("cart.urls")),
+    path("orders/", include("orders.urls")),
+    path("", include("catalog.urls")),
 ]
 
 if settings.DEBUG:

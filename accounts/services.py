@@ -1,0 +1,22 @@
+from django.contrib.auth.password_validation import validate_password
+from django.db import IntegrityError, transaction
+
+from accounts.exceptions import EmailTaken
+from accounts.models import User
+
+
+@transaction.atomic
+def register_user(*, email: str, password: str, display_name: str = "") -> User:
+    """Create a buyer account. Raises EmailTaken; django ValidationError for a weak password."""
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise EmailTaken()
+    user = User(email=email, display_name=display_name.strip())
+    validate_password(password, user)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:  # a concurrent sign-up with the same address
+        raise EmailTaken() from exc
+    return user
