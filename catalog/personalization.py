@@ -1,0 +1,220 @@
+"""Product views, trending and the personalized home feed (the documents' "Personalization").
+
+Views are recorded on the hot path with one pipelined Redis round trip and no database
+write: a global buffer that ``catalog.tasks.flush_product_views`` turns into
+``ProductView`` rows every 30 s, and a short per-viewer list of recent products that the
+feed reads at once. Buyers with fewer than 5 views get trending listings; the others
+get listings from their top categories, price band and tags, learned from views and
+favorites, without sold-out or already purchased items and spread across shops.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
+from statistics import median
+
+from django.conf import settings
+from django.db.models import Case, Count, Value, When
+from django.utils import timezone
+
+from catalog.models import Favorite, Product, ProductView
+from etsy import cache, metrics
+
+logger = logging.getLogger(__name__)
+
+COLD_START_VIEWS = 5
+RECENT_VIEWS_KEPT = 50
+RECENT_VIEWS_TTL = 60 * 60 * 24 * 30
+TRENDING_WINDOW = timedelta(days=7)
+TRENDING_SIZE = 48
+FEED_PER_SHOP = 2
+
+
+def _redis():
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
+def _raw_key(name: str) -> str:
+    return f"{getattr(settings, 'CACHE_KEY_PREFIX', 'etsy')}:{name}"
+
+
+def views_buffer_key() -> str:
+    return _raw_key("views:buffer")
+
+
+def recent_views_key(*, user_id: int | None, session_key: str | None) -> str | None:
+    if user_id:
+        return _raw_key(f"views:recent:u{user_id}")
+    if session_key:
+        return _raw_key(f"views:recent:s{session_key}")
+    return None
+
+
+def record_product_view(
+    *, product_id: int, category_id: int, user_id: int | None = None, session_key: str | None = None
+) -> None:
+    """Buffer one product view in Redis (no database write); a Redis failure drops the view."""
+    metrics.product_views.labels(category_id=str(category_id)).inc()
+    event = json.dumps(
+        {"p": product_id, "u": user_id, "s": session_key or "", "t": timezone.now().timestamp()},
+        separators=(",", ":"),
+    )
+    recent = recent_views_key(user_id=user_id, session_key=session_key)
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        pipe.rpush(views_buffer_key(), event)
+        if recent:
+            pipe.lpush(recent, product_id)
+            pipe.ltrim(recent, 0, RECENT_VIEWS_KEPT - 1)
+            pipe.expire(recent, RECENT_VIEWS_TTL)
+        pipe.execute()
+    except Exception:  # a lost view is acceptable; a failed page is not
+        logger.warning("could not buffer a product view", exc_info=True)
+
+
+def list_recent_view_ids(*, user_id: int | None, session_key: str | None) -> list[int]:
+    """Return the viewer's recently viewed product ids, newest first (Redis, then the database)."""
+    key = recent_views_key(user_id=user_id, session_key=session_key)
+    ids: list[int] = []
+    if key:
+        try:
+            ids = [int(x) for x in _redis().lrange(key, 0, RECENT_VIEWS_KEPT - 1)]
+        except Exception:
+            logger.warning("could not read recent views", exc_info=True)
+    if not ids and user_id:
+        ids = list(
+            ProductView.objects.filter(user_id=user_id)
+            .order_by("-viewed_at")
+            .values_list("product_id", flat=True)[:RECENT_VIEWS_KEPT]
+        )
+    return ids
+
+
+def compute_trending_ids(*, category_id: int | None = None, size: int = TRENDING_SIZE) -> list[int]:
+    """Return trending in-stock product ids: most viewed and favorited in the last week."""
+    from catalog.selectors import get_category_tree
+
+    since = timezone.now() - TRENDING_WINDOW
+    products = Product.objects.filter(is_active=True, shop__is_active=True, quantity__gt=0)
+    if category_id is not None:
+        category = get_category_tree().by_id.get(category_id)
+        if category is None:
+            return []
+        products = products.filter(category__path__startswith=category.path)
+    recent = (
+        products.filter(views__viewed_at__gte=since)
+        .annotate(n=Count("views"))
+        .order_by("-n", "-favorite_count", "-id")
+        .values_list("id", flat=True)[:size]
+    )
+    ids = list(recent)
+    if len(ids) < size:
+        fill = (
+            products.exclude(pk__in=ids)
+            .order_by("-favorite_count", "-view_count", "-created_at")
+            .values_list("id", flat=True)[: size - len(ids)]
+        )
+        ids.extend(fill)
+    return ids
+
+
+def _spread_across_shops(rows: list[tuple[int, int]], *, limit: int, per_shop: int) -> list[int]:
+    """Pick ids in order, at most ``per_shop`` per shop first, then fill up."""
+    chosen: list[int] = []
+    counts: Counter[int] = Counter()
+    for pid, shop_id in rows:
+        if len(chosen) >= limit:
+            break
+        if counts[shop_id] < per_shop:
+            counts[shop_id] += 1
+            chosen.append(pid)
+    for pid, _ in rows:
+        if len(chosen) >= limit:
+            break
+        if pid not in chosen:
+            chosen.append(pid)
+    return chosen
+
+
+def compute_personalized_ids(*, user_id: int | None, seen_ids: list[int], limit: int) -> list[int]:
+    """Return feed ids from the viewer's top categories, price band and tags."""
+    favorite_ids: list[int] = []
+    purchased: list[int] = []
+    if user_id:
+        from orders.models import OrderItem
+
+        favorite_ids = list(
+            Favorite.objects.filter(user_id=user_id, kind=Favorite.Kind.PRODUCT).values_list("product_id", flat=True)[
+                :50
+            ]
+        )
+        purchased = list(
+            OrderItem.objects.filter(order__buyer_id=user_id, product_id__isnull=False).values_list(
+                "product_id", flat=True
+            )
+        )
+    signal_ids = list(dict.fromkeys(seen_ids + favorite_ids))
+    signals = list(Product.objects.filter(pk__in=signal_ids).values_list("id", "category_id", "price", "tags"))
+    if not signals:
+        return []
+    weights = Counter()
+    for pid, category_id, _, _ in signals:
+        # A favorite says more than a glance.
+        weights[category_id] += 3 if pid in favorite_ids else 1
+    top_categories = [c for c, _ in weights.most_common(3)]
+    prices = [price for _, _, price, _ in signals]
+    mid = Decimal(median(prices))
+    low, high = (mid * Decimal("0.5")).quantize(Decimal("0.01")), (mid * Decimal("2")).quantize(Decimal("0.01"))
+    tag_counts = Counter(t for *_, tags in signals for t in (tags or []))
+    top_tags = [t for t, _ in tag_counts.most_common(6)]
+
+    candidates = (
+        Product.objects.filter(is_active=True, shop__is_active=True, quantity__gt=0, category_id__in=top_categories)
+        .filter(price__gte=low, price__lte=high)
+        .exclude(pk__in=set(signal_ids) | set(purchased))
+    )
+    if top_tags:
+        candidates = candidates.annotate(tag_match=Case(When(tags__overlap=top_tags, then=1), default=0))
+    else:
+        candidates = candidates.annotate(tag_match=Value(0))
+    rows = list(
+        candidates.order_by("-tag_match", "-favorite_count", "-created_at").values_list("id", "shop_id")[: limit * 4]
+    )
+    return _spread_across_shops(rows, limit=limit, per_shop=FEED_PER_SHOP)
+
+
+def get_personalized_feed(*, user, session_key: str | None, limit: int = 24) -> list[Product]:
+    """Return the home feed: trending below 5 views, else personalized (cached 5 minutes).
+
+    When personalization fails or finds nothing, fall back to trending (the documents'
+    degradation rule for the feed).
+    """
+    from catalog.selectors import list_products_by_ids, list_trending_products
+
+    user_id = user.pk if getattr(user, "is_authenticated", False) else None
+    seen = list_recent_view_ids(user_id=user_id, session_key=session_key)
+    if len(seen) < COLD_START_VIEWS:
+        return list_trending_products(limit=limit)
+    try:
+        if user_id:
+            ids = cache.cache_aside(
+                cache.feed_key(user_id),
+                lambda: compute_personalized_ids(user_id=user_id, seen_ids=seen, limit=limit),
+                ttl=cache.TTL["feed"],
+                cache_type="feed",
+            )
+        else:
+            ids = compute_personalized_ids(user_id=None, seen_ids=seen, limit=limit)
+    except Exception:
+        logger.exception("personalized feed failed; serving trending")
+        ids = []
+    products = list_products_by_ids(product_ids=ids)
+    if not products:
+        return list_trending_products(limit=limit)
+    return products

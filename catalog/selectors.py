@@ -1,0 +1,389 @@
+"""Catalog reads: listings, categories, product detail, similar items, favorites, feed.
+
+Reads that pages hit on every request are cached through ``etsy.cache`` (cache-aside
+with a stampede lock); their keys are invalidated by ``catalog.receivers``.
+Every list returned for rendering is already ``select_related``/prefetched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from catalog.exceptions import CategoryNotFound, ProductNotFound
+from catalog.models import Category, Favorite, Product, ProductImage
+from etsy import cache
+
+# Public sort names -> ORDER BY. Unknown names fall back to "newest" (bad input is not an error here).
+ORDERINGS: dict[str, tuple[str, ...]] = {
+    "newest": ("-created_at", "-id"),
+    "price_asc": ("price", "id"),
+    "price_desc": ("-price", "-id"),
+    "popular": ("-favorite_count", "-view_count", "-id"),
+}
+DEFAULT_ORDERING = "newest"
+SIMILAR_PER_SHOP = 2
+
+
+def _images_prefetch() -> Prefetch:
+    return Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
+
+
+def _visible_products() -> QuerySet[Product]:
+    return Product.objects.filter(is_active=True, shop__is_active=True)
+
+
+def _card_queryset() -> QuerySet[Product]:
+    """Products ready to render as cards: shop, category and gallery loaded."""
+    return _visible_products().select_related("shop", "category").prefetch_related(_images_prefetch())
+
+
+# --- categories ------------------------------------------------------------------------
+
+
+@dataclass
+class CategoryTree:
+    roots: list[Category]
+    by_slug: dict[str, Category]
+    by_id: dict[int, Category]
+
+
+def _build_category_tree() -> CategoryTree:
+    nodes = list(Category.objects.order_by("position", "name"))
+    by_id = {c.pk: c for c in nodes}
+    for c in nodes:
+        c.tree_children = []
+    roots = []
+    for c in nodes:
+        parent = by_id.get(c.parent_id) if c.parent_id else None
+        (parent.tree_children if parent else roots).append(c)
+    return CategoryTree(roots=roots, by_slug={c.slug: c for c in nodes}, by_id=by_id)
+
+
+def get_category_tree() -> CategoryTree:
+    """Return the whole category tree (cached; categories change rarely)."""
+    return cache.cache_aside(
+        cache.CATEGORY_TREE_KEY, _build_category_tree, ttl=cache.TTL["category_tree"], cache_type="category"
+    )
+
+
+def list_categories_tree() -> list[Category]:
+    """Return the root categories; each node has ``tree_children`` (no further queries)."""
+    return get_category_tree().roots
+
+
+def get_category(*, slug: str) -> Category:
+    """Return the category with ``slug``. Raises CategoryNotFound."""
+    category = get_category_tree().by_slug.get(slug)
+    if category is None:
+        raise CategoryNotFound()
+    return category
+
+
+def list_category_ancestors(*, category: Category) -> list[Category]:
+    """Return the breadcrumb from the root down to ``category`` (inclusive)."""
+    by_id = get_category_tree().by_id
+    ids = [int(x) for x in category.path.strip("/").split("/") if x]
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def list_category_descendant_ids(*, category: Category) -> list[int]:
+    return [c.pk for c in get_category_tree().by_id.values() if c.path.startswith(category.path)]
+
+
+# --- listings --------------------------------------------------------------------------
+
+
+def list_products(
+    *,
+    category_slug: str | None = None,
+    shop_id: int | None = None,
+    price_min: Decimal | None = None,
+    price_max: Decimal | None = None,
+    vintage: bool | None = None,
+    in_stock: bool = True,
+    ordering: str = DEFAULT_ORDERING,
+) -> QuerySet[Product]:
+    """Return visible products matching the filters; a category includes its subcategories.
+
+    Raises CategoryNotFound for an unknown category slug.
+    """
+    qs = _card_queryset()
+    if category_slug:
+        category = get_category(slug=category_slug)
+        qs = qs.filter(category__path__startswith=category.path)
+    if shop_id is not None:
+        qs = qs.filter(shop_id=shop_id)
+    if price_min is not None:
+        qs = qs.filter(price__gte=price_min)
+    if price_max is not None:
+        qs = qs.filter(price__lt=price_max)
+    if vintage is not None:
+        qs = qs.filter(is_vintage=vintage)
+    if in_stock:
+        qs = qs.filter(quantity__gt=0)
+    return qs.order_by(*ORDERINGS.get(ordering, ORDERINGS[DEFAULT_ORDERING]))
+
+
+@dataclass
+class ProductPage:
+    """One page of a listing: the products and what pagination needs."""
+
+    products: list[Product]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def list_products_page(
+    *,
+    category_slug: str | None = None,
+    shop_id: int | None = None,
+    price_min: Decimal | None = None,
+    price_max: Decimal | None = None,
+    vintage: bool | None = None,
+    ordering: str = DEFAULT_ORDERING,
+    page: int = 1,
+    per_page: int = 24,
+) -> ProductPage:
+    """Return one page of a category or shop listing (cached per filter set and generation).
+
+    A listing's key carries the generation of its category and shop, bumped by
+    ``catalog.receivers`` when a product there changes, so edits show at once.
+    Raises CategoryNotFound.
+    """
+    page = max(1, page)
+    gen_keys = []
+    if category_slug:
+        category = get_category(slug=category_slug)
+        gen_keys.append(cache.category_gen_key(category.pk))
+    if shop_id is not None:
+        gen_keys.append(cache.shop_products_gen_key(shop_id))
+    gens = cache.get_generations(gen_keys)
+    params = {
+        "c": category_slug,
+        "s": shop_id,
+        "min": price_min,
+        "max": price_max,
+        "v": vintage,
+        "o": ordering if ordering in ORDERINGS else DEFAULT_ORDERING,
+        "p": page,
+        "n": per_page,
+        "g": ".".join(map(str, gens)),
+    }
+    key = f"listing:{cache.params_digest(params)}"
+
+    def fetch() -> ProductPage:
+        qs = list_products(
+            category_slug=category_slug,
+            shop_id=shop_id,
+            price_min=price_min,
+            price_max=price_max,
+            vintage=vintage,
+            ordering=ordering,
+        )
+        total = qs.count()
+        offset = (page - 1) * per_page
+        products = list(qs[offset : offset + per_page]) if offset < total else []
+        return ProductPage(products=products, total=total, page=page, per_page=per_page)
+
+    return cache.cache_aside(key, fetch, ttl=cache.TTL["category"], cache_type="category")
+
+
+def list_products_by_ids(*, product_ids: list[int]) -> list[Product]:
+    """Return visible products in the order of ``product_ids`` (one query plus images)."""
+    if not product_ids:
+        return []
+    found = {p.pk: p for p in _card_queryset().filter(pk__in=product_ids)}
+    return [found[i] for i in product_ids if i in found]
+
+
+# --- one product -----------------------------------------------------------------------
+
+
+def get_product_detail(*, product_id: int) -> Product:
+    """Return a visible product with shop, category and gallery (cached 5 minutes).
+
+    Sold-out listings are returned (the page stays reachable). Raises ProductNotFound.
+    """
+
+    def fetch() -> Product | None:
+        return _card_queryset().filter(pk=product_id).first()
+
+    product = cache.cache_aside(cache.product_key(product_id), fetch, ttl=cache.TTL["product"], cache_type="product")
+    if product is None:
+        raise ProductNotFound()
+    return product
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Live stock of one product: quantity and the latest active reservation, if any."""
+
+    quantity: int
+    reserved_by_user_id: int | None = None
+    reserved_until: datetime | None = None
+
+    @property
+    def is_sold_out(self) -> bool:
+        return self.quantity <= 0
+
+    def is_reserved_for_other(self, user_id: int | None) -> bool:
+        return (
+            self.reserved_until is not None
+            and self.reserved_until > timezone.now()
+            and self.reserved_by_user_id != user_id
+        )
+
+
+def get_inventory(*, product_id: int) -> Inventory:
+    """Return the product's stock and reservation (cached 30 s, invalidated on sale and cart holds).
+
+    Reservations are stored on cart lines; reading them here keeps "in another buyer's
+    cart" on the product page without the catalog writing anything.
+    """
+
+    def fetch() -> Inventory:
+        from cart.models import CartItem
+
+        quantity = Product.objects.filter(pk=product_id).values_list("quantity", flat=True).first() or 0
+        hold = (
+            CartItem.objects.filter(product_id=product_id, reserved_until__gt=timezone.now())
+            .order_by("-reserved_until")
+            .values_list("user_id", "reserved_until")
+            .first()
+        )
+        if hold:
+            return Inventory(quantity=quantity, reserved_by_user_id=hold[0], reserved_until=hold[1])
+        return Inventory(quantity=quantity)
+
+    return cache.cache_aside(cache.inventory_key(product_id), fetch, ttl=cache.TTL["inventory"], cache_type="inventory")
+
+
+def list_similar_products(*, product: Product, limit: int = 8, same_shop_first: bool = False) -> list[Product]:
+    """Return in-stock listings like ``product``: same category, shared tags first, spread across shops.
+
+    With ``same_shop_first`` (a sold listing) the maker's own similar pieces come first.
+    """
+
+    def fetch() -> tuple[list[int], dict[int, int]]:
+        base = _visible_products().filter(quantity__gt=0).exclude(pk=product.pk)
+        candidates: list[tuple[int, int]] = []  # (id, shop_id)
+        seen: set[int] = set()
+
+        def take(qs, n):
+            for pid, sid in qs.values_list("id", "shop_id")[:n]:
+                if pid not in seen:
+                    seen.add(pid)
+                    candidates.append((pid, sid))
+
+        same_shop = base.filter(shop_id=product.shop_id)
+        take(same_shop.filter(category_id=product.category_id).order_by("-favorite_count", "-id"), 4)
+        take(same_shop.order_by("-favorite_count", "-id"), 4)
+        same_category = base.filter(category_id=product.category_id)
+        if product.tags:
+            take(same_category.filter(tags__overlap=product.tags).order_by("-favorite_count", "-id"), limit * 4)
+        take(same_category.order_by("-favorite_count", "-id"), limit * 4)
+        if len(candidates) < limit and product.category.parent_id:
+            parent_path = product.category.path.rsplit("/", 2)[0] + "/"
+            take(base.filter(category__path__startswith=parent_path).order_by("-favorite_count", "-id"), limit * 2)
+        return [pid for pid, _ in candidates], {pid: sid for pid, sid in candidates}
+
+    ids, shops = cache.cache_aside(
+        cache.similar_key(product.pk), fetch, ttl=cache.TTL["similar"], cache_type="similar"
+    )
+    own = [i for i in ids if shops[i] == product.shop_id]
+    others = [i for i in ids if shops[i] != product.shop_id]
+    chosen: list[int] = []
+    if same_shop_first:
+        chosen.extend(own[: limit // 2])
+    per_shop: dict[int, int] = {}
+    for pid in others:
+        if len(chosen) >= limit:
+            break
+        if per_shop.get(shops[pid], 0) < SIMILAR_PER_SHOP:
+            per_shop[shops[pid]] = per_shop.get(shops[pid], 0) + 1
+            chosen.append(pid)
+    for pid in own + others:  # fill up when few shops sell this kind of thing
+        if len(chosen) >= limit:
+            break
+        if pid not in chosen:
+            chosen.append(pid)
+    return list_products_by_ids(product_ids=chosen[:limit])
+
+
+# --- trending and the home feed -------------------------------------------------------------
+
+
+def list_trending_products(*, category_id: int | None = None, limit: int = 24) -> list[Product]:
+    """Return trending in-stock listings (whole catalog or one category), cached 15 minutes."""
+    from catalog.personalization import compute_trending_ids
+
+    ids = cache.cache_aside(
+        cache.trending_key(category_id),
+        lambda: compute_trending_ids(category_id=category_id),
+        ttl=cache.TTL["trending"],
+        cache_type="trending",
+    )
+    return list_products_by_ids(product_ids=ids[:limit])
+
+
+def get_home_feed(*, user, session_key: str | None = None, limit: int = 24) -> list[Product]:
+    """Return the buyer's home feed: personalized with 5+ views, else trending."""
+    from catalog.personalization import get_personalized_feed
+
+    return get_personalized_feed(user=user, session_key=session_key, limit=limit)
+
+
+# --- favorites ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FavoriteIds:
+    product_ids: frozenset[int]
+    shop_ids: frozenset[int]
+
+
+def get_favorite_ids(*, user_id: int) -> FavoriteIds:
+    """Return the ids a buyer has favorited (cached 5 minutes, invalidated on change)."""
+
+    def fetch() -> FavoriteIds:
+        rows = Favorite.objects.filter(user_id=user_id).values_list("kind", "product_id", "shop_id")
+        products = frozenset(p for k, p, _ in rows if k == Favorite.Kind.PRODUCT)
+        shops = frozenset(s for k, _, s in rows if k == Favorite.Kind.SHOP)
+        return FavoriteIds(product_ids=products, shop_ids=shops)
+
+    return cache.cache_aside(cache.favorites_key(user_id), fetch, ttl=cache.TTL["favorites"], cache_type="favorites")
+
+
+def list_favorites(*, user) -> QuerySet[Favorite]:
+    """Return the buyer's favorites, newest first, products and shops ready to render."""
+    return (
+        Favorite.objects.filter(user=user)
+        .filter(Q(product__isnull=True) | Q(product__is_active=True))
+        .select_related("product__shop", "product__category", "shop")
+        .prefetch_related(Prefetch("product__images", queryset=ProductImage.objects.order_by("position", "id")))
+        .order_by("-created_at")
+    )
+
+
+def count_products_by_category() -> dict[int, int]:
+    """Return in-stock listing counts per category id (for the tree navigation)."""
+    rows = _visible_products().filter(quantity__gt=0).values("category_id").annotate(n=Count("id"))
+    return {r["category_id"]: r["n"] for r in rows}

@@ -1,0 +1,212 @@
+"""Cache-aside with stampede protection, the TTL table and the cache keys of page data.
+
+Every cached read goes through :func:`cache_aside`: try Redis, on a miss take a short
+lock (``SET lock:<key> 1 NX EX 5``) so one process rebuilds the value while the others
+wait 50 ms and look again (a bounded number of times, then they read the database
+themselves). The "default" cache alias swallows Redis errors, and so does this module:
+with Redis down every read falls through to the database and pages are still served.
+``CACHE_ENABLED=false`` bypasses the cache entirely.
+
+Listings (category pages, shop listings) are keyed with a *generation* number per
+category and per shop: invalidating a listing bumps the generation instead of scanning
+keys, and the old entries expire by themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import caches
+
+from etsy import metrics
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# The documents' TTL table, in seconds.
+TTL = {
+    "product": 5 * 60,
+    "shop": 10 * 60,
+    "category": 5 * 60,  # category listings (ids + count for one page of one filter set)
+    "category_tree": 60 * 60,
+    "search": 2 * 60,
+    "trending": 15 * 60,
+    "feed": 5 * 60,  # a signed-in buyer's personalized feed ("compute, cache for 5 minutes")
+    "favorites": 5 * 60,
+    "inventory": 30,  # so "only 1 left" and "in another cart" stay honest
+    "reviews": 10 * 60,
+    "similar": 5 * 60,
+    "page": 5 * 60,  # rendered page shells (product page, home, category) for everybody
+}
+
+LOCK_TTL_SECONDS = 5
+LOCK_WAIT_SECONDS = 0.05
+LOCK_MAX_WAITS = 20  # 1 s at most, then read the database ourselves
+
+_MISSING = object()
+
+
+def is_enabled() -> bool:
+    return bool(getattr(settings, "CACHE_ENABLED", True))
+
+
+def _cache():
+    return caches["default"]
+
+
+# --- keys -----------------------------------------------------------------------
+
+
+def product_key(product_id: int) -> str:
+    return f"product:{product_id}"
+
+
+def product_page_key(product_id: int) -> str:
+    return f"page:product:{product_id}"
+
+
+def inventory_key(product_id: int) -> str:
+    return f"inventory:{product_id}"
+
+
+def similar_key(product_id: int) -> str:
+    return f"product:{product_id}:similar"
+
+
+def shop_key(shop_id: int) -> str:
+    return f"shop:{shop_id}"
+
+
+def shop_reviews_key(shop_id: int) -> str:
+    return f"shop:{shop_id}:rating"
+
+
+def shop_products_gen_key(shop_id: int) -> str:
+    return f"shop:{shop_id}:products"
+
+
+def category_gen_key(category_id: int) -> str:
+    return f"gen:category:{category_id}"
+
+
+def trending_key(category_id: int | None) -> str:
+    return f"trending:{category_id or 'all'}"
+
+
+def feed_key(user_id: int) -> str:
+    return f"feed:{user_id}"
+
+
+def favorites_key(user_id: int) -> str:
+    return f"favorites:{user_id}"
+
+
+CATEGORY_TREE_KEY = "category:tree"
+HOME_PAGE_KEY = "page:home"
+
+
+def params_digest(params: dict[str, Any]) -> str:
+    """Return a short stable digest of query parameters for a listing key."""
+    raw = "&".join(f"{k}={params[k]}" for k in sorted(params) if params[k] not in (None, ""))
+    return hashlib.blake2b(raw.encode(), digest_size=10).hexdigest()
+
+
+# --- reads ------------------------------------------------------------------------
+
+
+def get(key: str, *, cache_type: str) -> Any:
+    """Return the cached value or ``None``; count the hit or miss."""
+    if not is_enabled():
+        return None
+    value = _cache().get(key, _MISSING)
+    if value is _MISSING:
+        metrics.cache_misses.labels(cache_type=cache_type).inc()
+        return None
+    metrics.cache_hits.labels(cache_type=cache_type).inc()
+    return value
+
+
+def get_many(keys: Iterable[str]) -> dict[str, Any]:
+    """Return the cached values found (one round trip); nothing when disabled or Redis is down."""
+    keys = list(keys)
+    if not is_enabled() or not keys:
+        return {}
+    return _cache().get_many(keys)
+
+
+def set(key: str, value: Any, *, ttl: int) -> None:  # noqa: A001 - the module is the namespace
+    if is_enabled():
+        _cache().set(key, value, ttl)
+
+
+def cache_aside(key: str, fetch: Callable[[], T], *, ttl: int, cache_type: str) -> T:
+    """Return the cached value of ``key``, or build it with ``fetch`` under a stampede lock.
+
+    Only one process runs ``fetch`` for a missing key; the others wait 50 ms and look
+    again, at most ``LOCK_MAX_WAITS`` times, then fetch themselves. A Redis failure at
+    any step degrades to calling ``fetch`` (the database stays the source of truth).
+    """
+    if not is_enabled():
+        return fetch()
+    cache = _cache()
+    value = cache.get(key, _MISSING)
+    if value is not _MISSING:
+        metrics.cache_hits.labels(cache_type=cache_type).inc()
+        return value
+    metrics.cache_misses.labels(cache_type=cache_type).inc()
+    lock_key = f"lock:{key}"
+    for _ in range(LOCK_MAX_WAITS + 1):
+        acquired = cache.add(lock_key, 1, LOCK_TTL_SECONDS)
+        if acquired is None:  # Redis error (swallowed by the alias): no lock to be had, use the database
+            return fetch()
+        if acquired:
+            try:
+                value = fetch()
+                cache.set(key, value, ttl)
+                return value
+            finally:
+                cache.delete(lock_key)
+        time.sleep(LOCK_WAIT_SECONDS)
+        value = cache.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+    logger.warning("cache lock wait exhausted for %s; reading the database", key)
+    return fetch()
+
+
+# --- generations (listing invalidation without key scans) -------------------------
+
+
+def get_generations(keys: list[str]) -> list[int]:
+    """Return the generation number of each key (0 when unknown), in one round trip."""
+    if not is_enabled() or not keys:
+        return [0] * len(keys)
+    found = _cache().get_many(keys)
+    return [int(found.get(k) or 0) for k in keys]
+
+
+def bump_generations(keys: Iterable[str]) -> None:
+    cache = _cache()
+    for key in keys:
+        try:
+            cache.incr(key)
+        except ValueError:  # unknown key: start it (a missing generation reads as 0)
+            cache.set(key, 1, None)
+
+
+# --- invalidation -----------------------------------------------------------------
+
+
+def delete(*keys: str) -> None:
+    if keys:
+        _cache().delete_many(list(keys))
+
+
+def delete_pattern(pattern: str) -> None:
+    _cache().delete_pattern(pattern)

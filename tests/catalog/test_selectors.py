@@ -1,0 +1,125 @@
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from catalog import selectors
+from catalog.exceptions import CategoryNotFound, ProductNotFound
+from tests.cart.factories import CartItemFactory
+from tests.catalog.factories import CategoryFactory, FavoriteFactory, ProductFactory
+from tests.shops.factories import ShopFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tree():
+    home = CategoryFactory(name="Home", slug="home")
+    kitchen = CategoryFactory(name="Kitchen", slug="kitchen", parent=home)
+    mugs = CategoryFactory(name="Mugs", slug="mugs", parent=kitchen)
+    art = CategoryFactory(name="Art", slug="art")
+    return {"home": home, "kitchen": kitchen, "mugs": mugs, "art": art}
+
+
+def test_list_categories_tree_nests_children_in_one_query(tree, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        roots = selectors.list_categories_tree()
+        names = [(r.name, [c.name for c in r.tree_children]) for r in roots]
+    assert ("Home", ["Kitchen"]) in names
+    assert ("Art", []) in names
+    with django_assert_num_queries(0):  # cached
+        selectors.list_categories_tree()
+
+
+def test_get_category_raises_for_unknown_slug(tree):
+    assert selectors.get_category(slug="mugs").name == "Mugs"
+    with pytest.raises(CategoryNotFound):
+        selectors.get_category(slug="nope")
+
+
+def test_list_products_includes_subcategories_and_hides_sold_out_and_inactive(tree, shop):
+    mug = ProductFactory(shop=shop, category=tree["mugs"])
+    ProductFactory(shop=shop, category=tree["mugs"], quantity=0)
+    ProductFactory(shop=shop, category=tree["mugs"], is_active=False)
+    ProductFactory(shop=shop, category=tree["art"])
+    assert list(selectors.list_products(category_slug="home")) == [mug]
+
+
+def test_list_products_filters_and_orders(tree, shop):
+    cheap = ProductFactory(shop=shop, category=tree["art"], price=Decimal("10"))
+    mid = ProductFactory(shop=shop, category=tree["art"], price=Decimal("30"), is_vintage=True)
+    dear = ProductFactory(shop=shop, category=tree["art"], price=Decimal("120"))
+    assert list(selectors.list_products(category_slug="art", ordering="price_asc")) == [cheap, mid, dear]
+    assert list(selectors.list_products(category_slug="art", ordering="price_desc")) == [dear, mid, cheap]
+    assert list(selectors.list_products(price_min=Decimal("25"), price_max=Decimal("50"))) == [mid]
+    assert list(selectors.list_products(vintage=True)) == [mid]
+    assert list(selectors.list_products(ordering="bogus", category_slug="art")) == [dear, mid, cheap]
+
+
+def test_list_products_page_paginates_and_caches(tree, shop, django_assert_num_queries):
+    for _ in range(5):
+        ProductFactory(shop=shop, category=tree["art"])
+    page = selectors.list_products_page(category_slug="art", page=2, per_page=2)
+    assert (page.total, page.pages, len(page.products), page.has_next, page.has_previous) == (5, 3, 2, True, True)
+    with django_assert_num_queries(0):
+        again = selectors.list_products_page(category_slug="art", page=2, per_page=2)
+        assert [p.pk for p in again.products] == [p.pk for p in page.products]
+        assert again.products[0].shop.name == shop.name  # loaded with the card
+
+
+def test_get_product_detail_returns_sold_out_but_not_inactive(shop, category):
+    sold = ProductFactory(shop=shop, category=category, quantity=0)
+    hidden = ProductFactory(shop=shop, category=category, is_active=False)
+    assert selectors.get_product_detail(product_id=sold.pk) == sold
+    with pytest.raises(ProductNotFound):
+        selectors.get_product_detail(product_id=hidden.pk)
+    with pytest.raises(ProductNotFound):
+        selectors.get_product_detail(product_id=999999)
+
+
+def test_get_product_detail_hides_products_of_inactive_shops(category):
+    closed = ShopFactory(is_active=False)
+    product = ProductFactory(shop=closed, category=category)
+    with pytest.raises(ProductNotFound):
+        selectors.get_product_detail(product_id=product.pk)
+
+
+def test_get_inventory_reports_another_buyers_hold(product, buyer, other_buyer):
+    CartItemFactory(user=other_buyer, product=product, reserved_until=timezone.now() + timezone.timedelta(minutes=10))
+    inventory = selectors.get_inventory(product_id=product.pk)
+    assert inventory.quantity == 1
+    assert inventory.is_reserved_for_other(buyer.pk)
+    assert not inventory.is_reserved_for_other(other_buyer.pk)
+
+
+def test_list_similar_products_spreads_across_shops_and_puts_the_maker_first_when_asked(category):
+    maker = ShopFactory()
+    sold = ProductFactory(shop=maker, category=category, quantity=0, tags=["blue", "mug"])
+    own = ProductFactory(shop=maker, category=category, tags=["blue"])
+    crowd = ShopFactory()
+    crowd_items = [ProductFactory(shop=crowd, category=category, tags=["blue"]) for _ in range(4)]
+    others = [ProductFactory(category=category, tags=["mug"]) for _ in range(3)]
+    similar = selectors.list_similar_products(product=sold, limit=4, same_shop_first=True)
+    assert similar[0] == own
+    assert sum(1 for p in similar if p.shop_id == crowd.pk) <= 2
+    assert sold not in similar
+    plain = selectors.list_similar_products(product=sold, limit=8)
+    assert set(others) <= set(plain)
+    assert len([p for p in plain if p in crowd_items]) >= 2
+
+
+def test_get_favorite_ids_lists_products_and_shops(buyer, product, shop):
+    FavoriteFactory(user=buyer, product=product)
+    FavoriteFactory(user=buyer, kind="shop", product=None, shop=shop)
+    ids = selectors.get_favorite_ids(user_id=buyer.pk)
+    assert ids.product_ids == {product.pk}
+    assert ids.shop_ids == {shop.pk}
+
+
+def test_list_favorites_has_no_n_plus_one(buyer, category, django_assert_num_queries):
+    for _ in range(4):
+        FavoriteFactory(user=buyer, product=ProductFactory(category=category))
+    with django_assert_num_queries(2):
+        rows = list(selectors.list_favorites(user=buyer))
+        assert all(f.product.shop.name for f in rows)
+        assert all(list(f.product.images.all()) == [] for f in rows)
