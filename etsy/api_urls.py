@@ -1,5 +1,24 @@
-"""/api/v1/: each app's api/urls.py is included here."""
+"""/api/v1/: each app's api/urls.py is included here, then the schema and its docs.
 
-from django.urls import path  # noqa: F401
+Unknown paths under /api/v1/ answer 404 in the API's error format.
+"""
 
-urlpatterns: list = []
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from etsy.api.errors import api_not_found
+from etsy.api.views import NoStoreMixin
+
+
+class SchemaApi(NoStoreMixin, SpectacularAPIView):
+    pass
+
+
+app_name = "api"
+
+urlpatterns = [
+    path("", include("accounts.api.urls")),
+    path("schema", SchemaApi.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"^.*$", api_not_found),
+]

@@ -56,7 +56,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "etsy.middleware.RequestLogMiddleware",  # first of ours: request id + one JSON access line
     "django.middleware.security.SecurityMiddleware",
+    "etsy.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -186,21 +188,46 @@ CELERY_BEAT_SCHEDULE.update(
 )
 
 # --- REST API ----------------------------------------------------------------
+# Token auth for mobile clients, session auth for the browser. One error body for
+# every error (etsy.api.errors). Throttle state lives in the default cache.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "etsy.api.schema.ApiAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "etsy.api.pagination.StandardPagination",
+    "PAGE_SIZE": 24,
+    "EXCEPTION_HANDLER": "etsy.api.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],  # uploads opt in to multipart
+    "DEFAULT_THROTTLE_CLASSES": ["etsy.api.throttling.AnonThrottle", "etsy.api.throttling.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="120/min"),
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
+        "auth": env.str("API_THROTTLE_AUTH", default="10/min"),
+    },
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=None),  # proxies in front, for client addresses
     "COERCE_DECIMAL_TO_STRING": True,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Etsy Marketplace API",
-    "DESCRIPTION": "JSON API for mobile clients: catalog, search, cart, checkout, orders and seller tools.",
+    "DESCRIPTION": (
+        "JSON API for mobile clients: catalog, search, cart, checkout, orders and seller tools. "
+        "Authenticate with `Authorization: Token <key>` (POST /api/v1/auth/token) or a browser session. "
+        "Every error has the body `{\"error\": {\"code\", \"message\", \"fields\", \"extra\"}}`. "
+        "Money amounts are decimal strings."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Passwords ---------------------------------------------------------------
@@ -249,12 +276,30 @@ SECURE_HSTS_PRELOAD = IS_PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Load balancer probes and the Prometheus scraper talk plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^metrics$"]
+# Our own small middleware (etsy.middleware); enforced in production, report-only elsewhere.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
+        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+)
+CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=not IS_PRODUCTION)
+# Optional: require "Authorization: Bearer <token>" on /metrics (the Prometheus scrape config sends it).
+METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
 
 # --- Logging -----------------------------------------------------------------
+# One JSON object per line on stdout (etsy/logging.py), secrets and card-like digits redacted.
+# LOG_FORMAT=console gives readable lines for local debugging.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-}
+LOGGING_CONFIG = "etsy.logging.configure_logging"
+from etsy.logging import build_logging_config  # noqa: E402  (kept beside the section it serves)
+
+LOGGING = build_logging_config(
+    level=LOG_LEVEL, json=env.str("LOG_FORMAT", default="json") == "json", environment=ETSY_ENV
+)
+# Celery workers keep our handlers instead of installing their own plain-text ones.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -1,0 +1,35 @@
+from rest_framework import serializers
+
+from accounts.models import User
+
+
+class UserSerializer(serializers.ModelSerializer):
+    has_shop = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "display_name", "public_name", "has_shop", "created_at"]
+        read_only_fields = ["id", "email", "public_name", "has_shop", "created_at"]
+
+    def get_has_shop(self, user: User) -> bool:
+        return hasattr(user, "shop")
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    display_name = serializers.CharField(max_length=80, allow_blank=True)
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    display_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+    user = UserSerializer()

@@ -1,0 +1,88 @@
+from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from accounts import services
+from accounts.api.serializers import (
+    ProfileUpdateSerializer,
+    RegisterSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+    UserSerializer,
+)
+from etsy.api.schema import error_response
+from etsy.api.throttling import AnonThrottle, AuthEndpointThrottle, UserThrottle
+from etsy.api.views import ApiView
+
+
+def _token_for(user) -> str:
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+class RegisterApi(ApiView):
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonThrottle, UserThrottle, AuthEndpointThrottle]
+
+    @extend_schema(
+        tags=["accounts"],
+        summary="Create a buyer account",
+        request=RegisterSerializer,
+        responses={201: TokenSerializer, 400: error_response("Invalid input, a weak password, or `email_taken`.")},
+    )
+    def post(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            user = services.register_user(**serializer.validated_data)
+        except DjangoValidationError as exc:  # password validators
+            raise ValidationError({"password": exc.messages}) from exc
+        body = TokenSerializer({"token": _token_for(user), "user": user}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenApi(ApiView):
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonThrottle, UserThrottle, AuthEndpointThrottle]
+
+    @extend_schema(
+        tags=["accounts"],
+        summary="Exchange email and password for an API token",
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer},
+    )
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email = serializer.validated_data["email"].lower()  # stored lower-cased by the manager
+        user = authenticate(request, email=email, password=serializer.validated_data["password"])
+        if user is None:
+            raise AuthenticationFailed("Unable to sign in with those credentials.", code="invalid_credentials")
+        return Response(TokenSerializer({"token": _token_for(user), "user": user}).data)
+
+
+class MeApi(ApiView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["accounts"], summary="The signed-in account", responses={200: UserSerializer})
+    def get(self, request):
+        return Response(UserSerializer(request.user).data)
+
+    @extend_schema(
+        tags=["accounts"],
+        summary="Update the signed-in account",
+        request=ProfileUpdateSerializer,
+        responses={200: UserSerializer},
+    )
+    def patch(self, request):
+        serializer = ProfileUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        if "display_name" in serializer.validated_data:
+            request.user.display_name = serializer.validated_data["display_name"]
+            request.user.save(update_fields=["display_name"])
+        return Response(UserSerializer(request.user).data)

@@ -1,0 +1,94 @@
+"""The API's single error format and the DRF exception handler that produces it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import set_rollback
+
+from etsy.exceptions import DomainError
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable, stable error code (e.g. `item_reserved`).")
+    message = serializers.CharField(help_text="Human-readable explanation.")
+    fields = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="Field errors keyed by field name (lists of messages; nested objects for nested fields).",
+    )
+    extra = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="Structured context, e.g. `reserved_until` for `item_reserved`, `retry_after` for `throttled`.",
+    )
+
+
+class ErrorResponseSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+def error_body(*, code: str, message: str, fields: dict | None = None, extra: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}, "extra": extra or {}}}
+
+
+def _validation_error_fields(detail: Any) -> dict:
+    if isinstance(detail, dict):
+        return detail
+    return {api_settings.NON_FIELD_ERRORS_KEY: detail if isinstance(detail, list) else [detail]}
+
+
+def _first_message(fields: dict) -> str:
+    non_field = fields.get(api_settings.NON_FIELD_ERRORS_KEY)
+    if isinstance(non_field, list) and non_field:
+        return str(non_field[0])
+    return "Some fields are invalid."
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Turn domain, validation, auth and HTTP errors into the one error body.
+
+    Anything else is a bug: return None so Django answers 500 and logs it.
+    """
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return Response(
+            error_body(code=exc.code, message=exc.message, extra=dict(exc.extra)), status=exc.status_code
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=serializers.as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None
+
+    headers = {}
+    extra: dict[str, Any] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        headers["Retry-After"] = "%d" % exc.wait
+        extra["retry_after"] = int(exc.wait)
+
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _validation_error_fields(exc.detail)
+        body = error_body(code="invalid", message=_first_message(fields), fields=fields)
+    else:
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        body = error_body(code=code, message=str(exc.detail), extra=extra)
+    set_rollback()
+    return Response(body, status=exc.status_code, headers=headers)
+
+
+def api_not_found(request, *args, **kwargs) -> JsonResponse:
+    """Answer unknown /api/v1/ paths in the API's error format rather than an HTML page."""
+    response = JsonResponse(error_body(code="not_found", message="No API endpoint at this address."), status=404)
+    response["Cache-Control"] = "private, no-store"
+    return response
