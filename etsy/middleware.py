@@ -1,0 +1,112 @@
+"""Cross-cutting HTTP middleware: request ids and access logs, Content-Security-Policy."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from django.conf import settings
+from django.utils.functional import empty
+
+from etsy.logging import contains_card_like_digits
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_META = "HTTP_X_REQUEST_ID"
+# What we accept from a proxy or client: short, printable, no spaces; anything else is replaced.
+_REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,127}$")
+
+access_logger = structlog.get_logger("etsy.request")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def accept_request_id(raw: str | None) -> str | None:
+    """Return the incoming id when it is safe to log and echo, else None.
+
+    Refused: empty, too long (over 128), characters outside ``[A-Za-z0-9._:@/+=-]``,
+    and anything the log redaction would mask (a 12-19 digit run), so the id in
+    the logs always equals the id returned to the caller.
+    """
+    if not raw or not _REQUEST_ID_PATTERN.match(raw) or contains_card_like_digits(raw):
+        return None
+    return raw
+
+
+def _resolved_user_id(request) -> int | None:
+    """The user id without forcing an anonymous request to load a session."""
+    user = request.__dict__.get("user")
+    if user is None:
+        return None
+    wrapped = getattr(user, "_wrapped", user)
+    if wrapped is empty:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return None
+        wrapped = user  # a session cookie: resolving it is what the view would do anyway
+    return wrapped.pk if getattr(wrapped, "is_authenticated", False) else None
+
+
+class RequestLogMiddleware:
+    """Give each request an id (``X-Request-ID``, accepted or generated) and log one JSON line for it.
+
+    The id and the user id are bound to structlog's context, so every log line
+    written while serving the request (domain events included) carries them.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        request_id = accept_request_id(request.META.get(_REQUEST_ID_META)) or new_request_id()
+        request.request_id = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        status = 500
+        try:
+            response = self.get_response(request)
+            status = response.status_code
+            response[REQUEST_ID_HEADER] = request_id
+            return response
+        finally:
+            user_id = _resolved_user_id(request)
+            duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            fields = {
+                "user_id": user_id,
+                "method": request.method,
+                "path": request.path,
+                "status": status,
+                "duration_ms": duration_ms,
+            }
+            if status >= 500:
+                access_logger.error("request", **fields)
+            elif status >= 400:
+                access_logger.warning("request", **fields)
+            else:
+                access_logger.info("request", **fields)
+            structlog.contextvars.clear_contextvars()
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user_id = _resolved_user_id(request)
+        if user_id is not None:
+            structlog.contextvars.bind_contextvars(user_id=user_id)
+        return None
+
+
+class ContentSecurityPolicyMiddleware:
+    """Send ``settings.CONTENT_SECURITY_POLICY`` (report-only when ``CSP_REPORT_ONLY``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = getattr(settings, "CONTENT_SECURITY_POLICY", "")
+        report_only = getattr(settings, "CSP_REPORT_ONLY", False)
+        self.header = "Content-Security-Policy-Report-Only" if report_only else "Content-Security-Policy"
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.policy and self.header not in response:
+            response[self.header] = self.policy
+        return response
