@@ -1,0 +1,235 @@
+"""Writes of a seller's listings: create, edit, deactivate, delete, images and bulk changes.
+
+Single-row writes go through ``save()`` (post_save reaches search and cache listeners).
+Bulk changes use ``QuerySet.update()`` and therefore send ``catalog.signals.products_changed``
+after commit themselves.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import partial
+from typing import Iterable
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Max
+from django.utils.text import slugify
+
+from catalog import images
+from catalog.models import Category, Product, ProductImage
+from catalog.signals import products_changed
+from etsy.exceptions import DomainError
+
+PRODUCT_FIELDS = {"title", "description", "price", "quantity", "category", "tags", "is_vintage", "is_active"}
+MAX_TAGS = 13
+MAX_IMAGES = 10
+
+
+class InvalidListing(DomainError):
+    code = "invalid_listing"
+    status_code = 400
+    default_message = "The listing is not valid."
+
+
+class TooManyImages(DomainError):
+    code = "too_many_images"
+    status_code = 400
+    default_message = f"A listing can have at most {MAX_IMAGES} pictures."
+
+
+def _send_products_changed(product_ids: list[int], reason: str) -> None:
+    products_changed.send(sender=Product, product_ids=product_ids, reason=reason)
+
+
+def send_products_changed_on_commit(*, product_ids: Iterable[int], reason: str) -> None:
+    """Tell search and cache listeners about rows written without save(), once committed."""
+    ids = sorted(set(product_ids))
+    if ids:
+        transaction.on_commit(partial(_send_products_changed, ids, reason))
+
+
+def normalize_tags(tags: Iterable[str] | str) -> list[str]:
+    """Lower-case, trimmed, de-duplicated tags in their given order. Raises InvalidListing."""
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    seen: list[str] = []
+    for tag in tags:
+        tag = " ".join(str(tag).split()).lower()
+        if tag and tag not in seen:
+            if len(tag) > 50:
+                raise InvalidListing(f"The tag {tag[:20]!r}… is longer than 50 characters.")
+            seen.append(tag)
+    if len(seen) > MAX_TAGS:
+        raise InvalidListing(f"A listing can have at most {MAX_TAGS} tags.")
+    return seen
+
+
+def _validate(fields: dict) -> None:
+    if "title" in fields and not str(fields["title"]).strip():
+        raise InvalidListing("A listing needs a title.")
+    if "price" in fields and (fields["price"] is None or Decimal(fields["price"]) < 0):
+        raise InvalidListing("The price cannot be negative.")
+    if "quantity" in fields and (fields["quantity"] is None or int(fields["quantity"]) < 0):
+        raise InvalidListing("The quantity cannot be negative.")
+    if "category" in fields and not isinstance(fields["category"], Category):
+        raise InvalidListing("Choose a category.")
+
+
+def slug_for(title: str) -> str:
+    return slugify(title)[:220] or "listing"
+
+
+@transaction.atomic
+def create_product(
+    *,
+    shop,
+    title: str,
+    price: Decimal,
+    category: Category,
+    description: str = "",
+    quantity: int = 1,
+    tags: Iterable[str] = (),
+    is_vintage: bool = False,
+    is_active: bool = True,
+) -> Product:
+    """Create a listing in ``shop``. Raises InvalidListing."""
+    product = Product(
+        shop=shop,
+        title=title,
+        price=price,
+        category=category,
+        quantity=quantity,
+        description=description,
+        tags=list(tags),
+        is_vintage=is_vintage,
+        is_active=is_active,
+    )
+    return save_product(product=product)
+
+
+@transaction.atomic
+def save_product(*, product: Product) -> Product:
+    """Validate and save a new or edited listing built by a form (admin, seller pages). Raises InvalidListing."""
+    if product.shop_id is None:
+        raise InvalidListing("A listing belongs to a shop.")
+    product.title = (product.title or "").strip()
+    _validate(
+        {
+            "title": product.title,
+            "price": product.price,
+            "quantity": product.quantity,
+            "category": product.category if product.category_id else None,
+        }
+    )
+    product.tags = normalize_tags(product.tags or [])
+    product.slug = slug_for(product.title)
+    product.save()
+    return product
+
+
+@transaction.atomic
+def update_product(*, product: Product, **fields) -> Product:
+    """Change the editable fields of a listing. Raises InvalidListing."""
+    unknown = set(fields) - PRODUCT_FIELDS
+    if unknown:
+        raise TypeError(f"update_product() got unexpected fields: {sorted(unknown)}")
+    _validate(fields)
+    if "tags" in fields:
+        fields["tags"] = normalize_tags(fields["tags"])
+    if "title" in fields:
+        fields["title"] = fields["title"].strip()
+        product.slug = slug_for(fields["title"])
+    for key, value in fields.items():
+        setattr(product, key, value)
+    product.save()
+    return product
+
+
+@transaction.atomic
+def deactivate_product(*, product: Product) -> Product:
+    """Hide a listing from the site; orders that reference it keep their frozen lines."""
+    product.is_active = False
+    product.save(update_fields=["is_active", "updated_at"])
+    return product
+
+
+@transaction.atomic
+def delete_product(*, product: Product) -> None:
+    """Delete a listing and its pictures (order lines keep title and price at purchase)."""
+    stored = [(img.image, img.thumbnail) for img in product.images.all()]
+    product_id = product.pk
+    product.delete()
+    send_products_changed_on_commit(product_ids=[product_id], reason="deleted")
+    for image, thumbnail in stored:
+        transaction.on_commit(partial(images.delete_stored, image))
+        transaction.on_commit(partial(images.delete_stored, thumbnail))
+
+
+def store_image_files(*, image: ProductImage, processed: images.ProcessedImage) -> ProductImage:
+    """Write ``processed`` (picture, thumbnail and WebP twins) into ``image``'s fields; saves the row."""
+    image.image.save(processed.name, ContentFile(processed.content), save=False)
+    image.thumbnail.save(processed.name, ContentFile(processed.thumbnail), save=False)
+    images.save_webp_twin(image.image.name, processed.webp)
+    images.save_webp_twin(image.thumbnail.name, processed.thumbnail_webp)
+    image.save()
+    return image
+
+
+@transaction.atomic
+def add_product_image(*, product: Product, upload, alt_text: str = "", position: int | None = None) -> ProductImage:
+    """Validate and attach a picture to a listing. Raises InvalidImage, TooManyImages."""
+    processed = images.process_upload(upload)
+    Product.objects.select_for_update().filter(pk=product.pk).first()  # serialize position numbering
+    existing = product.images.count()
+    if existing >= MAX_IMAGES:
+        raise TooManyImages()
+    if position is None:
+        position = (product.images.aggregate(top=Max("position"))["top"] + 1) if existing else 0
+    image = ProductImage(product=product, alt_text=alt_text[:200], position=position)
+    return store_image_files(image=image, processed=processed)
+
+
+@transaction.atomic
+def reorder_images(*, product: Product, image_ids: list[int]) -> None:
+    """Set the gallery order of a listing's pictures (the first is the cover). Raises InvalidListing."""
+    own = set(product.images.values_list("pk", flat=True))
+    if set(image_ids) != own or len(image_ids) != len(own):
+        raise InvalidListing("Give the order of exactly this listing's pictures.")
+    for position, image_id in enumerate(image_ids):
+        ProductImage.objects.filter(pk=image_id, product=product).update(position=position)
+    send_products_changed_on_commit(product_ids=[product.pk], reason="listing")
+
+
+def _scoped_ids(shop, product_ids: Iterable[int]) -> list[int]:
+    qs = Product.objects.filter(pk__in=list(product_ids))
+    if shop is not None:
+        qs = qs.filter(shop=shop)
+    return list(qs.values_list("pk", flat=True))
+
+
+@transaction.atomic
+def mark_sold_out(*, shop, product_ids: Iterable[int]) -> int:
+    """Set quantity 0 on the given listings of ``shop`` (None: any shop, for marketplace admins)."""
+    ids = _scoped_ids(shop, product_ids)
+    count = Product.objects.filter(pk__in=ids).update(quantity=0)
+    send_products_changed_on_commit(product_ids=ids, reason="stock")
+    return count
+
+
+@transaction.atomic
+def set_category(*, shop, product_ids: Iterable[int], category: Category) -> int:
+    """Move the given listings of ``shop`` to ``category``."""
+    ids = _scoped_ids(shop, product_ids)
+    count = Product.objects.filter(pk__in=ids).update(category=category)
+    send_products_changed_on_commit(product_ids=ids, reason="bulk")
+    return count
+
+
+@transaction.atomic
+def set_active(*, shop, product_ids: Iterable[int], is_active: bool) -> int:
+    """Activate or deactivate the given listings of ``shop``."""
+    ids = _scoped_ids(shop, product_ids)
+    count = Product.objects.filter(pk__in=ids).update(is_active=is_active)
+    send_products_changed_on_commit(product_ids=ids, reason="listing")
+    return count

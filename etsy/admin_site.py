@@ -1,0 +1,108 @@
+"""Seller scoping for the Django admin.
+
+A seller is a staff user who owns a shop (member of the "Sellers" group). Every ModelAdmin
+that shows shop data derives from ``ShopScopedAdmin``: its queryset is narrowed to the
+seller's shop, so the changelist, change, delete, history and autocomplete views and every
+bulk action (they all go through ``get_queryset``/``get_object``) only ever reach the
+seller's rows. Foreign-key choices are narrowed the same way, so a forged POST naming
+another shop's row fails form validation. Superusers see everything.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+
+from shops.models import Shop
+from shops.selectors_seller import get_shop_for_request
+
+
+def is_marketplace_admin(request) -> bool:
+    return bool(request.user.is_active and request.user.is_superuser)
+
+
+def seller_shop(request) -> Shop | None:
+    """The shop the requesting staff user manages (None for superusers without one and for others)."""
+    return get_shop_for_request(request)
+
+
+def scope_to_shop(queryset, request, shop_path: str):
+    """Narrow ``queryset`` to the requesting seller's shop; superusers keep everything."""
+    if is_marketplace_admin(request):
+        return queryset
+    shop = seller_shop(request)
+    if shop is None:
+        return queryset.none()
+    return queryset.filter(**{shop_path: shop})
+
+
+def _scoped_choices(model, request):
+    """Rows of ``model`` a seller may pick in a foreign key, or None when ``model`` is not shop data."""
+    from catalog.models import Product
+    from orders.models import Order
+
+    paths = {Shop: "pk", Product: "shop", Order: "shop"}
+    for scoped_model, path in paths.items():
+        if issubclass(model, scoped_model):
+            shop = seller_shop(request)
+            if shop is None:
+                return model._default_manager.none()
+            return model._default_manager.filter(**{path: shop.pk if path == "pk" else shop})
+    return None
+
+
+class ShopScopedMixin:
+    """Shared by ModelAdmin and inlines: rows and foreign-key choices limited to the seller's shop."""
+
+    #: lookup from this model to its Shop ("shop", "product__shop", "pk" for Shop itself)
+    shop_path = "shop"
+
+    def get_queryset(self, request):
+        return scope_to_shop(super().get_queryset(request), request, self.shop_path)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not is_marketplace_admin(request):
+            choices = _scoped_choices(db_field.related_model, request)
+            if choices is not None:
+                kwargs["queryset"] = choices
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if not is_marketplace_admin(request):
+            choices = _scoped_choices(db_field.related_model, request)
+            if choices is not None:
+                kwargs["queryset"] = choices
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def _owns(self, request, obj) -> bool:
+        if obj is None or is_marketplace_admin(request):
+            return True
+        shop = seller_shop(request)
+        if shop is None:
+            return False
+        return self.get_queryset(request).filter(pk=obj.pk).exists() if obj.pk else True
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self._owns(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._owns(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._owns(request, obj)
+
+
+class ShopScopedAdmin(ShopScopedMixin, admin.ModelAdmin):
+    """A ModelAdmin for shop data (see the module docstring)."""
+
+    def get_search_results(self, request, queryset, search_term):
+        # The autocomplete view passes its own queryset; scope it again so no caller can widen it.
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return scope_to_shop(queryset, request, self.shop_path), may_have_duplicates
+
+    def require_seller_shop(self, request) -> Shop:
+        """Return the seller's shop for shop-only pages; superusers without a shop get 403."""
+        shop = seller_shop(request)
+        if shop is None:
+            raise PermissionDenied("Only a shop owner can use this page.")
+        return shop

@@ -1,0 +1,237 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from etsy.admin_site import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin
+from etsy.exceptions import DomainError
+from orders.models import Checkout, Order, OrderItem, OutboxMessage, Review
+from orders.services import reviews
+
+
+def _fulfilment():
+    # Imported when used: the fulfilment services belong to the checkout area.
+    from orders.services import fulfilment
+
+    return fulfilment
+
+
+class OrderItemInline(ShopScopedMixin, admin.TabularInline):
+    model = OrderItem
+    shop_path = "order__shop"
+    fields = ["title_at_purchase", "price_at_purchase", "quantity", "line_total", "product"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    @admin.display(description="Line total")
+    def line_total(self, obj):
+        return obj.line_total
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TrackingForm(forms.Form):
+    tracking_number = forms.RegexField(
+        regex=r"^[A-Za-z0-9][A-Za-z0-9 \-]{3,99}$",
+        max_length=100,
+        strip=True,
+        error_messages={"invalid": "Enter the carrier's tracking number (letters, digits, spaces, dashes)."},
+    )
+
+
+@admin.register(Order)
+class OrderAdmin(ShopScopedAdmin):
+    list_display = ["__str__", "created_at", "buyer_name", "status", "total", "tracking_number"]
+    list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["buyer", "shop"]
+    date_hierarchy = "created_at"
+    search_fields = ["=id", "tracking_number", "buyer__email", "checkout__ship_name"]
+    inlines = [OrderItemInline]
+    actions = ["cancel_and_restock"]
+    fields = [
+        "status",
+        "buyer_name",
+        "shipping_address",
+        "subtotal",
+        "shipping",
+        "total",
+        "tracking_number",
+        "created_at",
+        "paid_at",
+        "shipped_at",
+        "delivered_at",
+        "cancelled_at",
+    ]
+    readonly_fields = fields
+    change_form_template = "admin/orders/order/change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("buyer", "shop", "checkout")
+
+    def get_list_display(self, request):
+        if is_marketplace_admin(request):
+            return [*self.list_display[:3], "shop", *self.list_display[3:]]
+        return self.list_display
+
+    def get_list_filter(self, request):
+        if is_marketplace_admin(request):
+            return [*self.list_filter, "shop"]
+        return self.list_filter
+
+    @admin.display(description="Buyer", ordering="buyer__email")
+    def buyer_name(self, obj):
+        return f"{obj.buyer.public_name} <{obj.buyer.email}>"
+
+    @admin.display(description="Ship to")
+    def shipping_address(self, obj):
+        c = obj.checkout
+        lines = [c.ship_name, c.ship_line1, c.ship_line2, f"{c.ship_postcode} {c.ship_city}", c.ship_country]
+        return format_html_join(format_html("<br>"), "{}", ((line,) for line in lines if line))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return is_marketplace_admin(request) and super().has_delete_permission(request, obj)
+
+    # --- fulfilment ---
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/ship/", wrap(self.ship_view), name="orders_order_ship"),
+            path("<path:object_id>/cancel/", wrap(self.cancel_view), name="orders_order_cancel"),
+        ] + super().get_urls()
+
+    def _order_or_404(self, request, object_id) -> Order:
+        order = self.get_object(request, object_id)
+        if order is None:
+            raise Http404("No such order.")
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        return order
+
+    def _change_url(self, order):
+        return reverse("admin:orders_order_change", args=[order.pk])
+
+    def ship_view(self, request, object_id):
+        order = self._order_or_404(request, object_id)
+        form = TrackingForm(request.POST or None, initial={"tracking_number": order.tracking_number})
+        if request.method == "POST" and form.is_valid():
+            try:
+                _fulfilment().mark_shipped(order=order, tracking_number=form.cleaned_data["tracking_number"])
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, f"{order} marked shipped; the buyer is being emailed.", messages.SUCCESS)
+            return HttpResponseRedirect(self._change_url(order))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Ship {order}",
+            "opts": self.model._meta,
+            "original": order,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/orders/order/ship.html", context, status=400 if form.errors else 200)
+
+    def cancel_view(self, request, object_id):
+        order = self._order_or_404(request, object_id)
+        if request.method == "POST":
+            try:
+                _fulfilment().cancel_order(order=order)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, f"{order} cancelled; its items are back in stock.", messages.SUCCESS)
+            return HttpResponseRedirect(self._change_url(order))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Cancel {order}",
+            "opts": self.model._meta,
+            "original": order,
+        }
+        return TemplateResponse(request, "admin/orders/order/cancel.html", context)
+
+    @admin.action(description="Cancel selected orders and restock", permissions=["change"])
+    def cancel_and_restock(self, request, queryset):
+        done, refused = 0, []
+        for order in queryset:
+            try:
+                _fulfilment().cancel_order(order=order)
+                done += 1
+            except DomainError as exc:
+                refused.append(f"{order}: {exc.message}")
+        if done:
+            self.message_user(request, f"{done} order(s) cancelled and restocked.", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)
+
+
+@admin.register(Review)
+class ReviewAdmin(ShopScopedAdmin):
+    list_display = ["__str__", "rating", "reviewer", "created_at", "has_reply"]
+    list_filter = ["rating"]
+    list_select_related = ["reviewer", "shop", "order"]
+    search_fields = ["comment", "seller_reply"]
+    fields = ["order", "reviewer", "rating", "comment", "created_at", "seller_reply", "replied_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["order", "reviewer", "rating", "comment", "created_at", "replied_at"]
+
+    @admin.display(boolean=True, description="Replied")
+    def has_reply(self, obj):
+        return bool(obj.seller_reply)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return is_marketplace_admin(request) and super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        owner = obj.shop.owner
+        if not is_marketplace_admin(request) and owner.pk != request.user.pk:
+            raise PermissionDenied
+        try:
+            reviews.reply_to_review(seller=owner, review_id=obj.pk, reply=form.cleaned_data.get("seller_reply", ""))
+        except DomainError as exc:
+            raise PermissionDenied(exc.message) from exc
+
+
+class MarketplaceAdminOnly(admin.ModelAdmin):
+    """Models sellers never manage (payments, outbox): marketplace admins only."""
+
+    def has_module_permission(self, request):
+        return is_marketplace_admin(request)
+
+    def has_view_permission(self, request, obj=None):
+        return is_marketplace_admin(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Checkout)
+class CheckoutAdmin(MarketplaceAdminOnly):
+    list_display = ["id", "buyer", "total", "payment_status", "created_at"]
+    list_filter = ["payment_status"]
+    search_fields = ["=id", "buyer__email", "provider_charge_id"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(MarketplaceAdminOnly):
+    list_display = ["id", "topic", "created_at", "dispatched_at", "processed_at", "attempts"]
+    list_filter = ["topic"]

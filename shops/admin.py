@@ -1,0 +1,108 @@
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from etsy.admin_site import ShopScopedAdmin, is_marketplace_admin, seller_shop
+from etsy.exceptions import DomainError
+from shops import services, stats
+from shops.digest_log import DigestLog
+from shops.forms import ShopAdminForm
+from shops.models import Shop
+
+
+@admin.register(Shop)
+class ShopAdmin(ShopScopedAdmin):
+    shop_path = "pk"
+    form = ShopAdminForm
+    list_display = ["name", "owner", "rating", "review_count", "sales_count", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug"]
+    seller_readonly = ["owner", "slug", "rating", "review_count", "sales_count", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "owner", "description", "location", "logo", "banner", "is_active"]}),
+        (
+            "Shipping policy",
+            {
+                "fields": [
+                    "shipping_base",
+                    "shipping_additional",
+                    "free_shipping_threshold",
+                    "processing_days",
+                    "policy_text",
+                ]
+            },
+        ),
+        ("Figures", {"fields": ["rating", "review_count", "sales_count", "created_at", "updated_at"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if is_marketplace_admin(request):
+            return ["rating", "review_count", "sales_count", "created_at", "updated_at"]
+        return self.seller_readonly
+
+    def get_list_filter(self, request):
+        return self.list_filter if is_marketplace_admin(request) else []
+
+    def has_add_permission(self, request):
+        return is_marketplace_admin(request)  # sellers open their shop from /sell/
+
+    def has_delete_permission(self, request, obj=None):
+        return is_marketplace_admin(request) and super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        fields = {f: form.cleaned_data[f] for f in form.changed_data if f in services.SHOP_EDITABLE_FIELDS}
+        try:
+            services.update_shop(shop=obj, **fields)
+        except DomainError as exc:  # the form checked shape; a rule refused (e.g. name taken since)
+            raise PermissionDenied(exc.message) from exc
+
+    def get_urls(self):
+        urls = [
+            path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="shops_shop_dashboard"),
+        ]
+        return urls + super().get_urls()
+
+    def dashboard_view(self, request):
+        """Sales figures of the seller's own shop (superusers pick a shop with ?shop=<id>)."""
+        shop = seller_shop(request)
+        if is_marketplace_admin(request) and request.GET.get("shop", "").isdigit():
+            shop = Shop.objects.filter(pk=int(request.GET["shop"])).first()
+        if shop is None:
+            raise PermissionDenied("Only a shop owner has a sales dashboard.")
+        figures = stats.get_shop_stats(shop=shop)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Sales of {shop.name}",
+            "shop": shop,
+            "stats": figures,
+            "charts": stats.render_shop_charts(figures),
+        }
+        return TemplateResponse(request, "admin/shops/dashboard.html", context)
+
+
+@admin.register(DigestLog)
+class DigestLogAdmin(admin.ModelAdmin):
+    list_display = ["day", "shop", "sent_at", "new_orders", "new_favorites", "low_stock"]
+    list_filter = ["day"]
+    readonly_fields = ["shop", "day", "sent_at", "new_orders", "new_favorites", "low_stock", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_module_permission(self, request):
+        return is_marketplace_admin(request)
+
+    def has_view_permission(self, request, obj=None):
+        return is_marketplace_admin(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return is_marketplace_admin(request)
+
+
