@@ -1,0 +1,30 @@
+"""Cart rule errors. They know nothing about HTTP; ``status_code`` is a hint for adapters."""
+
+from etsy.exceptions import DomainError
+
+
+class InvalidQuantity(DomainError):
+    code = "invalid_quantity"
+    status_code = 400
+    default_message = "Quantity must be a whole number of at least 1."
+
+
+class InsufficientStock(DomainError):
+    """More units were asked for than the listing has. ``extra``: available, requested."""
+
+    code = "insufficient_stock"
+    default_message = "There are not enough of this item in stock."
+
+
+class ItemReserved(DomainError):
+    """Another buyer holds this unique item. ``extra``: product_id, reserved_until (ISO 8601)."""
+
+    code = "item_reserved"
+    default_message = "Someone else is checking out this item. Try again after the hold ends."
+
+
+class CartChanged(DomainError):
+    """The cart changed while checkout was locking it; the buyer should review and retry."""
+
+    code = "cart_changed"
+    default_message = "Your cart changed while you were checking out. Please review it and try again."
