@@ -5,7 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("etsy.api_urls")),
-    path("", include("django_prometheus.urls")),
+    path("", include("etsy.ops_urls")),
     path("accounts/", include("accounts.urls")),
     path("shops/", include("shops.urls")),
     path("sell/", include("shops.seller_urls")),
