@@ -1,0 +1,21 @@
+"""Search backends: each turns SearchParams into a BackendResult of listing ids in rank order.
+
+``search.selectors.search_products`` picks the backend, caches the answer and loads
+the listings; backends never touch the cache or render anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from search.types import CategoryFacet, PriceRangeFacet
+
+
+@dataclass
+class BackendResult:
+    ids: list[int]
+    total: int
+    categories: list[CategoryFacet] = field(default_factory=list)
+    price_ranges: list[PriceRangeFacet] = field(default_factory=list)
+    suggestion: str | None = None
+    backend: str = "postgres"

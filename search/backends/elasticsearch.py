@@ -1,0 +1,170 @@
+"""Elasticsearch backend: the design document's query, boosts and aggregations.
+
+``build_search_body`` is a pure function (tested without a cluster); ``search``
+sends it through the product document's connection (3 s request timeout from
+``settings.ELASTICSEARCH_DSL``) and reads ids, total and facets from the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.models import Category
+from search import ranking
+from search.backends import BackendResult
+from search.types import PRICE_RANGES, CategoryFacet, PriceRangeFacet, SearchParams
+
+CATEGORY_FACET_SIZE = 20
+
+_SORTS: dict[str, list[Any]] = {
+    "newest": [{"created_at": "desc"}, {"_id": "desc"}],
+    "price_asc": [{"price": "asc"}, {"_id": "asc"}],
+    "price_desc": [{"price": "desc"}, {"_id": "desc"}],
+}
+
+
+def build_search_body(*, params: SearchParams, category: Category | None) -> dict[str, Any]:
+    """Return the request body for a search (query, filters, boosts, aggregations, page)."""
+    q = params.q.strip()
+    if q:
+        main: dict[str, Any] = {
+            "multi_match": {
+                "query": q,
+                "fields": ["title^3", "tags^2", "description"],
+                "fuzziness": "AUTO",
+                "prefix_length": 2,
+            }
+        }
+    else:
+        main = {"match_all": {}}
+    filters: list[dict[str, Any]] = [
+        {"range": {"quantity": {"gt": 0}}},
+        {"term": {"is_active": True}},
+    ]
+    if category is not None:
+        filters.append({"prefix": {"category_path": category.path}})
+    price: dict[str, float] = {}
+    if params.price_min is not None:
+        price["gte"] = float(params.price_min)
+    if params.price_max is not None:
+        price["lte"] = float(params.price_max)
+    if price:
+        filters.append({"range": {"price": price}})
+    if params.vintage is not None:
+        filters.append({"term": {"is_vintage": params.vintage}})
+    if params.shop_id is not None:
+        filters.append({"term": {"shop_id": str(params.shop_id)}})
+
+    body: dict[str, Any] = {
+        "query": {
+            "function_score": {
+                "query": {"bool": {"must": [main], "filter": filters}},
+                "functions": [
+                    {"weight": 1},
+                    {
+                        "field_value_factor": {
+                            "field": "shop_rating",
+                            "factor": ranking.RATING_FACTOR,
+                            "modifier": "sqrt",
+                            "missing": ranking.RATING_MISSING,
+                        },
+                        "weight": ranking.RATING_WEIGHT,
+                    },
+                    {
+                        "field_value_factor": {
+                            "field": "shop_sales_count",
+                            "factor": ranking.SALES_FACTOR,
+                            "modifier": "log1p",
+                            "missing": ranking.SALES_MISSING,
+                        },
+                        "weight": ranking.SALES_WEIGHT,
+                    },
+                    {
+                        "gauss": {
+                            "created_at": {
+                                "origin": "now",
+                                "scale": f"{ranking.RECENCY_SCALE_DAYS}d",
+                                "decay": ranking.RECENCY_DECAY,
+                            }
+                        },
+                        "weight": ranking.RECENCY_WEIGHT,
+                    },
+                ],
+                "score_mode": "sum",
+                "boost_mode": "multiply",
+            }
+        },
+        "aggs": {
+            "categories": {"terms": {"field": "category", "size": CATEGORY_FACET_SIZE}},
+            "price_ranges": {"range": {"field": "price", "keyed": True, "ranges": _price_ranges()}},
+        },
+        "from": (params.page - 1) * params.per_page,
+        "size": params.per_page,
+        "track_total_hits": True,
+        "_source": False,
+    }
+    if params.sort != "relevance":
+        body["sort"] = _SORTS[params.sort]
+    if q:
+        body["suggest"] = {
+            "did_you_mean": {
+                "text": q,
+                "phrase": {
+                    "field": "title.suggest",
+                    "size": 1,
+                    "direct_generator": [{"field": "title.suggest", "suggest_mode": "missing"}],
+                },
+            }
+        }
+    return body
+
+
+def _price_ranges() -> list[dict[str, Any]]:
+    ranges = []
+    for key, _label, low, high in PRICE_RANGES:
+        bucket: dict[str, Any] = {"key": key}
+        if low is not None:
+            bucket["from"] = float(low)
+        if high is not None:
+            bucket["to"] = float(high)
+        ranges.append(bucket)
+    return ranges
+
+
+def parse_response(response: dict[str, Any]) -> BackendResult:
+    """Read ids, total, facets and the suggestion from a search response (a plain dict)."""
+    hits = response.get("hits", {})
+    total = hits.get("total", 0)
+    total = total.get("value", 0) if isinstance(total, dict) else int(total)
+    aggs = response.get("aggregations", {})
+    buckets = aggs.get("categories", {}).get("buckets", [])
+    names = dict(Category.objects.filter(slug__in=[b["key"] for b in buckets]).values_list("slug", "name"))
+    categories = [
+        CategoryFacet(slug=b["key"], name=names.get(b["key"], b["key"]), count=int(b["doc_count"])) for b in buckets
+    ]
+    price_buckets = aggs.get("price_ranges", {}).get("buckets", {})
+    price_ranges = [
+        PriceRangeFacet(key=key, label=label, min=low, max=high, count=int(price_buckets.get(key, {}).get("doc_count", 0)))
+        for key, label, low, high in PRICE_RANGES
+    ]
+    suggestion = None
+    options = response.get("suggest", {}).get("did_you_mean", [{}])
+    if options and options[0].get("options"):
+        suggestion = options[0]["options"][0].get("text")
+    return BackendResult(
+        ids=[int(hit["_id"]) for hit in hits.get("hits", [])],
+        total=int(total),
+        categories=categories,
+        price_ranges=price_ranges,
+        suggestion=suggestion,
+        backend="elasticsearch",
+    )
+
+
+def search(*, params: SearchParams, category: Category | None) -> BackendResult:
+    """Query Elasticsearch; raises the client's errors (the breaker counts them)."""
+    from search.documents import ProductDocument
+
+    body = build_search_body(params=params, category=category)
+    response = ProductDocument.search().update_from_dict(body).execute()
+    return parse_response(response.to_dict())

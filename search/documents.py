@@ -1,0 +1,103 @@
+"""The Elasticsearch product document (django-elasticsearch-dsl).
+
+Analysis follows the design document: standard tokenizer, lowercase, the synonym
+rules of ``search/synonyms.txt`` and an English stemmer. Synonyms are applied at
+query time (``synonym_graph`` is a search-time filter: multi-word synonyms keep
+their positions), so ``etsy_analyzer`` is the search analyzer and the index
+analyzer is the same chain without synonyms. Shop rating and sales count are
+copied onto each product so the function-score boosts read them from the document;
+``search.receivers`` reindex a shop's products when those figures change.
+Automatic signal sync is off (``ELASTICSEARCH_DSL_AUTOSYNC = False``): we index
+after commit through Celery (``search.tasks``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from django.conf import settings
+from django_elasticsearch_dsl import Document, fields
+from django_elasticsearch_dsl.registries import registry
+from tqdm import tqdm
+
+from catalog.models import Product
+from search.synonyms import solr_lines
+
+ANALYSIS = {
+    "filter": {
+        "etsy_synonyms": {"type": "synonym_graph", "synonyms": solr_lines()},
+        "etsy_stemmer": {"type": "stemmer", "language": "english"},
+    },
+    "analyzer": {
+        # The design document's analyzer; used to analyze queries.
+        "etsy_analyzer": {
+            "type": "custom",
+            "tokenizer": "standard",
+            "filter": ["lowercase", "asciifolding", "etsy_synonyms", "etsy_stemmer"],
+        },
+        # The same chain without synonyms, to analyze listings when they are indexed.
+        "etsy_index_analyzer": {
+            "type": "custom",
+            "tokenizer": "standard",
+            "filter": ["lowercase", "asciifolding", "etsy_stemmer"],
+        },
+        # Unstemmed words for "did you mean" suggestions.
+        "etsy_suggest_analyzer": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding"]},
+    },
+}
+
+
+def _text(**kwargs) -> fields.TextField:
+    return fields.TextField(analyzer="etsy_index_analyzer", search_analyzer="etsy_analyzer", **kwargs)
+
+
+@registry.register_document
+class ProductDocument(Document):
+    title = _text(fields={"suggest": fields.TextField(analyzer="etsy_suggest_analyzer")})
+    description = _text()
+    # Keyword per the design document for exact tag filters (tags.raw); analyzed text for matching.
+    tags = _text(fields={"raw": fields.KeywordField()}, multi=True)
+    category = fields.KeywordField(attr="category.slug")
+    category_path = fields.KeywordField(attr="category.path")
+    price = fields.FloatField()
+    shop_id = fields.KeywordField()
+    shop_rating = fields.FloatField()
+    shop_sales_count = fields.IntegerField(attr="shop.sales_count")
+    is_vintage = fields.BooleanField()
+    is_active = fields.BooleanField()
+    quantity = fields.IntegerField()
+    created_at = fields.DateField()
+
+    class Index:
+        name = settings.ELASTICSEARCH_INDEX
+        settings = {"number_of_shards": 1, "number_of_replicas": 0, "analysis": ANALYSIS}
+
+    class Django:
+        model = Product
+        queryset_pagination = 1000
+
+    def get_queryset(self):
+        return Product.objects.select_related("shop", "category").order_by("pk")
+
+    def get_indexing_queryset(self):
+        """Yield every listing, showing progress on stderr (``manage.py search_index --rebuild``)."""
+        queryset = self.get_queryset()
+        total = queryset.count()
+        iterator = queryset.iterator(chunk_size=self.django.queryset_pagination)
+        yield from tqdm(iterator, total=total, desc="Indexing products", unit="listing", file=sys.stderr)
+
+    def prepare_price(self, instance: Product) -> float:
+        return float(instance.price)
+
+    def prepare_shop_id(self, instance: Product) -> str:
+        return str(instance.shop_id)
+
+    def prepare_shop_rating(self, instance: Product) -> float | None:
+        rating = instance.shop.rating
+        return float(rating) if rating is not None else None
+
+    def prepare_is_active(self, instance: Product) -> bool:
+        return bool(instance.is_active and instance.shop.is_active)
+
+    def prepare_tags(self, instance: Product) -> list[str]:
+        return list(instance.tags or [])

@@ -1,0 +1,94 @@
+"""Keep search answers and the Elasticsearch index in step with listings and shops.
+
+Every receiver acts after commit (a rolled-back write changes nothing): it drops
+the cached search answers, asks for a vocabulary refresh, and, when Elasticsearch
+is configured, schedules exactly one Celery task to reindex what changed.
+PostgreSQL's own search vector needs nothing here: a trigger updates it in the
+writing transaction.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+from catalog.models import Product
+from catalog.signals import products_changed
+from search import caching
+from shops.models import Shop
+from shops.signals import shop_changed
+
+VOCABULARY_PENDING_KEY = "search:vocabulary-refresh-pending"
+VOCABULARY_REFRESH_DELAY = 60  # seconds: one refresh covers a burst of edits
+
+
+def _is_elasticsearch_enabled() -> bool:
+    return bool(getattr(settings, "ELASTICSEARCH_URL", ""))
+
+
+def reindex_products_after_commit(product_ids: list[int]) -> None:
+    transaction.on_commit(partial(_products_changed, product_ids=list(product_ids)))
+
+
+def reindex_shop_after_commit(shop_id: int) -> None:
+    transaction.on_commit(partial(_shop_changed, shop_id=shop_id))
+
+
+def _products_changed(*, product_ids: list[int]) -> None:
+    from search import tasks
+
+    caching.bump_listings_version()
+    _schedule_vocabulary_refresh()
+    if _is_elasticsearch_enabled() and product_ids:
+        tasks.index_products.delay(product_ids)
+
+
+def _shop_changed(*, shop_id: int) -> None:
+    from search import tasks
+
+    caching.bump_listings_version()
+    if _is_elasticsearch_enabled():
+        tasks.index_shop_products.delay(shop_id)
+
+
+def _schedule_vocabulary_refresh() -> None:
+    from search import tasks
+
+    if cache.add(VOCABULARY_PENDING_KEY, 1, timeout=VOCABULARY_REFRESH_DELAY * 5):
+        tasks.refresh_search_vocabulary.apply_async(countdown=VOCABULARY_REFRESH_DELAY)
+
+
+def on_product_saved(sender, instance: Product, raw: bool = False, **kwargs) -> None:
+    if raw:  # loaddata
+        return
+    reindex_products_after_commit([instance.pk])
+
+
+def on_product_deleted(sender, instance: Product, **kwargs) -> None:
+    reindex_products_after_commit([instance.pk])
+
+
+def on_products_changed(sender, product_ids=(), **kwargs) -> None:
+    reindex_products_after_commit(list(product_ids))
+
+
+def on_shop_saved(sender, instance: Shop, raw: bool = False, **kwargs) -> None:
+    if raw:
+        return
+    reindex_shop_after_commit(instance.pk)
+
+
+def on_shop_changed(sender, shop_id: int, **kwargs) -> None:
+    reindex_shop_after_commit(shop_id)
+
+
+def connect() -> None:
+    post_save.connect(on_product_saved, sender=Product, dispatch_uid="search.product_saved")
+    post_delete.connect(on_product_deleted, sender=Product, dispatch_uid="search.product_deleted")
+    products_changed.connect(on_products_changed, dispatch_uid="search.products_changed")
+    post_save.connect(on_shop_saved, sender=Shop, dispatch_uid="search.shop_saved")
+    shop_changed.connect(on_shop_changed, dispatch_uid="search.shop_changed")

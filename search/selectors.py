@@ -1,0 +1,130 @@
+"""The search service: the one entry point HTML views and the API call.
+
+``search_products`` answers from Elasticsearch when ``ELASTICSEARCH_URL`` is set
+(behind ``etsy.breakers.search_breaker``) and otherwise from PostgreSQL full-text
+search; when Elasticsearch fails, PostgreSQL answers and the result is marked
+``degraded``. Answers are cached in Redis for ``SEARCH_CACHE_TTL`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from decimal import Decimal
+
+import pybreaker
+from django.conf import settings
+from django.core.cache import cache
+
+from catalog.exceptions import CategoryNotFound
+from catalog.models import Category, Product
+from etsy import metrics
+from etsy.breakers import search_breaker
+from search import caching
+from search.backends import BackendResult
+from search.backends import postgres as postgres_backend
+from search.exceptions import InvalidSearch
+from search.types import SORTS, SearchParams, SearchResult
+
+logger = logging.getLogger("search")
+
+MAX_QUERY_LENGTH = 200
+MAX_PER_PAGE = 100
+MAX_PAGE = 400
+
+
+def search_products(*, params: SearchParams) -> SearchResult:
+    """Return in-stock listings for the query and filters, ranked, with facets.
+
+    Raises InvalidSearch for malformed parameters and CategoryNotFound for an unknown category.
+    """
+    params = _validated(params)
+    started = time.perf_counter()
+    key = caching.result_key(params, version=caching.listings_version())
+    answer: BackendResult | None = cache.get(key)
+    degraded = False
+    if answer is not None:
+        metrics.cache_hits.labels(cache_type="search").inc()
+    else:
+        metrics.cache_misses.labels(cache_type="search").inc()
+        category = _resolve_category(params.category)
+        answer, degraded = _ask_backends(params=params, category=category)
+        if not degraded:
+            cache.set(key, answer, timeout=getattr(settings, "SEARCH_CACHE_TTL", 120))
+    hits = _load_listings(answer.ids)
+    metrics.search_latency.labels(query_type=params.query_type).observe(time.perf_counter() - started)
+    metrics.search_queries.labels(has_filters=str(params.has_filters).lower()).inc()
+    metrics.search_results.observe(answer.total)
+    return SearchResult(
+        params=params,
+        hits=hits,
+        total=answer.total,
+        categories=answer.categories,
+        price_ranges=answer.price_ranges,
+        suggestion=answer.suggestion,
+        degraded=degraded,
+        backend=answer.backend,
+    )
+
+
+def is_elasticsearch_enabled() -> bool:
+    return bool(getattr(settings, "ELASTICSEARCH_URL", ""))
+
+
+def _ask_backends(*, params: SearchParams, category: Category | None) -> tuple[BackendResult, bool]:
+    if is_elasticsearch_enabled():
+        from search.backends import elasticsearch as es_backend
+
+        try:
+            return search_breaker.call(es_backend.search, params=params, category=category), False
+        except pybreaker.CircuitBreakerError:
+            logger.warning("elasticsearch circuit open; answering from PostgreSQL", extra={"event": "search_fallback"})
+        except Exception:
+            logger.warning(
+                "elasticsearch failed; answering from PostgreSQL", exc_info=True, extra={"event": "search_fallback"}
+            )
+        return postgres_backend.search(params=params, category=category), True
+    return postgres_backend.search(params=params, category=category), False
+
+
+def _validated(params: SearchParams) -> SearchParams:
+    if params.sort not in SORTS:
+        raise InvalidSearch(f"Unknown sort; use one of {', '.join(SORTS)}.", extra={"field": "sort"})
+    if not 1 <= params.page <= MAX_PAGE:
+        raise InvalidSearch(f"page must be between 1 and {MAX_PAGE}.", extra={"field": "page"})
+    if not 1 <= params.per_page <= MAX_PER_PAGE:
+        raise InvalidSearch(f"per_page must be between 1 and {MAX_PER_PAGE}.", extra={"field": "per_page"})
+    for name in ("price_min", "price_max"):
+        value = getattr(params, name)
+        if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value < 0):
+            raise InvalidSearch(f"{name} must be a non-negative amount.", extra={"field": name})
+    if params.price_min is not None and params.price_max is not None and params.price_min > params.price_max:
+        raise InvalidSearch("price_min must not exceed price_max.", extra={"field": "price_min"})
+    q = " ".join((params.q or "").split())[:MAX_QUERY_LENGTH]
+    category = params.category or None
+    if q != params.q or category != params.category:
+        params = replace(params, q=q, category=category)
+    return params
+
+
+def _resolve_category(slug: str | None) -> Category | None:
+    if not slug:
+        return None
+    category = Category.objects.filter(slug=slug).only("id", "path", "slug").first()
+    if category is None:
+        raise CategoryNotFound()
+    return category
+
+
+def _load_listings(ids: list[int]) -> list[Product]:
+    """Load the page's listings in rank order; one still in stock a moment ago but sold out now is left out."""
+    if not ids:
+        return []
+    rows = (
+        Product.objects.filter(pk__in=ids, quantity__gt=0, is_active=True)
+        .select_related("shop", "category")
+        .prefetch_related("images")
+    )
+    by_id = {row.pk: row for row in rows}
+    return [by_id[pk] for pk in ids if pk in by_id]
