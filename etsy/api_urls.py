@@ -18,6 +18,7 @@ app_name = "api"
 
 urlpatterns = [
     path("", include("accounts.api.urls")),
+    path("", include("cart.api.urls")),
     path("schema", SchemaApi.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^.*$", api_not_found),

@@ -1,3 +1,4 @@
+from rest_framework.generics import ListAPIView
 from rest_framework.views import APIView
 
 
@@ -13,3 +14,9 @@ class NoStoreMixin:
 
 class ApiView(NoStoreMixin, APIView):
     pass
+
+
+class ApiListView(NoStoreMixin, ListAPIView):
+    """A paginated list whose rows come from a selector (``get_queryset`` calls it)."""
+
+    filter_backends: list = []  # filtering is the selector's job

@@ -1,0 +1,69 @@
+"""Shapes of the cart in the API. Validation of shape only; rules live in cart.services."""
+
+from rest_framework import serializers
+
+from catalog.api.serializers import ShopSummarySerializer
+from catalog.models import Product
+
+_MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class CartProductSerializer(serializers.ModelSerializer):
+    stock = serializers.IntegerField(source="quantity", read_only=True, help_text="Units the shop has.")
+
+    class Meta:
+        model = Product
+        fields = ["id", "title", "slug", "price", "stock", "is_vintage"]
+
+
+class CartLineSerializer(serializers.Serializer):
+    product = CartProductSerializer()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(**_MONEY)
+    line_total = serializers.DecimalField(**_MONEY)
+    reserved_until = serializers.DateTimeField(
+        allow_null=True, help_text="Until when this unique item is held for you."
+    )
+    is_available = serializers.BooleanField()
+    problem = serializers.ChoiceField(
+        choices=["unavailable", "sold_out", "insufficient_stock", "reserved"], allow_null=True
+    )
+    reserved_by_other_until = serializers.DateTimeField(
+        allow_null=True, help_text="Another buyer holds this item until then."
+    )
+
+
+class ShopGroupSerializer(serializers.Serializer):
+    shop = ShopSummarySerializer()
+    lines = CartLineSerializer(many=True)
+    item_count = serializers.IntegerField()
+    subtotal = serializers.DecimalField(**_MONEY)
+    shipping = serializers.DecimalField(**_MONEY)
+    total = serializers.DecimalField(**_MONEY)
+
+
+class CartSerializer(serializers.Serializer):
+    groups = ShopGroupSerializer(many=True, help_text="One group per shop: each becomes one order.")
+    item_count = serializers.IntegerField()
+    subtotal = serializers.DecimalField(**_MONEY)
+    shipping = serializers.DecimalField(**_MONEY)
+    total = serializers.DecimalField(**_MONEY)
+    is_empty = serializers.BooleanField()
+    has_problems = serializers.BooleanField()
+
+
+class CartItemSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    reserved_until = serializers.DateTimeField(
+        allow_null=True, help_text="Unique items are held for you until then; null for stocked items."
+    )
+
+
+class AddCartItemSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, default=1)
+
+
+class SetQuantitySerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=0, help_text="0 removes the line.")

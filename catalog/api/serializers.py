@@ -1,0 +1,177 @@
+"""Shapes of catalog data in the API. Validation of shape only; rules live in services."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalog.models import Category, Favorite, Product, ProductImage
+from catalog.selectors import DEFAULT_ORDERING, ORDERINGS
+from shops.models import Shop
+
+
+def _absolute(request, url: str) -> str:
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+class CategoryNodeSerializer(serializers.ModelSerializer):
+    depth = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "parent_id", "depth", "description"]
+
+
+# A category with its subcategories, to any depth (the tree the selector built).
+CategoryNodeSerializer._declared_fields["children"] = CategoryNodeSerializer(
+    many=True, read_only=True, source="tree_children"
+)
+CategoryNodeSerializer.Meta.fields = [*CategoryNodeSerializer.Meta.fields, "children"]
+
+
+class CategorySummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug"]
+
+
+class ShopSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Shop
+        fields = ["id", "name", "slug", "location", "rating", "review_count"]
+
+
+class ProductImageSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "url", "thumbnail_url", "alt_text", "width", "height", "position"]
+
+    def get_url(self, image: ProductImage) -> str:
+        return _absolute(self.context.get("request"), image.image.url)
+
+    def get_thumbnail_url(self, image: ProductImage) -> str | None:
+        if not image.thumbnail:
+            return None
+        return _absolute(self.context.get("request"), image.thumbnail.url)
+
+
+class ProductCardSerializer(serializers.ModelSerializer):
+    """A listing as shown in lists: the cover picture, shop and category."""
+
+    shop = ShopSummarySerializer(read_only=True)
+    category = CategorySummarySerializer(read_only=True)
+    cover = serializers.SerializerMethodField()
+    is_unique = serializers.BooleanField(read_only=True)
+    is_sold_out = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "title",
+            "slug",
+            "price",
+            "quantity",
+            "is_unique",
+            "is_sold_out",
+            "is_vintage",
+            "tags",
+            "favorite_count",
+            "shop",
+            "category",
+            "cover",
+            "created_at",
+        ]
+
+    @extend_schema_field(ProductImageSerializer(allow_null=True))
+    def get_cover(self, product: Product):
+        images = list(product.images.all())  # prefetched by the selectors
+        if not images:
+            return None
+        return ProductImageSerializer(images[0], context=self.context).data
+
+
+class ProductDetailSerializer(ProductCardSerializer):
+    images = ProductImageSerializer(many=True, read_only=True)
+    is_reserved = serializers.SerializerMethodField(
+        help_text="True while another buyer holds this unique listing in their cart."
+    )
+    reserved_until = serializers.SerializerMethodField()
+    is_favorite = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(help_text="The listing's web page.")
+
+    class Meta(ProductCardSerializer.Meta):
+        fields = [
+            *ProductCardSerializer.Meta.fields,
+            "description",
+            "images",
+            "view_count",
+            "is_reserved",
+            "reserved_until",
+            "is_favorite",
+            "url",
+            "updated_at",
+        ]
+
+    def _reserved_for_other(self) -> bool:
+        inventory = self.context["inventory"]
+        user = self.context["request"].user
+        return inventory.is_reserved_for_other(user.pk if user.is_authenticated else None)
+
+    def get_is_reserved(self, product: Product) -> bool:
+        return self._reserved_for_other()
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_reserved_until(self, product: Product):
+        if not self._reserved_for_other():
+            return None
+        return serializers.DateTimeField().to_representation(self.context["inventory"].reserved_until)
+
+    def get_is_favorite(self, product: Product) -> bool:
+        favorite_ids = self.context.get("favorite_ids")
+        return bool(favorite_ids and product.pk in favorite_ids.product_ids)
+
+    def get_url(self, product: Product) -> str:
+        return _absolute(self.context.get("request"), product.get_absolute_url())
+
+
+class ProductFilterSerializer(serializers.Serializer):
+    """Query parameters of GET /products."""
+
+    category = serializers.SlugField(
+        required=False, max_length=120, help_text="Category slug; includes its subcategories."
+    )
+    shop = serializers.IntegerField(required=False, min_value=1, help_text="Shop id.")
+    price_min = serializers.DecimalField(
+        required=False, max_digits=10, decimal_places=2, min_value=0, help_text="Inclusive lower bound."
+    )
+    price_max = serializers.DecimalField(
+        required=False, max_digits=10, decimal_places=2, min_value=0, help_text="Exclusive upper bound."
+    )
+    vintage = serializers.BooleanField(required=False, allow_null=True, default=None)
+    in_stock = serializers.BooleanField(required=False, default=True, help_text="Only listings in stock.")
+    ordering = serializers.ChoiceField(choices=list(ORDERINGS), required=False, default=DEFAULT_ORDERING)
+
+
+class FavoriteSerializer(serializers.ModelSerializer):
+    product = ProductCardSerializer(read_only=True, allow_null=True)
+    shop = ShopSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Favorite
+        fields = ["id", "kind", "product", "shop", "created_at"]
+
+
+class FavoriteRequestSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(required=False, min_value=1)
+    shop_id = serializers.IntegerField(required=False, min_value=1)
+
+    def validate(self, attrs):
+        if ("product_id" in attrs) == ("shop_id" in attrs):
+            raise serializers.ValidationError("Give exactly one of product_id and shop_id.")
+        return attrs
+
+
+class FeedParamsSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(required=False, default=24, min_value=1, max_value=48)
