@@ -1,0 +1,53 @@
+"""Shapes of search requests and results. The rules (ranges, sorts) are the selector's."""
+
+from rest_framework import serializers
+
+from catalog.api.serializers import ProductCardSerializer
+from search.selectors import MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_LENGTH
+from search.types import SORTS
+
+
+class SearchParamsSerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_QUERY_LENGTH * 5)
+    category = serializers.SlugField(
+        required=False, max_length=120, help_text="Category slug; includes its subcategories."
+    )
+    price_min = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
+    price_max = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
+    vintage = serializers.BooleanField(required=False, allow_null=True, default=None)
+    shop = serializers.IntegerField(required=False, min_value=1, help_text="Only this shop's listings.")
+    sort = serializers.ChoiceField(choices=list(SORTS), required=False, default="relevance")
+    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=MAX_PAGE)
+    per_page = serializers.IntegerField(required=False, default=24, min_value=1, max_value=MAX_PER_PAGE)
+
+
+class CategoryFacetSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class PriceRangeFacetSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    min = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    max = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    count = serializers.IntegerField()
+
+
+class FacetsSerializer(serializers.Serializer):
+    categories = CategoryFacetSerializer(many=True)
+    price_ranges = PriceRangeFacetSerializer(many=True)
+
+
+class SearchResultSerializer(serializers.Serializer):
+    hits = ProductCardSerializer(many=True, help_text="Listings in rank order.")
+    total = serializers.IntegerField()
+    page = serializers.IntegerField(source="params.page")
+    per_page = serializers.IntegerField(source="params.per_page")
+    pages = serializers.IntegerField()
+    facets = FacetsSerializer(source="*")
+    suggestion = serializers.CharField(allow_null=True, help_text="“Did you mean”, when the query looks misspelt.")
+    degraded = serializers.BooleanField(
+        help_text="True when the primary search engine failed and the fallback answered."
+    )
