@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from cart import views
 
 app_name = "cart"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.cart_detail, name="detail"),
+    path("add/<int:pk>/", views.add, name="add"),
+    path("update/<int:pk>/", views.update, name="update"),
+    path("remove/<int:pk>/", views.remove, name="remove"),
+]

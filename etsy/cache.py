@@ -210,3 +210,35 @@ def delete(*keys: str) -> None:
 
 def delete_pattern(pattern: str) -> None:
     _cache().delete_pattern(pattern)
+
+
+# --- page shells --------------------------------------------------------------------
+# A page shell is a whole rendered page with holes where per-visitor blocks go (the
+# account links and cart count, messages, the buy box, favorite buttons) and a marker
+# where the CSRF token goes. Shells are cached like any other value; each request
+# fills the holes, which costs far less than rendering the page.
+
+CSRF_MARKER = "__csrf_token_hole__"
+
+
+def hole(name: str) -> str:
+    return f"<!--hole:{name}-->"
+
+
+def render_shell(request, template_name: str, context: dict[str, Any]) -> str:
+    """Render a page with holes instead of personal blocks (no visitor data may leak in)."""
+    from django.template.loader import render_to_string
+
+    return render_to_string(
+        template_name, {**context, "shell_mode": True, "csrf_token": CSRF_MARKER}, request=request
+    )
+
+
+def fill_shell(shell: str, holes: dict[str, str], csrf_token: str | None) -> str:
+    """Put the visitor's blocks and CSRF token into a shell."""
+    html = shell
+    for name, value in holes.items():
+        html = html.replace(hole(name), value)
+    if CSRF_MARKER in html and csrf_token:
+        html = html.replace(CSRF_MARKER, csrf_token)
+    return html

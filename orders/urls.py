@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from orders import views
 
 app_name = "orders"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.history, name="history"),
+    path("checkout/", views.checkout, name="checkout"),
+    path("checkout/<uuid:checkout_id>/", views.confirmation, name="confirmation"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/review/", views.review, name="review"),
+]

@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from shops import views
 
 app_name = "shops"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("<slug:slug>/", views.shop_detail, name="detail"),
+]

@@ -1,0 +1,77 @@
+"""The cart page and its buttons: add, change quantity, remove. Rules live in cart.services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from cart import selectors, services
+from cart.forms import QuantityForm
+from catalog.exceptions import ProductNotFound
+from etsy.exceptions import DomainError
+
+
+def _quantity(request: HttpRequest, default: int = 1) -> int | None:
+    form = QuantityForm({"quantity": request.POST.get("quantity", default)})
+    return form.cleaned_data["quantity"] if form.is_valid() else None
+
+
+def _back_to_product(pk: int) -> str:
+    return reverse("catalog:product_short", args=[pk])
+
+
+def cart_detail(request: HttpRequest) -> HttpResponse:
+    user = request.user if request.user.is_authenticated else None
+    summary = selectors.get_cart_summary(user=user, session=request.session)
+    for skipped in request.session.pop("cart_merge_skipped", None) or []:
+        messages.warning(request, skipped.get("message") or "An item from your guest cart is no longer available.")
+    return render(request, "cart/cart.html", {"cart": summary})
+
+
+@require_POST
+def add(request: HttpRequest, pk: int) -> HttpResponse:
+    quantity = _quantity(request)
+    if not quantity:
+        messages.error(request, "Choose a quantity of at least 1.")
+        return redirect(_back_to_product(pk))
+    try:
+        if request.user.is_authenticated:
+            services.add_item(user=request.user, product_id=pk, quantity=quantity)
+        else:
+            services.add_guest_item(session=request.session, product_id=pk, quantity=quantity)
+    except ProductNotFound:
+        raise Http404("No such listing") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(_back_to_product(pk))
+    messages.success(request, "Added to your cart.")
+    return redirect("cart:detail")
+
+
+@require_POST
+def update(request: HttpRequest, pk: int) -> HttpResponse:
+    quantity = _quantity(request)
+    if quantity is None:
+        messages.error(request, "Quantity must be a whole number.")
+        return redirect("cart:detail")
+    try:
+        if request.user.is_authenticated:
+            services.set_quantity(user=request.user, product_id=pk, quantity=quantity)
+        else:
+            services.set_guest_quantity(session=request.session, product_id=pk, quantity=quantity)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("cart:detail")
+
+
+@require_POST
+def remove(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.user.is_authenticated:
+        services.remove_item(user=request.user, product_id=pk)
+    else:
+        services.remove_guest_item(session=request.session, product_id=pk)
+    messages.success(request, "Removed from your cart.")
+    return redirect("cart:detail")

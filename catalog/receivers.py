@@ -1,0 +1,122 @@
+"""Cache invalidation for catalog pages, driven by events (the documents' invalidation table).
+
+| event                                  | keys                                                        |
+| product saved / deleted / changed      | product:{id}, page:product:{id}, inventory:{id}, similar,   |
+|                                        | listing generations of its category (and ancestors) and shop|
+| product sold or restocked ("stock")    | the above + trending:*, page:home                           |
+| cart hold taken or released            | inventory:{id}                                              |
+| shop saved / shop_changed (reviews...) | shop:{id}, shop:{id}:rating, shop listing generation        |
+| category saved / deleted               | category:tree                                               |
+| favorite added / removed               | favorites:{user_id}                                         |
+
+Every receiver invalidates after commit, so a rolled-back write invalidates nothing and
+a reader cannot re-cache the old row between the delete and the commit.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from catalog.models import Category, Favorite, Product, ProductImage
+from catalog.signals import products_changed
+from etsy import cache
+from shops.models import Shop
+from shops.signals import shop_changed
+
+
+def invalidate_products(
+    product_ids: list[int], *, stock_changed: bool = True, known: tuple[int, int, int] | None = None
+) -> None:
+    """Drop the cached data and pages of these products and bump their listings' generations.
+
+    ``known`` is (id, category_id, shop_id) of a row that may be gone already (deletion).
+    """
+    from catalog.selectors import get_category_tree
+
+    if not product_ids:
+        return
+    rows = list(Product.objects.filter(pk__in=product_ids).values_list("pk", "category_id", "shop_id"))
+    if known and not rows:
+        rows = [known]
+    keys = []
+    for pid in product_ids:
+        keys += [cache.product_key(pid), cache.product_page_key(pid), cache.inventory_key(pid), cache.similar_key(pid)]
+    cache.delete(*keys)
+    by_id = get_category_tree().by_id
+    gens = set()
+    for _, category_id, shop_id in rows:
+        gens.add(cache.shop_products_gen_key(shop_id))
+        category = by_id.get(category_id)
+        path_ids = [int(x) for x in category.path.strip("/").split("/") if x] if category else [category_id]
+        gens.update(cache.category_gen_key(cid) for cid in path_ids)
+    cache.bump_generations(sorted(gens))
+    if stock_changed:
+        cache.delete_pattern("trending:*")
+        cache.delete(cache.HOME_PAGE_KEY)
+
+
+def invalidate_shop(shop_id: int) -> None:
+    cache.delete(cache.shop_key(shop_id), cache.shop_reviews_key(shop_id))
+    cache.bump_generations([cache.shop_products_gen_key(shop_id)])
+
+
+@receiver(post_save, sender=Product, dispatch_uid="catalog_product_saved")
+@receiver(post_delete, sender=Product, dispatch_uid="catalog_product_deleted")
+def product_written(sender, instance: Product, **kwargs) -> None:
+    known = (instance.pk, instance.category_id, instance.shop_id)
+    transaction.on_commit(partial(invalidate_products, [instance.pk], known=known))
+
+
+@receiver(post_save, sender=ProductImage, dispatch_uid="catalog_image_saved")
+@receiver(post_delete, sender=ProductImage, dispatch_uid="catalog_image_deleted")
+def image_written(sender, instance: ProductImage, **kwargs) -> None:
+    transaction.on_commit(partial(invalidate_products, [instance.product_id], stock_changed=False))
+
+
+@receiver(products_changed, dispatch_uid="catalog_products_changed")
+def products_changed_elsewhere(sender, product_ids: list[int], reason: str = "", **kwargs) -> None:
+    # Sent after commit already; invalidating at once is right (on_commit runs it immediately outside a transaction).
+    transaction.on_commit(partial(invalidate_products, list(product_ids), stock_changed=reason not in ("price", "favorites")))
+
+
+@receiver(post_save, sender=Shop, dispatch_uid="catalog_shop_saved")
+def shop_saved(sender, instance: Shop, **kwargs) -> None:
+    transaction.on_commit(partial(invalidate_shop, instance.pk))
+
+
+@receiver(shop_changed, dispatch_uid="catalog_shop_changed")
+def shop_changed_elsewhere(sender, shop_id: int, **kwargs) -> None:
+    transaction.on_commit(partial(invalidate_shop, shop_id))
+
+
+@receiver(post_save, sender=Category, dispatch_uid="catalog_category_saved")
+@receiver(post_delete, sender=Category, dispatch_uid="catalog_category_deleted")
+def category_written(sender, instance: Category, **kwargs) -> None:
+    transaction.on_commit(partial(cache.delete, cache.CATEGORY_TREE_KEY))
+
+
+@receiver(post_save, sender=Favorite, dispatch_uid="catalog_favorite_saved")
+@receiver(post_delete, sender=Favorite, dispatch_uid="catalog_favorite_deleted")
+def favorite_written(sender, instance: Favorite, **kwargs) -> None:
+    transaction.on_commit(partial(cache.delete, cache.favorites_key(instance.user_id)))
+
+
+def _cart_line_written(sender, instance, **kwargs) -> None:
+    # A cart hold changes what the product page says ("in another buyer's cart").
+    transaction.on_commit(partial(cache.delete, cache.inventory_key(instance.product_id)))
+
+
+post_save.connect(_cart_line_written, sender="cart.CartItem", dispatch_uid="catalog_cart_line_saved")
+post_delete.connect(_cart_line_written, sender="cart.CartItem", dispatch_uid="catalog_cart_line_deleted")
+
+
+def _review_written(sender, instance, **kwargs) -> None:
+    transaction.on_commit(partial(invalidate_shop, instance.shop_id))
+
+
+post_save.connect(_review_written, sender="orders.Review", dispatch_uid="catalog_review_saved")
+post_delete.connect(_review_written, sender="orders.Review", dispatch_uid="catalog_review_deleted")

@@ -1,0 +1,96 @@
+"""Template helpers of the buyer site: money, images, query strings, personal holes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django import template
+from django.templatetags.static import static
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+PLACEHOLDER = "img/placeholder.svg"
+
+
+@register.filter
+def money(value) -> str:
+    if value is None or value == "":
+        return ""
+    return f"${Decimal(value):,.2f}"
+
+
+@register.simple_tag(takes_context=True)
+def personal(context, name: str):
+    """Render a per-visitor block, or leave a hole in a cached page shell (filled per request)."""
+    if context.get("shell_mode"):
+        return mark_safe(f"<!--hole:{name}-->")
+    tpl = context.template.engine.get_template(f"personal/{name}.html")
+    return tpl.render(context)
+
+
+def _cover(product):
+    images = list(product.images.all())  # prefetched by the selectors
+    return images[0] if images else None
+
+
+@register.simple_tag
+def product_image(product, size: str = "card", image=None):
+    """An <img> with width, height and alt text; a neat placeholder when the listing has no picture."""
+    image = image or _cover(product)
+    eager = size == "hero"
+    loading = "eager" if eager else "lazy"
+    if image is not None and image.image:
+        url = image.image.url
+        if size != "hero" and image.thumbnail:
+            url = image.thumbnail.url
+        width, height = image.width or 600, image.height or 600
+        alt = image.alt_text or product.title
+        return format_html(
+            '<img src="{}" width="{}" height="{}" alt="{}" loading="{}" decoding="async">',
+            url,
+            width,
+            height,
+            alt,
+            loading,
+        )
+    return format_html(
+        '<img src="{}" width="600" height="600" alt="{}" loading="{}" class="placeholder">',
+        static(PLACEHOLDER),
+        f"{product.title} (no photo yet)",
+        loading,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def qs(context, **changes) -> str:
+    """Return the current query string with ``changes`` applied (None or "" removes a key); page resets."""
+    request = context["request"]
+    params = request.GET.copy()
+    if "page" not in changes:
+        params.pop("page", None)
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = urlencode(sorted((k, v) for k, v in params.items() if v != ""))
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def stars(rating) -> str:
+    """Render a rating as text stars (screen readers get the number from the caller's label)."""
+    if rating is None:
+        return ""
+    full = int(round(float(rating)))
+    return "★" * full + "☆" * (5 - full)
+
+
+@register.inclusion_tag("catalog/_category_nav.html")
+def category_nav():
+    from catalog.selectors import list_categories_tree
+
+    return {"roots": list_categories_tree()}

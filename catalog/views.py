@@ -1,0 +1,355 @@
+"""Buyer pages of the catalog: home feed, category listings, product page, favorites.
+
+The public parts of hot pages are cached as page shells (``etsy.cache.render_shell``);
+per-visitor blocks are rendered per request into the shell's holes, so a signed-in
+buyer costs a few small renders on top of a cache read, not a whole page.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import posixpath
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils._os import safe_join
+from django.views.decorators.http import require_POST
+
+from catalog import personalization, selectors
+from catalog.exceptions import AlreadyFavorited, CategoryNotFound, ProductNotFound
+from catalog.services import favorites as favorite_services
+from etsy import cache
+from etsy.exceptions import DomainError
+
+PER_PAGE = 24
+MAX_PAGE = 400  # deep pages of a 100k catalog are for search, not for browsing
+SORT_CHOICES = [("newest", "Newest"), ("popular", "Most loved"), ("price_asc", "Price: low to high"), ("price_desc", "Price: high to low")]
+
+_anon_account_nav: str | None = None
+
+
+# --- per-visitor blocks ------------------------------------------------------------------
+
+
+def _has_session(request: HttpRequest) -> bool:
+    return settings.SESSION_COOKIE_NAME in request.COOKIES
+
+
+def cart_count(request: HttpRequest) -> int:
+    from cart.selectors import count_cart_items
+
+    if request.user.is_authenticated:
+        return count_cart_items(user=request.user)
+    if not _has_session(request):
+        return 0
+    return count_cart_items(session=request.session)
+
+
+def render_personal(request: HttpRequest, name: str, context: dict | None = None) -> str:
+    return render_to_string(f"personal/{name}.html", context or {}, request=request)
+
+
+def base_holes(request: HttpRequest) -> dict[str, str]:
+    """Fill the layout's holes: account links with the cart count, and flash messages."""
+    global _anon_account_nav
+    fresh_visitor = not request.user.is_authenticated and not _has_session(request)
+    if fresh_visitor:
+        if _anon_account_nav is None:  # the same for every visitor without a session
+            _anon_account_nav = render_personal(request, "account_nav", {"cart_count": 0})
+        nav = _anon_account_nav
+    else:
+        nav = render_personal(request, "account_nav", {"cart_count": cart_count(request)})
+    has_messages = not fresh_visitor or "messages" in request.COOKIES
+    return {"account_nav": nav, "messages": render_personal(request, "messages") if has_messages else ""}
+
+
+def shell_response(
+    request: HttpRequest,
+    *,
+    key: str,
+    ttl: int,
+    cache_type: str,
+    template: str,
+    build_context,
+    holes: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Serve ``template`` from a cached shell, filling the visitor's holes."""
+    shell = cache.cache_aside(
+        key, lambda: cache.render_shell(request, template, build_context()), ttl=ttl, cache_type="page"
+    )
+    all_holes = base_holes(request)
+    if holes:
+        all_holes.update(holes)
+    token = get_token(request) if cache.CSRF_MARKER in shell else None
+    return HttpResponse(cache.fill_shell(shell, all_holes, token), status=status)
+
+
+def _favorite_ids(request: HttpRequest):
+    if request.user.is_authenticated:
+        return selectors.get_favorite_ids(user_id=request.user.pk)
+    return selectors.FavoriteIds(product_ids=frozenset(), shop_ids=frozenset())
+
+
+# --- home ---------------------------------------------------------------------------------
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    user_id = request.user.pk if request.user.is_authenticated else None
+    session_key = request.session.session_key if _has_session(request) else None
+    seen = personalization.list_recent_view_ids(user_id=user_id, session_key=session_key)
+    personalized = len(seen) >= personalization.COLD_START_VIEWS
+
+    def build():
+        products = selectors.get_home_feed(user=request.user, session_key=session_key)
+        return {"products": products, "personalized": personalized, "roots": selectors.list_categories_tree()}
+
+    if personalized and user_id:
+        key, ttl = f"page:home:u{user_id}", cache.TTL["feed"]
+    elif personalized:
+        return render(request, "catalog/home.html", build())
+    else:
+        key, ttl = cache.HOME_PAGE_KEY, cache.TTL["page"]
+    return shell_response(request, key=key, ttl=ttl, cache_type="page", template="catalog/home.html", build_context=build)
+
+
+# --- category --------------------------------------------------------------------------------
+
+
+def _decimal_param(raw: str | None) -> Decimal | None:
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() and value >= 0 else None
+
+
+def _int_param(raw: str | None, default: int = 1) -> int:
+    try:
+        return max(1, min(int(raw), MAX_PAGE)) if raw else default
+    except (TypeError, ValueError):
+        return default
+
+
+def listing_filters(request: HttpRequest) -> dict:
+    """Parse listing filters from the query string; bad values are ignored, never a 500."""
+    vintage = {"1": True, "0": False}.get(request.GET.get("vintage", ""))
+    ordering = request.GET.get("sort", "newest")
+    if ordering not in selectors.ORDERINGS:
+        ordering = "newest"
+    return {
+        "price_min": _decimal_param(request.GET.get("min")),
+        "price_max": _decimal_param(request.GET.get("max")),
+        "vintage": vintage,
+        "ordering": ordering,
+        "page": _int_param(request.GET.get("page")),
+    }
+
+
+def category(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        current = selectors.get_category(slug=slug)
+    except CategoryNotFound:
+        raise Http404("No such category") from None
+    filters = listing_filters(request)
+    gen = cache.get_generations([cache.category_gen_key(current.pk)])[0]
+    key = f"page:category:{cache.params_digest({'slug': slug, 'g': gen, **filters})}"
+
+    def build():
+        listing = selectors.list_products_page(category_slug=slug, per_page=PER_PAGE, **filters)
+        chips = []
+        if filters["price_min"] is not None or filters["price_max"] is not None:
+            chips.append(("price", _price_label(filters["price_min"], filters["price_max"]), {"min": "", "max": ""}))
+        if filters["vintage"] is not None:
+            chips.append(("vintage", "Vintage" if filters["vintage"] else "Handmade (not vintage)", {"vintage": ""}))
+        return {
+            "category": current,
+            "ancestors": selectors.list_category_ancestors(category=current),
+            "children": current.tree_children,
+            "roots": selectors.list_categories_tree(),
+            "listing": listing,
+            "filters": filters,
+            "chips": chips,
+            "sort_choices": SORT_CHOICES,
+        }
+
+    return shell_response(
+        request, key=key, ttl=cache.TTL["category"], cache_type="page", template="catalog/category.html", build_context=build
+    )
+
+
+def _price_label(low: Decimal | None, high: Decimal | None) -> str:
+    if low is not None and high is not None:
+        return f"${low:,.0f} to ${high:,.0f}"
+    if low is not None:
+        return f"${low:,.0f} and up"
+    return f"Under ${high:,.0f}"
+
+
+# --- product ---------------------------------------------------------------------------------
+
+
+def _buy_box(request: HttpRequest, product, inventory, favorite_ids) -> str:
+    user_id = request.user.pk if request.user.is_authenticated else None
+    return render_personal(
+        request,
+        "buy_box",
+        {
+            "product": product,
+            "inventory": inventory,
+            "reserved_for_other": inventory.is_reserved_for_other(user_id),
+            "held_by_me": bool(user_id) and inventory.reserved_by_user_id == user_id and not inventory.is_reserved_for_other(user_id) and inventory.reserved_until is not None,
+            "is_favorite": product.pk in favorite_ids.product_ids,
+        },
+    )
+
+
+def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:
+    try:
+        product = selectors.get_product_detail(product_id=pk)
+    except ProductNotFound:
+        raise Http404("No such listing") from None
+    if slug != product.slug:
+        return redirect(product.get_absolute_url(), permanent=True)
+    inventory = selectors.get_inventory(product_id=pk)
+    gen = cache.get_generations([cache.shop_products_gen_key(product.shop_id)])[0]
+    user_id = request.user.pk if request.user.is_authenticated else None
+    personalization.record_product_view(
+        product_id=pk,
+        category_id=product.category_id,
+        user_id=user_id,
+        session_key=request.session.session_key if _has_session(request) else None,
+    )
+
+    def build():
+        from shops.selectors import get_shop_card, list_shop_reviews
+
+        sold_out = inventory.is_sold_out
+        return {
+            "product": product,
+            "images": list(product.images.all()),
+            "shop": get_shop_card(shop_id=product.shop_id),
+            "ancestors": selectors.list_category_ancestors(category=product.category),
+            "similar": selectors.list_similar_products(product=product, limit=8, same_shop_first=sold_out),
+            "reviews": list_shop_reviews(shop_id=product.shop_id, limit=3),
+            "sold_out": sold_out,
+        }
+
+    favorite_ids = _favorite_ids(request)
+    return shell_response(
+        request,
+        key=f"{cache.product_page_key(pk)}:g{gen}:{'sold' if inventory.is_sold_out else 'open'}",
+        ttl=cache.TTL["page"],
+        cache_type="page",
+        template="catalog/product_detail.html",
+        build_context=build,
+        holes={"buy_box": _buy_box(request, product, inventory, favorite_ids)},
+    )
+
+
+# --- favorites --------------------------------------------------------------------------------
+
+
+@login_required
+def favorites(request: HttpRequest) -> HttpResponse:
+    rows = list(selectors.list_favorites(user=request.user))
+    return render(
+        request,
+        "catalog/favorites.html",
+        {"products": [f.product for f in rows if f.product_id], "shops": [f.shop for f in rows if f.shop_id]},
+    )
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    nxt = request.POST.get("next") or request.META.get("HTTP_REFERER") or ""
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return nxt
+    return fallback
+
+
+@require_POST
+def toggle_favorite_product(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('accounts:login')}?next={reverse('catalog:product_short', args=[pk])}")
+    try:
+        if request.POST.get("action") == "remove":
+            favorite_services.remove_favorite(user=request.user, product_id=pk)
+            is_favorite = False
+        else:
+            try:
+                favorite_services.add_favorite(user=request.user, product_id=pk)
+            except AlreadyFavorited:
+                pass
+            is_favorite = True
+    except ProductNotFound:
+        raise Http404("No such listing") from None
+    if getattr(request, "htmx", False):
+        return HttpResponse(render_personal(request, "favorite_button", {"product_id": pk, "is_favorite": is_favorite}))
+    messages.success(request, "Saved to your favorites." if is_favorite else "Removed from your favorites.")
+    return redirect(_safe_next(request, reverse("catalog:favorites")))
+
+
+@require_POST
+def toggle_favorite_shop(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('accounts:login')}?next={_safe_next(request, '/')}")
+    try:
+        if request.POST.get("action") == "remove":
+            favorite_services.remove_favorite(user=request.user, shop_id=pk)
+            is_favorite = False
+        else:
+            try:
+                favorite_services.add_favorite(user=request.user, shop_id=pk)
+            except AlreadyFavorited:
+                pass
+            is_favorite = True
+    except DomainError:
+        raise Http404("No such shop") from None
+    if getattr(request, "htmx", False):
+        return HttpResponse(render_personal(request, "favorite_shop_button", {"shop_id": pk, "is_favorite": is_favorite}))
+    messages.success(request, "Shop saved to your favorites." if is_favorite else "Shop removed from your favorites.")
+    return redirect(_safe_next(request, reverse("catalog:favorites")))
+
+
+# --- media and the benchmark ceiling -------------------------------------------------------------
+
+MEDIA_CACHE_CONTROL = {
+    "products": "public, max-age=2592000, immutable",  # product images: 30 days, never change in place
+    "shops": "public, max-age=604800",  # shop logos and banners: 7 days
+}
+
+
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """Serve an uploaded file with the documents' cache headers (a CDN would sit in front)."""
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    path = posixpath.normpath(path).lstrip("/")
+    try:
+        full = Path(safe_join(str(settings.MEDIA_ROOT), path))
+    except Exception:
+        raise Http404("No such file") from None
+    if not full.is_file():
+        raise Http404("No such file")
+    content_type, encoding = mimetypes.guess_type(str(full))
+    response = FileResponse(full.open("rb"), content_type=content_type or "application/octet-stream")
+    parts = path.split("/")
+    kind = "products" if "products" in parts or "thumbs" in parts else "shops" if "shops" in parts else None
+    response["Cache-Control"] = MEDIA_CACHE_CONTROL.get(kind, "public, max-age=86400")
+    return response
+
+
+def bare(request: HttpRequest) -> HttpResponse:
+    """The benchmark's ceiling: the whole middleware stack and nothing else."""
+    return HttpResponse(b"ok", content_type="text/plain")

@@ -1,0 +1,84 @@
+"""The search results page: results, facets, filter chips, "did you mean", degraded notice."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+
+from catalog.exceptions import CategoryNotFound
+from catalog.views import _decimal_param, _int_param, base_holes
+from etsy import cache
+from search import selectors
+from search.caching import listings_version
+from search.exceptions import InvalidSearch
+from search.types import PRICE_RANGES, SORTS, SearchParams
+
+SORT_LABELS = {"relevance": "Most relevant", "newest": "Newest", "price_asc": "Price: low to high", "price_desc": "Price: high to low"}
+PER_PAGE = 24
+
+
+def _params(request: HttpRequest) -> SearchParams:
+    g = request.GET
+    price_min, price_max = _decimal_param(g.get("min")), _decimal_param(g.get("max"))
+    price_key = g.get("price")
+    for key, _, low, high in PRICE_RANGES:
+        if key == price_key:
+            price_min, price_max = low, high
+    if price_min is not None and price_max is not None and price_min > price_max:
+        price_min, price_max = price_max, price_min
+    sort = g.get("sort") or "relevance"
+    return SearchParams(
+        q=(g.get("q") or "")[:200],
+        category=g.get("category") or None,
+        price_min=price_min,
+        price_max=price_max,
+        vintage={"1": True, "0": False}.get(g.get("vintage", "")),
+        sort=sort if sort in SORTS else "relevance",
+        page=_int_param(g.get("page")),
+        per_page=PER_PAGE,
+    )
+
+
+def _chips(params: SearchParams, result) -> list[tuple[str, dict]]:
+    chips = []
+    if params.category:
+        name = next((c.name for c in result.categories if c.slug == params.category), params.category)
+        chips.append((f"Category: {name}", {"category": ""}))
+    if params.price_min is not None or params.price_max is not None:
+        label = next(
+            (lbl for _, lbl, lo, hi in PRICE_RANGES if lo == params.price_min and hi == params.price_max),
+            f"${params.price_min or Decimal(0):,.0f}–{'$' + format(params.price_max, ',.0f') if params.price_max is not None else 'up'}",
+        )
+        chips.append((label, {"price": "", "min": "", "max": ""}))
+    if params.vintage is not None:
+        chips.append(("Vintage" if params.vintage else "Handmade", {"vintage": ""}))
+    return chips
+
+
+def results(request: HttpRequest) -> HttpResponse:
+    params = _params(request)
+    key = f"page:search:{cache.params_digest({'v': listings_version(), **params.__dict__})}"
+    shell = cache.get(key, cache_type="page")
+    status = 200
+    if shell is None:
+        try:
+            result = selectors.search_products(params=params)
+            error = None
+        except (InvalidSearch, CategoryNotFound) as exc:
+            result, error, status = None, exc.message, 400 if isinstance(exc, InvalidSearch) else 404
+        context = {
+            "params": params,
+            "result": result,
+            "error": error,
+            "search_q": params.q,
+            "chips": _chips(params, result) if result else [],
+            "sort_labels": SORT_LABELS,
+            "price_ranges": PRICE_RANGES,
+        }
+        shell = cache.render_shell(request, "search/results.html", context)
+        if result is not None and not result.degraded:
+            cache.set(key, shell, ttl=cache.TTL["search"])
+    token = get_token(request) if cache.CSRF_MARKER in shell else None
+    return HttpResponse(cache.fill_shell(shell, base_holes(request), token), status=status)

@@ -1,0 +1,46 @@
+"""Public shop reads for the buyer site (cached: shop profiles 10 minutes)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from etsy import cache
+from shops.exceptions import ShopNotFound
+from shops.models import Shop
+
+REVIEWS_SHOWN = 10
+
+
+def get_shop_card(*, shop_id: int) -> Shop:
+    """Return an active shop by id (cached). Raises ShopNotFound."""
+
+    def fetch() -> Shop | None:
+        return Shop.objects.filter(pk=shop_id, is_active=True).select_related("owner").first()
+
+    shop = cache.cache_aside(cache.shop_key(shop_id), fetch, ttl=cache.TTL["shop"], cache_type="shop")
+    if shop is None:
+        raise ShopNotFound()
+    return shop
+
+
+def get_shop_by_slug(*, slug: str) -> Shop:
+    """Return an active shop by slug. Raises ShopNotFound."""
+    shop_id = Shop.objects.filter(slug=slug, is_active=True).values_list("pk", flat=True).first()
+    if shop_id is None:
+        raise ShopNotFound()
+    return get_shop_card(shop_id=shop_id)
+
+
+def list_shop_reviews(*, shop_id: int, limit: int = REVIEWS_SHOWN) -> list:
+    """Return the shop's latest reviews with their reviewers (cached with the shop rating)."""
+    from orders.models import Review
+
+    def fetch() -> list:
+        return list(Review.objects.filter(shop_id=shop_id).select_related("reviewer").order_by("-created_at")[:REVIEWS_SHOWN])
+
+    reviews = cache.cache_aside(cache.shop_reviews_key(shop_id), fetch, ttl=cache.TTL["reviews"], cache_type="shop")
+    return reviews[:limit]
+
+
+def list_active_shops() -> QuerySet[Shop]:
+    return Shop.objects.filter(is_active=True).order_by("name")

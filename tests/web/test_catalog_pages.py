@@ -1,0 +1,157 @@
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from tests.cart.factories import CartItemFactory
+from tests.catalog.factories import FavoriteFactory, ProductFactory
+from tests.orders.factories import ReviewFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_shows_trending_listings_with_images_and_layout(client, catalog):
+    response = client.get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Trending now" in html
+    assert 'class="skip-link" href="#main"' in html
+    assert 'role="search"' in html and 'for="site-search-q"' in html
+    assert "Home &amp; Living" in html  # category navigation
+    assert 'alt="Photo of Speckled stoneware mug' in html
+    assert "<!--hole:" not in html and "__csrf_token_hole__" not in html
+    assert "Sign in" in html and 'data-cart-count>0<' in html
+
+
+def test_category_page_lists_subcategory_items_with_filters_sort_and_pagination(client, catalog):
+    response = client.get("/c/home-living/?sort=price_desc")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "(20 items)" in html
+    assert html.index("Speckled stoneware mug 19") < html.index("Speckled stoneware mug 0")
+    assert "Page 1 of 1" not in html  # one page: no pagination
+    filtered = client.get("/c/home-living/?min=30&max=35").content.decode()
+    assert "(5 items)" in filtered and "$30 to $35" in filtered  # the filter chip
+    assert "Bird print" not in filtered
+
+
+def test_category_page_paginates_and_ignores_bad_parameters(client, catalog):
+    for i in range(30):
+        ProductFactory(shop=catalog["shop_a"], category=catalog["art"], title=f"Extra {i}", slug=f"extra-{i}")
+    page2 = client.get("/c/art/?page=2")
+    assert page2.status_code == 200 and "Page 2 of 2" in page2.content.decode()
+    assert client.get("/c/art/?page=abc&min=x&max=-3&sort=drop table&vintage=maybe").status_code == 200
+
+
+def test_unknown_category_is_404(client, catalog):
+    assert client.get("/c/nope/").status_code == 404
+
+
+def test_product_page_shows_gallery_price_shop_card_and_only_one_left(client, catalog):
+    product = catalog["products"][1]
+    html = client.get(product.get_absolute_url()).content.decode()
+    assert product.title in html
+    assert "$21.00" in html
+    assert "Only 1 left" in html
+    assert "Clay Studio" in html and "12 sales" in html
+    assert 'width="64" height="48"' in html  # real image dimensions
+    assert 'action="/cart/add/%d/"' % product.pk in html
+    assert "You may also like" in html
+
+
+def test_product_page_redirects_to_canonical_slug_and_404s_for_missing(client, catalog):
+    product = catalog["products"][0]
+    response = client.get(f"/listing/{product.pk}/wrong-slug/")
+    assert response.status_code == 301 and response["Location"] == product.get_absolute_url()
+    assert client.get("/listing/999999/x/").status_code == 404
+
+
+def test_sold_listing_stays_reachable_and_points_to_the_makers_similar_pieces_first(client, catalog):
+    sold = catalog["products"][1]  # Clay Studio
+    sold.quantity = 0
+    sold.save()
+    html = client.get(sold.get_absolute_url()).content.decode()
+    assert "Sold out" in html
+    assert "Similar pieces, first from Clay Studio" in html
+    similar = html.split('id="similar-title"')[1]
+    first_card_shop = similar.split('class="card-shop">')[1].split("<")[0].strip()
+    assert first_card_shop == "Clay Studio"
+    assert "Add to cart" not in html
+
+
+def test_product_page_says_another_buyer_holds_it(client, catalog, other_buyer):
+    product = catalog["products"][2]
+    CartItemFactory(user=other_buyer, product=product, reserved_until=timezone.now() + timezone.timedelta(minutes=12))
+    html = client.get(product.get_absolute_url()).content.decode()
+    assert "Another buyer has this in their cart right now" in html
+    assert "Add to cart" not in html
+
+
+def test_product_page_shows_the_buyers_own_hold_with_a_countdown(client, catalog, buyer):
+    product = catalog["products"][2]
+    CartItemFactory(user=buyer, product=product, reserved_until=timezone.now() + timezone.timedelta(minutes=12))
+    client.force_login(buyer)
+    html = client.get(product.get_absolute_url()).content.decode()
+    assert "held for you for" in html and "data-countdown" in html
+
+
+def test_product_page_shows_shop_reviews(client, catalog):
+    product = catalog["products"][1]
+    ReviewFactory(order__shop=catalog["shop_a"], shop=catalog["shop_a"], comment="Gorgeous glaze, fast shipping.")
+    html = client.get(product.get_absolute_url()).content.decode()
+    assert "Gorgeous glaze, fast shipping." in html
+
+
+def test_shop_page_shows_listings_reviews_and_favorite_button(client, catalog, buyer):
+    client.force_login(buyer)
+    html = client.get("/shops/clay-studio/").content.decode()
+    assert "Clay Studio" in html and "(10)" in html
+    assert "Favorite this shop" in html
+    assert client.get("/shops/nope/").status_code == 404
+
+
+def test_favorite_toggle_requires_login_and_round_trips(client, catalog, buyer):
+    product = catalog["products"][0]
+    response = client.post(f"/favorites/listing/{product.pk}/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    client.force_login(buyer)
+    client.post(f"/favorites/listing/{product.pk}/", {"action": "add"})
+    product.refresh_from_db()
+    assert product.favorite_count == 1
+    page = client.get("/favorites/").content.decode()
+    assert product.title in page
+    html = client.get(product.get_absolute_url()).content.decode()
+    assert "In your favorites" in html
+    client.post(f"/favorites/listing/{product.pk}/", {"action": "remove"})
+    assert product.title not in client.get("/favorites/").content.decode()
+    assert client.post("/favorites/listing/999999/").status_code == 404
+    assert client.get(f"/favorites/listing/{product.pk}/").status_code == 405
+
+
+def test_favorite_toggle_with_htmx_returns_the_button(client, catalog, buyer):
+    product = catalog["products"][0]
+    client.force_login(buyer)
+    response = client.post(f"/favorites/listing/{product.pk}/", {"action": "add"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert 'aria-pressed="true"' in response.content.decode()
+
+
+def test_favorite_shop(client, catalog, buyer):
+    client.force_login(buyer)
+    client.post(f"/favorites/shop/{catalog['shop_a'].pk}/", {"action": "add"})
+    assert "Clay Studio" in client.get("/favorites/").content.decode()
+    assert "Favorite shop" in client.get("/shops/clay-studio/").content.decode()
+
+
+def test_media_view_serves_product_images_with_immutable_cache_headers(client, catalog):
+    image = catalog["products"][0].images.first()
+    response = client.get(image.image.url)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=2592000, immutable"
+    assert response["Content-Type"] == "image/jpeg"
+    assert client.get("/media/../etc/passwd").status_code == 404
+    assert client.get("/media/products/none.jpg").status_code == 404
+
+
+def test_bare_view_is_off_unless_enabled(client, db):
+    assert client.get("/bench/bare").status_code == 404
