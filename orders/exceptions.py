@@ -1,0 +1,73 @@
+"""Order and checkout rule errors. ``status_code`` is a hint for HTTP adapters only."""
+
+from cart.exceptions import ItemReserved  # noqa: F401  (checkout raises it too; one class for both)
+from etsy.exceptions import DomainError, NotFound, ServiceUnavailable
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    default_message = "That order does not exist."
+
+
+class CartEmpty(DomainError):
+    code = "cart_empty"
+    status_code = 400
+    default_message = "Your cart is empty."
+
+
+class ItemUnavailable(DomainError):
+    """Some lines can no longer be bought. ``extra["products"]``: [{"id", "title"}]."""
+
+    code = "item_unavailable"
+    default_message = "Some items in your cart are no longer available."
+
+
+class InvalidAddress(DomainError):
+    """``extra["fields"]``: {field: message}."""
+
+    code = "invalid_address"
+    status_code = 400
+    default_message = "The shipping address is incomplete."
+
+
+class PaymentDeclined(DomainError):
+    """The provider refused the card. The orders were cancelled and restocked and the cart restored.
+
+    ``extra``: checkout_id, decline_code.
+    """
+
+    code = "payment_declined"
+    status_code = 402
+    default_message = "Your card was declined. No money was taken; try another card."
+
+
+class PaymentsUnavailable(ServiceUnavailable):
+    """The payment breaker is open: nothing was created."""
+
+    code = "payments_unavailable"
+    default_message = "Payments are unavailable right now, try again in a minute. Nothing was charged."
+
+
+class InvalidOrderTransition(DomainError):
+    code = "invalid_order_transition"
+    default_message = "The order cannot move to that status."
+
+
+class InvalidCard(DomainError):
+    code = "invalid_card"
+    status_code = 400
+    default_message = "Enter a card number of 12 to 19 digits."
+
+
+class CheckoutBusy(DomainError):
+    """Another checkout held the same items longer than the lock timeout; nothing was done."""
+
+    code = "checkout_busy"
+    default_message = "These items are being checked out by someone else right now. Please try again."
+
+
+class CheckoutAlreadyPlaced(DomainError):
+    """This idempotency key already produced a checkout. ``extra["checkout_id"]``."""
+
+    code = "checkout_already_placed"
+    default_message = "This checkout was already submitted."

@@ -1,0 +1,51 @@
+"""Order reads for buyers and sellers. Missing or someone else's -> OrderNotFound."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Prefetch, QuerySet
+
+from orders.exceptions import OrderNotFound
+from orders.models import Order, OrderItem
+
+
+def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
+    return queryset.select_related("shop", "buyer", "checkout").prefetch_related(
+        Prefetch("items", queryset=OrderItem.objects.select_related("product").order_by("id"))
+    )
+
+
+def list_orders_for_buyer(*, buyer) -> QuerySet[Order]:
+    """Return the buyer's orders, newest first, with shop, checkout and items loaded."""
+    return _with_details(Order.objects.filter(buyer=buyer)).order_by("-created_at", "-id")
+
+
+def get_order_for_buyer(*, buyer, order_id) -> Order:
+    """Return one of the buyer's orders. Raises OrderNotFound."""
+    try:
+        return _with_details(Order.objects.filter(buyer=buyer)).get(pk=int(order_id))
+    except (Order.DoesNotExist, TypeError, ValueError):
+        raise OrderNotFound() from None
+
+
+def list_orders_for_shop(
+    *, shop, status: str | None = None, date_from: date | None = None, date_to: date | None = None
+) -> QuerySet[Order]:
+    """Return a shop's orders, newest first, optionally by status and creation date (inclusive)."""
+    queryset = Order.objects.filter(shop=shop)
+    if status:
+        queryset = queryset.filter(status=status)
+    if date_from:
+        queryset = queryset.filter(created_at__date__gte=date_from)
+    if date_to:
+        queryset = queryset.filter(created_at__date__lte=date_to)
+    return _with_details(queryset).order_by("-created_at", "-id")
+
+
+def get_order_for_seller(*, seller, order_id) -> Order:
+    """Return an order of the seller's shop. Raises OrderNotFound."""
+    try:
+        return _with_details(Order.objects.filter(shop__owner=seller)).get(pk=int(order_id))
+    except (Order.DoesNotExist, TypeError, ValueError):
+        raise OrderNotFound() from None

@@ -1,0 +1,439 @@
+"""Checkout: turn the buyer's cart into one order per shop and take one payment.
+
+The order of events, and why:
+1. Validate every line without locks (cheap refusals first).
+2. Refuse at once if the payment breaker is open: nothing is created.
+3. One transaction (``SET LOCAL lock_timeout``): lock the products in id order,
+   re-check the buyer's lines and holds under the lock, create the checkout and
+   its orders (``pending_payment``), take the stock with conditional updates
+   (``quantity >= n``, row count checked), count the shops' sales, clear the
+   cart, write the seller-notification outbox rows. Commit.
+4. Charge once, outside any transaction (no row lock held over the network),
+   with a provider idempotency key fixed per checkout.
+5. Paid -> orders paid, sellers notified. Declined -> orders cancelled, stock
+   given back, cart restored, all in one transaction. Unknown (timeout,
+   provider error) -> orders stay pending; ``resolve_unsettled_checkouts``
+   asks the provider about the same charge later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from cart.exceptions import CartChanged, ItemReserved
+from cart.inventory import decrement_stock, lock_products, restock, set_lock_timeout
+from cart.models import CartItem
+from cart.selectors import list_cart_lines_for_checkout
+from cart.services import reservation_deadline
+from catalog.signals import products_changed
+from etsy import metrics
+from orders import outbox, payments
+from orders.exceptions import (
+    CartEmpty,
+    CheckoutAlreadyPlaced,
+    CheckoutBusy,
+    InvalidAddress,
+    InvalidCard,
+    ItemUnavailable,
+    PaymentDeclined,
+    PaymentsUnavailable,
+)
+from orders.models import Checkout, Order, OrderItem, OutboxMessage
+from shops.models import Shop
+
+logger = logging.getLogger(__name__)
+
+PaymentStatus = Checkout.PaymentStatus
+UNSETTLED = [PaymentStatus.PENDING, PaymentStatus.UNKNOWN]
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    name: str
+    line1: str
+    city: str
+    postcode: str
+    country: str = "US"
+    line2: str = ""
+
+    def validated(self) -> ShippingAddress:
+        """Return a trimmed copy; raise InvalidAddress naming the missing or too long fields."""
+        limits = {"name": 120, "line1": 200, "line2": 200, "city": 100, "postcode": 20, "country": 2}
+        values = {f: str(getattr(self, f) or "").strip() for f in limits}
+        values["country"] = values["country"].upper()
+        errors = {}
+        for field_name, limit in limits.items():
+            if field_name != "line2" and not values[field_name]:
+                errors[field_name] = "This field is required."
+            elif len(values[field_name]) > limit:
+                errors[field_name] = f"At most {limit} characters."
+        if values["country"] and (len(values["country"]) != 2 or not values["country"].isalpha()):
+            errors["country"] = "Use a two-letter country code."
+        if errors:
+            raise InvalidAddress(extra={"fields": errors})
+        return ShippingAddress(**values)
+
+
+@dataclass
+class CheckoutResult:
+    checkout: Checkout
+    orders: list[Order]
+    payment_status: str  # "paid", or "unknown" when the provider did not answer in time
+
+
+def provider_key_for(*, buyer_id: int, idempotency_key: str) -> str:
+    """Return the provider idempotency key of the checkout a buyer's request key creates."""
+    return hashlib.sha256(f"checkout:{buyer_id}:{idempotency_key}".encode()).hexdigest()
+
+
+def _card_digits(card_number: str) -> str:
+    digits = "".join(ch for ch in str(card_number or "") if ch.isdigit())
+    if not 12 <= len(digits) <= 19 or any(ch not in "0123456789 -" for ch in str(card_number)):
+        raise InvalidCard()
+    return digits
+
+
+def _is_purchasable(product) -> bool:
+    return product.is_active and product.shop.is_active
+
+
+def _conflict(exc):
+    metrics.inventory_conflicts.inc()
+    return exc
+
+
+def _refuse_unbuyable_lines(*, buyer_id: int, lines: list[CartItem], products: dict, now) -> None:
+    """Raise ItemReserved or ItemUnavailable for the first kind of problem found among the lines."""
+    holds = (
+        CartItem.objects.filter(product_id__in=[line.product_id for line in lines], reserved_until__gt=now)
+        .exclude(user_id=buyer_id)
+        .order_by("product_id", "-reserved_until")
+    )
+    held = {}
+    for hold in holds:
+        held.setdefault(hold.product_id, hold.reserved_until)
+    if held:
+        product_id, until = next(iter(held.items()))
+        raise _conflict(
+            ItemReserved(
+                extra={
+                    "product_id": product_id,
+                    "reserved_until": until.isoformat(),
+                    "products": [{"id": pid, "title": products[pid].title} for pid in held],
+                }
+            )
+        )
+    gone = [
+        products[line.product_id]
+        for line in lines
+        if not _is_purchasable(products[line.product_id]) or products[line.product_id].quantity < line.quantity
+    ]
+    if gone:
+        raise _conflict(ItemUnavailable(extra={"products": [{"id": p.pk, "title": p.title} for p in gone]}))
+
+
+def _send_products_changed(product_ids: list[int]) -> None:
+    products_changed.send(sender=Order, product_ids=product_ids, reason="stock")
+
+
+def _create_orders(
+    *, buyer, address: ShippingAddress, card_digits: str, provider_key: str, expected_ids: list[int]
+) -> tuple[Checkout, list[Order]]:
+    """The locking transaction of step 3. Raises CartEmpty, CartChanged, ItemReserved, ItemUnavailable."""
+    with transaction.atomic():
+        set_lock_timeout(settings.CHECKOUT_LOCK_TIMEOUT_MS)
+        products = lock_products(product_ids=expected_ids)
+        now = timezone.now()
+        # Re-read under the locks: a parallel checkout of this buyer may have emptied the cart.
+        lines = list(CartItem.objects.filter(user=buyer).order_by("product_id"))
+        if not lines:
+            raise CartEmpty()
+        if any(line.product_id not in products for line in lines):
+            raise CartChanged()
+        _refuse_unbuyable_lines(buyer_id=buyer.pk, lines=lines, products=products, now=now)
+
+        by_shop: dict[int, list[CartItem]] = defaultdict(list)
+        for line in lines:
+            by_shop[products[line.product_id].shop_id].append(line)
+        shop_totals = {}
+        for shop_id, shop_lines in by_shop.items():
+            shop = products[shop_lines[0].product_id].shop
+            subtotal = sum((products[ln.product_id].price * ln.quantity for ln in shop_lines), Decimal("0.00"))
+            shipping = shop.shipping_for(item_count=sum(ln.quantity for ln in shop_lines), subtotal=subtotal)
+            shop_totals[shop_id] = (subtotal, shipping)
+
+        checkout = Checkout.objects.create(
+            buyer=buyer,
+            total=sum((s + sh for s, sh in shop_totals.values()), Decimal("0.00")),
+            provider_idempotency_key=provider_key,
+            card_last4=card_digits[-4:],
+            ship_name=address.name,
+            ship_line1=address.line1,
+            ship_line2=address.line2,
+            ship_city=address.city,
+            ship_postcode=address.postcode,
+            ship_country=address.country,
+        )
+        orders, items, notices = [], [], []
+        for shop_id in sorted(by_shop):
+            subtotal, shipping = shop_totals[shop_id]
+            order = Order.objects.create(
+                checkout=checkout, buyer=buyer, shop_id=shop_id, subtotal=subtotal, shipping=shipping,
+                total=subtotal + shipping, status=Order.Status.PENDING_PAYMENT,
+            )
+            orders.append(order)
+            for line in by_shop[shop_id]:
+                product = products[line.product_id]
+                items.append(
+                    OrderItem(order=order, product=product, title_at_purchase=product.title,
+                              price_at_purchase=product.price, quantity=line.quantity)
+                )
+            notices.append(outbox.enqueue(topic=outbox.TOPIC_ORDER_PLACED, payload={"order_id": order.pk}))
+        OrderItem.objects.bulk_create(items)
+
+        for line in lines:  # already in product-id order, the order the rows were locked in
+            if not decrement_stock(product_id=line.product_id, quantity=line.quantity):
+                product = products[line.product_id]
+                raise _conflict(ItemUnavailable(extra={"products": [{"id": product.pk, "title": product.title}]}))
+        for shop_id in sorted(by_shop):
+            units = sum(line.quantity for line in by_shop[shop_id])
+            Shop.objects.filter(pk=shop_id).update(sales_count=F("sales_count") + units)
+        CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
+        transaction.on_commit(partial(_send_products_changed, sorted(products)))
+    return checkout, orders
+
+
+def place_order(*, buyer, address: ShippingAddress, card_number: str, idempotency_key: str) -> CheckoutResult:
+    """Buy the whole cart: one order per shop, one charge. Never call inside an open transaction.
+
+    Raises InvalidAddress, InvalidCard, CartEmpty, CartChanged, ItemReserved, ItemUnavailable,
+    CheckoutBusy, CheckoutAlreadyPlaced and PaymentsUnavailable before anything is kept;
+    PaymentDeclined after the orders were created and then cancelled (stock and cart restored).
+    Emails each seller (outbox, after the payment outcome commits).
+    """
+    started = time.monotonic()
+    address = address.validated()
+    card_digits = _card_digits(card_number)
+    lines = list_cart_lines_for_checkout(user=buyer)
+    if not lines:
+        raise CartEmpty()
+    _refuse_unbuyable_lines(
+        buyer_id=buyer.pk, lines=lines, products={ln.product_id: ln.product for ln in lines}, now=timezone.now()
+    )
+    if payments.is_circuit_open():
+        raise PaymentsUnavailable()
+
+    provider_key = provider_key_for(buyer_id=buyer.pk, idempotency_key=idempotency_key)
+    try:
+        checkout, orders = _create_orders(
+            buyer=buyer, address=address, card_digits=card_digits, provider_key=provider_key,
+            expected_ids=[line.product_id for line in lines],
+        )
+    except OperationalError as exc:
+        if getattr(getattr(exc, "__cause__", None), "sqlstate", None) == "55P03":  # lock_not_available
+            raise _conflict(CheckoutBusy()) from exc
+        raise
+    except IntegrityError as exc:
+        existing = Checkout.objects.filter(provider_idempotency_key=provider_key).values_list("pk", flat=True).first()
+        if existing is None:
+            raise
+        raise CheckoutAlreadyPlaced(extra={"checkout_id": str(existing)}) from exc
+
+    try:
+        status = _collect_payment(checkout=checkout, card_digits=card_digits)
+    finally:
+        _record_metrics(checkout=checkout, started=started)
+    for order in orders:
+        order.refresh_from_db()
+    checkout.refresh_from_db()
+    return CheckoutResult(checkout=checkout, orders=orders, payment_status=status)
+
+
+def _record_metrics(*, checkout: Checkout, started: float) -> None:
+    for order in Order.objects.filter(checkout=checkout).only("status", "shop_id", "total"):
+        metrics.orders_created.labels(status=order.status).inc()
+        metrics.orders_by_shop.labels(shop_id=str(order.shop_id)).inc()
+        metrics.order_value.observe(float(order.total))
+    metrics.checkout_duration.observe(time.monotonic() - started)
+
+
+def _collect_payment(*, checkout: Checkout, card_digits: str) -> str:
+    """Charge once and settle the orders by the answer; return "paid" or "unknown"."""
+    Checkout.objects.filter(pk=checkout.pk).update(payment_attempts=F("payment_attempts") + 1)
+    try:
+        charge = payments.charge(
+            amount=checkout.total,
+            currency=checkout.currency,
+            card_number=card_digits,
+            idempotency_key=checkout.provider_idempotency_key,
+            description=f"Checkout {checkout.pk}",
+        )
+    except payments.PaymentsOpenCircuit:
+        # The breaker opened between our check and the call: nothing reached the provider.
+        cancel_checkout(checkout_id=checkout.pk, status=PaymentStatus.CANCELLED, restore_cart=True)
+        raise PaymentsUnavailable() from None
+    except payments.PaymentError:
+        logger.warning("payment outcome unknown", exc_info=True, extra={"checkout_id": str(checkout.pk)})
+        Checkout.objects.filter(pk=checkout.pk, payment_status=PaymentStatus.PENDING).update(
+            payment_status=PaymentStatus.UNKNOWN
+        )
+        return PaymentStatus.UNKNOWN
+    return _settle(checkout_id=checkout.pk, charge=charge, restore_cart=True)
+
+
+def _settle(*, checkout_id, charge: payments.Charge, restore_cart: bool) -> str:
+    if charge.status == payments.ChargeStatus.SUCCEEDED:
+        mark_checkout_paid(checkout_id=checkout_id, charge_id=charge.id)
+        return PaymentStatus.PAID
+    if charge.status == payments.ChargeStatus.DECLINED:
+        cancel_checkout(checkout_id=checkout_id, status=PaymentStatus.DECLINED, restore_cart=restore_cart)
+        raise PaymentDeclined(extra={"checkout_id": str(checkout_id), "decline_code": charge.decline_code})
+    Checkout.objects.filter(pk=checkout_id, payment_status=PaymentStatus.PENDING).update(
+        payment_status=PaymentStatus.UNKNOWN
+    )
+    return PaymentStatus.UNKNOWN
+
+
+def _outbox_ids_for(order_ids: list[int]) -> list[int]:
+    return list(
+        OutboxMessage.objects.filter(
+            topic=outbox.TOPIC_ORDER_PLACED, processed_at__isnull=True, payload__order_id__in=order_ids
+        ).values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
+    """Mark an unsettled checkout and its orders paid (once); notify sellers after commit."""
+    moved = Checkout.objects.filter(pk=checkout_id, payment_status__in=UNSETTLED).update(
+        payment_status=PaymentStatus.PAID, provider_charge_id=charge_id, updated_at=timezone.now()
+    )
+    if not moved:
+        return False
+    order_ids = list(
+        Order.objects.filter(checkout_id=checkout_id, status=Order.Status.PENDING_PAYMENT).values_list("pk", flat=True)
+    )
+    now = timezone.now()
+    Order.objects.filter(pk__in=order_ids).update(status=Order.Status.PAID, paid_at=now, updated_at=now)
+    outbox.relay_on_commit(_outbox_ids_for(order_ids))
+    return True
+
+
+@transaction.atomic
+def cancel_checkout(*, checkout_id, status: str, restore_cart: bool = False) -> bool:
+    """Cancel an unsettled checkout: orders cancelled, stock and sales counts given back, once.
+
+    With ``restore_cart`` the lines go back into the buyer's cart (unique items held again),
+    so a declined buyer can retry with another card.
+    """
+    moved = Checkout.objects.filter(pk=checkout_id, payment_status__in=UNSETTLED).update(
+        payment_status=status, updated_at=timezone.now()
+    )
+    if not moved:
+        return False
+    orders = list(
+        Order.objects.select_for_update()
+        .filter(checkout_id=checkout_id, status=Order.Status.PENDING_PAYMENT)
+        .prefetch_related("items")
+        .order_by("pk")
+    )
+    _cancel_orders(orders=orders, restore_cart_for=orders[0].buyer_id if (orders and restore_cart) else None)
+    return True
+
+
+def _cancel_orders(*, orders: list[Order], restore_cart_for: int | None) -> None:
+    """Cancel locked orders and give their stock back (caller holds the order locks in a transaction)."""
+    if not orders:
+        return
+    quantities: dict[int, int] = defaultdict(int)
+    units_by_shop: dict[int, int] = defaultdict(int)
+    for order in orders:
+        for item in order.items.all():
+            if item.product_id is not None:
+                quantities[item.product_id] += item.quantity
+            units_by_shop[order.shop_id] += item.quantity
+    products = lock_products(product_ids=quantities)
+    restock(quantities=quantities)
+    for shop_id in sorted(units_by_shop):
+        Shop.objects.filter(pk=shop_id).update(sales_count=Greatest(F("sales_count") - units_by_shop[shop_id], 0))
+    now = timezone.now()
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(
+        status=Order.Status.CANCELLED, cancelled_at=now, updated_at=now
+    )
+    if restore_cart_for is not None:
+        for product_id in sorted(quantities):
+            product = products.get(product_id)
+            if product is None:
+                continue
+            restocked = product.quantity + quantities[product_id]
+            CartItem.objects.update_or_create(
+                user_id=restore_cart_for,
+                product_id=product_id,
+                defaults={
+                    "quantity": quantities[product_id],
+                    "reserved_until": reservation_deadline(now=now) if restocked == 1 else None,
+                },
+            )
+    outbox.relay_on_commit(_outbox_ids_for([o.pk for o in orders]))
+    transaction.on_commit(partial(_send_products_changed, sorted(quantities)))
+
+
+def resolve_checkout_payment(*, checkout_id) -> str:
+    """Ask the provider about an unsettled checkout's charge and settle it; return the resulting status.
+
+    Charges the provider never received are cancelled once older than
+    ``settings.PAYMENT_ABANDON_AFTER_SECONDS`` (default 15 minutes).
+    """
+    checkout = Checkout.objects.filter(pk=checkout_id).first()
+    if checkout is None or checkout.payment_status not in UNSETTLED:
+        return checkout.payment_status if checkout else "missing"
+    try:
+        charge = payments.retrieve(idempotency_key=checkout.provider_idempotency_key)
+    except (payments.PaymentError, payments.PaymentsOpenCircuit):
+        return checkout.payment_status
+    if charge is None:
+        abandon_after = timedelta(seconds=getattr(settings, "PAYMENT_ABANDON_AFTER_SECONDS", 15 * 60))
+        if checkout.created_at < timezone.now() - abandon_after:
+            cancel_checkout(checkout_id=checkout.pk, status=PaymentStatus.CANCELLED)
+            return PaymentStatus.CANCELLED
+        return checkout.payment_status
+    try:
+        return _settle(checkout_id=checkout.pk, charge=charge, restore_cart=False)
+    except PaymentDeclined:
+        return PaymentStatus.DECLINED
+
+
+def resolve_unsettled_checkouts(*, now=None) -> dict[str, int]:
+    """Settle every checkout left pending or unknown past the payment timeout (beat, every minute)."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.PAYMENT_TIMEOUT_SECONDS * 2 + 10)
+    ids = list(
+        Checkout.objects.filter(payment_status__in=UNSETTLED, created_at__lt=now - grace)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:200]
+    )
+    outcomes: dict[str, int] = defaultdict(int)
+    for checkout_id in ids:
+        outcomes[resolve_checkout_payment(checkout_id=checkout_id)] += 1
+    return dict(outcomes)
+
+
+def fingerprint_checkout(*, buyer, payload: dict) -> str:
+    """Return the idempotency fingerprint of a checkout request: its payload and the buyer's cart now."""
+    from etsy.idempotency import fingerprint
+
+    lines = list(CartItem.objects.filter(user=buyer).order_by("product_id").values_list("product_id", "quantity"))
+    return fingerprint({"payload": payload, "cart": lines})

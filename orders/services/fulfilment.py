@@ -1,0 +1,73 @@
+"""Order status changes after payment: shipping, delivery, cancellation."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from orders import outbox
+from orders.exceptions import InvalidOrderTransition
+from orders.models import Checkout, Order
+
+
+def _locked(order: Order) -> Order:
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+@transaction.atomic
+def mark_shipped(*, order: Order, tracking_number: str) -> Order:
+    """Mark a paid order shipped; email the buyer through the outbox after commit.
+
+    Repeating with the same tracking number is a no-op. Raises InvalidOrderTransition.
+    """
+    tracking_number = (tracking_number or "").strip()
+    if not tracking_number or len(tracking_number) > 100:
+        raise InvalidOrderTransition("Enter a tracking number (at most 100 characters).", code="invalid_tracking")
+    locked = _locked(order)
+    if locked.status == Order.Status.SHIPPED and locked.tracking_number == tracking_number:
+        return locked
+    if locked.status != Order.Status.PAID:
+        raise InvalidOrderTransition(f"A {locked.get_status_display().lower()} order cannot be shipped.")
+    now = timezone.now()
+    locked.status, locked.tracking_number, locked.shipped_at = Order.Status.SHIPPED, tracking_number, now
+    locked.save(update_fields=["status", "tracking_number", "shipped_at", "updated_at"])
+    message = outbox.enqueue(topic=outbox.TOPIC_ORDER_SHIPPED, payload={"order_id": locked.pk})
+    outbox.relay_on_commit([message.pk])
+    return locked
+
+
+@transaction.atomic
+def mark_delivered(*, order: Order) -> Order:
+    """Mark a shipped order delivered (idempotent). Raises InvalidOrderTransition."""
+    locked = _locked(order)
+    if locked.status == Order.Status.DELIVERED:
+        return locked
+    if locked.status != Order.Status.SHIPPED:
+        raise InvalidOrderTransition("Only a shipped order can be marked delivered.")
+    locked.status, locked.delivered_at = Order.Status.DELIVERED, timezone.now()
+    locked.save(update_fields=["status", "delivered_at", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def cancel_order(*, order: Order) -> Order:
+    """Cancel an order not yet shipped and give its stock back exactly once (idempotent).
+
+    Raises InvalidOrderTransition for shipped or delivered orders. A paid order's
+    refund is not part of this service (no refund API in the provider interface yet).
+    """
+    from orders.services.checkout import _cancel_orders
+
+    locked = Order.objects.select_for_update().prefetch_related("items").get(pk=order.pk)
+    if locked.status == Order.Status.CANCELLED:
+        return locked
+    if locked.status not in (Order.Status.PENDING_PAYMENT, Order.Status.PAID):
+        raise InvalidOrderTransition(f"A {locked.get_status_display().lower()} order cannot be cancelled.")
+    _cancel_orders(orders=[locked], restore_cart_for=None)
+    siblings_open = Order.objects.filter(checkout_id=locked.checkout_id).exclude(status=Order.Status.CANCELLED)
+    if not siblings_open.exists():
+        Checkout.objects.filter(
+            pk=locked.checkout_id, payment_status__in=[Checkout.PaymentStatus.PENDING, Checkout.PaymentStatus.UNKNOWN]
+        ).update(payment_status=Checkout.PaymentStatus.CANCELLED)
+    locked.refresh_from_db()
+    return locked
