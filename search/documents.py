@@ -76,6 +76,16 @@ class ProductDocument(Document):
         model = Product
         queryset_pagination = 1000
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # django-elasticsearch-dsl 9.0 stores its preparers with a plain attribute assignment, which
+        # elasticsearch.dsl 9 routes into the document's data, so ``prepare`` would see none and
+        # index empty documents. Keep them as a real instance attribute instead.
+        object.__setattr__(self, "_preparers", self.init_prepare())
+
+    def prepare(self, instance: Product) -> dict:
+        return {name: prepare(instance) for name, _field, prepare in self._preparers}
+
     def get_queryset(self):
         return Product.objects.select_related("shop", "category").order_by("pk")
 

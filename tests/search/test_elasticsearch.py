@@ -1,0 +1,244 @@
+"""Elasticsearch backend without a cluster: index definition, query bodies, response parsing, fallback."""
+
+from decimal import Decimal
+
+import elasticsearch
+import pytest
+from django.test import override_settings
+from prometheus_client import REGISTRY
+
+from etsy.breakers import reset_all, search_breaker
+from search import selectors
+from search.backends import BackendResult
+from search.backends import elasticsearch as es_backend
+from search.documents import ProductDocument
+from search.synonyms import solr_lines
+from search.types import SearchParams
+from tests.catalog.factories import CategoryFactory, ProductFactory
+from tests.shops.factories import ShopFactory
+
+
+@pytest.fixture(autouse=True)
+def _closed_breaker():
+    reset_all()
+    yield
+    reset_all()
+
+
+def test_index_settings_define_the_documented_analyzer_with_the_synonyms_file():
+    settings = ProductDocument._index.to_dict()["settings"]
+    analysis = settings["analysis"]
+
+    analyzer = analysis["analyzer"]["etsy_analyzer"]
+    assert analyzer["tokenizer"] == "standard"
+    assert analyzer["filter"] == ["lowercase", "asciifolding", "etsy_synonyms", "etsy_stemmer"]
+    assert analysis["filter"]["etsy_synonyms"] == {"type": "synonym_graph", "synonyms": solr_lines()}
+    assert analysis["filter"]["etsy_stemmer"] == {"type": "stemmer", "language": "english"}
+    assert "wallet, billfold, purse, cardholder, card holder, pocketbook, bifold wallet" in solr_lines()
+    # Listings are indexed with the same chain minus synonyms (synonym_graph is search-time only).
+    assert analysis["analyzer"]["etsy_index_analyzer"]["filter"] == ["lowercase", "asciifolding", "etsy_stemmer"]
+
+
+def test_mapping_has_the_documented_fields():
+    properties = ProductDocument._index.to_dict()["mappings"]["properties"]
+
+    for name in ("title", "description", "tags"):
+        assert properties[name]["type"] == "text"
+        assert properties[name]["analyzer"] == "etsy_index_analyzer"
+        assert properties[name]["search_analyzer"] == "etsy_analyzer"
+    assert properties["tags"]["fields"]["raw"] == {"type": "keyword"}
+    expected = {
+        "category": "keyword", "category_path": "keyword", "price": "float", "shop_id": "keyword",
+        "shop_rating": "float", "shop_sales_count": "integer", "is_vintage": "boolean", "quantity": "integer",
+        "created_at": "date", "is_active": "boolean",
+    }
+    assert {name: properties[name]["type"] for name in expected} == expected
+
+
+@pytest.mark.django_db
+def test_document_denormalizes_shop_rating_and_sales_count():
+    shop = ShopFactory(rating=Decimal("4.7"), sales_count=321)
+    parent = CategoryFactory(slug="jewelry")
+    category = CategoryFactory(slug="rings", parent=parent)
+    category.refresh_from_db()
+    product = ProductFactory(shop=shop, category=category, title="Silver ring", price=Decimal("42.50"),
+                             tags=["ring", "silver"], quantity=3, is_vintage=True)
+
+    doc = ProductDocument().prepare(product)
+
+    assert doc["shop_rating"] == 4.7
+    assert doc["shop_sales_count"] == 321
+    assert doc["shop_id"] == str(shop.pk)
+    assert doc["category"] == "rings"
+    assert doc["category_path"] == category.path and category.path.startswith(parent.path)
+    assert doc["price"] == 42.5
+    assert doc["tags"] == ["ring", "silver"]
+    assert doc["quantity"] == 3 and doc["is_vintage"] is True and doc["is_active"] is True
+
+
+def test_keyword_query_body_is_the_documented_multi_match_with_boosts_and_aggregations():
+    body = es_backend.build_search_body(params=SearchParams(q="leather wallet"), category=None)
+
+    function_score = body["query"]["function_score"]
+    bool_query = function_score["query"]["bool"]
+    assert bool_query["must"] == [
+        {"multi_match": {"query": "leather wallet", "fields": ["title^3", "tags^2", "description"],
+                         "fuzziness": "AUTO", "prefix_length": 2}}
+    ]
+    assert {"range": {"quantity": {"gt": 0}}} in bool_query["filter"]
+    functions = function_score["functions"]
+    assert functions[1]["field_value_factor"] == {"field": "shop_rating", "factor": 1.5, "modifier": "sqrt",
+                                                  "missing": 3.0}
+    assert functions[2]["field_value_factor"] == {"field": "shop_sales_count", "factor": 1.2,
+                                                  "modifier": "log1p", "missing": 0}
+    assert functions[3]["gauss"] == {"created_at": {"origin": "now", "scale": "30d", "decay": 0.5}}
+    assert body["aggs"]["categories"] == {"terms": {"field": "category", "size": 20}}
+    assert body["aggs"]["price_ranges"]["range"]["ranges"] == [
+        {"key": "under-25", "to": 25.0},
+        {"key": "25-50", "from": 25.0, "to": 50.0},
+        {"key": "50-100", "from": 50.0, "to": 100.0},
+        {"key": "100-plus", "from": 100.0},
+    ]
+    assert body["from"] == 0 and body["size"] == 24 and "sort" not in body
+    assert body["suggest"]["did_you_mean"]["text"] == "leather wallet"
+
+
+@pytest.mark.django_db
+def test_filters_become_filter_clauses_and_sorts_become_sort():
+    parent = CategoryFactory(slug="jewelry")
+    parent.refresh_from_db()
+    params = SearchParams(q="ring", category="jewelry", price_min=Decimal("10"), price_max=Decimal("99.5"),
+                          vintage=False, shop_id=7, sort="price_desc", page=3, per_page=10)
+
+    body = es_backend.build_search_body(params=params, category=parent)
+
+    filters = body["query"]["function_score"]["query"]["bool"]["filter"]
+    assert {"prefix": {"category_path": parent.path}} in filters
+    assert {"range": {"price": {"gte": 10.0, "lte": 99.5}}} in filters
+    assert {"term": {"is_vintage": False}} in filters
+    assert {"term": {"shop_id": "7"}} in filters
+    assert {"range": {"quantity": {"gt": 0}}} in filters
+    assert body["sort"] == [{"price": "desc"}, {"_id": "desc"}]
+    assert body["from"] == 20 and body["size"] == 10
+
+
+def test_browse_query_body_matches_all_in_stock():
+    body = es_backend.build_search_body(params=SearchParams(q="", sort="newest"), category=None)
+
+    assert body["query"]["function_score"]["query"]["bool"]["must"] == [{"match_all": {}}]
+    assert body["sort"] == [{"created_at": "desc"}, {"_id": "desc"}]
+    assert "suggest" not in body
+
+
+@pytest.mark.django_db
+def test_response_is_parsed_into_ids_total_facets_and_suggestion():
+    CategoryFactory(slug="wallets", name="Wallets")
+    response = {
+        "hits": {"total": {"value": 42, "relation": "eq"}, "hits": [{"_id": "9"}, {"_id": "3"}]},
+        "aggregations": {
+            "categories": {"buckets": [{"key": "wallets", "doc_count": 40}, {"key": "gone", "doc_count": 2}]},
+            "price_ranges": {"buckets": {"under-25": {"doc_count": 1}, "25-50": {"doc_count": 30},
+                                         "50-100": {"doc_count": 11}, "100-plus": {"doc_count": 0}}},
+        },
+        "suggest": {"did_you_mean": [{"text": "lether walet", "options": [{"text": "leather wallet"}]}]},
+    }
+
+    result = es_backend.parse_response(response)
+
+    assert result.ids == [9, 3] and result.total == 42 and result.backend == "elasticsearch"
+    assert [(c.slug, c.name, c.count) for c in result.categories] == [("wallets", "Wallets", 40), ("gone", "gone", 2)]
+    assert [p.count for p in result.price_ranges] == [1, 30, 11, 0]
+    assert result.suggestion == "leather wallet"
+
+
+@pytest.mark.django_db
+@override_settings(ELASTICSEARCH_URL="http://es.invalid:9200")
+def test_elasticsearch_answer_is_loaded_in_rank_order(monkeypatch):
+    first, second = ProductFactory(title="Second wallet"), ProductFactory(title="First wallet")
+    sold_out = ProductFactory(title="Sold wallet", quantity=0)
+    monkeypatch.setattr(
+        es_backend, "search",
+        lambda *, params, category: BackendResult(ids=[second.pk, sold_out.pk, first.pk], total=2,
+                                                  backend="elasticsearch"),
+    )
+
+    result = selectors.search_products(params=SearchParams(q="wallet"))
+
+    assert [p.pk for p in result.hits] == [second.pk, first.pk]
+    assert result.backend == "elasticsearch" and result.degraded is False
+
+
+@pytest.mark.django_db
+@override_settings(ELASTICSEARCH_URL="http://es.invalid:9200")
+def test_elasticsearch_failure_falls_back_to_postgres_marked_degraded(monkeypatch):
+    ProductFactory(title="Leather wallet")
+    calls = []
+
+    def failing(*, params, category):
+        calls.append(params.q)
+        raise elasticsearch.ConnectionError("connection refused")
+
+    monkeypatch.setattr(es_backend, "search", failing)
+
+    result = selectors.search_products(params=SearchParams(q="leather wallet"))
+    again = selectors.search_products(params=SearchParams(q="leather wallet"))
+
+    assert [p.title for p in result.hits] == ["Leather wallet"]
+    assert result.degraded is True and result.backend == "postgres"
+    assert again.degraded is True and len(calls) == 2  # a degraded answer is never cached
+
+
+@pytest.mark.django_db
+@override_settings(ELASTICSEARCH_URL="http://es.invalid:9200")
+def test_breaker_opens_after_half_of_ten_calls_fail_and_stops_calling_elasticsearch(monkeypatch):
+    ProductFactory(title="Leather wallet")
+    calls = []
+
+    def failing(*, params, category):
+        calls.append(1)
+        raise elasticsearch.ConnectionTimeout("timed out")
+
+    monkeypatch.setattr(es_backend, "search", failing)
+
+    for i in range(12):
+        result = selectors.search_products(params=SearchParams(q=f"wallet {i}"))
+        assert result.degraded is True
+    assert search_breaker.current_state == "open"
+    assert len(calls) == 10
+
+
+@pytest.mark.django_db
+def test_without_elasticsearch_url_postgres_answers_not_degraded(monkeypatch):
+    ProductFactory(title="Leather wallet")
+    monkeypatch.setattr(es_backend, "search", lambda **kw: pytest.fail("Elasticsearch must not be called"))
+
+    result = selectors.search_products(params=SearchParams(q="wallet"))
+
+    assert result.backend == "postgres" and result.degraded is False and result.total == 1
+
+
+@pytest.mark.django_db
+def test_metrics_are_recorded(monkeypatch):
+    ProductFactory(title="Leather wallet")
+
+    def value(name, labels=None):
+        return REGISTRY.get_sample_value(name, labels or {}) or 0
+
+    before = (
+        value("etsy_search_latency_seconds_count", {"query_type": "keyword"}),
+        value("etsy_search_queries_total", {"has_filters": "true"}),
+        value("etsy_search_results_count_count"),
+        value("etsy_cache_misses_total", {"cache_type": "search"}),
+        value("etsy_cache_hits_total", {"cache_type": "search"}),
+    )
+    params = SearchParams(q="wallet", vintage=False)
+    selectors.search_products(params=params)
+    selectors.search_products(params=params)
+    after = (
+        value("etsy_search_latency_seconds_count", {"query_type": "keyword"}),
+        value("etsy_search_queries_total", {"has_filters": "true"}),
+        value("etsy_search_results_count_count"),
+        value("etsy_cache_misses_total", {"cache_type": "search"}),
+        value("etsy_cache_hits_total", {"cache_type": "search"}),
+    )
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2, 2, 2, 1, 1]

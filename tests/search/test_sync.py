@@ -1,0 +1,150 @@
+"""Index sync and cache invalidation: after commit, exactly once, never on rollback."""
+
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+
+from catalog.models import Product
+from catalog.signals import products_changed
+from search import caching, tasks
+from search.selectors import search_products
+from search.types import SearchParams
+from shops.signals import shop_changed
+from tests.catalog.factories import ProductFactory
+from tests.shops.factories import ShopFactory
+
+pytestmark = pytest.mark.django_db
+
+ES_ON = override_settings(ELASTICSEARCH_URL="http://es.invalid:9200")
+
+
+@pytest.fixture
+def index_calls():
+    with mock.patch.object(tasks.index_products, "delay") as products, \
+         mock.patch.object(tasks.index_shop_products, "delay") as shops, \
+         mock.patch.object(tasks.refresh_search_vocabulary, "apply_async") as vocabulary:
+        yield {"products": products, "shops": shops, "vocabulary": vocabulary}
+
+
+@ES_ON
+def test_saving_a_product_enqueues_exactly_one_index_update_after_commit(
+    index_calls, django_capture_on_commit_callbacks
+):
+    product = ProductFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        product.price = Decimal("99.00")
+        product.save()
+        assert index_calls["products"].call_count == 0  # nothing before commit
+
+    index_calls["products"].assert_called_once_with([product.pk])
+
+
+@ES_ON
+def test_rolled_back_save_enqueues_nothing(index_calls, django_capture_on_commit_callbacks):
+    product = ProductFactory()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError):
+            with transaction.atomic():
+                product.title = "Changed"
+                product.save()
+                raise RuntimeError("boom")
+
+    assert callbacks == []
+    index_calls["products"].assert_not_called()
+
+
+@ES_ON
+def test_products_changed_signal_reindexes_those_products_once(index_calls, django_capture_on_commit_callbacks):
+    a, b = ProductFactory(), ProductFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        Product.objects.filter(pk__in=[a.pk, b.pk]).update(quantity=0)
+        products_changed.send(sender=Product, product_ids=[a.pk, b.pk], reason="stock")
+
+    index_calls["products"].assert_called_once_with([a.pk, b.pk])
+
+
+@ES_ON
+def test_deleting_a_product_enqueues_its_removal(index_calls, django_capture_on_commit_callbacks):
+    product = ProductFactory()
+    pk = product.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        product.delete()
+
+    index_calls["products"].assert_called_once_with([pk])
+
+
+@ES_ON
+def test_shop_rating_change_reindexes_its_products(index_calls, django_capture_on_commit_callbacks):
+    shop = ShopFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_changed.send(sender=type(shop), shop_id=shop.pk, fields=["rating"])
+    index_calls["shops"].assert_called_once_with(shop.pk)
+
+    index_calls["shops"].reset_mock()
+    with django_capture_on_commit_callbacks(execute=True):
+        shop.rating = Decimal("3.9")
+        shop.save()
+    index_calls["shops"].assert_called_once_with(shop.pk)
+
+
+def test_without_elasticsearch_no_index_task_but_cache_is_invalidated(
+    index_calls, django_capture_on_commit_callbacks
+):
+    product = ProductFactory()
+    version = caching.listings_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        product.save()
+
+    index_calls["products"].assert_not_called()
+    assert caching.listings_version() == version + 1
+    index_calls["vocabulary"].assert_called_once()
+
+
+def test_vocabulary_refresh_is_requested_once_for_a_burst_of_edits(index_calls, django_capture_on_commit_callbacks):
+    products = [ProductFactory() for _ in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        for product in products:
+            product.save()
+
+    index_calls["vocabulary"].assert_called_once()
+
+
+def test_cached_answer_is_served_until_a_listing_changes(django_capture_on_commit_callbacks,
+                                                         django_assert_num_queries):
+    product = ProductFactory(title="Leather wallet")
+    params = SearchParams(q="leather wallet")
+    assert search_products(params=params).total == 1
+
+    with django_assert_num_queries(2):  # listings + images; no search query
+        cached = search_products(params=params)
+    assert [p.pk for p in cached.hits] == [product.pk]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        product.title = "Canvas tote"
+        product.save()
+
+    assert search_products(params=params).total == 0
+
+
+@ES_ON
+def test_index_task_indexes_existing_products_and_deletes_missing_ones():
+    product = ProductFactory()
+    gone_id = product.pk + 1000
+    connection = mock.Mock()
+    with mock.patch("search.documents.ProductDocument.update") as update, \
+         mock.patch("search.documents.ProductDocument._get_connection", return_value=connection):
+        assert tasks.index_products([product.pk, gone_id]) == 1
+
+    (indexed,), _ = update.call_args
+    assert [p.pk for p in indexed] == [product.pk]
+    connection.delete.assert_called_once_with(index="products", id=gone_id, ignore_status=404)
+
+
+def test_index_task_is_a_no_op_without_elasticsearch():
+    product = ProductFactory()
+    with mock.patch("search.documents.ProductDocument.update") as update:
+        assert tasks.index_products([product.pk]) == 0
+    update.assert_not_called()
