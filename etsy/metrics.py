@@ -41,3 +41,6 @@ reservations_expired = Counter("etsy_reservations_expired_total", "Expired reser
 inventory_conflicts = Counter(
     "etsy_inventory_conflicts_total", "Cart or checkout attempts refused because stock or a reservation was taken."
 )
+
+# Worker-side hooks (pool processes' samples added up, task log context); they act only inside a Celery worker.
+from etsy import celery_observability  # noqa: E402,F401

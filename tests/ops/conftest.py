@@ -213,3 +213,75 @@ def gunicorn_server(django_db_setup, django_db_blocker, tmp_path_factory):
     yield server
     stop_gunicorn(server)
     shutil.rmtree(server.metrics_dir, ignore_errors=True)
+
+
+@dataclass
+class CeleryWorker:
+    process: subprocess.Popen
+    metrics_url: str
+    metrics_dir: Path
+    log_path: Path
+
+    def log_records(self) -> list[dict]:
+        records = []
+        for line in self.log_path.read_text().splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    pass
+        return records
+
+
+@pytest.fixture
+def celery_worker_with_metrics(transactional_db, tmp_path):
+    """A real prefork Celery worker (2 pool processes) on this run's broker and test database,
+    serving its metrics on a loopback port."""
+    metrics_dir = tmp_path / "worker-prometheus"
+    metrics_dir.mkdir()
+    port = free_port()
+    db = connections["default"].settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "CELERY_METRICS_PORT": str(port),
+        "CELERY_METRICS_ADDRESS": "127.0.0.1",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "LOG_FORMAT": "json",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log_path = tmp_path / "worker.log"
+    log_file = open(log_path, "w")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("celery")), "-A", "etsy", "worker", "--loglevel", "INFO",
+         "--concurrency", "2", "--pool", "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat",
+         "--hostname", f"ops-{port}@%h"],
+        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    worker = CeleryWorker(process=process, metrics_url=f"http://127.0.0.1:{port}/metrics", metrics_dir=metrics_dir,
+                          log_path=log_path)
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError("worker exited:\n" + log_path.read_text()[-3000:])
+            if "ready" in log_path.read_text():
+                try:
+                    http_get(worker.metrics_url, timeout=2)
+                    break
+                except OSError:
+                    pass
+            time.sleep(0.3)
+        else:
+            raise RuntimeError("worker did not become ready:\n" + log_path.read_text()[-3000:])
+        yield worker
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
