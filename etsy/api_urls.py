@@ -18,6 +18,8 @@ app_name = "api"
 
 urlpatterns = [
     path("", include("accounts.api.urls")),
+    path("", include("catalog.api.urls")),
+    path("", include("shops.api.urls")),
     path("", include("cart.api.urls")),
     path("", include("search.api.urls")),
     path("schema", SchemaApi.as_view(), name="schema"),

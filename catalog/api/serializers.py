@@ -175,3 +175,28 @@ class FavoriteRequestSerializer(serializers.Serializer):
 
 class FeedParamsSerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, default=24, min_value=1, max_value=48)
+
+
+class SellerProductSerializer(ProductCardSerializer):
+    images = ProductImageSerializer(many=True, read_only=True)
+
+    class Meta(ProductCardSerializer.Meta):
+        fields = [*ProductCardSerializer.Meta.fields, "description", "is_active", "images", "view_count", "updated_at"]
+
+
+class ProductWriteSerializer(serializers.Serializer):
+    """Fields of a listing a seller sets; checks are the listing service's."""
+
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    quantity = serializers.IntegerField(required=False, min_value=0, max_value=2_147_483_647)
+    category = serializers.SlugField(max_length=120, help_text="Category slug.")
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    is_vintage = serializers.BooleanField(required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class ProductImageUploadSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="JPEG, PNG, GIF or WebP; at most 10 MB (checked by catalog.images).")
+    alt_text = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")

@@ -1,0 +1,132 @@
+"""A seller's own listings. Every lookup is scoped to the requesting seller's shop."""
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from catalog import selectors
+from catalog.api.serializers import (
+    ProductImageSerializer,
+    ProductImageUploadSerializer,
+    ProductWriteSerializer,
+    SellerProductSerializer,
+)
+from catalog.exceptions import CategoryNotFound, ProductNotFound
+from catalog.models import Product, ProductImage
+from catalog.services import listings
+from etsy.api.schema import error_response
+from etsy.api.views import ApiListView, ApiView
+from shops.api.permissions import IsShopOwner
+from shops.selectors_seller import get_shop_for_request
+
+_PRODUCT_404 = error_response("No such listing in your shop (`product_not_found`).")
+_INVALID = error_response("Invalid input (`invalid`) or refused by the listing rules (`invalid_listing`).")
+
+
+def _seller_products(shop) -> QuerySet[Product]:
+    # Pending a seller selector (request D-3): the shop's listings, active or not.
+    return (
+        Product.objects.filter(shop=shop)
+        .select_related("shop", "category")
+        .prefetch_related(Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")))
+        .order_by("-created_at", "-id")
+    )
+
+
+def _get_seller_product(request, product_id: int) -> Product:
+    product = _seller_products(get_shop_for_request(request)).filter(pk=product_id).first()
+    if product is None:
+        raise ProductNotFound()
+    return product
+
+
+def _write_fields(data: dict) -> dict:
+    fields = dict(data)
+    if "category" in fields:
+        try:
+            fields["category"] = selectors.get_category(slug=fields["category"])
+        except CategoryNotFound as exc:
+            raise ValidationError({"category": [exc.message]}) from exc
+    return fields
+
+
+class SellerProductListApi(ApiListView):
+    permission_classes = [IsShopOwner]
+    serializer_class = SellerProductSerializer
+
+    def get_queryset(self):
+        return _seller_products(get_shop_for_request(self.request))
+
+    @extend_schema(tags=["seller"], summary="Your listings, active or not")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["seller"],
+        summary="Create a listing",
+        request=ProductWriteSerializer,
+        responses={201: SellerProductSerializer, 400: _INVALID},
+    )
+    def post(self, request):
+        serializer = ProductWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = listings.create_product(shop=get_shop_for_request(request), **_write_fields(serializer.validated_data))
+        product = _get_seller_product(request, product.pk)
+        return Response(SellerProductSerializer(product, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class SellerProductApi(ApiView):
+    permission_classes = [IsShopOwner]
+
+    @extend_schema(tags=["seller"], summary="One of your listings", responses={200: SellerProductSerializer, 404: _PRODUCT_404})
+    def get(self, request, product_id: int):
+        product = _get_seller_product(request, product_id)
+        return Response(SellerProductSerializer(product, context={"request": request}).data)
+
+    @extend_schema(
+        tags=["seller"],
+        summary="Edit one of your listings",
+        request=ProductWriteSerializer(partial=True),
+        responses={200: SellerProductSerializer, 400: _INVALID, 404: _PRODUCT_404},
+    )
+    def patch(self, request, product_id: int):
+        product = _get_seller_product(request, product_id)
+        serializer = ProductWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        listings.update_product(product=product, **_write_fields(serializer.validated_data))
+        product = _get_seller_product(request, product_id)
+        return Response(SellerProductSerializer(product, context={"request": request}).data)
+
+    @extend_schema(tags=["seller"], summary="Delete one of your listings", responses={204: None, 404: _PRODUCT_404})
+    def delete(self, request, product_id: int):
+        listings.delete_product(product=_get_seller_product(request, product_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SellerProductImageApi(ApiView):
+    permission_classes = [IsShopOwner]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        tags=["seller"],
+        summary="Upload a picture to one of your listings",
+        request={"multipart/form-data": ProductImageUploadSerializer},
+        responses={
+            201: ProductImageSerializer,
+            400: error_response("Not a valid picture (`invalid_image`) or too many (`too_many_images`)."),
+            404: _PRODUCT_404,
+        },
+    )
+    def post(self, request, product_id: int):
+        product = _get_seller_product(request, product_id)
+        serializer = ProductImageUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        added = listings.add_product_image(
+            product=product, upload=serializer.validated_data["image"], alt_text=serializer.validated_data["alt_text"]
+        )
+        # Re-read: the stored dimensions are filled in by the database row, not the instance returned.
+        image = next(i for i in _get_seller_product(request, product_id).images.all() if i.pk == added.pk)
+        return Response(ProductImageSerializer(image, context={"request": request}).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,128 @@
+"""Shapes of shop data in the API. Validation of shape only; rules live in shops.services."""
+
+from rest_framework import serializers
+
+from orders.models import Review
+from shops.models import Shop
+
+_MONEY = {"max_digits": 8, "decimal_places": 2, "min_value": 0}
+
+
+class ShopSerializer(serializers.ModelSerializer):
+    logo_url = serializers.SerializerMethodField()
+    banner_url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(help_text="The shop's web page.")
+
+    class Meta:
+        model = Shop
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "location",
+            "logo_url",
+            "banner_url",
+            "rating",
+            "review_count",
+            "sales_count",
+            "shipping_base",
+            "shipping_additional",
+            "free_shipping_threshold",
+            "processing_days",
+            "policy_text",
+            "url",
+            "created_at",
+        ]
+
+    def _file_url(self, field) -> str | None:
+        if not field:
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(field.url) if request is not None else field.url
+
+    def get_logo_url(self, shop: Shop) -> str | None:
+        return self._file_url(shop.logo)
+
+    def get_banner_url(self, shop: Shop) -> str | None:
+        return self._file_url(shop.banner)
+
+    def get_url(self, shop: Shop) -> str:
+        request = self.context.get("request")
+        url = shop.get_absolute_url()
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class SellerShopSerializer(ShopSerializer):
+    class Meta(ShopSerializer.Meta):
+        fields = [*ShopSerializer.Meta.fields, "is_active", "updated_at"]
+
+
+class ShopWriteSerializer(serializers.Serializer):
+    """Fields a seller sets when opening or editing a shop."""
+
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    location = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    shipping_base = serializers.DecimalField(required=False, **_MONEY)
+    shipping_additional = serializers.DecimalField(required=False, **_MONEY)
+    free_shipping_threshold = serializers.DecimalField(
+        required=False, allow_null=True, max_digits=10, decimal_places=2, min_value=0
+    )
+    processing_days = serializers.IntegerField(required=False, min_value=0, max_value=365)
+    policy_text = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+    def validate_name(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("A shop needs a name.")
+        return value
+
+
+class ShopUpdateSerializer(ShopWriteSerializer):
+    is_active = serializers.BooleanField(required=False, help_text="False closes the shop to buyers.")
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    reviewer_name = serializers.CharField(source="reviewer.public_name", read_only=True)
+
+    class Meta:
+        model = Review
+        fields = ["id", "rating", "comment", "reviewer_name", "seller_reply", "replied_at", "created_at"]
+
+
+class ShopReviewsParamsSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=10)
+
+
+class DayFiguresSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+    orders = serializers.IntegerField()
+
+
+class ListingFiguresSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    title = serializers.CharField()
+    views = serializers.IntegerField()
+    favorites = serializers.IntegerField()
+    units_sold = serializers.IntegerField()
+    conversion = serializers.DecimalField(
+        max_digits=8, decimal_places=2, allow_null=True, help_text="Units sold per hundred views."
+    )
+
+
+class ShopStatsSerializer(serializers.Serializer):
+    days = DayFiguresSerializer(many=True)
+    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+    orders = serializers.IntegerField()
+    views = serializers.IntegerField()
+    favorites = serializers.IntegerField()
+    units_sold = serializers.IntegerField()
+    conversion = serializers.DecimalField(max_digits=8, decimal_places=2, allow_null=True)
+    top_by_views = ListingFiguresSerializer(many=True)
+    top_by_favorites = ListingFiguresSerializer(many=True)
+    top_by_sales = ListingFiguresSerializer(many=True)
+
+
+class StatsParamsSerializer(serializers.Serializer):
+    days = serializers.IntegerField(required=False, default=30, min_value=1, max_value=365)
