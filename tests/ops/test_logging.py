@@ -139,3 +139,11 @@ def test_redaction_leaves_short_numbers_and_timestamps_alone(value):
 def test_redaction_hides_values_under_secret_keys(key):
     out = redact_secrets(None, "info", {"event": "x", "data": {key: "visible?"}, key: "visible?"})
     assert out[key] == REDACTED and out["data"][key] == REDACTED
+
+
+def test_generated_request_ids_survive_redaction():
+    from etsy.middleware import new_request_id
+
+    for _ in range(2000):
+        request_id = new_request_id()
+        assert redact_secrets(None, "info", {"request_id": request_id})["request_id"] == request_id
