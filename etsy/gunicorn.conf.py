@@ -2,7 +2,7 @@
 
 Every value can be overridden from the environment:
 
-- ``WEB_CONCURRENCY`` worker processes (default: 2 x usable cores + 1),
+- ``WEB_CONCURRENCY`` worker processes (unset or 0: 2 x usable cores + 1),
   ``WEB_THREADS`` threads per worker (default 1: sync workers),
 - ``WEB_TIMEOUT`` seconds before a silent worker is killed and replaced (30),
   ``WEB_GRACEFUL_TIMEOUT`` seconds a worker gets to finish in-flight requests on
@@ -35,7 +35,8 @@ def _usable_cores() -> int:
 host = os.environ.get("HOST", "127.0.0.1")
 port = os.environ.get("PORT", "8000")
 bind = f"{host}:{port}"
-workers = int(os.environ.get("WEB_CONCURRENCY", _usable_cores() * 2 + 1))
+# Unset, empty or 0 means "from the cores" (docker-compose passes 0 when not configured).
+workers = int(os.environ.get("WEB_CONCURRENCY") or 0) or _usable_cores() * 2 + 1
 threads = int(os.environ.get("WEB_THREADS", "1"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
