@@ -70,10 +70,10 @@ SELECT word,
        ndoc,
        (ts_lexize('english_stem', word))[1] AS lexeme
   FROM ts_stat($q$
-        SELECT to_tsvector('etsy_simple',
+        SELECT to_tsvector('public.etsy_simple',
                    coalesce(title, '') || ' ' || coalesce(array_to_string(tags, ' '), '')
                    || ' ' || coalesce(description, ''))
-          FROM catalog_product
+          FROM public.catalog_product
          WHERE is_active AND quantity > 0
   $q$)
  WHERE word ~ '^[a-z0-9]+$' AND length(word) BETWEEN 2 AND 40;
