@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("shops.api.urls")),
     path("", include("cart.api.urls")),
     path("", include("search.api.urls")),
+    path("", include("orders.api.urls")),
     path("schema", SchemaApi.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^.*$", api_not_found),

@@ -56,8 +56,12 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """
     if isinstance(exc, DomainError):
         set_rollback()
+        extra = dict(exc.extra)
+        fields = None
+        if isinstance(extra.get("fields"), dict):  # e.g. InvalidAddress: {field: message}
+            fields = {name: v if isinstance(v, list) else [v] for name, v in extra.pop("fields").items()}
         return Response(
-            error_body(code=exc.code, message=exc.message, extra=dict(exc.extra)), status=exc.status_code
+            error_body(code=exc.code, message=exc.message, fields=fields, extra=extra), status=exc.status_code
         )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=serializers.as_serializer_error(exc))

@@ -1,0 +1,113 @@
+"""Shapes of checkout, orders and reviews in the API. Validation of shape only; rules live in services."""
+
+from rest_framework import serializers
+
+from catalog.api.serializers import ShopSummarySerializer
+from orders.models import Checkout, Order, OrderItem, Review
+
+_MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class AddressSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100)
+    postcode = serializers.CharField(max_length=20)
+    country = serializers.CharField(max_length=2, required=False, default="US", help_text="ISO 3166 alpha-2.")
+
+
+class CheckoutRequestSerializer(serializers.Serializer):
+    address = AddressSerializer()
+    card_number = serializers.CharField(
+        max_length=23,
+        write_only=True,
+        help_text="Test cards: 4242424242424242 succeeds, 4000000000000002 is declined.",
+    )
+
+
+class OrderItemSerializer(serializers.ModelSerializer):
+    title = serializers.CharField(source="title_at_purchase")
+    unit_price = serializers.DecimalField(source="price_at_purchase", max_digits=10, decimal_places=2)
+    line_total = serializers.DecimalField(**_MONEY)
+
+    class Meta:
+        model = OrderItem
+        fields = ["id", "product_id", "title", "unit_price", "quantity", "line_total"]
+
+
+class ShippingAddressSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="ship_name")
+    line1 = serializers.CharField(source="ship_line1")
+    line2 = serializers.CharField(source="ship_line2")
+    city = serializers.CharField(source="ship_city")
+    postcode = serializers.CharField(source="ship_postcode")
+    country = serializers.CharField(source="ship_country")
+
+    class Meta:
+        model = Checkout
+        fields = ["name", "line1", "line2", "city", "postcode", "country"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    shop = ShopSummarySerializer(read_only=True)
+    items = OrderItemSerializer(many=True, read_only=True)
+    shipping_address = ShippingAddressSerializer(source="checkout", read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "checkout_id",
+            "shop",
+            "status",
+            "items",
+            "subtotal",
+            "shipping",
+            "total",
+            "tracking_number",
+            "shipping_address",
+            "created_at",
+            "paid_at",
+            "shipped_at",
+            "delivered_at",
+            "cancelled_at",
+        ]
+
+
+class SellerOrderSerializer(OrderSerializer):
+    buyer_name = serializers.CharField(source="buyer.public_name", read_only=True)
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "buyer_name"]
+
+
+class CheckoutResultSerializer(serializers.Serializer):
+    checkout_id = serializers.UUIDField(source="checkout.pk")
+    payment_status = serializers.ChoiceField(
+        choices=["paid", "unknown"],
+        help_text="`unknown`: the payment provider did not answer in time; the orders stay pending until resolved.",
+    )
+    total = serializers.DecimalField(source="checkout.total", **_MONEY)
+    orders = OrderSerializer(many=True, help_text="One order per shop.")
+
+
+class ReviewRequestSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class OrderReviewSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Review
+        fields = ["id", "order_id", "shop_id", "rating", "comment", "seller_reply", "replied_at", "created_at"]
+
+
+class SellerOrderFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
+    date_from = serializers.DateField(required=False, help_text="Created on or after (inclusive).")
+    date_to = serializers.DateField(required=False, help_text="Created on or before (inclusive).")
+
+
+class ShipRequestSerializer(serializers.Serializer):
+    tracking_number = serializers.CharField(max_length=100)

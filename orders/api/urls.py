@@ -1,0 +1,13 @@
+from django.urls import path
+
+from orders.api import views
+
+urlpatterns = [
+    path("checkout", views.CheckoutApi.as_view(), name="checkout"),
+    path("orders", views.OrderListApi.as_view(), name="orders"),
+    path("orders/<int:order_id>", views.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<int:order_id>/review", views.OrderReviewApi.as_view(), name="order-review"),
+    path("seller/orders", views.SellerOrderListApi.as_view(), name="seller-orders"),
+    path("seller/orders/<int:order_id>", views.SellerOrderDetailApi.as_view(), name="seller-order"),
+    path("seller/orders/<int:order_id>/ship", views.SellerShipOrderApi.as_view(), name="seller-order-ship"),
+]

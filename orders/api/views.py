@@ -1,0 +1,203 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from etsy import idempotency
+from etsy.api.errors import error_body
+from etsy.api.schema import error_response
+from etsy.api.views import ApiListView, ApiView
+from orders import selectors
+from orders.api.serializers import (
+    CheckoutRequestSerializer,
+    CheckoutResultSerializer,
+    OrderReviewSerializer,
+    OrderSerializer,
+    ReviewRequestSerializer,
+    SellerOrderFilterSerializer,
+    SellerOrderSerializer,
+    ShipRequestSerializer,
+)
+from orders.exceptions import PaymentDeclined
+from orders.services import checkout as checkout_service
+from orders.services import fulfilment, reviews
+from shops.api.permissions import IsShopOwner
+from shops.selectors_seller import get_shop_for_request
+
+_ORDER_404 = error_response("No such order among yours (`order_not_found`).")
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        "A unique key per checkout attempt (1-255 printable ASCII characters). Retrying with the same key "
+        "and the same body replays the first response (`Idempotent-Replayed: true`) and never charges twice."
+    ),
+)
+
+
+class CheckoutApi(ApiView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["checkout"],
+        summary="Buy the whole cart: one order per shop, one payment",
+        parameters=[IDEMPOTENCY_KEY],
+        request=CheckoutRequestSerializer,
+        responses={
+            201: CheckoutResultSerializer,
+            202: OpenApiResponse(
+                CheckoutResultSerializer,
+                description="Orders created but the payment outcome is not known yet (`payment_status: unknown`).",
+            ),
+            400: error_response(
+                "Invalid input, `idempotency_key_missing`, `idempotency_key_invalid`, `cart_empty`, "
+                "`invalid_address` (fields in `error.fields`) or `invalid_card`."
+            ),
+            402: error_response("`payment_declined`: nothing was charged; orders cancelled and the cart restored."),
+            409: error_response(
+                "`item_reserved` (`extra.reserved_until`), `item_unavailable` (`extra.products`), `cart_changed`, "
+                "`checkout_busy`, `checkout_already_placed` or `request_in_progress` (same key still processing)."
+            ),
+            422: error_response("`idempotency_key_reused`: this key was used for a different request."),
+            503: error_response("`payments_unavailable` or `idempotency_unavailable`: nothing was charged."),
+        },
+    )
+    def post(self, request):
+        key = idempotency.parse_key(request.headers.get("Idempotency-Key"))
+        serializer = CheckoutRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        payload = {"address": dict(data["address"]), "card_number": data["card_number"]}
+        scope = idempotency.user_scope(request.user)
+        fingerprint = checkout_service.fingerprint_checkout(buyer=request.user, payload=payload)
+        with idempotency.attempt(scope=scope, key=key, fingerprint=fingerprint) as attempt:
+            if attempt.replay is not None:
+                return attempt.replay.to_response()
+            try:
+                result = checkout_service.place_order(
+                    buyer=request.user,
+                    address=checkout_service.ShippingAddress(**data["address"]),
+                    card_number=data["card_number"],
+                    idempotency_key=key,
+                )
+            except PaymentDeclined as exc:  # after side effects: the answer is final for this key
+                response = attempt.complete_json(
+                    status=exc.status_code,
+                    data=error_body(code=exc.code, message=exc.message, extra=dict(exc.extra)),
+                )
+            else:
+                result.orders = list(selectors.list_orders_for_buyer(buyer=request.user).filter(
+                    checkout_id=result.checkout.pk
+                ).order_by("shop_id"))
+                response = attempt.complete_json(
+                    status=status.HTTP_202_ACCEPTED if result.payment_status == "unknown" else status.HTTP_201_CREATED,
+                    data=CheckoutResultSerializer(result).data,
+                )
+            # The cart is empty (or restored) now; a retry of this same request must still replay.
+            attempt.also_matches(checkout_service.fingerprint_checkout(buyer=request.user, payload=payload))
+            return response
+
+
+class OrderListApi(ApiListView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = OrderSerializer
+
+    def get_queryset(self):
+        return selectors.list_orders_for_buyer(buyer=self.request.user)
+
+    @extend_schema(tags=["orders"], summary="Your orders, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class OrderDetailApi(ApiView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["orders"], summary="One of your orders", responses={200: OrderSerializer, 404: _ORDER_404})
+    def get(self, request, order_id: int):
+        return Response(OrderSerializer(selectors.get_order_for_buyer(buyer=request.user, order_id=order_id)).data)
+
+
+class OrderReviewApi(ApiView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["orders"],
+        summary="Your review of one of your orders",
+        responses={200: OrderReviewSerializer, 404: error_response("No such order among yours, or not reviewed yet.")},
+    )
+    def get(self, request, order_id: int):
+        order = selectors.get_order_for_buyer(buyer=request.user, order_id=order_id)
+        review = getattr(order, "review", None) if hasattr(order, "review") else None
+        if review is None:
+            raise NotFound("You have not reviewed this order.")
+        return Response(OrderReviewSerializer(review).data)
+
+    @extend_schema(
+        tags=["orders"],
+        summary="Review a delivered order (once)",
+        request=ReviewRequestSerializer,
+        responses={
+            201: OrderReviewSerializer,
+            400: error_response("Invalid input (`invalid`, `invalid_review`)."),
+            404: _ORDER_404,
+            409: error_response("`order_not_reviewable` (not delivered yet) or `already_reviewed`."),
+        },
+    )
+    def post(self, request, order_id: int):
+        serializer = ReviewRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = reviews.leave_review(buyer=request.user, order_id=order_id, **serializer.validated_data)
+        return Response(OrderReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+class SellerOrderListApi(ApiListView):
+    permission_classes = [IsShopOwner]
+    serializer_class = SellerOrderSerializer
+
+    def get_queryset(self):
+        params = SellerOrderFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return selectors.list_orders_for_shop(shop=get_shop_for_request(self.request), **params.validated_data)
+
+    @extend_schema(tags=["seller"], summary="Your shop's orders, newest first", parameters=[SellerOrderFilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class SellerOrderDetailApi(ApiView):
+    permission_classes = [IsShopOwner]
+
+    @extend_schema(
+        tags=["seller"], summary="One of your shop's orders", responses={200: SellerOrderSerializer, 404: _ORDER_404}
+    )
+    def get(self, request, order_id: int):
+        order = selectors.get_order_for_seller(seller=request.user, order_id=order_id)
+        return Response(SellerOrderSerializer(order).data)
+
+
+class SellerShipOrderApi(ApiView):
+    permission_classes = [IsShopOwner]
+
+    @extend_schema(
+        tags=["seller"],
+        summary="Mark a paid order shipped (the buyer is emailed)",
+        request=ShipRequestSerializer,
+        responses={
+            200: SellerOrderSerializer,
+            404: _ORDER_404,
+            409: error_response("`invalid_order_transition` (not paid) or `invalid_tracking`."),
+        },
+    )
+    def post(self, request, order_id: int):
+        serializer = ShipRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = selectors.get_order_for_seller(seller=request.user, order_id=order_id)
+        fulfilment.mark_shipped(order=order, **serializer.validated_data)
+        order = selectors.get_order_for_seller(seller=request.user, order_id=order_id)
+        return Response(SellerOrderSerializer(order).data)
