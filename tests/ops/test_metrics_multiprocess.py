@@ -32,7 +32,7 @@ def health_count(samples) -> float:
     return samples.get(key, 0.0)
 
 
-def per_process_health_counts(metrics_dir) -> dict[int, float]:
+def per_process_counts(metrics_dir, sample_name: str, **labels: str) -> dict[int, float]:
     """Read each worker's own counter file, as the collector would, one file at a time."""
     counts = {}
     for name in os.listdir(metrics_dir):
@@ -41,15 +41,43 @@ def per_process_health_counts(metrics_dir) -> dict[int, float]:
         pid = int(name.removeprefix("counter_").removesuffix(".db"))
         for family in multiprocess.MultiProcessCollector.merge([os.path.join(metrics_dir, name)]):
             for sample in family.samples:
-                if sample.name == REQUESTS_BY_VIEW and sample.labels.get("view") == "health":
+                if sample.name == sample_name and all(sample.labels.get(k) == v for k, v in labels.items()):
                     counts[pid] = counts.get(pid, 0.0) + sample.value
     return counts
 
 
-def drive(server, path: str, count: int, threads: int = 8) -> None:
+def per_process_health_counts(metrics_dir) -> dict[int, float]:
+    return per_process_counts(metrics_dir, REQUESTS_BY_VIEW, view="health")
+
+
+def drive(server, path: str, count: int, threads: int = 8, ok=(200, 503)) -> None:
     with ThreadPoolExecutor(max_workers=threads) as pool:
         statuses = list(pool.map(lambda _: server.get(path)[0], range(count)))
-    assert all(status in (200, 503) for status in statuses), statuses
+    assert all(status in ok for status in statuses), statuses
+
+
+def value(samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_product_views_and_cache_hits_add_up_across_workers(gunicorn_server, product):
+    """A page view in either worker counts; the first view misses the shared cache, every later one hits."""
+    path = product.get_absolute_url()
+    category = str(product.category_id)
+    before = scrape(gunicorn_server)
+    assert gunicorn_server.get(path)[0] == 200  # alone: the one miss
+    drive(gunicorn_server, path, 39, ok=(200,))
+    after = scrape(gunicorn_server)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("etsy_product_views_total", category_id=category) == 40
+    assert delta("etsy_cache_misses_total", cache_type="product") == 1
+    assert delta("etsy_cache_hits_total", cache_type="product") == 39
+    viewers = per_process_counts(gunicorn_server.metrics_dir, "etsy_product_views_total", category_id=category)
+    assert len([pid for pid, count in viewers.items() if count > 0]) >= 2, viewers
+    assert sum(viewers.values()) == 40
 
 
 def test_server_start_wipes_stale_metric_files(gunicorn_server):
