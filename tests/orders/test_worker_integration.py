@@ -1,0 +1,28 @@
+import pytest
+
+from cart import services as cart_services
+from orders import payments
+from orders.models import OutboxMessage
+from orders.services.checkout import place_order
+from tests.catalog.factories import ProductFactory
+from tests.shops.factories import ShopFactory
+from tests.worker import celery_worker  # noqa: F401  (fixture)
+
+
+@pytest.mark.worker
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_emails_each_seller_after_checkout(celery_worker, buyer, address):  # noqa: F811
+    shops = [ShopFactory(), ShopFactory()]
+    for shop in shops:
+        cart_services.add_item(user=buyer, product_id=ProductFactory(shop=shop, quantity=1).pk)
+
+    result = place_order(buyer=buyer, address=address, card_number=payments.CARD_SUCCEEDS, idempotency_key="w-1")
+
+    owners = {shop.owner.email for shop in shops}
+    mail = celery_worker.wait_for_mail(lambda msgs: {m["To"] for m in msgs} >= owners, timeout=90)
+    assert sorted(m["To"] for m in mail) == sorted(owners)  # exactly one email per order
+    assert all(m["Subject"].startswith("New order #") for m in mail)
+    assert {o.pk for o in result.orders} == {int(m["Subject"].split("#")[1].split()[0]) for m in mail}
+    assert not OutboxMessage.objects.filter(processed_at__isnull=True).exists()
+    assert "orders.tasks.process_outbox_message" in celery_worker.log()
