@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
 from django.utils import timezone
 
 from catalog.exceptions import CategoryNotFound, ProductNotFound
@@ -80,7 +80,13 @@ def get_category(*, slug: str) -> Category:
     """Return the category with ``slug``. Raises CategoryNotFound."""
     category = get_category_tree().by_slug.get(slug)
     if category is None:
-        raise CategoryNotFound()
+        # A category added since the tree was cached (its invalidation lost with Redis): rebuild once.
+        if not Category.objects.filter(slug=slug).exists():
+            raise CategoryNotFound()
+        cache.delete(cache.CATEGORY_TREE_KEY)
+        category = get_category_tree().by_slug.get(slug)
+        if category is None:
+            raise CategoryNotFound()
     return category
 
 
@@ -293,9 +299,8 @@ def list_similar_products(*, product: Product, limit: int = 8, same_shop_first: 
                     seen.add(pid)
                     candidates.append((pid, sid))
 
-        same_shop = base.filter(shop_id=product.shop_id)
-        take(same_shop.filter(category_id=product.category_id).order_by("-favorite_count", "-id"), 4)
-        take(same_shop.order_by("-favorite_count", "-id"), 4)
+        same_category_first = Case(When(category_id=product.category_id, then=0), default=1)
+        take(base.filter(shop_id=product.shop_id).order_by(same_category_first, "-favorite_count", "-id"), 4)
         same_category = base.filter(category_id=product.category_id)
         if product.tags:
             take(same_category.filter(tags__overlap=product.tags).order_by("-favorite_count", "-id"), limit * 4)

@@ -1,0 +1,94 @@
+import threading
+import time
+
+import pytest
+from django.core.cache import caches
+
+from etsy import cache, metrics
+
+
+def _count(counter, cache_type):
+    return counter.labels(cache_type=cache_type)._value.get()
+
+
+def test_cache_aside_fetches_once_then_hits_and_counts(db):
+    calls = []
+    hits, misses = _count(metrics.cache_hits, "t1"), _count(metrics.cache_misses, "t1")
+    for _ in range(3):
+        assert cache.cache_aside("k:1", lambda: calls.append(1) or {"v": 1}, ttl=60, cache_type="t1") == {"v": 1}
+    assert len(calls) == 1
+    assert _count(metrics.cache_misses, "t1") - misses == 1
+    assert _count(metrics.cache_hits, "t1") - hits == 2
+
+
+def test_cache_aside_caches_none_results(db):
+    calls = []
+    for _ in range(2):
+        assert cache.cache_aside("k:none", lambda: calls.append(1), ttl=60, cache_type="t") is None
+    assert len(calls) == 1
+
+
+def test_stampede_lock_lets_one_of_many_concurrent_misses_fetch(db):
+    calls = []
+    barrier = threading.Barrier(8)
+    results = []
+
+    def slow_fetch():
+        calls.append(1)
+        time.sleep(0.3)
+        return "fresh"
+
+    def worker():
+        barrier.wait()
+        results.append(cache.cache_aside("k:hot", slow_fetch, ttl=60, cache_type="t"))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["fresh"] * 8
+    assert len(calls) == 1
+
+
+def test_waiting_is_bounded_when_the_lock_holder_never_fills_the_key(db, monkeypatch):
+    monkeypatch.setattr(cache, "LOCK_MAX_WAITS", 3)
+    caches["default"].set("lock:k:stuck", 1, 5)  # someone else holds the lock and died
+    started = time.monotonic()
+    assert cache.cache_aside("k:stuck", lambda: "db", ttl=60, cache_type="t") == "db"
+    assert time.monotonic() - started < 1.0
+
+
+def test_cache_disabled_bypasses_redis(db, settings):
+    settings.CACHE_ENABLED = False
+    calls = []
+    for _ in range(2):
+        cache.cache_aside("k:off", lambda: calls.append(1) or 1, ttl=60, cache_type="t")
+    assert len(calls) == 2
+    assert caches["default"].get("k:off") is None
+
+
+@pytest.fixture
+def redis_down(settings):
+    broken = {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}
+    broken["OPTIONS"] = {**broken["OPTIONS"], "SOCKET_CONNECT_TIMEOUT": 0.05, "SOCKET_TIMEOUT": 0.05}
+    settings.CACHES = {**settings.CACHES, "default": broken}
+    yield
+
+
+def test_cache_aside_reads_the_database_when_redis_is_down(db, redis_down):
+    started = time.monotonic()
+    assert cache.cache_aside("k:down", lambda: "db", ttl=60, cache_type="t") == "db"
+    assert time.monotonic() - started < 1.0  # no lock waiting when Redis is unreachable
+    cache.bump_generations(["gen:x"])  # invalidation does not raise either
+    cache.delete("k:down")
+    assert cache.get_generations(["gen:x"]) == [0]
+
+
+@pytest.mark.django_db
+def test_pages_are_served_from_the_database_when_redis_is_down(client, product, redis_down, settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    assert client.get("/").status_code == 200
+    assert client.get(product.get_absolute_url()).status_code == 200
+    assert client.get(f"/c/{product.category.slug}/").status_code == 200
+    assert client.get("/search/?q=mug").status_code == 200
