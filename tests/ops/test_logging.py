@@ -91,15 +91,31 @@ def test_domain_events_keep_their_context_and_the_request_id(client, buyer, log_
 
 
 def test_breaker_transition_events_keep_their_fields(log_lines):
-    logging.getLogger("etsy.breakers").warning(
-        "circuit breaker state changed",
-        extra={"event": "breaker_transition", "service": "elasticsearch", "from_state": "closed", "to_state": "open"},
-    )
-    [line] = log_lines.records
-    assert line["event"] == "circuit breaker state changed"
-    assert line["event_type"] == "breaker_transition"
-    assert (line["extra_service"], line["from_state"], line["to_state"]) == ("elasticsearch", "closed", "open")
-    assert line["service"] == "etsy-backend"
+    from etsy.breakers import RateWindowListener, reset_all, search_breaker
+
+    def failing_search():
+        raise ConnectionError("elasticsearch unreachable")
+
+    reset_all()
+    try:
+        listener = next(item for item in search_breaker.listeners if isinstance(item, RateWindowListener))
+        for _ in range(listener.volume_threshold):
+            try:
+                search_breaker.call(failing_search)
+            except ConnectionError:
+                pass
+    finally:
+        reset_all()
+    transitions = [
+        r for r in log_lines.records
+        if r.get("event_type") == "breaker_transition" and r.get("extra_service") == "elasticsearch"
+    ]
+    [opened] = [r for r in transitions if r["to_state"] == "open"]
+    closed = transitions[-1]
+    assert opened["event"] == "circuit breaker state changed" and opened["level"] == "warning"
+    assert (opened["extra_service"], opened["from_state"], opened["to_state"]) == ("elasticsearch", "closed", "open")
+    assert (closed["from_state"], closed["to_state"]) == ("open", "closed")
+    assert opened["service"] == "etsy-backend"
 
 
 def test_no_card_digits_reach_any_log_line(client, buyer, log_lines):
