@@ -2,11 +2,19 @@
 
 import pytest
 from django.core.cache import caches
+from django.test.utils import override_settings
 
 from etsy.celery import app as celery_app
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import CategoryFactory, ProductFactory
 from tests.shops.factories import ShopFactory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Hash test passwords with a fast hasher: PBKDF2's cost is for attackers, not for the suite."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)
