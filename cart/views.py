@@ -28,7 +28,7 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
     summary = selectors.get_cart_summary(user=user, session=request.session)
     for skipped in request.session.pop("cart_merge_skipped", None) or []:
         messages.warning(request, skipped.get("message") or "An item from your guest cart is no longer available.")
-    return render(request, "cart/cart.html", {"cart": summary})
+    return render(request, "cart/cart.html", {"cart": summary, "cart_count": summary.item_count})
 
 
 @require_POST

@@ -2,92 +2,130 @@
 
 from __future__ import annotations
 
-import uuid
+import time
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from cart.selectors import get_cart_summary
+from cart.services import remove_items
+from etsy import idempotency
 from etsy.exceptions import DomainError
+from orders.exceptions import PaymentDeclined
 from orders.forms import CheckoutForm, ReviewForm
+from orders.services import checkout as checkout_service
 
-
-def _new_form_token(request: HttpRequest) -> str:
-    """A one-time token for this checkout form: a double submit carries the same token, so one order set."""
-    try:
-        from etsy import idempotency
-
-        issue = getattr(idempotency, "issue_form_token", None)
-        if issue is not None:
-            return issue(user=request.user)
-    except ImportError:
-        pass
-    return uuid.uuid4().hex
-
-
-def _idempotency_key(request: HttpRequest, token: str) -> str:
-    try:
-        from etsy import idempotency
-
-        key_for = getattr(idempotency, "form_token_key", None)
-        if key_for is not None:
-            return key_for(user=request.user, token=token)
-    except ImportError:
-        pass
-    return f"web:{request.user.pk}:{token}"[:64]
+IN_PROGRESS_POLLS = 50
+IN_PROGRESS_POLL_SECONDS = 0.1
 
 
 def _checkout_page(request, form, summary, *, removed=None, status=200) -> HttpResponse:
     return render(request, "orders/checkout.html", {"form": form, "cart": summary, "removed": removed or []}, status=status)
 
 
+def _see_other(stored, *, replayed: bool = False) -> HttpResponse:
+    """Answer a checkout POST with its stored redirect (303), the same for the first click and any repeat."""
+    response = HttpResponseRedirect(stored.headers["Location"])
+    response.status_code = stored.status
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _with_fresh_token(post) -> CheckoutForm:
+    data = post.copy()
+    data["token"] = idempotency.new_form_token()  # the next attempt is a new order set
+    form = CheckoutForm(data)
+    form.is_valid()
+    return form
+
+
+def _wait_for_first_submit(*, scope: str, key: str, fingerprint: str):
+    """A second click while the first is being placed: wait for it and answer with its response."""
+    for _ in range(IN_PROGRESS_POLLS):
+        time.sleep(IN_PROGRESS_POLL_SECONDS)
+        try:
+            att = idempotency.begin(scope=scope, key=key, fingerprint=fingerprint)
+        except idempotency.IdempotencyRequestInProgress:
+            continue
+        if att.replay is not None:
+            return _see_other(att.replay, replayed=True)
+        att.release()  # the first attempt failed and gave the key up: nothing was placed
+        return None
+    return None
+
+
 @login_required
 def checkout(request: HttpRequest) -> HttpResponse:
-    from cart.selectors import get_cart_summary
-    from cart.services import remove_items
-    from orders.services import checkout as checkout_service
-
     summary = get_cart_summary(user=request.user)
     if request.method != "POST":
         if summary.is_empty:
             messages.info(request, "Your cart is empty.")
             return redirect("cart:detail")
-        initial = {"token": _new_form_token(request), "ship_name": request.user.display_name, "ship_country": "US"}
+        initial = {"token": idempotency.new_form_token(), "ship_name": request.user.display_name, "ship_country": "US"}
         return _checkout_page(request, CheckoutForm(initial=initial), summary)
 
     form = CheckoutForm(request.POST)
     if not form.is_valid():
         return _checkout_page(request, form, summary, status=400)
     data = form.cleaned_data
+    try:
+        key = idempotency.parse_key(data["token"])
+    except DomainError:
+        return _checkout_page(request, _with_fresh_token(request.POST), summary, status=400)
+    payload = {k: v for k, v in data.items() if k != "token"}
+    scope = idempotency.user_scope(request.user)
+    fingerprint = checkout_service.fingerprint_checkout(buyer=request.user, payload=payload)
     address = checkout_service.ShippingAddress(
         name=data["ship_name"], line1=data["ship_line1"], line2=data["ship_line2"], city=data["ship_city"],
         postcode=data["ship_postcode"], country=data["ship_country"],
     )
     try:
-        result = checkout_service.place_order(
-            buyer=request.user, address=address, card_number=data["card_number"],
-            idempotency_key=_idempotency_key(request, data["token"]),
-        )
+        with idempotency.attempt(scope=scope, key=key, fingerprint=fingerprint) as att:
+            if att.replay is not None:
+                return _see_other(att.replay, replayed=True)
+            try:
+                result = checkout_service.place_order(
+                    buyer=request.user, address=address, card_number=data["card_number"], idempotency_key=key
+                )
+            except PaymentDeclined as exc:  # orders were created and cancelled: keep this answer for a replay
+                messages.error(request, f"{exc.message} Nothing was charged; your cart is as it was.")
+                url = reverse("orders:checkout")
+            else:
+                url = reverse("orders:confirmation", kwargs={"checkout_id": result.checkout.pk})
+            stored = att.complete(status=303, body=b"", content_type="text/plain", headers={"Location": url})
+            att.also_matches(checkout_service.fingerprint_checkout(buyer=request.user, payload=payload))
+            return _see_other(stored)
+    except idempotency.IdempotencyRequestInProgress:
+        replay = _wait_for_first_submit(scope=scope, key=key, fingerprint=fingerprint)
+        if replay is not None:
+            return replay
+        messages.info(request, "Your order is still being placed. It will appear here in a moment.")
+        return redirect("orders:history")
+    except idempotency.IdempotencyKeyReused:
+        form = _with_fresh_token(request.POST)
+        form.add_error(None, "This form was already used for a different order. Check the details and try again.")
+        return _checkout_page(request, form, summary, status=422)
     except DomainError as exc:
         products = (exc.extra or {}).get("products") or []
-        fresh = request.POST.copy()
-        fresh["token"] = _new_form_token(request)  # the next attempt is a new order set
         if products:
-            # The item sold a moment ago: take it out and offer to place the rest in one click.
+            # An item sold a moment ago: say which, take it out, and offer to place the rest in one click.
             remove_items(user=request.user, product_ids=[p["id"] for p in products])
             summary = get_cart_summary(user=request.user)
             if summary.is_empty:
-                messages.error(request, f"Sorry — {', '.join(p['title'] for p in products)} just sold, and your cart is now empty.")
+                names = ", ".join(p["title"] for p in products)
+                messages.error(request, f"Sorry — {names} just sold, and your cart is now empty.")
                 return redirect("cart:detail")
-            return _checkout_page(request, CheckoutForm(fresh), summary, removed=products, status=409)
-        form = CheckoutForm(fresh)
-        form.is_valid()
+            return _checkout_page(request, _with_fresh_token(request.POST), summary, removed=products, status=409)
+        form = _with_fresh_token(request.POST)
         form.add_error(None, exc.message)
-        return _checkout_page(request, form, summary, status=getattr(exc, "status_code", 409))
-    return redirect("orders:confirmation", checkout_id=result.checkout.pk)
+        for field, message in ((exc.extra or {}).get("fields") or {}).items():
+            form.add_error(None, f"{field.replace('_', ' ').capitalize()}: {message}")
+        return _checkout_page(request, form, get_cart_summary(user=request.user), status=getattr(exc, "status_code", 409))
 
 
 @login_required
