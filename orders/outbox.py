@@ -53,16 +53,17 @@ def dispatch(message_ids: list[int]) -> int:
     """Queue one Celery task per row; a broker failure is logged and left to the sweep."""
     from orders.tasks import process_outbox_message
 
-    sent = 0
+    sent = []
     for message_id in message_ids:
         try:
             process_outbox_message.delay(message_id)
         except Exception:  # broker down: the sweep retries; never fail the caller
             logger.warning("outbox relay failed", exc_info=True, extra={"outbox_id": message_id})
             continue
-        OutboxMessage.objects.filter(pk=message_id).update(dispatched_at=timezone.now(), attempts=F("attempts") + 1)
-        sent += 1
-    return sent
+        sent.append(message_id)
+    if sent:
+        OutboxMessage.objects.filter(pk__in=sent).update(dispatched_at=timezone.now(), attempts=F("attempts") + 1)
+    return len(sent)
 
 
 def relay_pending(*, now=None) -> int:

@@ -187,22 +187,22 @@ def _create_orders(
             ship_postcode=address.postcode,
             ship_country=address.country,
         )
-        orders, items, notices = [], [], []
-        for shop_id in sorted(by_shop):
-            subtotal, shipping = shop_totals[shop_id]
-            order = Order.objects.create(
-                checkout=checkout, buyer=buyer, shop_id=shop_id, subtotal=subtotal, shipping=shipping,
-                total=subtotal + shipping, status=Order.Status.PENDING_PAYMENT,
+        orders = Order.objects.bulk_create(
+            Order(
+                checkout=checkout, buyer=buyer, shop_id=shop_id, subtotal=shop_totals[shop_id][0],
+                shipping=shop_totals[shop_id][1], total=sum(shop_totals[shop_id]), status=Order.Status.PENDING_PAYMENT,
             )
-            orders.append(order)
-            for line in by_shop[shop_id]:
-                product = products[line.product_id]
-                items.append(
-                    OrderItem(order=order, product=product, title_at_purchase=product.title,
-                              price_at_purchase=product.price, quantity=line.quantity)
-                )
-            notices.append(outbox.enqueue(topic=outbox.TOPIC_ORDER_PLACED, payload={"order_id": order.pk}))
-        OrderItem.objects.bulk_create(items)
+            for shop_id in sorted(by_shop)
+        )
+        OrderItem.objects.bulk_create(
+            OrderItem(order=order, product=products[line.product_id], title_at_purchase=products[line.product_id].title,
+                      price_at_purchase=products[line.product_id].price, quantity=line.quantity)
+            for order in orders
+            for line in by_shop[order.shop_id]
+        )
+        OutboxMessage.objects.bulk_create(
+            OutboxMessage(topic=outbox.TOPIC_ORDER_PLACED, payload={"order_id": order.pk}) for order in orders
+        )
 
         for line in lines:  # already in product-id order, the order the rows were locked in
             if not decrement_stock(product_id=line.product_id, quantity=line.quantity):
@@ -255,15 +255,14 @@ def place_order(*, buyer, address: ShippingAddress, card_number: str, idempotenc
     try:
         status = _collect_payment(checkout=checkout, card_digits=card_digits)
     finally:
-        _record_metrics(checkout=checkout, started=started)
-    for order in orders:
-        order.refresh_from_db()
+        orders = list(Order.objects.filter(checkout=checkout).select_related("shop").order_by("shop_id"))
+        _record_metrics(orders=orders, started=started)
     checkout.refresh_from_db()
     return CheckoutResult(checkout=checkout, orders=orders, payment_status=status)
 
 
-def _record_metrics(*, checkout: Checkout, started: float) -> None:
-    for order in Order.objects.filter(checkout=checkout).only("status", "shop_id", "total"):
+def _record_metrics(*, orders: list[Order], started: float) -> None:
+    for order in orders:
         metrics.orders_created.labels(status=order.status).inc()
         metrics.orders_by_shop.labels(shop_id=str(order.shop_id)).inc()
         metrics.order_value.observe(float(order.total))
