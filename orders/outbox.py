@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 TOPIC_ORDER_PLACED = "order.placed"  # email the shop owner once the order is paid
 TOPIC_ORDER_SHIPPED = "order.shipped"  # email the buyer the tracking number
+TOPIC_ORDER_REFUND = "order.refund"  # give a cancelled paid order's money back
 
 DONE, DEFER = "done", "defer"
 
@@ -142,7 +143,24 @@ def notify_buyer_of_shipment(payload: dict) -> str:
     return DONE
 
 
+def refund_cancelled_order(payload: dict) -> str:
+    """Refund a cancelled paid order at the provider (idempotent per order; errors retry the task)."""
+    from orders import payments
+
+    order = Order.objects.select_related("checkout").filter(pk=payload["order_id"]).first()
+    if order is None:
+        return DONE
+    payments.refund(
+        charge_idempotency_key=order.checkout.provider_idempotency_key,
+        amount=order.total,
+        idempotency_key=f"refund:order:{order.pk}",
+    )
+    logger.info("order refunded", extra={"order_id": order.pk, "amount": str(order.total)})
+    return DONE
+
+
 HANDLERS: dict[str, Callable[[dict], str]] = {
     TOPIC_ORDER_PLACED: notify_seller_of_order,
     TOPIC_ORDER_SHIPPED: notify_buyer_of_shipment,
+    TOPIC_ORDER_REFUND: refund_cancelled_order,
 }

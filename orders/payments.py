@@ -53,6 +53,13 @@ class Charge:
     decline_code: str = ""
 
 
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    charge_id: str
+    amount: Decimal
+
+
 class PaymentError(Exception):
     """The provider did not give a final answer: the outcome of the charge is unknown."""
 
@@ -75,6 +82,8 @@ class PaymentProvider(Protocol):
     ) -> Charge: ...
 
     def retrieve(self, *, idempotency_key: str) -> Charge | None: ...
+
+    def refund(self, *, charge_idempotency_key: str, amount: Decimal, idempotency_key: str) -> Refund: ...
 
 
 def luhn_ok(number: str) -> bool:
@@ -153,6 +162,26 @@ class TestPaymentProvider:
         record = self.cache.get(self._key(idempotency_key))
         return None if record is None else self._as_charge(record)
 
+    def refund(self, *, charge_idempotency_key: str, amount: Decimal, idempotency_key: str) -> Refund:
+        """Refund part or all of a succeeded charge; the same idempotency key returns the same refund."""
+        key = f"payments:test-provider:refund:{idempotency_key}"
+        stored = self.cache.get(key)
+        if stored is not None:
+            return Refund(id=stored["id"], charge_id=stored["charge_id"], amount=Decimal(stored["amount"]))
+        charge = self.retrieve(idempotency_key=charge_idempotency_key)
+        if charge is None or charge.status != ChargeStatus.SUCCEEDED:
+            raise PaymentProviderError("no succeeded charge to refund")
+        refunded_key = f"payments:test-provider:refunded:{charge_idempotency_key}"
+        cents = int((amount * 100).to_integral_value())
+        client = self.cache.client.get_client(write=True)
+        total = client.incrby(self.cache.make_key(refunded_key), cents)
+        if total > int(charge.amount * 100):
+            client.decrby(self.cache.make_key(refunded_key), cents)
+            raise PaymentProviderError("refund exceeds the charge")
+        record = {"id": f"re_test_{uuid.uuid4().hex[:24]}", "charge_id": charge.id, "amount": str(amount)}
+        self.cache.set(key, record, self.LEDGER_TTL)
+        return Refund(id=record["id"], charge_id=charge.id, amount=amount)
+
     @staticmethod
     def _as_charge(record: dict) -> Charge:
         status = record["status"] if time.time() >= record["available_at"] else ChargeStatus.PROCESSING
@@ -230,3 +259,13 @@ def retrieve(*, idempotency_key: str) -> Charge | None:
     """Look up the charge made with ``idempotency_key`` (None: the provider never received it)."""
     provider = get_provider()
     return _guarded(lambda: provider.retrieve(idempotency_key=idempotency_key))
+
+
+def refund(*, charge_idempotency_key: str, amount: Decimal, idempotency_key: str) -> Refund:
+    """Refund through the breaker. Raises PaymentsOpenCircuit or PaymentError (retry later, same key)."""
+    provider = get_provider()
+    return _guarded(
+        lambda: provider.refund(
+            charge_idempotency_key=charge_idempotency_key, amount=amount, idempotency_key=idempotency_key
+        )
+    )

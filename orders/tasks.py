@@ -6,6 +6,7 @@ import smtplib
 from celery import shared_task
 
 from orders import outbox
+from orders.payments import PaymentError, PaymentsOpenCircuit
 from orders.services.checkout import resolve_unsettled_checkouts
 
 logger = logging.getLogger(__name__)
@@ -15,7 +16,7 @@ logger = logging.getLogger(__name__)
     name="orders.tasks.process_outbox_message",
     ignore_result=True,
     acks_late=True,
-    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError),
+    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError, PaymentError, PaymentsOpenCircuit),
     retry_backoff=True,
     retry_backoff_max=600,
     max_retries=8,

@@ -354,7 +354,10 @@ def cancel_checkout(*, checkout_id, status: str, restore_cart: bool = False) -> 
 
 
 def _cancel_orders(*, orders: list[Order], restore_cart_for: int | None) -> None:
-    """Cancel locked orders and give their stock back (caller holds the order locks in a transaction)."""
+    """Cancel locked orders and give their stock back (caller holds the order locks in a transaction).
+
+    Paid orders also get a refund, promised through the outbox (the provider is called after commit).
+    """
     if not orders:
         return
     quantities: dict[int, int] = defaultdict(int)
@@ -386,7 +389,12 @@ def _cancel_orders(*, orders: list[Order], restore_cart_for: int | None) -> None
                     "reserved_until": reservation_deadline(now=now) if restocked == 1 else None,
                 },
             )
-    outbox.relay_on_commit(_outbox_ids_for([o.pk for o in orders]))
+    refunds = OutboxMessage.objects.bulk_create(
+        OutboxMessage(topic=outbox.TOPIC_ORDER_REFUND, payload={"order_id": o.pk})
+        for o in orders
+        if o.status == Order.Status.PAID
+    )
+    outbox.relay_on_commit(_outbox_ids_for([o.pk for o in orders]) + [r.pk for r in refunds])
     transaction.on_commit(partial(_send_products_changed, sorted(quantities)))
 
 

@@ -53,8 +53,8 @@ def mark_delivered(*, order: Order) -> Order:
 def cancel_order(*, order: Order) -> Order:
     """Cancel an order not yet shipped and give its stock back exactly once (idempotent).
 
-    Raises InvalidOrderTransition for shipped or delivered orders. A paid order's
-    refund is not part of this service (no refund API in the provider interface yet).
+    Raises InvalidOrderTransition for shipped or delivered orders. A paid order is
+    refunded at the provider after commit (outbox, idempotent per order).
     """
     from orders.services.checkout import _cancel_orders
 

@@ -109,3 +109,37 @@ def test_cancel_order_restocks_exactly_once():
     assert Product.objects.get(pk=item.product_id).quantity == 2
     order.shop.refresh_from_db()
     assert order.shop.sales_count == 3
+
+
+def test_cancelling_a_paid_order_refunds_it_once_after_commit(
+    buyer, address, three_shop_cart, django_capture_on_commit_callbacks
+):
+    from decimal import Decimal
+
+    from orders import payments
+    from orders.services.checkout import place_order
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = place_order(buyer=buyer, address=address, card_number=payments.CARD_SUCCEEDS, idempotency_key="r")
+    order = result.orders[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        fulfilment.cancel_order(order=order)
+        fulfilment.cancel_order(order=order)
+
+    refund_rows = OutboxMessage.objects.filter(topic=outbox.TOPIC_ORDER_REFUND)
+    assert [r.payload for r in refund_rows] == [{"order_id": order.pk}]
+    assert refund_rows.get().processed_at is not None
+    assert outbox.process(message_id=refund_rows.get().pk) == "skipped"
+    provider = payments.get_provider()
+    refund = provider.refund(
+        charge_idempotency_key=result.checkout.provider_idempotency_key, amount=order.total,
+        idempotency_key=f"refund:order:{order.pk}",
+    )
+    assert refund.amount == order.total  # the same refund, not a second one
+    with pytest.raises(payments.PaymentProviderError):  # more than what is left of the charge
+        provider.refund(
+            charge_idempotency_key=result.checkout.provider_idempotency_key,
+            amount=result.checkout.total - order.total + Decimal("0.01"), idempotency_key="too-much",
+        )
+    assert Order.objects.get(pk=order.pk).status == "cancelled"
+    assert [Order.objects.get(pk=o.pk).status for o in result.orders[1:]] == ["paid", "paid"]
