@@ -133,15 +133,16 @@ class ProductAdmin(ShopScopedAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not ProductImage:
             return super().save_formset(request, form, formset, change)
-        formset.save(commit=False)
+        # Only the rows Django's formset would save: an initial form naming an unknown id is skipped.
+        to_save = {id(obj) for obj in formset.save(commit=False)}
         for obj in formset.deleted_objects:
             images.delete_stored(obj.image)
             images.delete_stored(obj.thumbnail)
             obj.delete()
         for inline_form in formset.forms:
-            if inline_form in formset.deleted_forms or not inline_form.has_changed():
-                continue
             instance = inline_form.instance
+            if id(instance) not in to_save:
+                continue
             instance.product = form.instance
             processed = getattr(inline_form, "processed", None)
             if processed is not None:

@@ -33,7 +33,7 @@ def scope_to_shop(queryset, request, shop_path: str):
     shop = seller_shop(request)
     if shop is None:
         return queryset.none()
-    return queryset.filter(**{shop_path: shop})
+    return queryset.filter(**{shop_path: shop.pk})
 
 
 def _scoped_choices(model, request):
@@ -56,6 +56,8 @@ class ShopScopedMixin:
 
     #: lookup from this model to its Shop ("shop", "product__shop", "pk" for Shop itself)
     shop_path = "shop"
+    #: for inlines: lookup from the parent model to its Shop
+    parent_shop_path = "shop"
 
     def get_queryset(self, request):
         return scope_to_shop(super().get_queryset(request), request, self.shop_path)
@@ -80,7 +82,13 @@ class ShopScopedMixin:
         shop = seller_shop(request)
         if shop is None:
             return False
-        return self.get_queryset(request).filter(pk=obj.pk).exists() if obj.pk else True
+        if not obj.pk:
+            return True
+        if isinstance(self, admin.options.InlineModelAdmin):
+            # An inline is asked about its parent object (the product of an image, the order of an item).
+            parent = type(obj)._default_manager.filter(pk=obj.pk)
+            return scope_to_shop(parent, request, self.parent_shop_path).exists()
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) and self._owns(request, obj)
