@@ -29,25 +29,43 @@ from search.synonyms import load_rules, tokenize
 MAX_WORDS = 10
 MAX_WORD_LENGTH = 40
 MAX_PHRASE_WORDS = 4
-# An unknown word is replaced by the closest indexed word at least this similar.
-CORRECTION_SIMILARITY = 0.4
-# A known but rare word is widened with a similar word used this many times more often.
-MISSPELLING_SIMILARITY = 0.5
+# Corrections follow Elasticsearch's fuzziness AUTO with prefix_length 2: candidates share
+# the first two letters and are 1 edit away (3-5 letters) or 2 edits (longer words).
+# An unknown word is replaced by the closest indexed word; a known but rare word is
+# searched together with a close word used this many times more often (a likely misspelling).
 MISSPELLING_RATIO = 20
 
 
 @dataclass(frozen=True)
 class TermGroup:
-    """Alternatives for one concept of the query; each is a phrase of words."""
+    """Alternatives for one concept of the query: phrases, and the English stems of their words
+    ("" for a stop word)."""
 
     alternatives: tuple[str, ...]
+    lexemes: tuple[tuple[str, ...], ...] = ()
 
     def tsquery_text(self) -> str:
-        parts = []
-        for phrase in self.alternatives:
-            words = phrase.split()
-            parts.append(" <-> ".join(words) if len(words) > 1 else words[0])
-        return " | ".join(f"({part})" for part in parts)
+        """The group as tsquery text (already stemmed), e.g. ``'wallet' | 'card' <-> 'holder'``."""
+        parts = [_phrase_tsquery(phrase) for phrase in self.lexemes]
+        return " | ".join(part for part in parts if part)
+
+
+def _quote(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _phrase_tsquery(lexemes: tuple[str, ...]) -> str:
+    out: list[str] = []
+    gap = 0
+    for lexeme in lexemes:
+        if not lexeme:
+            gap += 1 if out else 0
+            continue
+        if out:
+            out.append(f" <{gap + 1}> " if gap else " <-> ")
+        out.append(_quote(lexeme))
+        gap = 0
+    return "".join(out)
 
 
 @dataclass
@@ -88,14 +106,17 @@ WITH t AS (
 )
 SELECT t.ord, t.tok, t.stem,
        coalesce((SELECT sum(v.ndoc) FROM search_vocabulary v WHERE v.lexeme = t.stem), 0) AS stem_count,
-       c.word, c.lexeme, c.ndoc, c.sim
+       c.word, c.lexeme, c.ndoc
   FROM t
   LEFT JOIN LATERAL (
-        SELECT v.word, v.lexeme, v.ndoc, similarity(v.word, t.tok) AS sim
+        SELECT v.word, v.lexeme, v.ndoc
           FROM search_vocabulary v
-         WHERE v.word %% t.tok AND v.lexeme IS DISTINCT FROM t.stem AND t.tok !~ '[0-9]'
+         WHERE v.word %% t.tok
+           AND left(v.word, 2) = left(t.tok, 2)
+           AND v.lexeme IS NOT NULL AND v.lexeme IS DISTINCT FROM t.stem
+           AND t.tok !~ '[0-9]'
          ORDER BY similarity(v.word, t.tok) DESC, v.ndoc DESC
-         LIMIT 1
+         LIMIT 6
   ) c ON true
  ORDER BY t.ord
 """
@@ -110,6 +131,7 @@ class _SynonymIndex:
         self._lock = Lock()
         self._by_stems: dict[tuple[str, ...], list[str]] | None = None
         self.known_stems: set[str] = set()
+        self.stems: dict[str, str] = {}
 
     def get(self) -> dict[tuple[str, ...], list[str]]:
         if self._by_stems is None:
@@ -120,7 +142,7 @@ class _SynonymIndex:
 
     def _build(self) -> None:
         rules = load_rules()
-        words = sorted({w for rule in rules for phrase in rule.inputs for w in phrase.split()})
+        words = sorted({w for rule in rules for phrase in (*rule.inputs, *rule.outputs) for w in phrase.split()})
         with connection.cursor() as cursor:
             cursor.execute(_STEMS_SQL, [words])
             stems = {w: (s or "") for w, s in cursor.fetchall()}
@@ -132,6 +154,7 @@ class _SynonymIndex:
                 for out in (phrase, *rule.outputs):
                     if out not in outputs:
                         outputs.append(out)
+        self.stems = stems
         self.known_stems = {s for s in stems.values() if s}
         self._by_stems = by_stems
 
@@ -159,31 +182,79 @@ def analyze(q: str) -> AnalyzedQuery:
     return analyzed
 
 
+def allowed_edits(word: str) -> int:
+    """Elasticsearch's ``fuzziness: AUTO``: no edit up to 2 letters, 1 up to 5, then 2."""
+    return 0 if len(word) <= 2 else 1 if len(word) <= 5 else 2
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (insert, delete, substitute, swap neighbours)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
 def _look_up(words: list[str]) -> list[_Word]:
     with connection.cursor() as cursor:
         cursor.execute(_LOOKUP_SQL, [words])
         rows = cursor.fetchall()
+    by_ord: dict[int, _Word] = {}
+    candidates: dict[int, list[tuple[str, str, int]]] = {}
+    for ordinal, tok, stem, stem_count, cand, cand_lexeme, cand_count in rows:
+        if ordinal not in by_ord:
+            by_ord[ordinal] = _Word(text=tok, stem=stem or None, stem_count=int(stem_count or 0))
+            candidates[ordinal] = []
+        if cand is not None:
+            candidates[ordinal].append((cand, cand_lexeme, int(cand_count)))
     result = []
-    for _ord, tok, stem, stem_count, cand, cand_lexeme, cand_count, sim in rows:
-        word = _Word(text=tok, stem=stem or None, stem_count=int(stem_count or 0))
-        if word.stem is not None and cand is not None and cand_lexeme:
-            known = word.stem_count > 0 or word.stem in synonym_index.known_stems
-            if not known and sim >= CORRECTION_SIMILARITY:
+    for ordinal in sorted(by_ord):
+        word = by_ord[ordinal]
+        best = _closest(word.text, candidates[ordinal])
+        if word.stem is not None and best is not None:
+            cand, cand_lexeme, cand_count = best
+            in_synonyms = word.stem in synonym_index.known_stems
+            if word.stem_count == 0 and not in_synonyms:
                 word.corrected, word.corrected_stem = cand, cand_lexeme
-            elif (
-                known
-                and word.stem not in synonym_index.known_stems
-                and sim >= MISSPELLING_SIMILARITY
-                and cand_count >= MISSPELLING_RATIO * max(word.stem_count, 1)
-            ):
+            elif not in_synonyms and cand_count >= MISSPELLING_RATIO * max(word.stem_count, 1):
                 word.also, word.corrected_stem = cand, cand_lexeme
         result.append(word)
     return result
 
 
+def _closest(word: str, candidates: list[tuple[str, str, int]]) -> tuple[str, str, int] | None:
+    """The most used candidate within the allowed edits (fewest edits first)."""
+    limit = allowed_edits(word)
+    scored = [(edit_distance(word, cand[0]), -cand[2], cand) for cand in candidates]
+    scored = [item for item in scored if item[0] <= limit]
+    return min(scored)[2] if scored else None
+
+
 def _expand(words: list[_Word], by_stems: dict[tuple[str, ...], list[str]]) -> list[TermGroup]:
     """Group the words into concepts, matching the longest synonym phrase first."""
     stems = [(w.corrected_stem if w.corrected else w.stem) or "" for w in words]
+    known = dict(synonym_index.stems)
+    for w in words:
+        known[w.text] = w.stem or ""
+        if w.corrected:
+            known[w.corrected] = w.corrected_stem or ""
+        if w.also:
+            known[w.also] = w.corrected_stem or ""
+
+    def group(alternatives: list[str]) -> TermGroup:
+        unique = tuple(dict.fromkeys(alternatives))
+        return TermGroup(
+            alternatives=unique,
+            lexemes=tuple(tuple(known.get(word, word) for word in phrase.split()) for phrase in unique),
+        )
+
     groups: list[TermGroup] = []
     i = 0
     while i < len(words):
@@ -195,7 +266,7 @@ def _expand(words: list[_Word], by_stems: dict[tuple[str, ...], list[str]]) -> l
             alternatives = list(by_stems[key])
             if length == 1 and words[i].also:
                 alternatives.extend(by_stems.get((words[i].corrected_stem or "",), [words[i].also]))
-            groups.append(TermGroup(alternatives=tuple(dict.fromkeys(alternatives))))
+            groups.append(group(alternatives))
             i += length
             matched = True
             break
@@ -211,5 +282,5 @@ def _expand(words: list[_Word], by_stems: dict[tuple[str, ...], list[str]]) -> l
             alternatives = [word.text]
             if word.also:
                 alternatives.extend(by_stems.get((word.corrected_stem or "",), [word.also]))
-        groups.append(TermGroup(alternatives=tuple(dict.fromkeys(alternatives))))
-    return groups
+        groups.append(group(alternatives))
+    return [g for g in groups if g.tsquery_text()]

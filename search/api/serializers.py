@@ -3,18 +3,19 @@
 from rest_framework import serializers
 
 from catalog.api.serializers import ProductCardSerializer
+from etsy.api.fields import MONEY_KWARGS, DecimalStringField, QuerySerializer
 from search.selectors import MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_LENGTH
 from search.types import SORTS
 
 
-class SearchParamsSerializer(serializers.Serializer):
+class SearchParamsSerializer(QuerySerializer):
     q = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_QUERY_LENGTH * 5)
     category = serializers.SlugField(
         required=False, max_length=120, help_text="Category slug; includes its subcategories."
     )
-    price_min = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
-    price_max = serializers.DecimalField(required=False, max_digits=10, decimal_places=2, min_value=0)
-    vintage = serializers.BooleanField(required=False, allow_null=True, default=None)
+    price_min = DecimalStringField(required=False, help_text="Inclusive lower bound.", **MONEY_KWARGS)
+    price_max = DecimalStringField(required=False, help_text="Upper bound.", **MONEY_KWARGS)
+    vintage = serializers.BooleanField(required=False)
     shop = serializers.IntegerField(required=False, min_value=1, help_text="Only this shop's listings.")
     sort = serializers.ChoiceField(choices=list(SORTS), required=False, default="relevance")
     page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=MAX_PAGE)

@@ -1,0 +1,228 @@
+"""Search relevance and latency benchmark (``make bench-search``).
+
+Runs in its own database (``<DATABASE NAME>_bench`` unless --database is given),
+created, migrated and filled with the deterministic demo catalog on first use, so
+the figures never depend on what a developer did to the dev database.
+
+1. Judged queries (search/bench/judgments.json): nDCG@10, MRR and zero-result rate
+   for the search service beside a naive baseline (every word ``icontains`` in the
+   title or description, newest first), computed in the same run.
+2. The 480 WANDS shopper queries: errors and p50/p95 latency of the search service.
+Every timed search is a cache miss (the listings version is bumped before it).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, connections
+from django.db.models import Q
+from tqdm import tqdm
+
+from catalog.demo import Progress, iter_listings, load_demo_catalog
+from catalog.models import Product
+from search import caching
+from search.backends.postgres import refresh_vocabulary
+from search.bench.relevance import K, JudgedQuery, Truth, ideal_grades_for, load_judgments, score
+from search.selectors import search_products
+from search.types import SearchParams
+
+DEFAULT_WANDS = Path(settings.BASE_DIR).parent / "shared" / "datasets" / "wands" / "query.csv"
+
+
+class _Progress(Progress):
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+
+    def start(self, phase: str, total: int) -> None:
+        if self.bar:
+            self.bar.close()
+        self.bar = tqdm(total=total, desc=phase, disable=True if total == 0 else None)
+
+    def advance(self, steps: int) -> None:
+        if self.bar:
+            self.bar.update(steps)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+class Command(BaseCommand):
+    help = "Measure search relevance (nDCG@10, MRR, zero results vs a naive baseline) and WANDS latency."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--products", type=int, default=100_000)
+        parser.add_argument("--shops", type=int, default=300)
+        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--database", default=None, help="Benchmark database name (default: <name>_bench).")
+        parser.add_argument("--wands", default=str(DEFAULT_WANDS), help="WANDS query.csv (tab-separated).")
+        parser.add_argument("--skip-wands", action="store_true")
+        parser.add_argument("--verbose-queries", action="store_true", help="Print every judged query's scores.")
+
+    def handle(self, *args, **options):
+        self._use_bench_database(options["database"])
+        truths = self._prepare_catalog(products=options["products"], shops=options["shops"], seed=options["seed"])
+        self._judged(truths, verbose=options["verbose_queries"])
+        if not options["skip_wands"]:
+            self._wands(Path(options["wands"]))
+
+    # --- setup -------------------------------------------------------------------------
+
+    def _use_bench_database(self, name: str | None) -> None:
+        db = connections.databases["default"]
+        name = name or f"{db['NAME']}_bench"
+        if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+            raise CommandError("--database must be letters, digits and underscores.")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                self.stdout.write(f"Creating benchmark database {name}")
+                cursor.execute(f'CREATE DATABASE "{name}"')  # name checked above; identifiers cannot be bound
+        connection.close()
+        db["NAME"] = name
+        self.stdout.write(f"Benchmark database: {name}")
+        call_command("migrate", verbosity=0, interactive=False)
+
+    def _prepare_catalog(self, *, products: int, shops: int, seed: int) -> dict[int, Truth]:
+        count = Product.objects.count()
+        if count == 0:
+            self.stdout.write(f"Loading the demo catalog: {products} listings, {shops} shops, seed {seed}")
+            load_demo_catalog(products=products, shops=shops, seed=seed, progress=_Progress())
+        elif count != products:
+            raise CommandError(
+                f"The benchmark database holds {count} listings, not {products}: "
+                "drop it or pass --database / --products matching it."
+            )
+        refresh_vocabulary()
+        specs = iter_listings(seed=seed, products=products, shops=shops)
+        rows = Product.objects.order_by("pk").values_list("pk", "title", "quantity", "is_active", "shop__is_active")
+        truths: dict[int, Truth] = {}
+        mismatched = 0
+        for spec, (pk, title, quantity, active, shop_active) in zip(specs, rows.iterator(chunk_size=5000), strict=False):
+            if spec.title != title:
+                mismatched += 1
+                continue
+            if quantity > 0 and active and shop_active:
+                truths[pk] = Truth(kind=spec.kind, material=spec.material, colour=spec.colour,
+                                   style=spec.style, vintage=spec.is_vintage)
+        if mismatched:
+            raise CommandError(f"{mismatched} listings differ from the demo generator's; reload the benchmark database.")
+        self.stdout.write(f"{len(truths)} buyable listings judged by their generated kind/material/colour/style/vintage")
+        return truths
+
+    # --- judged queries ----------------------------------------------------------------
+
+    def _judged(self, truths: dict[int, Truth], *, verbose: bool) -> None:
+        queries = load_judgments()
+        results: dict[str, list] = {"service": [], "baseline": []}
+        latencies: list[float] = []
+        for query in queries:
+            ideal = ideal_grades_for(query, truths)
+            caching.bump_listings_version()
+            started = time.perf_counter()
+            found = search_products(params=SearchParams(q=query.q, per_page=K))
+            latencies.append(time.perf_counter() - started)
+            service = score(query, [p.pk for p in found.hits], found.total, truths, ideal)
+            ids, total = self._baseline(query.q)
+            baseline = score(query, ids, total, truths, ideal)
+            results["service"].append((query, service))
+            results["baseline"].append((query, baseline))
+            if verbose:
+                self.stdout.write(
+                    f"  {query.q!r:40} service nDCG {service.ndcg:.2f} ({service.returned:>5} found)  "
+                    f"baseline {baseline.ndcg:.2f} ({baseline.returned:>5})"
+                    + (f"  did you mean: {found.suggestion}" if found.suggestion else "")
+                )
+
+        self.stdout.write("")
+        self.stdout.write(f"Judged queries: {len(queries)} (grades from the generator's attributes)")
+        header = f"{'group':24} {'n':>3}  {'nDCG@10':>8} {'baseline':>8}  {'MRR':>5} {'baseline':>8}  {'zero%':>6} {'baseline':>8}"
+        self.stdout.write(header)
+        by_group: dict[str, list[int]] = defaultdict(list)
+        for i, (query, _) in enumerate(results["service"]):
+            by_group[query.group].append(i)
+        for group, indexes in [*by_group.items(), ("ALL", list(range(len(queries))))]:
+            s = self._summary([results["service"][i] for i in indexes])
+            b = self._summary([results["baseline"][i] for i in indexes])
+            self.stdout.write(
+                f"{group:24} {len(indexes):>3}  {s['ndcg']:8.3f} {b['ndcg']:8.3f}  {s['mrr']:5.3f} {b['mrr']:8.3f}  "
+                f"{s['zero']:6.1%} {b['zero']:8.1%}"
+            )
+        s = self._summary(results["service"])
+        b = self._summary(results["baseline"])
+        self.stdout.write("")
+        self.stdout.write(
+            f"nDCG@10 {s['ndcg']:.3f} vs baseline {b['ndcg']:.3f} (+{s['ndcg'] - b['ndcg']:.3f}); "
+            f"MRR {s['mrr']:.3f} vs {b['mrr']:.3f}; zero-result rate {s['zero']:.1%} vs {b['zero']:.1%} "
+            "(queries that should find something)"
+        )
+        self.stdout.write(
+            f"Judged-query latency (cache misses): p50 {percentile(latencies, 50) * 1000:.1f} ms, "
+            f"p95 {percentile(latencies, 95) * 1000:.1f} ms"
+        )
+
+    @staticmethod
+    def _summary(rows: list[tuple[JudgedQuery, object]]) -> dict[str, float]:
+        ndcg = statistics.mean(r.ndcg for _, r in rows) if rows else 0.0
+        reciprocal = [r.reciprocal_rank for _, r in rows if r.reciprocal_rank is not None]
+        findable = [r for q, r in rows if not q.expect_none]
+        return {
+            "ndcg": ndcg,
+            "mrr": statistics.mean(reciprocal) if reciprocal else 0.0,
+            "zero": (sum(1 for r in findable if r.returned == 0) / len(findable)) if findable else 0.0,
+        }
+
+    @staticmethod
+    def _baseline(q: str) -> tuple[list[int], int]:
+        """The naive search: every word in the title or description (icontains), newest first."""
+        queryset = Product.objects.filter(is_active=True, shop__is_active=True, quantity__gt=0)
+        for word in q.split():
+            queryset = queryset.filter(Q(title__icontains=word) | Q(description__icontains=word))
+        ids = list(queryset.order_by("-created_at", "-id").values_list("pk", flat=True)[:K])
+        return ids, (queryset.count() if ids else 0)
+
+    # --- WANDS replay ------------------------------------------------------------------
+
+    def _wands(self, path: Path) -> None:
+        if not path.exists():
+            raise CommandError(f"WANDS queries not found at {path} (pass --wands PATH).")
+        with path.open(encoding="utf-8", newline="") as handle:
+            queries = [row["query"] for row in csv.DictReader(handle, delimiter="\t")]
+        latencies: list[float] = []
+        errors: list[tuple[str, str]] = []
+        zero = 0
+        for q in tqdm(queries, desc="WANDS queries", disable=None):
+            caching.bump_listings_version()
+            started = time.perf_counter()
+            try:
+                result = search_products(params=SearchParams(q=q))
+            except Exception as exc:  # a benchmark reports every failure instead of stopping
+                errors.append((q, repr(exc)))
+                continue
+            latencies.append(time.perf_counter() - started)
+            zero += result.total == 0
+        count = Product.objects.count()
+        self.stdout.write("")
+        self.stdout.write(
+            f"WANDS replay: {len(queries)} queries against {count} listings, {len(errors)} errors, "
+            f"{zero} with no results"
+        )
+        self.stdout.write(
+            f"Latency (cache misses, end to end incl. loading the listings): p50 {percentile(latencies, 50) * 1000:.1f} ms, "
+            f"p95 {percentile(latencies, 95) * 1000:.1f} ms, max {max(latencies, default=0) * 1000:.1f} ms"
+        )
+        for q, error in errors[:10]:
+            self.stdout.write(self.style.ERROR(f"  {q!r}: {error}"))
