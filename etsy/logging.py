@@ -57,21 +57,21 @@ def _redact_value(value: Any, depth: int = 0) -> Any:
         return REDACTED_DIGITS if contains_card_like_digits(str(value)) else value
     if isinstance(value, Mapping):
         return {
-            key: (REDACTED if _is_secret_key(key) else _redact_value(item, depth + 1)) for key, item in value.items()
+            key: (REDACTED if is_secret_key(key) else _redact_value(item, depth + 1)) for key, item in value.items()
         }
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_redact_value(item, depth + 1) for item in value]
     return redact_text(str(value))
 
 
-def _is_secret_key(key: Any) -> bool:
+def is_secret_key(key: Any) -> bool:
     return isinstance(key, str) and key not in _SAFE_KEYS and bool(SECRET_KEY_PATTERN.search(key))
 
 
 def redact_secrets(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: mask secret-looking keys and card-like digit runs everywhere."""
     return {
-        key: (REDACTED if _is_secret_key(key) else _redact_value(value)) for key, value in event_dict.items()
+        key: (REDACTED if is_secret_key(key) else _redact_value(value)) for key, value in event_dict.items()
     }
 
 

@@ -10,7 +10,7 @@ import structlog
 from django.conf import settings
 from django.utils.functional import empty
 
-from etsy.logging import contains_card_like_digits
+from etsy.logging import REDACTED, contains_card_like_digits, is_secret_key
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_META = "HTTP_X_REQUEST_ID"
@@ -38,6 +38,16 @@ def accept_request_id(raw: str | None) -> str | None:
     if not raw or not _REQUEST_ID_PATTERN.match(raw) or contains_card_like_digits(raw):
         return None
     return raw
+
+
+def loggable_path(request) -> str:
+    """The path with URL parameters named like secrets (``<token>`` of a password reset link) masked."""
+    path = request.path
+    match = getattr(request, "resolver_match", None)
+    for name, value in (match.kwargs.items() if match else ()):
+        if is_secret_key(name) and value not in (None, ""):
+            path = path.replace(str(value), REDACTED)
+    return path
 
 
 def _resolved_user_id(request) -> int | None:
@@ -81,7 +91,7 @@ class RequestLogMiddleware:
             fields = {
                 "user_id": user_id,
                 "method": request.method,
-                "path": request.path,
+                "path": loggable_path(request),
                 "status": status,
                 "duration_ms": duration_ms,
             }

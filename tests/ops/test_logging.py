@@ -163,3 +163,17 @@ def test_generated_request_ids_survive_redaction():
     for _ in range(2000):
         request_id = new_request_id()
         assert redact_secrets(None, "info", {"request_id": request_id})["request_id"] == request_id
+
+
+def test_password_reset_token_in_the_url_is_not_logged(client, buyer, log_lines):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uid = urlsafe_base64_encode(force_bytes(buyer.pk))
+    token = default_token_generator.make_token(buyer)
+    response = client.get(f"/accounts/reset/{uid}/{token}/")
+    assert response.status_code in (200, 302)
+    [line] = access_lines(log_lines, response["X-Request-ID"])
+    assert line["path"] == f"/accounts/reset/{uid}/{REDACTED}/"
+    assert token not in log_lines.text
