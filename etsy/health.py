@@ -32,11 +32,11 @@ from typing import Any
 import redis
 import structlog
 from django.conf import settings
-from django.core.cache import caches
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_redis import get_redis_connection
 
 from etsy.breakers import breaker_states
 
@@ -93,8 +93,7 @@ def check_postgres() -> None:
 
 def check_redis() -> None:
     """PING the Redis behind the default cache (the client has sub-second socket timeouts)."""
-    client = caches["default"].client.get_client(write=True)
-    client.ping()
+    get_redis_connection("default").ping()
 
 
 def _broker_url() -> str:
