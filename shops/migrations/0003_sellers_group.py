@@ -27,9 +27,10 @@ SELLER_PERMISSIONS = {
 def create_sellers_group(apps, schema_editor):
     for app_label in SELLER_PERMISSIONS:
         app_config = apps.get_app_config(app_label)
-        app_config.models_module = True
+        previous = app_config.models_module  # None on the migration's historical app configs
+        app_config.models_module = previous or True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = previous
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     group, _ = Group.objects.get_or_create(name="Sellers")
