@@ -93,7 +93,7 @@ def test_checkouts_with_card_numbers_leave_no_card_digits_in_any_log_line(client
         "ship_name": "Bea Buyer", "ship_line1": "1 Market Street", "ship_city": "Hudson", "ship_postcode": "12534",
         "ship_country": "US", "card_number": "4242 4242 4242 4242", "token": _form_token(page.content.decode()),
     }, HTTP_X_REQUEST_ID="checkout-html-1")
-    assert response.status_code == 302, response.content[:2000]
+    assert response.status_code in (302, 303), response.content[:2000]  # to the confirmation page
     assert Order.objects.filter(buyer=buyer, status="paid").count() == 2
 
     # the other provider answers: a decline, and a timeout (logged with its traceback)
