@@ -258,7 +258,7 @@ def place_order(*, buyer, address: ShippingAddress, card_number: str, idempotenc
         orders = list(Order.objects.filter(checkout=checkout).select_related("shop").order_by("shop_id"))
         _record_metrics(orders=orders, started=started)
     checkout.refresh_from_db()
-    return CheckoutResult(checkout=checkout, orders=orders, payment_status=status)
+    return CheckoutResult(checkout=checkout, orders=orders, payment_status=str(status))
 
 
 def _record_metrics(*, orders: list[Order], started: float) -> None:
