@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.text import slugify
 
 from shops.exceptions import AlreadyHasShop
@@ -139,3 +145,82 @@ def recompute_shop_rating(*, shop_id: int) -> Shop:
     shop.refresh_from_db(fields=["rating", "review_count"])
     transaction.on_commit(partial(_send_shop_changed, shop_id, ["rating", "review_count"]))
     return shop
+
+
+LOW_STOCK_THRESHOLD = 3
+
+
+@dataclass(frozen=True)
+class DigestOutcome:
+    shop_id: int
+    day: dt.date
+    sent: bool
+    reason: str
+
+
+def _digest_figures(shop: Shop, day: dt.date) -> dict:
+    from catalog.models import Favorite, Product
+    from orders.models import Order
+
+    end = dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
+    start = end - dt.timedelta(days=1)
+    orders = list(
+        Order.objects.filter(shop=shop, created_at__gte=start, created_at__lt=end)
+        .exclude(status__in=[Order.Status.PENDING_PAYMENT, Order.Status.CANCELLED])
+        .select_related("buyer")
+        .order_by("created_at")
+    )
+    favorites = Favorite.objects.filter(created_at__gte=start, created_at__lt=end).filter(
+        Q(kind=Favorite.Kind.PRODUCT, product__shop=shop) | Q(kind=Favorite.Kind.SHOP, shop=shop)
+    )
+    low_stock = list(
+        Product.objects.filter(shop=shop, is_active=True, quantity__lte=LOW_STOCK_THRESHOLD).order_by("quantity", "title")
+    )
+    return {
+        "orders": orders,
+        "revenue": sum((o.total for o in orders), Decimal("0.00")),
+        "product_favorites": favorites.filter(kind=Favorite.Kind.PRODUCT).count(),
+        "shop_favorites": favorites.filter(kind=Favorite.Kind.SHOP).count(),
+        "low_stock": low_stock,
+        "since": start,
+    }
+
+
+def send_daily_digest(*, shop_id: int, day: dt.date) -> DigestOutcome:
+    """Email ``shop_id``'s owner the digest of the day before ``day``, at most once per shop and day.
+
+    The DigestLog row (unique per shop and day) is claimed first; the email goes out while the
+    row is locked and the row is stamped in the same transaction, so a restarted beat or a second
+    worker skips it. If sending fails the stamp rolls back and the next run retries.
+    """
+    from shops.digest_log import DigestLog
+
+    shop = Shop.objects.select_related("owner").filter(pk=shop_id, is_active=True).first()
+    if shop is None:
+        return DigestOutcome(shop_id, day, False, "no such active shop")
+    DigestLog.objects.get_or_create(shop_id=shop_id, day=day)
+    with transaction.atomic():
+        log = DigestLog.objects.select_for_update(skip_locked=True).filter(
+            shop_id=shop_id, day=day, sent_at__isnull=True
+        ).first()
+        if log is None:
+            return DigestOutcome(shop_id, day, False, "already sent")
+        figures = _digest_figures(shop, day)
+        log.new_orders = len(figures["orders"])
+        log.new_favorites = figures["product_favorites"] + figures["shop_favorites"]
+        log.low_stock = len(figures["low_stock"])
+        has_news = bool(log.new_orders or log.new_favorites or log.low_stock)
+        if has_news:
+            context = {"shop": shop, "day": day, "site_url": getattr(settings, "SITE_URL", ""), **figures}
+            subject = render_to_string("emails/seller_daily_digest_subject.txt", context).strip()
+            message = EmailMultiAlternatives(
+                subject,
+                render_to_string("emails/seller_daily_digest.txt", context),
+                settings.DEFAULT_FROM_EMAIL,
+                [shop.owner.email],
+            )
+            message.attach_alternative(render_to_string("emails/seller_daily_digest.html", context), "text/html")
+            message.send()
+        log.sent_at = timezone.now()
+        log.save(update_fields=["sent_at", "new_orders", "new_favorites", "low_stock"])
+    return DigestOutcome(shop_id, day, has_news, "sent" if has_news else "nothing to report")
