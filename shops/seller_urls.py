@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from shops import seller_views
 
 app_name = "sell"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", seller_views.start, name="start"),
+    path("open/", seller_views.open_shop, name="open"),
+]
