@@ -27,7 +27,7 @@ SELLER_PERMISSIONS = {
 def create_sellers_group(apps, schema_editor):
     for app_label in SELLER_PERMISSIONS:
         app_config = apps.get_app_config(app_label)
-        previous = app_config.models_module  # None on the migration's historical app configs
+        previous = getattr(app_config, "models_module", None)  # missing or None on historical app configs
         app_config.models_module = previous or True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = previous
