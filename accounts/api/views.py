@@ -3,11 +3,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from accounts import services
+from accounts import services, throttling
 from accounts.api.serializers import (
     ProfileUpdateSerializer,
     RegisterSerializer,
@@ -60,6 +60,10 @@ class TokenApi(ApiView):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         email = serializer.validated_data["email"].lower()  # stored lower-cased by the manager
+        try:  # per-account and per-address cool-off after repeated failures (accounts.throttling)
+            throttling.check_login_allowed(username=email, address=throttling.client_address(request))
+        except throttling.LoginThrottled as exc:
+            raise Throttled(wait=exc.retry_after) from exc
         user = authenticate(request, email=email, password=serializer.validated_data["password"])
         if user is None:
             raise AuthenticationFailed("Unable to sign in with those credentials.", code="invalid_credentials")
