@@ -56,23 +56,31 @@ def recent_views_key(*, user_id: int | None, session_key: str | None) -> str | N
     return None
 
 
+def _view_event(*, product_id: int, user_id: int | None, session_key: str | None) -> str:
+    return json.dumps(
+        {"p": product_id, "u": user_id, "s": session_key or "", "t": timezone.now().timestamp()},
+        separators=(",", ":"),
+    )
+
+
+def queue_product_view(pipe, *, product_id: int, user_id: int | None = None, session_key: str | None = None) -> None:
+    """Add the commands that buffer one view to a Redis pipeline (the caller sends it)."""
+    pipe.rpush(views_buffer_key(), _view_event(product_id=product_id, user_id=user_id, session_key=session_key))
+    recent = recent_views_key(user_id=user_id, session_key=session_key)
+    if recent:
+        pipe.lpush(recent, product_id)
+        pipe.ltrim(recent, 0, RECENT_VIEWS_KEPT - 1)
+        pipe.expire(recent, RECENT_VIEWS_TTL)
+
+
 def record_product_view(
     *, product_id: int, category_id: int, user_id: int | None = None, session_key: str | None = None
 ) -> None:
     """Buffer one product view in Redis (no database write); a Redis failure drops the view."""
     metrics.product_views.labels(category_id=str(category_id)).inc()
-    event = json.dumps(
-        {"p": product_id, "u": user_id, "s": session_key or "", "t": timezone.now().timestamp()},
-        separators=(",", ":"),
-    )
-    recent = recent_views_key(user_id=user_id, session_key=session_key)
     try:
         pipe = _redis().pipeline(transaction=False)
-        pipe.rpush(views_buffer_key(), event)
-        if recent:
-            pipe.lpush(recent, product_id)
-            pipe.ltrim(recent, 0, RECENT_VIEWS_KEPT - 1)
-            pipe.expire(recent, RECENT_VIEWS_TTL)
+        queue_product_view(pipe, product_id=product_id, user_id=user_id, session_key=session_key)
         pipe.execute()
     except Exception:  # a lost view is acceptable; a failed page is not
         logger.warning("could not buffer a product view", exc_info=True)

@@ -61,6 +61,7 @@ def invalidate_products(
 
 def invalidate_shop(shop_id: int) -> None:
     cache.delete(cache.shop_key(shop_id), cache.shop_reviews_key(shop_id))
+    cache.delete_set_members(cache.shop_pages_key(shop_id))
     cache.bump_generations([cache.shop_products_gen_key(shop_id)])
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 import posixpath
 from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_POST
 from catalog import personalization, selectors
 from catalog.exceptions import AlreadyFavorited, CategoryNotFound, ProductNotFound
 from catalog.services import favorites as favorite_services
-from etsy import cache
+from etsy import cache, metrics
 from etsy.exceptions import DomainError
 
 PER_PAGE = 24
@@ -215,27 +216,53 @@ def _buy_box(request: HttpRequest, product, inventory, favorite_ids) -> str:
 
 
 def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:
-    try:
-        product = selectors.get_product_detail(product_id=pk)
-    except ProductNotFound:
-        raise Http404("No such listing") from None
-    if slug != product.slug:
-        return redirect(product.get_absolute_url(), permanent=True)
-    inventory = selectors.get_inventory(product_id=pk)
-    gen = cache.get_generations([cache.shop_products_gen_key(product.shop_id)])[0]
+    """The product page: one pipelined Redis round trip on a warm cache (page, stock, favorites, view)."""
     user_id = request.user.pk if request.user.is_authenticated else None
-    personalization.record_product_view(
-        product_id=pk,
-        category_id=product.category_id,
-        user_id=user_id,
-        session_key=request.session.session_key if _has_session(request) else None,
+    session_key = request.session.session_key if _has_session(request) else None
+    page_key, inventory_key = cache.product_page_key(pk), cache.inventory_key(pk)
+    keys = [page_key, inventory_key] + ([cache.favorites_key(user_id)] if user_id else [])
+    found = cache.read_with(
+        keys,
+        lambda pipe: personalization.queue_product_view(pipe, product_id=pk, user_id=user_id, session_key=session_key),
     )
+    view_buffered = found is not None
+    found = found or {}
+    inventory = found.get(inventory_key) or selectors.get_inventory(product_id=pk)
+    record = found.get(page_key)
+    if record is not None:
+        metrics.cache_hits.labels(cache_type="page").inc()
+    else:
+        try:
+            record = _product_page_record(request, pk, inventory)
+        except ProductNotFound:
+            raise Http404("No such listing") from None
+    if slug != record["slug"]:
+        return redirect(reverse("catalog:product", kwargs={"pk": pk, "slug": record["slug"]}), permanent=True)
+    if view_buffered:
+        metrics.product_views.labels(category_id=str(record["category_id"])).inc()
+    else:
+        personalization.record_product_view(
+            product_id=pk, category_id=record["category_id"], user_id=user_id, session_key=session_key
+        )
+    favorite_ids = found.get(cache.favorites_key(user_id)) if user_id else None
+    if favorite_ids is None:
+        favorite_ids = _favorite_ids(request)
+    holes = base_holes(request)
+    holes["buy_box"] = _buy_box(request, record["product"], inventory, favorite_ids)
+    shell = record["html"]
+    token = get_token(request) if cache.CSRF_MARKER in shell else None
+    return HttpResponse(cache.fill_shell(shell, holes, token))
 
-    def build():
+
+def _product_page_record(request: HttpRequest, pk: int, inventory) -> dict:
+    """Build (under the stampede lock) and cache the product page shell with what the view needs."""
+
+    def build() -> dict:
         from shops.selectors import get_shop_card, list_shop_reviews
 
+        product = selectors.get_product_detail(product_id=pk)
         sold_out = inventory.is_sold_out
-        return {
+        context = {
             "product": product,
             "images": list(product.images.all()),
             "shop": get_shop_card(shop_id=product.shop_id),
@@ -244,17 +271,22 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
             "reviews": list_shop_reviews(shop_id=product.shop_id, limit=3),
             "sold_out": sold_out,
         }
+        html = cache.render_shell(request, "catalog/product_detail.html", context)
+        # Shop edits (rating, name, shipping) drop every cached page of the shop's products.
+        cache.add_to_set(cache.shop_pages_key(product.shop_id), cache.product_page_key(pk), ttl=2 * cache.TTL["page"])
+        slim = PageProduct(pk=product.pk, title=product.title, quantity=product.quantity)
+        return {"html": html, "slug": product.slug, "category_id": product.category_id, "shop_id": product.shop_id, "product": slim}
 
-    favorite_ids = _favorite_ids(request)
-    return shell_response(
-        request,
-        key=f"{cache.product_page_key(pk)}:g{gen}:{'sold' if inventory.is_sold_out else 'open'}",
-        ttl=cache.TTL["page"],
-        cache_type="page",
-        template="catalog/product_detail.html",
-        build_context=build,
-        holes={"buy_box": _buy_box(request, product, inventory, favorite_ids)},
-    )
+    return cache.cache_aside(cache.product_page_key(pk), build, ttl=cache.TTL["page"], cache_type="page")
+
+
+@dataclass(frozen=True)
+class PageProduct:
+    """What the buy box needs of a product (kept with the cached page)."""
+
+    pk: int
+    title: str
+    quantity: int
 
 
 # --- favorites --------------------------------------------------------------------------------

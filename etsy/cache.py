@@ -242,3 +242,61 @@ def fill_shell(shell: str, holes: dict[str, str], csrf_token: str | None) -> str
     if CSRF_MARKER in html and csrf_token:
         html = html.replace(CSRF_MARKER, csrf_token)
     return html
+
+
+# --- one round trip for hot pages ---------------------------------------------------------
+
+
+def read_with(keys: list[str], queue: Callable[[Any], None] | None = None) -> dict[str, Any] | None:
+    """Read ``keys`` and run the raw commands ``queue`` adds, in one pipelined round trip.
+
+    Returns the values found (decoded like ``cache.get``), or ``None`` when the cache is
+    disabled or Redis failed: the caller then takes its ordinary (database) path.
+    """
+    if not is_enabled():
+        return None
+    backend = _cache()
+    try:
+        client = backend.client.get_client(write=True)
+        raw_keys = [backend.client.make_key(k) for k in keys]
+        pipe = client.pipeline(transaction=False)
+        pipe.mget(raw_keys)
+        if queue is not None:
+            queue(pipe)
+        values = pipe.execute()[0]
+        return {k: backend.client.decode(v) for k, v in zip(keys, values) if v is not None}
+    except Exception:
+        logger.warning("pipelined cache read failed; using the database", exc_info=True)
+        return None
+
+
+def add_to_set(set_key: str, member: str, *, ttl: int) -> None:
+    """Remember ``member`` (a cache key) under ``set_key`` so it can be dropped with the set."""
+    if not is_enabled():
+        return
+    backend = _cache()
+    try:
+        client = backend.client.get_client(write=True)
+        raw = backend.client.make_key(set_key)
+        pipe = client.pipeline(transaction=False)
+        pipe.sadd(raw, backend.client.make_key(member))
+        pipe.expire(raw, ttl)
+        pipe.execute()
+    except Exception:
+        logger.warning("could not record %s in %s", member, set_key, exc_info=True)
+
+
+def delete_set_members(set_key: str) -> None:
+    """Delete every key recorded under ``set_key``, and the set."""
+    backend = _cache()
+    try:
+        client = backend.client.get_client(write=True)
+        raw = backend.client.make_key(set_key)
+        members = list(client.smembers(raw))
+        client.delete(raw, *members)
+    except Exception:
+        logger.warning("could not drop the keys of %s", set_key, exc_info=True)
+
+
+def shop_pages_key(shop_id: int) -> str:
+    return f"shop:{shop_id}:pages"

@@ -1,0 +1,494 @@
+#!/usr/bin/env python
+"""Page latency and throughput under concurrent load, beside a bare Django view (``make bench-web``).
+
+1. Loads the demo catalog (default 100,000 listings) into its own database
+   (``<DATABASE_URL name>_bench``; reused when it already holds that many listings).
+2. Serves the app the way production does: gunicorn with ``etsy/gunicorn.conf.py``,
+   several sync workers, ``ETSY_ENV=production`` (DEBUG off, hashed static files), on a
+   loopback port, with the ``/bench/bare`` ceiling view switched on (BENCH_BARE_VIEW=1).
+3. Saturation: for each page, ``wrk`` (Debian's package, installed here when missing)
+   drives a bounded number of keep-alive connections for a fixed time after a short
+   warm-up, over many distinct URLs (1,000 products, every category with sorts and
+   pages, 40 searches), and reports p50/p95/p99 and requests/s beside the bare view.
+4. SLOs: an open-loop generator sends each page at ten times the documents' local peak
+   rate (product 100/s, search 50/s, home 30/s, cart 10/s) and reports latency measured
+   from the scheduled send time (no coordinated omission) against the SLO table.
+
+Only loopback traffic; every loop is bounded in requests and time; the server is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+GUNICORN = str(Path(PY).parent / "gunicorn")
+
+SLO = {  # the documents' SLOs (ms) and local peak rates (requests/s)
+    "home": {"p50": 80, "p95": 200, "p99": 400, "peak": 3},
+    "search": {"p50": 50, "p95": 150, "p99": 300, "peak": 5},
+    "product": {"p50": 30, "p95": 100, "p99": 200, "peak": 10},
+    "cart": {"p50": 20, "p95": 50, "p99": 100, "peak": 1},
+}
+
+WRK_LUA = r"""
+local paths = {}
+for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
+local cookie = os.getenv("BENCH_COOKIE") or ""
+local n = 0
+setup = function(thread) math.randomseed(os.time()) end
+request = function()
+  n = n + 1
+  local path = paths[((n * 7919) % #paths) + 1]
+  if cookie ~= "" then return wrk.format("GET", path, {["Cookie"] = cookie}) end
+  return wrk.format("GET", path)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests":%d,"duration_us":%d,"p50":%d,"p95":%d,"p99":%d,"socket_errors":%d,"bad_status":%d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+def log(msg: str) -> None:
+    print(f"[bench-web] {msg}", flush=True)
+
+
+# --- environment -------------------------------------------------------------------------------
+
+
+def read_stack_env() -> dict[str, str]:
+    env = {}
+    path = ROOT / ".data" / "stack.env"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                k, v = line.split("=", 1)
+                env[k.strip()] = v.strip()
+    return env
+
+
+def bench_database_url(base: str) -> str:
+    parsed = urllib.parse.urlsplit(base)
+    name = parsed.path.lstrip("/") or "etsy"
+    return urllib.parse.urlunsplit(parsed._replace(path=f"/{name}_bench"))
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parsed = urllib.parse.urlsplit(url)
+    name = parsed.path.lstrip("/")
+    admin = urllib.parse.urlunsplit(parsed._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            log(f"creating database {name}")
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    parsed = urllib.parse.urlsplit(url)
+    name = parsed.path.lstrip("/")
+    admin = urllib.parse.urlunsplit(parsed._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def manage(env: dict, *args: str, quiet: bool = False) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL if quiet else None)
+
+
+def count_listings(url: str) -> int:
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            return conn.execute("SELECT count(*) FROM catalog_product").fetchone()[0]
+    except psycopg.Error:
+        return 0
+
+
+def ensure_wrk() -> str | None:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    log("installing Debian's wrk")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    try:
+        subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, stdout=subprocess.DEVNULL)
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        log("wrk unavailable: the saturation phase uses the Python load generator instead")
+        return None
+    return shutil.which("wrk")
+
+
+def clear_cache_prefix(redis_url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+    for i in range(0, len(keys), 1000):
+        client.delete(*keys[i : i + 1000])
+
+
+# --- URL sets ----------------------------------------------------------------------------------
+
+
+def url_sets(db_url: str, seed_products: int) -> dict[str, list[str]]:
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        products = conn.execute(
+            "SELECT p.id, p.slug FROM catalog_product p JOIN shops_shop s ON s.id = p.shop_id "
+            "WHERE p.is_active AND s.is_active AND p.quantity > 0 ORDER BY md5(p.id::text) LIMIT %s",
+            [seed_products],
+        ).fetchall()
+        categories = [r[0] for r in conn.execute("SELECT slug FROM catalog_category ORDER BY id")]
+        tags = [r[0] for r in conn.execute(
+            "SELECT t FROM (SELECT unnest(tags) AS t FROM catalog_product LIMIT 50000) x "
+            "GROUP BY t ORDER BY count(*) DESC LIMIT 40"
+        )]
+    searches = [f"/search/?q={urllib.parse.quote(t)}" for t in tags[:30]]
+    searches += [f"/search/?q={urllib.parse.quote(a + ' ' + b)}" for a, b in zip(tags[:10], tags[10:20])]
+    return {
+        "bare": ["/bench/bare"],
+        "home": ["/"],
+        "category": [f"/c/{c}/?sort={s}&page={p}" for c in categories for s in ("newest", "price_asc") for p in (1, 2, 3)],
+        "search": searches,
+        "product": [f"/listing/{pid}/{slug}/" for pid, slug in products],
+        "cart": ["/cart/"],
+    }
+
+
+# --- a signed-in buyer with a cart -----------------------------------------------------------
+
+
+class Browser:
+    """Just enough of a browser for sign-up and add-to-cart (cookies, CSRF)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            form = {**form, "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")}
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["X-CSRFToken"] = self.cookies.get("csrftoken", "")
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie":
+                k, _, rest = value.partition("=")
+                self.cookies[k.strip()] = rest.split(";", 1)[0]
+        text = response.read().decode("utf-8", "replace")
+        conn.close()
+        return response.status, text
+
+    @property
+    def cookie_header(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items() if k in ("sessionid", "csrftoken"))
+
+
+def signed_in_buyer(port: int, product_paths: list[str]) -> Browser:
+    b = Browser(port)
+    b.request("GET", "/accounts/signup/")
+    email = f"bench-{secrets.token_hex(4)}@example.com"
+    status, _ = b.request("POST", "/accounts/signup/", {"email": email, "password": "bench-Pass-2024!", "display_name": "Bench"})
+    if status != 302 or "sessionid" not in b.cookies:
+        raise SystemExit(f"could not sign up a bench buyer (HTTP {status})")
+    added = 0
+    for path in product_paths[:12]:
+        pid = int(path.split("/")[2])
+        status, _ = b.request("POST", f"/cart/add/{pid}/", {"quantity": "1"})
+        added += status == 302
+        if added >= 3:
+            break
+    return b
+
+
+# --- load generators ---------------------------------------------------------------------------
+
+
+def run_wrk(wrk: str, port: int, paths: list[str], *, seconds: int, connections: int, cookie: str = "") -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        paths_file = Path(tmp) / "paths.txt"
+        paths_file.write_text("\n".join(paths) + "\n")
+        lua = Path(tmp) / "bench.lua"
+        lua.write_text(WRK_LUA)
+        env = {**os.environ, "BENCH_PATHS": str(paths_file), "BENCH_COOKIE": cookie}
+        out = subprocess.run(
+            [wrk, "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "5s", "-s", str(lua),
+             f"http://127.0.0.1:{port}"],
+            env=env, capture_output=True, text=True, timeout=seconds + 60,
+        ).stdout
+    match = re.search(r"BENCH (\{.*\})", out)
+    if not match:
+        raise SystemExit(f"wrk produced no result:\n{out}")
+    r = json.loads(match.group(1))
+    return {
+        "rps": r["requests"] / (r["duration_us"] / 1e6),
+        "p50": r["p50"] / 1000, "p95": r["p95"] / 1000, "p99": r["p99"] / 1000,
+        "errors": r["socket_errors"] + r["bad_status"], "requests": r["requests"],
+    }
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+
+
+def run_python_load(port: int, paths: list[str], *, seconds: float, connections: int, cookie: str = "",
+                    rate: float | None = None) -> dict:
+    """Closed loop (rate=None: as fast as the connections go) or open loop at ``rate`` requests/s."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    start = time.monotonic() + 0.2
+    deadline = start + seconds
+    slots = iter(range(10**9))
+    headers = {"Cookie": cookie} if cookie else {}
+
+    def worker(wid: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        local, errs = [], 0
+        while True:
+            with lock:
+                n = next(slots)
+            if rate is not None:
+                scheduled = start + n / rate
+                if scheduled >= deadline:
+                    break
+                delay = scheduled - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            else:
+                scheduled = time.monotonic()
+                if scheduled >= deadline:
+                    break
+            path = paths[(n * 7919) % len(paths)]
+            try:
+                conn.request("GET", path, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    errs += 1
+            except (OSError, http.client.HTTPException):
+                errs += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            local.append((time.monotonic() - scheduled) * 1000)
+        conn.close()
+        with lock:
+            latencies.extend(local)
+            errors[0] += errs
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + 30)
+    elapsed = max(1e-9, min(time.monotonic(), deadline + 5) - start)
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95), "p99": _percentile(latencies, 99),
+        "errors": errors[0], "requests": len(latencies),
+    }
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--shops", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=10, help="measured seconds per page")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per page (fills the caches)")
+    parser.add_argument("--slo-seconds", type=int, default=10)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
+    args = parser.parse_args()
+
+    base_env = {**read_stack_env(), **os.environ}
+    base_db = base_env.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/etsy")
+    db_url = base_env.get("BENCH_DATABASE_URL") or bench_database_url(base_db)
+    redis_url = base_env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    prefix = "benchweb"
+    media = ROOT / ".data" / "bench_media"
+    env = {
+        **base_env,
+        "DATABASE_URL": db_url,
+        "CACHE_KEY_PREFIX": prefix,
+        "MEDIA_ROOT": str(media),
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+    }
+
+    ensure_database(db_url)
+    have = count_listings(db_url)
+    if have and have != args.products:
+        log(f"bench database holds {have} listings, not {args.products}: recreating it")
+        drop_database(db_url)
+        ensure_database(db_url)
+        have = 0
+    manage(env, "migrate", "--no-input", "-v", "0")
+    if not have:
+        log(f"loading {args.products} demo listings (once; later runs reuse them)")
+        started = time.monotonic()
+        manage(env, "load_demo_catalog", "--products", str(args.products), "--shops", str(args.shops), "--seed", "7")
+        log(f"loaded in {time.monotonic() - started:.0f} s")
+
+    server_env = {
+        **env,
+        "ETSY_ENV": "production",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_COOKIES": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "BENCH_BARE_VIEW": "1",
+        "WEB_CONCURRENCY": str(args.workers),
+        "PORT": str(args.port),
+        "HOST": "127.0.0.1",
+        "WEB_MAX_REQUESTS": "0",
+        "PROMETHEUS_MULTIPROC_DIR": str(Path(tempfile.gettempdir()) / f"etsy-bench-prom-{args.port}"),
+    }
+    static_env = {k: v for k, v in server_env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    manage(static_env, "collectstatic", "--no-input", "-v", "0", quiet=True)
+    clear_cache_prefix(redis_url, prefix)
+    wrk = None if args.python_load else ensure_wrk()
+
+    log(f"starting gunicorn: {args.workers} workers on 127.0.0.1:{args.port} (ETSY_ENV=production, DEBUG off)")
+    server = subprocess.Popen(
+        [GUNICORN, "etsy.wsgi", "--config", "etsy/gunicorn.conf.py"],
+        cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
+                conn.request("GET", "/bench/bare")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if server.poll() is not None:
+                raise SystemExit(f"gunicorn exited: {server.stderr.read().decode()[-2000:]}")
+            time.sleep(0.2)
+        else:
+            raise SystemExit("gunicorn did not answer /bench/bare")
+
+        urls = url_sets(db_url, 1000)
+        buyer = signed_in_buyer(args.port, urls["product"])
+        cookie = buyer.cookie_header
+        scenarios = [
+            ("bare view (ceiling)", "bare", ""),
+            ("home, visitor", "home", ""),
+            ("home, signed in", "home", cookie),
+            ("category, visitor", "category", ""),
+            ("search, visitor", "search", ""),
+            ("product, visitor", "product", ""),
+            ("product, signed in", "product", cookie),
+            ("cart, signed in (3 items, 2+ shops)", "cart", cookie),
+        ]
+
+        def load(paths, seconds, cookie_):
+            if wrk:
+                return run_wrk(wrk, args.port, paths, seconds=seconds, connections=args.connections, cookie=cookie_)
+            return run_python_load(args.port, paths, seconds=seconds, connections=args.connections, cookie=cookie_)
+
+        def warm_every_url(paths, cookie_):
+            """Request each distinct URL once (the steady state of a shop: its pages are cached)."""
+            todo = list(paths)
+            lock = threading.Lock()
+
+            def worker():
+                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+                while True:
+                    with lock:
+                        if not todo:
+                            break
+                        path = todo.pop()
+                    conn.request("GET", path, headers={"Cookie": cookie_} if cookie_ else {})
+                    conn.getresponse().read()
+                conn.close()
+
+            threads = [threading.Thread(target=worker) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=600)
+
+        results = []
+        for label, kind, cookie_ in scenarios:
+            warm_every_url(urls[kind], cookie_)
+            if args.warmup:
+                load(urls[kind], args.warmup, cookie_)
+            r = load(urls[kind], args.seconds, cookie_)
+            results.append((label, kind, r))
+            log(f"{label}: {r['rps']:.0f} req/s, p99 {r['p99']:.1f} ms")
+
+        bare_rps = results[0][2]["rps"]
+        print()
+        print(f"Saturation ({'wrk' if wrk else 'python'}; {args.connections} connections, {args.seconds} s per page "
+              f"after every URL was requested once and {args.warmup} s of warm-up; {args.products:,} listings; gunicorn {args.workers} sync workers; 2 cores shared with the load generator)")
+        print(f"| page | req/s | % of bare | p50 ms | p95 ms | p99 ms | errors |")
+        print(f"|---|---:|---:|---:|---:|---:|---:|")
+        for label, _, r in results:
+            print(f"| {label} | {r['rps']:.0f} | {100 * r['rps'] / bare_rps:.1f} % | {r['p50']:.1f} | {r['p95']:.1f} | "
+                  f"{r['p99']:.1f} | {r['errors']} |")
+
+        print()
+        print(f"SLOs at ten times the documents' local peak rates (open loop, latency from the scheduled send, {args.slo_seconds} s each)")
+        print("| page | rate/s | p50 ms (SLO) | p95 ms (SLO) | p99 ms (SLO) | errors | within SLO |")
+        print("|---|---:|---:|---:|---:|---:|:--:|")
+        for kind, cookie_ in (("product", ""), ("product", cookie), ("search", ""), ("home", ""), ("home", cookie), ("cart", cookie)):
+            slo = SLO[kind]
+            rate = slo["peak"] * 10
+            r = run_python_load(args.port, urls[kind], seconds=args.slo_seconds, connections=8, cookie=cookie_, rate=rate)
+            ok = r["p50"] <= slo["p50"] and r["p95"] <= slo["p95"] and r["p99"] <= slo["p99"] and r["errors"] == 0
+            who = "signed in" if cookie_ else "visitor"
+            print(f"| {kind}, {who} | {rate} | {r['p50']:.1f} ({slo['p50']}) | {r['p95']:.1f} ({slo['p95']}) | "
+                  f"{r['p99']:.1f} ({slo['p99']}) | {r['errors']} | {'yes' if ok else 'NO'} |")
+        return 0
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
