@@ -156,6 +156,7 @@ CELERY_BEAT_SCHEDULE: dict = {}  # filled by the "Background jobs" section below
 
 # --- Email -------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")  # for the file-based backend
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Etsy Marketplace <no-reply@marketplace.test>")
 
 # --- Search ------------------------------------------------------------------
@@ -173,6 +174,10 @@ IDEMPOTENCY_TTL_SECONDS = env.int("IDEMPOTENCY_TTL_SECONDS", default=60 * 60 * 2
 CHECKOUT_LOCK_TIMEOUT_MS = env.int("CHECKOUT_LOCK_TIMEOUT_MS", default=3000)
 PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="orders.payments.TestPaymentProvider")
 PAYMENT_TIMEOUT_SECONDS = env.float("PAYMENT_TIMEOUT_SECONDS", default=5.0)
+# A checkout whose charge the provider never received is cancelled (and restocked) after this long.
+PAYMENT_ABANDON_AFTER_SECONDS = env.int("PAYMENT_ABANDON_AFTER_SECONDS", default=15 * 60)
+# How long the test provider's "time out" card hangs (only the test provider reads it).
+TEST_PAYMENT_SLOW_SECONDS = env.float("TEST_PAYMENT_SLOW_SECONDS", default=PAYMENT_TIMEOUT_SECONDS + 2)
 
 # --- Background jobs (Celery beat): one entry per job -------------------------
 CELERY_BEAT_SCHEDULE.update(

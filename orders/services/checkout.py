@@ -258,6 +258,12 @@ def place_order(*, buyer, address: ShippingAddress, card_number: str, idempotenc
         orders = list(Order.objects.filter(checkout=checkout).select_related("shop").order_by("shop_id"))
         _record_metrics(orders=orders, started=started)
     checkout.refresh_from_db()
+    logger.info(
+        "checkout completed",
+        extra={"event": "checkout_completed", "checkout_id": str(checkout.pk),
+               "order_ids": [order.pk for order in orders], "payment_status": str(status),
+               "total": str(checkout.total)},
+    )
     return CheckoutResult(checkout=checkout, orders=orders, payment_status=str(status))
 
 
