@@ -67,3 +67,9 @@ class ShopAdminForm(PictureFieldsMixin, forms.ModelForm):
     class Meta:
         model = Shop
         fields = "__all__"
+
+    def clean_name(self):
+        name = (self.cleaned_data.get("name") or "").strip()
+        if Shop.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("A shop with that name already exists.")
+        return name
