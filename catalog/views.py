@@ -48,7 +48,10 @@ def cart_count(request: HttpRequest) -> int:
     from cart.selectors import count_cart_items
 
     if request.user.is_authenticated:
-        return count_cart_items(user=request.user)
+        user = request.user
+        return cache.cache_aside(
+            cache.cart_count_key(user.pk), lambda: count_cart_items(user=user), ttl=cache.TTL["cart"], cache_type="cart"
+        )
     if not _has_session(request):
         return 0
     return count_cart_items(session=request.session)

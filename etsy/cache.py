@@ -42,6 +42,7 @@ TTL = {
     "inventory": 30,  # so "only 1 left" and "in another cart" stay honest
     "reviews": 10 * 60,
     "similar": 5 * 60,
+    "cart": 30 * 60,  # the header's cart count: written through by the cart line receivers
     "page": 5 * 60,  # rendered page shells (product page, home, category) for everybody
 }
 
@@ -101,6 +102,10 @@ def trending_key(category_id: int | None) -> str:
 
 def feed_key(user_id: int) -> str:
     return f"feed:{user_id}"
+
+
+def cart_count_key(user_id: int) -> str:
+    return f"cart:{user_id}:count"
 
 
 def favorites_key(user_id: int) -> str:

@@ -88,3 +88,14 @@ def test_rolled_back_write_invalidates_nothing(client, catalog, django_capture_o
         except RuntimeError:
             pass
     assert callbacks == []
+
+
+def test_cart_badge_follows_cart_changes(client, catalog, buyer, django_capture_on_commit_callbacks):
+    client.force_login(buyer)
+    assert "data-cart-count>0<" in client.get("/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/cart/add/{catalog['products'][0].pk}/")
+    assert "data-cart-count>1<" in client.get("/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/cart/remove/{catalog['products'][0].pk}/")
+    assert "data-cart-count>0<" in client.get("/").content.decode()
