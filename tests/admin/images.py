@@ -1,8 +1,9 @@
 """Picture payloads for upload tests (real encodings and hostile files)."""
 
+import functools
 import io
-import zlib
 import struct
+import zlib
 
 from PIL import Image
 
@@ -30,10 +31,11 @@ def svg_with_script() -> bytes:
     return b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script><rect width="10" height="10"/></svg>'
 
 
-def decompression_bomb_png(side: int = 30000) -> bytes:
-    """A small PNG declaring side x side pixels (a few kB that would inflate to ~900 MB)."""
+@functools.lru_cache(maxsize=2)
+def decompression_bomb_png(side: int = 12000) -> bytes:
+    """A ~150 kB PNG declaring side x side pixels (144 megapixels that would inflate to ~144 MB)."""
     raw_row = b"\x00" + b"\x00" * side  # grayscale, filter byte + pixels
-    compressor = zlib.compressobj(9)
+    compressor = zlib.compressobj(6)
     data = b"".join(compressor.compress(raw_row) for _ in range(side)) + compressor.flush()
 
     def chunk(kind: bytes, payload: bytes) -> bytes:

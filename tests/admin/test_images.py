@@ -152,3 +152,14 @@ def test_transparent_png_stays_png_and_animated_gif_keeps_first_frame():
     gif = images.process_upload(io.BytesIO(out.getvalue()))
     assert gif.name.endswith(".jpg")
     assert Image.open(io.BytesIO(gif.content)).getpixel((20, 20))[0] > 200
+
+
+def test_pictures_over_our_pixel_cap_are_refused_before_decoding(monkeypatch):
+    monkeypatch.setattr(images, "MAX_PIXELS", 5000)
+    with pytest.raises(images.InvalidImage, match="too many pixels"):
+        images.process_upload(io.BytesIO(png_bytes((100, 100))))
+
+
+def test_bomb_is_refused_with_the_pixel_message():
+    with pytest.raises(images.InvalidImage, match="too many pixels"):
+        images.process_upload(io.BytesIO(decompression_bomb_png()))
