@@ -4,6 +4,8 @@ One SQL statement answers a search: the matching listings are scored once (text
 rank x the shared boosts of ``search.ranking``) and the page, the total and both
 facets are read from that set. Every value from the shopper is a bind parameter;
 the statement's shape depends only on how many term groups the query has.
+It reads ``search_listing`` (migration 0003): the buyable listings only, kept
+current by triggers in the writing transaction, with the shop figures the boosts need.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ _ORDER_BY = {
 }
 
 # float8 throughout: numeric ln/power are orders of magnitude slower per row.
-_SHOP_BOOST_SQL = (
-    "({rw}::float8 * sqrt({rf}::float8 * coalesce(s.rating::float8, {rm}::float8))"
-    " + {sw}::float8 * ln(1 + {sf}::float8 * coalesce(s.sales_count, {sm})::float8))"
+_BOOST_SQL = (
+    "(1 + {rw}::float8 * sqrt({rf}::float8 * coalesce(p.shop_rating::float8, {rm}::float8))"
+    " + {sw}::float8 * ln(1 + {sf}::float8 * coalesce(p.shop_sales_count, {sm})::float8)"
+    " + {tw}::float8 * exp({ln_decay}::float8 * power(date_part('epoch', now() - p.created_at) / {scale}::float8, 2)))"
 ).format(
     rw=float(ranking.RATING_WEIGHT),
     rf=float(ranking.RATING_FACTOR),
@@ -39,11 +42,6 @@ _SHOP_BOOST_SQL = (
     sw=float(ranking.SALES_WEIGHT),
     sf=float(ranking.SALES_FACTOR),
     sm=int(ranking.SALES_MISSING),
-)
-_BOOST_SQL = (
-    "(1 + s.shop_boost + {tw}::float8 * exp({ln_decay}::float8"
-    " * power(date_part('epoch', now() - p.created_at) / {scale}::float8, 2)))"
-).format(
     tw=float(ranking.RECENCY_WEIGHT),
     ln_decay=math.log(ranking.RECENCY_DECAY),
     scale=float(ranking.RECENCY_SCALE_DAYS * 86400),
@@ -74,7 +72,7 @@ def _run(
     *, params: SearchParams, category: Category | None, analyzed: AnalyzedQuery | None, min_groups: int
 ) -> BackendResult:
     sql_params: dict[str, object] = {}
-    where = ["p.is_active", "p.quantity > 0"]
+    where = ["true"]  # search_listing holds only buyable listings (active, in stock, active shop)
     if analyzed is not None:
         # Group queries arrive stemmed (tsquery text built from [^\W_]+ lexemes) as typed
         # parameters: the planner sees constants, and nothing is re-parsed per row.
@@ -134,9 +132,8 @@ def _run(
 
     sql = f"""
 WITH matched AS MATERIALIZED (
-    SELECT p.id, p.category_id, p.price, p.created_at, {score} AS score
-      FROM catalog_product p
-      JOIN (SELECT id, {_SHOP_BOOST_SQL} AS shop_boost FROM shops_shop s WHERE s.is_active) s ON s.id = p.shop_id
+    SELECT p.product_id AS id, p.category_id, p.price, p.created_at, {score} AS score
+      FROM search_listing p
      WHERE {' AND '.join(where)}
 )
 SELECT

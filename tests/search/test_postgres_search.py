@@ -323,3 +323,45 @@ def test_malformed_parameters_raise_invalid_search(kwargs):
 def test_unknown_category_raises_not_found(db):
     with pytest.raises(CategoryNotFound):
         search("wallet", category="no-such-category")
+
+
+def test_stock_update_without_save_hides_listing_at_once(make_listing):
+    listing = make_listing("Leather wallet")
+    Product.objects.filter(pk=listing.pk).update(quantity=0)
+
+    assert search("leather wallet").total == 0
+    Product.objects.filter(pk=listing.pk).update(quantity=2)
+    assert titles(search("leather wallet", per_page=5)) == ["Leather wallet"]  # per_page: not the cached answer
+
+
+def test_shop_closing_and_reopening_hides_and_restores_its_listings(make_listing):
+    shop = ShopFactory()
+    make_listing("Leather wallet", shop=shop)
+    from shops.models import Shop
+
+    Shop.objects.filter(pk=shop.pk).update(is_active=False)
+    assert search("wallet").total == 0
+    Shop.objects.filter(pk=shop.pk).update(is_active=True)
+    assert search("wallet", per_page=5).total == 1
+
+
+def test_shop_rating_update_without_save_changes_ranking(make_listing):
+    from shops.models import Shop
+
+    first = ShopFactory(rating=Decimal("4.9"), sales_count=500)
+    second = ShopFactory(rating=Decimal("4.9"), sales_count=500)
+    a = make_listing("Walnut cutting board", shop=first, age_days=3)
+    b = make_listing("Walnut cutting board", shop=second, age_days=3)
+    Product.objects.filter(pk=b.pk).update(created_at=a.created_at)
+
+    Shop.objects.filter(pk=first.pk).update(rating=Decimal("3.1"), sales_count=0)
+    assert [p.pk for p in search("walnut board").hits] == [b.pk, a.pk]
+    Shop.objects.filter(pk=second.pk).update(rating=Decimal("1.0"), sales_count=0)
+    assert [p.pk for p in search("walnut board", per_page=5).hits] == [a.pk, b.pk]
+
+
+def test_deleted_listing_disappears(make_listing):
+    listing = make_listing("Leather wallet")
+    listing.delete()
+
+    assert search("leather wallet").total == 0

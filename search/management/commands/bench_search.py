@@ -64,26 +64,39 @@ class Command(BaseCommand):
     help = "Measure search relevance (nDCG@10, MRR, zero results vs a naive baseline) and WANDS latency."
 
     def add_arguments(self, parser):
-        parser.add_argument("--products", type=int, default=100_000)
-        parser.add_argument("--shops", type=int, default=300)
+        parser.add_argument("--products", type=int, default=100_000, help="Listings of the WANDS catalog.")
+        parser.add_argument("--shops", type=int, default=300, help="Shops of the WANDS catalog.")
+        parser.add_argument("--demo-products", type=int, default=10_000, help="Listings of the judged demo catalog.")
+        parser.add_argument("--demo-shops", type=int, default=100, help="Shops of the judged demo catalog.")
         parser.add_argument("--seed", type=int, default=7)
-        parser.add_argument("--database", default=None, help="Benchmark database name (default: <name>_bench).")
+        parser.add_argument("--database", default=None, help="Database name prefix (default: <name>_bench).")
         parser.add_argument("--wands", default=str(DEFAULT_WANDS), help="WANDS query.csv (tab-separated).")
         parser.add_argument("--skip-wands", action="store_true")
+        parser.add_argument("--skip-judged", action="store_true")
         parser.add_argument("--verbose-queries", action="store_true", help="Print every judged query's scores.")
 
     def handle(self, *args, **options):
-        self._use_bench_database(options["database"])
+        prefix = options["database"] or f"{connections.databases['default']['NAME']}_bench"
+        if not options["skip_judged"]:
+            # The judged set is written for the demo catalog (make demo: 10,000 listings, 100 shops).
+            self._use_bench_database(f"{prefix}_demo")
+            truths = self._prepare_catalog(
+                products=options["demo_products"], shops=options["demo_shops"], seed=options["seed"]
+            )
+            self._judged(truths, verbose=options["verbose_queries"])
+        self._use_bench_database(prefix)
         truths = self._prepare_catalog(products=options["products"], shops=options["shops"], seed=options["seed"])
-        self._judged(truths, verbose=options["verbose_queries"])
+        if not options["skip_judged"]:
+            self.stdout.write("")
+            self.stdout.write(f"The same judged queries against the {options['products']}-listing catalog:")
+            self._judged(truths, verbose=False, summary_only=True)
         if not options["skip_wands"]:
             self._wands(Path(options["wands"]))
 
     # --- setup -------------------------------------------------------------------------
 
-    def _use_bench_database(self, name: str | None) -> None:
+    def _use_bench_database(self, name: str) -> None:
         db = connections.databases["default"]
-        name = name or f"{db['NAME']}_bench"
         if not re.fullmatch(r"[A-Za-z0-9_]+", name):
             raise CommandError("--database must be letters, digits and underscores.")
         with connection.cursor() as cursor:
@@ -107,6 +120,8 @@ class Command(BaseCommand):
                 "drop it or pass --database / --products matching it."
             )
         refresh_vocabulary()
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh planner statistics after a bulk load (autovacuum may lag)
         specs = iter_listings(seed=seed, products=products, shops=shops)
         rows = Product.objects.order_by("pk").values_list("pk", "title", "quantity", "is_active", "shop__is_active")
         truths: dict[int, Truth] = {}
@@ -125,7 +140,7 @@ class Command(BaseCommand):
 
     # --- judged queries ----------------------------------------------------------------
 
-    def _judged(self, truths: dict[int, Truth], *, verbose: bool) -> None:
+    def _judged(self, truths: dict[int, Truth], *, verbose: bool, summary_only: bool = False) -> None:
         queries = load_judgments()
         results: dict[str, list] = {"service": [], "baseline": []}
         latencies: list[float] = []
@@ -147,6 +162,11 @@ class Command(BaseCommand):
                     + (f"  did you mean: {found.suggestion}" if found.suggestion else "")
                 )
 
+        s = self._summary(results["service"])
+        b = self._summary(results["baseline"])
+        if summary_only:
+            self._print_totals(s, b, latencies)
+            return
         self.stdout.write("")
         self.stdout.write(f"Judged queries: {len(queries)} (grades from the generator's attributes)")
         header = f"{'group':24} {'n':>3}  {'nDCG@10':>8} {'baseline':>8}  {'MRR':>5} {'baseline':>8}  {'zero%':>6} {'baseline':>8}"
@@ -161,9 +181,10 @@ class Command(BaseCommand):
                 f"{group:24} {len(indexes):>3}  {s['ndcg']:8.3f} {b['ndcg']:8.3f}  {s['mrr']:5.3f} {b['mrr']:8.3f}  "
                 f"{s['zero']:6.1%} {b['zero']:8.1%}"
             )
-        s = self._summary(results["service"])
-        b = self._summary(results["baseline"])
         self.stdout.write("")
+        self._print_totals(s, b, latencies)
+
+    def _print_totals(self, s: dict[str, float], b: dict[str, float], latencies: list[float]) -> None:
         self.stdout.write(
             f"nDCG@10 {s['ndcg']:.3f} vs baseline {b['ndcg']:.3f} (+{s['ndcg'] - b['ndcg']:.3f}); "
             f"MRR {s['mrr']:.3f} vs {b['mrr']:.3f}; zero-result rate {s['zero']:.1%} vs {b['zero']:.1%} "
