@@ -1,0 +1,39 @@
+"""Admin pages of a seller do not issue a query per row."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.catalog.factories import ProductFactory
+from tests.orders.factories import OrderFactory, OrderItemFactory, ReviewFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _count(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("name", ["catalog_product", "orders_order", "orders_review"])
+def test_changelist_queries_do_not_grow_with_rows(seller_a, category, name):
+    url = reverse(f"admin:{name}_changelist")
+    _count(seller_a.client, url)  # warm the session and content-type caches
+    before = _count(seller_a.client, url)
+    for _ in range(10):
+        order = OrderFactory(shop=seller_a.shop)
+        OrderItemFactory(order=order, product=ProductFactory(shop=seller_a.shop, category=category))
+        ReviewFactory(order=OrderFactory(shop=seller_a.shop, status="delivered"))
+    assert _count(seller_a.client, url) == before
+
+
+def test_admin_index_with_sales_figures_is_a_fixed_number_of_queries(seller_a, category):
+    url = reverse("admin:index")
+    _count(seller_a.client, url)
+    before = _count(seller_a.client, url)
+    for _ in range(10):
+        ProductFactory(shop=seller_a.shop, category=category, view_count=3)
+        OrderFactory(shop=seller_a.shop)
+    assert _count(seller_a.client, url) == before
