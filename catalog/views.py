@@ -61,7 +61,7 @@ def render_personal(request: HttpRequest, name: str, context: dict | None = None
     return render_to_string(f"personal/{name}.html", context or {}, request=request)
 
 
-def base_holes(request: HttpRequest) -> dict[str, str]:
+def base_holes(request: HttpRequest, *, known_cart_count: int | None = None) -> dict[str, str]:
     """Fill the layout's holes: account links with the cart count, and flash messages."""
     global _anon_account_nav
     fresh_visitor = not request.user.is_authenticated and not _has_session(request)
@@ -70,7 +70,8 @@ def base_holes(request: HttpRequest) -> dict[str, str]:
             _anon_account_nav = render_personal(request, "account_nav", {"cart_count": 0})
         nav = _anon_account_nav
     else:
-        nav = render_personal(request, "account_nav", {"cart_count": cart_count(request)})
+        count = known_cart_count if known_cart_count is not None else cart_count(request)
+        nav = render_personal(request, "account_nav", {"cart_count": count})
     has_messages = not fresh_visitor or "messages" in request.COOKIES
     return {"account_nav": nav, "messages": render_personal(request, "messages") if has_messages else ""}
 
@@ -223,7 +224,9 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
     user_id = request.user.pk if request.user.is_authenticated else None
     session_key = request.session.session_key if _has_session(request) else None
     page_key, inventory_key = cache.product_page_key(pk), cache.inventory_key(pk)
-    keys = [page_key, inventory_key] + ([cache.favorites_key(user_id)] if user_id else [])
+    keys = [page_key, inventory_key]
+    if user_id:
+        keys += [cache.favorites_key(user_id), cache.cart_count_key(user_id)]
     found = cache.read_with(
         keys,
         lambda pipe: personalization.queue_product_view(pipe, product_id=pk, user_id=user_id, session_key=session_key),
@@ -250,7 +253,7 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
     favorite_ids = found.get(cache.favorites_key(user_id)) if user_id else None
     if favorite_ids is None:
         favorite_ids = _favorite_ids(request)
-    holes = base_holes(request)
+    holes = base_holes(request, known_cart_count=found.get(cache.cart_count_key(user_id)) if user_id else None)
     holes["buy_box"] = _buy_box(request, record["product"], inventory, favorite_ids)
     shell = record["html"]
     token = get_token(request) if cache.CSRF_MARKER in shell else None
