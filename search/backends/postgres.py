@@ -22,6 +22,8 @@ from search.backends import BackendResult
 from search.types import PRICE_RANGES, CategoryFacet, PriceRangeFacet, SearchParams
 
 CATEGORY_FACET_SIZE = 20
+# With fewer full matches than this, a query of three or more concepts also shows listings missing one.
+RELAX_BELOW = 10
 
 _ORDER_BY = {
     "relevance": "score DESC, created_at DESC, id DESC",
@@ -60,8 +62,9 @@ def search(*, params: SearchParams, category: Category | None) -> BackendResult:
         return BackendResult(ids=[], total=0, price_ranges=_empty_price_ranges(), suggestion=analyzed.suggestion)
     groups = len(analyzed.groups)
     result = _run(params=params, category=category, analyzed=analyzed, min_groups=groups)
-    if result.total == 0 and groups >= 3:
-        # Nothing matches every concept: accept listings that miss one (e.g. an unknown extra word).
+    if result.total < RELAX_BELOW and groups >= 3:
+        # Few listings match every concept: add those that miss one (an unknown extra word, a colour
+        # nobody has), ranked after every full match.
         result = _run(params=params, category=category, analyzed=analyzed, min_groups=groups - 1)
     # "Did you mean" only when the corrected words find something.
     result.suggestion = analyzed.suggestion if result.total else None
@@ -95,6 +98,10 @@ def _run(
         # has a single concept there, however many synonyms a concept expands to.
         text_rank = " + ".join(f"ts_rank({_TS_WEIGHTS}, p.search_vector, {t})" for t in terms)
         score = f"({text_rank}) * {_BOOST_SQL}"
+        if min_groups < len(terms):
+            # Listings matching every concept first (a text score x boost stays far below 1000).
+            coverage = " + ".join(f"(p.search_vector @@ {t})::int" for t in terms)
+            score = f"({coverage}) * 1000.0 + {score}"
     else:
         score = _BOOST_SQL
     if params.sort != "relevance":

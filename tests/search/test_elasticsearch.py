@@ -243,3 +243,59 @@ def test_metrics_are_recorded(monkeypatch):
         value("etsy_cache_hits_total", {"cache_type": "search"}),
     )
     assert [a - b for a, b in zip(after, before, strict=True)] == [2, 2, 2, 1, 1]
+
+
+@pytest.mark.django_db
+def test_search_sends_the_body_to_the_products_index_and_reads_the_answer(monkeypatch):
+    from unittest import mock
+
+    wallet = ProductFactory(title="Leather wallet")
+    client = mock.Mock()
+    client.search.return_value = mock.Mock(body={
+        "hits": {"total": {"value": 1, "relation": "eq"}, "hits": [{"_id": str(wallet.pk), "_score": 3.2}]},
+        "aggregations": {"categories": {"buckets": []}, "price_ranges": {"buckets": {}}},
+    })
+    monkeypatch.setattr("elasticsearch.dsl._sync.search.get_connection", lambda using=None: client)
+
+    result = es_backend.search(params=SearchParams(q="leather wallet", per_page=5), category=None)
+
+    assert result.ids == [wallet.pk] and result.total == 1
+    kwargs = client.search.call_args.kwargs
+    assert kwargs["index"] == ["products"]
+    sent = kwargs["body"]
+    assert sent["query"]["function_score"]["query"]["bool"]["must"][0]["multi_match"]["fuzziness"] == "AUTO"
+    assert sent["size"] == 5 and sent["track_total_hits"] is True
+    assert set(sent["aggs"]) == {"categories", "price_ranges"}
+
+
+@pytest.mark.django_db
+def test_search_index_rebuild_recreates_the_index_and_sends_every_listing_with_progress(monkeypatch, capsys):
+    from unittest import mock
+
+    from django.core.management import call_command
+    from elasticsearch.dsl.connections import connections
+
+    shop = ShopFactory(rating=Decimal("4.2"), sales_count=12)
+    products = [ProductFactory(shop=shop, title=f"Mug {i}") for i in range(3)]
+    client = mock.MagicMock()
+    client.indices.get_alias.return_value = {}
+    client.indices.exists.return_value = True
+    sent = []
+
+    def fake_bulk(client, actions, **kwargs):
+        sent.extend(actions)
+        return len(sent), []
+
+    monkeypatch.setitem(connections._conns, "default", client)
+    monkeypatch.setattr("django_elasticsearch_dsl.documents.bulk", fake_bulk)
+
+    call_command("search_index", "--rebuild", "-f", "--models", "catalog.Product")
+
+    client.indices.delete.assert_called_once()
+    created = client.indices.create.call_args.kwargs
+    assert created["index"] == "products"
+    assert "etsy_analyzer" in created["body"]["settings"]["analysis"]["analyzer"]
+    assert sorted(a["_id"] for a in sent) == sorted(p.pk for p in products)
+    source = next(a["_source"] for a in sent if a["_id"] == products[0].pk)
+    assert source["shop_rating"] == 4.2 and source["shop_sales_count"] == 12 and source["title"] == "Mug 0"
+    assert "Indexing products" in capsys.readouterr().err

@@ -365,3 +365,14 @@ def test_deleted_listing_disappears(make_listing):
     listing.delete()
 
     assert search("leather wallet").total == 0
+
+
+def test_few_full_matches_are_followed_by_listings_missing_one_concept(make_listing):
+    full = make_listing("Turquoise beaded necklace", age_days=200)
+    partial = make_listing("Red beaded necklace", age_days=1)
+    make_listing("Turquoise wool scarf")
+
+    result = search("turquoise beaded necklace")
+
+    assert [p.pk for p in result.hits] == [full.pk, partial.pk]
+    assert result.total == 2
