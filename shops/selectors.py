@@ -25,7 +25,12 @@ def get_shop_card(*, shop_id: int) -> Shop:
 
 def get_shop_by_slug(*, slug: str) -> Shop:
     """Return an active shop by slug. Raises ShopNotFound."""
-    shop_id = Shop.objects.filter(slug=slug, is_active=True).values_list("pk", flat=True).first()
+    shop_id = cache.cache_aside(
+        f"shop:slug:{slug}",
+        lambda: Shop.objects.filter(slug=slug, is_active=True).values_list("pk", flat=True).first(),
+        ttl=cache.TTL["shop"],
+        cache_type="shop",
+    )
     if shop_id is None:
         raise ShopNotFound()
     return get_shop_card(shop_id=shop_id)
