@@ -1,9 +1,11 @@
 import io
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -72,6 +74,18 @@ class ProductImageInline(ShopScopedMixin, admin.TabularInline):
         return picture_html(obj.thumbnail or obj.image, alt=obj.alt_text)
 
 
+class ProductAdminForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = "__all__"
+
+    def clean_tags(self):
+        try:
+            return listings.normalize_tags(self.cleaned_data.get("tags") or [])
+        except listings.InvalidListing as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+
+
 class CategoryChoiceForm(forms.Form):
     category = forms.ModelChoiceField(queryset=Category.objects.all(), label="New category")
 
@@ -82,6 +96,7 @@ class CsvImportForm(forms.Form):
 
 @admin.register(Product)
 class ProductAdmin(ShopScopedAdmin):
+    form = ProductAdminForm
     list_display = ["title", "price", "quantity", "category", "is_active", "view_count", "favorite_count"]
     list_filter = ["is_active", "is_vintage", ("category", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["category", "shop"]
@@ -136,9 +151,10 @@ class ProductAdmin(ShopScopedAdmin):
         # Only the rows Django's formset would save: an initial form naming an unknown id is skipped.
         to_save = {id(obj) for obj in formset.save(commit=False)}
         for obj in formset.deleted_objects:
-            images.delete_stored(obj.image)
-            images.delete_stored(obj.thumbnail)
+            stored = (obj.image, obj.thumbnail)
             obj.delete()
+            for field_file in stored:  # files go only once the row deletion is committed
+                transaction.on_commit(partial(images.delete_stored, field_file))
         for inline_form in formset.forms:
             instance = inline_form.instance
             if id(instance) not in to_save:
@@ -230,7 +246,7 @@ class ProductAdmin(ShopScopedAdmin):
         if not self.has_add_permission(request) or not self.has_change_permission(request):
             raise PermissionDenied
         shop = self.require_seller_shop(request)
-        form = CsvImportForm(request.POST or None, request.FILES or None)
+        form = CsvImportForm(request.POST, request.FILES) if request.method == "POST" else CsvImportForm()
         errors = []
         if request.method == "POST" and form.is_valid():
             try:

@@ -163,3 +163,40 @@ def test_pictures_over_our_pixel_cap_are_refused_before_decoding(monkeypatch):
 def test_bomb_is_refused_with_the_pixel_message():
     with pytest.raises(images.InvalidImage, match="too many pixels"):
         images.process_upload(io.BytesIO(decompression_bomb_png()))
+
+
+def test_deleting_an_image_inline_removes_row_and_files_after_commit(
+    seller_a, category, django_capture_on_commit_callbacks
+):
+    from catalog.services.listings import add_product_image
+
+    p = seller_a.product
+    picture = add_product_image(product=p, upload=io.BytesIO(jpeg_bytes()))
+    names = [picture.image.name, picture.thumbnail.name, images.webp_name(picture.image.name)]
+    assert all(default_storage.exists(n) for n in names)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = seller_a.client.post(
+            reverse("admin:catalog_product_change", args=[p.pk]),
+            {
+                "shop": seller_a.shop.pk,
+                "title": p.title,
+                "price": "24.00",
+                "quantity": "1",
+                "category": category.pk,
+                "tags": "mug",
+                "is_active": "on",
+                "images-TOTAL_FORMS": "1",
+                "images-INITIAL_FORMS": "1",
+                "images-0-id": picture.pk,
+                "images-0-product": p.pk,
+                "images-0-position": "0",
+                "images-0-DELETE": "on",
+                "_save": "Save",
+            },
+        )
+        assert response.status_code == 302
+        assert all(default_storage.exists(n) for n in names)  # still there until commit
+    for callback in callbacks:
+        callback()
+    assert not ProductImage.objects.filter(pk=picture.pk).exists()
+    assert not any(default_storage.exists(n) for n in names)
