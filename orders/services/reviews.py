@@ -7,12 +7,16 @@ listeners refresh the shop).
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from etsy.exceptions import DomainError, NotFound
 from orders.models import Order, Review
+from shops.models import Shop
 from shops.services import recompute_shop_rating
+from shops.signals import shop_changed
 
 MAX_COMMENT = 5000
 MAX_REPLY = 2000
@@ -81,7 +85,10 @@ def leave_review(*, buyer, order_id: int, rating: int, comment: str = "") -> Rev
 
 @transaction.atomic
 def reply_to_review(*, seller, review_id: int, reply: str) -> Review:
-    """Set the shop owner's public reply to a review (empty clears it). Raises ReviewNotFound, InvalidReview."""
+    """Set the shop owner's public reply to a review (empty clears it). Raises ReviewNotFound, InvalidReview.
+
+    Sends shop_changed(fields=["reviews"]) after commit so cached review lists refresh.
+    """
     review = Review.objects.select_for_update().filter(pk=review_id, shop__owner_id=seller.pk).first()
     if review is None:
         raise ReviewNotFound()
@@ -91,4 +98,5 @@ def reply_to_review(*, seller, review_id: int, reply: str) -> Review:
     review.seller_reply = reply
     review.replied_at = timezone.now() if reply else None
     review.save(update_fields=["seller_reply", "replied_at"])
+    transaction.on_commit(partial(shop_changed.send, sender=Shop, shop_id=review.shop_id, fields=["reviews"]))
     return review

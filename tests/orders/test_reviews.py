@@ -73,12 +73,20 @@ def test_rating_must_be_1_to_5(buyer, delivered, rating):
         reviews.leave_review(buyer=buyer, order_id=delivered.pk, rating=rating)
 
 
-def test_reply_to_review_by_owner_only(buyer, seller, delivered):
+def test_reply_to_review_by_owner_only(buyer, seller, delivered, django_capture_on_commit_callbacks):
     review = reviews.leave_review(buyer=buyer, order_id=delivered.pk, rating=5)
     other_seller = UserFactory(is_staff=True)
     with pytest.raises(reviews.ReviewNotFound):
         reviews.reply_to_review(seller=other_seller, review_id=review.pk, reply="spam")
-    replied = reviews.reply_to_review(seller=seller, review_id=review.pk, reply="Thanks! ")
+    received = []
+    handler = lambda sender, **kw: received.append((kw["shop_id"], kw["fields"]))  # noqa: E731
+    shop_changed.connect(handler)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            replied = reviews.reply_to_review(seller=seller, review_id=review.pk, reply="Thanks! ")
+    finally:
+        shop_changed.disconnect(handler)
+    assert received == [(delivered.shop_id, ["reviews"])]
     assert replied.seller_reply == "Thanks!" and replied.replied_at is not None
     cleared = reviews.reply_to_review(seller=seller, review_id=review.pk, reply="")
     assert cleared.seller_reply == "" and cleared.replied_at is None
