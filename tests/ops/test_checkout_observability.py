@@ -94,7 +94,12 @@ def test_checkouts_with_card_numbers_leave_no_card_digits_in_any_log_line(client
         "ship_country": "US", "card_number": "4242 4242 4242 4242", "token": _form_token(page.content.decode()),
     }, HTTP_X_REQUEST_ID="checkout-html-1")
     assert response.status_code in (302, 303), response.content[:2000]  # to the confirmation page
-    assert Order.objects.filter(buyer=buyer, status="paid").count() == 2
+    paid = sorted(Order.objects.filter(buyer=buyer, status="paid").values_list("pk", flat=True))
+    assert len(paid) == 2
+    [completed] = [r for r in log_lines.records if r.get("event_type") == "checkout_completed"]
+    assert completed["event"] == "checkout completed" and sorted(completed["order_ids"]) == paid
+    assert completed["request_id"] == "checkout-html-1" and completed["user_id"] == buyer.pk
+    assert completed["payment_status"] == "paid"
 
     # the other provider answers: a decline, and a timeout (logged with its traceback)
     fill_cart(buyer)
