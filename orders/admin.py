@@ -72,6 +72,12 @@ class OrderAdmin(ShopScopedAdmin):
     ]
     readonly_fields = fields
     change_form_template = "admin/orders/order/change_form.html"
+    view_on_site = False  # the public order page is the buyer's
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Every field is read-only: orders change through "Mark shipped" and "Cancel and restock".
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("buyer", "shop", "checkout")

@@ -10,6 +10,10 @@ from shops.digest_log import DigestLog
 from shops.forms import ShopAdminForm
 from shops.models import Shop
 
+admin.site.site_header = "Makers' Market shop manager"
+admin.site.site_title = "Makers' Market admin"
+admin.site.index_title = "Your shop"
+
 
 @admin.register(Shop)
 class ShopAdmin(ShopScopedAdmin):

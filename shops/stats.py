@@ -143,7 +143,7 @@ def render_bar_chart(
     top = max((float(v) for _, v in points), default=0.0) or 1.0
     n = max(len(points), 1)
     slot = plot_w / n
-    bar_w = max(slot * 0.7, 1.0)
+    bar_w = min(max(slot * 0.7, 1.0), 48.0)
     title_id = "chart-" + "".join(ch for ch in title.lower() if ch.isalnum())[:40]
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="sales-chart" role="img" viewBox="0 0 {width} {height}" '
