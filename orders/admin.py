@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -55,7 +56,7 @@ class OrderAdmin(ShopScopedAdmin):
     date_hierarchy = "created_at"
     search_fields = ["=id", "tracking_number", "buyer__email", "checkout__ship_name"]
     inlines = [OrderItemInline]
-    actions = ["cancel_and_restock"]
+    actions = ["mark_shipped", "cancel_and_restock"]
     fields = [
         "status",
         "buyer_name",
@@ -164,6 +165,36 @@ class OrderAdmin(ShopScopedAdmin):
             "original": order,
         }
         return TemplateResponse(request, "admin/orders/order/cancel.html", context)
+
+    @admin.action(description="Mark selected paid orders shipped (enter tracking numbers)", permissions=["change"])
+    def mark_shipped(self, request, queryset):
+        orders = list(queryset.filter(status=Order.Status.PAID).select_related("checkout").order_by("pk"))
+        if not orders:
+            self.message_user(request, "None of the selected orders is waiting to be shipped.", messages.WARNING)
+            return None
+        rows = []
+        for order in orders:
+            form = TrackingForm({"tracking_number": request.POST.get(f"tracking_{order.pk}", "")})
+            rows.append((order, form))
+        if "apply" in request.POST and all(form.is_valid() for _, form in rows):
+            done = 0
+            for order, form in rows:
+                try:
+                    _fulfilment().mark_shipped(order=order, tracking_number=form.cleaned_data["tracking_number"])
+                    done += 1
+                except DomainError as exc:
+                    self.message_user(request, f"{order}: {exc.message}", messages.WARNING)
+            self.message_user(request, f"{done} order(s) marked shipped; the buyers are being emailed.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Mark orders shipped",
+            "opts": self.model._meta,
+            "rows": [(order, form if "apply" in request.POST else None) for order, form in rows],
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        status = 400 if "apply" in request.POST else 200
+        return TemplateResponse(request, "admin/orders/order/ship_bulk.html", context, status=status)
 
     @admin.action(description="Cancel selected orders and restock", permissions=["change"])
     def cancel_and_restock(self, request, queryset):

@@ -116,3 +116,40 @@ def test_concurrent_cancel_clicks_restock_once(category):
         [t.join() for t in threads]
     assert statuses == [302] * 8
     assert Product.objects.get(pk=seller.product.pk).quantity == 1
+
+
+def test_bulk_mark_shipped_asks_tracking_numbers_then_ships_own_paid_orders(
+    seller_a, seller_b, django_capture_on_commit_callbacks
+):
+    second = OrderFactory(shop=seller_a.shop)
+    url = reverse("admin:orders_order_changelist")
+    ids = [seller_a.order.pk, second.pk, seller_b.order.pk]
+    page = seller_a.client.post(url, {"action": "mark_shipped", "_selected_action": ids})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f"tracking_{second.pk}" in body and f"tracking_{seller_b.order.pk}" not in body
+    bad = seller_a.client.post(
+        url,
+        {"action": "mark_shipped", "_selected_action": ids, "apply": "1", f"tracking_{seller_a.order.pk}": "TRACK0001"},
+    )
+    assert bad.status_code == 400  # the second order has no tracking number: nothing shipped
+    assert Order.objects.filter(status=Order.Status.SHIPPED).count() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        done = seller_a.client.post(
+            url,
+            {
+                "action": "mark_shipped",
+                "_selected_action": ids,
+                "apply": "1",
+                f"tracking_{seller_a.order.pk}": "TRACK0001",
+                f"tracking_{second.pk}": "TRACK0002",
+                f"tracking_{seller_b.order.pk}": "HIJACK01",
+            },
+        )
+    assert done.status_code == 302
+    assert dict(Order.objects.filter(status=Order.Status.SHIPPED).values_list("pk", "tracking_number")) == {
+        seller_a.order.pk: "TRACK0001",
+        second.pk: "TRACK0002",
+    }
+    assert Order.objects.get(pk=seller_b.order.pk).status == Order.Status.PAID
+    assert len(mail.outbox) == 2
