@@ -36,7 +36,9 @@ _ORDER_BY = {
 _BOOST_SQL = (
     "(1 + {rw}::float8 * sqrt({rf}::float8 * coalesce(p.shop_rating::float8, {rm}::float8))"
     " + {sw}::float8 * ln(1 + {sf}::float8 * coalesce(p.shop_sales_count, {sm})::float8)"
-    " + {tw}::float8 * exp({ln_decay}::float8 * power(date_part('epoch', now() - p.created_at) / {scale}::float8, 2)))"
+    # The exponent is floored: exp() of a very old listing would underflow (an error, not zero).
+    " + {tw}::float8 * exp(greatest(-60::float8,"
+    " {ln_decay}::float8 * power(date_part('epoch', now() - p.created_at) / {scale}::float8, 2))))"
 ).format(
     rw=float(ranking.RATING_WEIGHT),
     rf=float(ranking.RATING_FACTOR),

@@ -376,3 +376,12 @@ def test_few_full_matches_are_followed_by_listings_missing_one_concept(make_list
 
     assert [p.pk for p in result.hits] == [full.pk, partial.pk]
     assert result.total == 2
+
+
+def test_very_old_and_future_dated_listings_are_ranked_without_error(make_listing):
+    make_listing("Leather wallet ancient", age_days=20000)
+    make_listing("Leather wallet future", age_days=-3)
+    make_listing("Leather wallet today", age_days=0)
+
+    assert search("leather wallet").total == 3
+    assert search("").total == 3
