@@ -86,21 +86,36 @@ def record_product_view(
         logger.warning("could not buffer a product view", exc_info=True)
 
 
+NO_VIEWS = 0  # stored alone in a viewer's list: "the database has none either", so it is not asked again
+
+
 def list_recent_view_ids(*, user_id: int | None, session_key: str | None) -> list[int]:
-    """Return the viewer's recently viewed product ids, newest first (Redis, then the database)."""
+    """Return the viewer's recently viewed product ids, newest first (Redis, then the database once)."""
     key = recent_views_key(user_id=user_id, session_key=session_key)
-    ids: list[int] = []
-    if key:
+    if key is None:
+        return []
+    try:
+        raw = _redis().lrange(key, 0, RECENT_VIEWS_KEPT - 1)
+    except Exception:
+        logger.warning("could not read recent views", exc_info=True)
+        raw = None
+    if raw:
+        return [int(x) for x in raw if int(x) != NO_VIEWS]
+    if not user_id:
+        return []
+    ids = list(
+        ProductView.objects.filter(user_id=user_id)
+        .order_by("-viewed_at")
+        .values_list("product_id", flat=True)[:RECENT_VIEWS_KEPT]
+    )
+    if raw is not None:  # Redis answered with nothing: remember the database's answer
         try:
-            ids = [int(x) for x in _redis().lrange(key, 0, RECENT_VIEWS_KEPT - 1)]
+            pipe = _redis().pipeline(transaction=False)
+            pipe.rpush(key, *(ids or [NO_VIEWS]))
+            pipe.expire(key, RECENT_VIEWS_TTL)
+            pipe.execute()
         except Exception:
-            logger.warning("could not read recent views", exc_info=True)
-    if not ids and user_id:
-        ids = list(
-            ProductView.objects.filter(user_id=user_id)
-            .order_by("-viewed_at")
-            .values_list("product_id", flat=True)[:RECENT_VIEWS_KEPT]
-        )
+            logger.warning("could not store recent views", exc_info=True)
     return ids
 
 

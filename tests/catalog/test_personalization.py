@@ -110,3 +110,19 @@ def test_home_page_personalizes_for_signed_in_buyers(client, buyer, market):
         client.get(p.get_absolute_url())
     html = client.get("/").content.decode()
     assert "Picked for you" in html
+
+
+def test_recent_views_ask_the_database_once_when_redis_has_none(buyer, product, django_assert_num_queries):
+    from django.utils import timezone
+
+    ProductView.objects.create(product=product, user=buyer, viewed_at=timezone.now())
+    with django_assert_num_queries(1):
+        assert personalization.list_recent_view_ids(user_id=buyer.pk, session_key=None) == [product.pk]
+    with django_assert_num_queries(0):
+        assert personalization.list_recent_view_ids(user_id=buyer.pk, session_key=None) == [product.pk]
+
+
+def test_a_buyer_without_views_is_remembered_as_such(buyer, django_assert_num_queries):
+    assert personalization.list_recent_view_ids(user_id=buyer.pk, session_key=None) == []
+    with django_assert_num_queries(0):
+        assert personalization.list_recent_view_ids(user_id=buyer.pk, session_key=None) == []
