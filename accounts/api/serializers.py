@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from etsy.api.fields import StrictJsonSerializer
+
 from accounts.models import User
 
 
@@ -15,17 +17,17 @@ class UserSerializer(serializers.ModelSerializer):
         return hasattr(user, "shop")
 
 
-class ProfileUpdateSerializer(serializers.Serializer):
+class ProfileUpdateSerializer(StrictJsonSerializer):
     display_name = serializers.CharField(max_length=80, allow_blank=True)
 
 
-class RegisterSerializer(serializers.Serializer):
+class RegisterSerializer(StrictJsonSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
     display_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenRequestSerializer(StrictJsonSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
 

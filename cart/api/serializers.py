@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from catalog.api.serializers import ShopSummarySerializer
+from etsy.api.fields import StrictJsonSerializer
 from catalog.models import Product
 
 _MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -60,10 +61,10 @@ class CartItemSerializer(serializers.Serializer):
     )
 
 
-class AddCartItemSerializer(serializers.Serializer):
+class AddCartItemSerializer(StrictJsonSerializer):
     product_id = serializers.IntegerField(min_value=1)
     quantity = serializers.IntegerField(min_value=1, default=1)
 
 
-class SetQuantitySerializer(serializers.Serializer):
+class SetQuantitySerializer(StrictJsonSerializer):
     quantity = serializers.IntegerField(min_value=0, help_text="0 removes the line.")

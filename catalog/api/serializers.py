@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from catalog.models import Category, Favorite, Product, ProductImage
 from catalog.selectors import DEFAULT_ORDERING, ORDERINGS
+from etsy.api.fields import MONEY_KWARGS, DecimalStringField, QuerySerializer, StrictJsonSerializer
 from shops.models import Shop
 
 
@@ -136,20 +137,16 @@ class ProductDetailSerializer(ProductCardSerializer):
         return _absolute(self.context.get("request"), product.get_absolute_url())
 
 
-class ProductFilterSerializer(serializers.Serializer):
+class ProductFilterSerializer(QuerySerializer):
     """Query parameters of GET /products."""
 
     category = serializers.SlugField(
         required=False, max_length=120, help_text="Category slug; includes its subcategories."
     )
     shop = serializers.IntegerField(required=False, min_value=1, help_text="Shop id.")
-    price_min = serializers.DecimalField(
-        required=False, max_digits=10, decimal_places=2, min_value=0, help_text="Inclusive lower bound."
-    )
-    price_max = serializers.DecimalField(
-        required=False, max_digits=10, decimal_places=2, min_value=0, help_text="Exclusive upper bound."
-    )
-    vintage = serializers.BooleanField(required=False, allow_null=True, default=None)
+    price_min = DecimalStringField(required=False, help_text="Inclusive lower bound.", **MONEY_KWARGS)
+    price_max = DecimalStringField(required=False, help_text="Exclusive upper bound.", **MONEY_KWARGS)
+    vintage = serializers.BooleanField(required=False, help_text="Only vintage (true) or only new (false).")
     in_stock = serializers.BooleanField(required=False, default=True, help_text="Only listings in stock.")
     ordering = serializers.ChoiceField(choices=list(ORDERINGS), required=False, default=DEFAULT_ORDERING)
 
@@ -163,17 +160,12 @@ class FavoriteSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "product", "shop", "created_at"]
 
 
-class FavoriteRequestSerializer(serializers.Serializer):
-    product_id = serializers.IntegerField(required=False, min_value=1)
-    shop_id = serializers.IntegerField(required=False, min_value=1)
-
-    def validate(self, attrs):
-        if ("product_id" in attrs) == ("shop_id" in attrs):
-            raise serializers.ValidationError("Give exactly one of product_id and shop_id.")
-        return attrs
+class FavoriteRequestSerializer(StrictJsonSerializer):
+    kind = serializers.ChoiceField(choices=Favorite.Kind.choices, help_text="What to favorite.")
+    id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The listing's or the shop's id.")
 
 
-class FeedParamsSerializer(serializers.Serializer):
+class FeedParamsSerializer(QuerySerializer):
     limit = serializers.IntegerField(required=False, default=24, min_value=1, max_value=48)
 
 
@@ -184,12 +176,12 @@ class SellerProductSerializer(ProductCardSerializer):
         fields = [*ProductCardSerializer.Meta.fields, "description", "is_active", "images", "view_count", "updated_at"]
 
 
-class ProductWriteSerializer(serializers.Serializer):
+class ProductWriteSerializer(StrictJsonSerializer):
     """Fields of a listing a seller sets; checks are the listing service's."""
 
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
-    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    price = DecimalStringField(**MONEY_KWARGS)
     quantity = serializers.IntegerField(required=False, min_value=0, max_value=2_147_483_647)
     category = serializers.SlugField(max_length=120, help_text="Category slug.")
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)

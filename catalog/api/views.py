@@ -49,7 +49,7 @@ class ProductListApi(ApiListView):
             shop_id=data.get("shop"),
             price_min=data.get("price_min"),
             price_max=data.get("price_max"),
-            vintage=data["vintage"],
+            vintage=data.get("vintage"),
             in_stock=data["in_stock"],
             ordering=data["ordering"],
         )
@@ -128,7 +128,8 @@ class FavoriteListApi(ApiListView):
     def post(self, request):
         serializer = FavoriteRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        favorite = favorites.add_favorite(user=request.user, **serializer.validated_data)
+        target = "product_id" if serializer.validated_data["kind"] == "product" else "shop_id"
+        favorite = favorites.add_favorite(user=request.user, **{target: serializer.validated_data["id"]})
         favorite = selectors.list_favorites(user=request.user).get(pk=favorite.pk)
         return Response(FavoriteSerializer(favorite, context={"request": request}).data, status=status.HTTP_201_CREATED)
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -91,6 +92,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return Response(body, status=exc.status_code, headers=headers)
 
 
+@csrf_exempt  # any method may reach it; there is nothing to protect
 def api_not_found(request, *args, **kwargs) -> JsonResponse:
     """Answer unknown /api/v1/ paths in the API's error format rather than an HTML page."""
     response = JsonResponse(error_body(code="not_found", message="No API endpoint at this address."), status=404)

@@ -2,9 +2,11 @@
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
 
 from etsy.api.errors import ErrorResponseSerializer
+from etsy.api.fields import DecimalStringField
 
 _GENERIC_ERRORS = {
     "400": "Invalid input: `error.fields` holds the field errors.",
@@ -22,7 +24,17 @@ def error_response(description: str) -> OpenApiResponse:
 
 
 class ApiAutoSchema(AutoSchema):
-    """Add the generic errors (auth, throttling, validation, missing) to each operation."""
+    """Add the generic errors (auth, throttling, validation, missing) to each operation,
+    and describe decimal strings exactly as ``DecimalStringField`` reads them."""
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, DecimalStringField):
+            schema["pattern"] = field.pattern
+        elif isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
+            whole = field.max_digits - field.decimal_places
+            schema["pattern"] = rf"^-?[0-9]{{1,{whole}}}\.[0-9]{{{field.decimal_places}}}$"  # how we write them
+        return schema
 
     def _is_public_read(self) -> bool:
         if self.method not in ("GET", "HEAD", "OPTIONS"):

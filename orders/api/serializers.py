@@ -3,12 +3,13 @@
 from rest_framework import serializers
 
 from catalog.api.serializers import ShopSummarySerializer
+from etsy.api.fields import QuerySerializer, StrictJsonSerializer
 from orders.models import Checkout, Order, OrderItem, Review
 
 _MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
-class AddressSerializer(serializers.Serializer):
+class AddressSerializer(StrictJsonSerializer):
     name = serializers.CharField(max_length=120)
     line1 = serializers.CharField(max_length=200)
     line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -17,7 +18,7 @@ class AddressSerializer(serializers.Serializer):
     country = serializers.CharField(max_length=2, required=False, default="US", help_text="ISO 3166 alpha-2.")
 
 
-class CheckoutRequestSerializer(serializers.Serializer):
+class CheckoutRequestSerializer(StrictJsonSerializer):
     address = AddressSerializer()
     card_number = serializers.CharField(
         max_length=23,
@@ -92,7 +93,7 @@ class CheckoutResultSerializer(serializers.Serializer):
     orders = OrderSerializer(many=True, help_text="One order per shop.")
 
 
-class ReviewRequestSerializer(serializers.Serializer):
+class ReviewRequestSerializer(StrictJsonSerializer):
     rating = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
@@ -103,11 +104,11 @@ class OrderReviewSerializer(serializers.ModelSerializer):
         fields = ["id", "order_id", "shop_id", "rating", "comment", "seller_reply", "replied_at", "created_at"]
 
 
-class SellerOrderFilterSerializer(serializers.Serializer):
+class SellerOrderFilterSerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
     date_from = serializers.DateField(required=False, help_text="Created on or after (inclusive).")
     date_to = serializers.DateField(required=False, help_text="Created on or before (inclusive).")
 
 
-class ShipRequestSerializer(serializers.Serializer):
+class ShipRequestSerializer(StrictJsonSerializer):
     tracking_number = serializers.CharField(max_length=100)

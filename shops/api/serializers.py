@@ -1,11 +1,14 @@
 """Shapes of shop data in the API. Validation of shape only; rules live in shops.services."""
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
+from etsy.api.fields import DecimalStringField, QuerySerializer, StrictJsonSerializer
 from orders.models import Review
 from shops.models import Shop
 
-_MONEY = {"max_digits": 8, "decimal_places": 2, "min_value": 0}
+_MONEY = {"max_digits": 8, "decimal_places": 2, "min_value": Decimal("0")}
 
 
 class ShopSerializer(serializers.ModelSerializer):
@@ -58,16 +61,16 @@ class SellerShopSerializer(ShopSerializer):
         fields = [*ShopSerializer.Meta.fields, "is_active", "updated_at"]
 
 
-class ShopWriteSerializer(serializers.Serializer):
+class ShopWriteSerializer(StrictJsonSerializer):
     """Fields a seller sets when opening or editing a shop."""
 
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     location = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    shipping_base = serializers.DecimalField(required=False, **_MONEY)
-    shipping_additional = serializers.DecimalField(required=False, **_MONEY)
-    free_shipping_threshold = serializers.DecimalField(
-        required=False, allow_null=True, max_digits=10, decimal_places=2, min_value=0
+    shipping_base = DecimalStringField(required=False, **_MONEY)
+    shipping_additional = DecimalStringField(required=False, **_MONEY)
+    free_shipping_threshold = DecimalStringField(
+        required=False, allow_null=True, max_digits=10, decimal_places=2, min_value=Decimal("0")
     )
     processing_days = serializers.IntegerField(required=False, min_value=0, max_value=365)
     policy_text = serializers.CharField(required=False, allow_blank=True, max_length=5000)
@@ -90,7 +93,7 @@ class ReviewSerializer(serializers.ModelSerializer):
         fields = ["id", "rating", "comment", "reviewer_name", "seller_reply", "replied_at", "created_at"]
 
 
-class ShopReviewsParamsSerializer(serializers.Serializer):
+class ShopReviewsParamsSerializer(QuerySerializer):
     limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=10)
 
 
@@ -124,5 +127,5 @@ class ShopStatsSerializer(serializers.Serializer):
     top_by_sales = ListingFiguresSerializer(many=True)
 
 
-class StatsParamsSerializer(serializers.Serializer):
+class StatsParamsSerializer(QuerySerializer):
     days = serializers.IntegerField(required=False, default=30, min_value=1, max_value=365)

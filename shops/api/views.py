@@ -51,7 +51,7 @@ class ShopProductListApi(ApiListView):
             category_slug=data.get("category"),
             price_min=data.get("price_min"),
             price_max=data.get("price_max"),
-            vintage=data["vintage"],
+            vintage=data.get("vintage"),
             in_stock=data["in_stock"],
             ordering=data["ordering"],
         )

@@ -1,7 +1,6 @@
 """Fixtures for API tests: clients signed in with a token, and settings helpers."""
 
 import pytest
-from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -68,4 +67,14 @@ def error_of(response) -> dict:
     return body["error"]
 
 
-assert "rest_framework.authtoken" in settings.INSTALLED_APPS
+def pytest_terminal_summary(terminalreporter):
+    """Report how many requests schemathesis generated (figure for the closing note)."""
+    from tests.api import test_schemathesis
+
+    generated = test_schemathesis.GENERATED
+    if generated["cases"]:
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(generated["statuses"].items()))
+        terminalreporter.write_line(
+            f"schemathesis: {generated['cases']} generated cases over {len(generated['operations'])} "
+            f"operations ({statuses})"
+        )

@@ -53,9 +53,12 @@ def test_add_more_than_stock_is_409(buyer_client, shop, category):
 
 
 def test_add_validates_shape_and_existence(buyer_client):
-    response = buyer_client.post("/api/v1/cart/items", {"product_id": "abc", "quantity": 0}, format="json")
-    assert response.status_code == 400
+    response = buyer_client.post("/api/v1/cart/items", {"product_id": "12", "quantity": True}, format="json")
+    assert response.status_code == 400  # JSON types are exact: no "12" for 12, no true for 1
     assert set(error_of(response)["fields"]) == {"product_id", "quantity"}
+    response = buyer_client.post("/api/v1/cart/items", {"product_id": 12, "quantity": 0}, format="json")
+    assert response.status_code == 400
+    assert set(error_of(response)["fields"]) == {"quantity"}
     response = buyer_client.post("/api/v1/cart/items", {"product_id": 424242}, format="json")
     assert response.status_code == 404
     assert error_of(response)["code"] == "product_not_found"

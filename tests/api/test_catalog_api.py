@@ -141,12 +141,12 @@ def test_feed_for_anonymous_visitors(api_client, product):
 
 
 def test_favorites_add_list_remove(buyer_client, buyer, product):
-    response = buyer_client.post("/api/v1/favorites", {"product_id": product.pk}, format="json")
+    response = buyer_client.post("/api/v1/favorites", {"kind": "product", "id": product.pk}, format="json")
     assert response.status_code == 201
     assert response.json()["product"]["id"] == product.pk
-    response = buyer_client.post("/api/v1/favorites", {"shop_id": product.shop_id}, format="json")
+    response = buyer_client.post("/api/v1/favorites", {"kind": "shop", "id": product.shop_id}, format="json")
     assert response.status_code == 201
-    again = buyer_client.post("/api/v1/favorites", {"product_id": product.pk}, format="json")
+    again = buyer_client.post("/api/v1/favorites", {"kind": "product", "id": product.pk}, format="json")
     assert again.status_code == 409
     assert error_of(again)["code"] == "already_favorited"
 
@@ -159,13 +159,12 @@ def test_favorites_add_list_remove(buyer_client, buyer, product):
     assert not Favorite.objects.filter(user=buyer).exists()
 
 
-def test_favorites_need_exactly_one_target(buyer_client, product):
-    response = buyer_client.post(
-        "/api/v1/favorites", {"product_id": product.pk, "shop_id": product.shop_id}, format="json"
-    )
+def test_favorites_validate_kind_and_id(buyer_client, product):
+    response = buyer_client.post("/api/v1/favorites", {"kind": "listing", "id": "7"}, format="json")
     assert response.status_code == 400
+    assert set(error_of(response)["fields"]) == {"kind", "id"}
     assert buyer_client.post("/api/v1/favorites", {}, format="json").status_code == 400
-    missing = buyer_client.post("/api/v1/favorites", {"product_id": 987654}, format="json")
+    missing = buyer_client.post("/api/v1/favorites", {"kind": "product", "id": 987654}, format="json")
     assert missing.status_code == 404
     assert error_of(missing)["code"] == "product_not_found"
 
@@ -177,4 +176,4 @@ def test_favorites_are_private(api_client, buyer_client, other_buyer_client, oth
     # removing someone else's favorite removes nothing
     assert buyer_client.delete(f"/api/v1/favorites/products/{product.pk}").status_code == 404
     assert Favorite.objects.filter(user=other_buyer, product=product).exists()
-    assert api_client.post("/api/v1/favorites", {"product_id": product.pk}, format="json").status_code == 401
+    assert api_client.post("/api/v1/favorites", {"kind": "product", "id": product.pk}, format="json").status_code == 401
