@@ -5,10 +5,12 @@ stem) and adds spelling correction against the indexed vocabulary:
 
 1. split into lower-case, accent-free words;
 2. look every word up in ``search_vocabulary`` in one query: its English stem,
-   how many listings use that stem, and the closest indexed word by trigram
-   similarity (``pg_trgm``);
-3. correct a word nobody uses, and widen a rare word that looks like a misspelling
-   of a far more common one (both offer "did you mean");
+   how many listings use that stem, and the closest indexed words by trigram
+   similarity (``pg_trgm``, GIN index);
+3. keep a candidate only within Elasticsearch's ``fuzziness: AUTO`` edit distance
+   with the same first two letters (``prefix_length: 2``); correct a word nobody
+   uses, and widen a rare word that looks like a misspelling of a far more common
+   one (both offer "did you mean");
 4. expand synonyms from ``search/synonyms.txt`` (multi-word phrases matched on stems);
 5. return one group of alternatives per concept; a listing must match every group.
 

@@ -128,10 +128,10 @@ def _run(
     for i, (_key, _label, low, high) in enumerate(PRICE_RANGES):
         conds = []
         if low is not None:
-            conds.append(f"price >= %(pr{i}_low)s")
+            conds.append(f"p.price >= %(pr{i}_low)s")
             sql_params[f"pr{i}_low"] = low
         if high is not None:
-            conds.append(f"price < %(pr{i}_high)s")
+            conds.append(f"p.price < %(pr{i}_high)s")
             sql_params[f"pr{i}_high"] = high
         price_counts.append(f"count(*) FILTER (WHERE {' AND '.join(conds) or 'true'})")
     order_by = _ORDER_BY[params.sort]
@@ -139,23 +139,10 @@ def _run(
     sql_params["offset"] = (params.page - 1) * params.per_page
     sql_params["facet_size"] = CATEGORY_FACET_SIZE
 
-    sql = f"""
-WITH matched AS MATERIALIZED (
-    SELECT p.product_id AS id, p.category_id, p.price, p.created_at, {score} AS score
-      FROM search_listing p
-     WHERE {' AND '.join(where)}
-)
-SELECT
-    (SELECT count(*) FROM matched),
-    (SELECT coalesce(json_agg(json_build_array(c.slug, c.name, f.n) ORDER BY f.n DESC, c.name), '[]')
-       FROM (SELECT category_id, count(*) AS n FROM matched GROUP BY category_id
-              ORDER BY n DESC, category_id LIMIT %(facet_size)s) f
-       JOIN catalog_category c ON c.id = f.category_id),
-    (SELECT json_build_array({', '.join(price_counts)}) FROM matched),
-    (SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
-       FROM (SELECT id, score, created_at, price FROM matched
-              ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page)
-"""
+    if analyzed is None:
+        sql = _browse_sql(where=" AND ".join(where), score=score, order_by=order_by, price_counts=price_counts)
+    else:
+        sql = _search_sql(where=" AND ".join(where), score=score, order_by=order_by, price_counts=price_counts)
     with connection.cursor() as cursor:
         cursor.execute(sql, sql_params)
         total, categories, prices, ids = cursor.fetchone()
@@ -170,6 +157,52 @@ SELECT
             for (key, label, low, high), n in zip(PRICE_RANGES, prices, strict=True)
         ],
     )
+
+
+def _search_sql(*, where: str, score: str, order_by: str, price_counts: list[str]) -> str:
+    """Score the matches once; read the total, facets and the page from that set."""
+    return f"""
+WITH matched AS MATERIALIZED (
+    SELECT p.product_id AS id, p.category_id, p.price, p.created_at, {score} AS score
+      FROM search_listing p
+     WHERE {where}
+)
+SELECT
+    (SELECT count(*) FROM matched),
+    (SELECT coalesce(json_agg(json_build_array(c.slug, c.name, f.n) ORDER BY f.n DESC, c.name), '[]')
+       FROM (SELECT category_id, count(*) AS n FROM matched GROUP BY category_id
+              ORDER BY n DESC, category_id LIMIT %(facet_size)s) f
+       JOIN catalog_category c ON c.id = f.category_id),
+    (SELECT json_build_array({', '.join(price_counts)}) FROM matched p),
+    (SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
+       FROM (SELECT id, score, created_at, price FROM matched
+              ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page)
+"""
+
+
+def _browse_sql(*, where: str, score: str, order_by: str, price_counts: list[str]) -> str:
+    """Without words: facets from one grouped pass, the page from a top-N scan (no materialized set)."""
+    per_category = ", ".join(f"{expr} AS pr{i}" for i, expr in enumerate(price_counts))
+    price_sums = ", ".join(f"coalesce(sum(pr{i}), 0)" for i in range(len(price_counts)))
+    return f"""
+WITH f AS (
+    SELECT p.category_id, count(*) AS n, {per_category}
+      FROM search_listing p
+     WHERE {where}
+     GROUP BY p.category_id
+)
+SELECT
+    (SELECT coalesce(sum(n), 0) FROM f),
+    (SELECT coalesce(json_agg(json_build_array(c.slug, c.name, t.n) ORDER BY t.n DESC, c.name), '[]')
+       FROM (SELECT category_id, n FROM f ORDER BY n DESC, category_id LIMIT %(facet_size)s) t
+       JOIN catalog_category c ON c.id = t.category_id),
+    (SELECT json_build_array({price_sums}) FROM f),
+    (SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
+       FROM (SELECT p.product_id AS id, {score} AS score, p.created_at, p.price
+               FROM search_listing p
+              WHERE {where}
+              ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page)
+"""
 
 
 def _empty_price_ranges() -> list[PriceRangeFacet]:
