@@ -9,6 +9,7 @@ writing transaction.
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 from django.conf import settings
@@ -21,6 +22,8 @@ from catalog.signals import products_changed
 from search import caching
 from shops.models import Shop
 from shops.signals import shop_changed
+
+logger = logging.getLogger(__name__)
 
 VOCABULARY_PENDING_KEY = "search:vocabulary-refresh-pending"
 VOCABULARY_REFRESH_DELAY = 60  # seconds: one refresh covers a burst of edits
@@ -44,7 +47,7 @@ def _products_changed(*, product_ids: list[int]) -> None:
     caching.bump_listings_version()
     _schedule_vocabulary_refresh()
     if _is_elasticsearch_enabled() and product_ids:
-        tasks.index_products.delay(product_ids)
+        _send_task(tasks.index_products.delay, product_ids)
 
 
 def _shop_changed(*, shop_id: int) -> None:
@@ -52,14 +55,26 @@ def _shop_changed(*, shop_id: int) -> None:
 
     caching.bump_listings_version()
     if _is_elasticsearch_enabled():
-        tasks.index_shop_products.delay(shop_id)
+        _send_task(tasks.index_shop_products.delay, shop_id)
 
 
 def _schedule_vocabulary_refresh() -> None:
     from search import tasks
 
     if cache.add(VOCABULARY_PENDING_KEY, 1, timeout=VOCABULARY_REFRESH_DELAY * 5):
-        tasks.refresh_search_vocabulary.apply_async(countdown=VOCABULARY_REFRESH_DELAY)
+        if not _send_task(tasks.refresh_search_vocabulary.apply_async, countdown=VOCABULARY_REFRESH_DELAY):
+            cache.delete(VOCABULARY_PENDING_KEY)  # let the next change ask again
+
+
+def _send_task(send, *args, **kwargs) -> bool:
+    """Queue a sync task; a broker outage is logged, never raised into the committed writer (e.g. checkout)."""
+    try:
+        send(*args, **kwargs)
+    except Exception:
+        logger.warning("search sync task not queued (broker unavailable)", exc_info=True,
+                       extra={"event": "search_sync_not_queued"})
+        return False
+    return True
 
 
 def on_product_saved(sender, instance: Product, raw: bool = False, **kwargs) -> None:

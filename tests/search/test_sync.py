@@ -148,3 +148,14 @@ def test_index_task_is_a_no_op_without_elasticsearch():
     with mock.patch("search.documents.ProductDocument.update") as update:
         assert tasks.index_products([product.pk]) == 0
     update.assert_not_called()
+
+
+@ES_ON
+def test_broker_outage_after_commit_is_logged_not_raised(django_capture_on_commit_callbacks, caplog):
+    product = ProductFactory()
+    with mock.patch.object(tasks.index_products, "delay", side_effect=ConnectionError("broker down")), \
+         mock.patch.object(tasks.refresh_search_vocabulary, "apply_async", side_effect=ConnectionError("down")):
+        with django_capture_on_commit_callbacks(execute=True):
+            product.save()
+
+    assert "search sync task not queued" in caplog.text
