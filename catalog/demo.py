@@ -31,7 +31,9 @@ from catalog.demo_vocabulary import (
     SHOP_FIRST, SHOP_SECOND, STYLES, VINTAGE_WORDS, Kind,
 )
 from catalog.models import Category, Product, ProductImage
+from catalog.signals import products_changed
 from orders.models import Checkout, Order, OrderItem, Review
+from search.backends.postgres import refresh_vocabulary
 from shops.models import Shop
 
 DEMO_PASSWORD = "demo-pass-2024"
@@ -445,6 +447,9 @@ def load_demo_catalog(
         flush()
 
     report.orders, report.reviews = _past_orders(sold=sold, users=users, rng=rng, now=now)
+    # Bulk inserts send no signals: tell search and caches about the new listings once.
+    products_changed.send(sender=Product, product_ids=[], reason="bulk")
+    refresh_vocabulary()
     return report
 
 

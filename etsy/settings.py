@@ -192,6 +192,8 @@ CELERY_BEAT_SCHEDULE.update(
         "flush-product-views": {"task": "catalog.tasks.flush_product_views", "schedule": 30.0},
         # Recompute trending listings per category (served from cache for 15 minutes).
         "compute-trending": {"task": "catalog.tasks.compute_trending", "schedule": 600.0},
+        # Rebuild the spelling-correction vocabulary ("did you mean") from the searchable listings.
+        "refresh-search-vocabulary": {"task": "search.tasks.refresh_search_vocabulary", "schedule": 900.0},
         # Daily digest email per shop; idempotent per shop and day, so a beat restart never doubles it.
         "seller-daily-digest": {"task": "shops.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
     }
