@@ -289,25 +289,23 @@ def list_similar_products(*, product: Product, limit: int = 8, same_shop_first: 
     """
 
     def fetch() -> tuple[list[int], dict[int, int]]:
+        # Cheap on a large catalog: the maker's own pieces (shop index), then the category's
+        # trending pool (cached 15 minutes) ranked by shared tags; no sort over a whole category.
         base = _visible_products().filter(quantity__gt=0).exclude(pk=product.pk)
-        candidates: list[tuple[int, int]] = []  # (id, shop_id)
-        seen: set[int] = set()
-
-        def take(qs, n):
-            for pid, sid in qs.values_list("id", "shop_id")[:n]:
-                if pid not in seen:
-                    seen.add(pid)
-                    candidates.append((pid, sid))
-
         same_category_first = Case(When(category_id=product.category_id, then=0), default=1)
-        take(base.filter(shop_id=product.shop_id).order_by(same_category_first, "-favorite_count", "-id"), 4)
-        same_category = base.filter(category_id=product.category_id)
-        if product.tags:
-            take(same_category.filter(tags__overlap=product.tags).order_by("-favorite_count", "-id"), limit * 4)
-        take(same_category.order_by("-favorite_count", "-id"), limit * 4)
-        if len(candidates) < limit and product.category.parent_id:
-            parent_path = product.category.path.rsplit("/", 2)[0] + "/"
-            take(base.filter(category__path__startswith=parent_path).order_by("-favorite_count", "-id"), limit * 2)
+        own = list(
+            base.filter(shop_id=product.shop_id)
+            .order_by(same_category_first, "-favorite_count", "-id")
+            .values_list("id", "shop_id")[:4]
+        )
+        pool = _trending_ids(product.category_id)
+        if len(pool) < limit * 2 and product.category.parent_id:
+            pool = pool + [i for i in _trending_ids(product.category.parent_id) if i not in pool]
+        tags = set(product.tags or [])
+        rows = {pid: (sid, ptags) for pid, sid, ptags in base.filter(pk__in=pool).values_list("id", "shop_id", "tags")}
+        order = {pid: n for n, pid in enumerate(pool)}
+        ranked = sorted(rows, key=lambda pid: (-len(tags & set(rows[pid][1] or [])), order[pid]))
+        candidates = own + [(pid, rows[pid][0]) for pid in ranked if pid not in dict(own)]
         return [pid for pid, _ in candidates], {pid: sid for pid, sid in candidates}
 
     ids, shops = cache.cache_aside(
@@ -336,17 +334,20 @@ def list_similar_products(*, product: Product, limit: int = 8, same_shop_first: 
 # --- trending and the home feed -------------------------------------------------------------
 
 
-def list_trending_products(*, category_id: int | None = None, limit: int = 24) -> list[Product]:
-    """Return trending in-stock listings (whole catalog or one category), cached 15 minutes."""
+def _trending_ids(category_id: int | None) -> list[int]:
     from catalog.personalization import compute_trending_ids
 
-    ids = cache.cache_aside(
+    return cache.cache_aside(
         cache.trending_key(category_id),
         lambda: compute_trending_ids(category_id=category_id),
         ttl=cache.TTL["trending"],
         cache_type="trending",
     )
-    return list_products_by_ids(product_ids=ids[:limit])
+
+
+def list_trending_products(*, category_id: int | None = None, limit: int = 24) -> list[Product]:
+    """Return trending in-stock listings (whole catalog or one category), cached 15 minutes."""
+    return list_products_by_ids(product_ids=_trending_ids(category_id)[:limit])
 
 
 def get_home_feed(*, user, session_key: str | None = None, limit: int = 24) -> list[Product]:

@@ -271,6 +271,7 @@ def run_python_load(port: int, paths: list[str], *, seconds: float, connections:
     """Closed loop (rate=None: as fast as the connections go) or open loop at ``rate`` requests/s."""
     latencies: list[float] = []
     errors = [0]
+    statuses: dict[int | str, int] = {}
     lock = threading.Lock()
     start = time.monotonic() + 0.2
     deadline = start + seconds
@@ -301,8 +302,12 @@ def run_python_load(port: int, paths: list[str], *, seconds: float, connections:
                 resp.read()
                 if resp.status != 200:
                     errs += 1
-            except (OSError, http.client.HTTPException):
+                    with lock:
+                        statuses[resp.status] = statuses.get(resp.status, 0) + 1
+            except (OSError, http.client.HTTPException) as exc:
                 errs += 1
+                with lock:
+                    statuses[type(exc).__name__] = statuses.get(type(exc).__name__, 0) + 1
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             local.append((time.monotonic() - scheduled) * 1000)
@@ -320,7 +325,7 @@ def run_python_load(port: int, paths: list[str], *, seconds: float, connections:
     return {
         "rps": len(latencies) / elapsed,
         "p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95), "p99": _percentile(latencies, 99),
-        "errors": errors[0], "requests": len(latencies),
+        "errors": errors[0], "requests": len(latencies), "statuses": statuses,
     }
 
 
@@ -390,9 +395,11 @@ def main() -> int:
     wrk = None if args.python_load else ensure_wrk()
 
     log(f"starting gunicorn: {args.workers} workers on 127.0.0.1:{args.port} (ETSY_ENV=production, DEBUG off)")
+    server_log_path = ROOT / ".data" / "bench_web_server.log"
+    server_log = open(server_log_path, "wb")  # never a pipe: an undrained pipe would stall the workers
     server = subprocess.Popen(
         [GUNICORN, "etsy.wsgi", "--config", "etsy/gunicorn.conf.py"],
-        cwd=ROOT, env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        cwd=ROOT, env=server_env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
         for _ in range(100):
@@ -404,7 +411,7 @@ def main() -> int:
             except OSError:
                 pass
             if server.poll() is not None:
-                raise SystemExit(f"gunicorn exited: {server.stderr.read().decode()[-2000:]}")
+                raise SystemExit(f"gunicorn exited: {server_log_path.read_text()[-2000:]}")
             time.sleep(0.2)
         else:
             raise SystemExit("gunicorn did not answer /bench/bare")
@@ -479,8 +486,9 @@ def main() -> int:
             r = run_python_load(args.port, urls[kind], seconds=args.slo_seconds, connections=8, cookie=cookie_, rate=rate)
             ok = r["p50"] <= slo["p50"] and r["p95"] <= slo["p95"] and r["p99"] <= slo["p99"] and r["errors"] == 0
             who = "signed in" if cookie_ else "visitor"
+            errors = f"{r['errors']} {r['statuses']}" if r["errors"] else "0"
             print(f"| {kind}, {who} | {rate} | {r['p50']:.1f} ({slo['p50']}) | {r['p95']:.1f} ({slo['p95']}) | "
-                  f"{r['p99']:.1f} ({slo['p99']}) | {r['errors']} | {'yes' if ok else 'NO'} |")
+                  f"{r['p99']:.1f} ({slo['p99']}) | {errors} | {'yes' if ok else 'NO'} |")
         return 0
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -488,6 +496,7 @@ def main() -> int:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+        server_log.close()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ Budgets (stated here and in the report):
   home                          <= 6   0                 <= 2
   category                      <= 6   0                 <= 2
   search (PostgreSQL backend)   <= 8   0                 <= 2
-  product                       <= 12  0                 <= 2
+  product                       <= 14  0                 <= 2   (a cold miss also computes the
+                                             category trending pool the beat job keeps warm)
   shop                          <= 8   0                 <= 2
   cart (signed-in, 2 shops)     <= 6   (the cart is never cached: it must be exact)
 A signed-in hit costs the user row (auth middleware) and, on the home page, the recent
@@ -60,7 +61,7 @@ def test_hot_page_query_budget_on_hit_for_signed_in_buyers(name, catalog, signed
 def test_product_page_query_budget(client, catalog, django_assert_max_num_queries):
     url = catalog["products"][3].get_absolute_url()
     _miss()
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):
         assert client.get(url).status_code == 200
     with django_assert_max_num_queries(0):
         assert client.get(url).status_code == 200
@@ -80,7 +81,7 @@ def test_product_page_miss_does_not_grow_with_gallery_or_similar_items(client, c
     for i in range(1, 6):
         make_image(product, position=i)
     _miss()
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):
         assert client.get(product.get_absolute_url()).status_code == 200
 
 
