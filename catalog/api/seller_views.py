@@ -1,6 +1,5 @@
 """A seller's own listings. Every lookup is scoped to the requesting seller's shop."""
 
-from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -14,33 +13,20 @@ from catalog.api.serializers import (
     ProductWriteSerializer,
     SellerProductSerializer,
 )
-from catalog.exceptions import CategoryNotFound, ProductNotFound
-from catalog.models import Product, ProductImage
+from catalog.exceptions import CategoryNotFound
+from catalog.models import Product
 from catalog.services import listings
 from etsy.api.schema import error_response
 from etsy.api.views import ApiListView, ApiView
 from shops.api.permissions import IsShopOwner
-from shops.selectors_seller import get_shop_for_request
+from shops.selectors_seller import get_product_for_seller, get_shop_for_request, list_products_for_seller
 
 _PRODUCT_404 = error_response("No such listing in your shop (`product_not_found`).")
 _INVALID = error_response("Invalid input (`invalid`) or refused by the listing rules (`invalid_listing`).")
 
 
-def _seller_products(shop) -> QuerySet[Product]:
-    # Pending a seller selector (request D-3): the shop's listings, active or not.
-    return (
-        Product.objects.filter(shop=shop)
-        .select_related("shop", "category")
-        .prefetch_related(Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")))
-        .order_by("-created_at", "-id")
-    )
-
-
 def _get_seller_product(request, product_id: int) -> Product:
-    product = _seller_products(get_shop_for_request(request)).filter(pk=product_id).first()
-    if product is None:
-        raise ProductNotFound()
-    return product
+    return get_product_for_seller(shop=get_shop_for_request(request), product_id=product_id)
 
 
 def _write_fields(data: dict) -> dict:
@@ -58,7 +44,7 @@ class SellerProductListApi(ApiListView):
     serializer_class = SellerProductSerializer
 
     def get_queryset(self):
-        return _seller_products(get_shop_for_request(self.request))
+        return list_products_for_seller(shop=get_shop_for_request(self.request))
 
     @extend_schema(tags=["seller"], summary="Your listings, active or not")
     def get(self, request, *args, **kwargs):
