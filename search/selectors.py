@@ -97,8 +97,14 @@ def _validated(params: SearchParams) -> SearchParams:
         raise InvalidSearch(f"per_page must be between 1 and {MAX_PER_PAGE}.", extra={"field": "per_page"})
     for name in ("price_min", "price_max"):
         value = getattr(params, name)
-        if value is not None and (not isinstance(value, Decimal) or not value.is_finite() or value < 0):
+        if value is not None and (
+            not isinstance(value, Decimal) or not value.is_finite() or value < 0 or value >= Decimal("1e8")
+        ):
             raise InvalidSearch(f"{name} must be a non-negative amount.", extra={"field": name})
+    if params.shop_id is not None and not (isinstance(params.shop_id, int) and 1 <= params.shop_id < 2**63):
+        raise InvalidSearch("shop must be a shop id.", extra={"field": "shop_id"})
+    if params.vintage is not None and not isinstance(params.vintage, bool):
+        raise InvalidSearch("vintage must be true or false.", extra={"field": "vintage"})
     if params.price_min is not None and params.price_max is not None and params.price_min > params.price_max:
         raise InvalidSearch("price_min must not exceed price_max.", extra={"field": "price_min"})
     q = " ".join((params.q or "").split())[:MAX_QUERY_LENGTH]

@@ -312,6 +312,10 @@ def test_pagination_returns_disjoint_pages(make_listing):
         {"price_min": Decimal("-1")},
         {"price_min": Decimal("10"), "price_max": Decimal("5")},
         {"price_max": Decimal("NaN")},
+        {"price_max": Decimal("1e30")},
+        {"shop_id": 10**20},
+        {"shop_id": 0},
+        {"vintage": "yes"},
     ],
 )
 def test_malformed_parameters_raise_invalid_search(kwargs):
