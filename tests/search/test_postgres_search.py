@@ -389,3 +389,21 @@ def test_very_old_and_future_dated_listings_are_ranked_without_error(make_listin
 
     assert search("leather wallet").total == 3
     assert search("").total == 3
+
+
+def test_any_text_searches_without_error(make_listing, refresh_search_vocabulary):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    make_listing("Handmade leather wallet", tags=["wallet"])
+    refresh_search_vocabulary()
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.text(max_size=80))
+    def check(text):
+        result = search(text)
+        assert result.total in (0, 1)
+        assert result.suggestion is None or all(ch.isalnum() or ch == " " for ch in result.suggestion)
+
+    check()
+    assert Product.objects.count() == 1
