@@ -20,7 +20,7 @@ from django_elasticsearch_dsl import Document, fields
 from django_elasticsearch_dsl.registries import registry
 from tqdm import tqdm
 
-from catalog.models import Product
+from catalog.models import Category, Product
 from search.synonyms import solr_lines
 
 ANALYSIS = {
@@ -57,6 +57,8 @@ class ProductDocument(Document):
     description = _text()
     # Keyword per the design document for exact tag filters (tags.raw); analyzed text for matching.
     tags = _text(fields={"raw": fields.KeywordField()}, multi=True)
+    # The category and its ancestors' names, searched with a low weight (PostgreSQL: weight D).
+    category_names = _text()
     category = fields.KeywordField(attr="category.slug")
     category_path = fields.KeywordField(attr="category.path")
     price = fields.FloatField()
@@ -110,4 +112,16 @@ class ProductDocument(Document):
         return bool(instance.is_active and instance.shop.is_active)
 
     def prepare_tags(self, instance: Product) -> list[str]:
-        return list(instance.tags or [])
+        """The seller's tags, plus "vintage" for vintage listings (as in the PostgreSQL vector)."""
+        tags = list(instance.tags or [])
+        if instance.is_vintage and "vintage" not in tags:
+            tags.append("vintage")
+        return tags
+
+    def prepare_category_names(self, instance: Product) -> str:
+        names = self.__dict__.get("_category_names")
+        if names is None:  # the tree is small: one query per document instance, not per listing
+            names = dict(Category.objects.values_list("pk", "name"))
+            object.__setattr__(self, "_category_names", names)
+        ids = [int(part) for part in instance.category.path.strip("/").split("/") if part]
+        return " ".join(names[i] for i in ids if i in names) or instance.category.name

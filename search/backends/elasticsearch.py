@@ -30,7 +30,7 @@ def build_search_body(*, params: SearchParams, category: Category | None) -> dic
         main: dict[str, Any] = {
             "multi_match": {
                 "query": q,
-                "fields": ["title^3", "tags^2", "description"],
+                "fields": ["title^3", "tags^2", "description", "category_names^0.5"],
                 "fuzziness": "AUTO",
                 "prefix_length": 2,
             }

@@ -43,7 +43,7 @@ def test_index_settings_define_the_documented_analyzer_with_the_synonyms_file():
 def test_mapping_has_the_documented_fields():
     properties = ProductDocument._index.to_dict()["mappings"]["properties"]
 
-    for name in ("title", "description", "tags"):
+    for name in ("title", "description", "tags", "category_names"):
         assert properties[name]["type"] == "text"
         assert properties[name]["analyzer"] == "etsy_index_analyzer"
         assert properties[name]["search_analyzer"] == "etsy_analyzer"
@@ -59,8 +59,8 @@ def test_mapping_has_the_documented_fields():
 @pytest.mark.django_db
 def test_document_denormalizes_shop_rating_and_sales_count():
     shop = ShopFactory(rating=Decimal("4.7"), sales_count=321)
-    parent = CategoryFactory(slug="jewelry")
-    category = CategoryFactory(slug="rings", parent=parent)
+    parent = CategoryFactory(slug="jewelry", name="Jewelry")
+    category = CategoryFactory(slug="rings", name="Rings", parent=parent)
     category.refresh_from_db()
     product = ProductFactory(shop=shop, category=category, title="Silver ring", price=Decimal("42.50"),
                              tags=["ring", "silver"], quantity=3, is_vintage=True)
@@ -73,7 +73,8 @@ def test_document_denormalizes_shop_rating_and_sales_count():
     assert doc["category"] == "rings"
     assert doc["category_path"] == category.path and category.path.startswith(parent.path)
     assert doc["price"] == 42.5
-    assert doc["tags"] == ["ring", "silver"]
+    assert doc["tags"] == ["ring", "silver", "vintage"]
+    assert doc["category_names"] == "Jewelry Rings"
     assert doc["quantity"] == 3 and doc["is_vintage"] is True and doc["is_active"] is True
 
 
@@ -83,7 +84,7 @@ def test_keyword_query_body_is_the_documented_multi_match_with_boosts_and_aggreg
     function_score = body["query"]["function_score"]
     bool_query = function_score["query"]["bool"]
     assert bool_query["must"] == [
-        {"multi_match": {"query": "leather wallet", "fields": ["title^3", "tags^2", "description"],
+        {"multi_match": {"query": "leather wallet", "fields": ["title^3", "tags^2", "description", "category_names^0.5"],
                          "fuzziness": "AUTO", "prefix_length": 2}}
     ]
     assert {"range": {"quantity": {"gt": 0}}} in bool_query["filter"]
@@ -299,3 +300,14 @@ def test_search_index_rebuild_recreates_the_index_and_sends_every_listing_with_p
     source = next(a["_source"] for a in sent if a["_id"] == products[0].pk)
     assert source["shop_rating"] == 4.2 and source["shop_sales_count"] == 12 and source["title"] == "Mug 0"
     assert "Indexing products" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_preparing_many_listings_does_not_query_per_listing(django_assert_max_num_queries):
+    products = [ProductFactory() for _ in range(5)]
+    document = ProductDocument()
+    listings = list(document.get_queryset().filter(pk__in=[p.pk for p in products]))
+
+    with django_assert_max_num_queries(1):
+        docs = [document.prepare(p) for p in listings]
+    assert len(docs) == 5
