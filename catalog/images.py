@@ -81,8 +81,12 @@ def _read_upload(upload) -> bytes:
     return data
 
 
-def decode_image(data: bytes) -> Image.Image:
-    """Decode ``data`` fully after checking its signature and dimensions. Raises InvalidImage."""
+def decode_image(data: bytes, *, draft_side: int | None = None) -> Image.Image:
+    """Decode ``data`` fully after checking its signature and dimensions. Raises InvalidImage.
+
+    ``draft_side`` lets JPEG decode at a reduced scale (still reading the whole stream) when
+    the picture will be shrunk to that size anyway.
+    """
     fmt = sniff_format(data[:16])
     if fmt is None:
         raise InvalidImage("This file is not a JPEG, PNG, GIF or WebP picture.")
@@ -97,6 +101,8 @@ def decode_image(data: bytes) -> Image.Image:
                 raise InvalidImage(f"The picture must be at least {MIN_SIDE} pixels on each side.")
             header.verify()
             image = Image.open(BytesIO(data), formats=[fmt])
+            if draft_side and fmt == "JPEG":
+                image.draft("RGB", (draft_side, draft_side))
             image.load()
     except InvalidImage:
         raise
@@ -122,7 +128,7 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
 
 def process_upload(upload, *, max_side: int = LISTING_SIDE, thumbnail_side: int = THUMBNAIL_SIDE) -> ProcessedImage:
     """Validate, re-encode and resize an uploaded picture. Raises InvalidImage."""
-    image = decode_image(_read_upload(upload))
+    image = decode_image(_read_upload(upload), draft_side=max_side)
     try:
         image.seek(0)  # first frame of an animation
         image = ImageOps.exif_transpose(image)

@@ -200,3 +200,9 @@ def test_deleting_an_image_inline_removes_row_and_files_after_commit(
         callback()
     assert not ProductImage.objects.filter(pk=picture.pk).exists()
     assert not any(default_storage.exists(n) for n in names)
+
+
+def test_truncated_jpeg_is_refused():
+    data = jpeg_bytes((2000, 1500))
+    with pytest.raises(images.InvalidImage, match="damaged"):
+        images.process_upload(io.BytesIO(data[: len(data) // 2]))
