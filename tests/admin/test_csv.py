@@ -110,3 +110,19 @@ def test_unreadable_files_are_refused(seller_a, data, message):
 def test_superuser_without_a_shop_cannot_import(superuser_client):
     response = superuser_client.get(reverse("admin:catalog_product_import_csv"))
     assert response.status_code == 403
+
+
+def test_a_database_error_mid_import_rolls_back_every_row(seller_a, category, monkeypatch):
+    from django.db import IntegrityError
+
+    text = "id,title,price,category\n" f"{seller_a.product.pk},Updated title,5.00,kitchen\n" ",Brand new,6.00,kitchen\n"
+
+    def failing_bulk_create(*args, **kwargs):
+        raise IntegrityError("simulated failure after the updates were written")
+
+    monkeypatch.setattr(Product.objects, "bulk_create", failing_bulk_create)
+    with pytest.raises(IntegrityError):
+        csv_io.import_products_csv(shop=seller_a.shop, data=text.encode())
+    seller_a.product.refresh_from_db()
+    assert seller_a.product.title == "Alice Ceramics teapot"
+    assert not Product.objects.filter(title="Brand new").exists()
