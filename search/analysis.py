@@ -75,6 +75,9 @@ class AnalyzedQuery:
     words: list[str]
     groups: list[TermGroup] = field(default_factory=list)
     suggestion: str | None = None
+    # The shopper's own words (stems, corrected), any of them: ranks a listing that uses the
+    # words typed above one that matches only through synonyms.
+    exact_words: str = ""
 
     @property
     def is_empty(self) -> bool:
@@ -180,7 +183,16 @@ def analyze(q: str) -> AnalyzedQuery:
     if any(w.corrected or w.also for w in looked_up):
         analyzed.suggestion = " ".join(w.corrected or w.also or w.text for w in looked_up)
 
-    analyzed.groups = _expand(looked_up, by_stems)
+    groups = _expand(looked_up, by_stems)
+    # "signet ring": both words belong to one synonym group; matching it twice adds nothing.
+    unique: dict[str, TermGroup] = {}
+    for group in groups:
+        unique.setdefault(group.tsquery_text(), group)
+    analyzed.groups = list(unique.values())
+    stems = dict.fromkeys(
+        (w.corrected_stem if w.corrected else w.stem) for w in looked_up if (w.corrected_stem if w.corrected else w.stem)
+    )
+    analyzed.exact_words = " | ".join(_quote(stem) for stem in stems)
     return analyzed
 
 

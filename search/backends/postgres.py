@@ -24,6 +24,8 @@ from search.types import PRICE_RANGES, CategoryFacet, PriceRangeFacet, SearchPar
 CATEGORY_FACET_SIZE = 20
 # With fewer full matches than this, a query of three or more concepts also shows listings missing one.
 RELAX_BELOW = 10
+# Bonus (relative to one concept) for using the shopper's own words rather than a synonym.
+EXACT_WORDS_WEIGHT = 0.5
 
 _ORDER_BY = {
     "relevance": "score DESC, created_at DESC, id DESC",
@@ -99,6 +101,9 @@ def _run(
         # One rank per concept, summed: a listing with every concept in its title beats one that
         # has a single concept there, however many synonyms a concept expands to.
         text_rank = " + ".join(f"ts_rank({_TS_WEIGHTS}, p.search_vector, {t})" for t in terms)
+        if analyzed.exact_words:
+            sql_params["exact_words"] = analyzed.exact_words
+            text_rank += f" + {EXACT_WORDS_WEIGHT} * ts_rank({_TS_WEIGHTS}, p.search_vector, %(exact_words)s::tsquery)"
         score = f"({text_rank}) * {_BOOST_SQL}"
         if min_groups < len(terms):
             # Listings matching every concept first (a text score x boost stays far below 1000).

@@ -407,3 +407,11 @@ def test_any_text_searches_without_error(make_listing, refresh_search_vocabulary
 
     check()
     assert Product.objects.count() == 1
+
+
+def test_listing_using_the_typed_word_ranks_above_a_synonym_match(make_listing):
+    synonym = make_listing("Gold band", age_days=1)
+    typed = make_listing("Gold signet ring", age_days=40)
+
+    assert [p.pk for p in search("signet ring").hits] == [typed.pk, synonym.pk]
+    assert [p.pk for p in search("band").hits] == [synonym.pk, typed.pk]
