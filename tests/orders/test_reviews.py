@@ -121,3 +121,19 @@ def test_concurrent_reviews_of_one_order_create_one():
     assert sorted(outcomes) == ["dup"] * 4 + ["ok"]
     shop = Shop.objects.get(pk=order.shop_id)
     assert shop.review_count == 1 and shop.rating == Decimal("5.0")
+
+
+def test_review_from_the_site_refreshes_the_cached_shop_page(client, buyer, shop, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    Shop.objects.filter(pk=shop.pk).update(rating=None, review_count=0)
+    order = OrderFactory(buyer=buyer, shop=shop, status=Order.Status.DELIVERED)
+    shop_url = reverse("shops:detail", kwargs={"slug": shop.slug})
+    assert "rated" not in client.get(shop_url).content.decode()  # now cached without a rating
+    client.force_login(buyer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("orders:review", args=[order.pk]), {"rating": "4", "comment": "Lovely glaze"})
+    assert response.status_code == 302
+    client.logout()
+    page = client.get(shop_url).content.decode()
+    assert 'aria-label="rated 4.0 out of 5"' in page and "(1 review)" in page and "Lovely glaze" in page
