@@ -341,6 +341,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per page")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per page (fills the caches)")
     parser.add_argument("--slo-seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; each page keeps its best")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
     args = parser.parse_args()
@@ -372,6 +373,10 @@ def main() -> int:
         started = time.monotonic()
         manage(env, "load_demo_catalog", "--products", str(args.products), "--shops", str(args.shops), "--seed", "7")
         log(f"loaded in {time.monotonic() - started:.0f} s")
+        import psycopg
+
+        with psycopg.connect(db_url, autocommit=True) as conn:  # planner statistics after the bulk load
+            conn.execute("ANALYZE")
 
     server_env = {
         **env,
@@ -457,18 +462,24 @@ def main() -> int:
             for t in threads:
                 t.join(timeout=600)
 
-        results = []
         for label, kind, cookie_ in scenarios:
             warm_every_url(urls[kind], cookie_)
             if args.warmup:
                 load(urls[kind], args.warmup, cookie_)
-            r = load(urls[kind], args.seconds, cookie_)
-            results.append((label, kind, r))
-            log(f"{label}: {r['rps']:.0f} req/s, p99 {r['p99']:.1f} ms")
+        # The machine is shared: run every page in several rounds, pages interleaved, and keep
+        # each page's best round (the run least disturbed by other processes), bare view included.
+        best: dict[str, dict] = {}
+        for round_no in range(args.rounds):
+            for label, kind, cookie_ in scenarios:
+                r = load(urls[kind], args.seconds, cookie_)
+                log(f"round {round_no + 1}: {label}: {r['rps']:.0f} req/s, p99 {r['p99']:.1f} ms")
+                if label not in best or r["rps"] > best[label]["rps"]:
+                    best[label] = r
+        results = [(label, kind, best[label]) for label, kind, _ in scenarios]
 
         bare_rps = results[0][2]["rps"]
         print()
-        print(f"Saturation ({'wrk' if wrk else 'python'}; {args.connections} connections, {args.seconds} s per page "
+        print(f"Saturation ({'wrk' if wrk else 'python'}; best of {args.rounds} interleaved rounds; {args.connections} connections, {args.seconds} s per page "
               f"after every URL was requested once and {args.warmup} s of warm-up; {args.products:,} listings; gunicorn {args.workers} sync workers; 2 cores shared with the load generator)")
         print(f"| page | req/s | % of bare | p50 ms | p95 ms | p99 ms | errors |")
         print(f"|---|---:|---:|---:|---:|---:|---:|")
