@@ -97,7 +97,8 @@ class CsvImportForm(forms.Form):
 @admin.register(Product)
 class ProductAdmin(ShopScopedAdmin):
     form = ProductAdminForm
-    list_display = ["title", "price", "quantity", "category", "is_active", "view_count", "favorite_count"]
+    list_display = ["cover", "title", "price", "quantity", "category", "is_active", "view_count", "favorite_count"]
+    list_display_links = ["cover", "title"]
     list_filter = ["is_active", "is_vintage", ("category", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["category", "shop"]
     search_fields = ["title", "description"]
@@ -125,8 +126,18 @@ class ProductAdmin(ShopScopedAdmin):
 
     def get_list_display(self, request):
         if is_marketplace_admin(request):
-            return ["title", "shop", *self.list_display[1:]]
+            return [*self.list_display[:2], "shop", *self.list_display[2:]]
         return self.list_display
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("images")
+
+    @admin.display(description="Photo")
+    def cover(self, obj):
+        pictures = list(obj.images.all())  # prefetched, ordered by position
+        if not pictures:
+            return "—"
+        return picture_html(pictures[0].thumbnail or pictures[0].image, alt=pictures[0].alt_text or obj.title, width=60)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
