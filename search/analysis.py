@@ -111,7 +111,8 @@ WITH t AS (
 )
 SELECT t.ord, t.tok, t.stem,
        coalesce((SELECT sum(v.ndoc) FROM search_vocabulary v WHERE v.lexeme = t.stem), 0) AS stem_count,
-       c.word, c.lexeme, c.ndoc
+       c.word, c.lexeme, c.ndoc,
+       EXISTS (SELECT 1 FROM search_vocabulary) AS has_vocabulary
   FROM t
   LEFT JOIN LATERAL (
         SELECT v.word, v.lexeme, v.ndoc
@@ -220,9 +221,14 @@ def _look_up(words: list[str]) -> list[_Word]:
     with connection.cursor() as cursor:
         cursor.execute(_LOOKUP_SQL, [words])
         rows = cursor.fetchall()
+    if rows and not rows[0][-1]:
+        # Listings written without signals (bulk loads) and no refresh yet: ask for one.
+        from search.receivers import schedule_vocabulary_refresh
+
+        schedule_vocabulary_refresh()
     by_ord: dict[int, _Word] = {}
     candidates: dict[int, list[tuple[str, str, int]]] = {}
-    for ordinal, tok, stem, stem_count, cand, cand_lexeme, cand_count in rows:
+    for ordinal, tok, stem, stem_count, cand, cand_lexeme, cand_count, _has_vocabulary in rows:
         if ordinal not in by_ord:
             by_ord[ordinal] = _Word(text=tok, stem=stem or None, stem_count=int(stem_count or 0))
             candidates[ordinal] = []

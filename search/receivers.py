@@ -45,7 +45,7 @@ def _products_changed(*, product_ids: list[int]) -> None:
     from search import tasks
 
     caching.bump_listings_version()
-    _schedule_vocabulary_refresh()
+    schedule_vocabulary_refresh()
     if _is_elasticsearch_enabled() and product_ids:
         _send_task(tasks.index_products.delay, product_ids)
 
@@ -58,7 +58,8 @@ def _shop_changed(*, shop_id: int) -> None:
         _send_task(tasks.index_shop_products.delay, shop_id)
 
 
-def _schedule_vocabulary_refresh() -> None:
+def schedule_vocabulary_refresh() -> None:
+    """Ask for one vocabulary refresh in VOCABULARY_REFRESH_DELAY seconds (debounced)."""
     from search import tasks
 
     if cache.add(VOCABULARY_PENDING_KEY, 1, timeout=VOCABULARY_REFRESH_DELAY * 5):

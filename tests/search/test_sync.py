@@ -159,3 +159,12 @@ def test_broker_outage_after_commit_is_logged_not_raised(django_capture_on_commi
             product.save()
 
     assert "search sync task not queued" in caplog.text
+
+
+def test_search_on_an_empty_vocabulary_asks_for_a_refresh(index_calls):
+    ProductFactory(title="Leather wallet")  # created without running on-commit work: no refresh yet
+
+    search_products(params=SearchParams(q="walet"))
+    search_products(params=SearchParams(q="lether"))
+
+    index_calls["vocabulary"].assert_called_once()
