@@ -89,16 +89,31 @@ def record_product_view(
 NO_VIEWS = 0  # stored alone in a viewer's list: "the database has none either", so it is not asked again
 
 
-def list_recent_view_ids(*, user_id: int | None, session_key: str | None) -> list[int]:
-    """Return the viewer's recently viewed product ids, newest first (Redis, then the database once)."""
+def queue_recent_views(pipe, *, user_id: int | None, session_key: str | None) -> bool:
+    """Add the read of the viewer's recent views to a pipeline; False when there is no viewer key."""
+    key = recent_views_key(user_id=user_id, session_key=session_key)
+    if key is None:
+        return False
+    pipe.lrange(key, 0, RECENT_VIEWS_KEPT - 1)
+    return True
+
+
+def list_recent_view_ids(
+    *, user_id: int | None, session_key: str | None, raw: list | None = None
+) -> list[int]:
+    """Return the viewer's recently viewed product ids, newest first (Redis, then the database once).
+
+    ``raw`` is the reply of ``queue_recent_views`` when the caller already read the list.
+    """
     key = recent_views_key(user_id=user_id, session_key=session_key)
     if key is None:
         return []
-    try:
-        raw = _redis().lrange(key, 0, RECENT_VIEWS_KEPT - 1)
-    except Exception:
-        logger.warning("could not read recent views", exc_info=True)
-        raw = None
+    if raw is None:
+        try:
+            raw = _redis().lrange(key, 0, RECENT_VIEWS_KEPT - 1)
+        except Exception:
+            logger.warning("could not read recent views", exc_info=True)
+            raw = None
     if raw:
         return [int(x) for x in raw if int(x) != NO_VIEWS]
     if not user_id:

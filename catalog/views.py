@@ -86,12 +86,24 @@ def shell_response(
     build_context,
     holes: dict[str, str] | None = None,
     status: int = 200,
+    found: dict | None = None,
 ) -> HttpResponse:
-    """Serve ``template`` from a cached shell, filling the visitor's holes."""
-    shell = cache.cache_aside(
-        key, lambda: cache.render_shell(request, template, build_context()), ttl=ttl, cache_type="page"
-    )
-    all_holes = base_holes(request)
+    """Serve ``template`` from a cached shell, filling the visitor's holes.
+
+    One round trip on a warm cache: the shell and, for a signed-in buyer, the cart badge
+    (``found`` when the caller already read them with ``cache.read_with``).
+    """
+    user_id = request.user.pk if request.user.is_authenticated else None
+    if found is None:
+        found = cache.read_with([key] + ([cache.cart_count_key(user_id)] if user_id else [])) or {}
+    shell = found.get(key)
+    if shell is not None:
+        metrics.cache_hits.labels(cache_type="page").inc()
+    else:
+        shell = cache.cache_aside(
+            key, lambda: cache.render_shell(request, template, build_context()), ttl=ttl, cache_type="page"
+        )
+    all_holes = base_holes(request, known_cart_count=found.get(cache.cart_count_key(user_id)) if user_id else None)
     if holes:
         all_holes.update(holes)
     token = get_token(request) if cache.CSRF_MARKER in shell else None
@@ -110,7 +122,18 @@ def _favorite_ids(request: HttpRequest):
 def home(request: HttpRequest) -> HttpResponse:
     user_id = request.user.pk if request.user.is_authenticated else None
     session_key = request.session.session_key if _has_session(request) else None
-    seen = personalization.list_recent_view_ids(user_id=user_id, session_key=session_key)
+    # One round trip: the shared and the personal shell, the cart badge and the recent views.
+    personal_key = f"page:home:u{user_id}" if user_id else None
+    keys = [cache.HOME_PAGE_KEY] + ([personal_key, cache.cart_count_key(user_id)] if user_id else [])
+    queued: list[bool] = []
+    found = cache.read_with(
+        keys,
+        lambda pipe: queued.append(
+            personalization.queue_recent_views(pipe, user_id=user_id, session_key=session_key)
+        ),
+    )
+    raw = found["__replies__"][0] if found and queued and queued[0] else None
+    seen = personalization.list_recent_view_ids(user_id=user_id, session_key=session_key, raw=raw)
     personalized = len(seen) >= personalization.COLD_START_VIEWS
 
     def build():
@@ -118,12 +141,14 @@ def home(request: HttpRequest) -> HttpResponse:
         return {"products": products, "personalized": personalized, "roots": selectors.list_categories_tree()}
 
     if personalized and user_id:
-        key, ttl = f"page:home:u{user_id}", cache.TTL["feed"]
+        key, ttl = personal_key, cache.TTL["feed"]
     elif personalized:
         return render(request, "catalog/home.html", build())
     else:
         key, ttl = cache.HOME_PAGE_KEY, cache.TTL["page"]
-    return shell_response(request, key=key, ttl=ttl, cache_type="page", template="catalog/home.html", build_context=build)
+    return shell_response(
+        request, key=key, ttl=ttl, cache_type="page", template="catalog/home.html", build_context=build, found=found or {}
+    )
 
 
 # --- category --------------------------------------------------------------------------------

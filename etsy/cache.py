@@ -255,8 +255,9 @@ def fill_shell(shell: str, holes: dict[str, str], csrf_token: str | None) -> str
 def read_with(keys: list[str], queue: Callable[[Any], None] | None = None) -> dict[str, Any] | None:
     """Read ``keys`` and run the raw commands ``queue`` adds, in one pipelined round trip.
 
-    Returns the values found (decoded like ``cache.get``), or ``None`` when the cache is
-    disabled or Redis failed: the caller then takes its ordinary (database) path.
+    Returns the values found (decoded like ``cache.get``) with the raw replies of the queued
+    commands under ``"__replies__"``, or ``None`` when the cache is disabled or Redis failed:
+    the caller then takes its ordinary (database) path.
     """
     if not is_enabled():
         return None
@@ -268,8 +269,10 @@ def read_with(keys: list[str], queue: Callable[[Any], None] | None = None) -> di
         pipe.mget(raw_keys)
         if queue is not None:
             queue(pipe)
-        values = pipe.execute()[0]
-        return {k: backend.client.decode(v) for k, v in zip(keys, values) if v is not None}
+        values, *replies = pipe.execute()
+        found = {k: backend.client.decode(v) for k, v in zip(keys, values) if v is not None}
+        found["__replies__"] = replies
+        return found
     except Exception:
         logger.warning("pipelined cache read failed; using the database", exc_info=True)
         return None
