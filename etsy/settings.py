@@ -158,6 +158,8 @@ CELERY_BEAT_SCHEDULE: dict = {}  # filled by the "Background jobs" section below
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")  # for the file-based backend
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Etsy Marketplace <no-reply@marketplace.test>")
+# Absolute links in emails (digests, order notifications) start with this.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- Search ------------------------------------------------------------------
 # Without ELASTICSEARCH_URL, PostgreSQL full-text search answers every query.
