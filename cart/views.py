@@ -33,19 +33,28 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add to cart; with htmx, answer with the refreshed buy box instead of a redirect."""
     quantity = _quantity(request)
+    error = ""
     if not quantity:
-        messages.error(request, "Choose a quantity of at least 1.")
-        return redirect(_back_to_product(pk))
-    try:
-        if request.user.is_authenticated:
-            services.add_item(user=request.user, product_id=pk, quantity=quantity)
-        else:
-            services.add_guest_item(session=request.session, product_id=pk, quantity=quantity)
-    except ProductNotFound:
-        raise Http404("No such listing") from None
-    except DomainError as exc:
-        messages.error(request, exc.message)
+        error = "Choose a quantity of at least 1."
+    else:
+        try:
+            if request.user.is_authenticated:
+                services.add_item(user=request.user, product_id=pk, quantity=quantity)
+            else:
+                services.add_guest_item(session=request.session, product_id=pk, quantity=quantity)
+        except ProductNotFound:
+            raise Http404("No such listing") from None
+        except DomainError as exc:
+            error = exc.message
+    if getattr(request, "htmx", False):
+        from catalog.views import render_buy_box
+
+        notice = "" if error else "Added to your cart."
+        return HttpResponse(render_buy_box(request, pk, notice=notice, error=error))
+    if error:
+        messages.error(request, error)
         return redirect(_back_to_product(pk))
     messages.success(request, "Added to your cart.")
     return redirect("cart:detail")

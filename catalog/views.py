@@ -52,7 +52,7 @@ def cart_count(request: HttpRequest) -> int:
         return cache.cache_aside(
             cache.cart_count_key(user.pk), lambda: count_cart_items(user=user), ttl=cache.TTL["cart"], cache_type="cart"
         )
-    if not _has_session(request):
+    if not _has_session(request) and not request.session.modified:  # no guest cart, and none started now
         return 0
     return count_cart_items(session=request.session)
 
@@ -229,19 +229,34 @@ def _price_label(low: Decimal | None, high: Decimal | None) -> str:
 # --- product ---------------------------------------------------------------------------------
 
 
-def _buy_box(request: HttpRequest, product, inventory, favorite_ids) -> str:
+def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: str = "", error: str = "") -> str:
     user_id = request.user.pk if request.user.is_authenticated else None
+    reserved_for_other = inventory.is_reserved_for_other(user_id)
     return render_personal(
         request,
         "buy_box",
         {
             "product": product,
             "inventory": inventory,
-            "reserved_for_other": inventory.is_reserved_for_other(user_id),
-            "held_by_me": bool(user_id) and inventory.reserved_by_user_id == user_id and not inventory.is_reserved_for_other(user_id) and inventory.reserved_until is not None,
+            "reserved_for_other": reserved_for_other,
+            "held_by_me": bool(user_id)
+            and inventory.reserved_until is not None
+            and inventory.reserved_by_user_id == user_id
+            and not reserved_for_other,
             "is_favorite": product.pk in favorite_ids.product_ids,
+            "notice": notice,
+            "error": error,
         },
     )
+
+
+def render_buy_box(request: HttpRequest, product_id: int, *, notice: str = "", error: str = "") -> str:
+    """The buy box alone (htmx answers after add to cart), with the header badge swapped out of band."""
+    product = selectors.get_product_detail(product_id=product_id)
+    inventory = selectors.get_inventory(product_id=product_id)
+    box = _buy_box(request, product, inventory, _favorite_ids(request), notice=notice, error=error)
+    badge = render_personal(request, "cart_badge", {"cart_count": cart_count(request), "oob": True})
+    return box + badge
 
 
 def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:

@@ -48,6 +48,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     autosubmit(); gallery(); onceForms(); tick();
-    if (document.querySelector("[data-countdown]")) setInterval(tick, 1000);
+    setInterval(tick, 1000);  // also picks up countdowns that htmx swaps in
   });
 })();

@@ -205,3 +205,17 @@ def test_password_reset_sends_an_email_with_a_working_link(client, buyer, settin
     done = client.post(form_page.redirect_chain[-1][0], {"new_password1": "N3w-secret-pass!", "new_password2": "N3w-secret-pass!"})
     assert done.status_code == 302
     assert client.login(username=buyer.email, password="N3w-secret-pass!")
+
+
+def test_add_to_cart_with_htmx_returns_the_buy_box_and_the_new_badge(client, catalog, buyer, other_buyer):
+    client.force_login(buyer)
+    product = catalog["products"][0]
+    response = client.post(f"/cart/add/{product.pk}/", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="buy-box"' in html and "Added to your cart." in html
+    assert "held for you for" in html  # a unique item is now held for this buyer
+    assert 'id="cart-count" data-cart-count hx-swap-oob="true">1<' in html
+    client.force_login(other_buyer)
+    refused = client.post(f"/cart/add/{product.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Someone else is checking out this item" in refused and 'role="alert"' in refused
