@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from catalog.api.serializers import ShopSummarySerializer
-from etsy.api.fields import StrictJsonSerializer
+from etsy.api.fields import MAX_ID, MAX_QUANTITY, StrictJsonSerializer
 from catalog.models import Product
 
 _MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -62,9 +62,9 @@ class CartItemSerializer(serializers.Serializer):
 
 
 class AddCartItemSerializer(StrictJsonSerializer):
-    product_id = serializers.IntegerField(min_value=1)
-    quantity = serializers.IntegerField(min_value=1, default=1)
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
 
 
 class SetQuantitySerializer(StrictJsonSerializer):
-    quantity = serializers.IntegerField(min_value=0, help_text="0 removes the line.")
+    quantity = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, help_text="0 removes the line.")

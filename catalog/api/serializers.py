@@ -5,7 +5,14 @@ from rest_framework import serializers
 
 from catalog.models import Category, Favorite, Product, ProductImage
 from catalog.selectors import DEFAULT_ORDERING, ORDERINGS
-from etsy.api.fields import MONEY_KWARGS, DecimalStringField, QuerySerializer, StrictJsonSerializer
+from etsy.api.fields import (
+    MAX_ID,
+    MAX_QUANTITY,
+    MONEY_KWARGS,
+    DecimalStringField,
+    QuerySerializer,
+    StrictJsonSerializer,
+)
 from shops.models import Shop
 
 
@@ -143,7 +150,7 @@ class ProductFilterSerializer(QuerySerializer):
     category = serializers.SlugField(
         required=False, max_length=120, help_text="Category slug; includes its subcategories."
     )
-    shop = serializers.IntegerField(required=False, min_value=1, help_text="Shop id.")
+    shop = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Shop id.")
     price_min = DecimalStringField(required=False, help_text="Inclusive lower bound.", **MONEY_KWARGS)
     price_max = DecimalStringField(required=False, help_text="Exclusive upper bound.", **MONEY_KWARGS)
     vintage = serializers.BooleanField(required=False, help_text="Only vintage (true) or only new (false).")
@@ -162,7 +169,7 @@ class FavoriteSerializer(serializers.ModelSerializer):
 
 class FavoriteRequestSerializer(StrictJsonSerializer):
     kind = serializers.ChoiceField(choices=Favorite.Kind.choices, help_text="What to favorite.")
-    id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The listing's or the shop's id.")
+    id = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The listing's or the shop's id.")
 
 
 class FeedParamsSerializer(QuerySerializer):
@@ -182,7 +189,7 @@ class ProductWriteSerializer(StrictJsonSerializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     price = DecimalStringField(**MONEY_KWARGS)
-    quantity = serializers.IntegerField(required=False, min_value=0, max_value=2_147_483_647)
+    quantity = serializers.IntegerField(required=False, min_value=0, max_value=MAX_QUANTITY)
     category = serializers.SlugField(max_length=120, help_text="Category slug.")
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
     is_vintage = serializers.BooleanField(required=False)

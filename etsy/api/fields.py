@@ -79,7 +79,17 @@ def _validate_rest(serializer_class, serializer, data: dict, errors: dict):
 
 
 class StrictJsonSerializer(serializers.Serializer):
-    """A JSON request body: each value must already have its documented JSON type."""
+    """A JSON request body: each value must already have its documented JSON type.
+
+    Text is taken as sent (no trimming): what counts as blank is the services' rule.
+    """
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            if isinstance(field, serializers.CharField):
+                field.trim_whitespace = False
+        return fields
 
     def to_internal_value(self, data):
         if not isinstance(data, Mapping):
@@ -92,7 +102,9 @@ class StrictJsonSerializer(serializers.Serializer):
         return _validate_rest(StrictJsonSerializer, self, dict(data), errors)
 
 
-_INTEGER = re.compile(r"-?[0-9]{1,18}")
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+MAX_ID = 2**63 - 1  # bigint primary keys
+MAX_QUANTITY = 2**31 - 1  # integer columns
 _BOOLEANS = {"true": True, "false": False}
 
 

@@ -77,5 +77,5 @@ def pytest_terminal_summary(terminalreporter):
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(generated["statuses"].items()))
         terminalreporter.write_line(
             f"schemathesis: {generated['cases']} generated cases over {len(generated['operations'])} "
-            f"operations ({statuses})"
+            f"operations ({statuses}); {generated['stateful_calls']} calls in stateful workflows"
         )

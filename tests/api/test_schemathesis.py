@@ -3,8 +3,9 @@
 Schemathesis (Python API, in-process WSGI) generates valid and invalid requests for all
 operations, signed in as a user who is both a buyer (with orders and a cart) and a seller
 (with a shop, listings and orders), and checks every response: no 5xx, a documented
-status code and content type, and a body that matches its documented schema.
-Examples per operation are bounded so the whole run stays under a couple of minutes.
+status code and content type, a body that matches its documented schema, bad tokens refused.
+A second test runs stateful workflows along the links schemathesis infers between operations
+(create, then read, change or delete). Examples are bounded so the run stays near a minute.
 """
 
 from collections import Counter
@@ -18,6 +19,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
 from rest_framework.authtoken.models import Token
 
 from cart import services as cart_services
@@ -34,7 +36,8 @@ from tests.shops.factories import ShopFactory
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 MAX_EXAMPLES = 20
-GENERATED = {"cases": 0, "operations": set(), "statuses": Counter()}  # reported by tests/api/conftest.py
+# Reported at the end of the run by tests/api/conftest.py.
+GENERATED = {"cases": 0, "operations": set(), "statuses": Counter(), "stateful_calls": 0}
 
 # Operations whose documented 400 also covers business rules a schema cannot express
 # (weak password, taken email, empty cart, card number, quantity cap, listing and review rules,
@@ -92,8 +95,8 @@ def fuzz_world(settings, tmp_path, _keep_test_connection):
         OrderItemFactory(order=OrderFactory(buyer=user, shop=other_shop, status=status))
         OrderItemFactory(order=OrderFactory(shop=shop, status=status))
     ReviewFactory(order__shop=shop, shop=shop)
-    token, _ = Token.objects.get_or_create(user=user)
-    yield {"token": token.key, "products": products}
+    Token.objects.create(user=user, key=FUZZ_TOKEN)
+    yield {"products": products}
     reset_all()
 
 
@@ -103,6 +106,21 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/schema?format=json", get_wsgi_a
 schema.config.generation.update(
     modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=MAX_EXAMPLES, deterministic=True
 )
+# The fuzz user's API token. Fixed, because schemathesis builds some cases (its coverage phase)
+# while collecting tests, before any fixture has run; fuzz_world stores this key for the user.
+FUZZ_TOKEN = "5c4e" * 10
+
+
+@schema.auth()
+class FuzzUserToken:
+    """Sign every generated request in as the fuzz user; schemathesis also derives invalid
+    credentials from it to check that bad tokens are refused (ignored_auth)."""
+
+    def get(self, case, context):
+        return FUZZ_TOKEN
+
+    def set(self, case, data, context):
+        case.headers = {**(case.headers or {}), "Authorization": f"Token {data}"}
 
 
 @schema.parametrize()
@@ -117,7 +135,38 @@ def test_api_conforms_to_its_schema(case, fuzz_world):
     GENERATED["cases"] += 1
     GENERATED["operations"].add(case.operation.label)
     excluded = [positive_data_acceptance] if case.operation.label in RULE_400_OPERATIONS else []
-    response = case.call_and_validate(
-        headers={"Authorization": f"Token {fuzz_world['token']}"}, excluded_checks=excluded
-    )
+    response = case.call_and_validate(excluded_checks=excluded)
     GENERATED["statuses"][f"{response.status_code // 100}xx"] += 1
+
+
+def test_stateful_workflows_follow_links_between_operations(fuzz_world):
+    """Chains of calls (create, then read, change or delete what was created) along the links
+    schemathesis infers from the schema, e.g. POST /seller/products -> PATCH /seller/products/{id}."""
+    workflow = schema.as_state_machine()
+
+    class AuthenticatedWorkflow(workflow):
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            excluded = [positive_data_acceptance] if case.operation.label in RULE_400_OPERATIONS else []
+            case.validate_response(
+                response,
+                additional_checks=additional_checks,
+                excluded_checks=excluded,
+                transport_kwargs=kwargs or None,
+                recorder=getattr(self, "recorder", None),
+            )
+
+        def after_call(self, response, case):
+            GENERATED["stateful_calls"] += 1
+            super().after_call(response, case)
+
+    run_state_machine_as_test(
+        AuthenticatedWorkflow,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
