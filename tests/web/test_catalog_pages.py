@@ -155,3 +155,22 @@ def test_media_view_serves_product_images_with_immutable_cache_headers(client, c
 
 def test_bare_view_is_off_unless_enabled(client, db):
     assert client.get("/bench/bare").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/", "/c/home-living/", "/search/?q=mug", "/shops/clay-studio/", "product"])
+def test_a_shell_built_for_a_signed_in_buyer_leaks_nothing_to_the_next_visitor(client, catalog, buyer, path):
+    from django.test import Client
+
+    product = catalog["products"][0]
+    url = product.get_absolute_url() if path == "product" else path
+    signed_in = Client()
+    signed_in.force_login(buyer)
+    FavoriteFactory(user=buyer, product=product)
+    mine = signed_in.get(url).content.decode()  # builds and caches the shell
+    assert "Sign out" in mine
+    html = client.get(url).content.decode()
+    assert "Sign out" not in html and "Sign in" in html
+    assert "In your favorites" not in html
+    assert buyer.email not in html and str(buyer.display_name) not in html
+    their_token = mine.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    assert their_token not in html
