@@ -9,7 +9,6 @@ from catalog.models import Favorite, Product
 from tests.api.conftest import error_of
 from tests.cart.factories import CartItemFactory
 from tests.catalog.factories import CategoryFactory, FavoriteFactory, ProductFactory
-from tests.shops.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
 
