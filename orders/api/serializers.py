@@ -112,3 +112,14 @@ class SellerOrderFilterSerializer(QuerySerializer):
 
 class ShipRequestSerializer(StrictJsonSerializer):
     tracking_number = serializers.CharField(max_length=100)
+
+
+class ReplyRequestSerializer(StrictJsonSerializer):
+    reply = serializers.CharField(allow_blank=True, max_length=2000, help_text="Empty clears the reply.")
+
+
+class SellerReviewSerializer(OrderReviewSerializer):
+    reviewer_name = serializers.CharField(source="reviewer.public_name", read_only=True)
+
+    class Meta(OrderReviewSerializer.Meta):
+        fields = [*OrderReviewSerializer.Meta.fields, "reviewer_name"]

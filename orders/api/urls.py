@@ -10,4 +10,6 @@ urlpatterns = [
     path("seller/orders", views.SellerOrderListApi.as_view(), name="seller-orders"),
     path("seller/orders/<int:order_id>", views.SellerOrderDetailApi.as_view(), name="seller-order"),
     path("seller/orders/<int:order_id>/ship", views.SellerShipOrderApi.as_view(), name="seller-order-ship"),
+    path("seller/orders/<int:order_id>/cancel", views.SellerCancelOrderApi.as_view(), name="seller-order-cancel"),
+    path("seller/reviews/<int:review_id>/reply", views.SellerReviewReplyApi.as_view(), name="seller-review-reply"),
 ]

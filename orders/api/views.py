@@ -15,9 +15,11 @@ from orders.api.serializers import (
     CheckoutResultSerializer,
     OrderReviewSerializer,
     OrderSerializer,
+    ReplyRequestSerializer,
     ReviewRequestSerializer,
     SellerOrderFilterSerializer,
     SellerOrderSerializer,
+    SellerReviewSerializer,
     ShipRequestSerializer,
 )
 from orders.exceptions import PaymentDeclined
@@ -201,3 +203,43 @@ class SellerShipOrderApi(ApiView):
         fulfilment.mark_shipped(order=order, **serializer.validated_data)
         order = selectors.get_order_for_seller(seller=request.user, order_id=order_id)
         return Response(SellerOrderSerializer(order).data)
+
+
+class SellerCancelOrderApi(ApiView):
+    permission_classes = [IsShopOwner]
+
+    @extend_schema(
+        tags=["seller"],
+        summary="Cancel an unshipped order of your shop (its items go back in stock)",
+        request=None,
+        responses={
+            200: SellerOrderSerializer,
+            404: _ORDER_404,
+            409: error_response("`invalid_order_transition`: shipped or delivered orders cannot be cancelled."),
+        },
+    )
+    def post(self, request, order_id: int):
+        order = selectors.get_order_for_seller(seller=request.user, order_id=order_id)
+        fulfilment.cancel_order(order=order)
+        order = selectors.get_order_for_seller(seller=request.user, order_id=order_id)
+        return Response(SellerOrderSerializer(order).data)
+
+
+class SellerReviewReplyApi(ApiView):
+    permission_classes = [IsShopOwner]
+
+    @extend_schema(
+        tags=["seller"],
+        summary="Reply publicly to a review of your shop",
+        request=ReplyRequestSerializer,
+        responses={
+            200: SellerReviewSerializer,
+            400: error_response("Invalid input (`invalid`, `invalid_review`)."),
+            404: error_response("No such review of your shop (`review_not_found`)."),
+        },
+    )
+    def post(self, request, review_id: int):
+        serializer = ReplyRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = reviews.reply_to_review(seller=request.user, review_id=review_id, **serializer.validated_data)
+        return Response(SellerReviewSerializer(review).data)

@@ -224,3 +224,40 @@ def test_seller_orders_refuse_buyers(buyer_client, api_client):
     assert buyer_client.get("/api/v1/seller/orders").status_code == 403
     assert api_client.get("/api/v1/seller/orders").status_code == 401
     assert buyer_client.get("/api/v1/seller/orders", {"status": "lost"}).status_code == 403
+
+
+def test_seller_cancels_own_unshipped_order_and_it_is_restocked(seller_client, shop, category):
+    product = ProductFactory(shop=shop, category=category, quantity=0)
+    order = OrderItemFactory(order=OrderFactory(shop=shop, status=Order.Status.PAID), product=product).order
+    response = seller_client.post(f"/api/v1/seller/orders/{order.pk}/cancel")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "cancelled"
+    product.refresh_from_db()
+    assert product.quantity == 1
+    assert seller_client.post(f"/api/v1/seller/orders/{order.pk}/cancel").status_code == 200  # idempotent
+    product.refresh_from_db()
+    assert product.quantity == 1
+
+
+def test_seller_cannot_cancel_shipped_or_other_shops_orders(seller_client, shop):
+    shipped = OrderFactory(shop=shop, status=Order.Status.SHIPPED)
+    response = seller_client.post(f"/api/v1/seller/orders/{shipped.pk}/cancel")
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "invalid_order_transition"
+    theirs = OrderFactory(status=Order.Status.PAID)
+    assert seller_client.post(f"/api/v1/seller/orders/{theirs.pk}/cancel").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == Order.Status.PAID
+
+
+def test_seller_replies_to_reviews_of_their_shop_only(seller_client, shop):
+    mine = ReviewFactory(order__shop=shop, shop=shop)
+    theirs = ReviewFactory()
+    response = seller_client.post(f"/api/v1/seller/reviews/{mine.pk}/reply", {"reply": "Thank you!"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["seller_reply"] == "Thank you!" and response.json()["replied_at"]
+    response = seller_client.post(f"/api/v1/seller/reviews/{theirs.pk}/reply", {"reply": "Hijack"}, format="json")
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "review_not_found"
+    theirs.refresh_from_db()
+    assert theirs.seller_reply == ""

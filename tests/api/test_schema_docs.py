@@ -37,7 +37,7 @@ def test_every_operation_documents_its_errors_in_the_error_format(schema):
 def test_every_request_body_is_documented(schema):
     for path, item in schema["paths"].items():
         for method in ("post", "put", "patch"):
-            if method in item:
+            if method in item and not path.endswith("/cancel"):  # cancel takes no body
                 assert "requestBody" in item[method], (method, path)
 
 
