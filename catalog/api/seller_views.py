@@ -59,15 +59,19 @@ class SellerProductListApi(ApiListView):
     def post(self, request):
         serializer = ProductWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        product = listings.create_product(shop=get_shop_for_request(request), **_write_fields(serializer.validated_data))
+        shop = get_shop_for_request(request)
+        product = listings.create_product(shop=shop, **_write_fields(serializer.validated_data))
         product = _get_seller_product(request, product.pk)
-        return Response(SellerProductSerializer(product, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        body = SellerProductSerializer(product, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class SellerProductApi(ApiView):
     permission_classes = [IsShopOwner]
 
-    @extend_schema(tags=["seller"], summary="One of your listings", responses={200: SellerProductSerializer, 404: _PRODUCT_404})
+    @extend_schema(
+        tags=["seller"], summary="One of your listings", responses={200: SellerProductSerializer, 404: _PRODUCT_404}
+    )
     def get(self, request, product_id: int):
         product = _get_seller_product(request, product_id)
         return Response(SellerProductSerializer(product, context={"request": request}).data)
@@ -115,4 +119,5 @@ class SellerProductImageApi(ApiView):
         )
         # Re-read: the stored dimensions are filled in by the database row, not the instance returned.
         image = next(i for i in _get_seller_product(request, product_id).images.all() if i.pk == added.pk)
-        return Response(ProductImageSerializer(image, context={"request": request}).data, status=status.HTTP_201_CREATED)
+        body = ProductImageSerializer(image, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)

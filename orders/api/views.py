@@ -167,7 +167,9 @@ class SellerOrderListApi(ApiListView):
         params.is_valid(raise_exception=True)
         return selectors.list_orders_for_shop(shop=get_shop_for_request(self.request), **params.validated_data)
 
-    @extend_schema(tags=["seller"], summary="Your shop's orders, newest first", parameters=[SellerOrderFilterSerializer])
+    @extend_schema(
+        tags=["seller"], summary="Your shop's orders, newest first", parameters=[SellerOrderFilterSerializer]
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -16,7 +16,9 @@ class SearchParamsSerializer(QuerySerializer):
     price_min = DecimalStringField(required=False, help_text="Inclusive lower bound.", **MONEY_KWARGS)
     price_max = DecimalStringField(required=False, help_text="Upper bound.", **MONEY_KWARGS)
     vintage = serializers.BooleanField(required=False)
-    shop = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Only this shop's listings.")
+    shop = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="Only this shop's listings."
+    )
     sort = serializers.ChoiceField(choices=list(SORTS), required=False, default="relevance")
     page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=MAX_PAGE)
     per_page = serializers.IntegerField(required=False, default=24, min_value=1, max_value=MAX_PER_PAGE)

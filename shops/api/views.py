@@ -92,7 +92,9 @@ class OpenShopApi(ApiView):
         request=ShopWriteSerializer,
         responses={
             201: SellerShopSerializer,
-            409: error_response("You already own a shop (`already_has_shop`) or the name is taken (`shop_name_taken`)."),
+            409: error_response(
+                "You already own a shop (`already_has_shop`) or the name is taken (`shop_name_taken`)."
+            ),
         },
     )
     def post(self, request):
