@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
+from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from catalog.exceptions import CategoryNotFound, ProductNotFound
@@ -258,28 +258,40 @@ class Inventory:
         )
 
 
-def get_inventory(*, product_id: int) -> Inventory:
+def get_inventory(*, product_id: int, known_missing: bool = False) -> Inventory:
     """Return the product's stock and reservation (cached 30 s, invalidated on sale and cart holds).
 
     Reservations are stored on cart lines; reading them here keeps "in another buyer's
-    cart" on the product page without the catalog writing anything.
+    cart" on the product page without the catalog writing anything. One query, no lock:
+    it is a primary-key read refreshed every 30 s for every product page.
     """
 
     def fetch() -> Inventory:
         from cart.models import CartItem
 
-        quantity = Product.objects.filter(pk=product_id).values_list("quantity", flat=True).first() or 0
-        hold = (
-            CartItem.objects.filter(product_id=product_id, reserved_until__gt=timezone.now())
-            .order_by("-reserved_until")
-            .values_list("user_id", "reserved_until")
+        holds = CartItem.objects.filter(product_id=OuterRef("pk"), reserved_until__gt=timezone.now()).order_by(
+            "-reserved_until"
+        )
+        row = (
+            Product.objects.filter(pk=product_id)
+            .annotate(
+                hold_user=Subquery(holds.values("user_id")[:1]), hold_until=Subquery(holds.values("reserved_until")[:1])
+            )
+            .values_list("quantity", "hold_user", "hold_until")
             .first()
         )
-        if hold:
-            return Inventory(quantity=quantity, reserved_by_user_id=hold[0], reserved_until=hold[1])
-        return Inventory(quantity=quantity)
+        if row is None:
+            return Inventory(quantity=0)
+        return Inventory(quantity=row[0], reserved_by_user_id=row[1], reserved_until=row[2])
 
-    return cache.cache_aside(cache.inventory_key(product_id), fetch, ttl=cache.TTL["inventory"], cache_type="inventory")
+    return cache.cache_aside(
+        cache.inventory_key(product_id),
+        fetch,
+        ttl=cache.TTL["inventory"],
+        cache_type="inventory",
+        known_missing=known_missing,
+        lock=False,
+    )
 
 
 def list_similar_products(*, product: Product, limit: int = 8, same_shop_first: bool = False) -> list[Product]:

@@ -273,7 +273,7 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
     )
     view_buffered = found is not None
     found = found or {}
-    inventory = found.get(inventory_key) or selectors.get_inventory(product_id=pk)
+    inventory = found.get(inventory_key) or selectors.get_inventory(product_id=pk, known_missing=view_buffered)
     record = found.get(page_key)
     if record is not None:
         metrics.cache_hits.labels(cache_type="page").inc()

@@ -150,21 +150,30 @@ def set(key: str, value: Any, *, ttl: int) -> None:  # noqa: A001 - the module i
         _cache().set(key, value, ttl)
 
 
-def cache_aside(key: str, fetch: Callable[[], T], *, ttl: int, cache_type: str) -> T:
+def cache_aside(
+    key: str, fetch: Callable[[], T], *, ttl: int, cache_type: str, known_missing: bool = False, lock: bool = True
+) -> T:
     """Return the cached value of ``key``, or build it with ``fetch`` under a stampede lock.
 
     Only one process runs ``fetch`` for a missing key; the others wait 50 ms and look
     again, at most ``LOCK_MAX_WAITS`` times, then fetch themselves. A Redis failure at
     any step degrades to calling ``fetch`` (the database stays the source of truth).
+    ``known_missing``: the caller just read the key and found nothing (skip the read).
+    ``lock=False`` for one-row primary-key reads, where a stampede costs less than the lock.
     """
     if not is_enabled():
         return fetch()
     cache = _cache()
-    value = cache.get(key, _MISSING)
-    if value is not _MISSING:
-        metrics.cache_hits.labels(cache_type=cache_type).inc()
-        return value
+    if not known_missing:
+        value = cache.get(key, _MISSING)
+        if value is not _MISSING:
+            metrics.cache_hits.labels(cache_type=cache_type).inc()
+            return value
     metrics.cache_misses.labels(cache_type=cache_type).inc()
+    if not lock:
+        value = fetch()
+        cache.set(key, value, ttl)
+        return value
     lock_key = f"lock:{key}"
     for _ in range(LOCK_MAX_WAITS + 1):
         acquired = cache.add(lock_key, 1, LOCK_TTL_SECONDS)
