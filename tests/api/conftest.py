@@ -53,14 +53,6 @@ def throttle_rates(settings):
     return set_rates
 
 
-@pytest.fixture
-def sidecar_installed(settings):
-    """Swagger UI is served from drf_spectacular_sidecar's static files (request D-1 adds the app)."""
-    if "drf_spectacular_sidecar" not in settings.INSTALLED_APPS:
-        settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "drf_spectacular_sidecar"]
-    yield
-
-
 def error_of(response) -> dict:
     """Return the ``error`` object of an API error response (asserting the shape)."""
     body = response.json()

@@ -47,7 +47,7 @@ def test_schema_is_also_available_as_yaml(api_client):
     assert yaml.safe_load(response.content)["info"]["title"] == "Etsy Marketplace API"
 
 
-def test_swagger_ui_is_served_without_a_cdn(api_client, sidecar_installed):
+def test_swagger_ui_is_served_without_a_cdn(api_client):
     response = api_client.get("/api/v1/docs")
     assert response.status_code == 200
     html = response.content.decode()
