@@ -4,7 +4,7 @@ Unknown paths under /api/v1/ answer 404 in the API's error format.
 """
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from etsy.api.errors import api_not_found
 from etsy.api.views import NoStoreMixin
@@ -24,6 +24,6 @@ urlpatterns = [
     path("", include("search.api.urls")),
     path("", include("orders.api.urls")),
     path("schema", SchemaApi.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^.*$", api_not_found),
 ]
