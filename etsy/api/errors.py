@@ -70,6 +70,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RecursionError) and "JSON" in str(exc):  # a body nested deeper than the parser can go
+        exc = exceptions.ParseError("JSON parse error - the body is nested too deeply.")
     if not isinstance(exc, exceptions.APIException):
         return None
 
