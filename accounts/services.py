@@ -20,3 +20,10 @@ def register_user(*, email: str, password: str, display_name: str = "") -> User:
     except IntegrityError as exc:  # a concurrent sign-up with the same address
         raise EmailTaken() from exc
     return user
+
+
+def update_profile(*, user: User, display_name: str) -> User:
+    """Change what the marketplace calls the user (shown on reviews and orders)."""
+    user.display_name = display_name.strip()
+    user.save(update_fields=["display_name"])
+    return user

@@ -87,6 +87,5 @@ class MeApi(ApiView):
         serializer = ProfileUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         if "display_name" in serializer.validated_data:
-            request.user.display_name = serializer.validated_data["display_name"]
-            request.user.save(update_fields=["display_name"])
+            services.update_profile(user=request.user, display_name=serializer.validated_data["display_name"])
         return Response(UserSerializer(request.user).data)
