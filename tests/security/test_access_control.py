@@ -1,0 +1,285 @@
+"""Every object URL (HTML, API, admin) tried as anonymous, another buyer and another seller: denied,
+rows unchanged. The URL list comes from the resolver: a new URL with an object id fails
+``test_every_object_url_is_covered_by_a_rule`` until a rule (or a public reason) is added here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from cart.models import CartItem
+from catalog.models import Favorite, Product
+from orders.models import Checkout, Order, OutboxMessage, Review
+from shops.digest_log import DigestLog
+from shops.models import Shop
+from shops.services import open_shop
+from tests.accounts.factories import UserFactory
+from tests.catalog.factories import CategoryFactory, ProductFactory
+from tests.orders.factories import OrderFactory, OrderItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def walk(resolver=None, prefix=""):
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            yield from walk(pattern, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern)
+
+
+def object_routes() -> list[str]:
+    return [route for route in walk() if "<" in route or "(?P" in route]
+
+
+# Routes with a parameter that are public by design (catalog pages, media, token-checked reset, admin index).
+PUBLIC = {
+    "api/v1/products/<int:product_id>": "published listing",
+    "api/v1/shops/<int:shop_id>": "public shop page",
+    "api/v1/shops/<int:shop_id>/products": "public shop listings",
+    "api/v1/shops/<int:shop_id>/reviews": "public reviews",
+    "shops/<slug:slug>/": "public shop page",
+    "c/<slug:slug>/": "public category",
+    "listing/<int:pk>/": "public listing (redirect)",
+    "listing/<int:pk>/<slug:slug>/": "public listing",
+    "media/<path:path>": "public uploaded pictures",
+    "^media/(?P<path>.*)$": "DEBUG media",
+    "accounts/reset/<uidb64>/<token>/": "guarded by the signed token itself",
+    "admin/^(?P<app_label>auth|authtoken|accounts|shops|catalog|cart|orders)/$": "admin index (staff check)",
+    "admin/(?P<url>.*)$": "admin catch-all (staff check)",
+    "admin/r/<path:content_type_id>/<path:object_id>/": "redirect to the public page",
+}
+
+
+@dataclass
+class World:
+    owner: User  # the buyer whose objects are attacked
+    seller: User  # the seller whose shop sold to them
+    shop: Shop
+    product: Product
+    order: Order
+    review: Review
+    cart_item: CartItem
+    favorite: Favorite
+    other_buyer: User
+    other_seller: User
+    category: object
+    digest: DigestLog
+    outbox_row: OutboxMessage
+
+
+@pytest.fixture
+def world() -> World:
+    category = CategoryFactory(slug="ac-cat")
+    seller = UserFactory()
+    shop = open_shop(owner=seller, name="Victim shop")
+    product = ProductFactory(shop=shop, category=category, price=Decimal("10.00"), quantity=5)
+    owner = UserFactory()
+    order = OrderFactory(buyer=owner, shop=shop, status=Order.Status.DELIVERED)
+    OrderItemFactory(order=order, product=product)
+    review = Review.objects.create(order=order, shop=shop, reviewer=owner, rating=5, comment="lovely")
+    other_seller = UserFactory()
+    other_shop = open_shop(owner=other_seller, name="Rival shop")
+    ProductFactory(shop=other_shop, category=category)
+    return World(
+        owner=owner, seller=seller, shop=shop, product=product, order=order, review=review,
+        cart_item=CartItem.objects.create(user=owner, product=product, quantity=2),
+        favorite=Favorite.objects.create(user=owner, kind=Favorite.Kind.PRODUCT, product=product),
+        other_buyer=UserFactory(), other_seller=other_seller, category=category,
+        digest=DigestLog.objects.create(shop=shop, day="2026-01-01"),
+        outbox_row=OutboxMessage.objects.create(topic="order.placed", payload={"order_id": order.pk}),
+    )
+
+
+def snapshot(w: World):
+    return (
+        list(Order.objects.filter(pk=w.order.pk).values()),
+        list(Review.objects.filter(pk=w.review.pk).values()),
+        list(Product.objects.filter(pk=w.product.pk).values(  # counters others legitimately move excluded
+            "title", "price", "quantity", "is_active", "shop_id", "description")),
+        list(Shop.objects.filter(pk=w.shop.pk).values()),
+        list(CartItem.objects.filter(user=w.owner).values()),
+        list(Favorite.objects.filter(user=w.owner).values()),
+        list(User.objects.filter(pk=w.owner.pk).values()),
+        list(Checkout.objects.filter(pk=w.order.checkout_id).values()),
+        list(OutboxMessage.objects.filter(pk=w.outbox_row.pk).values()),
+        Product.objects.filter(shop=w.shop).count(),
+    )
+
+
+def api_client(user):
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def web_client(user):
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+# route -> (kind, [(method, data)], builder(world) -> url)
+API_RULES = {
+    "api/v1/orders/<int:order_id>": [("get", None)],
+    "api/v1/orders/<int:order_id>/review": [("get", None), ("post", {"rating": 1, "comment": "hijack"})],
+    "api/v1/seller/orders/<int:order_id>": [("get", None)],
+    "api/v1/seller/orders/<int:order_id>/ship": [("post", {"tracking_number": "1Z999"})],
+    "api/v1/seller/orders/<int:order_id>/cancel": [("post", {})],
+    "api/v1/seller/reviews/<int:review_id>/reply": [("post", {"reply": "hijack"})],
+    "api/v1/seller/products/<int:product_id>": [("get", None), ("patch", {"price": "0.50"}), ("delete", None)],
+    "api/v1/seller/products/<int:product_id>/images": [("post", {})],
+    "api/v1/cart/items/<int:product_id>": [("patch", {"quantity": 1}), ("delete", None)],
+    "api/v1/favorites/products/<int:target_id>": [("delete", None)],
+    "api/v1/favorites/shops/<int:target_id>": [("delete", None)],
+}
+HTML_RULES = {
+    "orders/<int:pk>/": [("get", None)],
+    "orders/<int:pk>/review/": [("post", {"rating": "1", "comment": "hijack"})],
+    "orders/checkout/<uuid:checkout_id>/": [("get", None)],
+    "cart/add/<int:pk>/": [("post", {"quantity": "1"})],
+    "cart/update/<int:pk>/": [("post", {"quantity": "1"})],
+    "cart/remove/<int:pk>/": [("post", {})],
+    "favorites/listing/<int:pk>/": [("post", {})],
+    "favorites/shop/<int:pk>/": [("post", {})],
+}
+ADMIN_ACTIONS = {"change": ("post", {}), "delete": ("post", {"post": "yes"}), "history": ("get", None),
+                 "": ("get", None), "ship": ("post", {"tracking_number": "1Z999"}), "cancel": ("post", {})}
+
+
+def fill(route: str, w: World) -> str:
+    ids = {
+        "order_id": w.order.pk, "review_id": w.review.pk, "product_id": w.product.pk,
+        "checkout_id": w.order.checkout_id,
+    }
+    if route.startswith(("orders/<int:pk>", )):
+        ids["pk"] = w.order.pk
+    elif route.startswith("favorites/shop/"):
+        ids["pk"] = w.shop.pk
+    else:
+        ids["pk"] = w.product.pk
+    ids["target_id"] = w.shop.pk if "favorites/shops" in route else w.product.pk
+
+    def replace(match):
+        return str(ids[match.group(1)])
+
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", replace, route)
+
+
+def admin_objects(w: World) -> dict[str, object]:
+    from django.contrib.auth.models import Group
+
+    return {
+        "auth/group": Group.objects.get(name="Sellers"),
+        "authtoken/tokenproxy": Token.objects.get_or_create(user=w.owner)[0],
+        "accounts/user": w.owner,
+        "shops/shop": w.shop,
+        "shops/digestlog": w.digest,
+        "catalog/category": w.category,
+        "catalog/product": w.product,
+        "catalog/favorite": w.favorite,
+        "cart/cartitem": w.cart_item,
+        "orders/order": w.order,
+        "orders/review": w.review,
+        "orders/checkout": w.order.checkout,
+        "orders/outboxmessage": w.outbox_row,
+    }
+
+
+ADMIN_ROUTE = re.compile(r"^admin/(\w+)/(\w+)/(?:<path:object_id>|<id>)/(?:(\w+)/)?$")
+
+
+def test_every_object_url_is_covered_by_a_rule(world):
+    missing = []
+    objects = admin_objects(world)
+    for route in object_routes():
+        if route in PUBLIC or route in API_RULES or route in HTML_RULES:
+            continue
+        match = ADMIN_ROUTE.match(route)
+        if match and f"{match.group(1)}/{match.group(2)}" in objects and (match.group(3) or "") in (
+            *ADMIN_ACTIONS, "password"
+        ):
+            continue
+        missing.append(route)
+    assert not missing, f"object URLs without an access rule: {missing}"
+
+
+@pytest.mark.parametrize("attacker", ["anonymous", "other_buyer", "other_seller"])
+def test_api_object_urls_deny_strangers_and_change_nothing(world, attacker):
+    user = None if attacker == "anonymous" else getattr(world, attacker)
+    client = api_client(user)
+    before = snapshot(world)
+    for route, calls in API_RULES.items():
+        url = fill(route, world)
+        for method, data in calls:
+            response = getattr(client, method)(url, data, format="json") if data is not None else getattr(
+                client, method)(url)
+            if route.startswith(("api/v1/cart/", "api/v1/favorites/")) and user is not None:
+                # these act on the caller's own cart and favorites only
+                assert response.status_code in (200, 204, 400, 404, 409), (url, method, response.status_code)
+            else:
+                expected = (401,) if user is None else (403, 404)
+                assert response.status_code in expected, (attacker, method, url, response.status_code)
+            assert snapshot(world) == before, (attacker, method, url)
+
+
+@pytest.mark.parametrize("attacker", ["anonymous", "other_buyer", "other_seller"])
+def test_html_object_urls_deny_strangers_and_change_nothing(world, attacker):
+    user = None if attacker == "anonymous" else getattr(world, attacker)
+    client = web_client(user)
+    before = snapshot(world)
+    for route, calls in HTML_RULES.items():
+        url = fill(route, world)
+        for method, data in calls:
+            response = getattr(client, method)(url, data or {})
+            if route.startswith(("orders/",)):
+                if user is None:
+                    assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
+                else:
+                    assert response.status_code == 404, (attacker, url, response.status_code)
+            else:  # cart and favorites act on the caller's own rows (or ask to sign in)
+                assert response.status_code in (200, 302, 303, 400, 404), (attacker, url, response.status_code)
+            assert snapshot(world) == before, (attacker, method, url)
+
+
+@pytest.mark.parametrize("attacker", ["anonymous", "other_buyer", "other_seller"])
+def test_admin_object_urls_deny_strangers_and_change_nothing(world, attacker):
+    user = None if attacker == "anonymous" else getattr(world, attacker)
+    client = web_client(user)
+    objects = admin_objects(world)
+    before = snapshot(world)
+    tried = 0
+    for route in object_routes():
+        match = ADMIN_ROUTE.match(route)
+        if not match:
+            continue
+        obj = objects[f"{match.group(1)}/{match.group(2)}"]
+        if obj is None:
+            continue
+        action = match.group(3) or ""
+        method, data = ADMIN_ACTIONS.get(action, ("get", None))
+        url = "/" + re.sub(r"<(?:path:)?(?:object_id|id)>", str(obj.pk), route)
+        response = getattr(client, method)(url, data or {})
+        tried += 1
+        if user is None or not user.is_staff:
+            assert response.status_code == 302 and "/admin/login/" in response["Location"], (attacker, url)
+        elif method == "get" and match.group(2) == "category":  # shared, public and view-only for sellers
+            assert response.status_code in (200, 302), (attacker, url, response.status_code)
+        else:  # a seller: another shop's rows and non-seller models are out of reach
+            assert response.status_code in (302, 403, 404), (attacker, url, response.status_code)
+            if response.status_code == 302:
+                location = response["Location"]
+                assert ("/admin/login/" in location or location.rstrip("/").endswith("/admin")
+                        or (action == "" and location == url + "change/")), (attacker, url, location)
+        assert snapshot(world) == before, (attacker, method, url)
+    assert tried >= 40
