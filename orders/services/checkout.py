@@ -204,13 +204,15 @@ def _create_orders(
             OutboxMessage(topic=outbox.TOPIC_ORDER_PLACED, payload={"order_id": order.pk}) for order in orders
         )
 
+        # Shops before stock: a shop's update re-syncs all its search_listing rows (trigger), so
+        # taking the shop rows first (in id order) keeps parallel checkouts from deadlocking there.
+        for shop_id in sorted(by_shop):
+            units = sum(line.quantity for line in by_shop[shop_id])
+            Shop.objects.filter(pk=shop_id).update(sales_count=F("sales_count") + units)
         for line in lines:  # already in product-id order, the order the rows were locked in
             if not decrement_stock(product_id=line.product_id, quantity=line.quantity):
                 product = products[line.product_id]
                 raise _conflict(ItemUnavailable(extra={"products": [{"id": product.pk, "title": product.title}]}))
-        for shop_id in sorted(by_shop):
-            units = sum(line.quantity for line in by_shop[shop_id])
-            Shop.objects.filter(pk=shop_id).update(sales_count=F("sales_count") + units)
         CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
         transaction.on_commit(partial(_send_products_changed, sorted(products)))
     return checkout, orders
@@ -243,7 +245,7 @@ def place_order(*, buyer, address: ShippingAddress, card_number: str, idempotenc
             expected_ids=[line.product_id for line in lines],
         )
     except OperationalError as exc:
-        if getattr(getattr(exc, "__cause__", None), "sqlstate", None) == "55P03":  # lock_not_available
+        if getattr(getattr(exc, "__cause__", None), "sqlstate", None) in ("55P03", "40P01"):  # lock timeout, deadlock
             raise _conflict(CheckoutBusy()) from exc
         raise
     except IntegrityError as exc:
@@ -374,9 +376,9 @@ def _cancel_orders(*, orders: list[Order], restore_cart_for: int | None) -> None
                 quantities[item.product_id] += item.quantity
             units_by_shop[order.shop_id] += item.quantity
     products = lock_products(product_ids=quantities)
-    restock(quantities=quantities)
-    for shop_id in sorted(units_by_shop):
+    for shop_id in sorted(units_by_shop):  # shops before stock, as in _create_orders (no deadlock)
         Shop.objects.filter(pk=shop_id).update(sales_count=Greatest(F("sales_count") - units_by_shop[shop_id], 0))
+    restock(quantities=quantities)
     now = timezone.now()
     Order.objects.filter(pk__in=[o.pk for o in orders]).update(
         status=Order.Status.CANCELLED, cancelled_at=now, updated_at=now
