@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
-from decimal import Decimal, InvalidOperation
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
@@ -32,7 +32,12 @@ from etsy.exceptions import DomainError
 
 PER_PAGE = 24
 MAX_PAGE = 400  # deep pages of a 100k catalog are for search, not for browsing
-SORT_CHOICES = [("newest", "Newest"), ("popular", "Most loved"), ("price_asc", "Price: low to high"), ("price_desc", "Price: high to low")]
+SORT_CHOICES = [
+    ("newest", "Newest"),
+    ("popular", "Most loved"),
+    ("price_asc", "Price: low to high"),
+    ("price_desc", "Price: high to low"),
+]
 
 _anon_account_nav: str | None = None
 
@@ -87,22 +92,31 @@ def shell_response(
     holes: dict[str, str] | None = None,
     status: int = 200,
     found: dict | None = None,
+    gen_keys: tuple[str, ...] = (),
+    cacheable=lambda context: True,
 ) -> HttpResponse:
     """Serve ``template`` from a cached shell, filling the visitor's holes.
 
-    One round trip on a warm cache: the shell and, for a signed-in buyer, the cart badge
-    (``found`` when the caller already read them with ``cache.read_with``).
+    One round trip on a warm cache: the shell, the generations it depends on (a listing's
+    category or shop, the search version) and, for a signed-in buyer, the cart badge.
+    The shell is stored with the generations it was built from; when one has moved on
+    since, the shell is rebuilt. ``found`` is passed when the caller already read these.
     """
     user_id = request.user.pk if request.user.is_authenticated else None
     if found is None:
-        found = cache.read_with([key] + ([cache.cart_count_key(user_id)] if user_id else [])) or {}
-    shell = found.get(key)
-    if shell is not None:
+        keys = [key, *gen_keys] + ([cache.cart_count_key(user_id)] if user_id else [])
+        found = cache.read_with(keys) or {}
+    current = tuple(int(found.get(g) or 0) for g in gen_keys)
+    entry = found.get(key)
+    if entry is not None and entry[0] == current:
         metrics.cache_hits.labels(cache_type="page").inc()
+        shell = entry[1]
     else:
-        shell = cache.cache_aside(
-            key, lambda: cache.render_shell(request, template, build_context()), ttl=ttl, cache_type="page"
-        )
+        metrics.cache_misses.labels(cache_type="page").inc()
+        context = build_context()
+        shell = cache.render_shell(request, template, context)
+        if cacheable(context):
+            cache.set(key, (current, shell), ttl=ttl)
     all_holes = base_holes(request, known_cart_count=found.get(cache.cart_count_key(user_id)) if user_id else None)
     if holes:
         all_holes.update(holes)
@@ -192,8 +206,7 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
     except CategoryNotFound:
         raise Http404("No such category") from None
     filters = listing_filters(request)
-    gen = cache.get_generations([cache.category_gen_key(current.pk)])[0]
-    key = f"page:category:{cache.params_digest({'slug': slug, 'g': gen, **filters})}"
+    key = f"page:category:{cache.params_digest({'slug': slug, **filters})}"
 
     def build():
         listing = selectors.list_products_page(category_slug=slug, per_page=PER_PAGE, **filters)
@@ -214,7 +227,13 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
         }
 
     return shell_response(
-        request, key=key, ttl=cache.TTL["category"], cache_type="page", template="catalog/category.html", build_context=build
+        request,
+        key=key,
+        ttl=cache.TTL["category"],
+        cache_type="page",
+        template="catalog/category.html",
+        build_context=build,
+        gen_keys=(cache.category_gen_key(current.pk),),
     )
 
 

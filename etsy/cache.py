@@ -279,7 +279,7 @@ def read_with(keys: list[str], queue: Callable[[Any], None] | None = None) -> di
         if queue is not None:
             queue(pipe)
         values, *replies = pipe.execute()
-        found = {k: backend.client.decode(v) for k, v in zip(keys, values) if v is not None}
+        found = {k: backend.client.decode(v) for k, v in zip(keys, values, strict=True) if v is not None}
         found["__replies__"] = replies
         return found
     except Exception:

@@ -171,7 +171,7 @@ def url_sets(db_url: str, seed_products: int) -> dict[str, list[str]]:
             "GROUP BY t ORDER BY count(*) DESC LIMIT 40"
         )]
     searches = [f"/search/?q={urllib.parse.quote(t)}" for t in tags[:30]]
-    searches += [f"/search/?q={urllib.parse.quote(a + ' ' + b)}" for a, b in zip(tags[:10], tags[10:20])]
+    searches += [f"/search/?q={urllib.parse.quote(a + ' ' + b)}" for a, b in zip(tags[:10], tags[10:20], strict=False)]
     return {
         "bare": ["/bench/bare"],
         "home": ["/"],
@@ -462,7 +462,7 @@ def main() -> int:
             for t in threads:
                 t.join(timeout=600)
 
-        for label, kind, cookie_ in scenarios:
+        for _, kind, cookie_ in scenarios:
             warm_every_url(urls[kind], cookie_)
             if args.warmup:
                 load(urls[kind], args.warmup, cookie_)
@@ -481,8 +481,8 @@ def main() -> int:
         print()
         print(f"Saturation ({'wrk' if wrk else 'python'}; best of {args.rounds} interleaved rounds; {args.connections} connections, {args.seconds} s per page "
               f"after every URL was requested once and {args.warmup} s of warm-up; {args.products:,} listings; gunicorn {args.workers} sync workers; 2 cores shared with the load generator)")
-        print(f"| page | req/s | % of bare | p50 ms | p95 ms | p99 ms | errors |")
-        print(f"|---|---:|---:|---:|---:|---:|---:|")
+        print("| page | req/s | % of bare | p50 ms | p95 ms | p99 ms | errors |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for label, _, r in results:
             print(f"| {label} | {r['rps']:.0f} | {100 * r['rps'] / bare_rps:.1f} % | {r['p50']:.1f} | {r['p95']:.1f} | "
                   f"{r['p99']:.1f} | {r['errors']} |")

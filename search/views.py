@@ -5,13 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 
 from catalog.exceptions import CategoryNotFound
-from catalog.views import _decimal_param, _int_param, base_holes
+from catalog.views import _decimal_param, _int_param, shell_response
 from etsy import cache
 from search import selectors
-from search.caching import listings_version
+from search.caching import VERSION_KEY
 from search.exceptions import InvalidSearch
 from search.types import PRICE_RANGES, SORTS, SearchParams
 
@@ -59,16 +58,15 @@ def _chips(params: SearchParams, result) -> list[tuple[str, dict]]:
 
 def results(request: HttpRequest) -> HttpResponse:
     params = _params(request)
-    key = f"page:search:{cache.params_digest({'v': listings_version(), **params.__dict__})}"
-    shell = cache.get(key, cache_type="page")
-    status = 200
-    if shell is None:
+    outcome = {"status": 200}
+
+    def build() -> dict:
         try:
-            result = selectors.search_products(params=params)
-            error = None
+            result, error = selectors.search_products(params=params), None
         except (InvalidSearch, CategoryNotFound) as exc:
-            result, error, status = None, exc.message, 400 if isinstance(exc, InvalidSearch) else 404
-        context = {
+            result, error = None, exc.message
+            outcome["status"] = 400 if isinstance(exc, InvalidSearch) else 404
+        return {
             "params": params,
             "result": result,
             "error": error,
@@ -77,8 +75,16 @@ def results(request: HttpRequest) -> HttpResponse:
             "sort_labels": SORT_LABELS,
             "price_ranges": PRICE_RANGES,
         }
-        shell = cache.render_shell(request, "search/results.html", context)
-        if result is not None and not result.degraded:
-            cache.set(key, shell, ttl=cache.TTL["search"])
-    token = get_token(request) if cache.CSRF_MARKER in shell else None
-    return HttpResponse(cache.fill_shell(shell, base_holes(request), token), status=status)
+
+    response = shell_response(
+        request,
+        key=f"page:search:{cache.params_digest(params.__dict__)}",
+        ttl=cache.TTL["search"],
+        cache_type="page",
+        template="search/results.html",
+        build_context=build,
+        gen_keys=(VERSION_KEY,),  # any listing change bumps it (search app)
+        cacheable=lambda context: context["result"] is not None and not context["result"].degraded,
+    )
+    response.status_code = outcome["status"]
+    return response

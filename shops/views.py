@@ -17,8 +17,7 @@ def shop_detail(request: HttpRequest, slug: str) -> HttpResponse:
     except ShopNotFound:
         raise Http404("No such shop") from None
     filters = listing_filters(request)
-    gen = cache.get_generations([cache.shop_products_gen_key(shop.pk)])[0]
-    key = f"page:shop:{shop.pk}:{cache.params_digest({'g': gen, **filters})}"
+    key = f"page:shop:{shop.pk}:{cache.params_digest(filters)}"
 
     def build():
         return {
@@ -37,5 +36,6 @@ def shop_detail(request: HttpRequest, slug: str) -> HttpResponse:
         cache_type="page",
         template="shops/shop_detail.html",
         build_context=build,
+        gen_keys=(cache.shop_products_gen_key(shop.pk),),
         holes={"favorite_shop": render_personal(request, "favorite_shop_button", {"shop_id": shop.pk, "is_favorite": is_favorite})},
     )
