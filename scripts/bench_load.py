@@ -391,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etsy.settings")
     os.environ["CACHE_KEY_PREFIX"] = f"benchload-{uuid.uuid4().hex[:8]}"  # a ledger of this run only
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # keep the report readable
     os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
     import django
 
