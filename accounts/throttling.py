@@ -74,10 +74,18 @@ def _address_key(address: str) -> str:
 
 
 def client_address(request) -> str:
-    """Return the client address of a request (REMOTE_ADDR: the proxy in front must set it)."""
+    """Return the client address: REMOTE_ADDR, or with ``REST_FRAMEWORK["NUM_PROXIES"]`` set (proxies in
+    front), the address that many hops from the right of X-Forwarded-For (the one our own proxy saw)."""
     if request is None:
         return ""
-    return str(request.META.get("REMOTE_ADDR") or "")
+    meta = request.META
+    num_proxies = (getattr(settings, "REST_FRAMEWORK", {}) or {}).get("NUM_PROXIES")
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR")
+    if num_proxies and forwarded:
+        hops = [hop.strip() for hop in str(forwarded).split(",") if hop.strip()]
+        if hops:
+            return hops[-min(int(num_proxies), len(hops))]
+    return str(meta.get("REMOTE_ADDR") or "")
 
 
 def _keys(*, username: str, address: str) -> list[tuple[str, int]]:

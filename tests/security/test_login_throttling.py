@@ -116,3 +116,12 @@ def test_counter_window_is_not_extended_by_more_failures():
     throttling.record_failure(username="a@example.com", address="")
     assert cache.ttl(key) < first_ttl
     assert cache.get(key) == 2
+
+
+def test_behind_proxies_the_address_is_read_from_x_forwarded_for(settings, rf):
+    request = rf.post(LOGIN, REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="203.0.113.9, 198.51.100.7")
+    assert throttling.client_address(request) == "10.0.0.254"  # no proxies configured: the peer
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    assert throttling.client_address(request) == "198.51.100.7"  # the address our one proxy saw
+    spoofed = rf.post(LOGIN, REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="1.1.1.1, 1.2.3.4, 198.51.100.7")
+    assert throttling.client_address(spoofed) == "198.51.100.7"  # hops a client added itself are ignored
