@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 import posixpath
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -120,8 +121,7 @@ def shell_response(
     all_holes = base_holes(request, known_cart_count=found.get(cache.cart_count_key(user_id)) if user_id else None)
     if holes:
         all_holes.update(holes)
-    token = get_token(request) if cache.CSRF_MARKER in shell else None
-    return HttpResponse(cache.fill_shell(shell, all_holes, token), status=status)
+    return HttpResponse(cache.fill_shell(shell, all_holes, lambda: get_token(request)), status=status)
 
 
 def _favorite_ids(request: HttpRequest):
@@ -251,6 +251,9 @@ def _price_label(low: Decimal | None, high: Decimal | None) -> str:
 def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: str = "", error: str = "") -> str:
     user_id = request.user.pk if request.user.is_authenticated else None
     reserved_for_other = inventory.is_reserved_for_other(user_id)
+    if user_id is None and not notice and not error:
+        # A visitor's buy box depends only on the stock: rendered once per state, token filled later.
+        return _visitor_buy_box(product.pk, inventory.quantity, reserved_for_other, inventory.reserved_until)
     return render_personal(
         request,
         "buy_box",
@@ -265,6 +268,24 @@ def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: 
             "is_favorite": product.pk in favorite_ids.product_ids,
             "notice": notice,
             "error": error,
+        },
+    )
+
+
+@lru_cache(maxsize=4096)
+def _visitor_buy_box(product_id: int, quantity: int, reserved_for_other: bool, reserved_until) -> str:
+    from catalog.selectors import Inventory
+
+    inventory = Inventory(quantity=quantity, reserved_until=reserved_until if reserved_for_other else None)
+    return render_to_string(
+        "personal/buy_box.html",
+        {
+            "product": PageProduct(pk=product_id, title="", quantity=quantity),
+            "inventory": inventory,
+            "reserved_for_other": reserved_for_other,
+            "held_by_me": False,
+            "is_favorite": False,
+            "csrf_token": cache.CSRF_MARKER,
         },
     )
 
@@ -314,9 +335,7 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
         favorite_ids = _favorite_ids(request)
     holes = base_holes(request, known_cart_count=found.get(cache.cart_count_key(user_id)) if user_id else None)
     holes["buy_box"] = _buy_box(request, record["product"], inventory, favorite_ids)
-    shell = record["html"]
-    token = get_token(request) if cache.CSRF_MARKER in shell else None
-    return HttpResponse(cache.fill_shell(shell, holes, token))
+    return HttpResponse(cache.fill_shell(record["html"], holes, lambda: get_token(request)))
 
 
 def _product_page_record(request: HttpRequest, pk: int, inventory) -> dict:

@@ -248,13 +248,16 @@ def render_shell(request, template_name: str, context: dict[str, Any]) -> str:
     )
 
 
-def fill_shell(shell: str, holes: dict[str, str], csrf_token: str | None) -> str:
-    """Put the visitor's blocks and CSRF token into a shell."""
+def fill_shell(shell: str, holes: dict[str, str], csrf_token: Callable[[], str]) -> str:
+    """Put the visitor's blocks into a shell, then the CSRF token where a form needs one.
+
+    ``csrf_token`` is called only when the page holds a form (it may set the CSRF cookie).
+    """
     html = shell
     for name, value in holes.items():
         html = html.replace(hole(name), value)
-    if CSRF_MARKER in html and csrf_token:
-        html = html.replace(CSRF_MARKER, csrf_token)
+    if CSRF_MARKER in html:
+        html = html.replace(CSRF_MARKER, csrf_token())
     return html
 
 
