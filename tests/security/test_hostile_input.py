@@ -208,7 +208,7 @@ def test_seller_listing_create_and_update_with_hostile_fields(seller, shop, cate
         if updated.status_code >= 400:
             assert (listing.price, listing.quantity) == (Decimal("12.00"), 3)
         for row in Product.objects.filter(shop=shop):
-            assert row.price > 0 and row.quantity >= 0 and row.price.is_finite()
+            assert row.price >= 0 and row.quantity >= 0 and row.price.is_finite()  # the model allows free listings
         if updated.status_code < 400:  # put it back for the next example
             Product.objects.filter(pk=listing.pk).update(price=Decimal("12.00"), quantity=3)
 
@@ -295,3 +295,43 @@ def test_oversized_bodies_are_refused_not_crashed(client, buyer, seller, shop, s
                                   format="multipart")
     assert 400 <= upload.status_code < 500
     assert stocked.images.count() == 0
+
+
+# --- the seller admin ---------------------------------------------------------------------------
+def test_seller_admin_listing_and_shop_forms_with_hostile_fields(category):
+    from django.test import Client
+
+    owner = UserFactory()
+    from shops.services import open_shop
+
+    shop = open_shop(owner=owner, name="Admin fuzz shop")
+    client = Client()
+    client.force_login(owner)
+    listing = ProductFactory(shop=shop, category=category, price=Decimal("12.00"), quantity=3, title="Steady")
+
+    @HYPOTHESIS
+    @given(title=TEXT, price=NUMBERS, quantity=NUMBERS, tags=TEXT, shipping=NUMBERS, days=NUMBERS)
+    def run(title, price, quantity, tags, shipping, days):
+        before = Product.objects.count()
+        form = {"shop": str(shop.pk), "title": form_value(title), "description": "d", "price": form_value(price),
+                "quantity": form_value(quantity), "category": str(category.pk), "tags": form_value(tags),
+                "is_active": "on", "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0", "_save": "Save"}
+        added = client.post("/admin/catalog/product/add/", {k: v.replace("\x00", "") for k, v in form.items()})
+        assert_clear_answer(added)
+        if added.status_code == 200:  # the form came back with errors: nothing saved
+            assert Product.objects.count() == before
+        changed = client.post(f"/admin/catalog/product/{listing.pk}/change/",
+                              {**form, "title": "Steady"} | {k: v.replace("\x00", "") for k, v in
+                                                             {"price": form_value(price)}.items()})
+        assert_clear_answer(changed)
+        shop_form = client.post(f"/admin/shops/shop/{shop.pk}/change/", {
+            "name": "Admin fuzz shop", "description": form_value(title).replace("\x00", ""),
+            "shipping_base": form_value(shipping), "shipping_additional": "1.00",
+            "processing_days": form_value(days), "_save": "Save"})
+        assert_clear_answer(shop_form)
+        for row in Product.objects.filter(shop=shop):
+            assert row.price >= 0 and row.price.is_finite() and row.quantity >= 0
+        shop.refresh_from_db()
+        assert shop.shipping_base >= 0 and shop.processing_days >= 0
+
+    run()
