@@ -98,3 +98,20 @@ def _closed_breakers():
     reset_all()
     yield
     reset_all()
+
+
+@pytest.fixture
+def no_vocabulary_refresh():
+    """Keep transactional tests from refreshing search's spelling vocabulary (a materialized view).
+
+    The flush after a transactional test empties the tables but not a materialized view, so a
+    refresh here would leave words behind for later tests. Marking a refresh as already pending
+    (the receivers' debounce key, in the Redis this run's processes share) suppresses it.
+    """
+    from django.core.cache import cache
+
+    from search.receivers import VOCABULARY_PENDING_KEY, VOCABULARY_REFRESH_DELAY
+
+    cache.set(VOCABULARY_PENDING_KEY, 1, timeout=VOCABULARY_REFRESH_DELAY * 5)
+    yield
+    cache.delete(VOCABULARY_PENDING_KEY)

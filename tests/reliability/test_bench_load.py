@@ -24,7 +24,7 @@ _spec.loader.exec_module(bench_load)
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_buyers_racing_through_the_api_never_oversell_and_the_books_balance(tmp_path, capsys):
+def test_buyers_racing_through_the_api_never_oversell_and_the_books_balance(tmp_path, capsys, no_vocabulary_refresh):
     reset_all()
     with override_settings(PASSWORD_HASHERS=global_settings.PASSWORD_HASHERS):  # what the server verifies with
         data = bench_load.seed(shops=3, unique=16, stocked=2, stock=12, buyers=6)

@@ -27,7 +27,7 @@ THREADS = 6
 ROUNDS = 4
 
 
-def test_parallel_checkouts_of_one_shops_listings_all_succeed_without_deadlock(category):
+def test_parallel_checkouts_of_one_shops_listings_all_succeed_without_deadlock(category, no_vocabulary_refresh):
     reset_all()
     shop = ShopFactory()
     outcomes: list[str] = []

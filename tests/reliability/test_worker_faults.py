@@ -88,7 +88,7 @@ class Workers:
 
 
 @pytest.fixture
-def workers(tmp_path):
+def workers(tmp_path, no_vocabulary_refresh):
     broker = LocalRedis(port=free_port(), workdir=tmp_path)
     broker.start()
     previous = celery_app.conf.broker_url, celery_app.conf.task_always_eager
