@@ -1,5 +1,8 @@
 """Shared fixtures: real PostgreSQL (pytest-django) and real Redis for every test."""
 
+import os
+from pathlib import Path
+
 import pytest
 from django.core.cache import caches
 from django.test.utils import override_settings
@@ -66,3 +69,59 @@ def category(db):
 @pytest.fixture
 def product(shop, category):
     return ProductFactory(shop=shop, category=category)
+
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright; skipped (and said so by `make test`) when not installed.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the test thread while it
+    is open, so Django's async-safety check is relaxed only for the modules that use a browser.
+    """
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                      "--disable-component-update", "--disable-sync", "--no-first-run"],
+            )
+            try:
+                yield chromium
+            finally:
+                chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(15000)
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def shot():
+    """Save a screenshot under artifacts/screenshots/ (kept as a test artifact, git-ignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(tab, name: str, full_page: bool = True):
+        tab.wait_for_load_state("load")
+        tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+    return take

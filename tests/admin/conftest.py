@@ -56,39 +56,7 @@ def superuser_client(db):
     return client
 
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    """A real Debian Chromium through Playwright; the test is skipped when it is not installed."""
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
-    # Playwright's sync API runs an event loop in this thread; allow the ORM checks between browser
-    # steps, and restore the variable so subprocesses of later tests (check --deploy) never see it.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-            if previous is None:
-                os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-            else:
-                os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+@pytest.fixture(scope="module")
+def chromium(browser):
+    """The shared real-browser fixture of tests/conftest.py."""
+    return browser
