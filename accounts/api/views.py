@@ -54,7 +54,10 @@ class TokenApi(ApiView):
         tags=["accounts"],
         summary="Exchange email and password for an API token",
         request=TokenRequestSerializer,
-        responses={200: TokenSerializer},
+        responses={
+            200: TokenSerializer,
+            429: error_response("`throttled`: too many failed sign-ins for this account or address; see Retry-After."),
+        },
     )
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
