@@ -21,7 +21,6 @@ from shops.models import Shop
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import ProductFactory
 from tests.orders.factories import OrderFactory
-from tests.shops.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
 
