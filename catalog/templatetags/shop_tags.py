@@ -10,6 +10,8 @@ from django.templatetags.static import static
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from catalog.images import picture_sources
+
 register = template.Library()
 
 PLACEHOLDER = "img/placeholder.svg"
@@ -48,19 +50,22 @@ def product_image(product, size: str = "card", image=None):
     eager = size == "hero"
     loading = "eager" if eager else "lazy"
     if image is not None and image.image:
-        url = image.image.url
-        if size != "hero" and image.thumbnail:
-            url = image.thumbnail.url
+        stored = image.thumbnail if size != "hero" and image.thumbnail else image.image
+        sources = picture_sources(stored)
         width, height = image.width or 600, image.height or 600
         alt = image.alt_text or product.title
-        return format_html(
+        img = format_html(
             '<img src="{}" width="{}" height="{}" alt="{}" loading="{}" decoding="async">',
-            url,
+            sources["src"],
             width,
             height,
             alt,
             loading,
         )
+        if not sources["webp"]:
+            return img
+        # Uploaded pictures have a WebP twin: browsers that accept it take it, others the <img>.
+        return format_html('<picture><source srcset="{}" type="image/webp">{}</picture>', sources["webp"], img)
     return format_html(
         '<img src="{}" width="600" height="600" alt="{}" loading="{}" class="placeholder">',
         static(PLACEHOLDER),
