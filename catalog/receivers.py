@@ -48,15 +48,19 @@ def invalidate_products(
     cache.delete(*keys)
     by_id = get_category_tree().by_id
     gens = set()
+    category_ids: set[int] = set()
     for _, category_id, shop_id in rows:
         gens.add(cache.shop_products_gen_key(shop_id))
         category = by_id.get(category_id)
         path_ids = [int(x) for x in category.path.strip("/").split("/") if x] if category else [category_id]
+        category_ids.update(path_ids)
         gens.update(cache.category_gen_key(cid) for cid in path_ids)
     cache.bump_generations(sorted(gens))
     if stock_changed:
-        cache.delete_pattern("trending:*")
-        cache.delete(cache.HOME_PAGE_KEY)
+        # The documents' "trending:*" for a sold product: the trending lists it can be in are its
+        # categories' (and their ancestors') and the catalog-wide one; no keyspace scan.
+        trending = [cache.trending_key(cid) for cid in sorted(category_ids)] + [cache.trending_key(None)]
+        cache.delete(*trending, cache.HOME_PAGE_KEY)
 
 
 def invalidate_shop(shop_id: int) -> None:
