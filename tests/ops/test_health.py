@@ -13,7 +13,7 @@ from etsy import health
 from etsy.breakers import RateWindowListener, reset_all, search_breaker
 from etsy.celery import app as celery_app
 
-from .conftest import free_port
+from tests.local_services import free_port
 
 pytestmark = pytest.mark.django_db
 

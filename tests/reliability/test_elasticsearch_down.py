@@ -14,7 +14,7 @@ from elasticsearch.dsl.connections import connections
 
 from etsy.breakers import RateWindowListener, search_breaker
 from tests.catalog.factories import ProductFactory
-from tests.reliability.conftest import free_port
+from tests.local_services import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

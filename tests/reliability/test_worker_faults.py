@@ -30,7 +30,7 @@ from orders.services.checkout import ShippingAddress, place_order
 from orders.tasks import process_outbox_message
 from search.receivers import VOCABULARY_PENDING_KEY
 from tests.catalog.factories import ProductFactory
-from tests.reliability.conftest import LocalRedis, free_port
+from tests.local_services import LocalRedis, free_port
 from tests.worker import WorkerProcess, _test_database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
