@@ -26,7 +26,7 @@ from django.utils._os import safe_join
 from django.views.decorators.http import require_POST
 
 from catalog import personalization, selectors
-from catalog.exceptions import AlreadyFavorited, CategoryNotFound, ProductNotFound
+from catalog.exceptions import CategoryNotFound, ProductNotFound
 from catalog.services import favorites as favorite_services
 from etsy import cache, metrics
 from etsy.exceptions import DomainError
@@ -395,48 +395,34 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
+def _set_favorite(request: HttpRequest, *, button: str, target: dict, login_next: str, noun: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('accounts:login')}?next={login_next}")
+    try:
+        is_favorite = favorite_services.set_favorite(
+            user=request.user, favorite=request.POST.get("action") != "remove", **target
+        )
+    except DomainError:
+        raise Http404(f"No such {noun}") from None
+    if getattr(request, "htmx", False):
+        context = {next(iter(target)): next(iter(target.values())), "is_favorite": is_favorite}
+        return HttpResponse(render_personal(request, button, context))
+    what = "Shop" if noun == "shop" else "Listing"
+    messages.success(request, f"{what} {'saved to' if is_favorite else 'removed from'} your favorites.")
+    return redirect(_safe_next(request, reverse("catalog:favorites")))
+
+
 @require_POST
 def toggle_favorite_product(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect(f"{reverse('accounts:login')}?next={reverse('catalog:product_short', args=[pk])}")
-    try:
-        if request.POST.get("action") == "remove":
-            favorite_services.remove_favorite(user=request.user, product_id=pk)
-            is_favorite = False
-        else:
-            try:
-                favorite_services.add_favorite(user=request.user, product_id=pk)
-            except AlreadyFavorited:
-                pass
-            is_favorite = True
-    except ProductNotFound:
-        raise Http404("No such listing") from None
-    if getattr(request, "htmx", False):
-        return HttpResponse(render_personal(request, "favorite_button", {"product_id": pk, "is_favorite": is_favorite}))
-    messages.success(request, "Saved to your favorites." if is_favorite else "Removed from your favorites.")
-    return redirect(_safe_next(request, reverse("catalog:favorites")))
+    login_next = reverse("catalog:product_short", args=[pk])
+    return _set_favorite(request, button="favorite_button", target={"product_id": pk}, login_next=login_next,
+                         noun="listing")
 
 
 @require_POST
 def toggle_favorite_shop(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect(f"{reverse('accounts:login')}?next={_safe_next(request, '/')}")
-    try:
-        if request.POST.get("action") == "remove":
-            favorite_services.remove_favorite(user=request.user, shop_id=pk)
-            is_favorite = False
-        else:
-            try:
-                favorite_services.add_favorite(user=request.user, shop_id=pk)
-            except AlreadyFavorited:
-                pass
-            is_favorite = True
-    except DomainError:
-        raise Http404("No such shop") from None
-    if getattr(request, "htmx", False):
-        return HttpResponse(render_personal(request, "favorite_shop_button", {"shop_id": pk, "is_favorite": is_favorite}))
-    messages.success(request, "Shop saved to your favorites." if is_favorite else "Shop removed from your favorites.")
-    return redirect(_safe_next(request, reverse("catalog:favorites")))
+    return _set_favorite(request, button="favorite_shop_button", target={"shop_id": pk},
+                         login_next=_safe_next(request, "/"), noun="shop")
 
 
 # --- media and the benchmark ceiling -------------------------------------------------------------

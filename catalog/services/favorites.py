@@ -59,3 +59,19 @@ def remove_favorite(*, user, product_id: int | None = None, shop_id: int | None 
     else:
         deleted, _ = Favorite.objects.filter(user=user, kind=Favorite.Kind.SHOP, shop_id=shop_id).delete()
     return bool(deleted)
+
+
+def set_favorite(*, user, favorite: bool, product_id: int | None = None, shop_id: int | None = None) -> bool:
+    """Make a listing or shop a favorite or not, whatever it was before; return the new state.
+
+    The idempotent form of add/remove for buttons that may be clicked twice. Raises ProductNotFound /
+    ShopNotFound when adding something that does not exist.
+    """
+    if not favorite:
+        remove_favorite(user=user, product_id=product_id, shop_id=shop_id)
+        return False
+    try:
+        add_favorite(user=user, product_id=product_id, shop_id=shop_id)
+    except AlreadyFavorited:
+        pass
+    return True
