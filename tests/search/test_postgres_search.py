@@ -4,13 +4,15 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import F
 
 from catalog.exceptions import CategoryNotFound
 from catalog.models import Product
 from search.exceptions import InvalidSearch
 from search.selectors import search_products
 from search.types import SearchParams
-from tests.catalog.factories import CategoryFactory
+from shops.models import Shop
+from tests.catalog.factories import CategoryFactory, ProductFactory
 from tests.shops.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
@@ -417,3 +419,27 @@ def test_listing_using_the_typed_word_ranks_above_a_synonym_match(make_listing):
 
     assert [p.pk for p in search("signet ring").hits] == [typed.pk, synonym.pk]
     assert [p.pk for p in search("band").hits] == [synonym.pk, typed.pk]
+
+
+def _listing_sales(product_id: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT shop_sales_count FROM search_listing WHERE product_id = %s", [product_id])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_shop_sales_reach_search_listings_in_boost_steps_not_every_sale():
+    shop = ShopFactory(rating=Decimal("4.5"), sales_count=1000)
+    product = ProductFactory(shop=shop, title="Walnut serving board", quantity=3)
+    assert _listing_sales(product.pk) == 1000
+
+    Shop.objects.filter(pk=shop.pk).update(sales_count=F("sales_count") + 1)
+    assert _listing_sales(product.pk) == 1000  # one more sale: the log1p boost has not moved a step
+
+    Shop.objects.filter(pk=shop.pk).update(sales_count=1100)
+    assert _listing_sales(product.pk) == 1100  # 10 % more sales: copied
+
+    Shop.objects.filter(pk=shop.pk).update(rating=Decimal("3.9"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT shop_rating FROM search_listing WHERE product_id = %s", [product.pk])
+        assert round(cursor.fetchone()[0], 1) == 3.9  # ratings always reach the listings
