@@ -5,7 +5,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from etsy.admin_site import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin
 from etsy.exceptions import DomainError
@@ -101,7 +102,7 @@ class OrderAdmin(ShopScopedAdmin):
     def shipping_address(self, obj):
         c = obj.checkout
         lines = [c.ship_name, c.ship_line1, c.ship_line2, f"{c.ship_postcode} {c.ship_city}", c.ship_country]
-        return format_html_join(format_html("<br>"), "{}", ((line,) for line in lines if line))
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines if line))
 
     def has_add_permission(self, request):
         return False
