@@ -6,9 +6,8 @@ from django.urls import path
 from etsy.admin_site import ShopScopedAdmin, is_marketplace_admin, seller_shop
 from etsy.exceptions import DomainError
 from shops import services, stats
-from shops.digest_log import DigestLog
 from shops.forms import ShopAdminForm
-from shops.models import Shop
+from shops.models import DigestLog, Shop
 
 admin.site.site_header = "Makers' Market shop manager"
 admin.site.site_title = "Makers' Market admin"

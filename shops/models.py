@@ -56,3 +56,22 @@ class Shop(models.Model):
         if self.free_shipping_threshold is not None and subtotal >= self.free_shipping_threshold:
             return Decimal("0.00")
         return self.shipping_base + self.shipping_additional * (item_count - 1)
+
+
+class DigestLog(models.Model):
+    """One row per shop and day: claimed before the daily digest goes out, stamped once it went."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="digest_logs")
+    day = models.DateField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    new_orders = models.PositiveIntegerField(default=0)
+    new_favorites = models.PositiveIntegerField(default=0)
+    low_stock = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day", "shop_id"]
+        constraints = [models.UniqueConstraint(fields=["shop", "day"], name="digestlog_one_per_shop_per_day")]
+
+    def __str__(self) -> str:
+        return f"digest {self.day} for shop {self.shop_id}"

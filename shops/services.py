@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from shops.exceptions import AlreadyHasShop
-from shops.models import Shop
+from shops.models import DigestLog, Shop
 from shops.selectors_seller import SELLERS_GROUP
 from shops.signals import shop_changed
 from etsy.exceptions import DomainError
@@ -193,8 +193,6 @@ def send_daily_digest(*, shop_id: int, day: dt.date) -> DigestOutcome:
     row is locked and the row is stamped in the same transaction, so a restarted beat or a second
     worker skips it. If sending fails the stamp rolls back and the next run retries.
     """
-    from shops.digest_log import DigestLog
-
     shop = Shop.objects.select_related("owner").filter(pk=shop_id, is_active=True).first()
     if shop is None:
         return DigestOutcome(shop_id, day, False, "no such active shop")

@@ -18,7 +18,7 @@ from accounts.models import User
 from cart.models import CartItem
 from catalog.models import Favorite, Product
 from orders.models import Checkout, Order, OutboxMessage, Review
-from shops.digest_log import DigestLog
+from shops.models import DigestLog
 from shops.models import Shop
 from shops.services import open_shop
 from tests.accounts.factories import UserFactory

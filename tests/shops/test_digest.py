@@ -11,7 +11,7 @@ from django.test import override_settings
 from catalog.models import Favorite, Product
 from orders.models import Order
 from shops import services, tasks
-from shops.digest_log import DigestLog
+from shops.models import DigestLog
 from tests.catalog.factories import FavoriteFactory, ProductFactory
 from tests.orders.factories import OrderFactory
 from tests.shops.factories import ShopFactory
