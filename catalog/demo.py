@@ -20,7 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -447,6 +447,10 @@ def load_demo_catalog(
         flush()
 
     report.orders, report.reviews = _past_orders(sold=sold, users=users, rng=rng, now=now)
+    # Fresh planner statistics: without them large categories get nested-loop plans until autovacuum runs.
+    with connection.cursor() as cursor:
+        for table in ("catalog_product", "catalog_productimage", "shops_shop", "search_listing"):
+            cursor.execute(f"ANALYZE {table}")
     # Bulk inserts send no signals: tell search and caches about the new listings once.
     products_changed.send(sender=Product, product_ids=[], reason="bulk")
     refresh_vocabulary()

@@ -71,6 +71,10 @@ class Product(models.Model):
             models.Index(fields=["price"], name="product_price_idx"),
             models.Index(fields=["-created_at"], name="product_created_desc_idx"),
             models.Index(fields=["quantity"], name="idx_products_low_quantity", condition=Q(quantity__lte=3)),
+            # "Most loved" listings of a category (the category pages' popular sort) without sorting it all.
+            models.Index(
+                fields=["category", "-favorite_count", "-view_count", "-id"], name="product_category_popular_idx"
+            ),
             GinIndex(fields=["search_vector"], name="product_search_vector_gin"),
             GinIndex(fields=["tags"], name="product_tags_gin"),
         ]
