@@ -51,10 +51,15 @@ def main() -> int:
         flush=True,
     )
     honcho = subprocess.Popen([PY, "-m", "honcho", "-f", "Procfile", "start"], cwd=ROOT, env=env)
+
+    def stop(signum, _frame) -> None:
+        # Ctrl-C in a terminal reaches honcho too; a SIGTERM (kill, a supervisor) reaches only us.
+        honcho.send_signal(signum)
+
+    # Set explicitly: a shell that starts us in the background hands SIGINT down as ignored.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     try:
-        return honcho.wait()
-    except KeyboardInterrupt:
-        honcho.send_signal(signal.SIGINT)
         return honcho.wait()
     finally:
         devstack.down()
