@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -30,7 +32,7 @@ from catalog.demo_vocabulary import (
     CATEGORY_TREE, COLOUR_RGB, COLOURS, HANDMADE_WORDS, KINDS, LOCATIONS, MATERIALS, MISSPELLINGS,
     SHOP_FIRST, SHOP_SECOND, STYLES, VINTAGE_WORDS, Kind,
 )
-from catalog.models import Category, Product, ProductImage
+from catalog.models import Category, Favorite, Product, ProductImage
 from catalog.signals import products_changed
 from orders.models import Checkout, Order, OrderItem, Review
 from search.backends.postgres import refresh_vocabulary
@@ -244,6 +246,7 @@ class LoadReport:
     images: int = 0
     orders: int = 0
     reviews: int = 0
+    favorites: int = 0
     skipped: bool = False
 
 
@@ -447,6 +450,7 @@ def load_demo_catalog(
         flush()
 
     report.orders, report.reviews = _past_orders(sold=sold, users=users, rng=rng, now=now)
+    report.favorites = _demo_favorites(users=users, rng=rng, now=now)
     # Fresh planner statistics: without them large categories get nested-loop plans until autovacuum runs.
     with connection.cursor() as cursor:
         for table in ("catalog_product", "catalog_productimage", "shops_shop", "search_listing"):
@@ -455,6 +459,32 @@ def load_demo_catalog(
     products_changed.send(sender=Product, product_ids=[], reason="bulk")
     refresh_vocabulary()
     return report
+
+
+def _demo_favorites(*, users: dict[str, User], rng: random.Random, now) -> int:
+    """Let each demo buyer favorite a dozen listings and a couple of shops over the last month."""
+    buyers = [u for email, u in users.items() if email.startswith("buyer")]
+    product_ids = list(Product.objects.filter(quantity__gt=0).values_list("pk", flat=True)[:5000])
+    shop_ids = list(Shop.objects.values_list("pk", flat=True))
+    if not buyers or not product_ids:
+        return 0
+    rows, liked = [], Counter()
+    for buyer in buyers:
+        for product_id in rng.sample(product_ids, min(12, len(product_ids))):
+            rows.append(Favorite(user=buyer, kind=Favorite.Kind.PRODUCT, product_id=product_id,
+                                 created_at=now - timedelta(days=rng.uniform(0, 30))))
+            liked[product_id] += 1
+        for shop_id in rng.sample(shop_ids, min(2, len(shop_ids))):
+            rows.append(Favorite(user=buyer, kind=Favorite.Kind.SHOP, shop_id=shop_id,
+                                 created_at=now - timedelta(days=rng.uniform(0, 30))))
+    with transaction.atomic(), _without_auto_now(Favorite, "created_at"):
+        Favorite.objects.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)
+        by_count: dict[int, list[int]] = defaultdict(list)
+        for product_id, count in liked.items():
+            by_count[count].append(product_id)
+        for count, ids in by_count.items():
+            Product.objects.filter(pk__in=ids).update(favorite_count=F("favorite_count") + count)
+    return len(rows)
 
 
 def _past_orders(*, sold: list[Product], users: dict[str, User], rng: random.Random, now) -> tuple[int, int]:
@@ -473,21 +503,25 @@ def _past_orders(*, sold: list[Product], users: dict[str, User], rng: random.Ran
         buyer = rng.choice(buyers)
         shop = shops[product.shop_id]
         shipping = shop.shipping_for(item_count=1, subtotal=product.price)
+        # Sold over the last two months, so the sellers' 30-day figures have a history.
+        placed = now - timedelta(days=rng.uniform(6, 60))
         checkout = Checkout(
             buyer=buyer, total=product.price + shipping, payment_status=Checkout.PaymentStatus.PAID,
             provider_idempotency_key=f"demo-{product.pk}", provider_charge_id=f"demo_ch_{product.pk}",
             card_last4="4242", ship_name=buyer.display_name, ship_line1="12 Demo Lane", ship_city="Hudson",
-            ship_postcode="12534",
+            ship_postcode="12534", created_at=placed,
         )
         checkouts.append(checkout)
         orders.append(
             Order(
                 checkout=checkout, buyer=buyer, shop=shop, subtotal=product.price, shipping=shipping,
-                total=product.price + shipping, status=Order.Status.DELIVERED,
-                tracking_number=f"1Z{product.pk:010d}", paid_at=now, shipped_at=now, delivered_at=now,
+                total=product.price + shipping, status=Order.Status.DELIVERED, created_at=placed,
+                tracking_number=f"1Z{product.pk:010d}", paid_at=placed,
+                shipped_at=placed + timedelta(days=shop.processing_days),
+                delivered_at=placed + timedelta(days=shop.processing_days + 3),
             )
         )
-    with transaction.atomic():
+    with transaction.atomic(), _without_auto_now(Checkout, "created_at"), _without_auto_now(Order, "created_at"):
         Checkout.objects.bulk_create(checkouts, batch_size=BATCH)
         for order in orders:
             order.checkout_id = order.checkout.id

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from PIL import Image
 
 from catalog.demo import iter_listings, iter_shops
-from catalog.models import Category, Product, ProductImage
+from catalog.models import Category, Favorite, Product, ProductImage
 from orders.models import Order, Review
 from shops.models import Shop
 
@@ -54,6 +54,9 @@ def test_load_demo_catalog_writes_a_browsable_catalog_once(settings, tmp_path):
     sold = Product.objects.filter(quantity=0)
     assert Order.objects.filter(items__product__in=sold).count() == sold.count()
     assert Review.objects.count() <= Order.objects.count()
+    days = {created.date() for created in Order.objects.values_list("created_at", flat=True)}
+    assert len(days) > 1  # a history for the sellers' 30-day figures, not one spike today
+    assert Favorite.objects.filter(kind="product").exists() and Favorite.objects.filter(kind="shop").exists()
 
     call_command("load_demo_catalog", products=120, shops=6, seed=11, if_empty=True, verbosity=0)
     assert Product.objects.count() == 120

@@ -46,7 +46,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Loaded {report.products} listings ({report.images} photos) in {report.shops} shops, "
-                f"{report.categories} categories, {report.orders} past orders and {report.reviews} reviews "
+                f"{report.categories} categories, {report.orders} past orders, {report.reviews} reviews and "
+                f"{report.favorites} favorites "
                 f"in {time.monotonic() - started:.1f}s. Demo password: {DEMO_PASSWORD}"
             )
         )
