@@ -45,19 +45,19 @@ check: stack
 	@ETSY_ENV=production SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789 ALLOWED_HOSTS=example.com $(PY) manage.py check --deploy --fail-level WARNING
 
 ## bench-search: relevance (nDCG@10, MRR, zero-result rate vs naive baseline) and WANDS latency
-bench-search: stack
+bench-search: migrate
 	@$(PY) manage.py bench_search
 
 ## bench-web: page latency and throughput under concurrent load, beside a bare Django view
-bench-web: stack
+bench-web: migrate
 	@$(PY) scripts/bench_web.py
 
 ## bench-checkout: checkout latency p50/p99 for a 3-shop cart
-bench-checkout: stack
+bench-checkout: migrate
 	@$(PY) manage.py bench_checkout
 
 ## bench-load: many concurrent buyers racing for unique items through the API, then the books are checked
-bench-load: stack
+bench-load: migrate
 	@$(PY) scripts/bench_load.py
 
 clean:
