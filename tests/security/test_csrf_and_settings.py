@@ -179,11 +179,15 @@ def test_accepted_picture_is_re_encoded_under_a_server_chosen_name(seller, shop,
         assert b"<script>" not in handle.read()
 
 
-def test_production_profile_has_secure_cookies_headers_and_a_clean_deploy_check():
+def test_production_profile_has_secure_cookies_headers_and_a_clean_deploy_check(tmp_path):
     db = connection.settings_dict
     env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
            "ETSY_ENV": "production", "SECRET_KEY": "x" * 30 + "-deploy-check-0123456789-abcdefghij",
-           "ALLOWED_HOSTS": "shop.example.com", "LOG_LEVEL": "ERROR"}
+           "ALLOWED_HOSTS": "shop.example.com", "LOG_LEVEL": "ERROR", "STATIC_ROOT": str(tmp_path / "static")}
+    # Production serves hashed static names from the manifest that a deploy's collectstatic writes.
+    collected = subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=300)
+    assert collected.returncode == 0, collected.stderr[-2000:]
     script = (
         "import django;django.setup();from django.conf import settings as s;"
         "from django.test import Client;"
