@@ -157,6 +157,19 @@ class ProductFilterSerializer(QuerySerializer):
     in_stock = serializers.BooleanField(required=False, default=True, help_text="Only listings in stock.")
     ordering = serializers.ChoiceField(choices=list(ORDERINGS), required=False, default=DEFAULT_ORDERING)
 
+    def listing_filters(self) -> dict:
+        """The validated parameters as catalog.selectors.list_products arguments."""
+        data = self.validated_data
+        return {
+            "category_slug": data.get("category"),
+            "shop_id": data.get("shop"),
+            "price_min": data.get("price_min"),
+            "price_max": data.get("price_max"),
+            "vintage": data.get("vintage"),
+            "in_stock": data["in_stock"],
+            "ordering": data["ordering"],
+        }
+
 
 class FavoriteSerializer(serializers.ModelSerializer):
     product = ProductCardSerializer(read_only=True, allow_null=True)

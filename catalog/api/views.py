@@ -43,16 +43,7 @@ class ProductListApi(ApiListView):
     def get_queryset(self):
         params = ProductFilterSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
-        data = params.validated_data
-        return selectors.list_products(
-            category_slug=data.get("category"),
-            shop_id=data.get("shop"),
-            price_min=data.get("price_min"),
-            price_max=data.get("price_max"),
-            vintage=data.get("vintage"),
-            in_stock=data["in_stock"],
-            ordering=data["ordering"],
-        )
+        return selectors.list_products(**params.listing_filters())
 
     @extend_schema(
         tags=["catalog"],

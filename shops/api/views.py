@@ -45,16 +45,7 @@ class ShopProductListApi(ApiListView):
         shop = selectors.get_shop_card(shop_id=self.kwargs["shop_id"])
         params = ShopProductFilterSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
-        data = params.validated_data
-        return catalog_selectors.list_products(
-            shop_id=shop.pk,
-            category_slug=data.get("category"),
-            price_min=data.get("price_min"),
-            price_max=data.get("price_max"),
-            vintage=data.get("vintage"),
-            in_stock=data["in_stock"],
-            ordering=data["ordering"],
-        )
+        return catalog_selectors.list_products(**{**params.listing_filters(), "shop_id": shop.pk})
 
     @extend_schema(
         tags=["shops"],
