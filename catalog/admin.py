@@ -1,11 +1,9 @@
 import io
-from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -162,10 +160,7 @@ class ProductAdmin(ShopScopedAdmin):
         # Only the rows Django's formset would save: an initial form naming an unknown id is skipped.
         to_save = {id(obj) for obj in formset.save(commit=False)}
         for obj in formset.deleted_objects:
-            stored = (obj.image, obj.thumbnail)
-            obj.delete()
-            for field_file in stored:  # files go only once the row deletion is committed
-                transaction.on_commit(partial(images.delete_stored, field_file))
+            listings.delete_product_image(image=obj)
         for inline_form in formset.forms:
             instance = inline_form.instance
             if id(instance) not in to_save:

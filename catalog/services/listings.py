@@ -161,9 +161,22 @@ def delete_product(*, product: Product) -> None:
     product_id = product.pk
     product.delete()
     send_products_changed_on_commit(product_ids=[product_id], reason="deleted")
-    for image, thumbnail in stored:
-        transaction.on_commit(partial(images.delete_stored, image))
-        transaction.on_commit(partial(images.delete_stored, thumbnail))
+    for files in stored:
+        _delete_files_on_commit(files)
+
+
+def _delete_files_on_commit(files) -> None:
+    # Files go only once the row deletion is committed: a rollback must leave the pictures in place.
+    for field_file in files:
+        transaction.on_commit(partial(images.delete_stored, field_file))
+
+
+@transaction.atomic
+def delete_product_image(*, image: ProductImage) -> None:
+    """Delete one picture of a listing; its files (and WebP twins) are removed after commit."""
+    files = (image.image, image.thumbnail)
+    image.delete()
+    _delete_files_on_commit(files)
 
 
 def store_image_files(*, image: ProductImage, processed: images.ProcessedImage) -> ProductImage:
