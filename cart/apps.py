@@ -6,4 +6,4 @@ class CartConfig(AppConfig):
     verbose_name = "Cart"
 
     def ready(self) -> None:
-        from cart import receivers  # noqa: F401  (connects the login merge)
+        from cart import receivers  # noqa: F401  (login merge, cart write-through)

@@ -3,8 +3,11 @@
 import logging
 
 from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from cart.caching import write_cart_through_on_commit
+from cart.models import CartItem
 from cart.services import merge_guest_cart
 
 logger = logging.getLogger(__name__)
@@ -20,3 +23,10 @@ def merge_guest_cart_on_login(sender, request, user, **kwargs) -> None:
     if skipped:
         # Views show these after the redirect (messages framework), e.g. "an item is no longer available".
         session["cart_merge_skipped"] = skipped
+
+
+@receiver(post_save, sender=CartItem, dispatch_uid="cart.line_saved")
+@receiver(post_delete, sender=CartItem, dispatch_uid="cart.line_deleted")
+def write_cart_through_after_line_change(sender, instance: CartItem, **kwargs) -> None:
+    """Keep the buyer's cached cart equal to the database, whichever code changed the line."""
+    write_cart_through_on_commit(instance.user_id)

@@ -1,7 +1,9 @@
 """Cart reads: the summary grouped by shop, with the rules that make a line buyable.
 
-Two queries whatever the cart size: the lines with their products and shops,
-and the other buyers' live holds on those products.
+Everything comes from caches kept honest by events: the buyer's lines (written through on
+every change), product cards (dropped when a listing changes or sells), stock and holds
+(30 s, dropped on every sale and cart hold) and shops. A cold cart costs four queries
+whatever its size; a warm one none.
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Sum
 from django.utils import timezone
 
+from cart.caching import count_cached_items, list_cached_lines
 from cart.models import CartItem
 from cart.services import get_guest_lines
 from catalog.models import Product
+from catalog.selectors import get_inventories, get_product_cards
 from shops.models import Shop
+from shops.selectors import list_shop_cards
 
 ZERO = Decimal("0.00")
 
@@ -31,6 +35,7 @@ class CartLine:
     is_available: bool
     problem: str | None = None  # "unavailable", "sold_out", "insufficient_stock", "reserved"
     reserved_by_other_until: datetime | None = None
+    available: int = 0  # units in stock as the page was built
 
 
 @dataclass
@@ -60,48 +65,48 @@ class CartSummary:
         return any(not line.is_available for group in self.groups for line in group.lines)
 
 
-def _other_holds(*, product_ids: list[int], user_id: int | None, now: datetime) -> dict[int, datetime]:
-    if not product_ids:
-        return {}
-    holds = CartItem.objects.filter(product_id__in=product_ids, reserved_until__gt=now)
-    if user_id is not None:
-        holds = holds.exclude(user_id=user_id)
-    latest: dict[int, datetime] = {}
-    for product_id, until in holds.values_list("product_id", "reserved_until"):
-        if product_id not in latest or until > latest[product_id]:
-            latest[product_id] = until
-    return latest
-
-
-def _line_problem(product: Product, quantity: int, held_by_other: bool) -> str | None:
-    if not (product.is_active and product.shop.is_active):
+def _line_problem(product: Product, shop: Shop | None, quantity: int, available: int, held_by_other: bool) -> str | None:
+    if shop is None or not (product.is_active and shop.is_active):
         return "unavailable"
-    if product.quantity <= 0:
+    if available <= 0:
         return "sold_out"
-    if quantity > product.quantity:
+    if quantity > available:
         return "insufficient_stock"
     if held_by_other:
         return "reserved"
     return None
 
 
-def _summarize(rows: list[tuple[Product, int, datetime | None]], holds: dict[int, datetime], now) -> CartSummary:
+def _summarize(rows: list[tuple[int, int, datetime | None]], *, user_id: int | None) -> CartSummary:
+    """Group ``(product id, quantity, own hold)`` rows by shop, reading products, stock and shops from their caches."""
+    now = timezone.now()
+    product_ids = [pid for pid, _, _ in rows]
+    products = get_product_cards(product_ids=product_ids)
+    inventories = get_inventories(product_ids=[pid for pid in product_ids if pid in products])
+    shops = list_shop_cards(shop_ids=sorted({p.shop_id for p in products.values()}))
     groups: dict[int, ShopGroup] = {}
-    for product, quantity, own_hold in rows:
-        other_until = holds.get(product.pk)
-        problem = _line_problem(product, quantity, other_until is not None)
-        unit_price = product.price
+    for product_id, quantity, own_hold in rows:
+        product = products.get(product_id)
+        if product is None:  # deleted since the line was read
+            continue
+        shop = shops.get(product.shop_id)
+        if shop is not None:
+            product.shop = shop  # the cached product's copy of its shop can be older than the shop's own entry
+        inventory = inventories[product_id]
+        other_until = inventory.reserved_until if inventory.is_reserved_for_other(user_id) else None
+        problem = _line_problem(product, shop, quantity, inventory.quantity, other_until is not None)
         group = groups.setdefault(product.shop_id, ShopGroup(shop=product.shop))
         group.lines.append(
             CartLine(
                 product=product,
                 quantity=quantity,
-                unit_price=unit_price,
-                line_total=unit_price * quantity,
+                unit_price=product.price,
+                line_total=product.price * quantity,
                 reserved_until=own_hold if own_hold and own_hold > now else None,
                 is_available=problem is None,
                 problem=problem,
                 reserved_by_other_until=other_until,
+                available=max(inventory.quantity, 0),
             )
         )
     for group in groups.values():
@@ -125,31 +130,29 @@ def _summarize(rows: list[tuple[Product, int, datetime | None]], holds: dict[int
 def get_cart_summary(*, user=None, session=None) -> CartSummary:
     """Return the cart grouped by shop with Decimal subtotals, shipping and totals.
 
-    A signed-in user's cart comes from the database; otherwise the session's guest cart.
+    A signed-in user's cart comes from its write-through cache (30 minutes), else the
+    session's guest cart; products, stock and shops from their own caches. Warm, that is
+    no query at all; checkout reads and locks the rows again, so a stale cache never sells.
     """
-    now = timezone.now()
     if user is not None and user.is_authenticated:
-        items = list(
-            CartItem.objects.filter(user=user).select_related("product__shop").order_by("added_at", "id")
-        )
-        rows = [(item.product, item.quantity, item.reserved_until) for item in items]
-        user_id = user.pk
-    else:
-        lines = get_guest_lines(session=session) if session is not None else {}
-        products = Product.objects.select_related("shop").in_bulk(list(lines)) if lines else {}
-        rows = [(products[pid], qty, None) for pid, qty in lines.items() if pid in products]
-        user_id = None
-    holds = _other_holds(product_ids=[product.pk for product, _, _ in rows], user_id=user_id, now=now)
-    return _summarize(rows, holds, now)
+        lines = list_cached_lines(user_id=user.pk)
+        return _summarize([(line.product_id, line.quantity, line.reserved_until) for line in lines], user_id=user.pk)
+    guest = get_guest_lines(session=session) if session is not None else {}
+    return _summarize([(pid, qty, None) for pid, qty in guest.items()], user_id=None)
 
 
 def count_cart_items(*, user=None, session=None) -> int:
-    """Return the number of units in the cart (the header badge)."""
+    """Return the number of units in the cart (the header badge; cached with a signed-in buyer's cart)."""
     if user is not None and user.is_authenticated:
-        return CartItem.objects.filter(user=user).aggregate(n=Sum("quantity"))["n"] or 0
+        return count_cached_items(user_id=user.pk)
     if session is None:
         return 0
     return sum(get_guest_lines(session=session).values())
+
+
+def has_cart_line(*, user, product_id: int) -> bool:
+    """Return whether the product is in the buyer's cart, from the database (writes decide on this)."""
+    return CartItem.objects.filter(user=user, product_id=product_id).exists()
 
 
 def list_cart_lines_for_checkout(*, user) -> list[CartItem]:

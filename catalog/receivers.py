@@ -4,7 +4,7 @@
 | product saved / deleted / changed      | product:{id}, page:product:{id}, inventory:{id}, similar,   |
 |                                        | listing generations of its category (and ancestors) and shop|
 | product sold or restocked ("stock")    | the above + trending:*, page:home                           |
-| cart line saved or deleted             | inventory:{id}, cart:{user_id}:count                        |
+| cart line saved or deleted             | inventory:{id} (the cart app writes cart:{user_id} through) |
 | shop saved / shop_changed (reviews...) | shop:{id}, shop:{id}:rating, shop listing generation        |
 | category saved / deleted               | category:tree                                               |
 | favorite added / removed               | favorites:{user_id}                                         |
@@ -111,10 +111,8 @@ def favorite_written(sender, instance: Favorite, **kwargs) -> None:
 
 
 def _cart_line_written(sender, instance, **kwargs) -> None:
-    # A cart hold changes what the product page says ("in another buyer's cart"); the badge counts lines.
-    transaction.on_commit(
-        partial(cache.delete, cache.inventory_key(instance.product_id), cache.cart_count_key(instance.user_id))
-    )
+    # A cart hold changes what the product page says ("in another buyer's cart").
+    transaction.on_commit(partial(cache.delete, cache.inventory_key(instance.product_id)))
 
 
 post_save.connect(_cart_line_written, sender="cart.CartItem", dispatch_uid="catalog_cart_line_saved")

@@ -258,6 +258,21 @@ class Inventory:
         )
 
 
+def _fetch_inventories(product_ids: list[int]) -> dict[int, Inventory]:
+    from cart.models import CartItem
+
+    holds = CartItem.objects.filter(product_id=OuterRef("pk"), reserved_until__gt=timezone.now()).order_by(
+        "-reserved_until"
+    )
+    rows = (
+        Product.objects.filter(pk__in=product_ids)
+        .annotate(hold_user=Subquery(holds.values("user_id")[:1]), hold_until=Subquery(holds.values("reserved_until")[:1]))
+        .values_list("pk", "quantity", "hold_user", "hold_until")
+    )
+    found = {pk: Inventory(quantity=qty, reserved_by_user_id=user, reserved_until=until) for pk, qty, user, until in rows}
+    return {pk: found.get(pk, Inventory(quantity=0)) for pk in product_ids}
+
+
 def get_inventory(*, product_id: int, known_missing: bool = False) -> Inventory:
     """Return the product's stock and reservation (cached 30 s, invalidated on sale and cart holds).
 
@@ -265,33 +280,51 @@ def get_inventory(*, product_id: int, known_missing: bool = False) -> Inventory:
     cart" on the product page without the catalog writing anything. One query, no lock:
     it is a primary-key read refreshed every 30 s for every product page.
     """
-
-    def fetch() -> Inventory:
-        from cart.models import CartItem
-
-        holds = CartItem.objects.filter(product_id=OuterRef("pk"), reserved_until__gt=timezone.now()).order_by(
-            "-reserved_until"
-        )
-        row = (
-            Product.objects.filter(pk=product_id)
-            .annotate(
-                hold_user=Subquery(holds.values("user_id")[:1]), hold_until=Subquery(holds.values("reserved_until")[:1])
-            )
-            .values_list("quantity", "hold_user", "hold_until")
-            .first()
-        )
-        if row is None:
-            return Inventory(quantity=0)
-        return Inventory(quantity=row[0], reserved_by_user_id=row[1], reserved_until=row[2])
-
     return cache.cache_aside(
         cache.inventory_key(product_id),
-        fetch,
+        lambda: _fetch_inventories([product_id])[product_id],
         ttl=cache.TTL["inventory"],
         cache_type="inventory",
         known_missing=known_missing,
         lock=False,
     )
+
+
+def get_inventories(*, product_ids: list[int]) -> dict[int, Inventory]:
+    """Return the stock and reservation of several products (cached 30 s; one query for the misses)."""
+    ids = list(dict.fromkeys(product_ids))
+    found = cache.get_many([cache.inventory_key(pk) for pk in ids])
+    inventories = {pk: found[cache.inventory_key(pk)] for pk in ids if cache.inventory_key(pk) in found}
+    missing = [pk for pk in ids if pk not in inventories]
+    cache.count_lookups("inventory", hits=len(inventories), misses=len(missing))
+    if missing:
+        fetched = _fetch_inventories(missing)
+        cache.set_many({cache.inventory_key(pk): inv for pk, inv in fetched.items()}, ttl=cache.TTL["inventory"])
+        inventories.update(fetched)
+    return inventories
+
+
+def get_product_cards(*, product_ids: list[int]) -> dict[int, Product]:
+    """Return products by id with shop, category and gallery, for lines that name them (a cart).
+
+    Visible listings come from the product cache (5 minutes); listings no longer visible
+    (deactivated, or their shop closed) from the database, uncached, so the caller can
+    say so. Ids of deleted listings are left out.
+    """
+    ids = list(dict.fromkeys(product_ids))
+    found = cache.get_many([cache.product_key(pk) for pk in ids])
+    products = {pk: found[cache.product_key(pk)] for pk in ids if found.get(cache.product_key(pk)) is not None}
+    missing = [pk for pk in ids if pk not in products]
+    cache.count_lookups("product", hits=len(products), misses=len(missing))
+    if missing:
+        fetched = {p.pk: p for p in _card_queryset().filter(pk__in=missing)}
+        cache.set_many({cache.product_key(pk): p for pk, p in fetched.items()}, ttl=cache.TTL["product"])
+        hidden = [pk for pk in missing if pk not in fetched]
+        if hidden:
+            qs = Product.objects.select_related("shop", "category").prefetch_related(_images_prefetch())
+            fetched.update(qs.in_bulk(hidden))
+        products.update(fetched)
+    return products
 
 
 def list_similar_products(*, product: Product, limit: int = 8, same_shop_first: bool = False) -> list[Product]:

@@ -54,10 +54,7 @@ def cart_count(request: HttpRequest) -> int:
     from cart.selectors import count_cart_items
 
     if request.user.is_authenticated:
-        user = request.user
-        return cache.cache_aside(
-            cache.cart_count_key(user.pk), lambda: count_cart_items(user=user), ttl=cache.TTL["cart"], cache_type="cart"
-        )
+        return count_cart_items(user=request.user)
     if not _has_session(request) and not request.session.modified:  # no guest cart, and none started now
         return 0
     return count_cart_items(session=request.session)

@@ -42,7 +42,7 @@ TTL = {
     "inventory": 30,  # so "only 1 left" and "in another cart" stay honest
     "reviews": 10 * 60,
     "similar": 5 * 60,
-    "cart": 30 * 60,  # the header's cart count: written through by the cart line receivers
+    "cart": 30 * 60,  # cart contents and the header's count: written through after every cart change
     "page": 5 * 60,  # rendered page shells (product page, home, category) for everybody
 }
 
@@ -104,8 +104,22 @@ def feed_key(user_id: int) -> str:
     return f"feed:{user_id}"
 
 
+def cart_key(user_id: int) -> str:
+    return f"cart:{user_id}"
+
+
 def cart_count_key(user_id: int) -> str:
     return f"cart:{user_id}:count"
+
+
+def cart_version_key(user_id: int) -> str:
+    """The version of the cached cart contents (see :func:`store_if_newer`)."""
+    return f"cart:{user_id}:version"
+
+
+def cart_sequence_key(user_id: int) -> str:
+    """The counter every cart change takes its version from."""
+    return f"cart:{user_id}:seq"
 
 
 def favorites_key(user_id: int) -> str:
@@ -135,6 +149,14 @@ def get(key: str, *, cache_type: str) -> Any:
         return None
     metrics.cache_hits.labels(cache_type=cache_type).inc()
     return value
+
+
+def count_lookups(cache_type: str, *, hits: int, misses: int) -> None:
+    """Count the hits and misses of a batch read (``get_many``)."""
+    if hits:
+        metrics.cache_hits.labels(cache_type=cache_type).inc(hits)
+    if misses:
+        metrics.cache_misses.labels(cache_type=cache_type).inc(misses)
 
 
 def get_many(keys: Iterable[str]) -> dict[str, Any]:
@@ -192,6 +214,71 @@ def cache_aside(
             return value
     logger.warning("cache lock wait exhausted for %s; reading the database", key)
     return fetch()
+
+
+def set_many(values: dict[str, Any], *, ttl: int) -> None:
+    if is_enabled() and values:
+        _cache().set_many(values, ttl)
+
+
+# --- versioned write-through --------------------------------------------------------------
+# Write-through has a race plain cache-aside does not: two writers read the database in one
+# order and store in the other, and the older contents win for the whole TTL. Each writer
+# takes a number from a per-key counter *after* its commit and stores only if no newer number
+# was stored; a reader stores the counter it saw before reading the database. A number taken
+# later was taken after more commits, so its database read saw at least as much.
+
+_STORE_IF_NEWER = """
+local stored = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) < stored then return 0 end
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ttl) end
+return 1
+"""
+_store_script = None
+
+
+def take_version(sequence_key: str, *, ttl: int) -> int | None:
+    """Return the next number of ``sequence_key`` (``None`` when the cache is off or Redis failed).
+
+    The counter lives twice as long as the values it versions, so it cannot restart below them.
+    """
+    if not is_enabled():
+        return None
+    backend = _cache()
+    try:
+        client = backend.client.get_client(write=True)
+        raw = backend.client.make_key(sequence_key)
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(raw)
+        pipe.expire(raw, 2 * ttl)
+        version, _ = pipe.execute()
+        return int(version)
+    except Exception:
+        logger.warning("could not take a version of %s", sequence_key, exc_info=True)
+        return None
+
+
+def store_if_newer(values: dict[str, Any], *, version_key: str, version: int, ttl: int) -> bool:
+    """Store ``values`` (and ``version`` under ``version_key``) unless a newer version is stored.
+
+    One atomic script; returns whether it stored. Redis errors are logged and read as False.
+    """
+    global _store_script
+    if not is_enabled():
+        return False
+    backend = _cache()
+    try:
+        client = backend.client.get_client(write=True)
+        if _store_script is None:
+            _store_script = client.register_script(_STORE_IF_NEWER)
+        keys = [backend.client.make_key(version_key)] + [backend.client.make_key(k) for k in values]
+        args = [version, ttl] + [backend.client.encode(v) for v in values.values()]
+        return bool(_store_script(keys=keys, args=args, client=client))
+    except Exception:
+        logger.warning("could not store %s", version_key, exc_info=True)
+        return False
 
 
 # --- generations (listing invalidation without key scans) -------------------------

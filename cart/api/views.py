@@ -17,8 +17,7 @@ _NOT_IN_CART = "That listing is not in your cart."
 
 
 def _in_cart(user, product_id: int) -> bool:
-    summary = selectors.get_cart_summary(user=user)
-    return any(line.product.pk == product_id for group in summary.groups for line in group.lines)
+    return selectors.has_cart_line(user=user, product_id=product_id)
 
 
 class CartApi(ApiView):

@@ -1,0 +1,80 @@
+"""The cart's write-through cache: a signed-in buyer's lines and count, kept 30 minutes.
+
+Every change of a cart line stores the buyer's whole cart again after commit
+(``write_cart_through_on_commit``, called by ``cart.receivers`` for every saved or deleted
+line, whoever deleted it: cart services, checkout, the reservation sweep, a cascade).
+Stores are versioned (``etsy.cache.store_if_newer``), so two changes that finish out of
+order leave the newer contents. Readers that miss store what they read under the same rule.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+from typing import NamedTuple
+
+from django.db import transaction
+
+from cart.models import CartItem
+from etsy import cache, metrics
+
+
+class StoredLine(NamedTuple):
+    """One cart line as cached: what to show comes from the product, shop and inventory caches."""
+
+    product_id: int
+    shop_id: int
+    quantity: int
+    reserved_until: datetime | None
+
+
+def _read_lines(user_id: int) -> list[StoredLine]:
+    rows = (
+        CartItem.objects.filter(user_id=user_id)
+        .order_by("added_at", "id")
+        .values_list("product_id", "product__shop_id", "quantity", "reserved_until")
+    )
+    return [StoredLine(*row) for row in rows]
+
+
+def _store(user_id: int, lines: list[StoredLine], version: int) -> None:
+    cache.store_if_newer(
+        {cache.cart_key(user_id): lines, cache.cart_count_key(user_id): sum(line.quantity for line in lines)},
+        version_key=cache.cart_version_key(user_id),
+        version=version,
+        ttl=cache.TTL["cart"],
+    )
+
+
+def write_cart_through(user_id: int) -> None:
+    """Store the buyer's cart as the database has it now; run after the change committed."""
+    version = cache.take_version(cache.cart_sequence_key(user_id), ttl=cache.TTL["cart"])
+    if version is None:  # cache off or Redis down: readers use the database
+        return
+    _store(user_id, _read_lines(user_id), version)
+
+
+def write_cart_through_on_commit(user_id: int) -> None:
+    transaction.on_commit(partial(write_cart_through, user_id))
+
+
+def list_cached_lines(*, user_id: int) -> list[StoredLine]:
+    """Return the buyer's cart lines in the order they were added (one Redis round trip when cached)."""
+    found = cache.get_many([cache.cart_key(user_id), cache.cart_sequence_key(user_id)])
+    lines = found.get(cache.cart_key(user_id))
+    if lines is not None:
+        metrics.cache_hits.labels(cache_type="cart").inc()
+        return lines
+    metrics.cache_misses.labels(cache_type="cart").inc()
+    lines = _read_lines(user_id)
+    if cache.is_enabled():
+        _store(user_id, lines, int(found.get(cache.cart_sequence_key(user_id)) or 0))
+    return lines
+
+
+def count_cached_items(*, user_id: int) -> int:
+    """Return the number of units in the buyer's cart (cached with the lines)."""
+    count = cache.get(cache.cart_count_key(user_id), cache_type="cart")
+    if count is not None:
+        return int(count)
+    return sum(line.quantity for line in list_cached_lines(user_id=user_id))
