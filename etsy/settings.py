@@ -242,6 +242,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two fields are named "kind" (favorites, search suggestions): name both enums explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "catalog.models.Favorite.Kind",
+        "SuggestionKindEnum": "search.types.SUGGESTION_KINDS",
+    },
 }
 
 # --- Passwords ---------------------------------------------------------------

@@ -4,6 +4,10 @@ A search answer is stored under ``search:{hash}``, the hash of the normalized
 parameters and the current listings version. Any listing or shop change bumps the
 version (``bump_listings_version``), so every cached answer is dropped at once
 without scanning keys; old entries simply expire after their TTL.
+
+Suggestions are stored under ``search:suggest:{limit}:{hash of the normalized prefix}``
+for the search TTL. They are not versioned: they come from the vocabulary, which itself
+follows listing changes only after a debounced refresh.
 """
 
 from __future__ import annotations
@@ -46,3 +50,9 @@ def result_key(params: SearchParams, *, version: int) -> str:
     }
     digest = hashlib.sha256(json.dumps(normalized, sort_keys=True).encode()).hexdigest()[:32]
     return f"search:{digest}"
+
+
+def suggestions_key(prefix: str, *, limit: int) -> str:
+    """Key of the suggestions for a normalized prefix (hashed: the prefix is shopper text)."""
+    digest = hashlib.sha256(prefix.encode()).hexdigest()[:32]
+    return f"search:suggest:{limit}:{digest}"

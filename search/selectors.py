@@ -4,34 +4,48 @@
 (behind ``etsy.breakers.search_breaker``) and otherwise from PostgreSQL full-text
 search; when Elasticsearch fails, PostgreSQL answers and the result is marked
 ``degraded``. Answers are cached in Redis for ``SEARCH_CACHE_TTL`` seconds.
+``list_suggestions`` completes what a shopper is typing in the search box (searches
+from the PostgreSQL vocabulary, then categories), cached for the search TTL.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import unicodedata
 from dataclasses import replace
 from decimal import Decimal
+from functools import partial
+from urllib.parse import urlencode
 
 import pybreaker
 from django.conf import settings
 from django.core.cache import cache
+from django.urls import reverse
 
+from catalog import selectors as catalog_selectors
 from catalog.exceptions import CategoryNotFound
 from catalog.models import Category, Product
 from etsy import metrics
 from etsy.breakers import search_breaker
+from etsy.cache import TTL, cache_aside
 from search import caching
+from search.analysis import MAX_WORD_LENGTH, fold
 from search.backends import BackendResult
 from search.backends import postgres as postgres_backend
 from search.exceptions import InvalidSearch
-from search.types import SORTS, SearchParams, SearchResult
+from search.synonyms import tokenize
+from search.types import SORTS, SearchParams, SearchResult, Suggestion
 
 logger = logging.getLogger("search")
 
 MAX_QUERY_LENGTH = 200
 MAX_PER_PAGE = 100
 MAX_PAGE = 400
+MIN_SUGGEST_LENGTH = 2
+MAX_SUGGEST_LENGTH = 64
+MAX_SUGGESTIONS = 8
+MAX_CATEGORY_SUGGESTIONS = 3  # more only when there are too few searches to fill the list
 
 
 def search_products(*, params: SearchParams) -> SearchResult:
@@ -134,3 +148,68 @@ def _load_listings(ids: list[int]) -> list[Product]:
     )
     by_id = {row.pk: row for row in rows}
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+# --- suggestions as you type ------------------------------------------------------------
+
+
+def normalize_prefix(text: str) -> str:
+    """Return the typed text folded to lower case without accents, controls or extra spaces, capped."""
+    text = text[: MAX_SUGGEST_LENGTH * 4]
+    cleaned = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in fold(text))
+    return " ".join(cleaned.split())[:MAX_SUGGEST_LENGTH].rstrip()
+
+
+def list_suggestions(*, prefix: str, limit: int = MAX_SUGGESTIONS) -> list[Suggestion]:
+    """Return searches completing the typed text (most listings first), then matching categories.
+
+    Text shorter than MIN_SUGGEST_LENGTH once normalized gets no suggestions and no query.
+    Answers are cached per normalized prefix for the search TTL.
+    """
+    normalized = normalize_prefix(prefix)
+    limit = min(limit, MAX_SUGGESTIONS)
+    if len(normalized) < MIN_SUGGEST_LENGTH or limit < 1:
+        return []
+    return cache_aside(
+        caching.suggestions_key(normalized, limit=limit),
+        partial(_build_suggestions, normalized, limit=limit),
+        ttl=TTL["search"],
+        cache_type="suggest",
+    )
+
+
+def _build_suggestions(prefix: str, *, limit: int) -> list[Suggestion]:
+    searches = _search_suggestions(prefix, limit=limit)
+    categories = _category_suggestions(prefix)
+    shown = min(len(categories), limit, max(MAX_CATEGORY_SUGGESTIONS, limit - len(searches)))
+    return searches[: limit - shown] + categories[:shown]
+
+
+def _search_suggestions(prefix: str, *, limit: int) -> list[Suggestion]:
+    """Complete the last word being typed from the indexed vocabulary (one query)."""
+    head, _, word = prefix.rpartition(" ")
+    if len(word) > MAX_WORD_LENGTH:  # nothing that long is indexed
+        return []
+    results_url = reverse("search:results")
+    suggestions = []
+    for completion in postgres_backend.complete_word(prefix=word, limit=limit):
+        label = f"{head} {completion}" if head else completion
+        suggestions.append(Suggestion(kind="query", label=label, url=f"{results_url}?{urlencode({'q': label})}"))
+    return suggestions
+
+
+def _category_suggestions(prefix: str) -> list[Suggestion]:
+    """Categories with a word starting with the typed words; names starting so first, then top levels."""
+    needle = " " + " ".join(tokenize(prefix))
+    if not needle.strip():
+        return []
+    found = []
+    for category in catalog_selectors.get_category_tree().by_id.values():
+        at = (" " + " ".join(tokenize(fold(category.name)))).find(needle)
+        if at >= 0:
+            found.append((at > 0, category.depth, category.name, category))
+    found.sort(key=lambda item: item[:3])
+    return [
+        Suggestion(kind="category", label=category.name, url=category.get_absolute_url())
+        for *_, category in found
+    ]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 SORTS = ("relevance", "newest", "price_asc", "price_desc")
+SUGGESTION_KINDS = ("query", "category")
 
 # The documents' four price facets: Under $25, $25-$50, $50-$100, $100+ (lower bound inclusive).
 PRICE_RANGES: tuple[tuple[str, str, Decimal | None, Decimal | None], ...] = (
@@ -73,3 +74,12 @@ class SearchResult:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.params.per_page))
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One line under the search box: a search to run or a category to open."""
+
+    kind: Literal["query", "category"]
+    label: str
+    url: str

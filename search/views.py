@@ -1,10 +1,14 @@
-"""The search results page: results, facets, filter chips, "did you mean", degraded notice."""
+"""The search results page (results, facets, filter chips, "did you mean", degraded notice)
+and the suggestions fragment htmx shows under the header search box."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_safe
 
 from catalog.exceptions import CategoryNotFound
 from catalog.views import _decimal_param, _int_param, shell_response
@@ -87,4 +91,13 @@ def results(request: HttpRequest) -> HttpResponse:
         cacheable=lambda context: context["result"] is not None and not context["result"].degraded,
     )
     response.status_code = outcome["status"]
+    return response
+
+
+@require_safe
+def suggest(request: HttpRequest) -> HttpResponse:
+    """Render the suggestions for the typed text as a fragment (empty below two characters)."""
+    suggestions = selectors.list_suggestions(prefix=request.GET.get("q", ""))
+    response = render(request, "search/_suggestions.html", {"suggestions": suggestions})
+    patch_cache_control(response, private=True, max_age=60)
     return response

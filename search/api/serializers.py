@@ -4,8 +4,8 @@ from rest_framework import serializers
 
 from catalog.api.serializers import ProductCardSerializer
 from etsy.api.fields import MAX_ID, MONEY_KWARGS, DecimalStringField, QuerySerializer
-from search.selectors import MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_LENGTH
-from search.types import SORTS
+from search.selectors import MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_LENGTH, MAX_SUGGEST_LENGTH, MIN_SUGGEST_LENGTH
+from search.types import SORTS, SUGGESTION_KINDS
 
 
 class SearchParamsSerializer(QuerySerializer):
@@ -54,3 +54,28 @@ class SearchResultSerializer(serializers.Serializer):
     degraded = serializers.BooleanField(
         help_text="True when the primary search engine failed and the fallback answered."
     )
+
+
+class SuggestionParamsSerializer(QuerySerializer):
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=MAX_QUERY_LENGTH * 5,
+        help_text=(
+            f"What the shopper has typed so far. Only the first {MAX_SUGGEST_LENGTH} characters are read; "
+            f"fewer than {MIN_SUGGEST_LENGTH} (after trimming) give no suggestions."
+        ),
+    )
+
+
+class SuggestionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=list(SUGGESTION_KINDS), help_text="`query`: a search to run; `category`: a category to open."
+    )
+    label = serializers.CharField(help_text="What to show; for `query`, the search text itself.")
+    url = serializers.CharField(help_text="Path of the page: the search results, or the category page.")
+
+
+class SuggestionsSerializer(serializers.Serializer):
+    suggestions = SuggestionSerializer(many=True, help_text="Searches (most listings first), then categories.")

@@ -219,3 +219,27 @@ def refresh_vocabulary() -> None:
     with connection.cursor() as cursor:
         cursor.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY search_vocabulary")
 
+
+# Words of the vocabulary starting with the typed letters, one per stem (its most used spelling),
+# most used stems first: a search for a word matches every listing using its stem.
+# Stop words (no stem) are left out. Migration 0005 indexes ``word`` for this prefix lookup.
+_COMPLETE_SQL = r"""
+SELECT (array_agg(word ORDER BY ndoc DESC, word))[1] AS word, sum(ndoc) AS listings
+  FROM search_vocabulary
+ WHERE word LIKE %s ESCAPE '\' AND lexeme IS NOT NULL
+ GROUP BY lexeme
+ ORDER BY listings DESC, word
+ LIMIT %s
+"""
+
+
+def _like_prefix(text: str) -> str:
+    """Return a LIKE pattern matching values that start with ``text`` literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def complete_word(*, prefix: str, limit: int) -> list[str]:
+    """Return up to ``limit`` indexed words starting with ``prefix``, those of the most listings first."""
+    with connection.cursor() as cursor:
+        cursor.execute(_COMPLETE_SQL, [_like_prefix(prefix), limit])
+        return [word for word, _listings in cursor.fetchall()]

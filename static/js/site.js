@@ -46,8 +46,22 @@
     });
   }
 
+  // Escape closes the search suggestions (htmx fills them as the shopper types) and returns to the box;
+  // a second Escape is the browser's own (clears the box).
+  function searchSuggestions() {
+    var box = document.getElementById("site-search-suggestions");
+    var input = document.getElementById("site-search-q");
+    if (!box || !input) return;
+    box.parentNode.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || !box.firstElementChild) return;
+      event.preventDefault();
+      box.textContent = "";
+      input.focus();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    autosubmit(); gallery(); onceForms(); tick();
+    autosubmit(); gallery(); onceForms(); searchSuggestions(); tick();
     setInterval(tick, 1000);  // also picks up countdowns that htmx swaps in
   });
 })();

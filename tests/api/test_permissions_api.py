@@ -19,6 +19,7 @@ PUBLIC = {
     ("get", "/api/v1/products/{product_id}"),
     ("get", "/api/v1/feed"),
     ("get", "/api/v1/search"),
+    ("get", "/api/v1/search/suggestions"),
     ("get", "/api/v1/shops/{shop_id}"),
     ("get", "/api/v1/shops/{shop_id}/products"),
     ("get", "/api/v1/shops/{shop_id}/reviews"),

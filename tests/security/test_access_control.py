@@ -1,6 +1,8 @@
 """Every object URL (HTML, API, admin) tried as anonymous, another buyer and another seller: denied,
 rows unchanged. The URL list comes from the resolver: a new URL with an object id fails
-``test_every_object_url_is_covered_by_a_rule`` until a rule (or a public reason) is added here."""
+``test_every_object_url_is_covered_by_a_rule`` until a rule (or a public reason) is added here.
+Public reads without an id that are cached for everybody (search suggestions) are checked to
+answer every visitor alike."""
 
 from __future__ import annotations
 
@@ -283,3 +285,24 @@ def test_admin_object_urls_deny_strangers_and_change_nothing(world, attacker):
                         or (action == "" and location == url + "change/")), (attacker, url, location)
         assert snapshot(world) == before, (attacker, method, url)
     assert tried >= 40
+
+
+# Public reads without an object id, cached by their parameters alone: nobody's answer may differ.
+SHARED_READS = {
+    "search/suggest": ("web", "/search/suggest?q=cat"),
+    "api/v1/search/suggestions": ("api", "/api/v1/search/suggestions?q=cat"),
+}
+
+
+def test_shared_reads_are_routed_and_answer_everybody_alike(world):
+    routes = set(walk())
+    assert set(SHARED_READS) <= routes
+    for route, (kind, url) in SHARED_READS.items():
+        make = web_client if kind == "web" else api_client
+        bodies = set()
+        for user in (None, world.owner, world.other_buyer, world.other_seller):
+            response = make(user).get(url)
+            assert response.status_code == 200, (route, user, response.status_code)
+            bodies.add(response.content)
+        assert len(bodies) == 1, route
+        assert world.category.name.encode() in bodies.pop(), route  # a real answer, not an empty one
