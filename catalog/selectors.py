@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, When
+from django.db import connection
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
 from django.utils import timezone
 
 from catalog.exceptions import CategoryNotFound, ProductNotFound
@@ -259,17 +260,33 @@ class Inventory:
 
 
 def _fetch_inventories(product_ids: list[int]) -> dict[int, Inventory]:
+    """Read stock and the latest live hold of each product in one statement.
+
+    Hand-written SQL: this read refreshes every product page's stock every 30 s, and the
+    ORM spends four times longer building the two-subquery statement than PostgreSQL
+    spends answering it (about 2 ms against 0.4 ms). One constant statement text also
+    lets psycopg prepare it once per connection.
+    """
     from cart.models import CartItem
 
-    holds = CartItem.objects.filter(product_id=OuterRef("pk"), reserved_until__gt=timezone.now()).order_by(
-        "-reserved_until"
-    )
-    rows = (
-        Product.objects.filter(pk__in=product_ids)
-        .annotate(hold_user=Subquery(holds.values("user_id")[:1]), hold_until=Subquery(holds.values("reserved_until")[:1]))
-        .values_list("pk", "quantity", "hold_user", "hold_until")
-    )
-    found = {pk: Inventory(quantity=qty, reserved_by_user_id=user, reserved_until=until) for pk, qty, user, until in rows}
+    sql = f"""
+        SELECT p.id, p.quantity, hold.user_id, hold.reserved_until
+          FROM {Product._meta.db_table} p
+          LEFT JOIN LATERAL (
+                SELECT c.user_id, c.reserved_until
+                  FROM {CartItem._meta.db_table} c
+                 WHERE c.product_id = p.id AND c.reserved_until > %s
+                 ORDER BY c.reserved_until DESC
+                 LIMIT 1
+               ) hold ON TRUE
+         WHERE p.id = ANY(%s)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), list(product_ids)])
+        found = {
+            pk: Inventory(quantity=qty, reserved_by_user_id=user, reserved_until=until)
+            for pk, qty, user, until in cursor.fetchall()
+        }
     return {pk: found.get(pk, Inventory(quantity=0)) for pk in product_ids}
 
 
