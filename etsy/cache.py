@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -45,6 +46,10 @@ TTL = {
     "cart": 30 * 60,  # cart contents and the header's count: written through after every cart change
     "page": 5 * 60,  # rendered page shells (product page, home, category) for everybody
 }
+
+# Entries filled together (a warm-up, a deploy, a flush) would otherwise expire together and be
+# rebuilt in one wave; each entry lives its type's TTL less up to 10 %, never longer.
+TTL_JITTER = 0.1
 
 LOCK_TTL_SECONDS = 5
 LOCK_WAIT_SECONDS = 0.05
@@ -167,9 +172,14 @@ def get_many(keys: Iterable[str]) -> dict[str, Any]:
     return _cache().get_many(keys)
 
 
+def jittered(ttl: int) -> int:
+    """Return ``ttl`` less a random part of up to ``TTL_JITTER`` of it."""
+    return max(1, ttl - random.randint(0, int(ttl * TTL_JITTER)))
+
+
 def set(key: str, value: Any, *, ttl: int) -> None:  # noqa: A001 - the module is the namespace
     if is_enabled():
-        _cache().set(key, value, ttl)
+        _cache().set(key, value, jittered(ttl))
 
 
 def cache_aside(
@@ -194,7 +204,7 @@ def cache_aside(
     metrics.cache_misses.labels(cache_type=cache_type).inc()
     if not lock:
         value = fetch()
-        cache.set(key, value, ttl)
+        cache.set(key, value, jittered(ttl))
         return value
     lock_key = f"lock:{key}"
     for _ in range(LOCK_MAX_WAITS + 1):
@@ -204,7 +214,7 @@ def cache_aside(
         if acquired:
             try:
                 value = fetch()
-                cache.set(key, value, ttl)
+                cache.set(key, value, jittered(ttl))
                 return value
             finally:
                 cache.delete(lock_key)
