@@ -122,6 +122,9 @@ def shot():
 
     def take(tab, name: str, full_page: bool = True):
         tab.wait_for_load_state("load")
+        if full_page:  # a full-page picture never scrolls, so lazy images below the fold would stay blank
+            tab.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(img => { img.loading = 'eager'; })")
+            tab.wait_for_function("Array.from(document.images).every(img => img.complete)")
         tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
     return take

@@ -50,6 +50,15 @@ def test_guest_to_two_orders_then_another_buyer_sees_it_sold(live_server, page, 
     page.get_by_role("button", name="Register").click()
     page.wait_for_url(re.compile(r"/orders/checkout/$"))
 
+    page.goto(base + "/cart/")  # the guest cart moved into the account: the unique mug is now held
+    held = page.locator(".cart-line", has_text=mug.title).locator("[data-countdown]")
+    first = held.inner_text()
+    assert re.fullmatch(r"1[45]:[0-5]\d", first), first
+    page.wait_for_function("([el, first]) => el.textContent !== first", arg=[held.element_handle(), first])  # it ticks
+    shot(page, "06b_cart_held")
+    page.get_by_role("link", name="Proceed to checkout").click()
+    page.wait_for_url(re.compile(r"/orders/checkout/$"))
+
     page.get_by_label("Street address").fill("1 Market Street")
     page.get_by_label("City").fill("Hudson")
     page.get_by_label("ZIP / postcode").fill("12534")

@@ -1,5 +1,6 @@
 import io
 from decimal import Decimal
+from functools import lru_cache
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,12 +16,26 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def make_image(product, *, color=(180, 90, 40), position=0):
+PHOTO_SIZE = 320
+COLOURS = [(40, 70, 140), (178, 84, 52), (74, 120, 86), (214, 170, 60), (120, 60, 110)]
+
+
+@lru_cache(maxsize=32)
+def _photo(shape: str, color: tuple[int, int, int]) -> bytes:
+    """A product photo drawn like the demo catalog's (drawn once per shape and colour in a run)."""
+    from catalog.demo_images import draw_product
+
     buf = io.BytesIO()
-    Image.new("RGB", (64, 48), color).save(buf, format="JPEG")
+    picture = draw_product(shape=shape, colour=color, texture="speckled", seed=7)
+    picture.resize((PHOTO_SIZE, PHOTO_SIZE), Image.LANCZOS).save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
+
+
+def make_image(product, *, color=(40, 70, 140), position=0):
+    shape = "mug" if "mug" in product.title.lower() else "frame"
     return ProductImage.objects.create(
         product=product,
-        image=SimpleUploadedFile(f"p{product.pk}-{position}.jpg", buf.getvalue(), content_type="image/jpeg"),
+        image=SimpleUploadedFile(f"p{product.pk}-{position}.jpg", _photo(shape, color), content_type="image/jpeg"),
         alt_text=f"Photo of {product.title}",
         position=position,
     )
@@ -44,13 +59,13 @@ def catalog(db):
             price=Decimal("20.00") + i,
             tags=["mug", "ceramic"],
         )
-        make_image(p)
+        make_image(p, color=COLOURS[i % len(COLOURS)])
         products.append(p)
     for i in range(10):
         p = ProductFactory(
             shop=shop_b, category=art, title=f"Bird print {i}", slug=f"bird-print-{i}", price=Decimal("40.00") + i,
             tags=["print", "bird"], quantity=3,
         )
-        make_image(p)
+        make_image(p, color=COLOURS[(i + 2) % len(COLOURS)])
         products.append(p)
     return {"root": root, "mugs": mugs, "art": art, "shop_a": shop_a, "shop_b": shop_b, "products": products}

@@ -53,7 +53,7 @@ def test_product_page_shows_gallery_price_shop_card_and_only_one_left(client, ca
     assert "$21.00" in html
     assert "Only 1 left" in html
     assert "Clay Studio" in html and "12 sales" in html
-    assert 'width="64" height="48"' in html  # real image dimensions
+    assert 'width="320" height="320"' in html  # real image dimensions
     assert 'action="/cart/add/%d/"' % product.pk in html
     assert "You may also like" in html
 
