@@ -2,8 +2,10 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
-from django.db import models
-from django.db.models import Q
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Substr
 from django.urls import reverse
 
 
@@ -26,11 +28,20 @@ class Category(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        path = f"{self.parent.path if self.parent_id else '/'}{self.pk}/"
-        if path != self.path:
-            self.path = path
-            Category.objects.filter(pk=self.pk).update(path=path)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            path = f"{self.parent.path if self.parent_id else '/'}{self.pk}/"
+            if path != self.path:
+                old, self.path = self.path, path
+                Category.objects.filter(pk=self.pk).update(path=path)
+                if old:  # moved: its whole subtree moves with it
+                    Category.objects.filter(path__startswith=old).exclude(pk=self.pk).update(
+                        path=Concat(Value(path), Substr("path", len(old) + 1))
+                    )
+
+    def clean(self) -> None:
+        if self.pk and self.parent_id and f"/{self.pk}/" in self.parent.path:
+            raise ValidationError({"parent": "A category cannot sit under itself or one of its subcategories."})
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:category", kwargs={"slug": self.slug})

@@ -6,7 +6,7 @@
 | product sold or restocked ("stock")    | the above + trending:*, page:home                           |
 | cart line saved or deleted             | inventory:{id} (the cart app writes cart:{user_id} through) |
 | shop saved / shop_changed (reviews...) | shop:{id}, shop:{id}:rating, shop listing generation        |
-| category saved / deleted               | category:tree                                               |
+| category saved / deleted               | category:tree, page:home, every category listing generation |
 | favorite added / removed               | favorites:{user_id}                                         |
 
 Every receiver invalidates after commit, so a rolled-back write invalidates nothing and
@@ -98,10 +98,16 @@ def shop_changed_elsewhere(sender, shop_id: int, **kwargs) -> None:
     transaction.on_commit(partial(invalidate_shop, shop_id))
 
 
+def invalidate_categories() -> None:
+    """Drop the tree and every category listing: names and places show in navigation, chips and breadcrumbs."""
+    cache.delete(cache.CATEGORY_TREE_KEY, cache.HOME_PAGE_KEY)
+    cache.bump_generations([cache.category_gen_key(pk) for pk in Category.objects.values_list("pk", flat=True)])
+
+
 @receiver(post_save, sender=Category, dispatch_uid="catalog_category_saved")
 @receiver(post_delete, sender=Category, dispatch_uid="catalog_category_deleted")
 def category_written(sender, instance: Category, **kwargs) -> None:
-    transaction.on_commit(partial(cache.delete, cache.CATEGORY_TREE_KEY))
+    transaction.on_commit(invalidate_categories)
 
 
 @receiver(post_save, sender=Favorite, dispatch_uid="catalog_favorite_saved")

@@ -15,9 +15,9 @@ from functools import partial
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 
-from catalog.models import Product
+from catalog.models import Category, Product
 from catalog.signals import products_changed
 from search import caching
 from shops.models import Shop
@@ -102,9 +102,29 @@ def on_shop_changed(sender, shop_id: int, **kwargs) -> None:
     reindex_shop_after_commit(shop_id)
 
 
+def remember_category_text(sender, instance: Category, raw: bool = False, **kwargs) -> None:
+    """Note the name and parent the category had, so post_save can tell a rename or a move."""
+    if raw or not instance.pk:
+        instance._search_text_before = None
+        return
+    instance._search_text_before = Category.objects.filter(pk=instance.pk).values_list("name", "parent_id").first()
+
+
+def on_category_saved(sender, instance: Category, created: bool = False, raw: bool = False, **kwargs) -> None:
+    """A renamed or moved category changes its listings' search text: rewrite it in the background."""
+    before = getattr(instance, "_search_text_before", None)
+    if raw or created or before is None or before == (instance.name, instance.parent_id):
+        return
+    from search import tasks
+
+    transaction.on_commit(partial(_send_task, tasks.refresh_category_listings.delay, instance.pk))
+
+
 def connect() -> None:
     post_save.connect(on_product_saved, sender=Product, dispatch_uid="search.product_saved")
     post_delete.connect(on_product_deleted, sender=Product, dispatch_uid="search.product_deleted")
     products_changed.connect(on_products_changed, dispatch_uid="search.products_changed")
     post_save.connect(on_shop_saved, sender=Shop, dispatch_uid="search.shop_saved")
     shop_changed.connect(on_shop_changed, dispatch_uid="search.shop_changed")
+    pre_save.connect(remember_category_text, sender=Category, dispatch_uid="search.category_before_save")
+    post_save.connect(on_category_saved, sender=Category, dispatch_uid="search.category_saved")

@@ -51,6 +51,14 @@ def index_shop_products(shop_id: int) -> int:
     return queryset.count()
 
 
+@shared_task(acks_late=True)
+def refresh_category_listings(category_id: int) -> int:
+    """Rewrite the search text of the listings under a renamed or moved category."""
+    from search.services import refresh_category_listings as refresh
+
+    return refresh(category_id=category_id)
+
+
 @shared_task
 def refresh_search_vocabulary() -> None:
     """Rebuild the spelling-correction vocabulary from the searchable listings."""
