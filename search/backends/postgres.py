@@ -238,8 +238,39 @@ def _like_prefix(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+TYPO_SHARE = 3  # a word one edit from a word used this many times more often is taken for its misspelling
+TYPO_MIN_LENGTH = 5  # shorter words one edit apart are usually different words ("mud", "mug")
+
+
 def complete_word(*, prefix: str, limit: int) -> list[str]:
-    """Return up to ``limit`` indexed words starting with ``prefix``, those of the most listings first."""
+    """Return up to ``limit`` indexed words starting with ``prefix``, those of the most listings first.
+
+    Sellers' misspellings are indexed too (so "walet" finds its listing), but are not
+    offered: a word of five letters or more one edit away from a word used by at least
+    three times as many listings ("walet", "wallet") is left out.
+    """
     with connection.cursor() as cursor:
-        cursor.execute(_COMPLETE_SQL, [_like_prefix(prefix), limit])
-        return [word for word, _listings in cursor.fetchall()]
+        cursor.execute(_COMPLETE_SQL, [_like_prefix(prefix), limit * 3])
+        rows = cursor.fetchall()
+    kept: list[tuple[str, int]] = []
+    for word, listings in rows:
+        if len(word) < TYPO_MIN_LENGTH or not any(
+            count >= TYPO_SHARE * listings and _one_edit_apart(word, other) for other, count in kept
+        ):
+            kept.append((word, listings))
+    return [word for word, _ in kept[:limit]]
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Return whether one insertion, deletion, substitution or swap of neighbours turns ``a`` into ``b``."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) < len(b):
+        return a[i:] == b[i + 1 :]
+    return a[i + 1 :] == b[i + 1 :] or (a[i + 1 : i + 2] == b[i : i + 1] and a[i : i + 1] == b[i + 1 : i + 2]
+                                        and a[i + 2 :] == b[i + 2 :])

@@ -301,3 +301,18 @@ def test_suggestions_api_is_documented_with_its_parameter_and_response(api_clien
     assert ref == "#/components/schemas/Suggestions"
     item = schema["components"]["schemas"]["Suggestion"]
     assert set(item["properties"]) == {"kind", "label", "url"}
+
+
+def test_suggestions_leave_out_sellers_misspellings_of_a_more_used_word(make_listing, refresh_search_vocabulary):
+    for i in range(3):
+        make_listing(f"Leather wallet {i}")
+    make_listing("Leather walet")  # a seller's typo: still found by search, not offered
+    make_listing("Walnut wall shelf")
+    make_listing("Walnutt bowl")  # a typo used as often as "walnut" is not taken for one
+    make_listing("Mud cloth pillow")
+    for i in range(3):
+        make_listing(f"Stoneware mug {i}")
+    refresh_search_vocabulary()
+
+    assert labels(list_suggestions(prefix="wal")) == ["wallet", "wall", "walnut", "walnutt"]
+    assert labels(list_suggestions(prefix="mu")) == ["mug", "mud"]  # short words one letter apart are both real
