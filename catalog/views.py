@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.messages import get_messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -39,9 +41,6 @@ SORT_CHOICES = [
     ("price_asc", "Price: low to high"),
     ("price_desc", "Price: high to low"),
 ]
-
-_anon_account_nav: str | None = None
-
 
 # --- per-visitor blocks ------------------------------------------------------------------
 
@@ -66,17 +65,28 @@ def render_personal(request: HttpRequest, name: str, context: dict | None = None
 
 def base_holes(request: HttpRequest, *, known_cart_count: int | None = None) -> dict[str, str]:
     """Fill the layout's holes: account links with the cart count, and flash messages."""
-    global _anon_account_nav
     fresh_visitor = not request.user.is_authenticated and not _has_session(request)
     if fresh_visitor:
-        if _anon_account_nav is None:  # the same for every visitor without a session
-            _anon_account_nav = render_personal(request, "account_nav", {"cart_count": 0})
-        nav = _anon_account_nav
+        nav = _account_nav(is_authenticated=False, is_staff=False, count=0)
     else:
         count = known_cart_count if known_cart_count is not None else cart_count(request)
-        nav = render_personal(request, "account_nav", {"cart_count": count})
-    has_messages = not fresh_visitor or "messages" in request.COOKIES
+        nav = _account_nav(
+            is_authenticated=request.user.is_authenticated, is_staff=bool(request.user.is_staff), count=int(count)
+        )
+    has_messages = (not fresh_visitor or "messages" in request.COOKIES) and len(get_messages(request)) > 0
     return {"account_nav": nav, "messages": render_personal(request, "messages") if has_messages else ""}
+
+
+@lru_cache(maxsize=512)
+def _account_nav(*, is_authenticated: bool, is_staff: bool, count: int) -> str:
+    """The header's account links for one kind of visitor and cart count (the CSRF token is filled per request).
+
+    Nothing in them names the visitor, so one rendering serves everybody alike.
+    """
+    who = SimpleNamespace(is_authenticated=is_authenticated, is_staff=is_staff)
+    return render_to_string(
+        "personal/account_nav.html", {"user": who, "cart_count": count, "csrf_token": cache.CSRF_MARKER}
+    )
 
 
 def shell_response(
@@ -248,9 +258,17 @@ def _price_label(low: Decimal | None, high: Decimal | None) -> str:
 def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: str = "", error: str = "") -> str:
     user_id = request.user.pk if request.user.is_authenticated else None
     reserved_for_other = inventory.is_reserved_for_other(user_id)
-    if user_id is None and not notice and not error:
-        # A visitor's buy box depends only on the stock: rendered once per state, token filled later.
-        return _visitor_buy_box(product.pk, inventory.quantity, reserved_for_other, inventory.reserved_until)
+    held_by_me = (
+        user_id is not None
+        and inventory.reserved_until is not None
+        and inventory.reserved_by_user_id == user_id
+        and not reserved_for_other
+    )
+    is_favorite = product.pk in favorite_ids.product_ids
+    if not held_by_me and not notice and not error:
+        # Without the buyer's own hold (a ticking countdown) the box depends only on the stock and
+        # the favorite flag: rendered once per state, the CSRF token filled later.
+        return _stock_buy_box(product.pk, inventory.quantity, reserved_for_other, inventory.reserved_until, is_favorite)
     return render_personal(
         request,
         "buy_box",
@@ -258,11 +276,8 @@ def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: 
             "product": product,
             "inventory": inventory,
             "reserved_for_other": reserved_for_other,
-            "held_by_me": bool(user_id)
-            and inventory.reserved_until is not None
-            and inventory.reserved_by_user_id == user_id
-            and not reserved_for_other,
-            "is_favorite": product.pk in favorite_ids.product_ids,
+            "held_by_me": held_by_me,
+            "is_favorite": is_favorite,
             "notice": notice,
             "error": error,
         },
@@ -270,7 +285,7 @@ def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: 
 
 
 @lru_cache(maxsize=4096)
-def _visitor_buy_box(product_id: int, quantity: int, reserved_for_other: bool, reserved_until) -> str:
+def _stock_buy_box(product_id: int, quantity: int, reserved_for_other: bool, reserved_until, is_favorite: bool) -> str:
     from catalog.selectors import Inventory
 
     inventory = Inventory(quantity=quantity, reserved_until=reserved_until if reserved_for_other else None)
@@ -281,7 +296,7 @@ def _visitor_buy_box(product_id: int, quantity: int, reserved_for_other: bool, r
             "inventory": inventory,
             "reserved_for_other": reserved_for_other,
             "held_by_me": False,
-            "is_favorite": False,
+            "is_favorite": is_favorite,
             "csrf_token": cache.CSRF_MARKER,
         },
     )
@@ -293,7 +308,7 @@ def render_buy_box(request: HttpRequest, product_id: int, *, notice: str = "", e
     inventory = selectors.get_inventory(product_id=product_id)
     box = _buy_box(request, product, inventory, _favorite_ids(request), notice=notice, error=error)
     badge = render_personal(request, "cart_badge", {"cart_count": cart_count(request), "oob": True})
-    return box + badge
+    return cache.fill_shell(box + badge, {}, lambda: get_token(request))
 
 
 def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:

@@ -173,3 +173,30 @@ def test_a_shell_built_for_a_signed_in_buyer_leaks_nothing_to_the_next_visitor(c
     assert buyer.email not in html and str(buyer.display_name) not in html
     their_token = mine.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
     assert their_token not in html
+
+
+def test_buy_box_and_account_links_rendered_once_per_state_still_answer_each_buyer(catalog, buyer, other_buyer, seller):
+    """The buy box and header links are kept rendered per stock / favorite / cart state (not per buyer):
+    each buyer still sees their own favorite flag, cart count, seller link and their own CSRF token."""
+    from django.middleware.csrf import _unmask_cipher_token
+    from django.test import Client
+
+    from tests.cart.factories import CartItemFactory
+
+    product = catalog["products"][2]
+    FavoriteFactory(user=buyer, product=product)
+    CartItemFactory(user=other_buyer, product=catalog["products"][25], quantity=2)
+    pages = {}
+    for who in (buyer, other_buyer, seller, buyer):
+        browser = Client()
+        browser.force_login(who)
+        html = browser.get(product.get_absolute_url()).content.decode()
+        tokens = [v.split('"')[0] for v in html.split('name="csrfmiddlewaretoken" value="')[1:]]
+        assert len(tokens) >= 3 and "hole" not in html  # cart, favorite and sign-out forms: every marker filled
+        secret = browser.cookies["csrftoken"].value
+        assert all(_unmask_cipher_token(t) == secret for t in tokens)  # this browser's own token
+        pages[who.email] = html
+    assert "In your favorites" in pages[buyer.email]
+    assert "In your favorites" not in pages[other_buyer.email] and "Add to favorites" in pages[other_buyer.email]
+    assert 'data-cart-count>2<' in pages[other_buyer.email] and 'data-cart-count>0<' in pages[buyer.email]
+    assert '<a href="/sell/">Sell</a>' in pages[seller.email] and '<a href="/sell/">Sell</a>' not in pages[buyer.email]
