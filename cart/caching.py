@@ -10,12 +10,12 @@ order leave the newer contents. Readers that miss store what they read under the
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from cart.models import CartItem
+from catalog.models import Product
 from etsy import cache, metrics
 
 
@@ -28,13 +28,21 @@ class StoredLine(NamedTuple):
     reserved_until: datetime | None
 
 
+_LINES_SQL = f"""
+    SELECT c.product_id, p.shop_id, c.quantity, c.reserved_until
+      FROM {CartItem._meta.db_table} c
+      JOIN {Product._meta.db_table} p ON p.id = c.product_id
+     WHERE c.user_id = %s
+     ORDER BY c.added_at, c.id
+"""
+
+
 def _read_lines(user_id: int) -> list[StoredLine]:
-    rows = (
-        CartItem.objects.filter(user_id=user_id)
-        .order_by("added_at", "id")
-        .values_list("product_id", "product__shop_id", "quantity", "reserved_until")
-    )
-    return [StoredLine(*row) for row in rows]
+    # Hand-written: it runs after every cart change, and the ORM took three times longer to
+    # build this join than PostgreSQL to answer it.
+    with connection.cursor() as cursor:
+        cursor.execute(_LINES_SQL, [user_id])
+        return [StoredLine(*row) for row in cursor.fetchall()]
 
 
 def _store(user_id: int, lines: list[StoredLine], version: int) -> None:
@@ -54,8 +62,30 @@ def write_cart_through(user_id: int) -> None:
     _store(user_id, _read_lines(user_id), version)
 
 
+class _WriteCartThrough:
+    """The after-commit callback storing one buyer's cart."""
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        write_cart_through(self.user_id)
+
+
 def write_cart_through_on_commit(user_id: int) -> None:
-    transaction.on_commit(partial(write_cart_through, user_id))
+    """Store the buyer's cart after the current transaction commits, once however many lines it changed.
+
+    A checkout deleting five lines schedules one store, not five: a callback for this buyer
+    still waiting in this transaction reads the database after the commit and so sees every
+    change (Django drops the callbacks of a rolled-back savepoint from the list).
+    """
+    if connection.in_atomic_block:
+        for _savepoints, callback, *_ in connection.run_on_commit:
+            if isinstance(callback, _WriteCartThrough) and callback.user_id == user_id and not callback.done:
+                return
+    transaction.on_commit(_WriteCartThrough(user_id))
 
 
 def list_cached_lines(*, user_id: int) -> list[StoredLine]:

@@ -235,3 +235,26 @@ def test_concurrent_changes_of_one_cart_leave_the_cache_equal_to_the_database():
         ]
         assert [(line.product_id, line.quantity) for line in _cached_lines(buyer)] == in_database
         assert default_cache.get(cache.cart_count_key(buyer.pk)) == sum(qty for _, qty in in_database)
+
+
+def test_one_transaction_changing_many_lines_schedules_one_store(buyer, shop, django_capture_on_commit_callbacks):
+    products = [ProductFactory(shop=shop, quantity=3) for _ in range(4)]
+    with django_capture_on_commit_callbacks(execute=True):
+        for product in products:
+            services.add_item(user=buyer, product_id=product.pk)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        CartItem.objects.filter(user=buyer, product__in=products[:3]).delete()  # as checkout takes bought lines
+    assert [c.user_id for c in callbacks if isinstance(c, caching._WriteCartThrough)] == [buyer.pk]
+    assert _ids(_cached_lines(buyer)) == [products[3].pk]
+
+
+def test_a_store_scheduled_in_a_rolled_back_savepoint_is_scheduled_again_by_a_later_change(
+    buyer, shop, django_capture_on_commit_callbacks
+):
+    kept, dropped = ProductFactory(shop=shop, quantity=3), ProductFactory(shop=shop, quantity=3)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.add_item(user=buyer, product_id=dropped.pk)
+            raise RuntimeError("abort the savepoint")
+        services.add_item(user=buyer, product_id=kept.pk)
+    assert _ids(_cached_lines(buyer)) == [kept.pk]
