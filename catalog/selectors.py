@@ -309,16 +309,10 @@ def get_inventory(*, product_id: int, known_missing: bool = False) -> Inventory:
 
 def get_inventories(*, product_ids: list[int]) -> dict[int, Inventory]:
     """Return the stock and reservation of several products (cached 30 s; one query for the misses)."""
-    ids = list(dict.fromkeys(product_ids))
-    found = cache.get_many([cache.inventory_key(pk) for pk in ids])
-    inventories = {pk: found[cache.inventory_key(pk)] for pk in ids if cache.inventory_key(pk) in found}
-    missing = [pk for pk in ids if pk not in inventories]
-    cache.count_lookups("inventory", hits=len(inventories), misses=len(missing))
-    if missing:
-        fetched = _fetch_inventories(missing)
-        cache.set_many({cache.inventory_key(pk): inv for pk, inv in fetched.items()}, ttl=cache.TTL["inventory"])
-        inventories.update(fetched)
-    return inventories
+    return cache.cache_aside_many(
+        product_ids, key=cache.inventory_key, fetch=_fetch_inventories, ttl=cache.TTL["inventory"],
+        cache_type="inventory",
+    )
 
 
 def get_product_cards(*, product_ids: list[int]) -> dict[int, Product]:
@@ -328,20 +322,18 @@ def get_product_cards(*, product_ids: list[int]) -> dict[int, Product]:
     (deactivated, or their shop closed) from the database, uncached, so the caller can
     say so. Ids of deleted listings are left out.
     """
-    ids = list(dict.fromkeys(product_ids))
-    found = cache.get_many([cache.product_key(pk) for pk in ids])
-    products = {pk: found[cache.product_key(pk)] for pk in ids if found.get(cache.product_key(pk)) is not None}
-    missing = [pk for pk in ids if pk not in products]
-    cache.count_lookups("product", hits=len(products), misses=len(missing))
-    if missing:
-        fetched = {p.pk: p for p in _card_queryset().filter(pk__in=missing)}
-        cache.set_many({cache.product_key(pk): p for pk, p in fetched.items()}, ttl=cache.TTL["product"])
-        hidden = [pk for pk in missing if pk not in fetched]
-        if hidden:
-            qs = Product.objects.select_related("shop", "category").prefetch_related(_images_prefetch())
-            fetched.update(qs.in_bulk(hidden))
-        products.update(fetched)
-    return products
+    products = cache.cache_aside_many(
+        product_ids,
+        key=cache.product_key,
+        fetch=lambda missing: {p.pk: p for p in _card_queryset().filter(pk__in=missing)},
+        ttl=cache.TTL["product"],
+        cache_type="product",
+    )
+    hidden = [pk for pk in dict.fromkeys(product_ids) if products.get(pk) is None]
+    if hidden:
+        qs = Product.objects.select_related("shop", "category").prefetch_related(_images_prefetch())
+        products.update(qs.in_bulk(hidden))
+    return {pk: product for pk, product in products.items() if product is not None}
 
 
 def list_similar_products(*, product: Product, limit: int = 8, same_shop_first: bool = False) -> list[Product]:

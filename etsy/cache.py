@@ -228,7 +228,7 @@ def cache_aside(
 
 def set_many(values: dict[str, Any], *, ttl: int) -> None:
     if is_enabled() and values:
-        _cache().set_many(values, ttl)
+        _cache().set_many(values, jittered(ttl))
 
 
 # --- versioned write-through --------------------------------------------------------------
@@ -289,6 +289,27 @@ def store_if_newer(values: dict[str, Any], *, version_key: str, version: int, tt
     except Exception:
         logger.warning("could not store %s", version_key, exc_info=True)
         return False
+
+
+def cache_aside_many(
+    ids: Iterable[int], *, key: Callable[[int], str], fetch: Callable[[list[int]], dict[int, Any]], ttl: int,
+    cache_type: str,
+) -> dict[int, Any]:
+    """Return ``{id: value}`` for ``ids``: one MGET, then one ``fetch(missing ids)`` for the misses, stored.
+
+    A cached ``None`` is a hit (the caller says what it means); ids ``fetch`` leaves out are
+    neither stored nor returned. No stampede lock: batches are small and per buyer.
+    """
+    ids = list(dict.fromkeys(ids))
+    found = get_many([key(pk) for pk in ids])
+    values = {pk: found[key(pk)] for pk in ids if key(pk) in found}
+    missing = [pk for pk in ids if pk not in values]
+    count_lookups(cache_type, hits=len(values), misses=len(missing))
+    if missing:
+        fetched = fetch(missing)
+        set_many({key(pk): value for pk, value in fetched.items()}, ttl=ttl)
+        values.update(fetched)
+    return values
 
 
 # --- generations (listing invalidation without key scans) -------------------------

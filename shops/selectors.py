@@ -25,15 +25,12 @@ def get_shop_card(*, shop_id: int) -> Shop:
 
 def list_shop_cards(*, shop_ids: list[int]) -> dict[int, Shop]:
     """Return the active shops among ``shop_ids`` by id (cached like ``get_shop_card``; one query for misses)."""
-    ids = list(dict.fromkeys(shop_ids))
-    found = cache.get_many([cache.shop_key(pk) for pk in ids])
-    shops = {pk: found[cache.shop_key(pk)] for pk in ids if cache.shop_key(pk) in found}
-    missing = [pk for pk in ids if pk not in shops]
-    cache.count_lookups("shop", hits=len(shops), misses=len(missing))
-    if missing:
-        fetched = Shop.objects.filter(is_active=True).select_related("owner").in_bulk(missing)
-        cache.set_many({cache.shop_key(pk): fetched.get(pk) for pk in missing}, ttl=cache.TTL["shop"])
-        shops.update({pk: fetched.get(pk) for pk in missing})
+
+    def fetch(missing: list[int]) -> dict[int, Shop | None]:
+        active = Shop.objects.filter(is_active=True).select_related("owner").in_bulk(missing)
+        return {pk: active.get(pk) for pk in missing}  # closed shops cached as None, as get_shop_card does
+
+    shops = cache.cache_aside_many(shop_ids, key=cache.shop_key, fetch=fetch, ttl=cache.TTL["shop"], cache_type="shop")
     return {pk: shop for pk, shop in shops.items() if shop is not None}
 
 
