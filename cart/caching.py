@@ -49,6 +49,7 @@ def _store(user_id: int, lines: list[StoredLine], version: int) -> None:
     cache.store_if_newer(
         {cache.cart_key(user_id): lines, cache.cart_count_key(user_id): sum(line.quantity for line in lines)},
         version_key=cache.cart_version_key(user_id),
+        sequence_key=cache.cart_sequence_key(user_id),
         version=version,
         ttl=cache.TTL["cart"],
     )

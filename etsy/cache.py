@@ -238,12 +238,16 @@ def set_many(values: dict[str, Any], *, ttl: int) -> None:
 # was stored; a reader stores the counter it saw before reading the database. A number taken
 # later was taken after more commits, so its database read saw at least as much.
 
+# KEYS: the version key, the sequence key, then the value keys; ARGV: version, ttl, then the values.
+# Every store also extends the counter to twice the values' TTL: a counter that expired while a
+# stored version lived on would restart below it, and every later store would be refused.
 _STORE_IF_NEWER = """
 local stored = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if tonumber(ARGV[1]) < stored then return 0 end
 local ttl = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
-for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ttl) end
+redis.call('EXPIRE', KEYS[2], 2 * ttl)
+for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[i], 'EX', ttl) end
 return 1
 """
 _store_script = None
@@ -252,7 +256,8 @@ _store_script = None
 def take_version(sequence_key: str, *, ttl: int) -> int | None:
     """Return the next number of ``sequence_key`` (``None`` when the cache is off or Redis failed).
 
-    The counter lives twice as long as the values it versions, so it cannot restart below them.
+    The counter lives twice as long as the values it versions (every store extends it too), so
+    it cannot restart below a version still stored.
     """
     if not is_enabled():
         return None
@@ -270,10 +275,14 @@ def take_version(sequence_key: str, *, ttl: int) -> int | None:
         return None
 
 
-def store_if_newer(values: dict[str, Any], *, version_key: str, version: int, ttl: int) -> bool:
+def store_if_newer(
+    values: dict[str, Any], *, version_key: str, sequence_key: str, version: int, ttl: int
+) -> bool:
     """Store ``values`` (and ``version`` under ``version_key``) unless a newer version is stored.
 
-    One atomic script; returns whether it stored. Redis errors are logged and read as False.
+    ``version`` was taken from ``sequence_key`` (``take_version``, or read by a reader before
+    it read the database). One atomic script; returns whether it stored. Redis errors are
+    logged and read as False.
     """
     global _store_script
     if not is_enabled():
@@ -283,7 +292,8 @@ def store_if_newer(values: dict[str, Any], *, version_key: str, version: int, tt
         client = backend.client.get_client(write=True)
         if _store_script is None:
             _store_script = client.register_script(_STORE_IF_NEWER)
-        keys = [backend.client.make_key(version_key)] + [backend.client.make_key(k) for k in values]
+        keys = [backend.client.make_key(version_key), backend.client.make_key(sequence_key)]
+        keys += [backend.client.make_key(k) for k in values]
         args = [version, ttl] + [backend.client.encode(v) for v in values.values()]
         return bool(_store_script(keys=keys, args=args, client=client))
     except Exception:

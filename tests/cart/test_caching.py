@@ -90,7 +90,8 @@ def test_a_reader_that_read_before_a_change_does_not_store_over_it(buyer, shop, 
     with django_capture_on_commit_callbacks(execute=True):
         services.add_item(user=buyer, product_id=product.pk)
     assert not cache.store_if_newer(
-        {cache.cart_key(buyer.pk): []}, version_key=cache.cart_version_key(buyer.pk), version=stale_version, ttl=60
+        {cache.cart_key(buyer.pk): []}, version_key=cache.cart_version_key(buyer.pk),
+        sequence_key=cache.cart_sequence_key(buyer.pk), version=stale_version, ttl=60,
     )
     assert _ids(_cached_lines(buyer)) == [product.pk]
 
@@ -258,3 +259,17 @@ def test_a_store_scheduled_in_a_rolled_back_savepoint_is_scheduled_again_by_a_la
             raise RuntimeError("abort the savepoint")
         services.add_item(user=buyer, product_id=kept.pk)
     assert _ids(_cached_lines(buyer)) == [kept.pk]
+
+
+def test_the_version_counter_outlives_every_version_stored_from_it(buyer, product, django_capture_on_commit_callbacks):
+    """A counter that expired while a stored version lived on would restart below it: every later
+    change would then be refused and the buyer would see an old cart until the TTL ran out."""
+    with django_capture_on_commit_callbacks(execute=True):
+        services.add_item(user=buyer, product_id=product.pk)
+    assert default_cache.ttl(cache.cart_sequence_key(buyer.pk)) >= 2 * cache.TTL["cart"] - 5
+    assert default_cache.ttl(cache.cart_version_key(buyer.pk)) <= cache.TTL["cart"]
+    # A reader storing much later (the counter untouched by writes since) extends the counter too.
+    default_cache.expire(cache.cart_sequence_key(buyer.pk), 10)
+    default_cache.delete(cache.cart_key(buyer.pk))
+    caching.list_cached_lines(user_id=buyer.pk)
+    assert default_cache.ttl(cache.cart_sequence_key(buyer.pk)) >= 2 * cache.TTL["cart"] - 5
