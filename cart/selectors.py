@@ -2,8 +2,8 @@
 
 Everything comes from caches kept honest by events: the buyer's lines (written through on
 every change), product cards (dropped when a listing changes or sells), stock and holds
-(30 s, dropped on every sale and cart hold) and shops. A cold cart costs four queries
-whatever its size; a warm one none.
+(30 s, dropped on every sale and cart hold) and shops. A cold cart costs five queries
+whatever its size (four when only its lines are cached); a warm one none.
 """
 
 from __future__ import annotations

@@ -258,6 +258,15 @@ class Inventory:
             and self.reserved_by_user_id != user_id
         )
 
+    def is_held_by(self, user_id: int | None) -> bool:
+        """Return whether ``user_id`` (a signed-in buyer) holds the item right now."""
+        return (
+            user_id is not None
+            and self.reserved_until is not None
+            and self.reserved_until > timezone.now()
+            and self.reserved_by_user_id == user_id
+        )
+
 
 def _fetch_inventories(product_ids: list[int]) -> dict[int, Inventory]:
     """Read stock and the latest live hold of each product in one statement.

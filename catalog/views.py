@@ -258,12 +258,7 @@ def _price_label(low: Decimal | None, high: Decimal | None) -> str:
 def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: str = "", error: str = "") -> str:
     user_id = request.user.pk if request.user.is_authenticated else None
     reserved_for_other = inventory.is_reserved_for_other(user_id)
-    held_by_me = (
-        user_id is not None
-        and inventory.reserved_until is not None
-        and inventory.reserved_by_user_id == user_id
-        and not reserved_for_other
-    )
+    held_by_me = inventory.is_held_by(user_id)
     is_favorite = product.pk in favorite_ids.product_ids
     if not held_by_me and not notice and not error:
         # Without the buyer's own hold (a ticking countdown) the box depends only on the stock and

@@ -11,11 +11,16 @@ from shops.models import Shop
 REVIEWS_SHOWN = 10
 
 
+def _active_shops() -> QuerySet[Shop]:
+    """Shops buyers may see, ready to render as a card."""
+    return Shop.objects.filter(is_active=True).select_related("owner")
+
+
 def get_shop_card(*, shop_id: int) -> Shop:
     """Return an active shop by id (cached). Raises ShopNotFound."""
 
     def fetch() -> Shop | None:
-        return Shop.objects.filter(pk=shop_id, is_active=True).select_related("owner").first()
+        return _active_shops().filter(pk=shop_id).first()
 
     shop = cache.cache_aside(cache.shop_key(shop_id), fetch, ttl=cache.TTL["shop"], cache_type="shop")
     if shop is None:
@@ -27,7 +32,7 @@ def list_shop_cards(*, shop_ids: list[int]) -> dict[int, Shop]:
     """Return the active shops among ``shop_ids`` by id (cached like ``get_shop_card``; one query for misses)."""
 
     def fetch(missing: list[int]) -> dict[int, Shop | None]:
-        active = Shop.objects.filter(is_active=True).select_related("owner").in_bulk(missing)
+        active = _active_shops().in_bulk(missing)
         return {pk: active.get(pk) for pk in missing}  # closed shops cached as None, as get_shop_card does
 
     shops = cache.cache_aside_many(shop_ids, key=cache.shop_key, fetch=fetch, ttl=cache.TTL["shop"], cache_type="shop")

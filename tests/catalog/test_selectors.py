@@ -90,6 +90,15 @@ def test_get_inventory_reports_another_buyers_hold(product, buyer, other_buyer):
     assert inventory.quantity == 1
     assert inventory.is_reserved_for_other(buyer.pk)
     assert not inventory.is_reserved_for_other(other_buyer.pk)
+    assert inventory.is_held_by(other_buyer.pk)
+    assert not inventory.is_held_by(buyer.pk) and not inventory.is_held_by(None)
+
+
+def test_a_hold_that_ran_out_while_its_stock_entry_was_cached_is_held_by_nobody(other_buyer):
+    cached = selectors.Inventory(
+        quantity=1, reserved_by_user_id=other_buyer.pk, reserved_until=timezone.now() - timezone.timedelta(seconds=1)
+    )
+    assert not cached.is_held_by(other_buyer.pk) and not cached.is_reserved_for_other(None)
 
 
 def test_list_similar_products_spreads_across_shops_and_puts_the_maker_first_when_asked(category):
