@@ -49,6 +49,17 @@ def _has_session(request: HttpRequest) -> bool:
     return settings.SESSION_COOKIE_NAME in request.COOKIES
 
 
+def signed_in_user_id(request: HttpRequest) -> int | None:
+    """The signed-in buyer's id, or None.
+
+    A visitor without a session cookie is anonymous: answered without loading a session
+    and a user (a first visit, a crawler), which is most of the traffic on a product page.
+    """
+    if not _has_session(request):
+        return None
+    return request.user.pk if request.user.is_authenticated else None
+
+
 def cart_count(request: HttpRequest) -> int:
     from cart.selectors import count_cart_items
 
@@ -65,7 +76,7 @@ def render_personal(request: HttpRequest, name: str, context: dict | None = None
 
 def base_holes(request: HttpRequest, *, known_cart_count: int | None = None) -> dict[str, str]:
     """Fill the layout's holes: account links with the cart count, and flash messages."""
-    fresh_visitor = not request.user.is_authenticated and not _has_session(request)
+    fresh_visitor = not _has_session(request) and not request.user.is_authenticated
     if fresh_visitor:
         nav = _account_nav(is_authenticated=False, is_staff=False, count=0)
     else:
@@ -110,7 +121,7 @@ def shell_response(
     The shell is stored with the generations it was built from; when one has moved on
     since, the shell is rebuilt. ``found`` is passed when the caller already read these.
     """
-    user_id = request.user.pk if request.user.is_authenticated else None
+    user_id = signed_in_user_id(request)
     if found is None:
         keys = [key, *gen_keys] + ([cache.cart_count_key(user_id)] if user_id else [])
         found = cache.read_with(keys) or {}
@@ -132,8 +143,9 @@ def shell_response(
 
 
 def _favorite_ids(request: HttpRequest):
-    if request.user.is_authenticated:
-        return selectors.get_favorite_ids(user_id=request.user.pk)
+    user_id = signed_in_user_id(request)
+    if user_id is not None:
+        return selectors.get_favorite_ids(user_id=user_id)
     return selectors.FavoriteIds(product_ids=frozenset(), shop_ids=frozenset())
 
 
@@ -141,7 +153,7 @@ def _favorite_ids(request: HttpRequest):
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    user_id = request.user.pk if request.user.is_authenticated else None
+    user_id = signed_in_user_id(request)
     session_key = request.session.session_key if _has_session(request) else None
     # One round trip: the shared and the personal shell, the cart badge and the recent views.
     personal_key = f"page:home:u{user_id}" if user_id else None
@@ -256,7 +268,7 @@ def _price_label(low: Decimal | None, high: Decimal | None) -> str:
 
 
 def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: str = "", error: str = "") -> str:
-    user_id = request.user.pk if request.user.is_authenticated else None
+    user_id = signed_in_user_id(request)
     reserved_for_other = inventory.is_reserved_for_other(user_id)
     held_by_me = inventory.is_held_by(user_id)
     is_favorite = product.pk in favorite_ids.product_ids
@@ -308,7 +320,7 @@ def render_buy_box(request: HttpRequest, product_id: int, *, notice: str = "", e
 
 def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:
     """The product page: one pipelined Redis round trip on a warm cache (page, stock, favorites, view)."""
-    user_id = request.user.pk if request.user.is_authenticated else None
+    user_id = signed_in_user_id(request)
     session_key = request.session.session_key if _has_session(request) else None
     page_key, inventory_key = cache.product_page_key(pk), cache.inventory_key(pk)
     keys = [page_key, inventory_key]
@@ -326,7 +338,7 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
         metrics.cache_hits.labels(cache_type="page").inc()
     else:
         try:
-            record = _product_page_record(request, pk, inventory)
+            record = _product_page_record(request, pk, inventory, known_missing=view_buffered)
         except ProductNotFound:
             raise Http404("No such listing") from None
     if slug != record["slug"]:
@@ -345,8 +357,11 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
     return HttpResponse(cache.fill_shell(record["html"], holes, lambda: get_token(request)))
 
 
-def _product_page_record(request: HttpRequest, pk: int, inventory) -> dict:
-    """Build (under the stampede lock) and cache the product page shell with what the view needs."""
+def _product_page_record(request: HttpRequest, pk: int, inventory, *, known_missing: bool = False) -> dict:
+    """Build (under the stampede lock) and cache the product page shell with what the view needs.
+
+    ``known_missing``: the caller has just read the page key from Redis and found nothing.
+    """
 
     def build() -> dict:
         from shops.selectors import get_shop_card, list_shop_reviews
@@ -368,7 +383,9 @@ def _product_page_record(request: HttpRequest, pk: int, inventory) -> dict:
         slim = PageProduct(pk=product.pk, title=product.title, quantity=product.quantity)
         return {"html": html, "slug": product.slug, "category_id": product.category_id, "shop_id": product.shop_id, "product": slim}
 
-    return cache.cache_aside(cache.product_page_key(pk), build, ttl=cache.TTL["page"], cache_type="page")
+    return cache.cache_aside(
+        cache.product_page_key(pk), build, ttl=cache.TTL["page"], cache_type="page", known_missing=known_missing
+    )
 
 
 @dataclass(frozen=True)
