@@ -100,7 +100,7 @@ def shop_changed_elsewhere(sender, shop_id: int, **kwargs) -> None:
 
 def invalidate_categories() -> None:
     """Drop the tree and every category listing: names and places show in navigation, chips and breadcrumbs."""
-    cache.delete(cache.CATEGORY_TREE_KEY, cache.HOME_PAGE_KEY)
+    cache.delete(cache.CATEGORY_TREE_KEY, cache.CATEGORY_TREE_BUILD_KEY, cache.HOME_PAGE_KEY)
     cache.bump_generations([cache.category_gen_key(pk) for pk in Category.objects.values_list("pk", flat=True)])
 
 

@@ -7,6 +7,7 @@ Every list returned for rendering is already ``select_related``/prefetched.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -28,6 +29,7 @@ ORDERINGS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_ORDERING = "newest"
 SIMILAR_PER_SHOP = 2
+SIMILAR_SPARE = 4  # candidates beyond the limit, for pieces sold since the list was cached
 
 
 def _images_prefetch() -> Prefetch:
@@ -51,6 +53,7 @@ class CategoryTree:
     roots: list[Category]
     by_slug: dict[str, Category]
     by_id: dict[int, Category]
+    build_id: str = ""
 
 
 def _build_category_tree() -> CategoryTree:
@@ -62,14 +65,39 @@ def _build_category_tree() -> CategoryTree:
     for c in nodes:
         parent = by_id.get(c.parent_id) if c.parent_id else None
         (parent.tree_children if parent else roots).append(c)
-    return CategoryTree(roots=roots, by_slug={c.slug: c for c in nodes}, by_id=by_id)
+    tree = CategoryTree(roots=roots, by_slug={c.slug: c for c in nodes}, by_id=by_id, build_id=secrets.token_hex(8))
+    # Published before the tree itself is stored: a process that sees this id and has no tree
+    # of that build reads the tree key (and waits on the build lock if it is not there yet).
+    # It outlives the tree (a rebuild replaces it), so an expired id never hides a cached tree.
+    cache.set(cache.CATEGORY_TREE_BUILD_KEY, tree.build_id, ttl=2 * cache.TTL["category_tree"])
+    return tree
+
+
+_local_tree: CategoryTree | None = None
 
 
 def get_category_tree() -> CategoryTree:
-    """Return the whole category tree (cached; categories change rarely)."""
-    return cache.cache_aside(
+    """Return the whole category tree (cached 1 hour; categories change rarely).
+
+    Each process keeps the tree it read last and reuses it while Redis still names the
+    same build: one small GET instead of reading and unpickling every category, which a
+    category page and a product page rebuild each ask for several times. Invalidation
+    (``catalog.receivers.invalidate_categories``) deletes the build id with the tree, so
+    every process reads the new tree on its next call.
+    """
+    global _local_tree
+    if not cache.is_enabled():
+        return _build_category_tree()
+    local = _local_tree
+    if local is not None:
+        current = cache.get_many([cache.CATEGORY_TREE_BUILD_KEY]).get(cache.CATEGORY_TREE_BUILD_KEY)
+        if current == local.build_id:
+            return local
+    tree = cache.cache_aside(
         cache.CATEGORY_TREE_KEY, _build_category_tree, ttl=cache.TTL["category_tree"], cache_type="category"
     )
+    _local_tree = tree
+    return tree
 
 
 def list_categories_tree() -> list[Category]:
@@ -84,7 +112,7 @@ def get_category(*, slug: str) -> Category:
         # A category added since the tree was cached (its invalidation lost with Redis): rebuild once.
         if not Category.objects.filter(slug=slug).exists():
             raise CategoryNotFound()
-        cache.delete(cache.CATEGORY_TREE_KEY)
+        cache.delete(cache.CATEGORY_TREE_KEY, cache.CATEGORY_TREE_BUILD_KEY)
         category = get_category_tree().by_slug.get(slug)
         if category is None:
             raise CategoryNotFound()
@@ -213,12 +241,23 @@ def list_products_page(
     return cache.cache_aside(key, fetch, ttl=cache.TTL["category"], cache_type="category")
 
 
+def _fetch_cards(product_ids: list[int]) -> dict[int, Product]:
+    return {p.pk: p for p in _card_queryset().filter(pk__in=product_ids)}
+
+
 def list_products_by_ids(*, product_ids: list[int]) -> list[Product]:
-    """Return visible products in the order of ``product_ids`` (one query plus images)."""
+    """Return visible products in the order of ``product_ids``.
+
+    Read through the product cache (5 minutes, dropped when a listing changes or sells):
+    one MGET, then one query plus images for the ids not cached. Similar items, trending
+    and the feed name listings that many pages share, so most are cached already.
+    """
     if not product_ids:
         return []
-    found = {p.pk: p for p in _card_queryset().filter(pk__in=product_ids)}
-    return [found[i] for i in product_ids if i in found]
+    found = cache.cache_aside_many(
+        product_ids, key=cache.product_key, fetch=_fetch_cards, ttl=cache.TTL["product"], cache_type="product"
+    )
+    return [found[i] for i in product_ids if found.get(i) is not None]
 
 
 # --- one product -----------------------------------------------------------------------
@@ -332,11 +371,7 @@ def get_product_cards(*, product_ids: list[int]) -> dict[int, Product]:
     say so. Ids of deleted listings are left out.
     """
     products = cache.cache_aside_many(
-        product_ids,
-        key=cache.product_key,
-        fetch=lambda missing: {p.pk: p for p in _card_queryset().filter(pk__in=missing)},
-        ttl=cache.TTL["product"],
-        cache_type="product",
+        product_ids, key=cache.product_key, fetch=_fetch_cards, ttl=cache.TTL["product"], cache_type="product"
     )
     hidden = [pk for pk in dict.fromkeys(product_ids) if products.get(pk) is None]
     if hidden:
@@ -376,22 +411,25 @@ def list_similar_products(*, product: Product, limit: int = 8, same_shop_first: 
     )
     own = [i for i in ids if shops[i] == product.shop_id]
     others = [i for i in ids if shops[i] != product.shop_id]
+    # A few spare candidates: the ids are kept 15 minutes, and a piece sold since is left out
+    # (the cards come from the product cache, which a sale clears).
+    wanted = limit + SIMILAR_SPARE
     chosen: list[int] = []
     if same_shop_first:
         chosen.extend(own[: limit // 2])
     per_shop: dict[int, int] = {}
     for pid in others:
-        if len(chosen) >= limit:
+        if len(chosen) >= wanted:
             break
         if per_shop.get(shops[pid], 0) < SIMILAR_PER_SHOP:
             per_shop[shops[pid]] = per_shop.get(shops[pid], 0) + 1
             chosen.append(pid)
     for pid in own + others:  # fill up when few shops sell this kind of thing
-        if len(chosen) >= limit:
+        if len(chosen) >= wanted:
             break
         if pid not in chosen:
             chosen.append(pid)
-    return list_products_by_ids(product_ids=chosen[:limit])
+    return [p for p in list_products_by_ids(product_ids=chosen) if p.quantity > 0][:limit]
 
 
 # --- trending and the home feed -------------------------------------------------------------

@@ -1,10 +1,12 @@
 from decimal import Decimal
 
 import pytest
+from django.core.cache import caches
 from django.utils import timezone
 
 from catalog import selectors
 from catalog.exceptions import CategoryNotFound, ProductNotFound
+from etsy import cache
 from tests.cart.factories import CartItemFactory
 from tests.catalog.factories import CategoryFactory, FavoriteFactory, ProductFactory
 from tests.shops.factories import ShopFactory
@@ -29,6 +31,42 @@ def test_list_categories_tree_nests_children_in_one_query(tree, django_assert_nu
     assert ("Art", []) in names
     with django_assert_num_queries(0):  # cached
         selectors.list_categories_tree()
+
+
+def test_a_process_reuses_its_tree_while_redis_names_the_same_build(tree, django_assert_num_queries):
+    first = selectors.get_category_tree()
+    with django_assert_num_queries(0):
+        assert selectors.get_category_tree() is first  # no database, and no tree read from Redis again
+
+
+def test_a_tree_rebuilt_elsewhere_replaces_the_process_copy(tree):
+    before = selectors.get_category_tree()
+    # Another process renamed a category: its receiver dropped the tree and its build id.
+    type(tree["art"]).objects.filter(pk=tree["art"].pk).update(name="Fine Art")
+    cache.delete(cache.CATEGORY_TREE_KEY, cache.CATEGORY_TREE_BUILD_KEY)
+    after = selectors.get_category_tree()
+    assert after is not before and after.by_id[tree["art"].pk].name == "Fine Art"
+    # Another process built the next tree first: this one takes that build, not its own.
+    type(tree["art"]).objects.filter(pk=tree["art"].pk).update(name="Art")
+    cache.delete(cache.CATEGORY_TREE_KEY, cache.CATEGORY_TREE_BUILD_KEY)
+    elsewhere = selectors._build_category_tree()
+    caches["default"].set(cache.CATEGORY_TREE_KEY, elsewhere, 60)
+    assert selectors.get_category_tree().build_id == elsewhere.build_id
+
+
+def test_a_flushed_cache_is_never_answered_from_the_process_copy(tree):
+    selectors.get_category_tree()
+    tree["art"].delete()
+    caches["strict"].delete_pattern("*")  # a flush: no build id, no tree
+    assert tree["art"].pk not in selectors.get_category_tree().by_id
+
+
+def test_renaming_a_category_reaches_the_tree_at_once(tree, django_capture_on_commit_callbacks):
+    selectors.get_category_tree()
+    with django_capture_on_commit_callbacks(execute=True):
+        tree["mugs"].name = "Cups & Mugs"
+        tree["mugs"].save()
+    assert selectors.get_category(slug="mugs").name == "Cups & Mugs"
 
 
 def test_get_category_raises_for_unknown_slug(tree):
@@ -115,6 +153,27 @@ def test_list_similar_products_spreads_across_shops_and_puts_the_maker_first_whe
     plain = selectors.list_similar_products(product=sold, limit=8)
     assert set(others) <= set(plain)
     assert len([p for p in plain if p in crowd_items]) >= 2
+
+
+def test_similar_items_leave_out_a_piece_sold_after_the_list_was_cached(category, django_capture_on_commit_callbacks):
+    product = ProductFactory(category=category, tags=["blue"])
+    others = [ProductFactory(category=category, tags=["blue"]) for _ in range(3)]
+    assert set(selectors.list_similar_products(product=product, limit=8)) == set(others)
+    with django_capture_on_commit_callbacks(execute=True):  # sold: the stock changes, receivers run on commit
+        others[0].quantity = 0
+        others[0].save()
+    assert cache.get_many([cache.similar_key(product.pk)])  # the id list is still cached (15 minutes)
+    assert set(selectors.list_similar_products(product=product, limit=8)) == set(others[1:])
+
+
+def test_similar_items_are_read_from_the_product_cache(category, django_assert_num_queries):
+    product = ProductFactory(category=category, tags=["blue"])
+    others = [ProductFactory(category=category, tags=["blue"]) for _ in range(4)]
+    selectors.list_similar_products(product=product, limit=8)
+    for other in others:
+        assert cache.get_many([cache.product_key(other.pk)])
+    with django_assert_num_queries(0):
+        assert len(selectors.list_similar_products(product=product, limit=8)) == 4
 
 
 def test_get_favorite_ids_lists_products_and_shops(buyer, product, shop):
