@@ -119,7 +119,9 @@ def shell_response(
     One round trip on a warm cache: the shell, the generations it depends on (a listing's
     category or shop, the search version) and, for a signed-in buyer, the cart badge.
     The shell is stored with the generations it was built from; when one has moved on
-    since, the shell is rebuilt. ``found`` is passed when the caller already read these.
+    since, the shell is rebuilt. Past its TTL it is kept a minute longer, for the requests
+    that arrive while one of them rebuilds it (``etsy.cache.STALE_GRACE_SECONDS``).
+    ``found`` is passed when the caller already read these.
     """
     user_id = signed_in_user_id(request)
     if found is None:
@@ -127,15 +129,24 @@ def shell_response(
         found = cache.read_with(keys) or {}
     current = tuple(int(found.get(g) or 0) for g in gen_keys)
     entry = found.get(key)
+    refreshing = False
     if entry is not None and entry[0] == current:
+        # Past its freshness, one request rebuilds it (the lock) and the others answer with the copy.
+        refreshing = len(entry) > 2 and cache.is_stale(entry[2]) and cache.try_lock(key)
+    if entry is not None and entry[0] == current and not refreshing:
         metrics.cache_hits.labels(cache_type="page").inc()
         shell = entry[1]
     else:
         metrics.cache_misses.labels(cache_type="page").inc()
-        context = build_context()
-        shell = cache.render_shell(request, template, context)
-        if cacheable(context):
-            cache.set(key, (current, shell), ttl=ttl)
+        try:
+            context = build_context()
+            shell = cache.render_shell(request, template, context)
+            if cacheable(context):
+                stored = (current, shell, cache.fresh_until(ttl))
+                cache.set(key, stored, ttl=ttl + cache.STALE_GRACE_SECONDS, jitter=False)
+        finally:
+            if refreshing:
+                cache.unlock(key)
     all_holes = base_holes(request, known_cart_count=found.get(cache.cart_count_key(user_id)) if user_id else None)
     if holes:
         all_holes.update(holes)
@@ -336,6 +347,14 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
     record = found.get(page_key)
     if record is not None:
         metrics.cache_hits.labels(cache_type="page").inc()
+        if cache.is_stale(record.get("fresh_until")) and cache.try_lock(page_key):
+            # This request refreshes the page; others arriving meanwhile answer with the copy.
+            try:
+                record = _build_product_page_record(request, pk, inventory)
+            except ProductNotFound:
+                raise Http404("No such listing") from None
+            finally:
+                cache.unlock(page_key)
     else:
         try:
             record = _product_page_record(request, pk, inventory, known_missing=view_buffered)
@@ -362,30 +381,44 @@ def _product_page_record(request: HttpRequest, pk: int, inventory, *, known_miss
 
     ``known_missing``: the caller has just read the page key from Redis and found nothing.
     """
-
-    def build() -> dict:
-        from shops.selectors import get_shop_card, list_shop_reviews
-
-        product = selectors.get_product_detail(product_id=pk)
-        sold_out = inventory.is_sold_out
-        context = {
-            "product": product,
-            "images": list(product.images.all()),
-            "shop": get_shop_card(shop_id=product.shop_id),
-            "ancestors": selectors.list_category_ancestors(category=product.category),
-            "similar": selectors.list_similar_products(product=product, limit=8, same_shop_first=sold_out),
-            "reviews": list_shop_reviews(shop_id=product.shop_id, limit=3),
-            "sold_out": sold_out,
-        }
-        html = cache.render_shell(request, "catalog/product_detail.html", context)
-        # Shop edits (rating, name, shipping) drop every cached page of the shop's products.
-        cache.add_to_set(cache.shop_pages_key(product.shop_id), cache.product_page_key(pk), ttl=2 * cache.TTL["page"])
-        slim = PageProduct(pk=product.pk, title=product.title, quantity=product.quantity)
-        return {"html": html, "slug": product.slug, "category_id": product.category_id, "shop_id": product.shop_id, "product": slim}
-
     return cache.cache_aside(
-        cache.product_page_key(pk), build, ttl=cache.TTL["page"], cache_type="page", known_missing=known_missing
+        cache.product_page_key(pk),
+        lambda: _build_product_page_record(request, pk, inventory, store=False),
+        ttl=cache.TTL["page"] + cache.STALE_GRACE_SECONDS,
+        cache_type="page",
+        known_missing=known_missing,
     )
+
+
+def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, store: bool = True) -> dict:
+    """Render the product page shell; the record is fresh for the page TTL and kept a minute longer.
+
+    Raises ProductNotFound.
+    """
+    from shops.selectors import get_shop_card, list_shop_reviews
+
+    product = selectors.get_product_detail(product_id=pk)
+    sold_out = inventory.is_sold_out
+    context = {
+        "product": product,
+        "images": list(product.images.all()),
+        "shop": get_shop_card(shop_id=product.shop_id),
+        "ancestors": selectors.list_category_ancestors(category=product.category),
+        "similar": selectors.list_similar_products(product=product, limit=8, same_shop_first=sold_out),
+        "reviews": list_shop_reviews(shop_id=product.shop_id, limit=3),
+        "sold_out": sold_out,
+    }
+    html = cache.render_shell(request, "catalog/product_detail.html", context)
+    # Shop edits (rating, name, shipping) drop every cached page of the shop's products.
+    cache.add_to_set(cache.shop_pages_key(product.shop_id), cache.product_page_key(pk), ttl=2 * cache.TTL["page"])
+    slim = PageProduct(pk=product.pk, title=product.title, quantity=product.quantity)
+    record = {
+        "html": html, "slug": product.slug, "category_id": product.category_id, "shop_id": product.shop_id,
+        "product": slim, "fresh_until": cache.fresh_until(cache.TTL["page"]),
+    }
+    if store:
+        cache.set(cache.product_page_key(pk), record, ttl=cache.TTL["page"] + cache.STALE_GRACE_SECONDS, jitter=False)
+    return record
 
 
 @dataclass(frozen=True)

@@ -99,3 +99,94 @@ def test_cart_badge_follows_cart_changes(client, catalog, buyer, django_capture_
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/cart/remove/{catalog['products'][0].pk}/")
     assert "data-cart-count>0<" in client.get("/").content.decode()
+
+
+# --- a page past its freshness: one request rebuilds it, the others answer with the copy --------
+
+
+def _expire_product_page(product) -> dict:
+    """Make the cached page of ``product`` past its freshness, as five minutes would."""
+    from django.core.cache import caches
+
+    from etsy import cache
+
+    key = cache.product_page_key(product.pk)
+    record = caches["default"].get(key)
+    record["fresh_until"] = 0.0
+    caches["default"].set(key, record, 60)
+    caches["default"].delete(cache.product_key(product.pk))  # the product data's own 5 minutes are up too
+    return record
+
+
+def test_a_page_past_its_freshness_is_rebuilt_by_the_next_view(client, catalog):
+    product = catalog["products"][2]
+    _warm(client, product.get_absolute_url())
+    Product.objects.filter(pk=product.pk).update(title="Renamed without a signal")  # only the TTL can show it
+    assert "Renamed without a signal" not in client.get(product.get_absolute_url()).content.decode()
+    _expire_product_page(product)
+    assert "Renamed without a signal" in client.get(product.get_absolute_url()).content.decode()
+    from django.core.cache import caches
+
+    from etsy import cache
+
+    assert caches["default"].get(cache.product_page_key(product.pk))["fresh_until"] > 0  # stored fresh again
+
+
+def test_while_another_process_rebuilds_a_page_a_view_answers_with_the_copy_at_once(
+    client, catalog, django_assert_num_queries
+):
+    from django.core.cache import caches
+
+    from etsy import cache
+
+    product = catalog["products"][3]
+    _warm(client, product.get_absolute_url())
+    Product.objects.filter(pk=product.pk).update(title="Not yet rebuilt")
+    _expire_product_page(product)
+    caches["default"].set(f"lock:{cache.product_page_key(product.pk)}", 1, 5)  # someone else is rebuilding it
+    with django_assert_num_queries(0):  # no waiting on the lock and no rebuild here
+        response = client.get(product.get_absolute_url())
+    assert response.status_code == 200
+    assert product.title in response.content.decode() and "Not yet rebuilt" not in response.content.decode()
+
+
+def test_an_edit_never_waits_for_the_old_copy_to_go_stale(client, catalog, django_capture_on_commit_callbacks):
+    product = catalog["products"][4]
+    _warm(client, product.get_absolute_url())
+    with django_capture_on_commit_callbacks(execute=True):
+        product.title = "Edited by the seller"
+        product.save()
+    assert "Edited by the seller" in client.get(product.get_absolute_url()).content.decode()
+
+
+def _category_shell_key():
+    from django.core.cache import caches
+
+    keys = [k for k in caches["default"].keys("page:category:*")]
+    assert len(keys) == 1
+    return keys[0]
+
+
+def test_a_category_page_past_its_freshness_is_rebuilt_once_and_stored_fresh(client, catalog):
+    import time
+
+    from django.core.cache import caches
+
+    _warm(client, "/c/mugs/")
+    key = _category_shell_key()
+    gens, shell, _ = caches["default"].get(key)
+    caches["default"].set(key, (gens, shell.replace("Mugs", "Old copy"), 0.0), 60)
+    html = client.get("/c/mugs/").content.decode()
+    assert "Old copy" not in html  # rebuilt by this request
+    assert caches["default"].get(key)[2] > time.time()  # and stored fresh again
+
+
+def test_while_another_process_rebuilds_a_category_page_a_view_answers_with_the_copy(client, catalog):
+    from django.core.cache import caches
+
+    _warm(client, "/c/mugs/")
+    key = _category_shell_key()
+    gens, shell, _ = caches["default"].get(key)
+    caches["default"].set(key, (gens, shell.replace("Mugs", "Old copy"), 0.0), 60)
+    caches["default"].set(f"lock:{key}", 1, 5)
+    assert "Old copy" in client.get("/c/mugs/").content.decode()
