@@ -155,6 +155,19 @@ def clear_cache_prefix(redis_url: str, prefix: str) -> None:
         client.delete(*keys[i : i + 1000])
 
 
+def server_counters(redis_url: str, db_url: str) -> tuple[int, int]:
+    """Redis lookups that missed and database transactions so far (a run's deltas explain its outliers)."""
+    import psycopg
+    import redis
+
+    misses = redis.Redis.from_url(redis_url).info("stats")["keyspace_misses"]
+    name = urllib.parse.urlsplit(db_url).path.lstrip("/")
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", [name])
+        transactions = row.fetchone()[0]
+    return int(misses), int(transactions)
+
+
 # --- URL sets ----------------------------------------------------------------------------------
 
 
@@ -484,10 +497,13 @@ def main() -> int:
                 bare = load(urls["bare"], args.bare_seconds, "")
                 if args.rewarm:  # every entry fresh, 30 s inventory counts included: the pure cache-hit path
                     warm_every_url(urls[kind], cookie_)
+                before = server_counters(redis_url, db_url)
                 r = load(urls[kind], args.seconds, cookie_)
+                after = server_counters(redis_url, db_url)
                 pairs[label].append((r, bare))
                 log(f"round {round_no + 1}: {label}: {r['rps']:.0f} req/s beside bare {bare['rps']:.0f} req/s "
-                    f"({100 * r['rps'] / bare['rps']:.1f} %), p99 {r['p99']:.1f} ms")
+                    f"({100 * r['rps'] / bare['rps']:.1f} %), p99 {r['p99']:.1f} ms; "
+                    f"{after[0] - before[0]} cache misses, {after[1] - before[1]} database transactions")
 
         def median_pair(runs):
             ordered = sorted(runs, key=lambda pair: pair[0]["rps"] / pair[1]["rps"])
