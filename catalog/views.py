@@ -1,8 +1,7 @@
 """Buyer pages of the catalog: home feed, category listings, product page, favorites.
 
-The public parts of hot pages are cached as page shells (``etsy.cache.render_shell``);
-per-visitor blocks are rendered per request into the shell's holes, so a signed-in
-buyer costs a few small renders on top of a cache read, not a whole page.
+Hot pages are served from cached page shells with the visitor's blocks filled in
+(``catalog.shells``).
 """
 
 from __future__ import annotations
@@ -10,15 +9,13 @@ from __future__ import annotations
 import mimetypes
 import posixpath
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
-from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.messages import get_messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -30,6 +27,15 @@ from django.views.decorators.http import require_POST
 from catalog import personalization, selectors
 from catalog.exceptions import CategoryNotFound, ProductNotFound
 from catalog.services import favorites as favorite_services
+from catalog.shells import (
+    base_holes,
+    cart_count,
+    favorite_ids_of,
+    has_session,
+    render_personal,
+    shell_response,
+    signed_in_user_id,
+)
 from etsy import cache, metrics
 from etsy.exceptions import DomainError
 
@@ -42,130 +48,12 @@ SORT_CHOICES = [
     ("price_desc", "Price: high to low"),
 ]
 
-# --- per-visitor blocks ------------------------------------------------------------------
-
-
-def _has_session(request: HttpRequest) -> bool:
-    return settings.SESSION_COOKIE_NAME in request.COOKIES
-
-
-def signed_in_user_id(request: HttpRequest) -> int | None:
-    """The signed-in buyer's id, or None.
-
-    A visitor without a session cookie is anonymous: answered without loading a session
-    and a user (a first visit, a crawler), which is most of the traffic on a product page.
-    """
-    if not _has_session(request):
-        return None
-    return request.user.pk if request.user.is_authenticated else None
-
-
-def cart_count(request: HttpRequest) -> int:
-    from cart.selectors import count_cart_items
-
-    if request.user.is_authenticated:
-        return count_cart_items(user=request.user)
-    if not _has_session(request) and not request.session.modified:  # no guest cart, and none started now
-        return 0
-    return count_cart_items(session=request.session)
-
-
-def render_personal(request: HttpRequest, name: str, context: dict | None = None) -> str:
-    return render_to_string(f"personal/{name}.html", context or {}, request=request)
-
-
-def base_holes(request: HttpRequest, *, known_cart_count: int | None = None) -> dict[str, str]:
-    """Fill the layout's holes: account links with the cart count, and flash messages."""
-    fresh_visitor = not _has_session(request) and not request.user.is_authenticated
-    if fresh_visitor:
-        nav = _account_nav(is_authenticated=False, is_staff=False, count=0)
-    else:
-        count = known_cart_count if known_cart_count is not None else cart_count(request)
-        nav = _account_nav(
-            is_authenticated=request.user.is_authenticated, is_staff=bool(request.user.is_staff), count=int(count)
-        )
-    has_messages = (not fresh_visitor or "messages" in request.COOKIES) and len(get_messages(request)) > 0
-    return {"account_nav": nav, "messages": render_personal(request, "messages") if has_messages else ""}
-
-
-@lru_cache(maxsize=512)
-def _account_nav(*, is_authenticated: bool, is_staff: bool, count: int) -> str:
-    """The header's account links for one kind of visitor and cart count (the CSRF token is filled per request).
-
-    Nothing in them names the visitor, so one rendering serves everybody alike.
-    """
-    who = SimpleNamespace(is_authenticated=is_authenticated, is_staff=is_staff)
-    return render_to_string(
-        "personal/account_nav.html", {"user": who, "cart_count": count, "csrf_token": cache.CSRF_MARKER}
-    )
-
-
-def shell_response(
-    request: HttpRequest,
-    *,
-    key: str,
-    ttl: int,
-    cache_type: str,
-    template: str,
-    build_context,
-    holes: dict[str, str] | None = None,
-    status: int = 200,
-    found: dict | None = None,
-    gen_keys: tuple[str, ...] = (),
-    cacheable=lambda context: True,
-) -> HttpResponse:
-    """Serve ``template`` from a cached shell, filling the visitor's holes.
-
-    One round trip on a warm cache: the shell, the generations it depends on (a listing's
-    category or shop, the search version) and, for a signed-in buyer, the cart badge.
-    The shell is stored with the generations it was built from; when one has moved on
-    since, the shell is rebuilt. Past its TTL it is kept a minute longer, for the requests
-    that arrive while one of them rebuilds it (``etsy.cache.STALE_GRACE_SECONDS``).
-    ``found`` is passed when the caller already read these.
-    """
-    user_id = signed_in_user_id(request)
-    if found is None:
-        keys = [key, *gen_keys] + ([cache.cart_count_key(user_id)] if user_id else [])
-        found = cache.read_with(keys) or {}
-    current = tuple(int(found.get(g) or 0) for g in gen_keys)
-    entry = found.get(key)
-    refreshing = False
-    if entry is not None and entry[0] == current:
-        # Past its freshness, one request rebuilds it (the lock) and the others answer with the copy.
-        refreshing = len(entry) > 2 and cache.is_stale(entry[2]) and cache.try_lock(key)
-    if entry is not None and entry[0] == current and not refreshing:
-        metrics.cache_hits.labels(cache_type="page").inc()
-        shell = entry[1]
-    else:
-        metrics.cache_misses.labels(cache_type="page").inc()
-        try:
-            context = build_context()
-            shell = cache.render_shell(request, template, context)
-            if cacheable(context):
-                stored = (current, shell, cache.fresh_until(ttl))
-                cache.set(key, stored, ttl=ttl + cache.STALE_GRACE_SECONDS, jitter=False)
-        finally:
-            if refreshing:
-                cache.unlock(key)
-    all_holes = base_holes(request, known_cart_count=found.get(cache.cart_count_key(user_id)) if user_id else None)
-    if holes:
-        all_holes.update(holes)
-    return HttpResponse(cache.fill_shell(shell, all_holes, lambda: get_token(request)), status=status)
-
-
-def _favorite_ids(request: HttpRequest):
-    user_id = signed_in_user_id(request)
-    if user_id is not None:
-        return selectors.get_favorite_ids(user_id=user_id)
-    return selectors.FavoriteIds(product_ids=frozenset(), shop_ids=frozenset())
-
-
 # --- home ---------------------------------------------------------------------------------
 
 
 def home(request: HttpRequest) -> HttpResponse:
     user_id = signed_in_user_id(request)
-    session_key = request.session.session_key if _has_session(request) else None
+    session_key = request.session.session_key if has_session(request) else None
     # One round trip: the shared and the personal shell, the cart badge and the recent views.
     personal_key = f"page:home:u{user_id}" if user_id else None
     keys = [cache.HOME_PAGE_KEY] + ([personal_key, cache.cart_count_key(user_id)] if user_id else [])
@@ -324,7 +212,7 @@ def render_buy_box(request: HttpRequest, product_id: int, *, notice: str = "", e
     """The buy box alone (htmx answers after add to cart), with the header badge swapped out of band."""
     product = selectors.get_product_detail(product_id=product_id)
     inventory = selectors.get_inventory(product_id=product_id)
-    box = _buy_box(request, product, inventory, _favorite_ids(request), notice=notice, error=error)
+    box = _buy_box(request, product, inventory, favorite_ids_of(request), notice=notice, error=error)
     badge = render_personal(request, "cart_badge", {"cart_count": cart_count(request), "oob": True})
     return cache.fill_shell(box + badge, {}, lambda: get_token(request))
 
@@ -332,7 +220,7 @@ def render_buy_box(request: HttpRequest, product_id: int, *, notice: str = "", e
 def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:
     """The product page: one pipelined Redis round trip on a warm cache (page, stock, favorites, view)."""
     user_id = signed_in_user_id(request)
-    session_key = request.session.session_key if _has_session(request) else None
+    session_key = request.session.session_key if has_session(request) else None
     page_key, inventory_key = cache.product_page_key(pk), cache.inventory_key(pk)
     keys = [page_key, inventory_key]
     if user_id:
@@ -370,7 +258,7 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
         )
     favorite_ids = found.get(cache.favorites_key(user_id)) if user_id else None
     if favorite_ids is None:
-        favorite_ids = _favorite_ids(request)
+        favorite_ids = favorite_ids_of(request)
     holes = base_holes(request, known_cart_count=found.get(cache.cart_count_key(user_id)) if user_id else None)
     holes["buy_box"] = _buy_box(request, record["product"], inventory, favorite_ids)
     return HttpResponse(cache.fill_shell(record["html"], holes, lambda: get_token(request)))

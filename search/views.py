@@ -11,7 +11,8 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from catalog.exceptions import CategoryNotFound
-from catalog.views import _decimal_param, _int_param, shell_response
+from catalog.shells import shell_response
+from catalog.views import _decimal_param, _int_param
 from etsy import cache
 from search import selectors
 from search.caching import VERSION_KEY

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 
 from catalog import selectors as catalog_selectors
-from catalog.views import PER_PAGE, SORT_CHOICES, _favorite_ids, listing_filters, render_personal, shell_response
+from catalog.shells import favorite_ids_of, render_personal, shell_response
+from catalog.views import PER_PAGE, SORT_CHOICES, listing_filters
 from etsy import cache
 from shops import selectors
 from shops.exceptions import ShopNotFound
@@ -28,7 +29,7 @@ def shop_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "sort_choices": SORT_CHOICES,
         }
 
-    is_favorite = shop.pk in _favorite_ids(request).shop_ids
+    is_favorite = shop.pk in favorite_ids_of(request).shop_ids
     return shell_response(
         request,
         key=key,

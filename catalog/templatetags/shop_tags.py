@@ -31,7 +31,7 @@ def personal(context, name: str):
         return mark_safe(f"<!--hole:{name}-->")
     tpl = context.template.engine.get_template(f"personal/{name}.html")
     if name == "account_nav" and "cart_count" not in context and "request" in context:
-        from catalog.views import cart_count
+        from catalog.shells import cart_count
 
         with context.push(cart_count=cart_count(context["request"])):
             return tpl.render(context)

@@ -1,0 +1,136 @@
+"""Page shells and the visitor's blocks that fill them.
+
+Hot pages are cached as shells rendered once for everybody (``etsy.cache.render_shell``);
+the per-visitor blocks (account links with the cart badge, flash messages, the buy box, the
+CSRF token) are rendered per request into the shell's holes, so a signed-in buyer costs a
+few small renders on top of one Redis read, not a whole page.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+
+from catalog import selectors
+from etsy import cache, metrics
+
+
+def has_session(request: HttpRequest) -> bool:
+    return settings.SESSION_COOKIE_NAME in request.COOKIES
+
+
+def signed_in_user_id(request: HttpRequest) -> int | None:
+    """The signed-in buyer's id, or None.
+
+    A visitor without a session cookie is anonymous: answered without loading a session
+    and a user (a first visit, a crawler), which is most of the traffic on a product page.
+    """
+    if not has_session(request):
+        return None
+    return request.user.pk if request.user.is_authenticated else None
+
+
+def cart_count(request: HttpRequest) -> int:
+    from cart.selectors import count_cart_items
+
+    if request.user.is_authenticated:
+        return count_cart_items(user=request.user)
+    if not has_session(request) and not request.session.modified:  # no guest cart, and none started now
+        return 0
+    return count_cart_items(session=request.session)
+
+
+def render_personal(request: HttpRequest, name: str, context: dict | None = None) -> str:
+    return render_to_string(f"personal/{name}.html", context or {}, request=request)
+
+
+def base_holes(request: HttpRequest, *, known_cart_count: int | None = None) -> dict[str, str]:
+    """Fill the layout's holes: account links with the cart count, and flash messages."""
+    fresh_visitor = not has_session(request) and not request.user.is_authenticated
+    if fresh_visitor:
+        nav = _account_nav(is_authenticated=False, is_staff=False, count=0)
+    else:
+        count = known_cart_count if known_cart_count is not None else cart_count(request)
+        nav = _account_nav(
+            is_authenticated=request.user.is_authenticated, is_staff=bool(request.user.is_staff), count=int(count)
+        )
+    has_messages = (not fresh_visitor or "messages" in request.COOKIES) and len(get_messages(request)) > 0
+    return {"account_nav": nav, "messages": render_personal(request, "messages") if has_messages else ""}
+
+
+@lru_cache(maxsize=512)
+def _account_nav(*, is_authenticated: bool, is_staff: bool, count: int) -> str:
+    """The header's account links for one kind of visitor and cart count (the CSRF token is filled per request).
+
+    Nothing in them names the visitor, so one rendering serves everybody alike.
+    """
+    who = SimpleNamespace(is_authenticated=is_authenticated, is_staff=is_staff)
+    return render_to_string(
+        "personal/account_nav.html", {"user": who, "cart_count": count, "csrf_token": cache.CSRF_MARKER}
+    )
+
+
+def shell_response(
+    request: HttpRequest,
+    *,
+    key: str,
+    ttl: int,
+    cache_type: str,
+    template: str,
+    build_context,
+    holes: dict[str, str] | None = None,
+    status: int = 200,
+    found: dict | None = None,
+    gen_keys: tuple[str, ...] = (),
+    cacheable=lambda context: True,
+) -> HttpResponse:
+    """Serve ``template`` from a cached shell, filling the visitor's holes.
+
+    One round trip on a warm cache: the shell, the generations it depends on (a listing's
+    category or shop, the search version) and, for a signed-in buyer, the cart badge.
+    The shell is stored with the generations it was built from; when one has moved on
+    since, the shell is rebuilt. Past its TTL it is kept a minute longer, for the requests
+    that arrive while one of them rebuilds it (``etsy.cache.STALE_GRACE_SECONDS``).
+    ``found`` is passed when the caller already read these.
+    """
+    user_id = signed_in_user_id(request)
+    if found is None:
+        keys = [key, *gen_keys] + ([cache.cart_count_key(user_id)] if user_id else [])
+        found = cache.read_with(keys) or {}
+    current = tuple(int(found.get(g) or 0) for g in gen_keys)
+    entry = found.get(key)
+    refreshing = False
+    if entry is not None and entry[0] == current:
+        # Past its freshness, one request rebuilds it (the lock) and the others answer with the copy.
+        refreshing = len(entry) > 2 and cache.is_stale(entry[2]) and cache.try_lock(key)
+    if entry is not None and entry[0] == current and not refreshing:
+        metrics.cache_hits.labels(cache_type="page").inc()
+        shell = entry[1]
+    else:
+        metrics.cache_misses.labels(cache_type="page").inc()
+        try:
+            context = build_context()
+            shell = cache.render_shell(request, template, context)
+            if cacheable(context):
+                stored = (current, shell, cache.fresh_until(ttl))
+                cache.set(key, stored, ttl=ttl + cache.STALE_GRACE_SECONDS, jitter=False)
+        finally:
+            if refreshing:
+                cache.unlock(key)
+    all_holes = base_holes(request, known_cart_count=found.get(cache.cart_count_key(user_id)) if user_id else None)
+    if holes:
+        all_holes.update(holes)
+    return HttpResponse(cache.fill_shell(shell, all_holes, lambda: get_token(request)), status=status)
+
+
+def favorite_ids_of(request: HttpRequest):
+    user_id = signed_in_user_id(request)
+    if user_id is not None:
+        return selectors.get_favorite_ids(user_id=user_id)
+    return selectors.FavoriteIds(product_ids=frozenset(), shop_ids=frozenset())
