@@ -155,17 +155,26 @@ def clear_cache_prefix(redis_url: str, prefix: str) -> None:
         client.delete(*keys[i : i + 1000])
 
 
-def server_counters(redis_url: str, db_url: str) -> tuple[int, int]:
-    """Redis lookups that missed and database transactions so far (a run's deltas explain its outliers)."""
-    import psycopg
-    import redis
+_MISSES = re.compile(r'^etsy_cache_misses_total\{cache_type="([^"]+)"\} ([0-9.e+]+)$', re.M)
 
-    misses = redis.Redis.from_url(redis_url).info("stats")["keyspace_misses"]
+
+def server_counters(port: int, db_url: str) -> dict[str, int]:
+    """The app's cache misses by type and the database's transactions so far (a run's deltas explain its outliers)."""
+    import psycopg
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/metrics")
+    counts = {f"{kind} misses": int(float(n)) for kind, n in _MISSES.findall(conn.getresponse().read().decode())}
     name = urllib.parse.urlsplit(db_url).path.lstrip("/")
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        row = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", [name])
-        transactions = row.fetchone()[0]
-    return int(misses), int(transactions)
+    with psycopg.connect(db_url, autocommit=True) as db:
+        row = db.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", [name])
+        counts["database transactions"] = int(row.fetchone()[0])
+    return counts
+
+
+def counter_deltas(before: dict[str, int], after: dict[str, int]) -> str:
+    moved = {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)}
+    return ", ".join(f"{n} {k}" for k, n in sorted(moved.items(), key=lambda kv: -kv[1])) or "no misses"
 
 
 # --- URL sets ----------------------------------------------------------------------------------
@@ -497,13 +506,12 @@ def main() -> int:
                 bare = load(urls["bare"], args.bare_seconds, "")
                 if args.rewarm:  # every entry fresh, 30 s inventory counts included: the pure cache-hit path
                     warm_every_url(urls[kind], cookie_)
-                before = server_counters(redis_url, db_url)
+                before = server_counters(args.port, db_url)
                 r = load(urls[kind], args.seconds, cookie_)
-                after = server_counters(redis_url, db_url)
+                after = server_counters(args.port, db_url)
                 pairs[label].append((r, bare))
                 log(f"round {round_no + 1}: {label}: {r['rps']:.0f} req/s beside bare {bare['rps']:.0f} req/s "
-                    f"({100 * r['rps'] / bare['rps']:.1f} %), p99 {r['p99']:.1f} ms; "
-                    f"{after[0] - before[0]} cache misses, {after[1] - before[1]} database transactions")
+                    f"({100 * r['rps'] / bare['rps']:.1f} %), p99 {r['p99']:.1f} ms; {counter_deltas(before, after)}")
 
         def median_pair(runs):
             ordered = sorted(runs, key=lambda pair: pair[0]["rps"] / pair[1]["rps"])
