@@ -5,7 +5,8 @@
 |                                        | listing generations of its category (and ancestors) and shop|
 | product sold or restocked ("stock")    | the above + trending:*, page:home                           |
 | cart line saved or deleted             | inventory:{id} (the cart app writes cart:{user_id} through) |
-| shop saved / shop_changed (reviews...) | shop:{id}, shop:{id}:rating, shop listing generation        |
+| shop saved / shop_changed (reviews...) | shop:{id}, shop:{id}:rating, shop listing generation,       |
+|                                        | its pages and product:{id} of its listings (cards carry it)  |
 | category saved / deleted               | category:tree, page:home, every category listing generation |
 | favorite added / removed               | favorites:{user_id}                                         |
 
@@ -63,10 +64,17 @@ def invalidate_products(
         cache.delete(*trending, cache.HOME_PAGE_KEY)
 
 
+SHOP_PRODUCT_KEYS_PER_DELETE = 1000
+
+
 def invalidate_shop(shop_id: int) -> None:
+    """Drop what shows the shop: its card, its pages, and its listings' cards (name, rating, open or closed)."""
     cache.delete(cache.shop_key(shop_id), cache.shop_reviews_key(shop_id))
     cache.delete_set_members(cache.shop_pages_key(shop_id))
     cache.bump_generations([cache.shop_products_gen_key(shop_id)])
+    product_ids = list(Product.objects.filter(shop_id=shop_id).values_list("pk", flat=True))
+    for start in range(0, len(product_ids), SHOP_PRODUCT_KEYS_PER_DELETE):
+        cache.delete(*[cache.product_key(pk) for pk in product_ids[start : start + SHOP_PRODUCT_KEYS_PER_DELETE]])
 
 
 @receiver(post_save, sender=Product, dispatch_uid="catalog_product_saved")

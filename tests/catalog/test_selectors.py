@@ -166,6 +166,19 @@ def test_similar_items_leave_out_a_piece_sold_after_the_list_was_cached(category
     assert set(selectors.list_similar_products(product=product, limit=8)) == set(others[1:])
 
 
+def test_a_closed_shop_leaves_similar_items_at_once(category, django_capture_on_commit_callbacks):
+    product = ProductFactory(category=category, tags=["blue"])
+    closing = ShopFactory()
+    theirs = ProductFactory(category=category, shop=closing, tags=["blue"])
+    other = ProductFactory(category=category, tags=["blue"])
+    assert set(selectors.list_similar_products(product=product, limit=8)) == {theirs, other}  # cards now cached
+    with django_capture_on_commit_callbacks(execute=True):
+        closing.is_active = False
+        closing.save()
+    assert selectors.list_similar_products(product=product, limit=8) == [other]
+    assert selectors.list_products_by_ids(product_ids=[theirs.pk, other.pk]) == [other]
+
+
 def test_similar_items_are_read_from_the_product_cache(category, django_assert_num_queries):
     product = ProductFactory(category=category, tags=["blue"])
     others = [ProductFactory(category=category, tags=["blue"]) for _ in range(4)]
