@@ -233,16 +233,17 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
     found = found or {}
     inventory = found.get(inventory_key) or selectors.get_inventory(product_id=pk, known_missing=view_buffered)
     record = found.get(page_key)
-    if record is not None:
+    if record is not None and cache.is_stale(record.get("fresh_until")) and cache.try_lock(page_key):
+        # This request refreshes the page; others arriving meanwhile answer with the copy.
+        metrics.cache_misses.labels(cache_type="page").inc()
+        try:
+            record = _build_product_page_record(request, pk, inventory)
+        except ProductNotFound:
+            raise Http404("No such listing") from None
+        finally:
+            cache.unlock(page_key)
+    elif record is not None:
         metrics.cache_hits.labels(cache_type="page").inc()
-        if cache.is_stale(record.get("fresh_until")) and cache.try_lock(page_key):
-            # This request refreshes the page; others arriving meanwhile answer with the copy.
-            try:
-                record = _build_product_page_record(request, pk, inventory)
-            except ProductNotFound:
-                raise Http404("No such listing") from None
-            finally:
-                cache.unlock(page_key)
     else:
         try:
             record = _product_page_record(request, pk, inventory, known_missing=view_buffered)
