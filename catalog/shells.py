@@ -104,25 +104,23 @@ def shell_response(
         keys = [key, *gen_keys] + ([cache.cart_count_key(user_id)] if user_id else [])
         found = cache.read_with(keys) or {}
     current = tuple(int(found.get(g) or 0) for g in gen_keys)
+
+    def build_shell() -> str:
+        context = build_context()
+        shell = cache.render_shell(request, template, context)
+        if cacheable(context):
+            cache.set_with_grace(key, (current, shell, cache.fresh_until(ttl)), ttl=ttl)
+        return shell
+
     entry = found.get(key)
-    refreshing = False
     if entry is not None and entry[0] == current:
         # Past its freshness, one request rebuilds it (the lock) and the others answer with the copy.
-        refreshing = len(entry) > 2 and cache.is_stale(entry[2]) and cache.try_lock(key)
-    if entry is not None and entry[0] == current and not refreshing:
-        metrics.cache_hits.labels(cache_type="page").inc()
-        shell = entry[1]
+        rebuilt = cache.rebuild_if_stale(key, entry[2] if len(entry) > 2 else None, build_shell)
+        (metrics.cache_hits if rebuilt is None else metrics.cache_misses).labels(cache_type="page").inc()
+        shell = entry[1] if rebuilt is None else rebuilt
     else:
         metrics.cache_misses.labels(cache_type="page").inc()
-        try:
-            context = build_context()
-            shell = cache.render_shell(request, template, context)
-            if cacheable(context):
-                stored = (current, shell, cache.fresh_until(ttl))
-                cache.set(key, stored, ttl=ttl + cache.STALE_GRACE_SECONDS, jitter=False)
-        finally:
-            if refreshing:
-                cache.unlock(key)
+        shell = build_shell()
     all_holes = base_holes(request, known_cart_count=found.get(cache.cart_count_key(user_id)) if user_id else None)
     if holes:
         all_holes.update(holes)

@@ -233,22 +233,17 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
     found = found or {}
     inventory = found.get(inventory_key) or selectors.get_inventory(product_id=pk, known_missing=view_buffered)
     record = found.get(page_key)
-    if record is not None and cache.is_stale(record.get("fresh_until")) and cache.try_lock(page_key):
-        # This request refreshes the page; others arriving meanwhile answer with the copy.
-        metrics.cache_misses.labels(cache_type="page").inc()
-        try:
-            record = _build_product_page_record(request, pk, inventory)
-        except ProductNotFound:
-            raise Http404("No such listing") from None
-        finally:
-            cache.unlock(page_key)
-    elif record is not None:
-        metrics.cache_hits.labels(cache_type="page").inc()
-    else:
-        try:
+    try:
+        if record is None:
             record = _product_page_record(request, pk, inventory, known_missing=view_buffered)
-        except ProductNotFound:
-            raise Http404("No such listing") from None
+        else:  # past its freshness, this request may be the one that rebuilds it; the others answer with the copy
+            rebuilt = cache.rebuild_if_stale(
+                page_key, record.get("fresh_until"), lambda: _build_product_page_record(request, pk, inventory)
+            )
+            (metrics.cache_hits if rebuilt is None else metrics.cache_misses).labels(cache_type="page").inc()
+            record = rebuilt or record
+    except ProductNotFound:
+        raise Http404("No such listing") from None
     if slug != record["slug"]:
         return redirect(reverse("catalog:product", kwargs={"pk": pk, "slug": record["slug"]}), permanent=True)
     if view_buffered:
@@ -306,7 +301,7 @@ def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, stor
         "product": slim, "fresh_until": cache.fresh_until(cache.TTL["page"]),
     }
     if store:
-        cache.set(cache.product_page_key(pk), record, ttl=cache.TTL["page"] + cache.STALE_GRACE_SECONDS, jitter=False)
+        cache.set_with_grace(cache.product_page_key(pk), record, ttl=cache.TTL["page"])
     return record
 
 

@@ -203,17 +203,30 @@ def fresh_until(ttl: int) -> float:
     return time.time() + jittered(ttl)
 
 
-def is_stale(stamp: float | None) -> bool:
-    return stamp is not None and stamp <= time.time()
+def set_with_grace(key: str, value: Any, *, ttl: int) -> None:
+    """Store a copy stamped with :func:`fresh_until` (``ttl``); Redis keeps it ``STALE_GRACE_SECONDS`` longer."""
+    set(key, value, ttl=ttl + STALE_GRACE_SECONDS, jitter=False)
 
 
-def try_lock(key: str) -> bool:
-    """Take the rebuild lock of ``key`` (the one :func:`cache_aside` uses); False when taken or Redis failed."""
-    return bool(is_enabled() and _cache().add(f"lock:{key}", 1, LOCK_TTL_SECONDS))
+def rebuild_if_stale(key: str, stamp: float | None, rebuild: Callable[[], T]) -> T | None:
+    """Return ``rebuild()`` when the copy's ``stamp`` has passed and this process takes the key's lock.
+
+    ``None`` means: answer with the copy (still fresh, or another process is rebuilding it).
+    ``rebuild`` stores the new copy itself; the lock is released whatever it raises.
+    """
+    if stamp is None or stamp > time.time() or not is_enabled():
+        return None
+    lock_key = _lock_key(key)
+    if not _cache().add(lock_key, 1, LOCK_TTL_SECONDS):
+        return None
+    try:
+        return rebuild()
+    finally:
+        _cache().delete(lock_key)
 
 
-def unlock(key: str) -> None:
-    _cache().delete(f"lock:{key}")
+def _lock_key(key: str) -> str:
+    return f"lock:{key}"
 
 
 def cache_aside(
@@ -240,7 +253,7 @@ def cache_aside(
         value = fetch()
         cache.set(key, value, jittered(ttl))
         return value
-    lock_key = f"lock:{key}"
+    lock_key = _lock_key(key)
     for attempt in range(LOCK_MAX_WAITS):
         acquired = cache.add(lock_key, 1, LOCK_TTL_SECONDS)
         if acquired is None:  # Redis error (swallowed by the alias): no lock to be had, use the database
@@ -342,7 +355,8 @@ def cache_aside_many(
     """Return ``{id: value}`` for ``ids``: one MGET, then one ``fetch(missing ids)`` for the misses, stored.
 
     A cached ``None`` is a hit (the caller says what it means); ids ``fetch`` leaves out are
-    neither stored nor returned. No stampede lock: batches are small and per buyer.
+    neither stored nor returned. No stampede lock: a batch is one query for its misses, and
+    entries shared by many pages (cards) are rebuilt by whichever batch misses them first.
     """
     ids = list(dict.fromkeys(ids))
     found = get_many([key(pk) for pk in ids])
