@@ -1,7 +1,8 @@
 """Product views, trending and the personalized home feed (the documents' "Personalization").
 
-Views are recorded on the hot path with one pipelined Redis round trip and no database
-write: a global buffer that ``catalog.tasks.flush_product_views`` turns into
+Views are recorded on the hot path with no database write, in the page's own pipelined Redis
+round trip (an anonymous visitor's page served from the worker's near cache has none: its
+views are sent in batches, ``buffer_anonymous_view``): a global buffer that ``catalog.tasks.flush_product_views`` turns into
 ``ProductView`` rows every 30 s, and a short per-viewer list of recent products that the
 feed reads at once. Buyers with fewer than 5 views get trending listings; the others
 get listings from their top categories, price band and tags, learned from views and
@@ -10,8 +11,11 @@ favorites, without sold-out or already purchased items and spread across shops.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
@@ -71,6 +75,49 @@ def queue_product_view(pipe, *, product_id: int, user_id: int | None = None, ses
         pipe.lpush(recent, product_id)
         pipe.ltrim(recent, 0, RECENT_VIEWS_KEPT - 1)
         pipe.expire(recent, RECENT_VIEWS_TTL)
+
+
+# An anonymous visitor's view carries no viewer, so it need not reach Redis before the next
+# page: the worker sends them in one RPUSH per second or per 200 views. A worker killed
+# outright loses at most that many (a lost view is acceptable, a slower page is not).
+ANONYMOUS_VIEWS_BATCH = 200
+ANONYMOUS_VIEWS_FLUSH_SECONDS = 1.0
+_anonymous_views: list[str] = []
+_anonymous_views_lock = threading.Lock()
+_anonymous_views_sent_at = time.monotonic()
+
+
+def buffer_anonymous_view(*, product_id: int) -> None:
+    """Count an anonymous view; send the batch when it is full or a second old."""
+    event = _view_event(product_id=product_id, user_id=None, session_key=None)
+    with _anonymous_views_lock:
+        _anonymous_views.append(event)
+        due = (
+            len(_anonymous_views) >= ANONYMOUS_VIEWS_BATCH
+            or time.monotonic() - _anonymous_views_sent_at >= ANONYMOUS_VIEWS_FLUSH_SECONDS
+        )
+    if due:
+        send_anonymous_views()
+
+
+def send_anonymous_views() -> int:
+    """Push the buffered anonymous views to the Redis buffer; return how many were sent."""
+    global _anonymous_views_sent_at
+    with _anonymous_views_lock:
+        batch = _anonymous_views[:]
+        _anonymous_views.clear()
+        _anonymous_views_sent_at = time.monotonic()
+    if not batch:
+        return 0
+    try:
+        _redis().rpush(views_buffer_key(), *batch)
+    except Exception:  # a lost view is acceptable; a failed page is not
+        logger.warning("could not send %d buffered product views", len(batch), exc_info=True)
+        return 0
+    return len(batch)
+
+
+atexit.register(send_anonymous_views)
 
 
 def record_product_view(

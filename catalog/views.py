@@ -225,11 +225,17 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
     keys = [page_key, inventory_key]
     if user_id:
         keys += [cache.favorites_key(user_id), cache.cart_count_key(user_id)]
+    anonymous = user_id is None and session_key is None
     found = cache.read_with(
         keys,
-        lambda pipe: personalization.queue_product_view(pipe, product_id=pk, user_id=user_id, session_key=session_key),
+        None if anonymous else (
+            lambda pipe: personalization.queue_product_view(pipe, product_id=pk, user_id=user_id, session_key=session_key)
+        ),
+        near_keys=(page_key, inventory_key),
     )
     view_buffered = found is not None
+    if view_buffered and anonymous:  # no viewer to remember: sent with others, not in this request
+        personalization.buffer_anonymous_view(product_id=pk)
     found = found or {}
     inventory = found.get(inventory_key) or selectors.get_inventory(product_id=pk, known_missing=view_buffered)
     record = found.get(page_key)

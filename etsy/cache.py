@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import caches
 
-from etsy import metrics
+from etsy import metrics, near_cache
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +186,14 @@ def jittered(ttl: int) -> int:
 
 def set(key: str, value: Any, *, ttl: int, jitter: bool = True) -> None:  # noqa: A001 - the module is the namespace
     if is_enabled():
+        _forget_near(key)
         _cache().set(key, value, jittered(ttl) if jitter else ttl)
+
+
+def _forget_near(*keys: str) -> None:
+    """Drop this process's near copies of keys it is about to write (Redis tells the other processes)."""
+    if near_cache._instance is not None:
+        near_cache.forget([_cache().make_key(k) for k in keys])
 
 
 # --- serve the old copy while one process refreshes it -------------------------------------
@@ -251,6 +258,7 @@ def cache_aside(
     metrics.cache_misses.labels(cache_type=cache_type).inc()
     if not lock:
         value = fetch()
+        _forget_near(key)
         cache.set(key, value, jittered(ttl))
         return value
     lock_key = _lock_key(key)
@@ -261,6 +269,7 @@ def cache_aside(
         if acquired:
             try:
                 value = fetch()
+                _forget_near(key)
                 cache.set(key, value, jittered(ttl))
                 return value
             finally:
@@ -275,6 +284,7 @@ def cache_aside(
 
 def set_many(values: dict[str, Any], *, ttl: int) -> None:
     if is_enabled() and values:
+        _forget_near(*values)
         _cache().set_many(values, jittered(ttl))
 
 
@@ -395,10 +405,12 @@ def bump_generations(keys: Iterable[str]) -> None:
 
 def delete(*keys: str) -> None:
     if keys:
+        _forget_near(*keys)
         _cache().delete_many(list(keys))
 
 
 def delete_pattern(pattern: str) -> None:
+    near_cache.clear()
     _cache().delete_pattern(pattern)
 
 
@@ -440,25 +452,53 @@ def fill_shell(shell: str, holes: dict[str, str], csrf_token: Callable[[], str])
 # --- one round trip for hot pages ---------------------------------------------------------
 
 
-def read_with(keys: list[str], queue: Callable[[Any], None] | None = None) -> dict[str, Any] | None:
+def read_with(
+    keys: list[str], queue: Callable[[Any], None] | None = None, *, near_keys: tuple[str, ...] = ()
+) -> dict[str, Any] | None:
     """Read ``keys`` and run the raw commands ``queue`` adds, in one pipelined round trip.
 
     Returns the values found (decoded like ``cache.get``) with the raw replies of the queued
     commands under ``"__replies__"``, or ``None`` when the cache is disabled or Redis failed:
     the caller then takes its ordinary (database) path.
+    ``near_keys`` (among ``keys``, under ``near_cache.TRACKED_PREFIXES``) are answered from this
+    process's copies when it has them, and kept there when read; with all of ``keys`` local and
+    nothing queued, there is no round trip at all.
     """
     if not is_enabled():
         return None
     backend = _cache()
+    near = near_cache.get() if near_keys else None
+    found: dict[str, Any] = {}
+    since = 0
+    if near is not None:
+        since = near.snapshot()
+        raw_near = {backend.client.make_key(k): k for k in near_keys}
+        found = {raw_near[raw]: value for raw, value in near.lookup(raw_near).items()}
+        if found:
+            metrics.near_cache_hits.inc(len(found))
+        if queue is None and all(k in found for k in keys):
+            found["__replies__"] = []
+            return found
+    remote = [k for k in keys if k not in found]
+    to_keep = [k for k in near_keys if k in remote] if near is not None else []
     try:
         client = backend.client.get_client(write=True)
-        raw_keys = [backend.client.make_key(k) for k in keys]
         pipe = client.pipeline(transaction=False)
-        pipe.mget(raw_keys)
+        pipe.mget([backend.client.make_key(k) for k in remote])
         if queue is not None:
             queue(pipe)
+        for k in to_keep:
+            pipe.pttl(backend.client.make_key(k))
         values, *replies = pipe.execute()
-        found = {k: backend.client.decode(v) for k, v in zip(keys, values, strict=True) if v is not None}
+        if to_keep:
+            replies, ttls = replies[: -len(to_keep)], replies[-len(to_keep) :]
+        read = {k: backend.client.decode(v) for k, v in zip(remote, values, strict=True) if v is not None}
+        if to_keep:
+            near.store(
+                {backend.client.make_key(k): (read[k], ttl) for k, ttl in zip(to_keep, ttls, strict=True) if k in read},
+                since,
+            )
+        found.update(read)
         found["__replies__"] = replies
         return found
     except Exception:
@@ -489,6 +529,7 @@ def delete_set_members(set_key: str) -> None:
         client = backend.client.get_client(write=True)
         raw = backend.client.make_key(set_key)
         members = list(client.smembers(raw))
+        near_cache.forget([m.decode() for m in members])
         client.delete(raw, *members)
     except Exception:
         logger.warning("could not drop the keys of %s", set_key, exc_info=True)

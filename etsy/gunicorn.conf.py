@@ -124,3 +124,10 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker):
+    """Send the anonymous product views the worker still holds (it batches them, one RPUSH a second)."""
+    from catalog.personalization import send_anonymous_views
+
+    send_anonymous_views()

@@ -28,6 +28,12 @@ checkout_duration = Histogram(
 
 cache_hits = Counter("etsy_cache_hits_total", "Cache hits by cache type.", ["cache_type"])
 cache_misses = Counter("etsy_cache_misses_total", "Cache misses by cache type.", ["cache_type"])
+near_cache_hits = Counter(
+    "etsy_near_cache_hits_total", "Product page reads answered from the worker's own copies, with no Redis round trip."
+)
+near_cache_invalidations = Counter(
+    "etsy_near_cache_invalidations_total", "Keys Redis told a worker to drop from its own copies (written, deleted, expired)."
+)
 
 circuit_breaker_state = Gauge(
     "etsy_circuit_breaker_state",

@@ -111,6 +111,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHE_ENABLED = env.bool("CACHE_ENABLED", default=True)
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="etsy")
+# Each web process keeps its own copy of product page records and stock counts, dropped the
+# moment Redis reports a change (etsy/near_cache.py); at most this many entries (~12 KB each).
+NEAR_CACHE_ENABLED = env.bool("NEAR_CACHE_ENABLED", default=True)
+NEAR_CACHE_MAX_ENTRIES = env.int("NEAR_CACHE_MAX_ENTRIES", default=2000)
 _redis_options = {
     "CLIENT_CLASS": "django_redis.client.DefaultClient",
     "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),

@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import caches
 from django.test.utils import override_settings
 
+from etsy import near_cache
 from etsy.celery import app as celery_app
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import CategoryFactory, ProductFactory
@@ -22,9 +23,14 @@ def _fast_password_hashing():
 
 @pytest.fixture(autouse=True)
 def _clean_redis():
-    """Start and end every test with none of this run's cache keys (only our prefix is touched)."""
+    """Start and end every test with none of this run's cache keys (only our prefix is touched).
+
+    The worker's near copies go with them at once (Redis's own messages would follow a moment later).
+    """
     caches["strict"].delete_pattern("*")
+    near_cache.clear()
     yield
+    near_cache.clear()
     try:
         caches["strict"].delete_pattern("*")
     except Exception:  # a fault-injection test may have left Redis down

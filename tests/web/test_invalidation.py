@@ -6,6 +6,7 @@ import pytest
 
 from catalog.signals import products_changed
 from catalog.models import Product
+from etsy import near_cache
 from shops.signals import shop_changed
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +116,7 @@ def _expire_product_page(product) -> dict:
     record["fresh_until"] = 0.0
     caches["default"].set(key, record, 60)
     caches["default"].delete(cache.product_key(product.pk))  # the product data's own 5 minutes are up too
+    assert near_cache.sync()  # as another process's write would, it reaches this worker's copies
     return record
 
 
