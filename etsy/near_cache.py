@@ -125,8 +125,9 @@ class NearCache:
         for raw in raw_keys:
             self._entries.pop(raw, None)
             self._invalidated[raw] = self._sequence
-        if len(self._invalidated) > 10 * self.max_entries:
-            self._drop_all()
+        if len(self._invalidated) > 10 * self.max_entries:  # forget the record, not the copies
+            self._floor = self._sequence
+            self._invalidated.clear()
 
     def _drop_all(self) -> None:
         self._sequence += 1
@@ -183,8 +184,10 @@ class NearCache:
         raw = f"{self.raw_prefixes[0]}__sync__:{uuid.uuid4().hex}"
         arrived = self._barriers[raw] = threading.Event()
         try:
-            caches["default"].client.get_client(write=True).set(raw, 1, px=int(timeout * 1000))
+            caches["strict"].client.get_client(write=True).set(raw, 1, px=int(timeout * 1000))
             return arrived.wait(max(0.0, deadline - time.monotonic()))
+        except Exception:  # noqa: BLE001 - Redis is down: nothing can be confirmed
+            return False
         finally:
             self._barriers.pop(raw, None)
 
