@@ -2,8 +2,8 @@
 
 Views are recorded on the hot path with no database write, in the page's own pipelined Redis
 round trip (an anonymous visitor's page served from the worker's near cache has none: its
-views are sent in batches, ``buffer_anonymous_view``): a global buffer that ``catalog.tasks.flush_product_views`` turns into
-``ProductView`` rows every 30 s, and a short per-viewer list of recent products that the
+views are sent in batches, ``buffer_anonymous_view``): a global buffer that
+``catalog.tasks.flush_product_views`` turns into ``ProductView`` rows every 30 s, and a short per-viewer list of recent products that the
 feed reads at once. Buyers with fewer than 5 views get trending listings; the others
 get listings from their top categories, price band and tags, learned from views and
 favorites, without sold-out or already purchased items and spread across shops.

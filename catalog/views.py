@@ -226,13 +226,11 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
     if user_id:
         keys += [cache.favorites_key(user_id), cache.cart_count_key(user_id)]
     anonymous = user_id is None and session_key is None
-    found = cache.read_with(
-        keys,
-        None if anonymous else (
-            lambda pipe: personalization.queue_product_view(pipe, product_id=pk, user_id=user_id, session_key=session_key)
-        ),
-        near_keys=(page_key, inventory_key),
-    )
+
+    def queue_view(pipe):
+        personalization.queue_product_view(pipe, product_id=pk, user_id=user_id, session_key=session_key)
+
+    found = cache.read_with(keys, None if anonymous else queue_view, near_keys=(page_key, inventory_key))
     view_buffered = found is not None
     if view_buffered and anonymous:  # no viewer to remember: sent with others, not in this request
         personalization.buffer_anonymous_view(product_id=pk)

@@ -271,6 +271,11 @@ def get() -> NearCache | None:
     return _instance
 
 
+def is_started() -> bool:
+    """Whether this process has a near cache (only web processes that served a product page do)."""
+    return _instance is not None and _instance_pid == os.getpid()
+
+
 def forget(raw_keys) -> None:
     """Drop this process's copies of ``raw_keys`` now (the process has just written them)."""
     near = _instance

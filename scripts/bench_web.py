@@ -156,15 +156,21 @@ def clear_cache_prefix(redis_url: str, prefix: str) -> None:
 
 
 _MISSES = re.compile(r'^etsy_cache_misses_total\{cache_type="([^"]+)"\} ([0-9.e+]+)$', re.M)
+_NEAR_HITS = re.compile(r"^etsy_near_cache_hits_total ([0-9.e+]+)$", re.M)
 
 
 def server_counters(port: int, db_url: str) -> dict[str, int]:
-    """The app's cache misses by type and the database's transactions so far (a run's deltas explain its outliers)."""
+    """The app's cache misses by type, its near-cache hits and the database's transactions so far.
+
+    A run's deltas explain its outliers.
+    """
     import psycopg
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request("GET", "/metrics")
-    counts = {f"{kind} misses": int(float(n)) for kind, n in _MISSES.findall(conn.getresponse().read().decode())}
+    text = conn.getresponse().read().decode()
+    counts = {f"{kind} misses": int(float(n)) for kind, n in _MISSES.findall(text)}
+    counts["near-cache hits"] = int(sum(float(n) for n in _NEAR_HITS.findall(text)))
     name = urllib.parse.urlsplit(db_url).path.lstrip("/")
     with psycopg.connect(db_url, autocommit=True) as db:
         row = db.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", [name])

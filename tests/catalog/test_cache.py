@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import caches
 
 from etsy import cache, metrics
+from etsy.cache import aside
 
 
 def _count(counter, cache_type):
@@ -60,14 +61,14 @@ def test_a_waiter_sees_a_fast_rebuild_within_milliseconds_not_after_a_fixed_slee
         if sum(slept) >= 0.02:
             caches["default"].set("k:busy", "rebuilt", 60)
 
-    monkeypatch.setattr(cache.time, "sleep", fake_sleep)
+    monkeypatch.setattr(aside.time, "sleep", fake_sleep)
     assert cache.cache_aside("k:busy", lambda: "db", ttl=60, cache_type="t") == "rebuilt"
     assert sum(slept) <= 0.03  # a sync worker that sleeps serves nobody: it looked again within 10 ms
     assert sum(cache.LOCK_WAITS_SECONDS) == pytest.approx(1.0)  # and gives up on a dead holder after 1 s
 
 
 def test_waiting_is_bounded_when_the_lock_holder_never_fills_the_key(db, monkeypatch):
-    monkeypatch.setattr(cache, "LOCK_MAX_WAITS", 3)
+    monkeypatch.setattr(aside, "LOCK_MAX_WAITS", 3)
     caches["default"].set("lock:k:stuck", 1, 5)  # someone else holds the lock and died
     started = time.monotonic()
     assert cache.cache_aside("k:stuck", lambda: "db", ttl=60, cache_type="t") == "db"

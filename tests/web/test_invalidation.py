@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.signals import products_changed
 from catalog.models import Product
+from catalog.signals import products_changed
 from etsy import near_cache
 from shops.signals import shop_changed
 

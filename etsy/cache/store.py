@@ -1,0 +1,146 @@
+"""Plain reads, writes and deletes of the "default" cache alias, which swallows Redis errors.
+
+With Redis down every read here answers "not cached" and every write is a no-op, so callers fall
+through to the database. ``CACHE_ENABLED=false`` bypasses the cache entirely. This process's
+near copies (``etsy.near_cache``) of any key written or deleted here are dropped at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+
+from etsy import metrics, near_cache
+from etsy.cache.keys import TTL_JITTER
+
+logger = logging.getLogger(__name__)
+
+MISSING = object()
+
+
+def is_enabled() -> bool:
+    return bool(getattr(settings, "CACHE_ENABLED", True))
+
+
+def redis_cache():
+    return caches["default"]
+
+
+def get(key: str, *, cache_type: str) -> Any:
+    """Return the cached value or ``None``; count the hit or miss."""
+    if not is_enabled():
+        return None
+    value = redis_cache().get(key, MISSING)
+    if value is MISSING:
+        metrics.cache_misses.labels(cache_type=cache_type).inc()
+        return None
+    metrics.cache_hits.labels(cache_type=cache_type).inc()
+    return value
+
+
+def count_lookups(cache_type: str, *, hits: int, misses: int) -> None:
+    """Count the hits and misses of a batch read (``get_many``)."""
+    if hits:
+        metrics.cache_hits.labels(cache_type=cache_type).inc(hits)
+    if misses:
+        metrics.cache_misses.labels(cache_type=cache_type).inc(misses)
+
+
+def get_many(keys: Iterable[str]) -> dict[str, Any]:
+    """Return the cached values found (one round trip); nothing when disabled or Redis is down."""
+    keys = list(keys)
+    if not is_enabled() or not keys:
+        return {}
+    return redis_cache().get_many(keys)
+
+
+def jittered(ttl: int) -> int:
+    """Return ``ttl`` less a random part of up to ``TTL_JITTER`` of it."""
+    return max(1, ttl - random.randint(0, int(ttl * TTL_JITTER)))
+
+
+def set(key: str, value: Any, *, ttl: int, jitter: bool = True) -> None:  # noqa: A001 - the module is the namespace
+    if is_enabled():
+        forget_near(key)
+        redis_cache().set(key, value, jittered(ttl) if jitter else ttl)
+
+
+def forget_near(*keys: str) -> None:
+    """Drop this process's near copies of keys it is about to write (Redis tells the other processes)."""
+    if near_cache.is_started():
+        near_cache.forget([redis_cache().make_key(k) for k in keys])
+
+
+def set_many(values: dict[str, Any], *, ttl: int) -> None:
+    if is_enabled() and values:
+        forget_near(*values)
+        redis_cache().set_many(values, jittered(ttl))
+
+
+
+# --- generations (listing invalidation without key scans) -------------------------
+
+
+def get_generations(keys: list[str]) -> list[int]:
+    """Return the generation number of each key (0 when unknown), in one round trip."""
+    if not is_enabled() or not keys:
+        return [0] * len(keys)
+    found = redis_cache().get_many(keys)
+    return [int(found.get(k) or 0) for k in keys]
+
+
+def bump_generations(keys: Iterable[str]) -> None:
+    cache = redis_cache()
+    for key in keys:
+        try:
+            cache.incr(key)
+        except ValueError:  # unknown key: start it (a missing generation reads as 0)
+            cache.set(key, 1, None)
+
+
+# --- invalidation -----------------------------------------------------------------
+
+
+def delete(*keys: str) -> None:
+    if keys:
+        forget_near(*keys)
+        redis_cache().delete_many(list(keys))
+
+
+def delete_pattern(pattern: str) -> None:
+    near_cache.clear()
+    redis_cache().delete_pattern(pattern)
+
+
+def add_to_set(set_key: str, member: str, *, ttl: int) -> None:
+    """Remember ``member`` (a cache key) under ``set_key`` so it can be dropped with the set."""
+    if not is_enabled():
+        return
+    backend = redis_cache()
+    try:
+        client = backend.client.get_client(write=True)
+        raw = backend.client.make_key(set_key)
+        pipe = client.pipeline(transaction=False)
+        pipe.sadd(raw, backend.client.make_key(member))
+        pipe.expire(raw, ttl)
+        pipe.execute()
+    except Exception:
+        logger.warning("could not record %s in %s", member, set_key, exc_info=True)
+
+
+def delete_set_members(set_key: str) -> None:
+    """Delete every key recorded under ``set_key``, and the set."""
+    backend = redis_cache()
+    try:
+        client = backend.client.get_client(write=True)
+        raw = backend.client.make_key(set_key)
+        members = list(client.smembers(raw))
+        near_cache.forget([m.decode() for m in members])
+        client.delete(raw, *members)
+    except Exception:
+        logger.warning("could not drop the keys of %s", set_key, exc_info=True)
