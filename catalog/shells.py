@@ -52,7 +52,9 @@ def render_personal(request: HttpRequest, name: str, context: dict | None = None
 
 def base_holes(request: HttpRequest, *, known_cart_count: int | None = None) -> dict[str, str]:
     """Fill the layout's holes: account links with the cart count, and flash messages."""
-    fresh_visitor = not has_session(request) and not request.user.is_authenticated
+    # Without a session cookie nobody is signed in (pages authenticate by session only), and
+    # asking request.user would load an empty session and build an anonymous user for nothing.
+    fresh_visitor = not has_session(request)
     if fresh_visitor:
         nav = _account_nav(is_authenticated=False, is_staff=False, count=0)
     else:
