@@ -37,7 +37,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("password", exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user)  # the one configured backend (settings.AUTHENTICATION_BACKENDS)
             messages.success(request, "Welcome! Your account is ready.")
             return redirect(_next_url(request))
     return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)}, status=400 if form.errors else 200)

@@ -42,8 +42,9 @@ from etsy import metrics
 
 logger = logging.getLogger(__name__)
 
-# Logical key prefixes (etsy.cache's names) kept in each process.
-TRACKED_PREFIXES = ("page:product:", "inventory:")
+# Logical key prefixes (etsy.cache's names) kept in each process. Under "account:" Redis holds
+# only a marker; the signed-in account it stands for never leaves the process (accounts.backends).
+TRACKED_PREFIXES = ("page:product:", "inventory:", "account:")
 RECONNECT_DELAYS_SECONDS = (0.1, 0.5, 1, 2, 5)
 IDLE_PING_SECONDS = 5.0
 

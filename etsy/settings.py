@@ -74,6 +74,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "etsy.urls"
 WSGI_APPLICATION = "etsy.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+# ModelBackend, with each web process keeping the accounts it loaded until they change (accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.NearCachedModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

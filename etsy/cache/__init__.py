@@ -30,6 +30,7 @@ from etsy.cache.keys import (
     HOME_PAGE_KEY,
     TTL,
     TTL_JITTER,
+    account_key,
     cart_count_key,
     cart_key,
     cart_sequence_key,
@@ -56,11 +57,14 @@ from etsy.cache.store import (
     delete,
     delete_pattern,
     delete_set_members,
+    ensure_marker,
+    forget_near,
     get,
     get_generations,
     get_many,
     is_enabled,
     jittered,
+    raw_key,
     set,  # noqa: A004 - the package is the namespace
     set_many,
 )
@@ -68,11 +72,12 @@ from etsy.cache.write_through import store_if_newer, take_version
 
 __all__ = [
     "CATEGORY_TREE_BUILD_KEY", "CATEGORY_TREE_KEY", "CSRF_MARKER", "HOME_PAGE_KEY", "LOCK_MAX_WAITS",
-    "LOCK_TTL_SECONDS", "LOCK_WAITS_SECONDS", "STALE_GRACE_SECONDS", "TTL", "TTL_JITTER", "add_to_set",
+    "LOCK_TTL_SECONDS", "LOCK_WAITS_SECONDS", "STALE_GRACE_SECONDS", "TTL", "TTL_JITTER", "account_key", "add_to_set",
     "bump_generations", "cache_aside", "cache_aside_many", "cart_count_key", "cart_key", "cart_sequence_key",
-    "cart_version_key", "category_gen_key", "count_lookups", "delete", "delete_pattern", "delete_set_members",
+    "cart_version_key", "category_gen_key", "count_lookups", "delete", "delete_pattern", "delete_set_members", "ensure_marker",
+    "forget_near",
     "favorites_key", "feed_key", "fill_shell", "fresh_until", "get", "get_generations", "get_many", "hole",
-    "inventory_key", "is_enabled", "jittered", "params_digest", "product_key", "product_page_key", "read_with",
+    "inventory_key", "is_enabled", "jittered", "params_digest", "product_key", "product_page_key", "raw_key", "read_with",
     "rebuild_if_stale", "render_shell", "set", "set_many", "set_with_grace", "shop_key", "shop_pages_key",
     "shop_products_gen_key", "shop_reviews_key", "similar_key", "store_if_newer", "take_version", "trending_key",
 ]

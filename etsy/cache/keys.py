@@ -19,6 +19,7 @@ TTL = {
     "reviews": 10 * 60,
     "similar": 15 * 60,  # similar-item ids: drawn from the trending pool, kept as long as it
     "cart": 30 * 60,  # cart contents and the header's count: written through after every cart change
+    "account": 5 * 60,  # the marker under which a web process keeps a signed-in account (accounts.backends)
     "page": 5 * 60,  # rendered page shells (product page, home, category) for everybody
 }
 
@@ -88,6 +89,11 @@ def cart_sequence_key(user_id: int) -> str:
 
 def favorites_key(user_id: int) -> str:
     return f"favorites:{user_id}"
+
+
+def account_key(user_id: int) -> str:
+    """A marker only: the account itself stays in the process that read it (accounts.backends)."""
+    return f"account:{user_id}"
 
 
 CATEGORY_TREE_KEY = "category:tree:v2"  # v2: the tree carries its build id

@@ -70,6 +70,30 @@ def set(key: str, value: Any, *, ttl: int, jitter: bool = True) -> None:  # noqa
         redis_cache().set(key, value, jittered(ttl) if jitter else ttl)
 
 
+def raw_key(key: str) -> str:
+    """The key as stored in Redis (prefix and version added)."""
+    return redis_cache().make_key(key)
+
+
+def ensure_marker(key: str, *, ttl: int) -> tuple[bool, int]:
+    """Create ``key`` (value 1, ``ttl`` seconds) unless it exists; return (created, its remaining ms).
+
+    One round trip. (False, 0) when the cache is off or Redis failed.
+    """
+    if not is_enabled():
+        return False, 0
+    try:
+        client = redis_cache().client.get_client(write=True)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(raw_key(key), 1, nx=True, ex=ttl)
+        pipe.pttl(raw_key(key))
+        created, pttl = pipe.execute()
+        return bool(created), int(pttl)
+    except Exception:
+        logger.warning("could not mark %s", key, exc_info=True)
+        return False, 0
+
+
 def forget_near(*keys: str) -> None:
     """Drop this process's near copies of keys it is about to write (Redis tells the other processes)."""
     if near_cache.is_started():

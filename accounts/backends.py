@@ -1,0 +1,39 @@
+"""The authentication backend: Django's ModelBackend, with the signed-in account kept in the web process.
+
+``get_user`` runs on every request of a signed-in buyer, and its primary-key query was most of
+what a cached product page cost them beyond a visitor's. Each process keeps the accounts it
+loaded in its near cache (``etsy.near_cache``) under a marker key in Redis (``account:{id}``,
+5 minutes). The account itself never leaves the process: Redis holds only the marker, no
+password hash. Saving or deleting an account deletes its marker (``accounts.receivers``), and
+Redis's invalidation message drops every process's copy: a password change or a deactivation
+ends the other sessions as before, a few milliseconds later at most. Each request gets its own
+copy, so nothing one request sets on ``request.user`` reaches another.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from django.contrib.auth.backends import ModelBackend
+
+from etsy import cache, near_cache
+
+
+class NearCachedModelBackend(ModelBackend):
+    def get_user(self, user_id):
+        near = near_cache.get()
+        if near is None or not near.tracking:
+            return super().get_user(user_id)
+        key = cache.account_key(user_id)
+        raw = cache.raw_key(key)
+        kept = near.lookup([raw]).get(raw)
+        if kept is not None:
+            return copy.copy(kept)
+        since = near.snapshot()
+        user = super().get_user(user_id)
+        if user is None:
+            return None
+        created, ttl_ms = cache.ensure_marker(key, ttl=cache.TTL["account"])
+        if not created:  # a new marker's own invalidation message is on its way: keep it next time
+            near.store({raw: (copy.copy(user), ttl_ms)}, since)
+        return user
