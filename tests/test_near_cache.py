@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import redis
@@ -17,9 +13,7 @@ from django.test import override_settings
 
 from catalog import personalization
 from etsy import cache, near_cache
-from tests.worker import _test_database_url
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.worker import run_in_another_process
 
 
 @pytest.fixture
@@ -210,15 +204,10 @@ def test_a_price_changed_by_another_process_shows_on_the_next_view(client, produ
     assert near.sync()
     client.get(url)  # the page and its stock count are now this process's own copies
     assert near.lookup([raw(cache.product_page_key(product.pk))])
-    script = (
+    run_in_another_process(
         "from decimal import Decimal; from catalog.models import Product; "
         f"p = Product.objects.get(pk={product.pk}); p.price = Decimal('987.65'); p.save()"
     )
-    env = {
-        **os.environ, "DATABASE_URL": _test_database_url(), "REDIS_URL": settings.REDIS_URL,
-        "CACHE_KEY_PREFIX": settings.CACHE_KEY_PREFIX, "DJANGO_SETTINGS_MODULE": "etsy.settings",
-    }
-    subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True, timeout=60)
     assert near.sync()
     assert "987.65" in client.get(url).content.decode()
     product.refresh_from_db()

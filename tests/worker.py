@@ -59,6 +59,15 @@ def _test_database_url() -> str:
     return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
+def run_in_another_process(code: str) -> None:
+    """Run ``code`` in a new ``manage.py shell`` on this run's database and Redis (committed rows only)."""
+    env = {
+        **os.environ, "DATABASE_URL": _test_database_url(), "REDIS_URL": settings.REDIS_URL,
+        "CACHE_KEY_PREFIX": settings.CACHE_KEY_PREFIX, "DJANGO_SETTINGS_MODULE": "etsy.settings",
+    }
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True, timeout=60)
+
+
 class WorkerProcess:
     def __init__(self, *, mail_dir: Path, log_path: Path):
         self.mail_dir = mail_dir

@@ -72,12 +72,13 @@ from etsy.cache.write_through import store_if_newer, take_version
 
 __all__ = [
     "CATEGORY_TREE_BUILD_KEY", "CATEGORY_TREE_KEY", "CSRF_MARKER", "HOME_PAGE_KEY", "LOCK_MAX_WAITS",
-    "LOCK_TTL_SECONDS", "LOCK_WAITS_SECONDS", "STALE_GRACE_SECONDS", "TTL", "TTL_JITTER", "account_key", "add_to_set",
-    "bump_generations", "cache_aside", "cache_aside_many", "cart_count_key", "cart_key", "cart_sequence_key",
-    "cart_version_key", "category_gen_key", "count_lookups", "delete", "delete_pattern", "delete_set_members", "ensure_marker",
-    "forget_near",
-    "favorites_key", "feed_key", "fill_shell", "fresh_until", "get", "get_generations", "get_many", "hole",
-    "inventory_key", "is_enabled", "jittered", "params_digest", "product_key", "product_page_key", "raw_key", "read_with",
-    "rebuild_if_stale", "render_shell", "set", "set_many", "set_with_grace", "shop_key", "shop_pages_key",
-    "shop_products_gen_key", "shop_reviews_key", "similar_key", "store_if_newer", "take_version", "trending_key",
+    "LOCK_TTL_SECONDS", "LOCK_WAITS_SECONDS", "STALE_GRACE_SECONDS", "TTL", "TTL_JITTER", "account_key",
+    "add_to_set", "bump_generations", "cache_aside", "cache_aside_many", "cart_count_key", "cart_key",
+    "cart_sequence_key", "cart_version_key", "category_gen_key", "count_lookups", "delete", "delete_pattern",
+    "delete_set_members", "ensure_marker", "favorites_key", "feed_key", "fill_shell", "forget_near",
+    "fresh_until", "get", "get_generations", "get_many", "hole", "inventory_key", "is_enabled", "jittered",
+    "params_digest", "product_key", "product_page_key", "raw_key", "read_with", "rebuild_if_stale",
+    "render_shell", "set", "set_many", "set_with_grace", "shop_key", "shop_pages_key",
+    "shop_products_gen_key", "shop_reviews_key", "similar_key", "store_if_newer", "take_version",
+    "trending_key",
 ]

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -14,9 +9,8 @@ from django.urls import reverse
 
 from accounts.backends import NearCachedModelBackend
 from etsy import cache, near_cache
-from tests.worker import _test_database_url
+from tests.worker import run_in_another_process
 
-ROOT = Path(__file__).resolve().parents[2]
 HISTORY = "/orders/"  # a page only a signed-in buyer sees
 
 
@@ -96,15 +90,9 @@ def test_an_account_deactivated_by_another_process_is_signed_out_here(client, tr
     assert tracked.sync()
     assert client.get(HISTORY).status_code == 200
     assert kept(user.pk)
-    script = (
-        "from accounts.models import User; "
-        f"u = User.objects.get(pk={user.pk}); u.is_active = False; u.save()"
+    run_in_another_process(
+        f"from accounts.models import User; u = User.objects.get(pk={user.pk}); u.is_active = False; u.save()"
     )
-    env = {
-        **os.environ, "DATABASE_URL": _test_database_url(), "REDIS_URL": settings.REDIS_URL,
-        "CACHE_KEY_PREFIX": settings.CACHE_KEY_PREFIX, "DJANGO_SETTINGS_MODULE": "etsy.settings",
-    }
-    subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True, timeout=60)
     assert tracked.sync()
     assert not kept(user.pk)
     assert client.get(HISTORY).status_code == 302
