@@ -197,21 +197,25 @@ class NearCache:
 
         pool = redis.ConnectionPool.from_url(self.redis_url, protocol=3, socket_connect_timeout=1, socket_timeout=10)
         conn = pool.make_connection()
-        conn.connect()
-        # A dropped connection must not come back silently (redis-py reconnects on the next
-        # read) without tracking: any later connect ends this one's life.
-        conn.register_connect_callback(self._reconnected)
-        # redis-py's own client-side cache registers its handler the same way; pushes between
-        # replies are passed to it by every read on this connection.
-        conn._parser.set_invalidation_push_handler(self._on_invalidate)
-        args = ["CLIENT", "TRACKING", "on", "BCAST"]
-        for prefix in self.raw_prefixes:
-            args += ["PREFIX", prefix]
-        conn.send_command(*args)
-        if conn.read_response() not in (b"OK", "OK"):
-            raise ConnectionError("CLIENT TRACKING was refused")
-        conn.send_command("CLIENT", "ID")
-        self.client_id = int(conn.read_response())
+        try:
+            conn.connect()
+            # A dropped connection must not come back silently (redis-py reconnects on the next
+            # read) without tracking: any later connect ends this one's life.
+            conn.register_connect_callback(self._reconnected)
+            # redis-py's own client-side cache registers its handler the same way; pushes between
+            # replies are passed to it by every read on this connection.
+            conn._parser.set_invalidation_push_handler(self._on_invalidate)
+            args = ["CLIENT", "TRACKING", "on", "BCAST"]
+            for prefix in self.raw_prefixes:
+                args += ["PREFIX", prefix]
+            conn.send_command(*args)
+            if conn.read_response() not in (b"OK", "OK"):
+                raise ConnectionError("CLIENT TRACKING was refused")
+            conn.send_command("CLIENT", "ID")
+            self.client_id = int(conn.read_response())
+        except Exception:
+            conn.disconnect()
+            raise
         return conn
 
     def _reconnected(self, connection) -> None:

@@ -8,6 +8,7 @@ from django.core.cache import caches
 from django.test.utils import override_settings
 
 from etsy import near_cache
+from etsy.cache import aside as cache_aside
 from etsy.celery import app as celery_app
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import CategoryFactory, ProductFactory
@@ -29,6 +30,7 @@ def _clean_redis():
     """
     caches["strict"].delete_pattern("*")
     near_cache.clear()
+    cache_aside.refresh_budget.refill()  # each test starts with a full second's refreshes
     yield
     near_cache.clear()
     try:

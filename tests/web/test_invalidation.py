@@ -134,6 +134,22 @@ def test_a_page_past_its_freshness_is_rebuilt_by_the_next_view(client, catalog):
     assert caches["default"].get(cache.product_page_key(product.pk))["fresh_until"] > 0  # stored fresh again
 
 
+def test_when_many_pages_go_stale_together_a_process_refreshes_a_few_a_second(client, catalog, monkeypatch):
+    from etsy.cache import aside
+
+    products = catalog["products"][:3]
+    _warm(client, *[p.get_absolute_url() for p in products])
+    for p in products:
+        Product.objects.filter(pk=p.pk).update(title=f"Renamed {p.pk}")
+        _expire_product_page(p)
+    budget = aside._RefreshBudget(1)  # one refresh a second
+    monkeypatch.setattr(aside, "refresh_budget", budget)
+    pages = [client.get(p.get_absolute_url()).content.decode() for p in products]
+    assert [f"Renamed {p.pk}" in page for p, page in zip(products, pages, strict=True)] == [True, False, False]
+    budget.refill()  # a second later
+    assert f"Renamed {products[1].pk}" in client.get(products[1].get_absolute_url()).content.decode()
+
+
 def test_while_another_process_rebuilds_a_page_a_view_answers_with_the_copy_at_once(
     client, catalog, django_assert_num_queries
 ):
