@@ -3,10 +3,11 @@
 Views are recorded on the hot path with no database write, in the page's own pipelined Redis
 round trip (an anonymous visitor's page served from the worker's near cache has none: its
 views are sent in batches, ``buffer_anonymous_view``): a global buffer that
-``catalog.tasks.flush_product_views`` turns into ``ProductView`` rows every 30 s, and a short per-viewer list of recent products that the
-feed reads at once. Buyers with fewer than 5 views get trending listings; the others
-get listings from their top categories, price band and tags, learned from views and
-favorites, without sold-out or already purchased items and spread across shops.
+``catalog.tasks.flush_product_views`` turns into ``ProductView`` rows every 30 s, and a short
+per-viewer list of recent products that the feed reads at once. Buyers with fewer than 5
+views get trending listings; the others get listings from their top categories, price band
+and tags, learned from views and favorites, without sold-out or already purchased items and
+spread across shops.
 """
 
 from __future__ import annotations
@@ -61,10 +62,13 @@ def recent_views_key(*, user_id: int | None, session_key: str | None) -> str | N
 
 
 def _view_event(*, product_id: int, user_id: int | None, session_key: str | None) -> str:
-    return json.dumps(
-        {"p": product_id, "u": user_id, "s": session_key or "", "t": timezone.now().timestamp()},
-        separators=(",", ":"),
-    )
+    """One view as the JSON line ``catalog.tasks.flush_product_views`` reads.
+
+    Formatted directly (it runs on every product page): ids are integers, and the session key
+    is JSON-quoted.
+    """
+    user = "null" if user_id is None else int(user_id)
+    return f'{{"p":{int(product_id)},"u":{user},"s":{json.dumps(session_key or "")},"t":{time.time()!r}}}'
 
 
 def queue_product_view(pipe, *, product_id: int, user_id: int | None = None, session_key: str | None = None) -> None:
@@ -89,8 +93,7 @@ _anonymous_views_sent_at = time.monotonic()
 
 def buffer_anonymous_view(*, product_id: int) -> None:
     """Count an anonymous view; send the batch when it is full or a second old."""
-    # _view_event's JSON for nobody, formatted directly: this runs on every cached product page.
-    event = f'{{"p":{int(product_id)},"u":null,"s":"","t":{time.time()!r}}}'
+    event = _view_event(product_id=product_id, user_id=None, session_key=None)
     with _anonymous_views_lock:
         _anonymous_views.append(event)
         due = (
