@@ -34,13 +34,19 @@ stack: $(STAMP)
 stop: $(STAMP)
 	@$(PY) scripts/devstack.py down
 
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/lint-imports
+
 migrate: stack
 	@$(PY) manage.py migrate --no-input
 
 demo: migrate
 	@$(PY) manage.py load_demo_catalog --products $(DEMO_PRODUCTS) --shops $(DEMO_SHOPS) --seed 7
 
-check: stack
+## check: lint, format, layers, migrations up to date, deploy checks of the production profile
+check: lint stack
 	@$(PY) manage.py makemigrations --check --dry-run
 	@ETSY_ENV=production SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789 ALLOWED_HOSTS=example.com $(PY) manage.py check --deploy --fail-level WARNING
 

@@ -40,4 +40,6 @@ def signup(request: HttpRequest) -> HttpResponse:
             login(request, user)  # the one configured backend (settings.AUTHENTICATION_BACKENDS)
             messages.success(request, "Welcome! Your account is ready.")
             return redirect(_next_url(request))
-    return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request)}, status=400 if form.errors else 200)
+    return render(
+        request, "accounts/signup.html", {"form": form, "next": _next_url(request)}, status=400 if form.errors else 200
+    )

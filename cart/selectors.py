@@ -65,7 +65,9 @@ class CartSummary:
         return any(not line.is_available for group in self.groups for line in group.lines)
 
 
-def _line_problem(product: Product, shop: Shop | None, quantity: int, available: int, held_by_other: bool) -> str | None:
+def _line_problem(
+    product: Product, shop: Shop | None, quantity: int, available: int, held_by_other: bool
+) -> str | None:
     if shop is None or not (product.is_active and shop.is_active):
         return "unavailable"
     if available <= 0:

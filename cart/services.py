@@ -263,5 +263,7 @@ def delete_expired_reservations(*, now: datetime | None = None) -> int:
 
     Readers already ignore such holds, so this only keeps the table small.
     """
-    deleted, _ = CartItem.objects.filter(reserved_until__isnull=False, reserved_until__lt=now or timezone.now()).delete()
+    deleted, _ = CartItem.objects.filter(
+        reserved_until__isnull=False, reserved_until__lt=now or timezone.now()
+    ).delete()
     return deleted

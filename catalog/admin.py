@@ -48,7 +48,8 @@ def picture_html(field_file, *, alt: str = "", width: int = 120):
     sources = images.picture_sources(field_file)
     if sources["webp"]:
         return format_html(
-            '<picture><source srcset="{}" type="image/webp"><img src="{}" alt="{}" width="{}" loading="lazy"></picture>',
+            '<picture><source srcset="{}" type="image/webp">'
+            '<img src="{}" alt="{}" width="{}" loading="lazy"></picture>',
             sources["webp"],
             sources["src"],
             alt,
@@ -273,7 +274,9 @@ class ProductAdmin(ShopScopedAdmin):
             "errors": errors,
             "columns": csv_io.COLUMNS,
         }
-        return TemplateResponse(request, "admin/catalog/product/import_csv.html", context, status=400 if errors else 200)
+        return TemplateResponse(
+            request, "admin/catalog/product/import_csv.html", context, status=400 if errors else 200
+        )
 
 
 @admin.register(Favorite)

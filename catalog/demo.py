@@ -29,8 +29,19 @@ from django.utils.text import slugify
 from accounts.models import User
 from catalog import demo_images
 from catalog.demo_vocabulary import (
-    CATEGORY_TREE, COLOUR_RGB, COLOURS, HANDMADE_WORDS, KINDS, LOCATIONS, MATERIALS, MISSPELLINGS,
-    SHOP_FIRST, SHOP_SECOND, STYLES, VINTAGE_WORDS, Kind,
+    CATEGORY_TREE,
+    COLOUR_RGB,
+    COLOURS,
+    HANDMADE_WORDS,
+    KINDS,
+    LOCATIONS,
+    MATERIALS,
+    MISSPELLINGS,
+    SHOP_FIRST,
+    SHOP_SECOND,
+    STYLES,
+    VINTAGE_WORDS,
+    Kind,
 )
 from catalog.models import Category, Favorite, Product, ProductImage
 from catalog.signals import products_changed
@@ -78,6 +89,14 @@ class ListingSpec:
     words: dict = field(default_factory=dict, compare=False)  # the exact synonyms used
 
 
+CLOSING_LINES = [
+    "Each piece is slightly different, which is the charm of handmade work.",
+    "Made to order in my small studio.",
+    "A thoughtful gift, wrapped in recycled paper.",
+    "Artisan quality, built to last for years.",
+]
+
+
 def _title_case(text: str) -> str:
     words = text.split()
     out = []
@@ -106,7 +125,9 @@ def iter_shops(*, seed: int, shops: int) -> list[ShopSpec]:
         names.add(name)
         # A maker works in a few related kinds: start from one, add neighbours by category.
         first = rng.choice(KINDS)
-        related = [k.key for k in KINDS if k.category.split("-")[0] == first.category.split("-")[0] and k.key != first.key]
+        related = [
+            k.key for k in KINDS if k.category.split("-")[0] == first.category.split("-")[0] and k.key != first.key
+        ]
         kinds = [first.key, *rng.sample(related, min(len(related), rng.randint(0, 2)))]
         if rng.random() < 0.4:
             kinds.append(rng.choice(kind_keys))
@@ -186,7 +207,7 @@ def _make_listing(rng: random.Random, index: int, shop: ShopSpec) -> ListingSpec
         description = (
             f"A {style.lower()} {kind.words[0]} {rng.choice(['made', 'crafted', 'finished'])} by hand from "
             f"{material_word} in {colour}. It has {details[0]} and {details[1]}. "
-            f"{rng.choice(['Each piece is slightly different, which is the charm of handmade work.', 'Made to order in my small studio.', 'A thoughtful gift, wrapped in recycled paper.', 'Artisan quality, built to last for years.'])}"
+            f"{rng.choice(CLOSING_LINES)}"
         )
 
     misspelled = False
@@ -316,16 +337,21 @@ def _ensure_users(shop_specs: list[ShopSpec]) -> dict[str, User]:
     return {u.email: u for u in User.objects.filter(email__in=[w[0] for w in wanted])}
 
 
-def _create_shops(shop_specs: list[ShopSpec], users: dict[str, User], media_root: Path, rng: random.Random) -> list[Shop]:
+def _create_shops(
+    shop_specs: list[ShopSpec], users: dict[str, User], media_root: Path, rng: random.Random
+) -> list[Shop]:
     rows = []
     for spec in shop_specs:
         logo = f"demo/shops/{spec.slug}-logo.jpg"
         banner = f"demo/shops/{spec.slug}-banner.jpg"
         if not (media_root / logo).exists():
-            demo_images.save_jpeg(demo_images.draw_logo(name=spec.name, colour=COLOUR_RGB[spec.colour]), media_root / logo)
+            demo_images.save_jpeg(
+                demo_images.draw_logo(name=spec.name, colour=COLOUR_RGB[spec.colour]), media_root / logo
+            )
         if not (media_root / banner).exists():
             demo_images.save_jpeg(
-                demo_images.draw_banner(name=spec.name, colour=COLOUR_RGB[spec.colour], seed=spec.index), media_root / banner
+                demo_images.draw_banner(name=spec.name, colour=COLOUR_RGB[spec.colour], seed=spec.index),
+                media_root / banner,
             )
         kinds = ", ".join(k for k in spec.kinds)
         rows.append(
@@ -416,7 +442,11 @@ def load_demo_catalog(
         for product, spec in zip(created, [s for _, s in batch], strict=True):
             name, thumb = _photo_paths(spec.kind, spec.colour)
             alt = f"{spec.colour.capitalize()} {spec.material} {spec.kind}"
-            images.append(ProductImage(product=product, image=name, thumbnail=thumb, alt_text=alt, position=0, width=640, height=640))
+            images.append(
+                ProductImage(
+                    product=product, image=name, thumbnail=thumb, alt_text=alt, position=0, width=640, height=640
+                )
+            )
             if spec.quantity == 0:
                 sold.append(product)
         ProductImage.objects.bulk_create(images, batch_size=BATCH)
@@ -471,12 +501,24 @@ def _demo_favorites(*, users: dict[str, User], rng: random.Random, now) -> int:
     rows, liked = [], Counter()
     for buyer in buyers:
         for product_id in rng.sample(product_ids, min(12, len(product_ids))):
-            rows.append(Favorite(user=buyer, kind=Favorite.Kind.PRODUCT, product_id=product_id,
-                                 created_at=now - timedelta(days=rng.uniform(0, 30))))
+            rows.append(
+                Favorite(
+                    user=buyer,
+                    kind=Favorite.Kind.PRODUCT,
+                    product_id=product_id,
+                    created_at=now - timedelta(days=rng.uniform(0, 30)),
+                )
+            )
             liked[product_id] += 1
         for shop_id in rng.sample(shop_ids, min(2, len(shop_ids))):
-            rows.append(Favorite(user=buyer, kind=Favorite.Kind.SHOP, shop_id=shop_id,
-                                 created_at=now - timedelta(days=rng.uniform(0, 30))))
+            rows.append(
+                Favorite(
+                    user=buyer,
+                    kind=Favorite.Kind.SHOP,
+                    shop_id=shop_id,
+                    created_at=now - timedelta(days=rng.uniform(0, 30)),
+                )
+            )
     with transaction.atomic(), _without_auto_now(Favorite, "created_at"):
         Favorite.objects.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)
         by_count: dict[int, list[int]] = defaultdict(list)
@@ -493,9 +535,12 @@ def _past_orders(*, sold: list[Product], users: dict[str, User], rng: random.Ran
     if not sold or not buyers:
         return 0, 0
     comments = [
-        "Even more beautiful in person. Thank you!", "Arrived quickly and wrapped with care.",
-        "Exactly as described, great communication.", "Lovely quality, will order again.",
-        "Took a while to arrive but worth the wait.", "Smaller than I expected, but well made.",
+        "Even more beautiful in person. Thank you!",
+        "Arrived quickly and wrapped with care.",
+        "Exactly as described, great communication.",
+        "Lovely quality, will order again.",
+        "Took a while to arrive but worth the wait.",
+        "Smaller than I expected, but well made.",
     ]
     shops = {s.id: s for s in Shop.objects.filter(id__in={p.shop_id for p in sold})}
     checkouts, orders, items, reviews = [], [], [], []
@@ -506,17 +551,31 @@ def _past_orders(*, sold: list[Product], users: dict[str, User], rng: random.Ran
         # Sold over the last two months, so the sellers' 30-day figures have a history.
         placed = now - timedelta(days=rng.uniform(6, 60))
         checkout = Checkout(
-            buyer=buyer, total=product.price + shipping, payment_status=Checkout.PaymentStatus.PAID,
-            provider_idempotency_key=f"demo-{product.pk}", provider_charge_id=f"demo_ch_{product.pk}",
-            card_last4="4242", ship_name=buyer.display_name, ship_line1="12 Demo Lane", ship_city="Hudson",
-            ship_postcode="12534", created_at=placed,
+            buyer=buyer,
+            total=product.price + shipping,
+            payment_status=Checkout.PaymentStatus.PAID,
+            provider_idempotency_key=f"demo-{product.pk}",
+            provider_charge_id=f"demo_ch_{product.pk}",
+            card_last4="4242",
+            ship_name=buyer.display_name,
+            ship_line1="12 Demo Lane",
+            ship_city="Hudson",
+            ship_postcode="12534",
+            created_at=placed,
         )
         checkouts.append(checkout)
         orders.append(
             Order(
-                checkout=checkout, buyer=buyer, shop=shop, subtotal=product.price, shipping=shipping,
-                total=product.price + shipping, status=Order.Status.DELIVERED, created_at=placed,
-                tracking_number=f"1Z{product.pk:010d}", paid_at=placed,
+                checkout=checkout,
+                buyer=buyer,
+                shop=shop,
+                subtotal=product.price,
+                shipping=shipping,
+                total=product.price + shipping,
+                status=Order.Status.DELIVERED,
+                created_at=placed,
+                tracking_number=f"1Z{product.pk:010d}",
+                paid_at=placed,
                 shipped_at=placed + timedelta(days=shop.processing_days),
                 delivered_at=placed + timedelta(days=shop.processing_days + 3),
             )
@@ -528,13 +587,21 @@ def _past_orders(*, sold: list[Product], users: dict[str, User], rng: random.Ran
         Order.objects.bulk_create(orders, batch_size=BATCH)
         for order, product in zip(orders, sold, strict=True):
             items.append(
-                OrderItem(order=order, product=product, title_at_purchase=product.title,
-                          price_at_purchase=product.price, quantity=1)
+                OrderItem(
+                    order=order,
+                    product=product,
+                    title_at_purchase=product.title,
+                    price_at_purchase=product.price,
+                    quantity=1,
+                )
             )
             if rng.random() < 0.7:
                 rating = max(1, min(5, round(rng.triangular(2, 5, 5))))
-                reviews.append(Review(order=order, reviewer=order.buyer, shop=order.shop, rating=rating,
-                                      comment=rng.choice(comments)))
+                reviews.append(
+                    Review(
+                        order=order, reviewer=order.buyer, shop=order.shop, rating=rating, comment=rng.choice(comments)
+                    )
+                )
         OrderItem.objects.bulk_create(items, batch_size=BATCH)
         Review.objects.bulk_create(reviews, batch_size=BATCH)
         for shop_id in {r.shop_id for r in reviews}:

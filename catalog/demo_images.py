@@ -91,7 +91,11 @@ def draw_product(*, shape: str, colour: tuple[int, int, int], texture: str, seed
     if shape == "necklace":
         draw.arc([c - s * 0.28, s * 0.08, c + s * 0.28, s * 0.62], 10, 170, fill=(190, 170, 120), width=4 * SS)
         draw.line([(c, s * 0.62), (c, s * 0.66)], fill=(190, 170, 120), width=3 * SS)
-        draw.polygon([(c, s * 0.78), (c - s * 0.06, s * 0.68), (c, s * 0.64), (c + s * 0.06, s * 0.68)], fill=colour, outline=outline)
+        draw.polygon(
+            [(c, s * 0.78), (c - s * 0.06, s * 0.68), (c, s * 0.64), (c + s * 0.06, s * 0.68)],
+            fill=colour,
+            outline=outline,
+        )
         draw.ellipse([c - s * 0.02, s * 0.67, c + s * 0.02, s * 0.71], fill=light)
     elif shape == "earrings":
         for dx in (-0.14, 0.14):
@@ -102,17 +106,30 @@ def draw_product(*, shape: str, colour: tuple[int, int, int], texture: str, seed
             draw.ellipse([x - s * 0.02, s * 0.45, x + s * 0.01, s * 0.50], fill=light)
     elif shape == "ring":
         draw.ellipse([c - s * 0.24, s * 0.30, c + s * 0.24, s * 0.76], fill=colour, outline=outline, width=w)
-        draw.ellipse([c - s * 0.17, s * 0.38, c + s * 0.17, s * 0.68], fill=_shade(colour, 0.0) if False else img.getpixel((c, int(s * 0.2))))
+        draw.ellipse(
+            [c - s * 0.17, s * 0.38, c + s * 0.17, s * 0.68],
+            fill=_shade(colour, 0.0) if False else img.getpixel((c, int(s * 0.2))),
+        )
         draw.arc([c - s * 0.22, s * 0.32, c + s * 0.22, s * 0.74], 200, 260, fill=light, width=5 * SS)
-        draw.polygon([(c, s * 0.22), (c - s * 0.07, s * 0.30), (c, s * 0.36), (c + s * 0.07, s * 0.30)], fill=(200, 230, 245), outline=(120, 150, 170))
+        draw.polygon(
+            [(c, s * 0.22), (c - s * 0.07, s * 0.30), (c, s * 0.36), (c + s * 0.07, s * 0.30)],
+            fill=(200, 230, 245),
+            outline=(120, 150, 170),
+        )
     elif shape == "wallet":
         body([c - s * 0.30, s * 0.30, c + s * 0.30, s * 0.70], radius=int(s * 0.03))
-        draw.rounded_rectangle([c - s * 0.30, s * 0.30, c + s * 0.30, s * 0.44], radius=int(s * 0.03), fill=dark, outline=outline, width=w)
+        draw.rounded_rectangle(
+            [c - s * 0.30, s * 0.30, c + s * 0.30, s * 0.44], radius=int(s * 0.03), fill=dark, outline=outline, width=w
+        )
         for x in range(int(c - s * 0.28), int(c + s * 0.28), 12 * SS):
             draw.line([(x, s * 0.675), (x + 6 * SS, s * 0.675)], fill=light, width=SS * 2)
     elif shape == "bag":
         draw.arc([c - s * 0.16, s * 0.14, c + s * 0.16, s * 0.50], 180, 360, fill=dark, width=8 * SS)
-        draw.polygon([(c - s * 0.28, s * 0.34), (c + s * 0.28, s * 0.34), (c + s * 0.32, s * 0.78), (c - s * 0.32, s * 0.78)], fill=colour, outline=outline)
+        draw.polygon(
+            [(c - s * 0.28, s * 0.34), (c + s * 0.28, s * 0.34), (c + s * 0.32, s * 0.78), (c - s * 0.32, s * 0.78)],
+            fill=colour,
+            outline=outline,
+        )
         _texture(draw, [c - s * 0.27, s * 0.36, c + s * 0.27, s * 0.76], colour, texture, rng)
         draw.rectangle([c - s * 0.10, s * 0.44, c + s * 0.10, s * 0.52], fill=dark)
     elif shape == "mug":
@@ -140,13 +157,22 @@ def draw_product(*, shape: str, colour: tuple[int, int, int], texture: str, seed
         draw.ellipse([c - s * 0.012, s * 0.23, c + s * 0.012, s * 0.28], fill=(255, 245, 200))
     elif shape == "textile":
         top, bottom = s * 0.26, s * 0.74
-        pts_top = [(x, top + math.sin(x / (60 * SS)) * 6 * SS) for x in range(int(c - s * 0.30), int(c + s * 0.31), 10 * SS)]
-        pts_bot = [(x, bottom + math.sin(x / (60 * SS) + 1) * 6 * SS) for x in range(int(c + s * 0.30), int(c - s * 0.31), -10 * SS)]
+        pts_top = [
+            (x, top + math.sin(x / (60 * SS)) * 6 * SS) for x in range(int(c - s * 0.30), int(c + s * 0.31), 10 * SS)
+        ]
+        pts_bot = [
+            (x, bottom + math.sin(x / (60 * SS) + 1) * 6 * SS)
+            for x in range(int(c + s * 0.30), int(c - s * 0.31), -10 * SS)
+        ]
         draw.polygon(pts_top + pts_bot, fill=colour, outline=outline)
         _texture(draw, [c - s * 0.29, top + 8 * SS, c + s * 0.29, bottom - 8 * SS], colour, texture, rng)
         draw.rectangle([c - s * 0.30, s * 0.46, c + s * 0.30, s * 0.52], fill=light)
     elif shape == "lamp":
-        draw.polygon([(c - s * 0.14, s * 0.12), (c + s * 0.14, s * 0.12), (c + s * 0.24, s * 0.40), (c - s * 0.24, s * 0.40)], fill=(236, 228, 210), outline=(180, 170, 150))
+        draw.polygon(
+            [(c - s * 0.14, s * 0.12), (c + s * 0.14, s * 0.12), (c + s * 0.24, s * 0.40), (c - s * 0.24, s * 0.40)],
+            fill=(236, 228, 210),
+            outline=(180, 170, 150),
+        )
         draw.rectangle([c - s * 0.015, s * 0.40, c + s * 0.015, s * 0.62], fill=dark)
         draw.ellipse([c - s * 0.14, s * 0.52, c + s * 0.14, s * 0.78], fill=colour, outline=outline, width=w)
         _texture(draw, [c - s * 0.10, s * 0.56, c + s * 0.10, s * 0.74], colour, texture, rng)
@@ -157,7 +183,13 @@ def draw_product(*, shape: str, colour: tuple[int, int, int], texture: str, seed
         draw.line([(c - s * 0.12, s * 0.26), (c + s * 0.02, s * 0.20)], fill=(245, 250, 255), width=6 * SS)
     elif shape == "board":
         body([c - s * 0.32, s * 0.40, c + s * 0.22, s * 0.70], radius=int(s * 0.05))
-        draw.rounded_rectangle([c + s * 0.20, s * 0.50, c + s * 0.36, s * 0.60], radius=int(s * 0.04), fill=colour, outline=outline, width=w)
+        draw.rounded_rectangle(
+            [c + s * 0.20, s * 0.50, c + s * 0.36, s * 0.60],
+            radius=int(s * 0.04),
+            fill=colour,
+            outline=outline,
+            width=w,
+        )
         draw.ellipse([c + s * 0.29, s * 0.53, c + s * 0.33, s * 0.57], fill=img.getpixel((5, int(s * 0.5))))
     elif shape == "bowl":
         draw.chord([c - s * 0.30, s * 0.20, c + s * 0.30, s * 0.80], 0, 180, fill=colour, outline=outline, width=w)
@@ -178,22 +210,39 @@ def draw_product(*, shape: str, colour: tuple[int, int, int], texture: str, seed
     elif shape == "shelf":
         for y in (0.34, 0.58):
             body([c - s * 0.34, s * y, c + s * 0.34, s * (y + 0.04)])
-            draw.polygon([(c - s * 0.25, s * (y + 0.04)), (c - s * 0.22, s * (y + 0.04)), (c - s * 0.25, s * (y + 0.10))], fill=(60, 60, 60))
+            draw.polygon(
+                [(c - s * 0.25, s * (y + 0.04)), (c - s * 0.22, s * (y + 0.04)), (c - s * 0.25, s * (y + 0.10))],
+                fill=(60, 60, 60),
+            )
         draw.rectangle([c - s * 0.24, s * 0.22, c - s * 0.16, s * 0.34], fill=(196, 110, 80))
         draw.ellipse([c + s * 0.06, s * 0.24, c + s * 0.18, s * 0.34], fill=(90, 140, 90))
         for i in range(5):
-            draw.rectangle([c - s * 0.05 + i * s * 0.035, s * 0.46, c - s * 0.03 + i * s * 0.035, s * 0.58], fill=_shade(colour, 0.6 + 0.1 * i))
+            draw.rectangle(
+                [c - s * 0.05 + i * s * 0.035, s * 0.46, c - s * 0.03 + i * s * 0.035, s * 0.58],
+                fill=_shade(colour, 0.6 + 0.1 * i),
+            )
     elif shape == "sweater":
-        pts = [(c - s * 0.12, s * 0.18), (c + s * 0.12, s * 0.18), (c + s * 0.34, s * 0.30), (c + s * 0.30, s * 0.62),
-               (c + s * 0.22, s * 0.40), (c + s * 0.22, s * 0.80), (c - s * 0.22, s * 0.80), (c - s * 0.22, s * 0.40),
-               (c - s * 0.30, s * 0.62), (c - s * 0.34, s * 0.30)]
+        pts = [
+            (c - s * 0.12, s * 0.18),
+            (c + s * 0.12, s * 0.18),
+            (c + s * 0.34, s * 0.30),
+            (c + s * 0.30, s * 0.62),
+            (c + s * 0.22, s * 0.40),
+            (c + s * 0.22, s * 0.80),
+            (c - s * 0.22, s * 0.80),
+            (c - s * 0.22, s * 0.40),
+            (c - s * 0.30, s * 0.62),
+            (c - s * 0.34, s * 0.30),
+        ]
         draw.polygon(pts, fill=colour, outline=outline)
         _texture(draw, [c - s * 0.20, s * 0.24, c + s * 0.20, s * 0.78], colour, texture, rng)
         draw.arc([c - s * 0.08, s * 0.12, c + s * 0.08, s * 0.26], 0, 180, fill=dark, width=6 * SS)
     elif shape == "hat":
         draw.chord([c - s * 0.24, s * 0.26, c + s * 0.24, s * 0.86], 180, 360, fill=colour, outline=outline, width=w)
         _texture(draw, [c - s * 0.20, s * 0.34, c + s * 0.20, s * 0.54], colour, texture, rng)
-        draw.rounded_rectangle([c - s * 0.26, s * 0.54, c + s * 0.26, s * 0.66], radius=int(s * 0.03), fill=dark, outline=outline, width=w)
+        draw.rounded_rectangle(
+            [c - s * 0.26, s * 0.54, c + s * 0.26, s * 0.66], radius=int(s * 0.03), fill=dark, outline=outline, width=w
+        )
         draw.ellipse([c - s * 0.07, s * 0.16, c + s * 0.07, s * 0.30], fill=light, outline=outline)
     elif shape == "frame":
         draw.rectangle([c - s * 0.28, s * 0.12, c + s * 0.28, s * 0.76], fill=(60, 48, 40))
@@ -201,20 +250,31 @@ def draw_product(*, shape: str, colour: tuple[int, int, int], texture: str, seed
         inner = [c - s * 0.20, s * 0.20, c + s * 0.20, s * 0.68]
         draw.rectangle(inner, fill=_shade(colour, 1.5))
         draw.ellipse([c + s * 0.05, s * 0.25, c + s * 0.13, s * 0.33], fill=(250, 220, 120))
-        hill = [(inner[0], s * 0.55)] + [(x, s * 0.50 + math.sin(x / (50 * SS)) * 18 * SS) for x in range(int(inner[0]), int(inner[2]), 8 * SS)] + [(inner[2], s * 0.68), (inner[0], s * 0.68)]
+        hill = (
+            [(inner[0], s * 0.55)]
+            + [(x, s * 0.50 + math.sin(x / (50 * SS)) * 18 * SS) for x in range(int(inner[0]), int(inner[2]), 8 * SS)]
+            + [(inner[2], s * 0.68), (inner[0], s * 0.68)]
+        )
         draw.polygon(hill, fill=colour)
     elif shape == "plush":
         draw.ellipse([c - s * 0.20, s * 0.42, c + s * 0.20, s * 0.80], fill=colour, outline=outline, width=w)
         draw.ellipse([c - s * 0.15, s * 0.16, c + s * 0.15, s * 0.46], fill=colour, outline=outline, width=w)
         for dx in (-0.13, 0.13):
-            draw.ellipse([c + s * dx - s * 0.06, s * 0.12, c + s * dx + s * 0.06, s * 0.24], fill=colour, outline=outline, width=w)
+            draw.ellipse(
+                [c + s * dx - s * 0.06, s * 0.12, c + s * dx + s * 0.06, s * 0.24],
+                fill=colour,
+                outline=outline,
+                width=w,
+            )
         for dx in (-0.06, 0.06):
             draw.ellipse([c + s * dx - s * 0.015, s * 0.27, c + s * dx + s * 0.015, s * 0.30], fill=(30, 30, 30))
         draw.ellipse([c - s * 0.05, s * 0.32, c + s * 0.05, s * 0.40], fill=light)
         _texture(draw, [c - s * 0.14, s * 0.50, c + s * 0.14, s * 0.74], colour, texture, rng)
     elif shape == "toy":
         body([c - s * 0.30, s * 0.44, c + s * 0.30, s * 0.62], radius=int(s * 0.04))
-        draw.rounded_rectangle([c - s * 0.14, s * 0.32, c + s * 0.14, s * 0.46], radius=int(s * 0.04), fill=light, outline=outline, width=w)
+        draw.rounded_rectangle(
+            [c - s * 0.14, s * 0.32, c + s * 0.14, s * 0.46], radius=int(s * 0.04), fill=light, outline=outline, width=w
+        )
         for x in (c - s * 0.18, c + s * 0.18):
             draw.ellipse([x - s * 0.07, s * 0.56, x + s * 0.07, s * 0.70], fill=(50, 40, 36))
             draw.ellipse([x - s * 0.025, s * 0.61, x + s * 0.025, s * 0.65], fill=(200, 180, 150))
@@ -250,7 +310,15 @@ def draw_banner(*, name: str, colour: tuple[int, int, int], seed: int) -> Image.
         draw.ellipse([x - r, y - r, x + r, y + r], fill=_shade(colour, rng.uniform(0.9, 1.5)))
     img = img.filter(ImageFilter.GaussianBlur(6))
     draw = ImageDraw.Draw(img)
-    draw.text((60, h / 2), name, fill=(255, 255, 255), font=_font(64), anchor="lm", stroke_width=2, stroke_fill=_shade(colour, 0.5))
+    draw.text(
+        (60, h / 2),
+        name,
+        fill=(255, 255, 255),
+        font=_font(64),
+        anchor="lm",
+        stroke_width=2,
+        stroke_fill=_shade(colour, 0.5),
+    )
     return img
 
 

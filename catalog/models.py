@@ -39,12 +39,12 @@ class Category(models.Model):
                         path=Concat(Value(path), Substr("path", len(old) + 1))
                     )
 
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:category", kwargs={"slug": self.slug})
+
     def clean(self) -> None:
         if self.pk and self.parent_id and f"/{self.pk}/" in self.parent.path:
             raise ValidationError({"parent": "A category cannot sit under itself or one of its subcategories."})
-
-    def get_absolute_url(self) -> str:
-        return reverse("catalog:category", kwargs={"slug": self.slug})
 
     @property
     def depth(self) -> int:

@@ -149,9 +149,7 @@ def queue_recent_views(pipe, *, user_id: int | None, session_key: str | None) ->
     return True
 
 
-def list_recent_view_ids(
-    *, user_id: int | None, session_key: str | None, raw: list | None = None
-) -> list[int]:
+def list_recent_view_ids(*, user_id: int | None, session_key: str | None, raw: list | None = None) -> list[int]:
     """Return the viewer's recently viewed product ids, newest first (Redis, then the database once).
 
     ``raw`` is the reply of ``queue_recent_views`` when the caller already read the list.

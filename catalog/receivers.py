@@ -93,7 +93,9 @@ def image_written(sender, instance: ProductImage, **kwargs) -> None:
 @receiver(products_changed, dispatch_uid="catalog_products_changed")
 def products_changed_elsewhere(sender, product_ids: list[int], reason: str = "", **kwargs) -> None:
     # Sent after commit already; invalidating at once is right (on_commit runs it immediately outside a transaction).
-    transaction.on_commit(partial(invalidate_products, list(product_ids), stock_changed=reason not in ("price", "favorites")))
+    transaction.on_commit(
+        partial(invalidate_products, list(product_ids), stock_changed=reason not in ("price", "favorites"))
+    )
 
 
 @receiver(post_save, sender=Shop, dispatch_uid="catalog_shop_saved")

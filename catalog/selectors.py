@@ -358,7 +358,10 @@ def get_inventory(*, product_id: int, known_missing: bool = False) -> Inventory:
 def get_inventories(*, product_ids: list[int]) -> dict[int, Inventory]:
     """Return the stock and reservation of several products (cached 30 s; one query for the misses)."""
     return cache.cache_aside_many(
-        product_ids, key=cache.inventory_key, fetch=_fetch_inventories, ttl=cache.TTL["inventory"],
+        product_ids,
+        key=cache.inventory_key,
+        fetch=_fetch_inventories,
+        ttl=cache.TTL["inventory"],
         cache_type="inventory",
     )
 
@@ -406,9 +409,7 @@ def list_similar_products(*, product: Product, limit: int = 8, same_shop_first: 
         candidates = own + [(pid, rows[pid][0]) for pid in ranked if pid not in dict(own)]
         return [pid for pid, _ in candidates], {pid: sid for pid, sid in candidates}
 
-    ids, shops = cache.cache_aside(
-        cache.similar_key(product.pk), fetch, ttl=cache.TTL["similar"], cache_type="similar"
-    )
+    ids, shops = cache.cache_aside(cache.similar_key(product.pk), fetch, ttl=cache.TTL["similar"], cache_type="similar")
     own = [i for i in ids if shops[i] == product.shop_id]
     others = [i for i in ids if shops[i] != product.shop_id]
     # A few spare candidates: the ids are kept 15 minutes, and a piece sold since is left out

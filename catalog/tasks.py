@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from celery import shared_task
 from django.db import transaction
@@ -56,7 +56,7 @@ def flush_product_views() -> int:
                 product_id=pid,
                 user_id=uid,
                 session_key=sk[:64],
-                viewed_at=datetime.fromtimestamp(ts, tz=dt_timezone.utc),
+                viewed_at=datetime.fromtimestamp(ts, tz=UTC),
             )
             for pid, uid, sk, ts in events
             if pid in existing

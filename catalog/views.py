@@ -6,7 +6,6 @@ Hot pages are served from cached page shells with the visitor's blocks filled in
 
 from __future__ import annotations
 
-import mimetypes
 import posixpath
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -60,9 +59,7 @@ def home(request: HttpRequest) -> HttpResponse:
     queued: list[bool] = []
     found = cache.read_with(
         keys,
-        lambda pipe: queued.append(
-            personalization.queue_recent_views(pipe, user_id=user_id, session_key=session_key)
-        ),
+        lambda pipe: queued.append(personalization.queue_recent_views(pipe, user_id=user_id, session_key=session_key)),
     )
     raw = found["__replies__"][0] if found and queued and queued[0] else None
     seen = personalization.list_recent_view_ids(user_id=user_id, session_key=session_key, raw=raw)
@@ -79,7 +76,13 @@ def home(request: HttpRequest) -> HttpResponse:
     else:
         key, ttl = cache.HOME_PAGE_KEY, cache.TTL["page"]
     return shell_response(
-        request, key=key, ttl=ttl, cache_type="page", template="catalog/home.html", build_context=build, found=found or {}
+        request,
+        key=key,
+        ttl=ttl,
+        cache_type="page",
+        template="catalog/home.html",
+        build_context=build,
+        found=found or {},
     )
 
 
@@ -301,8 +304,12 @@ def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, stor
     cache.add_to_set(cache.shop_pages_key(product.shop_id), cache.product_page_key(pk), ttl=2 * cache.TTL["page"])
     slim = PageProduct(pk=product.pk, title=product.title, quantity=product.quantity)
     record = {
-        "html": html, "slug": product.slug, "category_id": product.category_id, "shop_id": product.shop_id,
-        "product": slim, "fresh_until": cache.fresh_until(cache.TTL["page"]),
+        "html": html,
+        "slug": product.slug,
+        "category_id": product.category_id,
+        "shop_id": product.shop_id,
+        "product": slim,
+        "fresh_until": cache.fresh_until(cache.TTL["page"]),
     }
     if store:
         cache.set_with_grace(cache.product_page_key(pk), record, ttl=cache.TTL["page"])
@@ -335,7 +342,9 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     from django.utils.http import url_has_allowed_host_and_scheme
 
     nxt = request.POST.get("next") or request.META.get("HTTP_REFERER") or ""
-    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if nxt and url_has_allowed_host_and_scheme(
+        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return nxt
     return fallback
 
@@ -360,14 +369,16 @@ def _set_favorite(request: HttpRequest, *, button: str, target: dict, login_next
 @require_POST
 def toggle_favorite_product(request: HttpRequest, pk: int) -> HttpResponse:
     login_next = reverse("catalog:product_short", args=[pk])
-    return _set_favorite(request, button="favorite_button", target={"product_id": pk}, login_next=login_next,
-                         noun="listing")
+    return _set_favorite(
+        request, button="favorite_button", target={"product_id": pk}, login_next=login_next, noun="listing"
+    )
 
 
 @require_POST
 def toggle_favorite_shop(request: HttpRequest, pk: int) -> HttpResponse:
-    return _set_favorite(request, button="favorite_shop_button", target={"shop_id": pk},
-                         login_next=_safe_next(request, "/"), noun="shop")
+    return _set_favorite(
+        request, button="favorite_shop_button", target={"shop_id": pk}, login_next=_safe_next(request, "/"), noun="shop"
+    )
 
 
 # --- media and the benchmark ceiling -------------------------------------------------------------
@@ -389,8 +400,9 @@ def media(request: HttpRequest, path: str) -> HttpResponse:
         raise Http404("No such file") from None
     if not full.is_file():
         raise Http404("No such file")
-    content_type, encoding = mimetypes.guess_type(str(full))
-    response = FileResponse(full.open("rb"), content_type=content_type or "application/octet-stream")
+    # FileResponse guesses the type itself and maps a compressed file's encoding to its own type
+    # (application/gzip), so a stored .gz is downloaded as it is rather than unpacked by the browser.
+    response = FileResponse(full.open("rb"))
     parts = path.split("/")
     kind = "products" if "products" in parts or "thumbs" in parts else "shops" if "shops" in parts else None
     response["Cache-Control"] = MEDIA_CACHE_CONTROL.get(kind, "public, max-age=86400")

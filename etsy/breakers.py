@@ -63,14 +63,20 @@ class RateWindowListener(pybreaker.CircuitBreakerListener):
         metrics.circuit_breaker_state.labels(service=cb.name).set(STATE_VALUES.get(new_name, 0))
         logger.warning(
             "circuit breaker state changed",
-            extra={"event": "breaker_transition", "service": cb.name,
-                   "from_state": old_state.name if old_state else None, "to_state": new_name},
+            extra={
+                "event": "breaker_transition",
+                "service": cb.name,
+                "from_state": old_state.name if old_state else None,
+                "to_state": new_name,
+            },
         )
         if new_name == pybreaker.STATE_CLOSED:
             self.reset()
 
 
-def _make(name: str, *, error_threshold: float, volume_threshold: int, reset_timeout: float) -> pybreaker.CircuitBreaker:
+def _make(
+    name: str, *, error_threshold: float, volume_threshold: int, reset_timeout: float
+) -> pybreaker.CircuitBreaker:
     listener = RateWindowListener(error_threshold=error_threshold, volume_threshold=volume_threshold)
     breaker = pybreaker.CircuitBreaker(
         name=name,

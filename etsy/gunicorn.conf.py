@@ -100,9 +100,7 @@ if os.environ.get("LOG_FORMAT", "json") == "json":
     logconfig_dict = _json_logconfig()
 
 # Before any worker imports prometheus_client: the value class is chosen at import time.
-os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"etsy-prometheus-{port}")
-)
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"etsy-prometheus-{port}"))
 
 
 def on_starting(server):

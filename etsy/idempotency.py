@@ -217,8 +217,12 @@ class Attempt:
         cache, client = _client()
         try:
             done = client.eval(
-                _SET_IF_OWNER, 1, self.redis_key, self.owner,
-                _encode(self.owner, self._stored), int(settings.IDEMPOTENCY_TTL_SECONDS),
+                _SET_IF_OWNER,
+                1,
+                self.redis_key,
+                self.owner,
+                _encode(self.owner, self._stored),
+                int(settings.IDEMPOTENCY_TTL_SECONDS),
             )
         except RedisError:
             logger.error("idempotency record not stored", exc_info=True, extra={"redis_key": self.redis_key})

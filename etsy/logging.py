@@ -70,9 +70,7 @@ def is_secret_key(key: Any) -> bool:
 
 def redact_secrets(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: mask secret-looking keys and card-like digit runs everywhere."""
-    return {
-        key: (REDACTED if is_secret_key(key) else _redact_value(value)) for key, value in event_dict.items()
-    }
+    return {key: (REDACTED if is_secret_key(key) else _redact_value(value)) for key, value in event_dict.items()}
 
 
 def add_service_fields(service: str, environment: str):
@@ -126,8 +124,9 @@ def _shared_processors(service: str, environment: str) -> list:
     ]
 
 
-def build_logging_config(*, level: str = "INFO", json: bool = True, service: str = "etsy-backend",
-                         environment: str = "development") -> dict[str, Any]:
+def build_logging_config(
+    *, level: str = "INFO", json: bool = True, service: str = "etsy-backend", environment: str = "development"
+) -> dict[str, Any]:
     """Return the ``LOGGING`` dict: one stdout handler whose formatter is structlog's."""
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     formatter = {

@@ -32,7 +32,8 @@ near_cache_hits = Counter(
     "etsy_near_cache_hits_total", "Product page reads answered from the worker's own copies, with no Redis round trip."
 )
 near_cache_invalidations = Counter(
-    "etsy_near_cache_invalidations_total", "Keys Redis told a worker to drop from its own copies (written, deleted, expired)."
+    "etsy_near_cache_invalidations_total",
+    "Keys Redis told a worker to drop from its own copies (written, deleted, expired).",
 )
 
 circuit_breaker_state = Gauge(

@@ -44,7 +44,7 @@ def loggable_path(request) -> str:
     """The path with URL parameters named like secrets (``<token>`` of a password reset link) masked."""
     path = request.path
     match = getattr(request, "resolver_match", None)
-    for name, value in (match.kwargs.items() if match else ()):
+    for name, value in match.kwargs.items() if match else ():
         if is_secret_key(name) and value not in (None, ""):
             path = path.replace(str(value), REDACTED)
     return path

@@ -238,7 +238,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "JSON API for mobile clients: catalog, search, cart, checkout, orders and seller tools. "
         "Authenticate with `Authorization: Token <key>` (POST /api/v1/auth/token) or a browser session. "
-        "Every error has the body `{\"error\": {\"code\", \"message\", \"fields\", \"extra\"}}`. "
+        'Every error has the body `{"error": {"code", "message", "fields", "extra"}}`. '
         "Money amounts are decimal strings."
     ),
     "VERSION": "1.0.0",

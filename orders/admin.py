@@ -185,7 +185,9 @@ class OrderAdmin(ShopScopedAdmin):
                     done += 1
                 except DomainError as exc:
                     self.message_user(request, f"{order}: {exc.message}", messages.WARNING)
-            self.message_user(request, f"{done} order(s) marked shipped; the buyers are being emailed.", messages.SUCCESS)
+            self.message_user(
+                request, f"{done} order(s) marked shipped; the buyers are being emailed.", messages.SUCCESS
+            )
             return None
         context = {
             **self.admin_site.each_context(request),

@@ -24,7 +24,9 @@ IN_PROGRESS_POLL_SECONDS = 0.1
 
 
 def _checkout_page(request, form, summary, *, removed=None, status=200) -> HttpResponse:
-    return render(request, "orders/checkout.html", {"form": form, "cart": summary, "removed": removed or []}, status=status)
+    return render(
+        request, "orders/checkout.html", {"form": form, "cart": summary, "removed": removed or []}, status=status
+    )
 
 
 def _see_other(stored, *, replayed: bool = False) -> HttpResponse:
@@ -81,8 +83,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
     scope = idempotency.user_scope(request.user)
     fingerprint = checkout_service.fingerprint_checkout(buyer=request.user, payload=payload)
     address = checkout_service.ShippingAddress(
-        name=data["ship_name"], line1=data["ship_line1"], line2=data["ship_line2"], city=data["ship_city"],
-        postcode=data["ship_postcode"], country=data["ship_country"],
+        name=data["ship_name"],
+        line1=data["ship_line1"],
+        line2=data["ship_line2"],
+        city=data["ship_city"],
+        postcode=data["ship_postcode"],
+        country=data["ship_country"],
     )
     try:
         with idempotency.attempt(scope=scope, key=key, fingerprint=fingerprint) as att:
@@ -125,7 +131,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
         form.add_error(None, exc.message)
         for field, message in ((exc.extra or {}).get("fields") or {}).items():
             form.add_error(None, f"{field.replace('_', ' ').capitalize()}: {message}")
-        return _checkout_page(request, form, get_cart_summary(user=request.user), status=getattr(exc, "status_code", 409))
+        return _checkout_page(
+            request, form, get_cart_summary(user=request.user), status=getattr(exc, "status_code", 409)
+        )
 
 
 @login_required
@@ -171,7 +179,12 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return render(request, "orders/detail.html", {"order": order, "review": None, "review_form": form}, status=400)
     try:
-        leave_review(buyer=request.user, order_id=order.pk, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"])
+        leave_review(
+            buyer=request.user,
+            order_id=order.pk,
+            rating=form.cleaned_data["rating"],
+            comment=form.cleaned_data["comment"],
+        )
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

@@ -38,13 +38,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-load-password-7"
 CARD = "4242424242424242"
-ADDRESS = {"name": "Load Buyer", "line1": "1 Bench Street", "line2": "", "city": "Hudson", "postcode": "12534",
-           "country": "US"}
+ADDRESS = {
+    "name": "Load Buyer",
+    "line1": "1 Bench Street",
+    "line2": "",
+    "city": "Hudson",
+    "postcode": "12534",
+    "country": "US",
+}
 
 
 # --- HTTP ----------------------------------------------------------------------------------------
-def request(base_url: str, method: str, path: str, *, body=None, token: str | None = None,
-            headers: dict | None = None, timeout: float = 30.0) -> tuple[int, dict, dict | None, float]:
+def request(
+    base_url: str,
+    method: str,
+    path: str,
+    *,
+    body=None,
+    token: str | None = None,
+    headers: dict | None = None,
+    timeout: float = 30.0,
+) -> tuple[int, dict, dict | None, float]:
     data = json.dumps(body).encode() if body is not None else None
     all_headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
     if token:
@@ -73,8 +87,9 @@ class Seed:
     initial_stock: dict[int, int]
 
 
-def seed(*, shops: int = 4, unique: int = 40, stocked: int = 4, stock: int = 30, buyers: int = 16,
-         tag: str | None = None) -> Seed:
+def seed(
+    *, shops: int = 4, unique: int = 40, stocked: int = 4, stock: int = 30, buyers: int = 16, tag: str | None = None
+) -> Seed:
     """Create shops, listings and buyers through the services (call with Django set up)."""
     from accounts.models import User
     from catalog.models import Category
@@ -89,13 +104,23 @@ def seed(*, shops: int = 4, unique: int = 40, stocked: int = 4, stock: int = 30,
     ]
     unique_ids, stocked_ids, initial = [], [], {}
     for i in range(unique):
-        product = create_product(shop=shop_rows[i % shops], title=f"One of a kind bowl {i}", category=category,
-                                 price=Decimal("10.00") + Decimal(i % 7), quantity=1)
+        product = create_product(
+            shop=shop_rows[i % shops],
+            title=f"One of a kind bowl {i}",
+            category=category,
+            price=Decimal("10.00") + Decimal(i % 7),
+            quantity=1,
+        )
         unique_ids.append(product.pk)
         initial[product.pk] = 1
     for i in range(stocked):
-        product = create_product(shop=shop_rows[i % shops], title=f"Stocked mug {i}", category=category,
-                                 price=Decimal("7.50"), quantity=stock)
+        product = create_product(
+            shop=shop_rows[i % shops],
+            title=f"Stocked mug {i}",
+            category=category,
+            price=Decimal("7.50"),
+            quantity=stock,
+        )
         stocked_ids.append(product.pk)
         initial[product.pk] = stock
     emails = []
@@ -134,7 +159,9 @@ class Tally:
 
 
 def _buyer_loop(base_url: str, email: str, data: Seed, deadline: float, tally: Tally, rng: random.Random) -> None:
-    status, _, body, elapsed = request(base_url, "POST", "/api/v1/auth/token", body={"email": email, "password": PASSWORD})
+    status, _, body, elapsed = request(
+        base_url, "POST", "/api/v1/auth/token", body={"email": email, "password": PASSWORD}
+    )
     tally.record("token", status, elapsed)
     if status != 200:
         tally.unexpected[f"token:{status}"] += 1
@@ -145,8 +172,9 @@ def _buyer_loop(base_url: str, email: str, data: Seed, deadline: float, tally: T
         product_id = rng.choice(data.unique_ids if hot else data.stocked_ids)
         quantity = 1 if hot else rng.randint(1, 3)
         tally.add(attempts=1)
-        status, _, body, elapsed = request(base_url, "POST", "/api/v1/cart/items", token=token,
-                                           body={"product_id": product_id, "quantity": quantity})
+        status, _, body, elapsed = request(
+            base_url, "POST", "/api/v1/cart/items", token=token, body={"product_id": product_id, "quantity": quantity}
+        )
         tally.record("cart_add", status, elapsed)
         if status == 409:
             tally.add(conflicts=1)
@@ -156,8 +184,9 @@ def _buyer_loop(base_url: str, email: str, data: Seed, deadline: float, tally: T
             continue
         key = str(uuid.uuid4())
         payload = {"address": ADDRESS, "card_number": CARD}
-        status, _, body, elapsed = request(base_url, "POST", "/api/v1/checkout", token=token, body=payload,
-                                           headers={"Idempotency-Key": key})
+        status, _, body, elapsed = request(
+            base_url, "POST", "/api/v1/checkout", token=token, body=payload, headers={"Idempotency-Key": key}
+        )
         tally.record("checkout", status, elapsed)
         if status == 201:
             tally.add(checkouts_ok=1, orders=len(body["orders"]))
@@ -193,8 +222,11 @@ def drive(*, base_url: str, data: Seed, duration: float, concurrency: int, seed_
     deadline = time.monotonic() + duration
     buyers = [data.buyers[i % len(data.buyers)] for i in range(concurrency)]
     threads = [
-        threading.Thread(target=_buyer_loop, args=(base_url, email, data, deadline, tally, random.Random(seed_value + i)),
-                         daemon=True)
+        threading.Thread(
+            target=_buyer_loop,
+            args=(base_url, email, data, deadline, tally, random.Random(seed_value + i)),
+            daemon=True,
+        )
         for i, email in enumerate(buyers)
     ]
     for thread in threads:
@@ -229,10 +261,20 @@ def check_books(*, data: Seed, tally: Tally) -> dict:
     orders = Order.objects.filter(items__product_id__in=ids).distinct()
     checkouts = Checkout.objects.filter(orders__in=orders).distinct()
     paid = checkouts.filter(payment_status=Checkout.PaymentStatus.PAID)
-    per_shop = (Order.objects.filter(pk__in=orders).values("checkout_id", "shop_id").annotate(n=Count("id"))
-                .filter(n__gt=1).count())
-    unique_oversold = (live_items.filter(product_id__in=data.unique_ids).values("product_id")
-                       .annotate(n=Sum("quantity")).filter(n__gt=1).count())
+    per_shop = (
+        Order.objects.filter(pk__in=orders)
+        .values("checkout_id", "shop_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    unique_oversold = (
+        live_items.filter(product_id__in=data.unique_ids)
+        .values("product_id")
+        .annotate(n=Sum("quantity"))
+        .filter(n__gt=1)
+        .count()
+    )
     now = timezone.now()
     window = timedelta(minutes=settings.RESERVATION_MINUTES, seconds=5)
     holds = CartItem.objects.filter(product_id__in=ids, reserved_until__gt=now)
@@ -252,25 +294,36 @@ def check_books(*, data: Seed, tally: Tally) -> dict:
         if ":refund" in key:
             continue
         record = strict.get(key)
-        if record and record.get("status") == "succeeded" and str(record.get("description", "")).startswith("Checkout "):
+        if (
+            record
+            and record.get("status") == "succeeded"
+            and str(record.get("description", "")).startswith("Checkout ")
+        ):
             checkout_id = record["description"].split(" ", 1)[1]
             if checkouts.filter(pk=checkout_id).exists() or not Checkout.objects.filter(pk=checkout_id).exists():
                 ledger_total += Decimal(record["amount"])
-    order_total = Order.objects.filter(pk__in=orders, status=Order.Status.PAID).aggregate(t=Sum("total"))["t"] or Decimal("0")
+    order_total = Order.objects.filter(pk__in=orders, status=Order.Status.PAID).aggregate(t=Sum("total"))[
+        "t"
+    ] or Decimal("0")
     return {
         "units sold = stock decrements": (units_sold == decrements, f"{units_sold} = {decrements}"),
         "shops' sales counts = units sold": (shop_sales == units_sold, f"{shop_sales} in {live_items.count()} lines"),
         "no negative stock": (min(stock_now.values()) >= 0, f"min {min(stock_now.values())}"),
         "no unique item sold twice": (unique_oversold == 0, f"{unique_oversold} oversold"),
         "one order per checkout and shop": (per_shop == 0, f"{per_shop} duplicates"),
-        "each successful answer is one paid checkout": (paid.count() == tally.checkouts_ok,
-                                                        f"{paid.count()} paid, {tally.checkouts_ok} answers"),
+        "each successful answer is one paid checkout": (
+            paid.count() == tally.checkouts_ok,
+            f"{paid.count()} paid, {tally.checkouts_ok} answers",
+        ),
         "replays created nothing": (tally.replay_mismatches == 0, f"{tally.replays} replays"),
-        "no reservation held past its window": (overlong_holds == 0 and double_holds == 0 and held_sold_out == 0,
-                                               f"{overlong_holds} overlong, {double_holds} doubled, "
-                                               f"{held_sold_out} on sold-out items"),
-        "order totals = charges (provider ledger)": (order_total == charged == ledger_total,
-                                                     f"{order_total} = {charged} = {ledger_total}"),
+        "no reservation held past its window": (
+            overlong_holds == 0 and double_holds == 0 and held_sold_out == 0,
+            f"{overlong_holds} overlong, {double_holds} doubled, {held_sold_out} on sold-out items",
+        ),
+        "order totals = charges (provider ledger)": (
+            order_total == charged == ledger_total,
+            f"{order_total} = {charged} = {ledger_total}",
+        ),
         "no 5xx": (tally.errors_5xx == 0, f"{tally.errors_5xx}"),
     }
 
@@ -288,9 +341,15 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 def summary(*, tally: Tally, books: dict, duration: float, workers: int, concurrency: int) -> dict:
     return {
-        "duration_s": duration, "server_workers": workers, "buyers": concurrency,
-        "attempts": tally.attempts, "checkouts": tally.checkouts_ok, "orders": tally.orders,
-        "conflicts": tally.conflicts, "replays": tally.replays, "errors_5xx": tally.errors_5xx,
+        "duration_s": duration,
+        "server_workers": workers,
+        "buyers": concurrency,
+        "attempts": tally.attempts,
+        "checkouts": tally.checkouts_ok,
+        "orders": tally.orders,
+        "conflicts": tally.conflicts,
+        "replays": tally.replays,
+        "errors_5xx": tally.errors_5xx,
         "unexpected": dict(tally.unexpected),
         "latency_ms": {kind: {"n": len(v), **percentiles(v)} for kind, v in sorted(tally.latencies.items())},
         "books": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in books.items()},
@@ -319,14 +378,22 @@ def start_gunicorn(*, database_url: str, workers: int, log_path: Path, extra_env
         "LOG_LEVEL": "WARNING",
         "CELERY_TASK_ALWAYS_EAGER": "true",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        "API_THROTTLE_ANON": "100000/min", "API_THROTTLE_USER": "100000/min", "API_THROTTLE_AUTH": "100000/min",
+        "API_THROTTLE_ANON": "100000/min",
+        "API_THROTTLE_USER": "100000/min",
+        "API_THROTTLE_AUTH": "100000/min",
         **(extra_env or {}),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = open(log_path, "w")
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    process = subprocess.Popen([gunicorn, "etsy.wsgi", "--config", "etsy/gunicorn.conf.py"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [gunicorn, "etsy.wsgi", "--config", "etsy/gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -419,11 +486,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2))
     else:
         print(f"bench-load: {args.buyers} buyers, {args.workers} gunicorn workers, {args.duration:g} s")
-        print(f"  attempts {report['attempts']}  checkouts {report['checkouts']}  orders {report['orders']}  "
-              f"conflicts {report['conflicts']}  replays {report['replays']}  5xx {report['errors_5xx']}")
+        print(
+            f"  attempts {report['attempts']}  checkouts {report['checkouts']}  orders {report['orders']}  "
+            f"conflicts {report['conflicts']}  replays {report['replays']}  5xx {report['errors_5xx']}"
+        )
         for kind, figures in report["latency_ms"].items():
-            print(f"  {kind:16s} n={figures['n']:5d}  p50 {figures['p50']:7.1f} ms  p95 {figures['p95']:7.1f} ms  "
-                  f"p99 {figures['p99']:7.1f} ms")
+            print(
+                f"  {kind:16s} n={figures['n']:5d}  p50 {figures['p50']:7.1f} ms  p95 {figures['p95']:7.1f} ms  "
+                f"p99 {figures['p99']:7.1f} ms"
+            )
         for name, result in report["books"].items():
             print(f"  [{'ok' if result['ok'] else 'FAIL'}] {name}: {result['detail']}")
         if report["unexpected"]:

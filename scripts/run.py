@@ -37,7 +37,9 @@ def main() -> int:
     print("==> collecting static files", flush=True)
     manage("collectstatic", "--no-input", "--verbosity", "0")
     print("==> demo catalog (loaded once; later runs keep what is there)", flush=True)
-    manage("load_demo_catalog", "--products", str(args.products), "--shops", str(args.shops), "--seed", "7", "--if-empty")
+    manage(
+        "load_demo_catalog", "--products", str(args.products), "--shops", str(args.shops), "--seed", "7", "--if-empty"
+    )
 
     env = {**os.environ, "PORT": str(args.port), "PYTHONUNBUFFERED": "1"}
     print(

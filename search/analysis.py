@@ -191,7 +191,9 @@ def analyze(q: str) -> AnalyzedQuery:
         unique.setdefault(group.tsquery_text(), group)
     analyzed.groups = list(unique.values())
     stems = dict.fromkeys(
-        (w.corrected_stem if w.corrected else w.stem) for w in looked_up if (w.corrected_stem if w.corrected else w.stem)
+        (w.corrected_stem if w.corrected else w.stem)
+        for w in looked_up
+        if (w.corrected_stem if w.corrected else w.stem)
     )
     analyzed.exact_words = " | ".join(_quote(stem) for stem in stems)
     return analyzed

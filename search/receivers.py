@@ -72,8 +72,9 @@ def _send_task(send, *args, **kwargs) -> bool:
     try:
         send(*args, **kwargs)
     except Exception:
-        logger.warning("search sync task not queued (broker unavailable)", exc_info=True,
-                       extra={"event": "search_sync_not_queued"})
+        logger.warning(
+            "search sync task not queued (broker unavailable)", exc_info=True, extra={"event": "search_sync_not_queued"}
+        )
         return False
     return True
 

@@ -209,7 +209,4 @@ def _category_suggestions(prefix: str) -> list[Suggestion]:
         if at >= 0:
             found.append((at > 0, category.depth, category.name, category))
     found.sort(key=lambda item: item[:3])
-    return [
-        Suggestion(kind="category", label=category.name, url=category.get_absolute_url())
-        for *_, category in found
-    ]
+    return [Suggestion(kind="category", label=category.name, url=category.get_absolute_url()) for *_, category in found]

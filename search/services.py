@@ -37,6 +37,8 @@ def refresh_category_listings(*, category_id: int, batch_size: int = BATCH_SIZE)
             # Naming the column in SET fires the search triggers ("UPDATE OF category_id"), value unchanged.
             Product.objects.filter(pk__in=batch).update(category_id=F("category_id"))
             reindex_products_after_commit(batch)  # drops cached answers, refreshes the vocabulary, syncs ES
-    logger.info("category listings refreshed", extra={"event": "category_listings_refreshed",
-                                                       "category_id": category_id, "listings": len(ids)})
+    logger.info(
+        "category listings refreshed",
+        extra={"event": "category_listings_refreshed", "category_id": category_id, "listings": len(ids)},
+    )
     return len(ids)

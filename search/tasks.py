@@ -10,8 +10,6 @@ from django.core.cache import cache
 from elasticsearch import ConnectionError as ESConnectionError
 from elasticsearch import ConnectionTimeout as ESConnectionTimeout
 
-from catalog.models import Product
-
 logger = logging.getLogger("search")
 
 _ES_TEMPORARY = (ESConnectionError, ESConnectionTimeout)
@@ -34,7 +32,7 @@ def index_products(product_ids: list[int]) -> int:
         document.update(products)
     missing = set(product_ids) - {p.pk for p in products}
     for pk in missing:
-        document._get_connection().delete(index=document._index._name, id=pk, ignore_status=404)  # noqa: SLF001
+        document._get_connection().delete(index=document._index._name, id=pk, ignore_status=404)
     return len(products)
 
 

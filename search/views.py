@@ -19,7 +19,12 @@ from search.caching import VERSION_KEY
 from search.exceptions import InvalidSearch
 from search.types import PRICE_RANGES, SORTS, SearchParams
 
-SORT_LABELS = {"relevance": "Most relevant", "newest": "Newest", "price_asc": "Price: low to high", "price_desc": "Price: high to low"}
+SORT_LABELS = {
+    "relevance": "Most relevant",
+    "newest": "Newest",
+    "price_asc": "Price: low to high",
+    "price_desc": "Price: high to low",
+}
 PER_PAGE = 24
 
 
@@ -53,7 +58,8 @@ def _chips(params: SearchParams, result) -> list[tuple[str, dict]]:
     if params.price_min is not None or params.price_max is not None:
         label = next(
             (lbl for _, lbl, lo, hi in PRICE_RANGES if lo == params.price_min and hi == params.price_max),
-            f"${params.price_min or Decimal(0):,.0f}–{'$' + format(params.price_max, ',.0f') if params.price_max is not None else 'up'}",
+            f"${params.price_min or Decimal(0):,.0f}–"
+            + (f"${params.price_max:,.0f}" if params.price_max is not None else "up"),
         )
         chips.append((label, {"price": "", "min": "", "max": ""}))
     if params.vintage is not None:

@@ -107,5 +107,3 @@ class DigestLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return is_marketplace_admin(request)
-
-

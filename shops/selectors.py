@@ -57,7 +57,9 @@ def list_shop_reviews(*, shop_id: int, limit: int = REVIEWS_SHOWN) -> list:
     from orders.models import Review
 
     def fetch() -> list:
-        return list(Review.objects.filter(shop_id=shop_id).select_related("reviewer").order_by("-created_at")[:REVIEWS_SHOWN])
+        return list(
+            Review.objects.filter(shop_id=shop_id).select_related("reviewer").order_by("-created_at")[:REVIEWS_SHOWN]
+        )
 
     reviews = cache.cache_aside(cache.shop_reviews_key(shop_id), fetch, ttl=cache.TTL["reviews"], cache_type="shop")
     return reviews[:limit]

@@ -29,7 +29,9 @@ def open_shop(request):
         return redirect("admin:index")
     form = OpenShopForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        fields = {k: v for k, v in form.cleaned_data.items() if k not in ("name", "description") and v not in (None, "")}
+        fields = {
+            k: v for k, v in form.cleaned_data.items() if k not in ("name", "description") and v not in (None, "")
+        }
         try:
             shop = services.open_shop(
                 owner=request.user,

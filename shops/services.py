@@ -16,11 +16,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
+from etsy.exceptions import DomainError
 from shops.exceptions import AlreadyHasShop
 from shops.models import DigestLog, Shop
 from shops.selectors_seller import SELLERS_GROUP
 from shops.signals import shop_changed
-from etsy.exceptions import DomainError
 
 # What the "Sellers" group may do in the admin; rows are always scoped to the seller's own shop
 # by the ModelAdmins (etsy/admin_site.py). Mirrored by shops/migrations/0003_sellers_group.py.
@@ -65,9 +65,7 @@ def get_sellers_group() -> Group:
     group, created = Group.objects.get_or_create(name=SELLERS_GROUP)
     if created:
         for app_label, codenames in SELLER_PERMISSIONS.items():
-            group.permissions.add(
-                *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
-            )
+            group.permissions.add(*Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))
     return group
 
 
@@ -162,7 +160,7 @@ def _digest_figures(shop: Shop, day: dt.date) -> dict:
     from catalog.models import Favorite, Product
     from orders.models import Order
 
-    end = dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
+    end = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
     start = end - dt.timedelta(days=1)
     orders = list(
         Order.objects.filter(shop=shop, created_at__gte=start, created_at__lt=end)
@@ -174,7 +172,9 @@ def _digest_figures(shop: Shop, day: dt.date) -> dict:
         Q(kind=Favorite.Kind.PRODUCT, product__shop=shop) | Q(kind=Favorite.Kind.SHOP, shop=shop)
     )
     low_stock = list(
-        Product.objects.filter(shop=shop, is_active=True, quantity__lte=LOW_STOCK_THRESHOLD).order_by("quantity", "title")
+        Product.objects.filter(shop=shop, is_active=True, quantity__lte=LOW_STOCK_THRESHOLD).order_by(
+            "quantity", "title"
+        )
     )
     return {
         "orders": orders,
@@ -198,9 +198,11 @@ def send_daily_digest(*, shop_id: int, day: dt.date) -> DigestOutcome:
         return DigestOutcome(shop_id, day, False, "no such active shop")
     DigestLog.objects.get_or_create(shop_id=shop_id, day=day)
     with transaction.atomic():
-        log = DigestLog.objects.select_for_update(skip_locked=True).filter(
-            shop_id=shop_id, day=day, sent_at__isnull=True
-        ).first()
+        log = (
+            DigestLog.objects.select_for_update(skip_locked=True)
+            .filter(shop_id=shop_id, day=day, sent_at__isnull=True)
+            .first()
+        )
         if log is None:
             return DigestOutcome(shop_id, day, False, "already sent")
         figures = _digest_figures(shop, day)

@@ -134,7 +134,11 @@ def get_shop_stats(*, shop, days: int = 30, today: dt.date | None = None, top: i
 
 
 def render_bar_chart(
-    *, points: list[tuple[str, float | Decimal | int]], title: str, value_format: str = "{}", width: int = 720,
+    *,
+    points: list[tuple[str, float | Decimal | int]],
+    title: str,
+    value_format: str = "{}",
+    width: int = 720,
     height: int = 180,
 ) -> SafeString:
     """An accessible inline SVG bar chart of ``points`` (label, value); every text is escaped."""

@@ -38,5 +38,9 @@ def shop_detail(request: HttpRequest, slug: str) -> HttpResponse:
         template="shops/shop_detail.html",
         build_context=build,
         gen_keys=(cache.shop_products_gen_key(shop.pk),),
-        holes={"favorite_shop": render_personal(request, "favorite_shop_button", {"shop_id": shop.pk, "is_favorite": is_favorite})},
+        holes={
+            "favorite_shop": render_personal(
+                request, "favorite_shop_button", {"shop_id": shop.pk, "is_favorite": is_favorite}
+            )
+        },
     )

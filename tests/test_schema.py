@@ -10,7 +10,7 @@ from catalog.models import Favorite, Product
 from orders.models import Review
 from tests.accounts.factories import UserFactory
 from tests.cart.factories import CartItemFactory
-from tests.catalog.factories import FavoriteFactory, ProductFactory
+from tests.catalog.factories import FavoriteFactory
 from tests.orders.factories import OrderFactory, ReviewFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,7 @@
 from rest_framework import serializers
 
-from etsy.api.fields import StrictJsonSerializer
-
 from accounts.models import User
+from etsy.api.fields import StrictJsonSerializer
 
 
 class UserSerializer(serializers.ModelSerializer):

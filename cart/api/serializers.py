@@ -3,8 +3,8 @@
 from rest_framework import serializers
 
 from catalog.api.serializers import ShopSummarySerializer
-from etsy.api.fields import MAX_ID, MAX_QUANTITY, StrictJsonSerializer
 from catalog.models import Product
+from etsy.api.fields import MAX_ID, MAX_QUANTITY, StrictJsonSerializer
 
 _MONEY = {"max_digits": 12, "decimal_places": 2}
 

@@ -6,30 +6,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CartItem',
+            name="CartItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.PositiveIntegerField(default=1)),
-                ('reserved_until', models.DateTimeField(blank=True, null=True)),
-                ('added_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cart_items', to='catalog.product')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cart_items', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("quantity", models.PositiveIntegerField(default=1)),
+                ("reserved_until", models.DateTimeField(blank=True, null=True)),
+                ("added_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="cart_items", to="catalog.product"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cart_items",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['added_at', 'id'],
-                'indexes': [models.Index(fields=['user'], name='idx_cart_user'), models.Index(fields=['product'], name='idx_cart_product'), models.Index(condition=models.Q(('reserved_until__isnull', False)), fields=['reserved_until'], name='idx_cart_reservation')],
-                'constraints': [models.UniqueConstraint(fields=('user', 'product'), name='cart_item_unique_user_product'), models.CheckConstraint(condition=models.Q(('quantity__gte', 1)), name='cart_item_quantity_positive')],
+                "ordering": ["added_at", "id"],
+                "indexes": [
+                    models.Index(fields=["user"], name="idx_cart_user"),
+                    models.Index(fields=["product"], name="idx_cart_product"),
+                    models.Index(
+                        condition=models.Q(("reserved_until__isnull", False)),
+                        fields=["reserved_until"],
+                        name="idx_cart_reservation",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "product"), name="cart_item_unique_user_product"),
+                    models.CheckConstraint(
+                        condition=models.Q(("quantity__gte", 1)), name="cart_item_quantity_positive"
+                    ),
+                ],
             },
         ),
     ]

@@ -9,150 +9,232 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('shops', '0001_initial'),
+        ("shops", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('slug', models.SlugField(max_length=120, unique=True)),
-                ('path', models.CharField(db_index=True, default='', editable=False, max_length=255)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('description', models.TextField(blank=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='catalog.category')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("slug", models.SlugField(max_length=120, unique=True)),
+                ("path", models.CharField(db_index=True, default="", editable=False, max_length=255)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="catalog.category",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'categories',
-                'ordering': ['position', 'name'],
+                "verbose_name_plural": "categories",
+                "ordering": ["position", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=220)),
-                ('description', models.TextField(blank=True)),
-                ('price', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('quantity', models.IntegerField(default=1)),
-                ('tags', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=50), blank=True, default=list, size=None)),
-                ('is_vintage', models.BooleanField(default=False)),
-                ('is_active', models.BooleanField(default=True)),
-                ('view_count', models.PositiveIntegerField(default=0)),
-                ('favorite_count', models.PositiveIntegerField(default=0)),
-                ('search_vector', django.contrib.postgres.search.SearchVectorField(editable=False, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='products', to='catalog.category')),
-                ('shop', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='products', to='shops.shop')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=220)),
+                ("description", models.TextField(blank=True)),
+                ("price", models.DecimalField(decimal_places=2, max_digits=10)),
+                ("quantity", models.IntegerField(default=1)),
+                (
+                    "tags",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=50), blank=True, default=list, size=None
+                    ),
+                ),
+                ("is_vintage", models.BooleanField(default=False)),
+                ("is_active", models.BooleanField(default=True)),
+                ("view_count", models.PositiveIntegerField(default=0)),
+                ("favorite_count", models.PositiveIntegerField(default=0)),
+                ("search_vector", django.contrib.postgres.search.SearchVectorField(editable=False, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="products", to="catalog.category"
+                    ),
+                ),
+                (
+                    "shop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="products", to="shops.shop"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Favorite',
+            name="Favorite",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('product', 'Product'), ('shop', 'Shop')], max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('shop', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='favorites', to='shops.shop')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='favorites', to=settings.AUTH_USER_MODEL)),
-                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='favorites', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(choices=[("product", "Product"), ("shop", "Shop")], max_length=20)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "shop",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="favorites",
+                        to="shops.shop",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="favorites",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="favorites",
+                        to="catalog.product",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ProductImage',
+            name="ProductImage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.ImageField(height_field='height', upload_to='products/%Y/%m/', width_field='width')),
-                ('thumbnail', models.ImageField(blank=True, upload_to='products/thumbs/%Y/%m/')),
-                ('alt_text', models.CharField(blank=True, max_length=200)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('width', models.PositiveIntegerField(blank=True, editable=False, null=True)),
-                ('height', models.PositiveIntegerField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='images', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("image", models.ImageField(height_field="height", upload_to="products/%Y/%m/", width_field="width")),
+                ("thumbnail", models.ImageField(blank=True, upload_to="products/thumbs/%Y/%m/")),
+                ("alt_text", models.CharField(blank=True, max_length=200)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                ("width", models.PositiveIntegerField(blank=True, editable=False, null=True)),
+                ("height", models.PositiveIntegerField(blank=True, editable=False, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="images", to="catalog.product"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ProductView',
+            name="ProductView",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_key', models.CharField(blank=True, max_length=64)),
-                ('viewed_at', models.DateTimeField(db_index=True)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='views', to='catalog.product')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='product_views', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("session_key", models.CharField(blank=True, max_length=64)),
+                ("viewed_at", models.DateTimeField(db_index=True)),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="views", to="catalog.product"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="product_views",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='category',
-            index=models.Index(fields=['path'], name='category_path_prefix', opclasses=['varchar_pattern_ops']),
+            model_name="category",
+            index=models.Index(fields=["path"], name="category_path_prefix", opclasses=["varchar_pattern_ops"]),
         ),
         migrations.AddIndex(
-            model_name='product',
-            index=models.Index(fields=['price'], name='product_price_idx'),
+            model_name="product",
+            index=models.Index(fields=["price"], name="product_price_idx"),
         ),
         migrations.AddIndex(
-            model_name='product',
-            index=models.Index(fields=['-created_at'], name='product_created_desc_idx'),
+            model_name="product",
+            index=models.Index(fields=["-created_at"], name="product_created_desc_idx"),
         ),
         migrations.AddIndex(
-            model_name='product',
-            index=models.Index(condition=models.Q(('quantity__lte', 3)), fields=['quantity'], name='idx_products_low_quantity'),
+            model_name="product",
+            index=models.Index(
+                condition=models.Q(("quantity__lte", 3)), fields=["quantity"], name="idx_products_low_quantity"
+            ),
         ),
         migrations.AddIndex(
-            model_name='product',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='product_search_vector_gin'),
+            model_name="product",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["search_vector"], name="product_search_vector_gin"),
         ),
         migrations.AddIndex(
-            model_name='product',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['tags'], name='product_tags_gin'),
+            model_name="product",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["tags"], name="product_tags_gin"),
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gte', 0)), name='product_quantity_nonnegative'),
+            model_name="product",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gte", 0)), name="product_quantity_nonnegative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.CheckConstraint(condition=models.Q(('price__gte', 0)), name='product_price_nonnegative'),
+            model_name="product",
+            constraint=models.CheckConstraint(condition=models.Q(("price__gte", 0)), name="product_price_nonnegative"),
         ),
         migrations.AddIndex(
-            model_name='favorite',
-            index=models.Index(fields=['user', 'kind'], name='favorite_user_kind_idx'),
+            model_name="favorite",
+            index=models.Index(fields=["user", "kind"], name="favorite_user_kind_idx"),
         ),
         migrations.AddConstraint(
-            model_name='favorite',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'product'), ('product__isnull', False), ('shop__isnull', True)), models.Q(('kind', 'shop'), ('product__isnull', True), ('shop__isnull', False)), _connector='OR'), name='favorite_exactly_one_target'),
+            model_name="favorite",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "product"), ("product__isnull", False), ("shop__isnull", True)),
+                    models.Q(("kind", "shop"), ("product__isnull", True), ("shop__isnull", False)),
+                    _connector="OR",
+                ),
+                name="favorite_exactly_one_target",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='favorite',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'product')), fields=('user', 'product'), name='favorite_unique_product'),
+            model_name="favorite",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "product")), fields=("user", "product"), name="favorite_unique_product"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='favorite',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'shop')), fields=('user', 'shop'), name='favorite_unique_shop'),
+            model_name="favorite",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "shop")), fields=("user", "shop"), name="favorite_unique_shop"
+            ),
         ),
         migrations.AddIndex(
-            model_name='productview',
-            index=models.Index(fields=['user', '-viewed_at'], name='productview_user_recent'),
+            model_name="productview",
+            index=models.Index(fields=["user", "-viewed_at"], name="productview_user_recent"),
         ),
         migrations.AddIndex(
-            model_name='productview',
-            index=models.Index(fields=['product', 'viewed_at'], name='productview_product_time'),
+            model_name="productview",
+            index=models.Index(fields=["product", "viewed_at"], name="productview_product_time"),
         ),
     ]

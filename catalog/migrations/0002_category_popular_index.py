@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('shops', '0003_sellers_group'),
+        ("catalog", "0001_initial"),
+        ("shops", "0003_sellers_group"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='product',
-            index=models.Index(fields=['category', '-favorite_count', '-view_count', '-id'], name='product_category_popular_idx'),
+            model_name="product",
+            index=models.Index(
+                fields=["category", "-favorite_count", "-view_count", "-id"], name="product_category_popular_idx"
+            ),
         ),
     ]

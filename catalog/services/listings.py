@@ -7,9 +7,9 @@ after commit themselves.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from functools import partial
-from typing import Iterable
 
 from django.core.files.base import ContentFile
 from django.db import transaction

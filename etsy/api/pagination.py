@@ -1,7 +1,6 @@
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
-
 MAX_PAGE_NUMBER = 10**9
 
 

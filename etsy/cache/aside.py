@@ -157,7 +157,11 @@ def cache_aside(
 
 
 def cache_aside_many(
-    ids: Iterable[int], *, key: Callable[[int], str], fetch: Callable[[list[int]], dict[int, Any]], ttl: int,
+    ids: Iterable[int],
+    *,
+    key: Callable[[int], str],
+    fetch: Callable[[list[int]], dict[int, Any]],
+    ttl: int,
     cache_type: str,
 ) -> dict[int, Any]:
     """Return ``{id: value}`` for ``ids``: one MGET, then one ``fetch(missing ids)`` for the misses, stored.

@@ -29,6 +29,7 @@ TTL = {
 # `make bench-web` round that met such a wave fell to 8-22 % of the bare view).
 TTL_JITTER = 0.2
 
+
 def product_key(product_id: int) -> str:
     return f"product:{product_id}"
 

@@ -28,9 +28,7 @@ def render_shell(request, template_name: str, context: dict[str, Any]) -> str:
     """Render a page with holes instead of personal blocks (no visitor data may leak in)."""
     from django.template.loader import render_to_string
 
-    return render_to_string(
-        template_name, {**context, "shell_mode": True, "csrf_token": CSRF_MARKER}, request=request
-    )
+    return render_to_string(template_name, {**context, "shell_mode": True, "csrf_token": CSRF_MARKER}, request=request)
 
 
 def fill_shell(shell: str, holes: dict[str, str], csrf_token: Callable[[], str]) -> str:

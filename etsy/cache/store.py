@@ -106,7 +106,6 @@ def set_many(values: dict[str, Any], *, ttl: int) -> None:
         redis_cache().set_many(values, jittered(ttl))
 
 
-
 # --- generations (listing invalidation without key scans) -------------------------
 
 

@@ -53,9 +53,7 @@ def take_version(sequence_key: str, *, ttl: int) -> int | None:
         return None
 
 
-def store_if_newer(
-    values: dict[str, Any], *, version_key: str, sequence_key: str, version: int, ttl: int
-) -> bool:
+def store_if_newer(values: dict[str, Any], *, version_key: str, sequence_key: str, version: int, ttl: int) -> bool:
     """Store ``values`` (and ``version`` under ``version_key``) unless a newer version is stored.
 
     ``version`` was taken from ``sequence_key`` (``take_version``, or read by a reader before

@@ -93,9 +93,11 @@ class CheckoutApi(ApiView):
                     data=error_body(code=exc.code, message=exc.message, extra=dict(exc.extra)),
                 )
             else:
-                result.orders = list(selectors.list_orders_for_buyer(buyer=request.user).filter(
-                    checkout_id=result.checkout.pk
-                ).order_by("shop_id"))
+                result.orders = list(
+                    selectors.list_orders_for_buyer(buyer=request.user)
+                    .filter(checkout_id=result.checkout.pk)
+                    .order_by("shop_id")
+                )
                 response = attempt.complete_json(
                     status=status.HTTP_202_ACCEPTED if result.payment_status == "unknown" else status.HTTP_201_CREATED,
                     data=CheckoutResultSerializer(result).data,

@@ -189,14 +189,24 @@ def _create_orders(
         )
         orders = Order.objects.bulk_create(
             Order(
-                checkout=checkout, buyer=buyer, shop_id=shop_id, subtotal=shop_totals[shop_id][0],
-                shipping=shop_totals[shop_id][1], total=sum(shop_totals[shop_id]), status=Order.Status.PENDING_PAYMENT,
+                checkout=checkout,
+                buyer=buyer,
+                shop_id=shop_id,
+                subtotal=shop_totals[shop_id][0],
+                shipping=shop_totals[shop_id][1],
+                total=sum(shop_totals[shop_id]),
+                status=Order.Status.PENDING_PAYMENT,
             )
             for shop_id in sorted(by_shop)
         )
         OrderItem.objects.bulk_create(
-            OrderItem(order=order, product=products[line.product_id], title_at_purchase=products[line.product_id].title,
-                      price_at_purchase=products[line.product_id].price, quantity=line.quantity)
+            OrderItem(
+                order=order,
+                product=products[line.product_id],
+                title_at_purchase=products[line.product_id].title,
+                price_at_purchase=products[line.product_id].price,
+                quantity=line.quantity,
+            )
             for order in orders
             for line in by_shop[order.shop_id]
         )
@@ -241,7 +251,10 @@ def place_order(*, buyer, address: ShippingAddress, card_number: str, idempotenc
     provider_key = provider_key_for(buyer_id=buyer.pk, idempotency_key=idempotency_key)
     try:
         checkout, orders = _create_orders(
-            buyer=buyer, address=address, card_digits=card_digits, provider_key=provider_key,
+            buyer=buyer,
+            address=address,
+            card_digits=card_digits,
+            provider_key=provider_key,
             expected_ids=[line.product_id for line in lines],
         )
     except OperationalError as exc:
@@ -262,9 +275,13 @@ def place_order(*, buyer, address: ShippingAddress, card_number: str, idempotenc
     checkout.refresh_from_db()
     logger.info(
         "checkout completed",
-        extra={"event": "checkout_completed", "checkout_id": str(checkout.pk),
-               "order_ids": [order.pk for order in orders], "payment_status": str(status),
-               "total": str(checkout.total)},
+        extra={
+            "event": "checkout_completed",
+            "checkout_id": str(checkout.pk),
+            "order_ids": [order.pk for order in orders],
+            "payment_status": str(status),
+            "total": str(checkout.total),
+        },
     )
     return CheckoutResult(checkout=checkout, orders=orders, payment_status=str(status))
 

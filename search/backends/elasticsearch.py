@@ -144,7 +144,9 @@ def parse_response(response: dict[str, Any]) -> BackendResult:
     ]
     price_buckets = aggs.get("price_ranges", {}).get("buckets", {})
     price_ranges = [
-        PriceRangeFacet(key=key, label=label, min=low, max=high, count=int(price_buckets.get(key, {}).get("doc_count", 0)))
+        PriceRangeFacet(
+            key=key, label=label, min=low, max=high, count=int(price_buckets.get(key, {}).get("doc_count", 0))
+        )
         for key, label, low, high in PRICE_RANGES
     ]
     suggestion = None

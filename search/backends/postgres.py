@@ -35,25 +35,20 @@ _ORDER_BY = {
 }
 
 # float8 throughout: numeric ln/power are orders of magnitude slower per row.
+_RATING = (
+    f"{float(ranking.RATING_FACTOR)}::float8 * coalesce(p.shop_rating::float8, {float(ranking.RATING_MISSING)}::float8)"
+)
+_SALES = f"{float(ranking.SALES_FACTOR)}::float8 * coalesce(p.shop_sales_count, {int(ranking.SALES_MISSING)})::float8"
+_AGE = f"date_part('epoch', now() - p.created_at) / {float(ranking.RECENCY_SCALE_DAYS * 86400)}::float8"
 _BOOST_SQL = (
-    "(1 + {rw}::float8 * sqrt({rf}::float8 * coalesce(p.shop_rating::float8, {rm}::float8))"
-    " + {sw}::float8 * ln(1 + {sf}::float8 * coalesce(p.shop_sales_count, {sm})::float8)"
+    f"(1 + {float(ranking.RATING_WEIGHT)}::float8 * sqrt({_RATING})"
+    f" + {float(ranking.SALES_WEIGHT)}::float8 * ln(1 + {_SALES})"
     # The exponent is floored: exp() of a very old listing would underflow (an error, not zero).
-    " + {tw}::float8 * exp(greatest(-60::float8,"
-    " {ln_decay}::float8 * power(date_part('epoch', now() - p.created_at) / {scale}::float8, 2))))"
-).format(
-    rw=float(ranking.RATING_WEIGHT),
-    rf=float(ranking.RATING_FACTOR),
-    rm=float(ranking.RATING_MISSING),
-    sw=float(ranking.SALES_WEIGHT),
-    sf=float(ranking.SALES_FACTOR),
-    sm=int(ranking.SALES_MISSING),
-    tw=float(ranking.RECENCY_WEIGHT),
-    ln_decay=math.log(ranking.RECENCY_DECAY),
-    scale=float(ranking.RECENCY_SCALE_DAYS * 86400),
+    f" + {float(ranking.RECENCY_WEIGHT)}::float8 * exp(greatest(-60::float8,"
+    f" {math.log(ranking.RECENCY_DECAY)}::float8 * power({_AGE}, 2))))"
 )
 
-_TS_WEIGHTS = "'{%s}'::float4[]" % ",".join(str(float(w)) for w in ranking.TS_RANK_WEIGHTS)
+_TS_WEIGHTS = "'{{{}}}'::float4[]".format(",".join(str(float(w)) for w in ranking.TS_RANK_WEIGHTS))
 
 
 def search(*, params: SearchParams, category: Category | None) -> BackendResult:
@@ -178,7 +173,7 @@ SELECT
        FROM (SELECT category_id, count(*) AS n FROM matched GROUP BY category_id
               ORDER BY n DESC, category_id LIMIT %(facet_size)s) f
        JOIN catalog_category c ON c.id = f.category_id),
-    (SELECT json_build_array({', '.join(price_counts)}) FROM matched p),
+    (SELECT json_build_array({", ".join(price_counts)}) FROM matched p),
     (SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
        FROM (SELECT id, score, created_at, price FROM matched
               ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page)
@@ -272,5 +267,6 @@ def _one_edit_apart(a: str, b: str) -> bool:
         i += 1
     if len(a) < len(b):
         return a[i:] == b[i + 1 :]
-    return a[i + 1 :] == b[i + 1 :] or (a[i + 1 : i + 2] == b[i : i + 1] and a[i : i + 1] == b[i + 1 : i + 2]
-                                        and a[i + 2 :] == b[i + 2 :])
+    return a[i + 1 :] == b[i + 1 :] or (
+        a[i + 1 : i + 2] == b[i : i + 1] and a[i : i + 1] == b[i + 1 : i + 2] and a[i + 2 :] == b[i + 2 :]
+    )

@@ -83,8 +83,9 @@ class QueryScore:
     returned: int
 
 
-def score(query: JudgedQuery, ranked_ids: list[int], total: int, truths: dict[int, Truth],
-          ideal_grades: list[int]) -> QueryScore:
+def score(
+    query: JudgedQuery, ranked_ids: list[int], total: int, truths: dict[int, Truth], ideal_grades: list[int]
+) -> QueryScore:
     if query.expect_none:
         return QueryScore(ndcg=1.0 if total == 0 else 0.0, reciprocal_rank=None, returned=total)
     grades = [grade(query, truths.get(pk)) for pk in ranked_ids[:K]]

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,31 +15,52 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Shop',
+            name="Shop",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('slug', models.SlugField(max_length=110, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('location', models.CharField(blank=True, max_length=100)),
-                ('banner', models.ImageField(blank=True, upload_to='shops/banners/')),
-                ('logo', models.ImageField(blank=True, upload_to='shops/logos/')),
-                ('rating', models.DecimalField(blank=True, decimal_places=1, max_digits=2, null=True)),
-                ('review_count', models.PositiveIntegerField(default=0)),
-                ('sales_count', models.PositiveIntegerField(default=0)),
-                ('shipping_base', models.DecimalField(decimal_places=2, default=Decimal('4.00'), max_digits=8)),
-                ('shipping_additional', models.DecimalField(decimal_places=2, default=Decimal('1.00'), max_digits=8)),
-                ('free_shipping_threshold', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('processing_days', models.PositiveSmallIntegerField(default=3)),
-                ('policy_text', models.TextField(blank=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='shop', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("slug", models.SlugField(max_length=110, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("location", models.CharField(blank=True, max_length=100)),
+                ("banner", models.ImageField(blank=True, upload_to="shops/banners/")),
+                ("logo", models.ImageField(blank=True, upload_to="shops/logos/")),
+                ("rating", models.DecimalField(blank=True, decimal_places=1, max_digits=2, null=True)),
+                ("review_count", models.PositiveIntegerField(default=0)),
+                ("sales_count", models.PositiveIntegerField(default=0)),
+                ("shipping_base", models.DecimalField(decimal_places=2, default=Decimal("4.00"), max_digits=8)),
+                ("shipping_additional", models.DecimalField(decimal_places=2, default=Decimal("1.00"), max_digits=8)),
+                (
+                    "free_shipping_threshold",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True),
+                ),
+                ("processing_days", models.PositiveSmallIntegerField(default=3)),
+                ("policy_text", models.TextField(blank=True)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="shop", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('rating__isnull', True), models.Q(('rating__gte', 1), ('rating__lte', 5)), _connector='OR'), name='shop_rating_1_to_5'), models.CheckConstraint(condition=models.Q(('shipping_base__gte', 0)), name='shop_shipping_base_nonnegative'), models.CheckConstraint(condition=models.Q(('shipping_additional__gte', 0)), name='shop_shipping_additional_nonnegative')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("rating__isnull", True), models.Q(("rating__gte", 1), ("rating__lte", 5)), _connector="OR"
+                        ),
+                        name="shop_rating_1_to_5",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("shipping_base__gte", 0)), name="shop_shipping_base_nonnegative"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("shipping_additional__gte", 0)), name="shop_shipping_additional_nonnegative"
+                    ),
+                ],
             },
         ),
     ]

@@ -5,27 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('shops', '0001_initial'),
+        ("shops", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DigestLog',
+            name="DigestLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('new_orders', models.PositiveIntegerField(default=0)),
-                ('new_favorites', models.PositiveIntegerField(default=0)),
-                ('low_stock', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('shop', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='digest_logs', to='shops.shop')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("new_orders", models.PositiveIntegerField(default=0)),
+                ("new_favorites", models.PositiveIntegerField(default=0)),
+                ("low_stock", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "shop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="digest_logs", to="shops.shop"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-day', 'shop_id'],
-                'constraints': [models.UniqueConstraint(fields=('shop', 'day'), name='digestlog_one_per_shop_per_day')],
+                "ordering": ["-day", "shop_id"],
+                "constraints": [models.UniqueConstraint(fields=("shop", "day"), name="digestlog_one_per_shop_per_day")],
             },
         ),
     ]

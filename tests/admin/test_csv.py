@@ -69,7 +69,7 @@ def test_each_invalid_cell_is_reported(seller_a, category, row, column):
 
 
 def test_import_refuses_updating_another_shops_listing(seller_a, seller_b, category):
-    text = "id,title,price,category\n" f"{seller_b.product.pk},Hijacked,1.00,kitchen\n"
+    text = f"id,title,price,category\n{seller_b.product.pk},Hijacked,1.00,kitchen\n"
     response = _upload(seller_a, text)
     assert response.status_code == 400
     assert "not a listing of your shop" in response.content.decode()
@@ -115,7 +115,7 @@ def test_superuser_without_a_shop_cannot_import(superuser_client):
 def test_a_database_error_mid_import_rolls_back_every_row(seller_a, category, monkeypatch):
     from django.db import IntegrityError
 
-    text = "id,title,price,category\n" f"{seller_a.product.pk},Updated title,5.00,kitchen\n" ",Brand new,6.00,kitchen\n"
+    text = f"id,title,price,category\n{seller_a.product.pk},Updated title,5.00,kitchen\n,Brand new,6.00,kitchen\n"
 
     def failing_bulk_create(*args, **kwargs):
         raise IntegrityError("simulated failure after the updates were written")

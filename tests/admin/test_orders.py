@@ -56,7 +56,9 @@ def test_mark_shipped_emails_the_buyer_and_shows_tracking_to_them(seller_a, djan
 
 
 def test_invalid_tracking_number_is_a_form_error(seller_a):
-    response = seller_a.client.post(reverse("admin:orders_order_ship", args=[seller_a.order.pk]), {"tracking_number": "<>"})
+    response = seller_a.client.post(
+        reverse("admin:orders_order_ship", args=[seller_a.order.pk]), {"tracking_number": "<>"}
+    )
     assert response.status_code == 400
     seller_a.order.refresh_from_db()
     assert seller_a.order.status == Order.Status.PAID

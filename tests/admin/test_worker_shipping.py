@@ -13,7 +13,9 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 def test_mark_shipped_in_admin_reaches_the_buyer_through_the_worker(celery_worker, category):  # noqa: F811
     seller = Seller("worker.seller@example.com", "Worker Wares", category)
     order = seller.order
-    response = seller.client.post(reverse("admin:orders_order_ship", args=[order.pk]), {"tracking_number": "LZ123456789GB"})
+    response = seller.client.post(
+        reverse("admin:orders_order_ship", args=[order.pk]), {"tracking_number": "LZ123456789GB"}
+    )
     assert response.status_code == 302
     assert Order.objects.get(pk=order.pk).status == Order.Status.SHIPPED
 

@@ -73,9 +73,7 @@ def test_token_for_valid_credentials_is_stable(api_client, buyer):
 
 
 def test_token_refused_for_wrong_password(api_client, buyer):
-    response = api_client.post(
-        "/api/v1/auth/token", {"email": "buyer@example.com", "password": "wrong"}, format="json"
-    )
+    response = api_client.post("/api/v1/auth/token", {"email": "buyer@example.com", "password": "wrong"}, format="json")
     assert response.status_code == 401
     assert error_of(response)["code"] == "invalid_credentials"
     assert not Token.objects.filter(user=buyer).exists()

@@ -70,9 +70,12 @@ def test_cart_groups_by_shop_with_decimal_totals(buyer_client, buyer, shop, cate
     bowl = ProductFactory(shop=shop, category=category, price=Decimal("10.50"), quantity=5)
     print_ = ProductFactory(shop=other_shop, category=category, price=Decimal("40.00"))
     for product, qty in ((mug, 2), (bowl, 1), (print_, 1)):
-        assert buyer_client.post(
-            "/api/v1/cart/items", {"product_id": product.pk, "quantity": qty}, format="json"
-        ).status_code == 201
+        assert (
+            buyer_client.post(
+                "/api/v1/cart/items", {"product_id": product.pk, "quantity": qty}, format="json"
+            ).status_code
+            == 201
+        )
     body = buyer_client.get("/api/v1/cart").json()
     assert body["item_count"] == 4 and body["is_empty"] is False
     groups = {g["shop"]["id"]: g for g in body["groups"]}

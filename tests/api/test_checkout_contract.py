@@ -19,8 +19,14 @@ from tests.shops.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
 
-ADDRESS = {"name": "Ada Buyer", "line1": "1 Market Street", "line2": "Apt 2", "city": "Hudson",
-           "postcode": "12534", "country": "US"}
+ADDRESS = {
+    "name": "Ada Buyer",
+    "line1": "1 Market Street",
+    "line2": "Apt 2",
+    "city": "Hudson",
+    "postcode": "12534",
+    "country": "US",
+}
 CARD = "4242424242424242"
 
 
@@ -28,12 +34,24 @@ def _orders_of(user) -> list[tuple]:
     checkout = Checkout.objects.get(buyer=user)
     rows = []
     for order in Order.objects.filter(buyer=user).prefetch_related("items").order_by("shop_id"):
-        rows.append((
-            order.shop_id, order.status, order.subtotal, order.shipping, order.total,
-            sorted((i.product_id, i.title_at_purchase, i.price_at_purchase, i.quantity) for i in order.items.all()),
-        ))
-    address = (checkout.ship_name, checkout.ship_line1, checkout.ship_line2, checkout.ship_city,
-               checkout.ship_postcode, checkout.ship_country)
+        rows.append(
+            (
+                order.shop_id,
+                order.status,
+                order.subtotal,
+                order.shipping,
+                order.total,
+                sorted((i.product_id, i.title_at_purchase, i.price_at_purchase, i.quantity) for i in order.items.all()),
+            )
+        )
+    address = (
+        checkout.ship_name,
+        checkout.ship_line1,
+        checkout.ship_line2,
+        checkout.ship_city,
+        checkout.ship_postcode,
+        checkout.ship_country,
+    )
     return [rows, address, checkout.total, checkout.payment_status, checkout.card_last4]
 
 
@@ -55,7 +73,9 @@ def test_api_and_html_checkout_produce_the_same_orders(client, client_for, categ
         cart_services.add_item(user=user, product_id=products[2].pk, quantity=2)
 
     api_response = client_for(api_buyer).post(
-        "/api/v1/checkout", {"address": ADDRESS, "card_number": CARD}, format="json",
+        "/api/v1/checkout",
+        {"address": ADDRESS, "card_number": CARD},
+        format="json",
         HTTP_IDEMPOTENCY_KEY="contract-1",
     )
     assert api_response.status_code == 201, api_response.content
@@ -73,9 +93,7 @@ def test_api_and_html_checkout_produce_the_same_orders(client, client_for, categ
     assert rows[1][2:5] == (Decimal("52.00"), Decimal("0.00"), Decimal("52.00"))  # free shipping threshold
     # The API's body describes exactly those orders.
     body = api_response.json()
-    assert sorted((o["shop"]["id"], o["total"]) for o in body["orders"]) == [
-        (r[0], f"{r[4]:.2f}") for r in rows
-    ]
+    assert sorted((o["shop"]["id"], o["total"]) for o in body["orders"]) == [(r[0], f"{r[4]:.2f}") for r in rows]
     # Both took stock the same way and emptied both carts.
     assert [Product.objects.get(pk=p.pk).quantity for p in products] == [6, 8, 6]
     assert not CartItem.objects.filter(user__in=[api_buyer, web_buyer]).exists()

@@ -47,14 +47,16 @@ def _race(calls):
 
 
 def test_two_buyers_adding_the_same_unique_item_get_one_hold(settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        "anon": "10000/min", "user": "10000/min", "auth": "10000/min"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "10000/min", "user": "10000/min", "auth": "10000/min"},
+    }
     for _ in range(5):
         product = ProductFactory(quantity=1)
         clients = [_client(UserFactory()) for _ in range(2)]
-        responses = _race([
-            lambda c=c: c.post("/api/v1/cart/items", {"product_id": product.pk}, format="json") for c in clients
-        ])
+        responses = _race(
+            [lambda c=c: c.post("/api/v1/cart/items", {"product_id": product.pk}, format="json") for c in clients]
+        )
         statuses = sorted(r.status_code for r in responses)
         assert statuses == [201, 409], statuses
         loser = next(r for r in responses if r.status_code == 409)
@@ -64,21 +66,27 @@ def test_two_buyers_adding_the_same_unique_item_get_one_hold(settings):
 
 
 def test_the_same_checkout_sent_twice_at_once_places_one_order_set(settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        "anon": "10000/min", "user": "10000/min", "auth": "10000/min"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "10000/min", "user": "10000/min", "auth": "10000/min"},
+    }
     reset_all()
     for attempt in range(3):
         buyer = UserFactory()
         for _ in range(2):
             cart_services.add_item(user=buyer, product_id=ProductFactory(quantity=2, price=Decimal("9.00")).pk)
         clients = [_client(buyer), _client(buyer)]
-        responses = _race([
-            lambda c=c: c.post(
-                "/api/v1/checkout", {"address": ADDRESS, "card_number": "4242424242424242"}, format="json",
-                HTTP_IDEMPOTENCY_KEY=f"double-submit-{attempt}",
-            )
-            for c in clients
-        ])
+        responses = _race(
+            [
+                lambda c=c: c.post(
+                    "/api/v1/checkout",
+                    {"address": ADDRESS, "card_number": "4242424242424242"},
+                    format="json",
+                    HTTP_IDEMPOTENCY_KEY=f"double-submit-{attempt}",
+                )
+                for c in clients
+            ]
+        )
         statuses = sorted(r.status_code for r in responses)
         assert statuses in ([201, 201], [201, 409]), statuses
         for response in responses:

@@ -101,8 +101,9 @@ def test_checkout_errors_use_the_error_format(buyer_client, buyer, two_shop_cart
     assert error["code"] == "invalid_address" and error["fields"]["country"]
     response = _checkout(buyer_client, key="a2", card="12")
     assert response.status_code == 400 and error_of(response)["code"] == "invalid_card"
-    response = buyer_client.post("/api/v1/checkout", {"card_number": GOOD_CARD}, format="json",
-                                 HTTP_IDEMPOTENCY_KEY="a3")
+    response = buyer_client.post(
+        "/api/v1/checkout", {"card_number": GOOD_CARD}, format="json", HTTP_IDEMPOTENCY_KEY="a3"
+    )
     assert response.status_code == 400 and "address" in error_of(response)["fields"]
     assert not Order.objects.exists()
     # a failure before any side effect releases the key: the same key may be retried
@@ -185,9 +186,7 @@ def test_buyer_cannot_review_or_read_another_buyers_review(buyer_client, other_b
     assert reviewed.rating == 5
 
 
-def test_seller_sees_and_ships_only_their_shops_orders(
-    seller_client, shop, buyer, django_capture_on_commit_callbacks
-):
+def test_seller_sees_and_ships_only_their_shops_orders(seller_client, shop, buyer, django_capture_on_commit_callbacks):
     mine = OrderItemFactory(order=OrderFactory(shop=shop, buyer=buyer, status=Order.Status.PAID)).order
     theirs = OrderItemFactory(order=OrderFactory(status=Order.Status.PAID)).order
     body = seller_client.get("/api/v1/seller/orders").json()

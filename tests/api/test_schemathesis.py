@@ -21,12 +21,12 @@ from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 from rest_framework.authtoken.models import Token
+from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from cart import services as cart_services
 from etsy.breakers import reset_all
 from orders.models import Order
-from schemathesis import GenerationMode
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests.accounts.factories import UserFactory
 from tests.cart.factories import CartItemFactory
 from tests.catalog.factories import CategoryFactory, ProductFactory
@@ -89,8 +89,11 @@ def fuzz_world(settings, tmp_path, _keep_test_connection):
     other_shop = ShopFactory()
     elsewhere = [ProductFactory(shop=other_shop, category=root, quantity=3, price=Decimal("12.00")) for _ in range(3)]
     cart_services.add_item(user=user, product_id=elsewhere[0].pk, quantity=2)
-    CartItemFactory(user=UserFactory(), product=ProductFactory(shop=other_shop, category=root),
-                    reserved_until=timezone.now() + timedelta(minutes=10))
+    CartItemFactory(
+        user=UserFactory(),
+        product=ProductFactory(shop=other_shop, category=root),
+        reserved_until=timezone.now() + timedelta(minutes=10),
+    )
     for status in (Order.Status.PAID, Order.Status.SHIPPED, Order.Status.DELIVERED):
         OrderItemFactory(order=OrderFactory(buyer=user, shop=other_shop, status=status))
         OrderItemFactory(order=OrderFactory(shop=shop, status=status))

@@ -15,10 +15,21 @@ pytestmark = pytest.mark.django_db
 def wallets(shop):
     leather = CategoryFactory(name="Leather goods", slug="leather-goods")
     made = [
-        ProductFactory(shop=shop, category=leather, title="Handmade leather wallet", tags=["leather", "wallet"],
-                       price=Decimal("45.00")),
-        ProductFactory(shop=shop, category=leather, title="Vintage leather wallet", tags=["leather"],
-                       price=Decimal("120.00"), is_vintage=True),
+        ProductFactory(
+            shop=shop,
+            category=leather,
+            title="Handmade leather wallet",
+            tags=["leather", "wallet"],
+            price=Decimal("45.00"),
+        ),
+        ProductFactory(
+            shop=shop,
+            category=leather,
+            title="Vintage leather wallet",
+            tags=["leather"],
+            price=Decimal("120.00"),
+            is_vintage=True,
+        ),
         ProductFactory(shop=shop, category=CategoryFactory(), title="Ceramic mug", tags=["mug"]),
     ]
     refresh_vocabulary()

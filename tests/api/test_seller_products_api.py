@@ -34,8 +34,13 @@ def other_shop_product(category):
 def test_create_list_edit_delete_own_listing(seller_client, shop, category):
     response = seller_client.post(
         "/api/v1/seller/products",
-        {"title": "  Speckled bowl ", "price": "32.50", "quantity": 3, "category": category.slug,
-         "tags": ["Bowl", "bowl", "ceramic"]},
+        {
+            "title": "  Speckled bowl ",
+            "price": "32.50",
+            "quantity": 3,
+            "category": category.slug,
+            "tags": ["Bowl", "bowl", "ceramic"],
+        },
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -86,9 +91,10 @@ def test_seller_cannot_read_or_change_another_shops_listing(seller_client, other
     assert seller_client.get(f"/api/v1/seller/products/{pk}").status_code == 404
     assert seller_client.patch(f"/api/v1/seller/products/{pk}", {"price": "1.00"}, format="json").status_code == 404
     assert seller_client.delete(f"/api/v1/seller/products/{pk}").status_code == 404
-    assert seller_client.post(
-        f"/api/v1/seller/products/{pk}/images", {"image": _png()}, format="multipart"
-    ).status_code == 404
+    assert (
+        seller_client.post(f"/api/v1/seller/products/{pk}/images", {"image": _png()}, format="multipart").status_code
+        == 404
+    )
     assert seller_client.get("/api/v1/seller/products").json()["count"] == 0
     other_shop_product.refresh_from_db()
     assert other_shop_product.price == Decimal("24.00") and other_shop_product.is_active

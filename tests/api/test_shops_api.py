@@ -50,9 +50,7 @@ def test_shop_reviews_newest_first_without_private_data(api_client):
 
 
 def test_open_shop_makes_the_caller_a_seller(buyer_client, buyer):
-    response = buyer_client.post(
-        "/api/v1/shops", {"name": "Bea's Bindery", "shipping_base": "3.50"}, format="json"
-    )
+    response = buyer_client.post("/api/v1/shops", {"name": "Bea's Bindery", "shipping_base": "3.50"}, format="json")
     assert response.status_code == 201, response.content
     shop = Shop.objects.get(owner=buyer)
     assert shop.name == "Bea's Bindery" and shop.shipping_base == Decimal("3.50")

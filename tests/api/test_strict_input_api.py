@@ -63,8 +63,8 @@ def test_type_and_value_errors_are_reported_together(seller_client, category):
 
 
 def test_nullable_decimal_takes_json_null_not_empty_string(seller_client, shop):
-    assert seller_client.patch(
-        "/api/v1/seller/shop", {"free_shipping_threshold": None}, format="json"
-    ).status_code == 200
+    assert (
+        seller_client.patch("/api/v1/seller/shop", {"free_shipping_threshold": None}, format="json").status_code == 200
+    )
     response = seller_client.patch("/api/v1/seller/shop", {"free_shipping_threshold": ""}, format="json")
     assert response.status_code == 400

@@ -90,8 +90,11 @@ def test_a_reader_that_read_before_a_change_does_not_store_over_it(buyer, shop, 
     with django_capture_on_commit_callbacks(execute=True):
         services.add_item(user=buyer, product_id=product.pk)
     assert not cache.store_if_newer(
-        {cache.cart_key(buyer.pk): []}, version_key=cache.cart_version_key(buyer.pk),
-        sequence_key=cache.cart_sequence_key(buyer.pk), version=stale_version, ttl=60,
+        {cache.cart_key(buyer.pk): []},
+        version_key=cache.cart_version_key(buyer.pk),
+        sequence_key=cache.cart_sequence_key(buyer.pk),
+        version=stale_version,
+        ttl=60,
     )
     assert _ids(_cached_lines(buyer)) == [product.pk]
 
@@ -195,7 +198,9 @@ def test_deactivated_listing_shows_as_unavailable_not_missing(buyer, shop, djang
     assert line.product.pk == product.pk and line.problem == "unavailable"
 
 
-def test_cache_disabled_reads_the_database_and_stores_nothing(buyer, product, settings, django_capture_on_commit_callbacks):
+def test_cache_disabled_reads_the_database_and_stores_nothing(
+    buyer, product, settings, django_capture_on_commit_callbacks
+):
     settings.CACHE_ENABLED = False
     with django_capture_on_commit_callbacks(execute=True):
         services.add_item(user=buyer, product_id=product.pk)
@@ -232,7 +237,10 @@ def test_concurrent_changes_of_one_cart_leave_the_cache_equal_to_the_database():
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(change, range(8)))
         in_database = [
-            (pid, qty) for pid, qty in CartItem.objects.filter(user=buyer).order_by("added_at", "id").values_list("product_id", "quantity")
+            (pid, qty)
+            for pid, qty in CartItem.objects.filter(user=buyer)
+            .order_by("added_at", "id")
+            .values_list("product_id", "quantity")
         ]
         assert [(line.product_id, line.quantity) for line in _cached_lines(buyer)] == in_database
         assert default_cache.get(cache.cart_count_key(buyer.pk)) == sum(qty for _, qty in in_database)

@@ -113,7 +113,13 @@ def test_pages_are_served_from_the_database_when_redis_is_down(client, product, 
 @pytest.mark.django_db
 def test_pages_bypass_the_cache_when_disabled(client, product, settings):
     settings.CACHE_ENABLED = False
-    for url in ("/", product.get_absolute_url(), f"/c/{product.category.slug}/", "/search/?q=mug", f"/shops/{product.shop.slug}/"):
+    for url in (
+        "/",
+        product.get_absolute_url(),
+        f"/c/{product.category.slug}/",
+        "/search/?q=mug",
+        f"/shops/{product.shop.slug}/",
+    ):
         assert client.get(url).status_code == 200, url
     leftover = [k for k in caches["default"].keys("*") if not k.startswith(("views:", "search:"))]
     assert leftover == []

@@ -21,7 +21,17 @@ def test_listings_are_deterministic_for_a_seed():
 def test_listings_vary_wording_like_real_sellers():
     specs = list(iter_listings(seed=7, products=3000, shops=40))
     titles = " ".join(s.title.lower() for s in specs)
-    for word in ("handmade", "hand-crafted", "artisan", "billfold", "wallet", "925 silver", "sterling", "vintage", "antique"):
+    for word in (
+        "handmade",
+        "hand-crafted",
+        "artisan",
+        "billfold",
+        "wallet",
+        "925 silver",
+        "sterling",
+        "vintage",
+        "antique",
+    ):
         assert word in titles, word
     assert any(s.misspelled for s in specs)
     unique_share = sum(1 for s in specs if s.quantity == 1) / len(specs)

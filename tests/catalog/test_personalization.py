@@ -101,7 +101,10 @@ def test_compute_trending_caches_per_category_and_prefers_viewed(market, buyer):
     assert tasks.compute_trending() == 3  # all + two categories
     assert selectors.list_trending_products(category_id=market["jewelry"].pk)[0] == hot
     assert selectors.list_trending_products()[0] == hot
-    assert all(p.category_id == market["ceramics"].pk for p in selectors.list_trending_products(category_id=market["ceramics"].pk))
+    assert all(
+        p.category_id == market["ceramics"].pk
+        for p in selectors.list_trending_products(category_id=market["ceramics"].pk)
+    )
 
 
 def test_home_page_personalizes_for_signed_in_buyers(client, buyer, market):

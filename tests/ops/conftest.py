@@ -130,10 +130,17 @@ def start_gunicorn(tmp_dir: Path, *, database_name: str, workers: int = 2, extra
     log_file = open(log_path, "w")
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "etsy.wsgi", "--config", "etsy/gunicorn.conf.py"],
-        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     server = GunicornServer(
-        base_url=f"http://127.0.0.1:{port}", process=process, metrics_dir=metrics_dir, log_path=log_path,
+        base_url=f"http://127.0.0.1:{port}",
+        process=process,
+        metrics_dir=metrics_dir,
+        log_path=log_path,
         workers=workers,
     )
     deadline = time.monotonic() + 90
@@ -213,13 +220,32 @@ def celery_worker_with_metrics(transactional_db, tmp_path):
     log_path = tmp_path / "worker.log"
     log_file = open(log_path, "w")
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("celery")), "-A", "etsy", "worker", "--loglevel", "INFO",
-         "--concurrency", "2", "--pool", "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "--hostname", f"ops-{port}@%h"],
-        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            str(Path(sys.executable).with_name("celery")),
+            "-A",
+            "etsy",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            f"ops-{port}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
-    worker = CeleryWorker(process=process, metrics_url=f"http://127.0.0.1:{port}/metrics", metrics_dir=metrics_dir,
-                          log_path=log_path)
+    worker = CeleryWorker(
+        process=process, metrics_url=f"http://127.0.0.1:{port}/metrics", metrics_dir=metrics_dir, log_path=log_path
+    )
     deadline = time.monotonic() + 90
     try:
         while time.monotonic() < deadline:

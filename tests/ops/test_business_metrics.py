@@ -79,7 +79,8 @@ def test_search_latency_queries_results_and_search_cache(client, shop, category)
     assert moved(before, after, "etsy_cache_misses_total", cache_type="search") == 2
     assert moved(before, after, "etsy_cache_hits_total", cache_type="search") == 1
     latency_buckets = {
-        dict(labels)["le"] for (name, labels) in after.samples
+        dict(labels)["le"]
+        for (name, labels) in after.samples
         if name == "etsy_search_latency_seconds_bucket" and dict(labels)["query_type"] == "keyword"
     }
     assert latency_buckets == {"0.01", "0.05", "0.1", "0.2", "0.3", "0.5", "1.0", "+Inf"}
@@ -88,11 +89,20 @@ def test_search_latency_queries_results_and_search_cache(client, shop, category)
 def test_every_documented_metric_is_exposed_with_its_buckets(client):
     text = client.get("/metrics").content.decode()
     for name in [
-        "etsy_product_views_total", "etsy_search_latency_seconds", "etsy_search_queries_total",
-        "etsy_search_results_count", "etsy_orders_created_total", "etsy_orders_by_shop_total",
-        "etsy_order_value_dollars", "etsy_checkout_duration_seconds", "etsy_cache_hits_total",
-        "etsy_cache_misses_total", "etsy_circuit_breaker_state", "etsy_reservations_created_total",
-        "etsy_reservations_expired_total", "etsy_inventory_conflicts_total",
+        "etsy_product_views_total",
+        "etsy_search_latency_seconds",
+        "etsy_search_queries_total",
+        "etsy_search_results_count",
+        "etsy_orders_created_total",
+        "etsy_orders_by_shop_total",
+        "etsy_order_value_dollars",
+        "etsy_checkout_duration_seconds",
+        "etsy_cache_hits_total",
+        "etsy_cache_misses_total",
+        "etsy_circuit_breaker_state",
+        "etsy_reservations_created_total",
+        "etsy_reservations_expired_total",
+        "etsy_inventory_conflicts_total",
     ]:
         assert f"# TYPE {name.removesuffix('_total')}" in text, name
     for bucket in ["10.0", "25.0", "50.0", "100.0", "250.0", "500.0", "+Inf"]:

@@ -89,10 +89,19 @@ def test_checkouts_with_card_numbers_leave_no_card_digits_in_any_log_line(client
     fill_cart(buyer)
     page = client.get("/orders/checkout/")
     assert page.status_code == 200
-    response = client.post("/orders/checkout/", {
-        "ship_name": "Bea Buyer", "ship_line1": "1 Market Street", "ship_city": "Hudson", "ship_postcode": "12534",
-        "ship_country": "US", "card_number": "4242 4242 4242 4242", "token": _form_token(page.content.decode()),
-    }, HTTP_X_REQUEST_ID="checkout-html-1")
+    response = client.post(
+        "/orders/checkout/",
+        {
+            "ship_name": "Bea Buyer",
+            "ship_line1": "1 Market Street",
+            "ship_city": "Hudson",
+            "ship_postcode": "12534",
+            "ship_country": "US",
+            "card_number": "4242 4242 4242 4242",
+            "token": _form_token(page.content.decode()),
+        },
+        HTTP_X_REQUEST_ID="checkout-html-1",
+    )
     assert response.status_code in (302, 303), response.content[:2000]  # to the confirmation page
     paid = sorted(Order.objects.filter(buyer=buyer, status="paid").values_list("pk", flat=True))
     assert len(paid) == 2
@@ -110,8 +119,9 @@ def test_checkouts_with_card_numbers_leave_no_card_digits_in_any_log_line(client
     assert result.payment_status == "unknown"
 
     text = log_lines.text
-    assert any(r.get("request_id") == "checkout-html-1" and r.get("path") == "/orders/checkout/"
-               for r in log_lines.records)
+    assert any(
+        r.get("request_id") == "checkout-html-1" and r.get("path") == "/orders/checkout/" for r in log_lines.records
+    )
     assert "payment outcome unknown" in text
     for card in (payments.CARD_SUCCEEDS, payments.CARD_DECLINED, payments.CARD_TIMEOUT, "4242 4242 4242 4242"):
         assert card not in text

@@ -12,7 +12,6 @@ from prometheus_client import REGISTRY
 from etsy import health
 from etsy.breakers import RateWindowListener, reset_all, search_breaker
 from etsy.celery import app as celery_app
-
 from tests.local_services import free_port
 
 pytestmark = pytest.mark.django_db
@@ -143,8 +142,11 @@ def test_postgres_failure_returns_503_so_the_balancer_drops_the_instance(client,
     status, body = get_health(client)
     assert status == 503
     assert body["status"] == "degraded"
-    assert body["services"]["postgres"] == {"status": "unhealthy", "latencyMs": body["services"]["postgres"]["latencyMs"],
-                                            "error": "OperationalError"}
+    assert body["services"]["postgres"] == {
+        "status": "unhealthy",
+        "latencyMs": body["services"]["postgres"]["latencyMs"],
+        "error": "OperationalError",
+    }
 
 
 def test_health_is_cheap_enough_to_poll_every_second(client, settings):

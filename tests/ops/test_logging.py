@@ -20,7 +20,8 @@ ANY_CARD_DIGITS = re.compile(r"\d(?:[ -]?\d){11,18}")
 
 def access_lines(log_lines, request_id=None):
     return [
-        r for r in log_lines.records
+        r
+        for r in log_lines.records
         if r.get("logger") == "etsy.request" and (request_id is None or r.get("request_id") == request_id)
     ]
 
@@ -107,7 +108,8 @@ def test_breaker_transition_events_keep_their_fields(log_lines):
     finally:
         reset_all()
     transitions = [
-        r for r in log_lines.records
+        r
+        for r in log_lines.records
         if r.get("event_type") == "breaker_transition" and r.get("extra_service") == "elasticsearch"
     ]
     [opened] = [r for r in transitions if r["to_state"] == "open"]
@@ -125,7 +127,9 @@ def test_no_card_digits_reach_any_log_line(client, buyer, log_lines):
     client.get(f"/products/{CARD}/", {"card": CARD_SPACED}, HTTP_X_REQUEST_ID=CARD)
     client.raise_request_exception = False
     assert client.get("/ops-test/explode", {"card": CARD}).status_code == 500
-    logging.getLogger("orders").info("charge for %s", CARD, extra={"payload": {"cards": [CARD_SPACED, 4000000000009999]}})
+    logging.getLogger("orders").info(
+        "charge for %s", CARD, extra={"payload": {"cards": [CARD_SPACED, 4000000000009999]}}
+    )
     structlog.get_logger("orders").warning("declined", card="4000-0000-0000-0002", secret_key="s3cr3t")
 
     text = log_lines.text
@@ -137,8 +141,14 @@ def test_no_card_digits_reach_any_log_line(client, buyer, log_lines):
 
 @pytest.mark.parametrize(
     "value",
-    ["4242424242424242", "4000 0000 0000 0002", "4000-0000-0000-9999", "123456789012", "1234567890123456789",
-     "order 378282246310005 paid"],
+    [
+        "4242424242424242",
+        "4000 0000 0000 0002",
+        "4000-0000-0000-9999",
+        "123456789012",
+        "1234567890123456789",
+        "order 378282246310005 paid",
+    ],
 )
 def test_redaction_masks_any_12_to_19_digit_run(value):
     out = redact_secrets(None, "info", {"event": value, "nested": {"list": [value]}})
@@ -150,8 +160,21 @@ def test_redaction_leaves_short_numbers_and_timestamps_alone(value):
     assert redact_secrets(None, "info", {"event": value})["event"] == value
 
 
-@pytest.mark.parametrize("key", ["password", "new_password1", "api_key", "Authorization", "csrfmiddlewaretoken",
-                                 "card_number", "cvc", "sessionid", "SECRET_KEY", "access_token"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "password",
+        "new_password1",
+        "api_key",
+        "Authorization",
+        "csrfmiddlewaretoken",
+        "card_number",
+        "cvc",
+        "sessionid",
+        "SECRET_KEY",
+        "access_token",
+    ],
+)
 def test_redaction_hides_values_under_secret_keys(key):
     out = redact_secrets(None, "info", {"event": "x", "data": {key: "visible?"}, key: "visible?"})
     assert out[key] == REDACTED and out["data"][key] == REDACTED

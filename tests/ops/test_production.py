@@ -56,16 +56,18 @@ def run_production(args: list[str], env_extra: dict | None = None) -> subprocess
 
 
 def test_production_profile_passes_check_deploy():
-    result = run_production(["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            {"DJANGO_SETTINGS_MODULE": "etsy.settings"})
+    result = run_production(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], {"DJANGO_SETTINGS_MODULE": "etsy.settings"}
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():
     env = {**os.environ, "ETSY_ENV": "production", "ALLOWED_HOSTS": "shop.example.com"}
     env.pop("SECRET_KEY", None)
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 

@@ -5,8 +5,8 @@ import logging
 
 import structlog
 from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 
 domain_logger = logging.getLogger("tests.ops.domain")
 

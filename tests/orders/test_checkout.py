@@ -73,7 +73,9 @@ def test_place_order_creates_one_paid_order_per_shop_with_exact_totals(
     ]
     assert _stock(products) == [0, 3, 0, 2]
     assert sorted(Shop.objects.filter(orders__checkout=result.checkout).values_list("sales_count", flat=True)) == [
-        1, 1, 3,
+        1,
+        1,
+        3,
     ]
     assert not CartItem.objects.filter(user=buyer).exists()
     assert OutboxMessage.objects.filter(topic="order.placed").count() == 3
@@ -142,7 +144,10 @@ def test_decline_cancels_restocks_and_restores_cart_in_one_go(
     assert set(Shop.objects.filter(orders__isnull=False).values_list("sales_count", flat=True)) == {0}
     restored = {i.product_id: i for i in CartItem.objects.filter(user=buyer)}
     assert {pid: i.quantity for pid, i in restored.items()} == {
-        three_shop_cart[0].pk: 1, three_shop_cart[1].pk: 2, three_shop_cart[2].pk: 1, three_shop_cart[3].pk: 1,
+        three_shop_cart[0].pk: 1,
+        three_shop_cart[1].pk: 2,
+        three_shop_cart[2].pk: 1,
+        three_shop_cart[3].pk: 1,
     }
     assert restored[three_shop_cart[0].pk].reserved_until > timezone.now()
     assert mail.outbox == []  # no seller hears of a declined order

@@ -58,7 +58,9 @@ def test_completed_response_replays_byte_identical_and_processing_is_409():
 
 
 def test_same_key_different_payload_is_422_and_scoped_per_user():
-    idempotency.begin(scope="user:1", key="abc", fingerprint="fp").complete(status=200, body=b"ok", content_type="text/plain")
+    idempotency.begin(scope="user:1", key="abc", fingerprint="fp").complete(
+        status=200, body=b"ok", content_type="text/plain"
+    )
     with pytest.raises(IdempotencyKeyReused) as exc:
         idempotency.begin(scope="user:1", key="abc", fingerprint="other")
     assert exc.value.status_code == 422
@@ -75,7 +77,11 @@ def test_failure_before_side_effects_releases_the_key():
 
 def test_redis_down_refuses_with_503():
     broken = {
-        alias: {**config, "LOCATION": "redis://127.0.0.1:1/0", "OPTIONS": {**config["OPTIONS"], "SOCKET_CONNECT_TIMEOUT": 0.2}}
+        alias: {
+            **config,
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {**config["OPTIONS"], "SOCKET_CONNECT_TIMEOUT": 0.2},
+        }
         for alias, config in __import__("django.conf").conf.settings.CACHES.items()
     }
     with override_settings(CACHES=broken):

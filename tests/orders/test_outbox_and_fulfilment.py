@@ -132,14 +132,16 @@ def test_cancelling_a_paid_order_refunds_it_once_after_commit(
     assert outbox.process(message_id=refund_rows.get().pk) == "skipped"
     provider = payments.get_provider()
     refund = provider.refund(
-        charge_idempotency_key=result.checkout.provider_idempotency_key, amount=order.total,
+        charge_idempotency_key=result.checkout.provider_idempotency_key,
+        amount=order.total,
         idempotency_key=f"refund:order:{order.pk}",
     )
     assert refund.amount == order.total  # the same refund, not a second one
     with pytest.raises(payments.PaymentProviderError):  # more than what is left of the charge
         provider.refund(
             charge_idempotency_key=result.checkout.provider_idempotency_key,
-            amount=result.checkout.total - order.total + Decimal("0.01"), idempotency_key="too-much",
+            amount=result.checkout.total - order.total + Decimal("0.01"),
+            idempotency_key="too-much",
         )
     assert Order.objects.get(pk=order.pk).status == "cancelled"
     assert [Order.objects.get(pk=o.pk).status for o in result.orders[1:]] == ["paid", "paid"]

@@ -30,7 +30,10 @@ def test_leave_review_recomputes_rating_and_announces_after_commit(
     try:
         OrderFactory(buyer=buyer, shop=shop, status=Order.Status.DELIVERED)
         first = Review.objects.create(
-            order=OrderFactory(buyer=buyer, shop=shop, status=Order.Status.DELIVERED), reviewer=buyer, shop=shop, rating=2
+            order=OrderFactory(buyer=buyer, shop=shop, status=Order.Status.DELIVERED),
+            reviewer=buyer,
+            shop=shop,
+            rating=2,
         )
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             review = reviews.leave_review(buyer=buyer, order_id=delivered.pk, rating=5, comment=" Lovely ")

@@ -40,9 +40,13 @@ def test_buyers_racing_through_the_api_never_oversell_and_the_books_balance(tmp_
     books = bench_load.check_books(data=data, tally=tally)
     report = bench_load.summary(tally=tally, books=books, duration=10, workers=2, concurrency=6)
     with capsys.disabled():
-        print("\nbench-load (short):", json.dumps({k: report[k] for k in (
-            "attempts", "checkouts", "orders", "conflicts", "replays", "errors_5xx")}),
-            json.dumps({k: v for k, v in report["latency_ms"].items() if k in ("cart_add", "checkout")}))
+        print(
+            "\nbench-load (short):",
+            json.dumps(
+                {k: report[k] for k in ("attempts", "checkouts", "orders", "conflicts", "replays", "errors_5xx")}
+            ),
+            json.dumps({k: v for k, v in report["latency_ms"].items() if k in ("cart_add", "checkout")}),
+        )
     failed = {name: detail for name, (ok, detail) in books.items() if not ok}
     assert not failed, failed
     assert report["unexpected"] == {}

@@ -21,8 +21,9 @@ from tests.shops.factories import ShopFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-ADDRESS = ShippingAddress(name="Ada Buyer", line1="1 Market Street", line2="", city="Hudson", postcode="12534",
-                          country="US")
+ADDRESS = ShippingAddress(
+    name="Ada Buyer", line1="1 Market Street", line2="", city="Hudson", postcode="12534", country="US"
+)
 THREADS = 6
 ROUNDS = 4
 
@@ -34,9 +35,10 @@ def test_parallel_checkouts_of_one_shops_listings_all_succeed_without_deadlock(c
     lock = threading.Lock()
     for round_number in range(ROUNDS):
         buyers = [UserFactory() for _ in range(THREADS)]
-        products = [ProductFactory(shop=shop, category=category, price=Decimal("5.00"), quantity=3)
-                    for _ in range(THREADS)]
-        for buyer, product in zip(buyers, products):
+        products = [
+            ProductFactory(shop=shop, category=category, price=Decimal("5.00"), quantity=3) for _ in range(THREADS)
+        ]
+        for buyer, product in zip(buyers, products, strict=True):
             cart_services.add_item(user=buyer, product_id=product.pk)
         barrier = threading.Barrier(THREADS)
 

@@ -31,9 +31,14 @@ class FakeElasticsearch(BaseHTTPRequestHandler):
             self.rfile.read(length)
         type(self).requests.append(self.path)
         body = {
-            "took": 1, "timed_out": False, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
-            "hits": {"total": {"value": len(self.ids), "relation": "eq"}, "max_score": 1.0,
-                     "hits": [{"_index": "products", "_id": str(i), "_score": 1.0} for i in self.ids]},
+            "took": 1,
+            "timed_out": False,
+            "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+            "hits": {
+                "total": {"value": len(self.ids), "relation": "eq"},
+                "max_score": 1.0,
+                "hits": [{"_index": "products", "_id": str(i), "_score": 1.0} for i in self.ids],
+            },
             "aggregations": {"categories": {"buckets": []}, "price_ranges": {"buckets": {}}},
         }
         raw = json.dumps(body).encode()

@@ -23,8 +23,14 @@ from tests.catalog.factories import ProductFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
-ADDRESS = {"name": "Ada Buyer", "line1": "1 Market Street", "line2": "", "city": "Hudson",
-           "postcode": "12534", "country": "US"}
+ADDRESS = {
+    "name": "Ada Buyer",
+    "line1": "1 Market Street",
+    "line2": "",
+    "city": "Hudson",
+    "postcode": "12534",
+    "country": "US",
+}
 RELEASE = threading.Event()
 
 
@@ -54,8 +60,9 @@ def api_for(user) -> APIClient:
 
 
 def checkout(user, card, key):
-    return api_for(user).post("/api/v1/checkout", {"address": ADDRESS, "card_number": card}, format="json",
-                              HTTP_IDEMPOTENCY_KEY=key)
+    return api_for(user).post(
+        "/api/v1/checkout", {"address": ADDRESS, "card_number": card}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
 
 
 def age_checkouts(seconds: int = 3600) -> None:

@@ -22,8 +22,14 @@ from tests.catalog.factories import ProductFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
-ADDRESS = {"name": "Ada Buyer", "line1": "1 Market Street", "line2": "", "city": "Hudson",
-           "postcode": "12534", "country": "US"}
+ADDRESS = {
+    "name": "Ada Buyer",
+    "line1": "1 Market Street",
+    "line2": "",
+    "city": "Hudson",
+    "postcode": "12534",
+    "country": "US",
+}
 CARD = "4242424242424242"
 
 
@@ -82,7 +88,7 @@ def test_checkout_refuses_with_503_while_redis_is_down_and_succeeds_after_it_ret
     body = {"address": ADDRESS, "card_number": CARD}
 
     redis.stop()
-    for attempt in range(2):  # a client retrying during the outage never gets a half order
+    for _attempt in range(2):  # a client retrying during the outage never gets a half order
         refused = api.post("/api/v1/checkout", body, format="json", HTTP_IDEMPOTENCY_KEY="redis-down-1")
         assert refused.status_code == 503, refused.content
         assert refused.json()["error"]["code"] == "idempotency_unavailable"

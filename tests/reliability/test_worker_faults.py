@@ -16,11 +16,11 @@ import time
 from datetime import timedelta
 
 import psycopg
-from kombu import pools as kombu_pools
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from kombu import pools as kombu_pools
 
 from cart import services as cart_services
 from etsy.celery import app as celery_app
@@ -35,8 +35,9 @@ from tests.worker import WorkerProcess, _test_database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-ADDRESS = ShippingAddress(name="Ada Buyer", line1="1 Market Street", line2="", city="Hudson", postcode="12534",
-                          country="US")
+ADDRESS = ShippingAddress(
+    name="Ada Buyer", line1="1 Market Street", line2="", city="Hudson", postcode="12534", country="US"
+)
 VISIBILITY_TIMEOUT = 4
 
 

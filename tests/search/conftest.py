@@ -21,8 +21,19 @@ def make_listing(db):
     """Create a listing whose search-relevant fields are all explicit; ``age_days`` back-dates it."""
     default_shop = {}
 
-    def make(title, *, description="", tags=(), price="30.00", quantity=1, category=None, shop=None,
-             is_vintage=False, age_days=None, **extra) -> Product:
+    def make(
+        title,
+        *,
+        description="",
+        tags=(),
+        price="30.00",
+        quantity=1,
+        category=None,
+        shop=None,
+        is_vintage=False,
+        age_days=None,
+        **extra,
+    ) -> Product:
         if shop is None:
             shop = default_shop.get("shop") or default_shop.setdefault(
                 "shop", ShopFactory(rating=Decimal("4.5"), sales_count=10)

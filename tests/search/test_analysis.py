@@ -11,10 +11,7 @@ from search.synonyms import load_rules, parse_rules, solr_lines
 
 def test_parse_rules_reads_equivalences_one_way_rules_and_comments():
     rules = parse_rules(
-        "# comment\n"
-        "handmade, Hand-Crafted, hand made  # trailing comment\n"
-        "\n"
-        "purse, pocketbook => purse, wallet\n"
+        "# comment\nhandmade, Hand-Crafted, hand made  # trailing comment\n\npurse, pocketbook => purse, wallet\n"
     )
 
     assert rules[0].inputs == rules[0].outputs == ("handmade", "hand crafted", "hand made")
@@ -24,10 +21,33 @@ def test_parse_rules_reads_equivalences_one_way_rules_and_comments():
 
 def test_synonyms_file_has_the_documented_groups():
     inputs = {phrase for rule in load_rules() for phrase in rule.inputs}
-    for phrase in ("handmade", "handcrafted", "artisan", "homemade", "hand made", "vintage", "antique", "retro",
-                   "billfold", "necklace", "pendant", "choker", "earrings", "studs", "ring", "band", "signet",
-                   "genuine leather", "cowhide", "full grain", "sterling", "925", "sterling silver", "14k",
-                   "gold filled"):
+    for phrase in (
+        "handmade",
+        "handcrafted",
+        "artisan",
+        "homemade",
+        "hand made",
+        "vintage",
+        "antique",
+        "retro",
+        "billfold",
+        "necklace",
+        "pendant",
+        "choker",
+        "earrings",
+        "studs",
+        "ring",
+        "band",
+        "signet",
+        "genuine leather",
+        "cowhide",
+        "full grain",
+        "sterling",
+        "925",
+        "sterling silver",
+        "14k",
+        "gold filled",
+    ):
         assert phrase in inputs
     assert all("#" not in line for line in solr_lines())
 
@@ -40,8 +60,14 @@ def test_query_words_fold_case_accents_and_punctuation():
 
 @pytest.mark.parametrize(
     ("a", "b", "distance"),
-    [("walet", "wallet", 1), ("jewlery", "jewelry", 1), ("lether", "leather", 1), ("neckless", "necklace", 3),
-     ("same", "same", 0), ("", "abc", 3)],
+    [
+        ("walet", "wallet", 1),
+        ("jewlery", "jewelry", 1),
+        ("lether", "leather", 1),
+        ("neckless", "necklace", 3),
+        ("same", "same", 0),
+        ("", "abc", 3),
+    ],
 )
 def test_edit_distance_counts_swaps_as_one_edit(a, b, distance):
     assert edit_distance(a, b) == distance
@@ -84,8 +110,13 @@ def _truth(**kw):
 
 
 def test_grades_follow_the_rules():
-    query = JudgedQuery(q="leather wallet", group="g", exact={"kind": "wallet", "material": "leather"},
-                        partial=({"kind": "wallet"},), expect_none=False)
+    query = JudgedQuery(
+        q="leather wallet",
+        group="g",
+        exact={"kind": "wallet", "material": "leather"},
+        partial=({"kind": "wallet"},),
+        expect_none=False,
+    )
 
     assert grade(query, _truth()) == 2
     assert grade(query, _truth(material="cork")) == 1
@@ -116,6 +147,13 @@ def test_judged_set_covers_every_required_kind_of_query():
     groups = {q.group for q in queries}
 
     assert len(queries) >= 60
-    assert groups == {"synonyms", "misspellings", "plurals and stems", "multi-word", "materials and colours",
-                      "vintage versus new", "should find nothing"}
+    assert groups == {
+        "synonyms",
+        "misspellings",
+        "plurals and stems",
+        "multi-word",
+        "materials and colours",
+        "vintage versus new",
+        "should find nothing",
+    }
     assert all(q.exact or q.expect_none for q in queries)

@@ -73,8 +73,10 @@ def test_rename_reindexes_each_batch_in_elasticsearch_after_commit_and_other_edi
     tree, make_listing, django_capture_on_commit_callbacks
 ):
     listings = [make_listing(f"Cup {i}", category=tree["mugs"]) for i in range(5)]
-    with mock.patch.object(tasks.index_products, "delay") as index, \
-         mock.patch.object(tasks.refresh_search_vocabulary, "apply_async"):
+    with (
+        mock.patch.object(tasks.index_products, "delay") as index,
+        mock.patch.object(tasks.refresh_search_vocabulary, "apply_async"),
+    ):
         with django_capture_on_commit_callbacks(execute=True):
             tree["kitchen"].description = "Pots, pans and cups."
             tree["kitchen"].position = 3
@@ -84,7 +86,9 @@ def test_rename_reindexes_each_batch_in_elasticsearch_after_commit_and_other_edi
         with django_capture_on_commit_callbacks(execute=True):
             assert services.refresh_category_listings(category_id=tree["kitchen"].pk, batch_size=2) == 5
         assert [call.args[0] for call in index.call_args_list] == [
-            [listings[0].pk, listings[1].pk], [listings[2].pk, listings[3].pk], [listings[4].pk]
+            [listings[0].pk, listings[1].pk],
+            [listings[2].pk, listings[3].pk],
+            [listings[4].pk],
         ]
 
 
@@ -92,7 +96,7 @@ def test_rename_schedules_one_refresh_after_commit_and_none_on_rollback(tree, dj
     from django.db import transaction
 
     with mock.patch.object(tasks.refresh_category_listings, "delay") as refresh:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with django_capture_on_commit_callbacks(execute=True):
             with pytest.raises(RuntimeError), transaction.atomic():
                 tree["art"].name = "Prints"
                 tree["art"].save()
@@ -109,8 +113,9 @@ def test_refresh_of_a_deleted_category_is_a_no_op():
     assert services.refresh_category_listings(category_id=987654) == 0
 
 
-def test_category_rename_shows_on_its_cached_page_and_the_home_page(client, tree, make_listing,
-                                                                     django_capture_on_commit_callbacks):
+def test_category_rename_shows_on_its_cached_page_and_the_home_page(
+    client, tree, make_listing, django_capture_on_commit_callbacks
+):
     make_listing("Speckled cup", category=tree["mugs"])
     assert "Kitchen" in client.get("/c/drinkware/").content.decode()
     assert "Home Living" in client.get("/").content.decode()

@@ -49,9 +49,16 @@ def test_mapping_has_the_documented_fields():
         assert properties[name]["search_analyzer"] == "etsy_analyzer"
     assert properties["tags"]["fields"]["raw"] == {"type": "keyword"}
     expected = {
-        "category": "keyword", "category_path": "keyword", "price": "float", "shop_id": "keyword",
-        "shop_rating": "float", "shop_sales_count": "integer", "is_vintage": "boolean", "quantity": "integer",
-        "created_at": "date", "is_active": "boolean",
+        "category": "keyword",
+        "category_path": "keyword",
+        "price": "float",
+        "shop_id": "keyword",
+        "shop_rating": "float",
+        "shop_sales_count": "integer",
+        "is_vintage": "boolean",
+        "quantity": "integer",
+        "created_at": "date",
+        "is_active": "boolean",
     }
     assert {name: properties[name]["type"] for name in expected} == expected
 
@@ -62,8 +69,15 @@ def test_document_denormalizes_shop_rating_and_sales_count():
     parent = CategoryFactory(slug="jewelry", name="Jewelry")
     category = CategoryFactory(slug="rings", name="Rings", parent=parent)
     category.refresh_from_db()
-    product = ProductFactory(shop=shop, category=category, title="Silver ring", price=Decimal("42.50"),
-                             tags=["ring", "silver"], quantity=3, is_vintage=True)
+    product = ProductFactory(
+        shop=shop,
+        category=category,
+        title="Silver ring",
+        price=Decimal("42.50"),
+        tags=["ring", "silver"],
+        quantity=3,
+        is_vintage=True,
+    )
 
     doc = ProductDocument().prepare(product)
 
@@ -84,15 +98,29 @@ def test_keyword_query_body_is_the_documented_multi_match_with_boosts_and_aggreg
     function_score = body["query"]["function_score"]
     bool_query = function_score["query"]["bool"]
     assert bool_query["must"] == [
-        {"multi_match": {"query": "leather wallet", "fields": ["title^3", "tags^2", "description", "category_names^0.5"],
-                         "fuzziness": "AUTO", "prefix_length": 2}}
+        {
+            "multi_match": {
+                "query": "leather wallet",
+                "fields": ["title^3", "tags^2", "description", "category_names^0.5"],
+                "fuzziness": "AUTO",
+                "prefix_length": 2,
+            }
+        }
     ]
     assert {"range": {"quantity": {"gt": 0}}} in bool_query["filter"]
     functions = function_score["functions"]
-    assert functions[1]["field_value_factor"] == {"field": "shop_rating", "factor": 1.5, "modifier": "sqrt",
-                                                  "missing": 3.0}
-    assert functions[2]["field_value_factor"] == {"field": "shop_sales_count", "factor": 1.2,
-                                                  "modifier": "log1p", "missing": 0}
+    assert functions[1]["field_value_factor"] == {
+        "field": "shop_rating",
+        "factor": 1.5,
+        "modifier": "sqrt",
+        "missing": 3.0,
+    }
+    assert functions[2]["field_value_factor"] == {
+        "field": "shop_sales_count",
+        "factor": 1.2,
+        "modifier": "log1p",
+        "missing": 0,
+    }
     assert functions[3]["gauss"] == {"created_at": {"origin": "now", "scale": "30d", "decay": 0.5}}
     assert body["aggs"]["categories"] == {"terms": {"field": "category", "size": 20}}
     assert body["aggs"]["price_ranges"]["range"]["ranges"] == [
@@ -109,8 +137,17 @@ def test_keyword_query_body_is_the_documented_multi_match_with_boosts_and_aggreg
 def test_filters_become_filter_clauses_and_sorts_become_sort():
     parent = CategoryFactory(slug="jewelry")
     parent.refresh_from_db()
-    params = SearchParams(q="ring", category="jewelry", price_min=Decimal("10"), price_max=Decimal("99.5"),
-                          vintage=False, shop_id=7, sort="price_desc", page=3, per_page=10)
+    params = SearchParams(
+        q="ring",
+        category="jewelry",
+        price_min=Decimal("10"),
+        price_max=Decimal("99.5"),
+        vintage=False,
+        shop_id=7,
+        sort="price_desc",
+        page=3,
+        per_page=10,
+    )
 
     body = es_backend.build_search_body(params=params, category=parent)
 
@@ -139,8 +176,14 @@ def test_response_is_parsed_into_ids_total_facets_and_suggestion():
         "hits": {"total": {"value": 42, "relation": "eq"}, "hits": [{"_id": "9"}, {"_id": "3"}]},
         "aggregations": {
             "categories": {"buckets": [{"key": "wallets", "doc_count": 40}, {"key": "gone", "doc_count": 2}]},
-            "price_ranges": {"buckets": {"under-25": {"doc_count": 1}, "25-50": {"doc_count": 30},
-                                         "50-100": {"doc_count": 11}, "100-plus": {"doc_count": 0}}},
+            "price_ranges": {
+                "buckets": {
+                    "under-25": {"doc_count": 1},
+                    "25-50": {"doc_count": 30},
+                    "50-100": {"doc_count": 11},
+                    "100-plus": {"doc_count": 0},
+                }
+            },
         },
         "suggest": {"did_you_mean": [{"text": "lether walet", "options": [{"text": "leather wallet"}]}]},
     }
@@ -159,9 +202,11 @@ def test_elasticsearch_answer_is_loaded_in_rank_order(monkeypatch):
     first, second = ProductFactory(title="Second wallet"), ProductFactory(title="First wallet")
     sold_out = ProductFactory(title="Sold wallet", quantity=0)
     monkeypatch.setattr(
-        es_backend, "search",
-        lambda *, params, category: BackendResult(ids=[second.pk, sold_out.pk, first.pk], total=2,
-                                                  backend="elasticsearch"),
+        es_backend,
+        "search",
+        lambda *, params, category: BackendResult(
+            ids=[second.pk, sold_out.pk, first.pk], total=2, backend="elasticsearch"
+        ),
     )
 
     result = selectors.search_products(params=SearchParams(q="wallet"))
@@ -252,10 +297,12 @@ def test_search_sends_the_body_to_the_products_index_and_reads_the_answer(monkey
 
     wallet = ProductFactory(title="Leather wallet")
     client = mock.Mock()
-    client.search.return_value = mock.Mock(body={
-        "hits": {"total": {"value": 1, "relation": "eq"}, "hits": [{"_id": str(wallet.pk), "_score": 3.2}]},
-        "aggregations": {"categories": {"buckets": []}, "price_ranges": {"buckets": {}}},
-    })
+    client.search.return_value = mock.Mock(
+        body={
+            "hits": {"total": {"value": 1, "relation": "eq"}, "hits": [{"_id": str(wallet.pk), "_score": 3.2}]},
+            "aggregations": {"categories": {"buckets": []}, "price_ranges": {"buckets": {}}},
+        }
+    )
     monkeypatch.setattr("elasticsearch.dsl._sync.search.get_connection", lambda using=None: client)
 
     result = es_backend.search(params=SearchParams(q="leather wallet", per_page=5), category=None)

@@ -57,7 +57,11 @@ def test_misspelled_query_finds_leather_wallets_and_suggests_spelling(make_listi
 
     result = search("lether walet")
 
-    assert sorted(titles(result)) == ["Slim black leather wallet", "Slim brown leather wallet", "Slim tan leather wallet"]
+    assert sorted(titles(result)) == [
+        "Slim black leather wallet",
+        "Slim brown leather wallet",
+        "Slim tan leather wallet",
+    ]
     assert result.suggestion == "leather wallet"
 
 
@@ -92,8 +96,14 @@ def test_correctly_spelled_query_has_no_suggestion(make_listing, refresh_search_
     ],
 )
 def test_plural_singular_and_stemmed_forms_match(make_listing, refresh_search_vocabulary, query, title):
-    for t in ("Leather wallet", "Silver hoop earrings", "Watercolor painting of a heron", "Knitted wool beanie",
-              "Soy candle", "Oak side table"):
+    for t in (
+        "Leather wallet",
+        "Silver hoop earrings",
+        "Watercolor painting of a heron",
+        "Knitted wool beanie",
+        "Soy candle",
+        "Oak side table",
+    ):
         make_listing(t)
     refresh_search_vocabulary()
 
@@ -137,9 +147,17 @@ def test_facets_count_every_matching_listing(catalog_tree, refresh_search_vocabu
     result = search("silver")
 
     assert result.total == 6
-    assert {(f.slug, f.count) for f in result.categories} == {("necklaces", 2), ("rings", 2), ("jewelry", 1), ("home", 1)}
+    assert {(f.slug, f.count) for f in result.categories} == {
+        ("necklaces", 2),
+        ("rings", 2),
+        ("jewelry", 1),
+        ("home", 1),
+    }
     assert [(f.key, f.count) for f in result.price_ranges] == [
-        ("under-25", 1), ("25-50", 1), ("50-100", 2), ("100-plus", 2)
+        ("under-25", 1),
+        ("25-50", 1),
+        ("50-100", 2),
+        ("100-plus", 2),
     ]
 
 
@@ -157,7 +175,10 @@ def test_price_filters_are_inclusive_bounds(catalog_tree):
 
     assert sorted(titles(result)) == ["Silver pendant necklace", "Silver ring", "Silver ring wide"]
     assert [(f.key, f.count) for f in result.price_ranges] == [
-        ("under-25", 0), ("25-50", 1), ("50-100", 2), ("100-plus", 0)
+        ("under-25", 0),
+        ("25-50", 1),
+        ("50-100", 2),
+        ("100-plus", 0),
     ]
 
 
@@ -282,8 +303,9 @@ def test_search_vector_is_current_inside_the_writing_transaction(make_listing):
     assert titles(search("plain")) == []
 
 
-def test_page_of_hits_loads_with_constant_queries(make_listing, refresh_search_vocabulary,
-                                                  django_assert_max_num_queries):
+def test_page_of_hits_loads_with_constant_queries(
+    make_listing, refresh_search_vocabulary, django_assert_max_num_queries
+):
     for i in range(30):
         make_listing(f"Leather wallet {i}")
     refresh_search_vocabulary()

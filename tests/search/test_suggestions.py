@@ -113,7 +113,9 @@ def test_suggestions_rank_categories_by_name_start_then_depth(refresh_search_voc
     assert labels(list_suggestions(prefix="jew")) == ["Jewelry", "Jewelry boxes", "Vintage jewelry"]
 
 
-def test_suggestions_stop_at_the_limit_keeping_three_categories_beside_many_searches(make_listing, refresh_search_vocabulary):
+def test_suggestions_stop_at_the_limit_keeping_three_categories_beside_many_searches(
+    make_listing, refresh_search_vocabulary
+):
     for word in ("candle", "canvas", "cane", "canoe", "canopy", "canteen", "cantle", "canyon", "canary"):
         make_listing(f"{word.title()} ornament")
     refresh_search_vocabulary()
@@ -178,8 +180,12 @@ def test_hostile_text_gets_a_short_list_and_no_error(typed, mugs_and_more, categ
 
 
 def test_any_text_gets_a_short_list_and_no_error(mugs_and_more, categories):
-    @settings(max_examples=60, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=60,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(typed=st.text(max_size=120))
     def run(typed):
         suggestions = list_suggestions(prefix=typed)

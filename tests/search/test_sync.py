@@ -4,8 +4,7 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
-from django.db import connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 
 from catalog.models import Product
@@ -24,9 +23,11 @@ ES_ON = override_settings(ELASTICSEARCH_URL="http://es.invalid:9200")
 
 @pytest.fixture
 def index_calls():
-    with mock.patch.object(tasks.index_products, "delay") as products, \
-         mock.patch.object(tasks.index_shop_products, "delay") as shops, \
-         mock.patch.object(tasks.refresh_search_vocabulary, "apply_async") as vocabulary:
+    with (
+        mock.patch.object(tasks.index_products, "delay") as products,
+        mock.patch.object(tasks.index_shop_products, "delay") as shops,
+        mock.patch.object(tasks.refresh_search_vocabulary, "apply_async") as vocabulary,
+    ):
         yield {"products": products, "shops": shops, "vocabulary": vocabulary}
 
 
@@ -91,9 +92,7 @@ def test_shop_rating_change_reindexes_its_products(index_calls, django_capture_o
     index_calls["shops"].assert_called_once_with(shop.pk)
 
 
-def test_without_elasticsearch_no_index_task_but_cache_is_invalidated(
-    index_calls, django_capture_on_commit_callbacks
-):
+def test_without_elasticsearch_no_index_task_but_cache_is_invalidated(index_calls, django_capture_on_commit_callbacks):
     product = ProductFactory()
     version = caching.listings_version()
     with django_capture_on_commit_callbacks(execute=True):
@@ -113,8 +112,7 @@ def test_vocabulary_refresh_is_requested_once_for_a_burst_of_edits(index_calls, 
     index_calls["vocabulary"].assert_called_once()
 
 
-def test_cached_answer_is_served_until_a_listing_changes(django_capture_on_commit_callbacks,
-                                                         django_assert_num_queries):
+def test_cached_answer_is_served_until_a_listing_changes(django_capture_on_commit_callbacks, django_assert_num_queries):
     product = ProductFactory(title="Leather wallet")
     params = SearchParams(q="leather wallet")
     assert search_products(params=params).total == 1
@@ -135,8 +133,10 @@ def test_index_task_indexes_existing_products_and_deletes_missing_ones():
     product = ProductFactory()
     gone_id = product.pk + 1000
     connection = mock.Mock()
-    with mock.patch("search.documents.ProductDocument.update") as update, \
-         mock.patch("search.documents.ProductDocument._get_connection", return_value=connection):
+    with (
+        mock.patch("search.documents.ProductDocument.update") as update,
+        mock.patch("search.documents.ProductDocument._get_connection", return_value=connection),
+    ):
         assert tasks.index_products([product.pk, gone_id]) == 1
 
     (indexed,), _ = update.call_args
@@ -154,8 +154,10 @@ def test_index_task_is_a_no_op_without_elasticsearch():
 @ES_ON
 def test_broker_outage_after_commit_is_logged_not_raised(django_capture_on_commit_callbacks, caplog):
     product = ProductFactory()
-    with mock.patch.object(tasks.index_products, "delay", side_effect=ConnectionError("broker down")), \
-         mock.patch.object(tasks.refresh_search_vocabulary, "apply_async", side_effect=ConnectionError("down")):
+    with (
+        mock.patch.object(tasks.index_products, "delay", side_effect=ConnectionError("broker down")),
+        mock.patch.object(tasks.refresh_search_vocabulary, "apply_async", side_effect=ConnectionError("down")),
+    ):
         with django_capture_on_commit_callbacks(execute=True):
             product.save()
 

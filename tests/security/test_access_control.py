@@ -20,8 +20,7 @@ from accounts.models import User
 from cart.models import CartItem
 from catalog.models import Favorite, Product
 from orders.models import Checkout, Order, OutboxMessage, Review
-from shops.models import DigestLog
-from shops.models import Shop
+from shops.models import DigestLog, Shop
 from shops.services import open_shop
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import CategoryFactory, ProductFactory
@@ -92,10 +91,17 @@ def world() -> World:
     other_shop = open_shop(owner=other_seller, name="Rival shop")
     ProductFactory(shop=other_shop, category=category)
     return World(
-        owner=owner, seller=seller, shop=shop, product=product, order=order, review=review,
+        owner=owner,
+        seller=seller,
+        shop=shop,
+        product=product,
+        order=order,
+        review=review,
         cart_item=CartItem.objects.create(user=owner, product=product, quantity=2),
         favorite=Favorite.objects.create(user=owner, kind=Favorite.Kind.PRODUCT, product=product),
-        other_buyer=UserFactory(), other_seller=other_seller, category=category,
+        other_buyer=UserFactory(),
+        other_seller=other_seller,
+        category=category,
         digest=DigestLog.objects.create(shop=shop, day="2026-01-01"),
         outbox_row=OutboxMessage.objects.create(topic="order.placed", payload={"order_id": order.pk}),
     )
@@ -105,8 +111,11 @@ def snapshot(w: World):
     return (
         list(Order.objects.filter(pk=w.order.pk).values()),
         list(Review.objects.filter(pk=w.review.pk).values()),
-        list(Product.objects.filter(pk=w.product.pk).values(  # counters others legitimately move excluded
-            "title", "price", "quantity", "is_active", "shop_id", "description")),
+        list(
+            Product.objects.filter(pk=w.product.pk).values(  # counters others legitimately move excluded
+                "title", "price", "quantity", "is_active", "shop_id", "description"
+            )
+        ),
         list(Shop.objects.filter(pk=w.shop.pk).values()),
         list(CartItem.objects.filter(user=w.owner).values()),
         list(Favorite.objects.filter(user=w.owner).values()),
@@ -155,16 +164,24 @@ HTML_RULES = {
     "favorites/listing/<int:pk>/": [("post", {})],
     "favorites/shop/<int:pk>/": [("post", {})],
 }
-ADMIN_ACTIONS = {"change": ("post", {}), "delete": ("post", {"post": "yes"}), "history": ("get", None),
-                 "": ("get", None), "ship": ("post", {"tracking_number": "1Z999"}), "cancel": ("post", {})}
+ADMIN_ACTIONS = {
+    "change": ("post", {}),
+    "delete": ("post", {"post": "yes"}),
+    "history": ("get", None),
+    "": ("get", None),
+    "ship": ("post", {"tracking_number": "1Z999"}),
+    "cancel": ("post", {}),
+}
 
 
 def fill(route: str, w: World) -> str:
     ids = {
-        "order_id": w.order.pk, "review_id": w.review.pk, "product_id": w.product.pk,
+        "order_id": w.order.pk,
+        "review_id": w.review.pk,
+        "product_id": w.product.pk,
         "checkout_id": w.order.checkout_id,
     }
-    if route.startswith(("orders/<int:pk>", )):
+    if route.startswith(("orders/<int:pk>",)):
         ids["pk"] = w.order.pk
     elif route.startswith("favorites/shop/"):
         ids["pk"] = w.shop.pk
@@ -208,8 +225,10 @@ def test_every_object_url_is_covered_by_a_rule(world):
         if route in PUBLIC or route in API_RULES or route in HTML_RULES:
             continue
         match = ADMIN_ROUTE.match(route)
-        if match and f"{match.group(1)}/{match.group(2)}" in objects and (match.group(3) or "") in (
-            *ADMIN_ACTIONS, "password"
+        if (
+            match
+            and f"{match.group(1)}/{match.group(2)}" in objects
+            and (match.group(3) or "") in (*ADMIN_ACTIONS, "password")
         ):
             continue
         missing.append(route)
@@ -224,8 +243,9 @@ def test_api_object_urls_deny_strangers_and_change_nothing(world, attacker):
     for route, calls in API_RULES.items():
         url = fill(route, world)
         for method, data in calls:
-            response = getattr(client, method)(url, data, format="json") if data is not None else getattr(
-                client, method)(url)
+            response = (
+                getattr(client, method)(url, data, format="json") if data is not None else getattr(client, method)(url)
+            )
             if route.startswith(("api/v1/cart/", "api/v1/favorites/")) and user is not None:
                 # these act on the caller's own cart and favorites only
                 assert response.status_code in (200, 204, 400, 404, 409), (url, method, response.status_code)
@@ -281,8 +301,11 @@ def test_admin_object_urls_deny_strangers_and_change_nothing(world, attacker):
             assert response.status_code in (302, 403, 404), (attacker, url, response.status_code)
             if response.status_code == 302:
                 location = response["Location"]
-                assert ("/admin/login/" in location or location.rstrip("/").endswith("/admin")
-                        or (action == "" and location == url + "change/")), (attacker, url, location)
+                assert (
+                    "/admin/login/" in location
+                    or location.rstrip("/").endswith("/admin")
+                    or (action == "" and location == url + "change/")
+                ), (attacker, url, location)
         assert snapshot(world) == before, (attacker, method, url)
     assert tried >= 40
 

@@ -41,8 +41,11 @@ class FormFinder(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form":
-            self._current = {"method": (attrs.get("method") or "get").lower(), "action": attrs.get("action") or "",
-                             "inputs": {}}
+            self._current = {
+                "method": (attrs.get("method") or "get").lower(),
+                "action": attrs.get("action") or "",
+                "inputs": {},
+            }
             self.forms.append(self._current)
         elif tag in ("input", "textarea", "select", "button") and self._current is not None and attrs.get("name"):
             self._current["inputs"][attrs["name"]] = attrs.get("value") or ""
@@ -71,11 +74,29 @@ def pages(shop, category):
     order = OrderFactory(buyer=buyer, shop=shop, status=Order.Status.DELIVERED)
     OrderItemFactory(order=order, product=product)
     CartItem.objects.create(user=buyer, product=product, quantity=1)
-    return {"buyer": buyer, "visitor_urls": ["/accounts/login/", "/accounts/signup/", "/accounts/password-reset/",
-                                             product.get_absolute_url(), f"/c/{category.slug}/",
-                                             f"/shops/{shop.slug}/", "/search/?q=mug"],
-            "buyer_urls": ["/", product.get_absolute_url(), f"/shops/{shop.slug}/", "/cart/", "/orders/checkout/",
-                           f"/orders/{order.pk}/", "/favorites/", "/sell/open/", "/search/?q=mug"]}
+    return {
+        "buyer": buyer,
+        "visitor_urls": [
+            "/accounts/login/",
+            "/accounts/signup/",
+            "/accounts/password-reset/",
+            product.get_absolute_url(),
+            f"/c/{category.slug}/",
+            f"/shops/{shop.slug}/",
+            "/search/?q=mug",
+        ],
+        "buyer_urls": [
+            "/",
+            product.get_absolute_url(),
+            f"/shops/{shop.slug}/",
+            "/cart/",
+            "/orders/checkout/",
+            f"/orders/{order.pk}/",
+            "/favorites/",
+            "/sell/open/",
+            "/search/?q=mug",
+        ],
+    }
 
 
 def test_every_post_form_on_the_site_is_csrf_protected(pages):
@@ -113,8 +134,14 @@ def test_admin_forms_are_csrf_protected(product):
 
 @pytest.mark.parametrize("password", ["short1", "password123", "12345678901", "buyer@example.com", "qwertyuiop"])
 def test_weak_passwords_are_refused_by_the_validators_in_every_sign_up(password, settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "1000/min", "anon": "1000/min"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "auth": "1000/min",
+            "anon": "1000/min",
+        },
+    }
     email = "buyer@example.com"
     with pytest.raises(ValidationError):
         validate_password(password, user=UserFactory.build(email=email))
@@ -181,12 +208,24 @@ def test_accepted_picture_is_re_encoded_under_a_server_chosen_name(seller, shop,
 
 def test_production_profile_has_secure_cookies_headers_and_a_clean_deploy_check(tmp_path):
     db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-           "ETSY_ENV": "production", "SECRET_KEY": "x" * 30 + "-deploy-check-0123456789-abcdefghij",
-           "ALLOWED_HOSTS": "shop.example.com", "LOG_LEVEL": "ERROR", "STATIC_ROOT": str(tmp_path / "static")}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "ETSY_ENV": "production",
+        "SECRET_KEY": "x" * 30 + "-deploy-check-0123456789-abcdefghij",
+        "ALLOWED_HOSTS": "shop.example.com",
+        "LOG_LEVEL": "ERROR",
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
     # Production serves hashed static names from the manifest that a deploy's collectstatic writes.
-    collected = subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env,
-                               capture_output=True, text=True, timeout=300)
+    collected = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert collected.returncode == 0, collected.stderr[-2000:]
     script = (
         "import django;django.setup();from django.conf import settings as s;"
@@ -202,9 +241,21 @@ def test_production_profile_has_secure_cookies_headers_and_a_clean_deploy_check(
         "c=r.cookies['csrftoken'];assert c['secure'] and c['samesite'];"
         "print('ok')"
     )
-    checked = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "etsy.settings"},
-                             capture_output=True, text=True, timeout=120)
+    checked = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "etsy.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert checked.returncode == 0 and checked.stdout.strip().endswith("ok"), checked.stderr[-2000:]
-    deploy = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=120)
+    deploy = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert deploy.returncode == 0, deploy.stdout[-2000:] + deploy.stderr[-2000:]

@@ -35,8 +35,15 @@ def hostile_world():
     owner = UserFactory(display_name=f"Seller {XSS}"[:80], is_staff=True)
     shop = ShopFactory(owner=owner, name=f"Shop {XSS}"[:100], description=XSS, location=XSS[:100], policy_text=XSS)
     category = CategoryFactory(name=f"Cat {XSS}"[:100], slug="xss-cat")
-    product = ProductFactory(shop=shop, category=category, title=f"Bowl {XSS}", description=XSS, tags=["<b>tag</b>"],
-                             price=Decimal("9.00"), quantity=4)
+    product = ProductFactory(
+        shop=shop,
+        category=category,
+        title=f"Bowl {XSS}",
+        description=XSS,
+        tags=["<b>tag</b>"],
+        price=Decimal("9.00"),
+        quantity=4,
+    )
     buyer = UserFactory(display_name=f"Buyer {XSS}"[:80])
     order = OrderFactory(buyer=buyer, shop=shop, status=Order.Status.DELIVERED)
     order.checkout.ship_name = XSS[:120]
@@ -50,8 +57,13 @@ def hostile_world():
 def test_buyer_pages_escape_every_user_text(client, hostile_world):
     w = hostile_world
     product, shop = w["product"], w["shop"]
-    for url in ["/", f"/c/{w['category'].slug}/", product.get_absolute_url(), f"/shops/{shop.slug}/",
-                "/search/?q=bowl"]:
+    for url in [
+        "/",
+        f"/c/{w['category'].slug}/",
+        product.get_absolute_url(),
+        f"/shops/{shop.slug}/",
+        "/search/?q=bowl",
+    ]:
         response = client.get(url)
         assert response.status_code == 200, url
         assert_escaped(response.content, url, must_show=url != "/")
@@ -71,10 +83,14 @@ def test_admin_pages_escape_every_user_text(client, hostile_world):
     w = hostile_world
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     urls = [
-        "/admin/catalog/product/", f"/admin/catalog/product/{w['product'].pk}/change/",
-        "/admin/shops/shop/", f"/admin/shops/shop/{w['shop'].pk}/change/",
-        "/admin/orders/order/", f"/admin/orders/order/{w['order'].pk}/change/",
-        "/admin/orders/review/", f"/admin/orders/review/{w['order'].review.pk}/change/",
+        "/admin/catalog/product/",
+        f"/admin/catalog/product/{w['product'].pk}/change/",
+        "/admin/shops/shop/",
+        f"/admin/shops/shop/{w['shop'].pk}/change/",
+        "/admin/orders/order/",
+        f"/admin/orders/order/{w['order'].pk}/change/",
+        "/admin/orders/review/",
+        f"/admin/orders/review/{w['order'].review.pk}/change/",
         "/admin/accounts/user/",
     ]
     for url in urls:
@@ -93,7 +109,7 @@ def test_emails_escape_user_text_in_their_html_part(hostile_world):
     assert outbox.notify_buyer_of_shipment({"order_id": order.pk}) == outbox.DONE
     assert len(mail.outbox) == 2
     for message in mail.outbox:
-        (html, mime), = message.alternatives
+        ((html, mime),) = message.alternatives
         assert mime == "text/html"
         assert_escaped(html.encode(), f"email {message.subject}")
         assert "\n" not in message.subject and "\r" not in message.subject  # no header injection

@@ -25,20 +25,74 @@ from tests.orders.factories import OrderFactory
 pytestmark = pytest.mark.django_db
 
 EXAMPLES = 30
-HYPOTHESIS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                      suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+HYPOTHESIS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
-WEIRD_NUMBERS = st.sampled_from([
-    0, -1, -0.0, 1.5, 2**31, 2**63, 10**30, "1e309", "-1e309", "NaN", "nan", "Infinity", "-Infinity", "0x10",
-    "1_000", " 1 ", "", "١٢", "½", "1,5", "9" * 400, "12abc", "--1", "+-2", "1e2", "0.0000001", "∞", None,
-    True, False, [], {}, [1], {"a": 1},
-])
-NUMBERS = st.one_of(WEIRD_NUMBERS, st.integers(min_value=-10**40, max_value=10**40),
-                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12))
+WEIRD_NUMBERS = st.sampled_from(
+    [
+        0,
+        -1,
+        -0.0,
+        1.5,
+        2**31,
+        2**63,
+        10**30,
+        "1e309",
+        "-1e309",
+        "NaN",
+        "nan",
+        "Infinity",
+        "-Infinity",
+        "0x10",
+        "1_000",
+        " 1 ",
+        "",
+        "١٢",
+        "½",
+        "1,5",
+        "9" * 400,
+        "12abc",
+        "--1",
+        "+-2",
+        "1e2",
+        "0.0000001",
+        "∞",
+        None,
+        True,
+        False,
+        [],
+        {},
+        [1],
+        {"a": 1},
+    ]
+)
+NUMBERS = st.one_of(
+    WEIRD_NUMBERS,
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+)
 TEXT = st.one_of(
     st.text(max_size=60),
-    st.sampled_from(["<script>alert(1)</script>", "\x00", "\u202e\u0000bidi", "' OR 1=1 --", "{{ 7*7 }}",
-                     "%s%s%n", "x" * 10_240, "😀" * 3000, "\ud7ff\ue000", "../../etc/passwd", "a\r\nSet-Cookie: x=1"]),
+    st.sampled_from(
+        [
+            "<script>alert(1)</script>",
+            "\x00",
+            "\u202e\u0000bidi",
+            "' OR 1=1 --",
+            "{{ 7*7 }}",
+            "%s%s%n",
+            "x" * 10_240,
+            "😀" * 3000,
+            "\ud7ff\ue000",
+            "../../etc/passwd",
+            "a\r\nSet-Cookie: x=1",
+        ]
+    ),
 )
 JSON_VALUES = st.one_of(NUMBERS, TEXT)
 
@@ -75,10 +129,12 @@ def test_cart_quantities_html_and_api(client, buyer, stocked):
     def run(quantity, api_quantity, product_id):
         assert_clear_answer(client.post(f"/cart/add/{stocked.pk}/", {"quantity": form_value(quantity)}))
         assert_clear_answer(client.post(f"/cart/update/{stocked.pk}/", {"quantity": form_value(quantity)}))
-        assert_clear_answer(api.post("/api/v1/cart/items", {"product_id": product_id, "quantity": api_quantity},
-                                     format="json"))
-        assert_clear_answer(api.post("/api/v1/cart/items", {"product_id": stocked.pk, "quantity": api_quantity},
-                                     format="json"))
+        assert_clear_answer(
+            api.post("/api/v1/cart/items", {"product_id": product_id, "quantity": api_quantity}, format="json")
+        )
+        assert_clear_answer(
+            api.post("/api/v1/cart/items", {"product_id": stocked.pk, "quantity": api_quantity}, format="json")
+        )
         assert_clear_answer(api.patch(f"/api/v1/cart/items/{stocked.pk}", {"quantity": api_quantity}, format="json"))
         for line in CartItem.objects.filter(user=buyer):  # never more than the shop has, never <= 0
             assert 1 <= line.quantity <= 5
@@ -98,15 +154,24 @@ def test_checkout_with_hostile_address_and_card_stores_nothing(client, buyer, st
     counter = iter(range(10**6))
 
     @HYPOTHESIS
-    @given(address=st.fixed_dictionaries({f: TEXT for f in ADDRESS_FIELDS}), card=JSON_VALUES,
-           extra=st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=2))
+    @given(
+        address=st.fixed_dictionaries({f: TEXT for f in ADDRESS_FIELDS}),
+        card=JSON_VALUES,
+        extra=st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=2),
+    )
     def run(address, card, extra):
         card = card if str(card).replace(" ", "").isdigit() is False else "1234"  # never a real test card
-        response = api.post("/api/v1/checkout", {"address": address, "card_number": card, **extra}, format="json",
-                            HTTP_IDEMPOTENCY_KEY=f"hostile-{next(counter)}")
+        response = api.post(
+            "/api/v1/checkout",
+            {"address": address, "card_number": card, **extra},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"hostile-{next(counter)}",
+        )
         assert_clear_answer(response, allowed=())
         form = {f"ship_{k}": form_value(v) for k, v in address.items()} | {
-            "card_number": form_value(card), "token": f"hostile-form-{next(counter)}"}
+            "card_number": form_value(card),
+            "token": f"hostile-form-{next(counter)}",
+        }
         assert_clear_answer(client.post("/orders/checkout/", form), allowed=())
         assert Checkout.objects.count() == 0 and Order.objects.count() == 0
 
@@ -117,8 +182,9 @@ def test_checkout_with_hostile_address_and_card_stores_nothing(client, buyer, st
 @pytest.mark.parametrize("header", ["", " ", "x" * 256, "é", "a\tb", '"', "\\"])
 def test_checkout_refuses_bad_idempotency_keys(buyer, stocked, header):
     CartItem.objects.create(user=buyer, product=stocked, quantity=1)
-    response = api_for(buyer).post("/api/v1/checkout", {"address": {}, "card_number": "1"}, format="json",
-                                   HTTP_IDEMPOTENCY_KEY=header)
+    response = api_for(buyer).post(
+        "/api/v1/checkout", {"address": {}, "card_number": "1"}, format="json", HTTP_IDEMPOTENCY_KEY=header
+    )
     assert response.status_code == 400
     assert Checkout.objects.count() == 0
 
@@ -135,7 +201,9 @@ def test_reviews_with_hostile_rating_and_comment(client, buyer, shop):
         before = Review.objects.count()
         response = api.post(f"/api/v1/orders/{order.pk}/review", {"rating": rating, "comment": comment}, format="json")
         assert_clear_answer(response)
-        html = client.post(f"/orders/{order.pk}/review/", {"rating": form_value(rating), "comment": form_value(comment)})
+        html = client.post(
+            f"/orders/{order.pk}/review/", {"rating": form_value(rating), "comment": form_value(comment)}
+        )
         assert_clear_answer(html)
         created = Review.objects.count() - before
         assert created <= 1
@@ -159,9 +227,16 @@ def test_favorites_with_hostile_ids(client, buyer, stocked):
 
 
 # --- shops and listings -------------------------------------------------------------------------
-SHOP_FIELDS = {"name": TEXT, "description": TEXT, "location": TEXT, "shipping_base": NUMBERS,
-               "shipping_additional": NUMBERS, "free_shipping_threshold": NUMBERS, "processing_days": NUMBERS,
-               "policy_text": TEXT}
+SHOP_FIELDS = {
+    "name": TEXT,
+    "description": TEXT,
+    "location": TEXT,
+    "shipping_base": NUMBERS,
+    "shipping_additional": NUMBERS,
+    "free_shipping_threshold": NUMBERS,
+    "processing_days": NUMBERS,
+    "policy_text": TEXT,
+}
 
 
 def test_open_shop_html_and_api_with_hostile_fields():
@@ -190,18 +265,30 @@ def test_seller_listing_create_and_update_with_hostile_fields(seller, shop, cate
     listing = ProductFactory(shop=shop, category=category, price=Decimal("12.00"), quantity=3, title="Steady")
 
     @HYPOTHESIS
-    @given(title=TEXT, price=NUMBERS, quantity=NUMBERS, tags=st.one_of(st.lists(TEXT, max_size=4), JSON_VALUES),
-           description=TEXT)
+    @given(
+        title=TEXT,
+        price=NUMBERS,
+        quantity=NUMBERS,
+        tags=st.one_of(st.lists(TEXT, max_size=4), JSON_VALUES),
+        description=TEXT,
+    )
     def run(title, price, quantity, tags, description):
         before = Product.objects.count()
-        body = {"title": title, "price": price, "quantity": quantity, "category": category.slug, "tags": tags,
-                "description": description}
+        body = {
+            "title": title,
+            "price": price,
+            "quantity": quantity,
+            "category": category.slug,
+            "tags": tags,
+            "description": description,
+        }
         created = api.post("/api/v1/seller/products", body, format="json")
         assert_clear_answer(created)
         if created.status_code >= 400:
             assert Product.objects.count() == before
-        updated = api.patch(f"/api/v1/seller/products/{listing.pk}", {"price": price, "quantity": quantity},
-                            format="json")
+        updated = api.patch(
+            f"/api/v1/seller/products/{listing.pk}", {"price": price, "quantity": quantity}, format="json"
+        )
         assert_clear_answer(updated)
         listing.refresh_from_db()
         if updated.status_code >= 400:
@@ -216,8 +303,14 @@ def test_seller_listing_create_and_update_with_hostile_fields(seller, shop, cate
 
 # --- sign-up and search -------------------------------------------------------------------------
 def test_signup_html_and_api_with_hostile_fields(client, settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "100000/min", "anon": "100000/min"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "auth": "100000/min",
+            "anon": "100000/min",
+        },
+    }
 
     @HYPOTHESIS
     @given(email=TEXT, password=TEXT, name=TEXT)
@@ -226,8 +319,9 @@ def test_signup_html_and_api_with_hostile_fields(client, settings):
         html = client.post("/accounts/signup/", {"email": email, "password": password, "display_name": name})
         assert_clear_answer(html)
         client.logout()
-        api = APIClient().post("/api/v1/auth/register", {"email": email, "password": password, "display_name": name},
-                               format="json")
+        api = APIClient().post(
+            "/api/v1/auth/register", {"email": email, "password": password, "display_name": name}, format="json"
+        )
         assert_clear_answer(api)
         assert User.objects.count() - before <= 1  # the same email never makes two accounts
         for user in User.objects.all():
@@ -240,8 +334,14 @@ def test_search_with_unicode_huge_and_non_numeric_parameters(client, stocked):
     @HYPOTHESIS
     @given(q=TEXT, price_min=NUMBERS, price_max=NUMBERS, page=NUMBERS, sort=TEXT, category=TEXT)
     def run(q, price_min, price_max, page, sort, category):
-        params = {"q": q, "price_min": form_value(price_min), "price_max": form_value(price_max),
-                  "page": form_value(page), "sort": sort, "category": category}
+        params = {
+            "q": q,
+            "price_min": form_value(price_min),
+            "price_max": form_value(price_max),
+            "page": form_value(page),
+            "sort": sort,
+            "category": category,
+        }
         params = {k: v.replace("\x00", "") for k, v in params.items()}
         assert_clear_answer(client.get("/search/", params))
         assert_clear_answer(client.get("/api/v1/search", params))
@@ -255,19 +355,42 @@ def test_search_with_unicode_huge_and_non_numeric_parameters(client, stocked):
 
 # --- malformed bodies ---------------------------------------------------------------------------
 JSON_WRITES = [
-    ("post", "/api/v1/cart/items"), ("patch", "/api/v1/cart/items/{product}"), ("post", "/api/v1/checkout"),
-    ("post", "/api/v1/favorites"), ("post", "/api/v1/shops"), ("post", "/api/v1/seller/products"),
-    ("patch", "/api/v1/seller/products/{product}"), ("post", "/api/v1/auth/register"),
-    ("post", "/api/v1/auth/token"), ("post", "/api/v1/orders/{order}/review"), ("patch", "/api/v1/me"),
+    ("post", "/api/v1/cart/items"),
+    ("patch", "/api/v1/cart/items/{product}"),
+    ("post", "/api/v1/checkout"),
+    ("post", "/api/v1/favorites"),
+    ("post", "/api/v1/shops"),
+    ("post", "/api/v1/seller/products"),
+    ("patch", "/api/v1/seller/products/{product}"),
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/auth/token"),
+    ("post", "/api/v1/orders/{order}/review"),
+    ("patch", "/api/v1/me"),
 ]
-MALFORMED = [b"{", b"[1,2", b'{"quantity": }', b"\xff\xfe\x00", b"null", b"[]", b'"text"', b"1e999",
-             b'{"a":' * 5000, b'{"quantity": NaN}']
+MALFORMED = [
+    b"{",
+    b"[1,2",
+    b'{"quantity": }',
+    b"\xff\xfe\x00",
+    b"null",
+    b"[]",
+    b'"text"',
+    b"1e999",
+    b'{"a":' * 5000,
+    b'{"quantity": NaN}',
+]
 
 
 @pytest.mark.parametrize("method,path", JSON_WRITES)
 def test_malformed_json_is_a_400_in_the_error_format(seller, shop, category, method, path, settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "100000/min", "anon": "100000/min"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "auth": "100000/min",
+            "anon": "100000/min",
+        },
+    }
     product = ProductFactory(shop=shop, category=category)
     order = OrderFactory(buyer=seller, shop=shop, status=Order.Status.DELIVERED)
     api = api_for(seller)
@@ -290,8 +413,9 @@ def test_oversized_bodies_are_refused_not_crashed(client, buyer, seller, shop, s
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     big_file = SimpleUploadedFile("big.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (11 * 1024 * 1024), "image/png")
-    upload = api_for(seller).post(f"/api/v1/seller/products/{stocked.pk}/images", {"image": big_file},
-                                  format="multipart")
+    upload = api_for(seller).post(
+        f"/api/v1/seller/products/{stocked.pk}/images", {"image": big_file}, format="multipart"
+    )
     assert 400 <= upload.status_code < 500
     assert stocked.images.count() == 0
 
@@ -312,21 +436,39 @@ def test_seller_admin_listing_and_shop_forms_with_hostile_fields(category):
     @given(title=TEXT, price=NUMBERS, quantity=NUMBERS, tags=TEXT, shipping=NUMBERS, days=NUMBERS)
     def run(title, price, quantity, tags, shipping, days):
         before = Product.objects.count()
-        form = {"shop": str(shop.pk), "title": form_value(title), "description": "d", "price": form_value(price),
-                "quantity": form_value(quantity), "category": str(category.pk), "tags": form_value(tags),
-                "is_active": "on", "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0", "_save": "Save"}
+        form = {
+            "shop": str(shop.pk),
+            "title": form_value(title),
+            "description": "d",
+            "price": form_value(price),
+            "quantity": form_value(quantity),
+            "category": str(category.pk),
+            "tags": form_value(tags),
+            "is_active": "on",
+            "images-TOTAL_FORMS": "0",
+            "images-INITIAL_FORMS": "0",
+            "_save": "Save",
+        }
         added = client.post("/admin/catalog/product/add/", {k: v.replace("\x00", "") for k, v in form.items()})
         assert_clear_answer(added)
         if added.status_code == 200:  # the form came back with errors: nothing saved
             assert Product.objects.count() == before
-        changed = client.post(f"/admin/catalog/product/{listing.pk}/change/",
-                              {**form, "title": "Steady"} | {k: v.replace("\x00", "") for k, v in
-                                                             {"price": form_value(price)}.items()})
+        changed = client.post(
+            f"/admin/catalog/product/{listing.pk}/change/",
+            {**form, "title": "Steady"} | {k: v.replace("\x00", "") for k, v in {"price": form_value(price)}.items()},
+        )
         assert_clear_answer(changed)
-        shop_form = client.post(f"/admin/shops/shop/{shop.pk}/change/", {
-            "name": "Admin fuzz shop", "description": form_value(title).replace("\x00", ""),
-            "shipping_base": form_value(shipping), "shipping_additional": "1.00",
-            "processing_days": form_value(days), "_save": "Save"})
+        shop_form = client.post(
+            f"/admin/shops/shop/{shop.pk}/change/",
+            {
+                "name": "Admin fuzz shop",
+                "description": form_value(title).replace("\x00", ""),
+                "shipping_base": form_value(shipping),
+                "shipping_additional": "1.00",
+                "processing_days": form_value(days),
+                "_save": "Save",
+            },
+        )
         assert_clear_answer(shop_form)
         for row in Product.objects.filter(shop=shop):
             assert row.price >= 0 and row.price.is_finite() and row.quantity >= 0

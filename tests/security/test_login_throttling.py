@@ -27,8 +27,11 @@ def _limits(settings):
     # the API's own per-address rate limit must not be what answers here
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "1000/min",
-                                   "anon": "1000/min"},
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "auth": "1000/min",
+            "anon": "1000/min",
+        },
     }
 
 
@@ -85,7 +88,7 @@ def test_failures_are_shared_between_html_and_api_and_success_clears_the_usernam
 
 
 def test_username_is_matched_case_insensitively():
-    user = UserFactory(email="case@example.com")
+    UserFactory(email="case@example.com")
     for variant in ("CASE@example.com", "Case@Example.com", "case@EXAMPLE.COM"):
         html_login(variant, "bad", address=f"10.0.0.{len(variant)}")
     assert api_login("case@example.com", PASSWORD, address="10.2.2.2").status_code == 429

@@ -19,7 +19,7 @@ from tests.shops.factories import ShopFactory
 pytestmark = pytest.mark.django_db
 
 DAY = dt.date(2026, 3, 10)
-YESTERDAY_NOON = dt.datetime(2026, 3, 9, 12, 0, tzinfo=dt.timezone.utc)
+YESTERDAY_NOON = dt.datetime(2026, 3, 9, 12, 0, tzinfo=dt.UTC)
 
 
 def _at(model, obj, when):

@@ -23,7 +23,9 @@ def changed():
 
 
 def test_create_product_normalizes_and_validates(shop, category):
-    p = listings.create_product(shop=shop, title="  Oak spoon ", price="12.50", category=category, tags=["Oak", "oak ", "Spoon"])
+    p = listings.create_product(
+        shop=shop, title="  Oak spoon ", price="12.50", category=category, tags=["Oak", "oak ", "Spoon"]
+    )
     assert (p.title, p.slug, p.tags) == ("Oak spoon", "oak-spoon", ["oak", "spoon"])
     with pytest.raises(listings.InvalidListing):
         listings.create_product(shop=shop, title=" ", price="1", category=category)
@@ -83,11 +85,13 @@ def test_set_category_and_rollback_announces_nothing(shop, product, changed, dja
 
 def test_add_image_positions_and_reorder(product, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
+
     def png():
         out = io.BytesIO()
         Image.new("RGB", (40, 40), (1, 2, 3)).save(out, "PNG")
         out.seek(0)
         return out
+
     a = listings.add_product_image(product=product, upload=png())
     b = listings.add_product_image(product=product, upload=png())
     assert (a.position, b.position) == (0, 1)

@@ -18,7 +18,9 @@ def test_open_shop_makes_the_buyer_a_staff_seller(buyer, django_capture_on_commi
     shop_changed.connect(handler)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            shop = services.open_shop(owner=buyer, name="  Clay & Co ", description="Pots", policy_text="Ships in 3 days")
+            shop = services.open_shop(
+                owner=buyer, name="  Clay & Co ", description="Pots", policy_text="Ships in 3 days"
+            )
     finally:
         shop_changed.disconnect(handler)
     buyer.refresh_from_db()

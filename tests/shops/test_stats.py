@@ -29,7 +29,7 @@ def figures_shop(shop, category):
     mug = ProductFactory(shop=shop, category=category, title="Mug", view_count=200)
     bowl = ProductFactory(shop=shop, category=category, title="Bowl", view_count=50)
     vase = ProductFactory(shop=shop, category=category, title="Vase", view_count=0)
-    day = lambda d: dt.datetime.combine(d, dt.time(12), tzinfo=dt.timezone.utc)  # noqa: E731
+    day = lambda d: dt.datetime.combine(d, dt.time(12), tzinfo=dt.UTC)  # noqa: E731
     _sold(shop, mug, when=day(TODAY), quantity=2)
     _sold(shop, mug, when=day(TODAY), total="14.00")
     _sold(shop, bowl, when=day(TODAY - dt.timedelta(days=29)))

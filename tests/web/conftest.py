@@ -63,8 +63,13 @@ def catalog(db):
         products.append(p)
     for i in range(10):
         p = ProductFactory(
-            shop=shop_b, category=art, title=f"Bird print {i}", slug=f"bird-print-{i}", price=Decimal("40.00") + i,
-            tags=["print", "bird"], quantity=3,
+            shop=shop_b,
+            category=art,
+            title=f"Bird print {i}",
+            slug=f"bird-print-{i}",
+            price=Decimal("40.00") + i,
+            tags=["print", "bird"],
+            quantity=3,
         )
         make_image(p, color=COLOURS[(i + 2) % len(COLOURS)])
         products.append(p)

@@ -1,4 +1,3 @@
-
 import pytest
 from django.core import mail
 from django.utils import timezone
@@ -34,7 +33,7 @@ def test_guest_adds_items_and_sees_the_cart_grouped_by_shop(client, catalog):
     assert html.count('class="cart-group"') == 2
     assert "Clay Studio" in html and "Paper Birds" in html
     assert "Shop total" in html and "$4.00" in html  # shipping per shop
-    assert 'data-cart-count>2<' in html
+    assert "data-cart-count>2<" in html
 
 
 def test_add_to_cart_errors_are_messages_not_500s(client, catalog, other_buyer):
@@ -123,7 +122,9 @@ def test_checkout_takes_out_an_item_that_just_sold_and_offers_the_rest(client, c
 def test_declined_card_keeps_the_cart_and_says_so(client, catalog, buyer):
     client.force_login(buyer)
     client.post(f"/cart/add/{catalog['products'][0].pk}/")
-    response = client.post("/orders/checkout/", {**ADDRESS, "card_number": "4000000000000002", "token": _token(client)}, follow=True)
+    response = client.post(
+        "/orders/checkout/", {**ADDRESS, "card_number": "4000000000000002", "token": _token(client)}, follow=True
+    )
     assert "Nothing was charged" in response.content.decode()
     assert CartItem.objects.filter(user=buyer).exists()
 
@@ -131,14 +132,18 @@ def test_declined_card_keeps_the_cart_and_says_so(client, catalog, buyer):
 def test_checkout_form_errors_are_400_with_labels(client, catalog, buyer):
     client.force_login(buyer)
     client.post(f"/cart/add/{catalog['products'][0].pk}/")
-    response = client.post("/orders/checkout/", {**ADDRESS, "ship_city": "", "card_number": "12", "token": _token(client)})
+    response = client.post(
+        "/orders/checkout/", {**ADDRESS, "ship_city": "", "card_number": "12", "token": _token(client)}
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert 'for="id_ship_city"' in html and "This field is required." in html
 
 
 def test_order_detail_shows_status_and_tracking_and_hides_other_buyers_orders(client, buyer, other_buyer, shop):
-    order = OrderFactory(buyer=buyer, shop=shop, status=Order.Status.SHIPPED, tracking_number="1Z999", shipped_at=timezone.now())
+    order = OrderFactory(
+        buyer=buyer, shop=shop, status=Order.Status.SHIPPED, tracking_number="1Z999", shipped_at=timezone.now()
+    )
     OrderItemFactory(order=order)
     client.force_login(buyer)
     html = client.get(f"/orders/{order.pk}/").content.decode()
@@ -201,7 +206,9 @@ def test_password_reset_sends_an_email_with_a_working_link(client, buyer, settin
     path = link.split("testserver", 1)[1]
     form_page = client.get(path, follow=True)
     assert "Choose a new password" in form_page.content.decode()
-    done = client.post(form_page.redirect_chain[-1][0], {"new_password1": "N3w-secret-pass!", "new_password2": "N3w-secret-pass!"})
+    done = client.post(
+        form_page.redirect_chain[-1][0], {"new_password1": "N3w-secret-pass!", "new_password2": "N3w-secret-pass!"}
+    )
     assert done.status_code == 302
     assert client.login(username=buyer.email, password="N3w-secret-pass!")
 

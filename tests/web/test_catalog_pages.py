@@ -1,4 +1,3 @@
-
 import pytest
 from django.utils import timezone
 
@@ -19,7 +18,7 @@ def test_home_shows_trending_listings_with_images_and_layout(client, catalog):
     assert "Home &amp; Living" in html  # category navigation
     assert 'alt="Photo of Speckled stoneware mug' in html
     assert "<!--hole:" not in html and "__csrf_token_hole__" not in html
-    assert "Sign in" in html and 'data-cart-count>0<' in html
+    assert "Sign in" in html and "data-cart-count>0<" in html
 
 
 def test_category_page_lists_subcategory_items_with_filters_sort_and_pagination(client, catalog):
@@ -54,7 +53,7 @@ def test_product_page_shows_gallery_price_shop_card_and_only_one_left(client, ca
     assert "Only 1 left" in html
     assert "Clay Studio" in html and "12 sales" in html
     assert 'width="320" height="320"' in html  # real image dimensions
-    assert 'action="/cart/add/%d/"' % product.pk in html
+    assert f'action="/cart/add/{product.pk}/"' in html
     assert "You may also like" in html
 
 
@@ -152,6 +151,16 @@ def test_media_view_serves_product_images_with_immutable_cache_headers(client, c
     assert client.get("/media/products/none.jpg").status_code == 404
 
 
+def test_media_view_serves_a_compressed_file_as_itself_not_as_an_encoding(client, db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "shops").mkdir()
+    (tmp_path / "shops" / "notes.txt.gz").write_bytes(b"\x1f\x8b not unpacked by the browser")
+    response = client.get("/media/shops/notes.txt.gz")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/gzip"
+    assert not response.has_header("Content-Encoding")
+
+
 def test_bare_view_is_off_unless_enabled(client, db):
     assert client.get("/bench/bare").status_code == 404
 
@@ -198,5 +207,5 @@ def test_buy_box_and_account_links_rendered_once_per_state_still_answer_each_buy
         pages[who.email] = html
     assert "In your favorites" in pages[buyer.email]
     assert "In your favorites" not in pages[other_buyer.email] and "Add to favorites" in pages[other_buyer.email]
-    assert 'data-cart-count>2<' in pages[other_buyer.email] and 'data-cart-count>0<' in pages[buyer.email]
+    assert "data-cart-count>2<" in pages[other_buyer.email] and "data-cart-count>0<" in pages[buyer.email]
     assert '<a href="/sell/">Sell</a>' in pages[seller.email] and '<a href="/sell/">Sell</a>' not in pages[buyer.email]

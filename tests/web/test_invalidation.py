@@ -17,7 +17,9 @@ def _warm(client, *urls):
         assert client.get(url).status_code == 200
 
 
-def test_seller_price_edit_shows_on_product_category_and_shop_pages(client, catalog, django_capture_on_commit_callbacks):
+def test_seller_price_edit_shows_on_product_category_and_shop_pages(
+    client, catalog, django_capture_on_commit_callbacks
+):
     product = catalog["products"][5]
     urls = [product.get_absolute_url(), "/c/home-living/?sort=price_asc", "/shops/clay-studio/"]
     _warm(client, *urls)
@@ -49,7 +51,9 @@ def test_cart_hold_by_another_buyer_shows_at_once(client, catalog, other_buyer, 
     product = catalog["products"][8]
     _warm(client, product.get_absolute_url())
     with django_capture_on_commit_callbacks(execute=True):
-        CartItemFactory(user=other_buyer, product=product, reserved_until=timezone.now() + timezone.timedelta(minutes=15))
+        CartItemFactory(
+            user=other_buyer, product=product, reserved_until=timezone.now() + timezone.timedelta(minutes=15)
+        )
     assert "Another buyer has this in their cart" in client.get(product.get_absolute_url()).content.decode()
 
 

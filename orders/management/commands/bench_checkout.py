@@ -59,8 +59,9 @@ class Command(BaseCommand):
                 for shop_products in created["products"]:
                     cart_services.add_item(user=buyer, product_id=shop_products[index].pk)
                 started = time.perf_counter()
-                place_order(buyer=buyer, address=address, card_number=payments.CARD_SUCCEEDS,
-                            idempotency_key=f"{run}-{index}")
+                place_order(
+                    buyer=buyer, address=address, card_number=payments.CARD_SUCCEEDS, idempotency_key=f"{run}-{index}"
+                )
                 elapsed = time.perf_counter() - started
                 if index >= warmup:
                     timings.append(elapsed)
@@ -83,13 +84,24 @@ class Command(BaseCommand):
             # The first shop sells one-of-a-kind items, the others stocked ones: both paths are timed.
             products.append(
                 Product.objects.bulk_create(
-                    Product(shop=shop, category=category, title=f"{run} item {n}-{i}", slug=f"{run}-{n}-{i}",
-                            price=Decimal("12.50") + n, quantity=1 if n == 0 else 2)
+                    Product(
+                        shop=shop,
+                        category=category,
+                        title=f"{run} item {n}-{i}",
+                        slug=f"{run}-{n}-{i}",
+                        price=Decimal("12.50") + n,
+                        quantity=1 if n == 0 else 2,
+                    )
                     for i in range(checkouts)
                 )
             )
-        return {"buyer": buyer, "category": category, "shops": shop_rows, "products": products,
-                "users": [buyer.pk] + [s.owner_id for s in shop_rows]}
+        return {
+            "buyer": buyer,
+            "category": category,
+            "shops": shop_rows,
+            "products": products,
+            "users": [buyer.pk] + [s.owner_id for s in shop_rows],
+        }
 
     def _report(self, timings: list[float], shops: int) -> None:
         ms = [t * 1000 for t in timings]

@@ -31,7 +31,7 @@ from catalog.demo import Progress, iter_listings, load_demo_catalog
 from catalog.models import Product
 from search import caching
 from search.backends.postgres import refresh_vocabulary
-from search.bench.relevance import K, JudgedQuery, Truth, ideal_grades_for, load_judgments, score
+from search.bench.relevance import JudgedQuery, K, Truth, ideal_grades_for, load_judgments, score
 from search.selectors import search_products
 from search.types import SearchParams
 
@@ -127,16 +127,27 @@ class Command(BaseCommand):
         rows = Product.objects.order_by("pk").values_list("pk", "title", "quantity", "is_active", "shop__is_active")
         truths: dict[int, Truth] = {}
         mismatched = 0
-        for spec, (pk, title, quantity, active, shop_active) in zip(specs, rows.iterator(chunk_size=5000), strict=False):
+        for spec, (pk, title, quantity, active, shop_active) in zip(
+            specs, rows.iterator(chunk_size=5000), strict=False
+        ):
             if spec.title != title:
                 mismatched += 1
                 continue
             if quantity > 0 and active and shop_active:
-                truths[pk] = Truth(kind=spec.kind, material=spec.material, colour=spec.colour,
-                                   style=spec.style, vintage=spec.is_vintage)
+                truths[pk] = Truth(
+                    kind=spec.kind,
+                    material=spec.material,
+                    colour=spec.colour,
+                    style=spec.style,
+                    vintage=spec.is_vintage,
+                )
         if mismatched:
-            raise CommandError(f"{mismatched} listings differ from the demo generator's; reload the benchmark database.")
-        self.stdout.write(f"{len(truths)} buyable listings judged by their generated kind/material/colour/style/vintage")
+            raise CommandError(
+                f"{mismatched} listings differ from the demo generator's; reload the benchmark database."
+            )
+        self.stdout.write(
+            f"{len(truths)} buyable listings judged by their generated kind/material/colour/style/vintage"
+        )
         return truths
 
     # --- judged queries ----------------------------------------------------------------
@@ -171,7 +182,10 @@ class Command(BaseCommand):
             return
         self.stdout.write("")
         self.stdout.write(f"Judged queries: {len(queries)} (grades from the generator's attributes)")
-        header = f"{'group':24} {'n':>3}  {'nDCG@10':>8} {'baseline':>8}  {'MRR':>5} {'baseline':>8}  {'zero%':>6} {'baseline':>8}"
+        header = (
+            f"{'group':24} {'n':>3}  {'nDCG@10':>8} {'baseline':>8}  {'MRR':>5} {'baseline':>8}  "
+            f"{'zero%':>6} {'baseline':>8}"
+        )
         self.stdout.write(header)
         by_group: dict[str, list[int]] = defaultdict(list)
         for i, (query, _) in enumerate(results["service"]):
