@@ -9,10 +9,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from catalog import csv_io, images
+from catalog import csv_io
 from catalog.models import Category, Favorite, Product, ProductImage
 from catalog.services import listings
-from etsy.admin_site import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin, seller_shop
+from etsy import images
+from shops.admin_scoping import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin, seller_shop
 
 
 @admin.register(Category)

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db.models import Case, Count, Value, When
 from django.utils import timezone
 
+from catalog import extensions
 from catalog.models import Favorite, Product, ProductView
 from etsy import cache, metrics
 
@@ -234,18 +235,12 @@ def compute_personalized_ids(*, user_id: int | None, seen_ids: list[int], limit:
     favorite_ids: list[int] = []
     purchased: list[int] = []
     if user_id:
-        from orders.models import OrderItem
-
         favorite_ids = list(
             Favorite.objects.filter(user_id=user_id, kind=Favorite.Kind.PRODUCT).values_list("product_id", flat=True)[
                 :50
             ]
         )
-        purchased = list(
-            OrderItem.objects.filter(order__buyer_id=user_id, product_id__isnull=False).values_list(
-                "product_id", flat=True
-            )
-        )
+        purchased = list(extensions.list_purchased_product_ids(user_id=user_id))
     signal_ids = list(dict.fromkeys(seen_ids + favorite_ids))
     signals = list(Product.objects.filter(pk__in=signal_ids).values_list("id", "category_id", "price", "tags"))
     if not signals:

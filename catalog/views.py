@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils._os import safe_join
 from django.views.decorators.http import require_POST
 
-from catalog import personalization, selectors
+from catalog import extensions, personalization, selectors
 from catalog.exceptions import CategoryNotFound, ProductNotFound
 from catalog.services import favorites as favorite_services
 from catalog.shells import (
@@ -37,6 +37,7 @@ from catalog.shells import (
 )
 from etsy import cache, metrics
 from etsy.exceptions import DomainError
+from shops.selectors import get_shop_card
 
 PER_PAGE = 24
 MAX_PAGE = 400  # deep pages of a 100k catalog are for search, not for browsing
@@ -286,8 +287,6 @@ def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, stor
 
     Raises ProductNotFound.
     """
-    from shops.selectors import get_shop_card, list_shop_reviews
-
     product = selectors.get_product_detail(product_id=pk)
     sold_out = inventory.is_sold_out
     context = {
@@ -296,7 +295,7 @@ def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, stor
         "shop": get_shop_card(shop_id=product.shop_id),
         "ancestors": selectors.list_category_ancestors(category=product.category),
         "similar": selectors.list_similar_products(product=product, limit=8, same_shop_first=sold_out),
-        "reviews": list_shop_reviews(shop_id=product.shop_id, limit=3),
+        "reviews": extensions.list_shop_reviews(shop_id=product.shop_id, limit=3),
         "sold_out": sold_out,
     }
     html = cache.render_shell(request, "catalog/product_detail.html", context)

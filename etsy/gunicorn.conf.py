@@ -125,7 +125,7 @@ def child_exit(server, worker):
 
 
 def worker_exit(server, worker):
-    """Send the anonymous product views the worker still holds (it batches them, one RPUSH a second)."""
-    from catalog.personalization import send_anonymous_views
+    """Finish what the worker still holds (the apps register it: e.g. batched anonymous product views)."""
+    from etsy import worker_exit as hooks
 
-    send_anonymous_views()
+    hooks.run_all()

@@ -203,7 +203,7 @@ CELERY_BEAT_SCHEDULE.update(
         # Rebuild the spelling-correction vocabulary ("did you mean") from the searchable listings.
         "refresh-search-vocabulary": {"task": "search.tasks.refresh_search_vocabulary", "schedule": 900.0},
         # Daily digest email per shop; idempotent per shop and day, so a beat restart never doubles it.
-        "seller-daily-digest": {"task": "shops.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
+        "seller-daily-digest": {"task": "orders.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
     }
 )
 

@@ -7,7 +7,7 @@ urlpatterns = [
     path("api/v1/", include("etsy.api_urls")),
     path("", include("etsy.ops_urls")),
     path("accounts/", include("accounts.urls")),
-    path("shops/", include("shops.urls")),
+    path("shops/", include("catalog.shop_urls")),
     path("sell/", include("shops.seller_urls")),
     path("search/", include("search.urls")),
     path("cart/", include("cart.urls")),

@@ -8,10 +8,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from etsy.admin_site import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin
 from etsy.exceptions import DomainError
+from orders import stats
 from orders.models import Checkout, Order, OrderItem, OutboxMessage, Review
 from orders.services import reviews
+from shops.admin_scoping import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin, seller_shop
+from shops.selectors_seller import get_shop_for_admin
 
 
 def _fulfilment():
@@ -114,9 +116,27 @@ class OrderAdmin(ShopScopedAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
+            path("dashboard/", wrap(self.dashboard_view), name="orders_sales_dashboard"),
             path("<path:object_id>/ship/", wrap(self.ship_view), name="orders_order_ship"),
             path("<path:object_id>/cancel/", wrap(self.cancel_view), name="orders_order_cancel"),
         ] + super().get_urls()
+
+    def dashboard_view(self, request):
+        """Sales figures of the seller's own shop (superusers pick a shop with ?shop=<id>)."""
+        shop = seller_shop(request)
+        if is_marketplace_admin(request) and request.GET.get("shop", "").isdigit():
+            shop = get_shop_for_admin(shop_id=int(request.GET["shop"]))
+        if shop is None:
+            raise PermissionDenied("Only a shop owner has a sales dashboard.")
+        figures = stats.get_shop_stats(shop=shop)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Sales of {shop.name}",
+            "shop": shop,
+            "stats": figures,
+            "charts": stats.render_shop_charts(figures),
+        }
+        return TemplateResponse(request, "admin/orders/dashboard.html", context)
 
     def _order_or_404(self, request, object_id) -> Order:
         order = self.get_object(request, object_id)

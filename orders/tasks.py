@@ -1,13 +1,17 @@
-"""Orders background jobs: outbox handling and payment resolution (scheduled in settings)."""
+"""Orders background jobs: outbox handling, payment resolution, sellers' daily digests (scheduled in settings)."""
 
+import datetime as dt
 import logging
 import smtplib
 
 from celery import shared_task
+from django.utils import timezone
 
 from orders import outbox
 from orders.payments import PaymentError, PaymentsOpenCircuit
+from orders.services import digest
 from orders.services.checkout import resolve_unsettled_checkouts
+from shops.selectors import list_open_shop_ids
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +46,25 @@ def resolve_pending_payments() -> dict:
     if outcomes:
         logger.info("resolved pending payments", extra={"event": "payments_resolved", **outcomes})
     return outcomes
+
+
+@shared_task(name="orders.tasks.send_daily_digests")
+def send_daily_digests(day: str | None = None) -> int:
+    """Queue one digest per active shop for ``day`` (ISO date, default today); returns the count queued."""
+    day = day or timezone.localdate().isoformat()
+    shop_ids = list_open_shop_ids()
+    for shop_id in shop_ids:
+        send_shop_digest.delay(shop_id, day)
+    return len(shop_ids)
+
+
+@shared_task(
+    name="orders.tasks.send_shop_digest",
+    autoretry_for=(ConnectionError, TimeoutError, OSError),
+    retry_backoff=60,
+    max_retries=5,
+    acks_late=True,
+)
+def send_shop_digest(shop_id: int, day: str) -> str:
+    """Send one shop's digest; idempotent per shop and day (DigestLog)."""
+    return digest.send_daily_digest(shop_id=shop_id, day=dt.date.fromisoformat(day)).reason

@@ -1,11 +1,9 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.template.response import TemplateResponse
-from django.urls import path
 
-from etsy.admin_site import ShopScopedAdmin, is_marketplace_admin, seller_shop
 from etsy.exceptions import DomainError
-from shops import services, stats
+from shops import services
+from shops.admin_scoping import ShopScopedAdmin, is_marketplace_admin
 from shops.forms import ShopAdminForm
 from shops.models import DigestLog, Shop
 
@@ -62,29 +60,6 @@ class ShopAdmin(ShopScopedAdmin):
             services.update_shop(shop=obj, **fields)
         except DomainError as exc:  # the form checked shape; a rule refused (e.g. name taken since)
             raise PermissionDenied(exc.message) from exc
-
-    def get_urls(self):
-        urls = [
-            path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="shops_shop_dashboard"),
-        ]
-        return urls + super().get_urls()
-
-    def dashboard_view(self, request):
-        """Sales figures of the seller's own shop (superusers pick a shop with ?shop=<id>)."""
-        shop = seller_shop(request)
-        if is_marketplace_admin(request) and request.GET.get("shop", "").isdigit():
-            shop = Shop.objects.filter(pk=int(request.GET["shop"])).first()
-        if shop is None:
-            raise PermissionDenied("Only a shop owner has a sales dashboard.")
-        figures = stats.get_shop_stats(shop=shop)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Sales of {shop.name}",
-            "shop": shop,
-            "stats": figures,
-            "charts": stats.render_shop_charts(figures),
-        }
-        return TemplateResponse(request, "admin/shops/dashboard.html", context)
 
 
 @admin.register(DigestLog)

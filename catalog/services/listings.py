@@ -16,9 +16,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
-from catalog import images
 from catalog.models import Category, Product, ProductImage
 from catalog.signals import products_changed
+from etsy import images
 from etsy.exceptions import DomainError
 
 PRODUCT_FIELDS = {"title", "description", "price", "quantity", "category", "tags", "is_vintage", "is_active"}

@@ -2,14 +2,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from etsy import idempotency
 from etsy.api.errors import error_body
 from etsy.api.schema import error_response
 from etsy.api.views import ApiListView, ApiView
-from orders import selectors
+from orders import selectors, stats
 from orders.api.serializers import (
     CheckoutRequestSerializer,
     CheckoutResultSerializer,
@@ -17,14 +17,19 @@ from orders.api.serializers import (
     OrderSerializer,
     ReplyRequestSerializer,
     ReviewRequestSerializer,
+    ReviewSerializer,
     SellerOrderFilterSerializer,
     SellerOrderSerializer,
     SellerReviewSerializer,
     ShipRequestSerializer,
+    ShopReviewsParamsSerializer,
+    ShopStatsSerializer,
+    StatsParamsSerializer,
 )
 from orders.exceptions import PaymentDeclined
 from orders.services import checkout as checkout_service
 from orders.services import fulfilment, reviews
+from shops import selectors as shop_selectors
 from shops.api.permissions import IsShopOwner
 from shops.selectors_seller import get_shop_for_request
 
@@ -247,3 +252,39 @@ class SellerReviewReplyApi(ApiView):
         serializer.is_valid(raise_exception=True)
         review = reviews.reply_to_review(seller=request.user, review_id=review_id, **serializer.validated_data)
         return Response(SellerReviewSerializer(review).data)
+
+
+class ShopReviewListApi(ApiView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["shops"],
+        summary="A shop's latest reviews (newest first)",
+        parameters=[ShopReviewsParamsSerializer],
+        responses={
+            200: ReviewSerializer(many=True),
+            404: error_response("No such shop, or it is closed (`shop_not_found`)."),
+        },
+    )
+    def get(self, request, shop_id: int):
+        params = ShopReviewsParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        shop = shop_selectors.get_shop_card(shop_id=shop_id)
+        reviews = selectors.list_shop_reviews(shop_id=shop.pk, limit=params.validated_data["limit"])
+        return Response(ReviewSerializer(reviews, many=True).data)
+
+
+class SellerStatsApi(ApiView):
+    permission_classes = [IsShopOwner]
+
+    @extend_schema(
+        tags=["seller"],
+        summary="Your shop's sales figures",
+        parameters=[StatsParamsSerializer],
+        responses={200: ShopStatsSerializer},
+    )
+    def get(self, request):
+        params = StatsParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        figures = stats.get_shop_stats(shop=get_shop_for_request(request), days=params.validated_data["days"])
+        return Response(ShopStatsSerializer(figures).data)

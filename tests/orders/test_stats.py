@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import Product
+from orders import stats
 from orders.models import Order
-from shops import stats
 from tests.catalog.factories import FavoriteFactory, ProductFactory
 from tests.orders.factories import OrderFactory, OrderItemFactory
 from tests.shops.factories import ShopFactory

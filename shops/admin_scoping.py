@@ -37,17 +37,19 @@ def scope_to_shop(queryset, request, shop_path: str):
 
 
 def _scoped_choices(model, request):
-    """Rows of ``model`` a seller may pick in a foreign key, or None when ``model`` is not shop data."""
-    from catalog.models import Product
-    from orders.models import Order
+    """Rows of ``model`` a seller may pick in a foreign key, or None when ``model`` is not shop data.
 
-    paths = {Shop: "pk", Product: "shop", Order: "shop"}
-    for scoped_model, path in paths.items():
-        if issubclass(model, scoped_model):
-            shop = seller_shop(request)
-            if shop is None:
+    A model is shop data when its registered ModelAdmin is shop-scoped: that admin's ``shop_path`` says how its
+    rows reach a shop, so no list of models is kept here and apps above shops need not be imported.
+    """
+    for klass in model.__mro__:
+        if not (hasattr(klass, "_meta") and admin.site.is_registered(klass)):
+            continue
+        model_admin = admin.site.get_model_admin(klass)
+        if isinstance(model_admin, ShopScopedMixin):
+            if seller_shop(request) is None:
                 return model._default_manager.none()
-            return model._default_manager.filter(**{path: shop.pk if path == "pk" else shop})
+            return scope_to_shop(model._default_manager.all(), request, model_admin.shop_path)
     return None
 
 

@@ -1,12 +1,12 @@
 from django import template
 
-from shops import stats
+from orders import stats
 from shops.selectors_seller import get_shop_for_request
 
 register = template.Library()
 
 
-@register.inclusion_tag("admin/shops/_sales.html", takes_context=True)
+@register.inclusion_tag("admin/orders/_sales.html", takes_context=True)
 def seller_sales(context):
     """The requesting seller's sales figures and charts (nothing for users without a shop)."""
     request = context.get("request")

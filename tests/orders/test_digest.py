@@ -9,8 +9,9 @@ from django.db import connection
 from django.test import override_settings
 
 from catalog.models import Favorite, Product
+from orders import tasks
 from orders.models import Order
-from shops import services, tasks
+from orders.services import digest as services
 from shops.models import DigestLog
 from tests.catalog.factories import FavoriteFactory, ProductFactory
 from tests.orders.factories import OrderFactory

@@ -1,9 +1,10 @@
-"""The public shop page: banner, logo, listings, reviews, favorite-shop button."""
+"""The public shop page (a shop's storefront): banner, logo, listings, reviews, favorite-shop button."""
 
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 
+from catalog import extensions
 from catalog import selectors as catalog_selectors
 from catalog.shells import favorite_ids_of, render_personal, shell_response
 from catalog.views import PER_PAGE, SORT_CHOICES, listing_filters
@@ -24,7 +25,7 @@ def shop_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return {
             "shop": shop,
             "listing": catalog_selectors.list_products_page(shop_id=shop.pk, per_page=PER_PAGE, **filters),
-            "reviews": selectors.list_shop_reviews(shop_id=shop.pk),
+            "reviews": extensions.list_shop_reviews(shop_id=shop.pk),
             "filters": filters,
             "sort_choices": SORT_CHOICES,
         }
