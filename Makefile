@@ -21,8 +21,8 @@ venv: $(STAMP)
 run: $(STAMP)
 	@$(PY) scripts/run.py --products $(DEMO_PRODUCTS) --shops $(DEMO_SHOPS)
 
-## test: the whole suite against real PostgreSQL and Redis
-test: $(STAMP)
+## test: lint (ruff, layers), then the whole suite against real PostgreSQL and Redis
+test: lint
 	@$(PY) scripts/devstack.py up
 	@$(PY) scripts/browser_check.py
 	@$(PY) -m pytest $(PYTEST_ARGS)
@@ -35,6 +35,7 @@ stop: $(STAMP)
 	@$(PY) scripts/devstack.py down
 
 lint: $(STAMP)
+	@echo "==> ruff, ruff format --check, lint-imports"
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/lint-imports

@@ -68,7 +68,7 @@ class CartSummary:
 def _line_problem(
     product: Product, shop: Shop | None, quantity: int, available: int, held_by_other: bool
 ) -> str | None:
-    if shop is None or not (product.is_active and shop.is_active):
+    if shop is None or not (product.is_active and shop.is_active):  # Product.is_listed, with the shop card
         return "unavailable"
     if available <= 0:
         return "sold_out"

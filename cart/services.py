@@ -3,7 +3,7 @@
 A unique item (stock 1) added to a signed-in cart is held for the buyer for
 ``settings.RESERVATION_MINUTES``. A hold past ``reserved_until`` is no hold: every
 reader compares with now(), the cleanup task only deletes dead rows.
-Adds lock the product row (``cart.inventory.lock_products``) so two buyers
+Adds lock the product row (``catalog.stock.lock_products``) so two buyers
 reaching for the same unique item are serialized and exactly one gets the hold.
 """
 
@@ -18,10 +18,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from cart.exceptions import InsufficientStock, InvalidQuantity, ItemReserved
-from cart.inventory import lock_products
 from cart.models import CartItem
 from catalog.exceptions import ProductNotFound
 from catalog.models import Product
+from catalog.stock import lock_products
 from etsy import metrics
 
 logger = logging.getLogger(__name__)
@@ -42,17 +42,13 @@ def _check_quantity(quantity: Any, *, allow_zero: bool = False) -> int:
     return quantity
 
 
-def _is_purchasable(product: Product) -> bool:
-    return product.is_active and product.shop.is_active
-
-
 def _lock_purchasable_product(product_id: Any) -> Product:
     try:
         product_id = int(product_id)
     except (TypeError, ValueError):
         raise ProductNotFound() from None
     product = lock_products(product_ids=[product_id]).get(product_id)
-    if product is None or not _is_purchasable(product):
+    if product is None or not product.is_listed:
         raise ProductNotFound()
     return product
 
@@ -180,7 +176,7 @@ def _check_guest_line(*, product_id: Any, quantity: int) -> Product:
         product = Product.objects.select_related("shop").get(pk=int(product_id))
     except (Product.DoesNotExist, TypeError, ValueError):
         raise ProductNotFound() from None
-    if not _is_purchasable(product):
+    if not product.is_listed:
         raise ProductNotFound()
     _refuse_if_short(product=product, requested=quantity)
     if product.is_unique:

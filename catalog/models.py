@@ -1,3 +1,7 @@
+"""Catalog models: the category tree, listings and their photos, favorites and product views."""
+
+from __future__ import annotations
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
@@ -51,6 +55,42 @@ class Category(models.Model):
         return self.path.count("/") - 2
 
 
+#: "Only N left" on pages and the sellers' low-stock digest; the partial index on quantity matches it.
+LOW_STOCK_THRESHOLD = 3
+
+
+def is_unique_quantity(quantity: int) -> bool:
+    """One of a kind: the one piece there is (it gets a 15-minute hold in a cart)."""
+    return quantity == 1
+
+
+def is_low_stock_quantity(quantity: int) -> bool:
+    return 0 < quantity <= LOW_STOCK_THRESHOLD
+
+
+def purchasable_sql(*, product: str = "p", shop: str = "s") -> str:
+    """``ProductQuerySet.purchasable()`` for hand-written SQL over a product row and its shop row (aliases given).
+
+    The search app's trigger keeps its listing table to exactly these rows; tests/catalog/test_rules.py checks that
+    the queryset, this expression and that table agree.
+    """
+    return f"({product}.is_active AND {shop}.is_active AND {product}.quantity > 0)"
+
+
+class ProductQuerySet(models.QuerySet):
+    def listed(self) -> ProductQuerySet:
+        """Listings buyers may see: active, in an open shop (a sold-out page stays reachable)."""
+        return self.filter(is_active=True, shop__is_active=True)
+
+    def purchasable(self) -> ProductQuerySet:
+        """Listed and in stock: what may be put in a cart, searched, recommended."""
+        return self.listed().filter(quantity__gt=0)
+
+    def needs_restock(self) -> ProductQuerySet:
+        """Low stock or sold out: what a seller's digest lists (the partial index covers it)."""
+        return self.filter(quantity__lte=LOW_STOCK_THRESHOLD)
+
+
 class Product(models.Model):
     """A listing. Most handmade and vintage listings are unique (quantity 1)."""
 
@@ -72,6 +112,8 @@ class Product(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ProductQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -81,7 +123,9 @@ class Product(models.Model):
         indexes = [
             models.Index(fields=["price"], name="product_price_idx"),
             models.Index(fields=["-created_at"], name="product_created_desc_idx"),
-            models.Index(fields=["quantity"], name="idx_products_low_quantity", condition=Q(quantity__lte=3)),
+            models.Index(
+                fields=["quantity"], name="idx_products_low_quantity", condition=Q(quantity__lte=LOW_STOCK_THRESHOLD)
+            ),
             # "Most loved" listings of a category (the category pages' popular sort) without sorting it all.
             models.Index(
                 fields=["category", "-favorite_count", "-view_count", "-id"], name="product_category_popular_idx"
@@ -98,11 +142,25 @@ class Product(models.Model):
 
     @property
     def is_unique(self) -> bool:
-        return self.quantity == 1
+        return is_unique_quantity(self.quantity)
+
+    @property
+    def is_low_stock(self) -> bool:
+        return is_low_stock_quantity(self.quantity)
 
     @property
     def is_sold_out(self) -> bool:
         return self.quantity <= 0
+
+    @property
+    def is_listed(self) -> bool:
+        """The row form of ``Product.objects.listed()`` (reads the shop: load it with select_related)."""
+        return self.is_active and self.shop.is_active
+
+    @property
+    def is_purchasable(self) -> bool:
+        """The row form of ``Product.objects.purchasable()``."""
+        return self.is_listed and self.quantity > 0
 
 
 class ProductImage(models.Model):

@@ -189,7 +189,7 @@ def compute_trending_ids(*, category_id: int | None = None, size: int = TRENDING
     from catalog.selectors import get_category_tree
 
     since = timezone.now() - TRENDING_WINDOW
-    products = Product.objects.filter(is_active=True, shop__is_active=True, quantity__gt=0)
+    products = Product.objects.purchasable()
     if category_id is not None:
         category = get_category_tree().by_id.get(category_id)
         if category is None:
@@ -257,7 +257,8 @@ def compute_personalized_ids(*, user_id: int | None, seen_ids: list[int], limit:
     top_tags = [t for t, _ in tag_counts.most_common(6)]
 
     candidates = (
-        Product.objects.filter(is_active=True, shop__is_active=True, quantity__gt=0, category_id__in=top_categories)
+        Product.objects.purchasable()
+        .filter(category_id__in=top_categories)
         .filter(price__gte=low, price__lte=high)
         .exclude(pk__in=set(signal_ids) | set(purchased))
     )

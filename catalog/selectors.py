@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
+from django.db.models import Case, Prefetch, Q, QuerySet, When
 from django.utils import timezone
 
 from catalog import extensions
 from catalog.exceptions import CategoryNotFound, ProductNotFound
-from catalog.models import Category, Favorite, Product, ProductImage
+from catalog.models import Category, Favorite, Product, ProductImage, is_low_stock_quantity, is_unique_quantity
 from etsy import cache
 
 # Public sort names -> ORDER BY. Unknown names fall back to "newest" (bad input is not an error here).
@@ -37,7 +37,7 @@ def _images_prefetch() -> Prefetch:
 
 
 def _visible_products() -> QuerySet[Product]:
-    return Product.objects.filter(is_active=True, shop__is_active=True)
+    return Product.objects.listed()
 
 
 def _card_queryset() -> QuerySet[Product]:
@@ -124,10 +124,6 @@ def list_category_ancestors(*, category: Category) -> list[Category]:
     by_id = get_category_tree().by_id
     ids = [int(x) for x in category.path.strip("/").split("/") if x]
     return [by_id[i] for i in ids if i in by_id]
-
-
-def list_category_descendant_ids(*, category: Category) -> list[int]:
-    return [c.pk for c in get_category_tree().by_id.values() if c.path.startswith(category.path)]
 
 
 # --- listings --------------------------------------------------------------------------
@@ -290,6 +286,14 @@ class Inventory:
     def is_sold_out(self) -> bool:
         return self.quantity <= 0
 
+    @property
+    def is_unique(self) -> bool:
+        return is_unique_quantity(self.quantity)
+
+    @property
+    def is_low_stock(self) -> bool:
+        return is_low_stock_quantity(self.quantity)
+
     def is_reserved_for_other(self, user_id: int | None) -> bool:
         return (
             self.reserved_until is not None
@@ -366,7 +370,7 @@ def list_similar_products(*, product: Product, limit: int = 8, same_shop_first: 
     def fetch() -> tuple[list[int], dict[int, int]]:
         # Cheap on a large catalog: the maker's own pieces (shop index), then the category's
         # trending pool (cached 15 minutes) ranked by shared tags; no sort over a whole category.
-        base = _visible_products().filter(quantity__gt=0).exclude(pk=product.pk)
+        base = Product.objects.purchasable().exclude(pk=product.pk)
         same_category_first = Case(When(category_id=product.category_id, then=0), default=1)
         own = list(
             base.filter(shop_id=product.shop_id)
@@ -463,12 +467,6 @@ def list_favorites(*, user) -> QuerySet[Favorite]:
         .prefetch_related(Prefetch("product__images", queryset=ProductImage.objects.order_by("position", "id")))
         .order_by("-created_at")
     )
-
-
-def count_products_by_category() -> dict[int, int]:
-    """Return in-stock listing counts per category id (for the tree navigation)."""
-    rows = _visible_products().filter(quantity__gt=0).values("category_id").annotate(n=Count("id"))
-    return {r["category_id"]: r["n"] for r in rows}
 
 
 def list_products_for_seller(*, shop):

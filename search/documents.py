@@ -109,7 +109,7 @@ class ProductDocument(Document):
         return float(rating) if rating is not None else None
 
     def prepare_is_active(self, instance: Product) -> bool:
-        return bool(instance.is_active and instance.shop.is_active)
+        return instance.is_listed
 
     def prepare_tags(self, instance: Product) -> list[str]:
         """The seller's tags, plus "vintage" for vintage listings (as in the PostgreSQL vector)."""

@@ -142,9 +142,7 @@ def _load_listings(ids: list[int]) -> list[Product]:
     if not ids:
         return []
     rows = (
-        Product.objects.filter(pk__in=ids, quantity__gt=0, is_active=True)
-        .select_related("shop", "category")
-        .prefetch_related("images")
+        Product.objects.purchasable().filter(pk__in=ids).select_related("shop", "category").prefetch_related("images")
     )
     by_id = {row.pk: row for row in rows}
     return [by_id[pk] for pk in ids if pk in by_id]

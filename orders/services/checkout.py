@@ -34,11 +34,11 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from cart.exceptions import CartChanged, ItemReserved
-from cart.inventory import decrement_stock, lock_products, restock, set_lock_timeout
 from cart.models import CartItem
 from cart.selectors import list_cart_lines_for_checkout
 from cart.services import reservation_deadline
 from catalog.signals import products_changed
+from catalog.stock import decrement_stock, lock_products, restock, set_lock_timeout
 from etsy import metrics
 from orders import outbox, payments
 from orders.exceptions import (
@@ -106,10 +106,6 @@ def _card_digits(card_number: str) -> str:
     return digits
 
 
-def _is_purchasable(product) -> bool:
-    return product.is_active and product.shop.is_active
-
-
 def _conflict(exc):
     metrics.inventory_conflicts.inc()
     return exc
@@ -139,7 +135,7 @@ def _refuse_unbuyable_lines(*, buyer_id: int, lines: list[CartItem], products: d
     gone = [
         products[line.product_id]
         for line in lines
-        if not _is_purchasable(products[line.product_id]) or products[line.product_id].quantity < line.quantity
+        if not products[line.product_id].is_listed or products[line.product_id].quantity < line.quantity
     ]
     if gone:
         raise _conflict(ItemUnavailable(extra={"products": [{"id": p.pk, "title": p.title} for p in gone]}))

@@ -20,8 +20,6 @@ from orders.models import Order
 from shops.models import Shop
 from shops.services import claim_daily_digest
 
-LOW_STOCK_THRESHOLD = 3
-
 
 @dataclass(frozen=True)
 class DigestOutcome:
@@ -43,11 +41,7 @@ def _digest_figures(shop: Shop, day: dt.date) -> dict:
     favorites = Favorite.objects.filter(created_at__gte=start, created_at__lt=end).filter(
         Q(kind=Favorite.Kind.PRODUCT, product__shop=shop) | Q(kind=Favorite.Kind.SHOP, shop=shop)
     )
-    low_stock = list(
-        Product.objects.filter(shop=shop, is_active=True, quantity__lte=LOW_STOCK_THRESHOLD).order_by(
-            "quantity", "title"
-        )
-    )
+    low_stock = list(Product.objects.filter(shop=shop, is_active=True).needs_restock().order_by("quantity", "title"))
     return {
         "orders": orders,
         "revenue": sum((o.total for o in orders), Decimal("0.00")),
