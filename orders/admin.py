@@ -10,7 +10,7 @@ from django.utils.safestring import mark_safe
 
 from etsy.admin_site import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin
 from etsy.exceptions import DomainError
-from orders.models import Checkout, Order, OrderItem, OutboxMessage, Review
+from orders.models import Checkout, Order, OrderItem, Review
 from orders.services import reviews
 
 
@@ -246,7 +246,7 @@ class ReviewAdmin(ShopScopedAdmin):
 
 
 class MarketplaceAdminOnly(admin.ModelAdmin):
-    """Models sellers never manage (payments, outbox): marketplace admins only."""
+    """Models sellers never manage (payments): marketplace admins only."""
 
     def has_module_permission(self, request):
         return is_marketplace_admin(request)
@@ -269,9 +269,3 @@ class CheckoutAdmin(MarketplaceAdminOnly):
     list_display = ["id", "buyer", "total", "payment_status", "created_at"]
     list_filter = ["payment_status"]
     search_fields = ["=id", "buyer__email", "provider_charge_id"]
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(MarketplaceAdminOnly):
-    list_display = ["id", "topic", "created_at", "dispatched_at", "processed_at", "attempts"]
-    list_filter = ["topic"]
