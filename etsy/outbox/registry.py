@@ -30,7 +30,7 @@ def register(topic: str, handler: Handler) -> Handler:
     """
     current = _handlers.get(topic)
     if current is not None and current is not handler:
-        raise ImproperlyConfigured(f"outbox topic {topic!r} is already handled by {current.__qualname__}")
+        raise ImproperlyConfigured(f"outbox topic {topic!r} is already handled by {current!r}")
     _handlers[topic] = handler
     return handler
 
