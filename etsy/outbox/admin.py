@@ -61,10 +61,6 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="state")
-    def state(self, obj: OutboxMessage) -> str:
-        return obj.state
-
     @admin.action(description="Retry the selected dead letters")
     def retry_dead_letters(self, request, queryset):
         count = services.retry_dead_letters(message_ids=queryset.values_list("pk", flat=True))
