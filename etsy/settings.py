@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_elasticsearch_dsl",
+    "etsy.outbox",
     "accounts",
     "shops",
     "catalog",
@@ -186,13 +187,21 @@ PAYMENT_ABANDON_AFTER_SECONDS = env.int("PAYMENT_ABANDON_AFTER_SECONDS", default
 # How long the test provider's "time out" card hangs (only the test provider reads it).
 TEST_PAYMENT_SLOW_SECONDS = env.float("TEST_PAYMENT_SLOW_SECONDS", default=PAYMENT_TIMEOUT_SECONDS + 2)
 
+# --- Outbox (etsy.outbox) -------------------------------------------------------
+# A row whose handler failed this many times is parked as a dead letter (admin, metric, log).
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# Processed rows are deleted after this many days (pending and parked rows are kept).
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
+
 # --- Background jobs (Celery beat): one entry per job -------------------------
 CELERY_BEAT_SCHEDULE.update(
     {
         # Delete cart reservations past reserved_until (readers already ignore them) and count them.
         "cleanup-expired-reservations": {"task": "cart.tasks.cleanup_expired_reservations", "schedule": 60.0},
-        # Hand outbox rows (seller notifications) to Celery when the after-commit relay missed them.
-        "relay-outbox": {"task": "orders.tasks.relay_outbox", "schedule": 30.0},
+        # Hand due outbox rows (seller notifications, refunds) to Celery: missed relays, retries after backoff.
+        "relay-outbox": {"task": "etsy.outbox.tasks.relay_outbox", "schedule": 30.0},
+        # Delete outbox rows processed more than OUTBOX_RETENTION_DAYS ago, so the table stays small.
+        "prune-outbox": {"task": "etsy.outbox.tasks.prune_outbox", "schedule": 3600.0},
         # Ask the payment provider about checkouts whose charge outcome is unknown (timeouts).
         "resolve-pending-payments": {"task": "orders.tasks.resolve_pending_payments", "schedule": 60.0},
         # Write buffered product views from Redis to PostgreSQL in one batch.

@@ -8,9 +8,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
+from etsy.admin_permissions import MarketplaceAdminOnly
 from etsy.exceptions import DomainError
 from orders import stats
-from orders.models import Checkout, Order, OrderItem, OutboxMessage, Review
+from orders.models import Checkout, Order, OrderItem, Review
 from orders.services import reviews
 from shops.admin_scoping import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin, seller_shop
 from shops.selectors_seller import get_shop_for_admin
@@ -265,33 +266,8 @@ class ReviewAdmin(ShopScopedAdmin):
             raise PermissionDenied(exc.message) from exc
 
 
-class MarketplaceAdminOnly(admin.ModelAdmin):
-    """Models sellers never manage (payments, outbox): marketplace admins only."""
-
-    def has_module_permission(self, request):
-        return is_marketplace_admin(request)
-
-    def has_view_permission(self, request, obj=None):
-        return is_marketplace_admin(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Checkout)
 class CheckoutAdmin(MarketplaceAdminOnly):
     list_display = ["id", "buyer", "total", "payment_status", "created_at"]
     list_filter = ["payment_status"]
     search_fields = ["=id", "buyer__email", "provider_charge_id"]
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(MarketplaceAdminOnly):
-    list_display = ["id", "topic", "created_at", "dispatched_at", "processed_at", "attempts"]
-    list_filter = ["topic"]

@@ -142,27 +142,3 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating}★ for order {self.order_id}"
-
-
-class OutboxMessage(models.Model):
-    """A side effect promised in the same transaction as the data it is about.
-
-    Relayed to Celery after commit and swept periodically until handed over;
-    handlers are idempotent, keyed by ``id``.
-    """
-
-    topic = models.CharField(max_length=100)
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        ordering = ["id"]
-        indexes = [
-            models.Index(fields=["created_at"], name="outbox_unprocessed_idx", condition=Q(processed_at__isnull=True))
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.topic} #{self.pk}"

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
+from etsy.admin_permissions import MarketplaceAdminOnly
 from etsy.exceptions import DomainError
 from shops import services
 from shops.admin_scoping import ShopScopedAdmin, is_marketplace_admin
@@ -63,22 +64,10 @@ class ShopAdmin(ShopScopedAdmin):
 
 
 @admin.register(DigestLog)
-class DigestLogAdmin(admin.ModelAdmin):
+class DigestLogAdmin(MarketplaceAdminOnly):
     list_display = ["day", "shop", "sent_at", "new_orders", "new_favorites", "low_stock"]
     list_filter = ["day"]
     readonly_fields = ["shop", "day", "sent_at", "new_orders", "new_favorites", "low_stock", "created_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_module_permission(self, request):
-        return is_marketplace_admin(request)
-
-    def has_view_permission(self, request, obj=None):
-        return is_marketplace_admin(request)
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return is_marketplace_admin(request)

@@ -13,12 +13,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
+from etsy.admin_permissions import is_marketplace_admin
 from shops.models import Shop
 from shops.selectors_seller import get_shop_for_request
-
-
-def is_marketplace_admin(request) -> bool:
-    return bool(request.user.is_active and request.user.is_superuser)
 
 
 def seller_shop(request) -> Shop | None:

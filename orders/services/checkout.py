@@ -39,8 +39,9 @@ from cart.selectors import list_cart_lines_for_checkout
 from cart.services import reservation_deadline
 from catalog.signals import products_changed
 from catalog.stock import decrement_stock, lock_products, restock, set_lock_timeout
-from etsy import metrics
-from orders import outbox, payments
+from etsy import metrics, outbox
+from etsy.outbox import selectors as outbox_selectors
+from orders import events, payments
 from orders.exceptions import (
     CartEmpty,
     CheckoutAlreadyPlaced,
@@ -51,7 +52,7 @@ from orders.exceptions import (
     PaymentDeclined,
     PaymentsUnavailable,
 )
-from orders.models import Checkout, Order, OrderItem, OutboxMessage
+from orders.models import Checkout, Order, OrderItem
 from shops.models import Shop
 
 logger = logging.getLogger(__name__)
@@ -206,8 +207,9 @@ def _create_orders(
             for order in orders
             for line in by_shop[order.shop_id]
         )
-        OutboxMessage.objects.bulk_create(
-            OutboxMessage(topic=outbox.TOPIC_ORDER_PLACED, payload={"order_id": order.pk}) for order in orders
+        # Relayed once the payment outcome commits (mark_checkout_paid / _cancel_orders), not now.
+        outbox.publish_many(
+            topic=events.TOPIC_ORDER_PLACED, payloads=({"order_id": order.pk} for order in orders), relay=False
         )
 
         # Shops before stock: a shop's update re-syncs all its search_listing rows (trigger), so
@@ -328,10 +330,8 @@ def _settle(*, checkout_id, charge: payments.Charge, restore_cart: bool) -> str:
 
 
 def _outbox_ids_for(order_ids: list[int]) -> list[int]:
-    return list(
-        OutboxMessage.objects.filter(
-            topic=outbox.TOPIC_ORDER_PLACED, processed_at__isnull=True, payload__order_id__in=order_ids
-        ).values_list("pk", flat=True)
+    return outbox_selectors.list_pending_message_ids(
+        topic=events.TOPIC_ORDER_PLACED, payload_key="order_id", values=order_ids
     )
 
 
@@ -410,10 +410,10 @@ def _cancel_orders(*, orders: list[Order], restore_cart_for: int | None) -> None
                     "reserved_until": reservation_deadline(now=now) if restocked == 1 else None,
                 },
             )
-    refunds = OutboxMessage.objects.bulk_create(
-        OutboxMessage(topic=outbox.TOPIC_ORDER_REFUND, payload={"order_id": o.pk})
-        for o in orders
-        if o.status == Order.Status.PAID
+    refunds = outbox.publish_many(
+        topic=events.TOPIC_ORDER_REFUND,
+        payloads=({"order_id": o.pk} for o in orders if o.status == Order.Status.PAID),
+        relay=False,
     )
     outbox.relay_on_commit(_outbox_ids_for([o.pk for o in orders]) + [r.pk for r in refunds])
     transaction.on_commit(partial(_send_products_changed, sorted(quantities)))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from orders import outbox
+from etsy import outbox
+from orders import events
 from orders.exceptions import InvalidOrderTransition
 from orders.models import Checkout, Order
 
@@ -31,8 +32,7 @@ def mark_shipped(*, order: Order, tracking_number: str) -> Order:
     now = timezone.now()
     locked.status, locked.tracking_number, locked.shipped_at = Order.Status.SHIPPED, tracking_number, now
     locked.save(update_fields=["status", "tracking_number", "shipped_at", "updated_at"])
-    message = outbox.enqueue(topic=outbox.TOPIC_ORDER_SHIPPED, payload={"order_id": locked.pk})
-    outbox.relay_on_commit([message.pk])
+    outbox.publish(topic=events.TOPIC_ORDER_SHIPPED, payload={"order_id": locked.pk})
     return locked
 
 

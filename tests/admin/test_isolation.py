@@ -257,7 +257,7 @@ def test_review_reply_reaches_only_own_reviews(seller_a, seller_b):
 def test_seller_cannot_add_shops_or_orders_or_see_marketplace_models(seller_a):
     assert seller_a.client.get(reverse("admin:shops_shop_add")).status_code == 403
     assert seller_a.client.get(reverse("admin:orders_order_add")).status_code == 403
-    for name in ["orders_checkout", "orders_outboxmessage", "accounts_user", "cart_cartitem", "catalog_favorite"]:
+    for name in ["orders_checkout", "outbox_outboxmessage", "accounts_user", "cart_cartitem", "catalog_favorite"]:
         assert seller_a.client.get(reverse(f"admin:{name}_changelist")).status_code == 403
 
 

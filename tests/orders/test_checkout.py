@@ -14,6 +14,7 @@ from catalog.models import Product
 from catalog.signals import products_changed
 from etsy import metrics
 from etsy.breakers import payment_breaker
+from etsy.outbox.models import OutboxMessage
 from orders import payments
 from orders.exceptions import (
     CartEmpty,
@@ -24,7 +25,7 @@ from orders.exceptions import (
     PaymentDeclined,
     PaymentsUnavailable,
 )
-from orders.models import Checkout, Order, OrderItem, OutboxMessage
+from orders.models import Checkout, Order, OrderItem
 from orders.services.checkout import ShippingAddress, place_order
 from orders.tasks import resolve_pending_payments
 from shops.models import Shop
