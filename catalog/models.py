@@ -59,13 +59,23 @@ class Category(models.Model):
 LOW_STOCK_THRESHOLD = 3
 
 
-def is_unique_quantity(quantity: int) -> bool:
-    """One of a kind: the one piece there is (it gets a 15-minute hold in a cart)."""
-    return quantity == 1
+class StockWords:
+    """What pages say about a quantity; a listing and its live stock (catalog.selectors.Inventory) share them."""
 
+    quantity: int
 
-def is_low_stock_quantity(quantity: int) -> bool:
-    return 0 < quantity <= LOW_STOCK_THRESHOLD
+    @property
+    def is_sold_out(self) -> bool:
+        return self.quantity <= 0
+
+    @property
+    def is_unique(self) -> bool:
+        """One of a kind: the one piece there is (it gets a 15-minute hold in a cart)."""
+        return self.quantity == 1
+
+    @property
+    def is_low_stock(self) -> bool:
+        return 0 < self.quantity <= LOW_STOCK_THRESHOLD
 
 
 def purchasable_sql(*, product: str = "p", shop: str = "s") -> str:
@@ -91,7 +101,7 @@ class ProductQuerySet(models.QuerySet):
         return self.filter(quantity__lte=LOW_STOCK_THRESHOLD)
 
 
-class Product(models.Model):
+class Product(StockWords, models.Model):
     """A listing. Most handmade and vintage listings are unique (quantity 1)."""
 
     shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="products")
@@ -139,18 +149,6 @@ class Product(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:product", kwargs={"pk": self.pk, "slug": self.slug})
-
-    @property
-    def is_unique(self) -> bool:
-        return is_unique_quantity(self.quantity)
-
-    @property
-    def is_low_stock(self) -> bool:
-        return is_low_stock_quantity(self.quantity)
-
-    @property
-    def is_sold_out(self) -> bool:
-        return self.quantity <= 0
 
     @property
     def is_listed(self) -> bool:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from catalog import extensions
 from catalog.exceptions import CategoryNotFound, ProductNotFound
-from catalog.models import Category, Favorite, Product, ProductImage, is_low_stock_quantity, is_unique_quantity
+from catalog.models import Category, Favorite, Product, ProductImage, StockWords
 from etsy import cache
 
 # Public sort names -> ORDER BY. Unknown names fall back to "newest" (bad input is not an error here).
@@ -275,24 +275,12 @@ def get_product_detail(*, product_id: int) -> Product:
 
 
 @dataclass(frozen=True)
-class Inventory:
+class Inventory(StockWords):
     """Live stock of one product: quantity and the latest active reservation, if any."""
 
     quantity: int
     reserved_by_user_id: int | None = None
     reserved_until: datetime | None = None
-
-    @property
-    def is_sold_out(self) -> bool:
-        return self.quantity <= 0
-
-    @property
-    def is_unique(self) -> bool:
-        return is_unique_quantity(self.quantity)
-
-    @property
-    def is_low_stock(self) -> bool:
-        return is_low_stock_quantity(self.quantity)
 
     def is_reserved_for_other(self, user_id: int | None) -> bool:
         return (
