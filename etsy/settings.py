@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "search",
     "cart",
     "orders",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -27,8 +27,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from catalog import demo_images
-from catalog.demo_vocabulary import (
+from catalog.models import Category, Favorite, Product, ProductImage
+from catalog.signals import products_changed
+from demo import images as demo_images
+from demo.vocabulary import (
     CATEGORY_TREE,
     COLOUR_RGB,
     COLOURS,
@@ -43,8 +45,6 @@ from catalog.demo_vocabulary import (
     VINTAGE_WORDS,
     Kind,
 )
-from catalog.models import Category, Favorite, Product, ProductImage
-from catalog.signals import products_changed
 from orders.models import Checkout, Order, OrderItem, Review
 from search.backends.postgres import refresh_vocabulary
 from shops.models import Shop
