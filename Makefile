@@ -21,8 +21,9 @@ venv: $(STAMP)
 run: $(STAMP)
 	@$(PY) scripts/run.py --products $(DEMO_PRODUCTS) --shops $(DEMO_SHOPS)
 
-## test: the whole suite against real PostgreSQL and Redis
+## test: the whole suite against real PostgreSQL and Redis (axe-core from package-lock.json when npm is here)
 test: $(STAMP)
+	@if [ ! -d node_modules/axe-core ] && command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund; fi
 	@$(PY) scripts/devstack.py up
 	@$(PY) scripts/browser_check.py
 	@$(PY) -m pytest $(PYTEST_ARGS)
