@@ -1,9 +1,9 @@
 """`make run`: bring up the stack, prepare the database once, then serve web + worker + beat.
 
-One process manager (honcho) runs the three processes. The demo accounts are printed last, and again
-once the site answers, so the per-process start-up lines do not bury them. Ctrl-C stops them all, then
-the embedded PostgreSQL and Redis are stopped too, and the command ends with status 0 (a requested stop
-is not a failure: make prints no "Error 130"). Data stays in .data/.
+One process manager (honcho) runs the three processes. The demo accounts are printed last, and again once
+the site answers and the processes' start-up lines have settled, so those lines do not bury them. Ctrl-C
+stops them all, then the embedded PostgreSQL and Redis are stopped too, and the command ends with status 0
+(a requested stop is not a failure: make prints no "Error 130"). Data stays in .data/.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -53,13 +54,27 @@ def answers(url: str) -> bool:
         return False
 
 
-def supervise(command: list[str], *, env: dict, ready_url: str, banner_text: str, poll_seconds: float = 0.5) -> int:
-    """Run ``command`` until it ends or is stopped; print ``banner_text`` once ``ready_url`` answers.
+def supervise(
+    command: list[str],
+    *,
+    env: dict,
+    ready_url: str,
+    banner_text: str,
+    poll_seconds: float = 0.5,
+    quiet_seconds: float = 2.0,
+    max_wait_seconds: float = 30.0,
+) -> int:
+    """Run ``command`` until it ends or is stopped, echoing its output.
 
-    Ctrl-C and SIGTERM stop the command and return 0; otherwise return the command's own exit status.
+    Print ``banner_text`` once ``ready_url`` answers and the start-up lines (the worker's and beat's banners)
+    have paused for ``quiet_seconds``, so it is the last thing on screen. Ctrl-C and SIGTERM stop the command
+    and return 0; otherwise return the command's own exit status.
     """
-    child = subprocess.Popen(command, cwd=ROOT, env=env)
+    child = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
     stopping = threading.Event()
+    last_output = [time.monotonic()]
 
     def stop(signum, _frame) -> None:
         stopping.set()
@@ -67,18 +82,30 @@ def supervise(command: list[str], *, env: dict, ready_url: str, banner_text: str
         if child.poll() is None:
             child.send_signal(signum)
 
+    def echo() -> None:
+        for line in child.stdout:
+            last_output[0] = time.monotonic()
+            sys.stdout.write(line)
+            sys.stdout.flush()
+
     def announce_when_up() -> None:
-        while not stopping.is_set() and child.poll() is None:
-            if answers(ready_url):
-                print(banner_text, flush=True)
+        while not answers(ready_url):
+            if stopping.wait(poll_seconds) or child.poll() is not None:
                 return
-            stopping.wait(poll_seconds)
+        up = time.monotonic()
+        while time.monotonic() - last_output[0] < quiet_seconds and time.monotonic() - up < max_wait_seconds:
+            if stopping.wait(poll_seconds) or child.poll() is not None:
+                return
+        print(banner_text, flush=True)
 
     # Set explicitly: a shell that starts us in the background hands SIGINT down as ignored.
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    echoing = threading.Thread(target=echo, daemon=True)
+    echoing.start()
     threading.Thread(target=announce_when_up, daemon=True).start()
     status = child.wait()
+    echoing.join(timeout=5)
     return 0 if stopping.is_set() else status
 
 

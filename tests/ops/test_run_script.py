@@ -16,18 +16,24 @@ from tests.local_services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# A stand-in for honcho: serves HTTP, and like honcho ends with 130 on Ctrl-C.
+# A stand-in for honcho: serves HTTP, keeps printing start-up lines for a while (the worker's and beat's banners
+# come after the web server answers), and like honcho ends with 130 on Ctrl-C.
 CHILD = (
-    "import http.server, signal, sys\n"
+    "import http.server, signal, sys, threading, time\n"
     "signal.signal(signal.SIGINT, lambda *a: sys.exit(130))\n"
-    "http.server.HTTPServer(('127.0.0.1', {port}), http.server.SimpleHTTPRequestHandler).serve_forever()\n"
+    "server = http.server.HTTPServer(('127.0.0.1', {port}), http.server.SimpleHTTPRequestHandler)\n"
+    "threading.Thread(target=server.serve_forever, daemon=True).start()\n"
+    "for i in range(6):\n"
+    "    time.sleep(0.2)\n"
+    "    print('worker start-up line', i, flush=True)\n"
+    "threading.Event().wait()\n"
 )
 SUPERVISOR = (
     "import os, sys\n"
     "sys.path.insert(0, 'scripts')\n"
     "import run\n"
     "sys.exit(run.supervise([sys.executable, '-c', {child!r}], env=dict(os.environ),\n"
-    "    ready_url='http://127.0.0.1:{port}/', banner_text='DEMO-BANNER', poll_seconds=0.1))\n"
+    "    ready_url='http://127.0.0.1:{port}/', banner_text='DEMO-BANNER', poll_seconds=0.1, quiet_seconds=0.6))\n"
 )
 
 
@@ -44,7 +50,7 @@ def _read_until(process, marker: str, seconds: float = 20) -> str:
     pytest.fail(f"{marker!r} never printed; got {''.join(seen)!r}")
 
 
-def test_ctrl_c_stops_the_processes_and_ends_with_status_zero():
+def test_banner_comes_last_and_ctrl_c_stops_everything_with_status_zero():
     port = free_port()
     script = SUPERVISOR.format(child=CHILD.format(port=port), port=port)
     # A terminal's Ctrl-C reaches the whole foreground process group: make, run.py and honcho.
@@ -57,9 +63,10 @@ def test_ctrl_c_stops_the_processes_and_ends_with_status_zero():
         start_new_session=True,
     )
     try:
-        output = _read_until(process, "DEMO-BANNER")
-        # Printed once the server answered its first request, not before.
-        assert re.search(r'"GET / HTTP/1\.[01]" 200', output.split("DEMO-BANNER")[0])
+        before = _read_until(process, "DEMO-BANNER").split("DEMO-BANNER")[0]
+        # Printed once the server answered and its start-up lines were over: the last thing on screen.
+        assert re.search(r'"GET / HTTP/1\.[01]" 200', before)
+        assert "worker start-up line 5" in before
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=20) == 0
     finally:
