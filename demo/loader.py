@@ -466,6 +466,7 @@ def load_demo_catalog(
 
     batch: list[tuple[Product, ListingSpec]] = []
     sold: list[Product] = []
+    stocked: list[Product] = []  # listings with several in stock: shops sell units of them again and again
 
     def flush() -> None:
         with transaction.atomic(), _without_auto_now(Product, "created_at"):
@@ -481,6 +482,8 @@ def load_demo_catalog(
             )
             if spec.quantity == 0:
                 sold.append(product)
+            elif spec.quantity >= 2:
+                stocked.append(product)
         ProductImage.objects.bulk_create(images, batch_size=BATCH)
         report.products += len(created)
         report.images += len(images)
@@ -512,7 +515,10 @@ def load_demo_catalog(
         flush()
 
     quality = {shop.pk: spec.rating for spec in shop_specs if (shop := shop_by_index.get(spec.index))}
-    report.orders, report.reviews = _past_orders(sold=sold, users=users, quality=quality, rng=rng, now=now)
+    targets = {shop.pk: spec.sales_count for spec in shop_specs if (shop := shop_by_index.get(spec.index))}
+    sales = _choose_sales(sold=sold, stocked=stocked, targets=targets, rng=rng)
+    report.orders, report.reviews = _past_orders(sales=sales, users=users, quality=quality, rng=rng, now=now)
+    _count_sales_and_views(shop_ids=list(targets), sales=sales)
     report.favorites = _demo_favorites(users=users, rng=rng, now=now)
     # Fresh planner statistics: without them large categories get nested-loop plans until autovacuum runs.
     with connection.cursor() as cursor:
@@ -562,17 +568,48 @@ def _demo_favorites(*, users: dict[str, User], rng: random.Random, now) -> int:
     return len(rows)
 
 
+def _choose_sales(
+    *, sold: list[Product], stocked: list[Product], targets: dict[int, int], rng: random.Random
+) -> list[Product]:
+    """Return one entry per unit sold: each sold-out piece once, then units of each shop's stocked listings
+    until the shop has about its ``targets`` sales (a shop with nothing stocked has only its sold-out pieces)."""
+    sales = list(sold)
+    per_shop = Counter(product.shop_id for product in sold)
+    pools: dict[int, list[Product]] = defaultdict(list)
+    for product in stocked:
+        pools[product.shop_id].append(product)
+    for shop_id, target in sorted(targets.items()):
+        if pools[shop_id]:
+            sales += [rng.choice(pools[shop_id]) for _ in range(max(0, target - per_shop[shop_id]))]
+    return sales
+
+
+def _count_sales_and_views(*, shop_ids: list[int], sales: list[Product]) -> None:
+    """Make the public figures agree with the demo's orders: a shop's sales are its units sold, and no listing
+    has sold more often than it was viewed (a listing is seen about 20 times per sale)."""
+    per_shop = Counter(product.shop_id for product in sales)
+    per_product = Counter(product.pk for product in sales)
+    with transaction.atomic():
+        for shop_id in shop_ids:
+            Shop.objects.filter(pk=shop_id).update(sales_count=per_shop[shop_id])
+        views: dict[int, list[int]] = defaultdict(list)
+        for product_id, units in per_product.items():
+            views[units * 20].append(product_id)
+        for floor, ids in views.items():
+            Product.objects.filter(pk__in=ids, view_count__lt=floor).update(view_count=F("view_count") + floor)
+
+
 def _past_orders(
-    *, sold: list[Product], users: dict[str, User], quality: dict[int, Decimal], rng: random.Random, now
+    *, sales: list[Product], users: dict[str, User], quality: dict[int, Decimal], rng: random.Random, now
 ) -> tuple[int, int]:
-    """Give each sold listing the order that sold it, placed after it was listed and never dated in the future.
+    """Write one order per unit in ``sales``, placed after its listing was listed and never dated in the future.
 
     An order whose delivery day has come is delivered, most of those with a review written after it arrived
     (scored around the shop's ``quality``); a recent one is still paid or shipped, as in a real seller's queue.
     Each shop's rating and review count are then computed from the reviews written here.
     """
     buyers = [u for email, u in users.items() if email.startswith("buyer")]
-    if not sold or not buyers:
+    if not sales or not buyers:
         return 0, 0
     comments = [
         "Even more beautiful in person. Thank you!",
@@ -582,15 +619,20 @@ def _past_orders(
         "Took a while to arrive but worth the wait.",
         "Smaller than I expected, but well made.",
     ]
-    shops = {s.id: s for s in Shop.objects.filter(id__in={p.shop_id for p in sold})}
+    shops = {s.id: s for s in Shop.objects.filter(id__in={p.shop_id for p in sales})}
     checkouts, orders, items, reviews = [], [], [], []
-    for product in sold:
+    repeat: Counter[int] = Counter()
+    for product in sales:
         buyer = rng.choice(buyers)
         shop = shops[product.shop_id]
         shipping = shop.shipping_for(item_count=1, subtotal=product.price)
-        # Sold over the last two months (the sellers' 30-day figures have a history), never before it was listed.
+        # Never before it was listed. A sold-out piece went in the last two months (the sellers' 30-day
+        # figures have a history); units of a stocked listing sold over its life, up to a year.
         listed_days = max(0.0, (now - product.created_at).total_seconds() / 86400)
-        placed = now - timedelta(days=rng.uniform(0, min(60.0, listed_days)))
+        window = 60.0 if product.quantity == 0 else 365.0
+        placed = now - timedelta(days=rng.uniform(0, min(window, listed_days)))
+        repeat[product.pk] += 1
+        key = f"demo-{product.pk}" if repeat[product.pk] == 1 else f"demo-{product.pk}-{repeat[product.pk]}"
         shipped = placed + timedelta(days=shop.processing_days)
         delivered = shipped + timedelta(days=3)
         if delivered <= now:
@@ -603,8 +645,8 @@ def _past_orders(
             buyer=buyer,
             total=product.price + shipping,
             payment_status=Checkout.PaymentStatus.PAID,
-            provider_idempotency_key=f"demo-{product.pk}",
-            provider_charge_id=f"demo_ch_{product.pk}",
+            provider_idempotency_key=key,
+            provider_charge_id=key.replace("demo-", "demo_ch_"),
             card_last4="4242",
             ship_name=buyer.display_name,
             ship_line1="12 Demo Lane",
@@ -623,7 +665,7 @@ def _past_orders(
                 total=product.price + shipping,
                 status=status,
                 created_at=placed,
-                tracking_number=f"1Z{product.pk:010d}" if shipped else "",
+                tracking_number=f"1Z{product.pk:08d}{repeat[product.pk]:02d}" if shipped else "",
                 paid_at=placed,
                 shipped_at=shipped,
                 delivered_at=delivered,
@@ -639,7 +681,7 @@ def _past_orders(
         for order in orders:
             order.checkout_id = order.checkout.id
         Order.objects.bulk_create(orders, batch_size=BATCH)
-        for order, product in zip(orders, sold, strict=True):
+        for order, product in zip(orders, sales, strict=True):
             items.append(
                 OrderItem(
                     order=order,

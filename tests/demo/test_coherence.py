@@ -6,13 +6,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Sum
 from django.utils import timezone
 
-from catalog.models import ProductImage
+from catalog.models import Product, ProductImage
 from demo.images import draw_product
 from demo.loader import iter_listings
 from demo.vocabulary import KINDS
-from orders.models import Order, Review
+from orders.models import Order, OrderItem, Review
 from shops.models import Shop
 
 # Written by hand: what a reader sees in the title, and what the picture must then show.
@@ -118,3 +119,20 @@ def test_demo_listing_photos_show_what_the_title_names(demo_catalog):
         assert expected in image.image.name, (title, image.image.name)
     for image in ProductImage.objects.select_related("product").filter(product__title__icontains="toy car"):
         assert "puzzle" not in image.image.name and "stacker" not in image.image.name
+
+
+def test_demo_shop_sales_are_the_units_its_orders_sold(demo_catalog):
+    units = dict(
+        OrderItem.objects.values_list("order__shop_id").annotate(n=Sum("quantity")).values_list("order__shop_id", "n")
+    )
+    for shop in Shop.objects.all():
+        assert shop.sales_count == units.get(shop.pk, 0), shop.name
+    assert sum(units.values()) > Product.objects.filter(quantity=0).count(), "stocked listings sell too"
+
+
+def test_no_demo_listing_sold_more_often_than_it_was_viewed(demo_catalog):
+    sold = OrderItem.objects.values("product_id").annotate(n=Sum("quantity"))
+    views = dict(Product.objects.values_list("pk", "view_count"))
+    assert sold
+    for row in sold:
+        assert views[row["product_id"]] >= row["n"], row
