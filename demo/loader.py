@@ -65,8 +65,8 @@ class ShopSpec:
     kinds: tuple[str, ...]
     colour: str
     location: str
-    rating: Decimal
-    sales_count: int
+    rating: Decimal  # the shop's typical review score; the rating shown is the mean of its demo reviews
+    sales_count: int  # planned sales (capped by MAX_SALES_PER_SHOP); the count shown is what its orders sold
     weight: float
 
 
