@@ -207,6 +207,18 @@ def draw_product(*, shape: str, colour: tuple[int, int, int], texture: str, seed
         body([c - s * 0.24, s * 0.48, c + s * 0.24, s * 0.55])
         for x in (c - s * 0.22, c + s * 0.19):
             draw.rectangle([x, s * 0.55, x + s * 0.03, s * 0.82], fill=dark)
+    elif shape == "stool":
+        # A round seat on splayed legs, with a footrest ring: no back.
+        draw.ellipse([c - s * 0.20, s * 0.30, c + s * 0.20, s * 0.40], fill=colour, outline=outline, width=w)
+        _texture(draw, [c - s * 0.16, s * 0.32, c + s * 0.16, s * 0.38], colour, texture, rng)
+        for top, bottom in ((-0.14, -0.22), (-0.05, -0.08), (0.05, 0.08), (0.14, 0.22)):
+            draw.line([(c + s * top, s * 0.39), (c + s * bottom, s * 0.82)], fill=dark, width=5 * SS)
+        draw.line([(c - s * 0.18, s * 0.64), (c + s * 0.18, s * 0.64)], fill=dark, width=3 * SS)
+    elif shape == "pendant":
+        # A shade hanging from the ceiling on a cord.
+        draw.line([(c, 0), (c, s * 0.34)], fill=(60, 56, 52), width=2 * SS)
+        draw.pieslice([c - s * 0.22, s * 0.30, c + s * 0.22, s * 0.74], 180, 360, fill=colour, outline=outline, width=w)
+        draw.ellipse([c - s * 0.06, s * 0.48, c + s * 0.06, s * 0.56], fill=(255, 236, 180))
     elif shape == "shelf":
         for y in (0.34, 0.58):
             body([c - s * 0.34, s * y, c + s * 0.34, s * (y + 0.04)])

@@ -238,6 +238,7 @@ KINDS: tuple[Kind, ...] = (
         (70, 340),
         "lamp",
         ("It comes with a linen drum shade.", "It has an in-line switch.", "It takes an E26 bulb."),
+        (("pendant light", "pendant"),),
     ),
     Kind(
         "mirror",
@@ -282,7 +283,9 @@ KINDS: tuple[Kind, ...] = (
         ("oak", "walnut", "pine"),
         (90, 720),
         "chair",
-        ("It has a woven seat.", "Its back spindles are steam-bent.", "It stays comfortable through long dinners."),
+        # No detail names a back: a stool has none.
+        ("It has a woven seat.", "Its legs are shaped by hand with a spokeshave.", "It stays comfortable for hours."),
+        (("stool", "stool"), ("bar stool", "stool")),
     ),
     Kind(
         "shelf",
