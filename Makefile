@@ -21,8 +21,10 @@ venv: $(STAMP)
 run: $(STAMP)
 	@$(PY) scripts/run.py --products $(DEMO_PRODUCTS) --shops $(DEMO_SHOPS)
 
-## test: lint (ruff, layers), then the whole suite against real PostgreSQL and Redis
+## test: lint (ruff, layers), then the whole suite against real PostgreSQL and Redis (axe-core from
+## package-lock.json when npm is here)
 test: lint
+	@if [ ! -d node_modules/axe-core ] && command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund; fi
 	@$(PY) scripts/devstack.py up
 	@$(PY) scripts/browser_check.py
 	@$(PY) -m pytest $(PYTEST_ARGS)

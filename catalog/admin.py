@@ -59,9 +59,21 @@ def picture_html(field_file, *, alt: str = "", width: int = 120):
     return format_html('<img src="{}" alt="{}" width="{}" loading="lazy">', sources["src"], alt, width)
 
 
+class ProductImageFormSet(forms.BaseInlineFormSet):
+    """Name each photo row's inputs for assistive technology: a table header is not a label."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        row = "new photo" if index is None else f"photo {index + 1}"
+        for name, field in form.fields.items():
+            if not field.widget.is_hidden:
+                field.widget.attrs.setdefault("aria-label", f"{field.label or name.capitalize()}, {row}")
+
+
 class ProductImageInline(ShopScopedMixin, admin.TabularInline):
     model = ProductImage
     form = ProductImageForm
+    formset = ProductImageFormSet
     shop_path = "product__shop"
     fields = ["preview", "image", "alt_text", "position"]
     readonly_fields = ["preview"]

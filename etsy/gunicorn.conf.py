@@ -26,6 +26,8 @@ import tempfile
 
 from gunicorn.glogging import Logger
 
+from etsy.logging import log_format
+
 
 def _usable_cores() -> int:
     try:
@@ -96,7 +98,7 @@ def _json_logconfig() -> dict:
     }
 
 
-if os.environ.get("LOG_FORMAT", "json") == "json":
+if log_format(os.environ) == "json":
     logconfig_dict = _json_logconfig()
 
 # Before any worker imports prometheus_client: the value class is chosen at import time.

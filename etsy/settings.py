@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "search",
     "cart",
     "orders",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -330,13 +331,11 @@ METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
 
 # --- Logging -----------------------------------------------------------------
 # One JSON object per line on stdout (etsy/logging.py), secrets and card-like digits redacted.
-# LOG_FORMAT=console gives readable lines for local debugging.
+# LOG_FORMAT=console gives readable lines: the default outside production (`make run`).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING_CONFIG = "etsy.logging.configure_logging"
-from etsy.logging import build_logging_config  # noqa: E402  (kept beside the section it serves)
+from etsy.logging import build_logging_config, log_format  # noqa: E402  (kept beside the section it serves)
 
-LOGGING = build_logging_config(
-    level=LOG_LEVEL, json=env.str("LOG_FORMAT", default="json") == "json", environment=ETSY_ENV
-)
+LOGGING = build_logging_config(level=LOG_LEVEL, json=log_format(env.ENVIRON) == "json", environment=ETSY_ENV)
 # Celery workers keep our handlers instead of installing their own plain-text ones.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -27,8 +27,8 @@ from django.db import connection, connections
 from django.db.models import Q
 from tqdm import tqdm
 
-from catalog.demo import Progress, iter_listings, load_demo_catalog
 from catalog.models import Product
+from demo.loader import Progress, iter_listings, load_demo_catalog
 from search import caching
 from search.backends.postgres import refresh_vocabulary
 from search.bench.relevance import JudgedQuery, K, Truth, ideal_grades_for, load_judgments, score

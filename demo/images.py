@@ -207,6 +207,18 @@ def draw_product(*, shape: str, colour: tuple[int, int, int], texture: str, seed
         body([c - s * 0.24, s * 0.48, c + s * 0.24, s * 0.55])
         for x in (c - s * 0.22, c + s * 0.19):
             draw.rectangle([x, s * 0.55, x + s * 0.03, s * 0.82], fill=dark)
+    elif shape == "stool":
+        # A round seat on splayed legs, with a footrest ring: no back.
+        draw.ellipse([c - s * 0.20, s * 0.30, c + s * 0.20, s * 0.40], fill=colour, outline=outline, width=w)
+        _texture(draw, [c - s * 0.16, s * 0.32, c + s * 0.16, s * 0.38], colour, texture, rng)
+        for top, bottom in ((-0.14, -0.22), (-0.05, -0.08), (0.05, 0.08), (0.14, 0.22)):
+            draw.line([(c + s * top, s * 0.39), (c + s * bottom, s * 0.82)], fill=dark, width=5 * SS)
+        draw.line([(c - s * 0.18, s * 0.64), (c + s * 0.18, s * 0.64)], fill=dark, width=3 * SS)
+    elif shape == "pendant":
+        # A shade hanging from the ceiling on a cord.
+        draw.line([(c, 0), (c, s * 0.34)], fill=(60, 56, 52), width=2 * SS)
+        draw.pieslice([c - s * 0.22, s * 0.30, c + s * 0.22, s * 0.74], 180, 360, fill=colour, outline=outline, width=w)
+        draw.ellipse([c - s * 0.06, s * 0.48, c + s * 0.06, s * 0.56], fill=(255, 236, 180))
     elif shape == "shelf":
         for y in (0.34, 0.58):
             body([c - s * 0.34, s * y, c + s * 0.34, s * (y + 0.04)])
@@ -278,6 +290,33 @@ def draw_product(*, shape: str, colour: tuple[int, int, int], texture: str, seed
         for x in (c - s * 0.18, c + s * 0.18):
             draw.ellipse([x - s * 0.07, s * 0.56, x + s * 0.07, s * 0.70], fill=(50, 40, 36))
             draw.ellipse([x - s * 0.025, s * 0.61, x + s * 0.025, s * 0.65], fill=(200, 180, 150))
+    elif shape == "puzzle":
+        # Four jigsaw pieces, slightly apart, each with a knob into its neighbour.
+        piece, gap, top = s * 0.22, s * 0.02, s * 0.28
+        for row in range(2):
+            for col in range(2):
+                x0 = c - piece - gap / 2 + col * (piece + gap)
+                y0 = top + row * (piece + gap)
+                shade = colour if (row + col) % 2 == 0 else light
+                draw.rectangle([x0, y0, x0 + piece, y0 + piece], fill=shade, outline=outline, width=w)
+                knob = piece * 0.16
+                if col == 0:
+                    kx, ky = x0 + piece, y0 + piece / 2
+                else:
+                    kx, ky = x0 + piece / 2, y0 + piece if row == 0 else y0
+                draw.ellipse([kx - knob, ky - knob, kx + knob, ky + knob], fill=shade, outline=outline, width=w)
+    elif shape == "stacker":
+        # Rings of shrinking size on a wooden peg.
+        draw.rounded_rectangle(
+            [c - s * 0.03, s * 0.22, c + s * 0.03, s * 0.74], radius=int(s * 0.02), fill=(196, 160, 112)
+        )
+        shades = [_shade(colour, f) for f in (0.75, 0.9, 1.05, 1.2, 1.35)]
+        for i, shade in enumerate(shades):
+            half, y = s * (0.30 - i * 0.045), s * (0.66 - i * 0.085)
+            draw.rounded_rectangle(
+                [c - half, y, c + half, y + s * 0.08], radius=int(s * 0.04), fill=shade, outline=outline, width=w
+            )
+        draw.ellipse([c - s * 0.06, s * 0.16, c + s * 0.06, s * 0.26], fill=light, outline=outline, width=w)
     else:
         body([c - s * 0.25, s * 0.25, c + s * 0.25, s * 0.75], radius=int(s * 0.05))
 

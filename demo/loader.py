@@ -27,8 +27,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from catalog import demo_images
-from catalog.demo_vocabulary import (
+from catalog.models import Category, Favorite, Product, ProductImage
+from catalog.signals import products_changed
+from demo import images as demo_images
+from demo.vocabulary import (
     CATEGORY_TREE,
     COLOUR_RGB,
     COLOURS,
@@ -43,8 +45,6 @@ from catalog.demo_vocabulary import (
     VINTAGE_WORDS,
     Kind,
 )
-from catalog.models import Category, Favorite, Product, ProductImage
-from catalog.signals import products_changed
 from orders.models import Checkout, Order, OrderItem, Review
 from search.backends.postgres import refresh_vocabulary
 from shops.models import Shop
@@ -52,6 +52,7 @@ from shops.models import Shop
 DEMO_PASSWORD = "demo-pass-2024"
 DEMO_BUYERS = 20
 BATCH = 2000
+MAX_SALES_PER_SHOP = 60  # past orders per shop: a lively history, a load that stays quick (~4k orders per 100 shops)
 SMALL_WORDS = {"a", "an", "and", "of", "with", "in", "on", "for", "the", "to"}
 
 
@@ -64,8 +65,8 @@ class ShopSpec:
     kinds: tuple[str, ...]
     colour: str
     location: str
-    rating: Decimal
-    sales_count: int
+    rating: Decimal  # the shop's typical review score; the rating shown is the mean of its demo reviews
+    sales_count: int  # planned sales (capped by MAX_SALES_PER_SHOP); the count shown is what its orders sold
     weight: float
 
 
@@ -87,6 +88,7 @@ class ListingSpec:
     days_old: float
     misspelled: bool
     words: dict = field(default_factory=dict, compare=False)  # the exact synonyms used
+    shape: str = ""  # the picture motif: what the title names (a wooden puzzle shows a puzzle)
 
 
 CLOSING_LINES = [
@@ -95,6 +97,25 @@ CLOSING_LINES = [
     "A thoughtful gift, wrapped in recycled paper.",
     "Artisan quality, built to last for years.",
 ]
+
+
+def _with_article(phrase: str) -> str:
+    """Return ``phrase`` after "a" or "an", as it is spoken ("an antique", "a 1970s", "an 18 inch")."""
+    first = phrase.split()[0].lower() if phrase.split() else ""
+    vowel_sound = first[:1] in "aeio" or first.startswith(("8", "11", "18")) or first in {"hour", "honest"}
+    return f"{'an' if vowel_sound else 'a'} {phrase}"
+
+
+def _decade_for(maker_word: str, rng_choice: str) -> str:
+    """Keep a vintage listing's decade consistent with the word its title uses ("1970s", "Antique")."""
+    word = maker_word.lower()
+    if word[:4].isdigit():
+        return word
+    if word == "antique":
+        return {"1950s": "1900s", "1960s": "1910s", "1970s": "1920s", "1980s": "1930s"}.get(rng_choice, "1920s")
+    if word.startswith("mid-century"):
+        return {"1970s": "1950s", "1980s": "1960s", "1990s": "1950s"}.get(rng_choice, rng_choice)
+    return rng_choice
 
 
 def _title_case(text: str) -> str:
@@ -194,20 +215,21 @@ def _make_listing(rng: random.Random, index: int, shop: ShopSpec) -> ListingSpec
         title = f"{material_word} {kind_word} - {colour} - {maker_word.lower()}"
     title = _title_case(title)
 
-    details = rng.sample(kind.details, 2)
+    # Each detail is a whole sentence: two of them side by side always read as English.
+    details = " ".join(rng.sample(kind.details, 2))
     if is_vintage:
-        decade = rng.choice(["1950s", "1960s", "1970s", "1980s", "1990s"])
+        decade = _decade_for(maker_word, rng.choice(["1950s", "1960s", "1970s", "1980s", "1990s"]))
         condition = rng.choice(["excellent", "very good", "good, with light wear", "lovingly used"])
+        opening = _with_article(f"{maker_word.lower()} {kind.words[0]}").capitalize()
         description = (
-            f"A {maker_word.lower()} {kind.words[0]} from the {decade}, in {colour} {material_word}. "
-            f"Condition: {condition}. It has {details[0]} and {details[1]}. "
-            f"Found at an estate sale and cleaned by hand; one of a kind, so only one is available."
+            f"{opening} from the {decade}, in {colour} {material_word}. Condition: {condition}. {details} "
+            "Found at an estate sale and cleaned by hand; {availability}"
         )
     else:
+        opening = _with_article(f"{style.lower()} {kind.words[0]}").capitalize()
         description = (
-            f"A {style.lower()} {kind.words[0]} {rng.choice(['made', 'crafted', 'finished'])} by hand from "
-            f"{material_word} in {colour}. It has {details[0]} and {details[1]}. "
-            f"{rng.choice(CLOSING_LINES)}"
+            f"{opening} {rng.choice(['made', 'crafted', 'finished'])} by hand from {material_word} in {colour}. "
+            f"{details} {rng.choice(CLOSING_LINES)}"
         )
 
     misspelled = False
@@ -225,6 +247,15 @@ def _make_listing(rng: random.Random, index: int, shop: ShopSpec) -> ListingSpec
     tags = [kind.key, material_key, colour, style.lower(), "vintage" if is_vintage else "handmade"]
     if rng.random() < 0.5:
         tags.append("gift")
+    price = _price(rng, kind, material_key)
+    quantity = _quantity(rng)
+    if is_vintage:
+        availability = (
+            "one of a kind, so only one is available."
+            if quantity <= 1
+            else f"{quantity} matching pieces came from the same sale."
+        )
+        description = description.replace("{availability}", availability)
     return ListingSpec(
         index=index,
         shop=shop.index,
@@ -236,12 +267,13 @@ def _make_listing(rng: random.Random, index: int, shop: ShopSpec) -> ListingSpec
         title=title[:200],
         description=description,
         tags=tuple(dict.fromkeys(tags)),
-        price=_price(rng, kind, material_key),
-        quantity=_quantity(rng),
+        price=price,
+        quantity=quantity,
         category=kind.category,
         days_old=rng.expovariate(1 / 90),
         misspelled=misspelled,
         words={"kind": kind_word, "material": material_word, "maker": maker_word},
+        shape=kind.shape_for(kind_word),
     )
 
 
@@ -271,33 +303,34 @@ class LoadReport:
     skipped: bool = False
 
 
-def _photo_paths(kind_key: str, colour: str) -> tuple[str, str]:
-    return f"demo/products/{slugify(kind_key)}-{colour}.jpg", f"demo/thumbs/{slugify(kind_key)}-{colour}.jpg"
-
-
-def _draw_photo(job: tuple[str, str, str, str]) -> None:
-    root, kind_key, colour, texture = job
+def _photo_paths(kind_key: str, shape: str, colour: str) -> tuple[str, str]:
     kind = next(k for k in KINDS if k.key == kind_key)
-    name, thumb = _photo_paths(kind_key, colour)
+    stem = slugify(kind_key) if shape == kind.shape else f"{slugify(kind_key)}-{shape}"
+    return f"demo/products/{stem}-{colour}.jpg", f"demo/thumbs/{stem}-{colour}.jpg"
+
+
+def _draw_photo(job: tuple[str, str, str, str, str]) -> None:
+    root, kind_key, shape, colour, texture = job
+    name, thumb = _photo_paths(kind_key, shape, colour)
     img = demo_images.draw_product(
-        shape=kind.shape, colour=COLOUR_RGB[colour], texture=texture, seed=sum(map(ord, kind_key + colour))
+        shape=shape, colour=COLOUR_RGB[colour], texture=texture, seed=sum(map(ord, kind_key + colour))
     )
     demo_images.save_jpeg(img, Path(root) / name)
     demo_images.save_jpeg(demo_images.thumbnail_of(img), Path(root) / thumb)
 
 
-def _missing_photos(*, media_root: Path, combos: set[tuple[str, str]]) -> list[tuple[str, str, str, str]]:
+def _missing_photos(*, media_root: Path, combos: set[tuple[str, str, str]]) -> list[tuple[str, str, str, str, str]]:
     jobs = []
-    for kind_key, colour in sorted(combos):
-        name, thumb = _photo_paths(kind_key, colour)
+    for kind_key, shape, colour in sorted(combos):
+        name, thumb = _photo_paths(kind_key, shape, colour)
         if not (media_root / name).exists() or not (media_root / thumb).exists():
             kind = next(k for k in KINDS if k.key == kind_key)
-            jobs.append((str(media_root), kind_key, colour, MATERIALS[kind.materials[0]].texture))
+            jobs.append((str(media_root), kind_key, shape, colour, MATERIALS[kind.materials[0]].texture))
     return jobs
 
 
-def _draw_photos(jobs: list[tuple[str, str, str, str]], progress: Callable[[int], None] | None) -> None:
-    """Draw photos in parallel; listings of one kind and colour share a photo."""
+def _draw_photos(jobs: list[tuple[str, str, str, str, str]], progress: Callable[[int], None] | None) -> None:
+    """Draw photos in parallel; listings of one kind, motif and colour share a photo."""
     if len(jobs) < 8:
         for job in jobs:
             _draw_photo(job)
@@ -364,7 +397,7 @@ def _create_shops(
                 location=spec.location,
                 logo=logo,
                 banner=banner,
-                rating=spec.rating,
+                rating=None,  # the mean of its demo reviews, set once they are written
                 sales_count=spec.sales_count,
                 shipping_base=rng.choice([Decimal("3.50"), Decimal("4.00"), Decimal("5.95"), Decimal("0.00")]),
                 shipping_additional=rng.choice([Decimal("0.00"), Decimal("1.00"), Decimal("1.50")]),
@@ -410,7 +443,7 @@ def load_demo_catalog(
     progress = progress or Progress()
     media_root = Path(settings.MEDIA_ROOT)
     specs = list(iter_listings(seed=seed, products=products, shops=shops))
-    jobs = _missing_photos(media_root=media_root, combos={(s.kind, s.colour) for s in specs})
+    jobs = _missing_photos(media_root=media_root, combos={(s.kind, s.shape, s.colour) for s in specs})
     progress.start("product photos", len(jobs))
     _draw_photos(jobs, progress.advance)
     rng = random.Random(f"load-{seed}")
@@ -434,14 +467,15 @@ def load_demo_catalog(
 
     batch: list[tuple[Product, ListingSpec]] = []
     sold: list[Product] = []
+    stocked: list[Product] = []  # listings with several in stock: shops sell units of them again and again
 
     def flush() -> None:
         with transaction.atomic(), _without_auto_now(Product, "created_at"):
             created = Product.objects.bulk_create([p for p, _ in batch])
         images = []
         for product, spec in zip(created, [s for _, s in batch], strict=True):
-            name, thumb = _photo_paths(spec.kind, spec.colour)
-            alt = f"{spec.colour.capitalize()} {spec.material} {spec.kind}"
+            name, thumb = _photo_paths(spec.kind, spec.shape, spec.colour)
+            alt = f"{spec.colour.capitalize()} {spec.material} {spec.words['kind']}"
             images.append(
                 ProductImage(
                     product=product, image=name, thumbnail=thumb, alt_text=alt, position=0, width=640, height=640
@@ -449,6 +483,8 @@ def load_demo_catalog(
             )
             if spec.quantity == 0:
                 sold.append(product)
+            elif spec.quantity >= 2:
+                stocked.append(product)
         ProductImage.objects.bulk_create(images, batch_size=BATCH)
         report.products += len(created)
         report.images += len(images)
@@ -479,7 +515,15 @@ def load_demo_catalog(
     if batch:
         flush()
 
-    report.orders, report.reviews = _past_orders(sold=sold, users=users, rng=rng, now=now)
+    quality = {shop.pk: spec.rating for spec in shop_specs if (shop := shop_by_index.get(spec.index))}
+    targets = {
+        shop.pk: min(spec.sales_count, MAX_SALES_PER_SHOP)
+        for spec in shop_specs
+        if (shop := shop_by_index.get(spec.index))
+    }
+    sales = _choose_sales(sold=sold, stocked=stocked, targets=targets, rng=rng)
+    report.orders, report.reviews = _past_orders(sales=sales, users=users, quality=quality, rng=rng, now=now)
+    _count_sales_and_views(shop_ids=list(targets), sales=sales)
     report.favorites = _demo_favorites(users=users, rng=rng, now=now)
     # Fresh planner statistics: without them large categories get nested-loop plans until autovacuum runs.
     with connection.cursor() as cursor:
@@ -529,10 +573,48 @@ def _demo_favorites(*, users: dict[str, User], rng: random.Random, now) -> int:
     return len(rows)
 
 
-def _past_orders(*, sold: list[Product], users: dict[str, User], rng: random.Random, now) -> tuple[int, int]:
-    """Give each sold listing the delivered order that sold it, most with a review."""
+def _choose_sales(
+    *, sold: list[Product], stocked: list[Product], targets: dict[int, int], rng: random.Random
+) -> list[Product]:
+    """Return one entry per unit sold: each sold-out piece once, then units of each shop's stocked listings
+    until the shop has about its ``targets`` sales (a shop with nothing stocked has only its sold-out pieces)."""
+    sales = list(sold)
+    per_shop = Counter(product.shop_id for product in sold)
+    pools: dict[int, list[Product]] = defaultdict(list)
+    for product in stocked:
+        pools[product.shop_id].append(product)
+    for shop_id, target in sorted(targets.items()):
+        if pools[shop_id]:
+            sales += [rng.choice(pools[shop_id]) for _ in range(max(0, target - per_shop[shop_id]))]
+    return sales
+
+
+def _count_sales_and_views(*, shop_ids: list[int], sales: list[Product]) -> None:
+    """Make the public figures agree with the demo's orders: a shop's sales are its units sold, and no listing
+    has sold more often than it was viewed (a listing is seen about 20 times per sale)."""
+    per_shop = Counter(product.shop_id for product in sales)
+    per_product = Counter(product.pk for product in sales)
+    with transaction.atomic():
+        for shop_id in shop_ids:
+            Shop.objects.filter(pk=shop_id).update(sales_count=per_shop[shop_id])
+        views: dict[int, list[int]] = defaultdict(list)
+        for product_id, units in per_product.items():
+            views[units * 20].append(product_id)
+        for floor, ids in views.items():
+            Product.objects.filter(pk__in=ids, view_count__lt=floor).update(view_count=F("view_count") + floor)
+
+
+def _past_orders(
+    *, sales: list[Product], users: dict[str, User], quality: dict[int, Decimal], rng: random.Random, now
+) -> tuple[int, int]:
+    """Write one order per unit in ``sales``, placed after its listing was listed and never dated in the future.
+
+    An order whose delivery day has come is delivered, most of those with a review written after it arrived
+    (scored around the shop's ``quality``); a recent one is still paid or shipped, as in a real seller's queue.
+    Each shop's rating and review count are then computed from the reviews written here.
+    """
     buyers = [u for email, u in users.items() if email.startswith("buyer")]
-    if not sold or not buyers:
+    if not sales or not buyers:
         return 0, 0
     comments = [
         "Even more beautiful in person. Thank you!",
@@ -542,20 +624,34 @@ def _past_orders(*, sold: list[Product], users: dict[str, User], rng: random.Ran
         "Took a while to arrive but worth the wait.",
         "Smaller than I expected, but well made.",
     ]
-    shops = {s.id: s for s in Shop.objects.filter(id__in={p.shop_id for p in sold})}
+    shops = {s.id: s for s in Shop.objects.filter(id__in={p.shop_id for p in sales})}
     checkouts, orders, items, reviews = [], [], [], []
-    for product in sold:
+    repeat: Counter[int] = Counter()
+    for product in sales:
         buyer = rng.choice(buyers)
         shop = shops[product.shop_id]
         shipping = shop.shipping_for(item_count=1, subtotal=product.price)
-        # Sold over the last two months, so the sellers' 30-day figures have a history.
-        placed = now - timedelta(days=rng.uniform(6, 60))
+        # Never before it was listed. A sold-out piece went in the last two months (the sellers' 30-day
+        # figures have a history); units of a stocked listing sold over its life, up to a year.
+        listed_days = max(0.0, (now - product.created_at).total_seconds() / 86400)
+        window = 60.0 if product.quantity == 0 else 365.0
+        placed = now - timedelta(days=rng.uniform(0, min(window, listed_days)))
+        repeat[product.pk] += 1
+        key = f"demo-{product.pk}" if repeat[product.pk] == 1 else f"demo-{product.pk}-{repeat[product.pk]}"
+        shipped = placed + timedelta(days=shop.processing_days)
+        delivered = shipped + timedelta(days=3)
+        if delivered <= now:
+            status = Order.Status.DELIVERED
+        elif shipped <= now:
+            status, delivered = Order.Status.SHIPPED, None
+        else:
+            status, shipped, delivered = Order.Status.PAID, None, None
         checkout = Checkout(
             buyer=buyer,
             total=product.price + shipping,
             payment_status=Checkout.PaymentStatus.PAID,
-            provider_idempotency_key=f"demo-{product.pk}",
-            provider_charge_id=f"demo_ch_{product.pk}",
+            provider_idempotency_key=key,
+            provider_charge_id=key.replace("demo-", "demo_ch_"),
             card_last4="4242",
             ship_name=buyer.display_name,
             ship_line1="12 Demo Lane",
@@ -572,20 +668,25 @@ def _past_orders(*, sold: list[Product], users: dict[str, User], rng: random.Ran
                 subtotal=product.price,
                 shipping=shipping,
                 total=product.price + shipping,
-                status=Order.Status.DELIVERED,
+                status=status,
                 created_at=placed,
-                tracking_number=f"1Z{product.pk:010d}",
+                tracking_number=f"1Z{product.pk:08d}{repeat[product.pk]:02d}" if shipped else "",
                 paid_at=placed,
-                shipped_at=placed + timedelta(days=shop.processing_days),
-                delivered_at=placed + timedelta(days=shop.processing_days + 3),
+                shipped_at=shipped,
+                delivered_at=delivered,
             )
         )
-    with transaction.atomic(), _without_auto_now(Checkout, "created_at"), _without_auto_now(Order, "created_at"):
+    with (
+        transaction.atomic(),
+        _without_auto_now(Checkout, "created_at"),
+        _without_auto_now(Order, "created_at"),
+        _without_auto_now(Review, "created_at"),
+    ):
         Checkout.objects.bulk_create(checkouts, batch_size=BATCH)
         for order in orders:
             order.checkout_id = order.checkout.id
         Order.objects.bulk_create(orders, batch_size=BATCH)
-        for order, product in zip(orders, sold, strict=True):
+        for order, product in zip(orders, sales, strict=True):
             items.append(
                 OrderItem(
                     order=order,
@@ -595,16 +696,29 @@ def _past_orders(*, sold: list[Product], users: dict[str, User], rng: random.Ran
                     quantity=1,
                 )
             )
-            if rng.random() < 0.7:
-                rating = max(1, min(5, round(rng.triangular(2, 5, 5))))
+            if order.status == Order.Status.DELIVERED and rng.random() < 0.7:
+                typical = float(quality.get(order.shop_id, Decimal("4.5")))
+                days_since = (now - order.delivered_at).total_seconds() / 86400
                 reviews.append(
                     Review(
-                        order=order, reviewer=order.buyer, shop=order.shop, rating=rating, comment=rng.choice(comments)
+                        order=order,
+                        reviewer=order.buyer,
+                        shop=order.shop,
+                        rating=max(1, min(5, round(rng.gauss(typical, 0.8)))),
+                        comment=rng.choice(comments),
+                        created_at=order.delivered_at + timedelta(days=rng.uniform(0, min(5.0, days_since))),
                     )
                 )
         OrderItem.objects.bulk_create(items, batch_size=BATCH)
         Review.objects.bulk_create(reviews, batch_size=BATCH)
-        for shop_id in {r.shop_id for r in reviews}:
-            shop_reviews = [r.rating for r in reviews if r.shop_id == shop_id]
-            Shop.objects.filter(pk=shop_id).update(review_count=len(shop_reviews))
+        by_shop: dict[int, list[int]] = defaultdict(list)
+        for review in reviews:
+            by_shop[review.shop_id].append(review.rating)
+        for shop_id, ratings in by_shop.items():
+            Shop.objects.filter(pk=shop_id).update(rating=_mean_rating(ratings), review_count=len(ratings))
     return len(orders), len(reviews)
+
+
+def _mean_rating(ratings: list[int]) -> Decimal:
+    """Round the way ``shops.services.recompute_shop_rating`` does (one decimal, half up)."""
+    return (Decimal(sum(ratings)) / len(ratings)).quantize(Decimal("0.1"), ROUND_HALF_UP)

@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
-from catalog.demo import iter_listings, iter_shops
 from catalog.models import Category, Favorite, Product, ProductImage
+from demo.loader import iter_listings, iter_shops
 from orders.models import Order, Review
 from shops.models import Shop
 

@@ -54,7 +54,13 @@ class Kind:
     materials: tuple[str, ...]  # material keys
     price: tuple[int, int]  # dollars, typical range
     shape: str  # how the generated photo draws it
-    details: tuple[str, ...]  # description fragments
+    details: tuple[str, ...]  # whole sentences of the description, any two of which read well together
+    # A kind word drawn other than the kind's shape (a wooden puzzle is not a toy car): word -> shape.
+    word_shapes: tuple[tuple[str, str], ...] = ()
+
+    def shape_for(self, word: str) -> str:
+        """Return the picture motif for a listing called ``word`` (one of ``words``)."""
+        return dict(self.word_shapes).get(word, self.shape)
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,11 @@ KINDS: tuple[Kind, ...] = (
         ("sterling silver", "gold", "brass", "pearl", "beaded", "copper"),
         (18, 160),
         "necklace",
-        ("an adjustable 16-20 inch chain", "a hand-stamped charm", "a small birthstone"),
+        (
+            "It hangs on an adjustable 16-20 inch chain.",
+            "It carries a hand-stamped charm.",
+            "It is set with a small birthstone.",
+        ),
     ),
     Kind(
         "earrings",
@@ -120,7 +130,11 @@ KINDS: tuple[Kind, ...] = (
         ("sterling silver", "gold", "brass", "pearl", "beaded"),
         (14, 90),
         "earrings",
-        ("hypoallergenic ear wires", "lightweight for all-day wear", "a matte brushed finish"),
+        (
+            "The ear wires are hypoallergenic.",
+            "They are light enough for all-day wear.",
+            "They have a matte brushed finish.",
+        ),
     ),
     Kind(
         "ring",
@@ -129,7 +143,7 @@ KINDS: tuple[Kind, ...] = (
         ("sterling silver", "gold", "brass", "copper"),
         (20, 220),
         "ring",
-        ("made to your size", "a hammered texture", "a tiny bezel-set stone"),
+        ("It is made to your size.", "It has a hammered texture.", "It holds a tiny bezel-set stone."),
     ),
     Kind(
         "bracelet",
@@ -138,7 +152,7 @@ KINDS: tuple[Kind, ...] = (
         ("sterling silver", "gold", "brass", "copper", "beaded", "leather"),
         (16, 120),
         "ring",
-        ("an adjustable clasp", "a stackable design", "hand-forged links"),
+        ("It closes with an adjustable clasp.", "It is made to stack with others.", "Its links are forged by hand."),
     ),
     Kind(
         "wallet",
@@ -147,7 +161,11 @@ KINDS: tuple[Kind, ...] = (
         ("leather", "canvas", "cork"),
         (28, 140),
         "wallet",
-        ("six card slots", "hand-stitched edges with waxed thread", "a slim front-pocket profile"),
+        (
+            "It has six card slots.",
+            "The edges are hand-stitched with waxed thread.",
+            "It is slim enough for a front pocket.",
+        ),
     ),
     Kind(
         "tote",
@@ -156,7 +174,7 @@ KINDS: tuple[Kind, ...] = (
         ("canvas", "leather", "linen", "cotton"),
         (24, 180),
         "bag",
-        ("an inside zip pocket", "sturdy shoulder straps", "room for a laptop"),
+        ("It has an inside zip pocket.", "The shoulder straps are sturdy.", "There is room for a laptop."),
     ),
     Kind(
         "backpack",
@@ -165,7 +183,7 @@ KINDS: tuple[Kind, ...] = (
         ("canvas", "leather"),
         (60, 260),
         "bag",
-        ("padded straps", "a roll-top closure", "brass buckles"),
+        ("The straps are padded.", "It has a roll-top closure.", "It fastens with brass buckles."),
     ),
     Kind(
         "mug",
@@ -174,7 +192,7 @@ KINDS: tuple[Kind, ...] = (
         ("stoneware", "ceramic", "porcelain"),
         (18, 48),
         "mug",
-        ("holds 12 oz", "a comfortable wide handle", "dishwasher and microwave safe"),
+        ("It holds 12 oz.", "It has a comfortable wide handle.", "It is dishwasher and microwave safe."),
     ),
     Kind(
         "vase",
@@ -183,7 +201,7 @@ KINDS: tuple[Kind, ...] = (
         ("ceramic", "stoneware", "glass", "porcelain"),
         (22, 120),
         "vase",
-        ("a watertight glaze", "about 8 inches tall", "a narrow neck for single stems"),
+        ("The glaze is watertight.", "It is about 8 inches tall.", "Its narrow neck holds single stems."),
     ),
     Kind(
         "candle",
@@ -192,7 +210,7 @@ KINDS: tuple[Kind, ...] = (
         ("soy wax", "beeswax"),
         (12, 42),
         "candle",
-        ("a cotton wick", "about 50 hours of burn time", "notes of cedar and fig"),
+        ("It burns on a cotton wick.", "It gives about 50 hours of burn time.", "It smells of cedar and fig."),
     ),
     Kind(
         "pillow",
@@ -201,7 +219,7 @@ KINDS: tuple[Kind, ...] = (
         ("linen", "wool", "cotton", "velvet"),
         (22, 75),
         "textile",
-        ("a hidden zipper", "fits an 18 x 18 inch insert", "block-printed by hand"),
+        ("It closes with a hidden zipper.", "It fits an 18 x 18 inch insert.", "It is block-printed by hand."),
     ),
     Kind(
         "blanket",
@@ -210,7 +228,7 @@ KINDS: tuple[Kind, ...] = (
         ("wool", "cotton", "alpaca", "linen"),
         (60, 320),
         "textile",
-        ("50 x 60 inches", "fringed edges", "machine washable on cold"),
+        ("It measures 50 x 60 inches.", "It has fringed edges.", "It is machine washable on cold."),
     ),
     Kind(
         "lamp",
@@ -219,7 +237,8 @@ KINDS: tuple[Kind, ...] = (
         ("ceramic", "brass", "oak", "glass"),
         (70, 340),
         "lamp",
-        ("a linen drum shade", "an in-line switch", "takes an E26 bulb"),
+        ("It comes with a linen drum shade.", "It has an in-line switch.", "It takes an E26 bulb."),
+        (("pendant light", "pendant"),),
     ),
     Kind(
         "mirror",
@@ -228,7 +247,7 @@ KINDS: tuple[Kind, ...] = (
         ("oak", "brass", "reclaimed wood", "walnut"),
         (60, 300),
         "mirror",
-        ("ready to hang", "a 24 inch diameter", "a hand-finished frame"),
+        ("It arrives ready to hang.", "It is 24 inches across.", "The frame is finished by hand."),
     ),
     Kind(
         "cutting board",
@@ -237,7 +256,7 @@ KINDS: tuple[Kind, ...] = (
         ("walnut", "oak", "reclaimed wood"),
         (30, 120),
         "board",
-        ("finished with food-safe oil", "a juice groove", "end-grain construction"),
+        ("It is finished with food-safe oil.", "It has a juice groove.", "It is built end-grain up."),
     ),
     Kind(
         "bowl",
@@ -246,7 +265,7 @@ KINDS: tuple[Kind, ...] = (
         ("walnut", "stoneware", "ceramic", "oak"),
         (20, 110),
         "bowl",
-        ("food safe", "about 10 inches across", "turned on a lathe"),
+        ("It is food safe.", "It is about 10 inches across.", "It was turned on a lathe."),
     ),
     Kind(
         "side table",
@@ -255,7 +274,7 @@ KINDS: tuple[Kind, ...] = (
         ("oak", "walnut", "pine", "reclaimed wood"),
         (120, 640),
         "table",
-        ("mortise and tenon joinery", "a lower shelf", "a hand-rubbed oil finish"),
+        ("It is joined with mortise and tenon.", "It has a lower shelf.", "It has a hand-rubbed oil finish."),
     ),
     Kind(
         "chair",
@@ -264,7 +283,9 @@ KINDS: tuple[Kind, ...] = (
         ("oak", "walnut", "pine"),
         (90, 720),
         "chair",
-        ("a woven seat", "steam-bent back spindles", "comfortable for long dinners"),
+        # No detail names a back: a stool has none.
+        ("It has a woven seat.", "Its legs are shaped by hand with a spokeshave.", "It stays comfortable for hours."),
+        (("stool", "stool"), ("bar stool", "stool")),
     ),
     Kind(
         "shelf",
@@ -273,7 +294,7 @@ KINDS: tuple[Kind, ...] = (
         ("oak", "walnut", "pine", "reclaimed wood"),
         (40, 380),
         "shelf",
-        ("hidden mounting hardware", "holds up to 40 lb", "cut to length on request"),
+        ("The mounting hardware is hidden.", "It holds up to 40 lb.", "It can be cut to length on request."),
     ),
     Kind(
         "sweater",
@@ -282,7 +303,7 @@ KINDS: tuple[Kind, ...] = (
         ("wool", "alpaca", "cotton"),
         (70, 260),
         "sweater",
-        ("hand-knit in a cable pattern", "a relaxed fit", "ribbed cuffs"),
+        ("It is hand-knit in a cable pattern.", "It has a relaxed fit.", "It has ribbed cuffs."),
     ),
     Kind(
         "scarf",
@@ -291,7 +312,7 @@ KINDS: tuple[Kind, ...] = (
         ("wool", "alpaca", "linen", "cotton"),
         (28, 140),
         "textile",
-        ("soft against the skin", "70 inches long", "hand-dyed with plants"),
+        ("It is soft against the skin.", "It is 70 inches long.", "It is hand-dyed with plants."),
     ),
     Kind(
         "hat",
@@ -300,7 +321,7 @@ KINDS: tuple[Kind, ...] = (
         ("wool", "alpaca", "cotton"),
         (20, 70),
         "hat",
-        ("a fold-over brim", "a pompom on top", "one size fits most"),
+        ("It has a fold-over brim.", "It has a pompom on top.", "One size fits most."),
     ),
     Kind(
         "print",
@@ -309,7 +330,7 @@ KINDS: tuple[Kind, ...] = (
         ("paper",),
         (15, 90),
         "frame",
-        ("printed on heavy cotton rag", "available in A4 and A3", "signed by the artist"),
+        ("It is printed on heavy cotton rag.", "It comes in A4 and A3.", "It is signed by the artist."),
     ),
     Kind(
         "painting",
@@ -318,7 +339,7 @@ KINDS: tuple[Kind, ...] = (
         ("watercolor", "oil"),
         (80, 900),
         "frame",
-        ("an original, one of a kind", "ready to frame", "painted en plein air"),
+        ("It is an original, one of a kind.", "It is ready to frame.", "It was painted en plein air."),
     ),
     Kind(
         "stuffed animal",
@@ -327,7 +348,7 @@ KINDS: tuple[Kind, ...] = (
         ("wool", "cotton", "linen"),
         (24, 90),
         "plush",
-        ("safety-stitched eyes", "stuffed with organic wool", "about 10 inches tall"),
+        ("Its eyes are safety-stitched.", "It is stuffed with organic wool.", "It is about 10 inches tall."),
     ),
     Kind(
         "wooden toy",
@@ -336,7 +357,8 @@ KINDS: tuple[Kind, ...] = (
         ("oak", "walnut", "pine"),
         (18, 80),
         "toy",
-        ("finished with beeswax", "smooth rounded edges", "no small parts"),
+        ("It is finished with beeswax.", "Its edges are smooth and rounded.", "It has no small parts."),
+        (("stacking toy", "stacker"), ("wooden puzzle", "puzzle")),
     ),
 )
 

@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from catalog.demo import DEMO_PASSWORD, Progress, load_demo_catalog
+from demo.loader import DEMO_PASSWORD, Progress, load_demo_catalog
 
 
 class _TqdmProgress(Progress):
