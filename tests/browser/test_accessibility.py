@@ -39,7 +39,8 @@ def axe():
         pytest.skip("axe-core is not installed: run `npm ci` (make test and .ci/run do when npm is installed)")
 
     def audit(page, url: str) -> list[str]:
-        page.goto(url)
+        response = page.goto(url)
+        assert response is not None and response.status == 200, f"{url} answered {response and response.status}"
         page.wait_for_load_state("load")
         page.add_script_tag(path=str(AXE))
         violations = page.evaluate(RUN_AXE)
@@ -120,7 +121,7 @@ def test_seller_admin_forms_have_no_blocking_axe_violations(live_server, page, a
     _sign_in(page, base, seller.email, admin=True)
     pages = [
         "/admin/",
-        "/admin/shops/shop/dashboard/",
+        "/admin/orders/order/dashboard/",
         f"/admin/shops/shop/{shop.pk}/change/",
         "/admin/catalog/product/",
         "/admin/catalog/product/add/",

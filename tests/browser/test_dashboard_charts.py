@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from orders import stats
 from orders.models import Order
-from shops import stats
 from shops.services import open_shop
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import CategoryFactory, ProductFactory
@@ -67,7 +67,7 @@ def test_dashboard_chart_labels_lie_inside_their_charts_in_chromium(live_server,
     page.fill("#id_password", "correct-horse-battery")
     page.click("input[type=submit]")
     page.wait_for_url(re.compile(r"/admin/$"))
-    for path in ("/admin/", "/admin/shops/shop/dashboard/"):
+    for path in ("/admin/", "/admin/orders/order/dashboard/"):
         for width in (1280, 480):
             page.set_viewport_size({"width": width, "height": 900})
             page.goto(live_server.url + path)
