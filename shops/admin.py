@@ -3,8 +3,8 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from etsy.admin_refusals import DomainRefusalAsMessage
 from etsy.admin_site import ShopScopedAdmin, is_marketplace_admin, seller_shop
-from etsy.exceptions import DomainError
 from shops import services, stats
 from shops.forms import ShopAdminForm
 from shops.models import DigestLog, Shop
@@ -15,7 +15,7 @@ admin.site.index_title = "Your shop"
 
 
 @admin.register(Shop)
-class ShopAdmin(ShopScopedAdmin):
+class ShopAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
     shop_path = "pk"
     form = ShopAdminForm
     list_display = ["name", "owner", "rating", "review_count", "sales_count", "is_active"]
@@ -58,10 +58,9 @@ class ShopAdmin(ShopScopedAdmin):
             super().save_model(request, obj, form, change)
             return
         fields = {f: form.cleaned_data[f] for f in form.changed_data if f in services.SHOP_EDITABLE_FIELDS}
-        try:
-            services.update_shop(shop=obj, **fields)
-        except DomainError as exc:  # the form checked shape; a rule refused (e.g. name taken since)
-            raise PermissionDenied(exc.message) from exc
+        # The form checked shape; a rule may refuse (e.g. name taken since): the DomainError leaves
+        # the admin's transaction and DomainRefusalAsMessage says why.
+        services.update_shop(shop=obj, **fields)
 
     def get_urls(self):
         urls = [
