@@ -284,8 +284,8 @@ def place_order(
                 expected_total=expected_total,
                 expected_version=expected_version,
             )
-        except (DatabaseError, InterfaceError):
-            if not _connection_lost():
+        except (DatabaseError, InterfaceError) as exc:
+            if connection.in_atomic_block or not _is_connection_loss(exc):
                 raise
             connection.close()  # the next query (this retry's, or the caller's error page) opens a new one
             if attempt == 2:
@@ -294,14 +294,20 @@ def place_order(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _connection_lost() -> bool:
-    """Whether the default connection died (retrying is safe only outside a caller's transaction)."""
-    if connection.in_atomic_block:
-        return False
-    try:
-        return not connection.is_usable()
-    except Exception:  # noqa: BLE001 - a connection that cannot even answer is lost
+CONNECTION_LOST_STATES = ("57P01", "57P02", "57P03")  # admin shutdown, crash shutdown, cannot connect now
+
+
+def _is_connection_loss(exc: Exception) -> bool:
+    """Whether a database error means the connection went away (not a refused statement).
+
+    PostgreSQL names a terminated session (57P0x) or a connection failure (class 08); a socket
+    that died under the client has no SQLSTATE at all. Everything else (lock timeout, deadlock,
+    constraint) is an answer about the statement and is not retried here.
+    """
+    state = getattr(exc.__cause__, "sqlstate", None)
+    if state is None:
         return True
+    return state.startswith("08") or state in CONNECTION_LOST_STATES
 
 
 def _place_order(
@@ -376,9 +382,11 @@ def _charge_and_report(*, checkout: Checkout, card_digits: str, started: float) 
     try:
         status = _collect_payment(checkout=checkout, card_digits=card_digits)
     finally:
-        if connection.is_usable():
+        try:
             orders = list(Order.objects.filter(checkout=checkout).select_related("shop").order_by("shop_id"))
             _record_metrics(orders=orders, started=started)
+        except (DatabaseError, InterfaceError):
+            logger.warning("checkout metrics skipped: database unreachable", extra={"checkout_id": str(checkout.pk)})
     checkout.refresh_from_db()
     logger.info(
         "checkout completed",
