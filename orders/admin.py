@@ -95,6 +95,18 @@ class OrderAdmin(ShopScopedAdmin):
             return [*self.list_filter, "shop"]
         return self.list_filter
 
+    def get_actions(self, request):
+        """A list filtered to one status offers only the actions that status allows."""
+        actions = super().get_actions(request)
+        status = request.GET.get("status__exact")
+        if status in Order.Status.values:
+            probe = Order(status=status)
+            if not probe.can_be_shipped:
+                actions.pop("mark_shipped", None)
+            if not probe.can_be_cancelled:
+                actions.pop("cancel_and_restock", None)
+        return actions
+
     @admin.display(description="Buyer", ordering="buyer__email")
     def buyer_name(self, obj):
         return f"{obj.buyer.public_name} <{obj.buyer.email}>"

@@ -184,6 +184,17 @@ def test_order_admin_offers_only_the_actions_the_state_allows(category, status, 
     assert ("Cancel and restock" in body) is cancel
 
 
+@pytest.mark.parametrize(
+    ("status", "offered"),
+    [("paid", {"mark_shipped", "cancel_and_restock"}), ("pending_payment", {"cancel_and_restock"}), ("shipped", set())],
+)
+def test_order_list_filtered_by_status_offers_only_the_actions_it_allows(category, status, offered):
+    seller = Seller("list.seller@example.com", "List Shop", category)
+    response = seller.client.get(reverse("admin:orders_order_changelist"), {"status__exact": status})
+    choices = {name for name, _ in response.context["action_form"].fields["action"].choices}
+    assert choices & {"mark_shipped", "cancel_and_restock"} == offered
+
+
 def test_order_admin_cancel_link_of_a_shipped_order_changes_nothing(category):
     seller = Seller("stale.seller@example.com", "Stale Shop", category)
     Order.objects.filter(pk=seller.order.pk).update(status="shipped")
