@@ -191,7 +191,8 @@ def test_order_admin_offers_only_the_actions_the_state_allows(category, status, 
 def test_order_list_filtered_by_status_offers_only_the_actions_it_allows(category, status, offered):
     seller = Seller("list.seller@example.com", "List Shop", category)
     response = seller.client.get(reverse("admin:orders_order_changelist"), {"status__exact": status})
-    choices = {name for name, _ in response.context["action_form"].fields["action"].choices}
+    form = response.context["action_form"]  # None when no action is left at all
+    choices = {name for name, _ in form.fields["action"].choices} if form is not None else set()
     assert choices & {"mark_shipped", "cancel_and_restock"} == offered
 
 
