@@ -8,7 +8,6 @@ before the charge's outcome is written.
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
 
 from cart import services as cart_services
 from cart.models import CartItem
@@ -19,6 +18,7 @@ from orders.models import Checkout, Order
 from orders.services import checkout as checkout_service
 from tests.api.conftest import error_of
 from tests.catalog.factories import ProductFactory
+from tests.orders.conftest import terminate_app_connection
 from tests.shops.factories import ShopFactory
 
 ADDRESS = {"name": "Ada Buyer", "line1": "1 Market Street", "city": "Hudson", "postcode": "12534", "country": "US"}
@@ -103,17 +103,6 @@ def test_api_checkout_takes_a_sold_line_out_of_the_cart_like_the_html_checkout(b
 # --- 3. A lost database connection between commit and charge --------------------------------------
 
 
-def _terminate_app_connection() -> None:
-    """Kill this thread's PostgreSQL session from another session, as an operator or a failover would."""
-    pid = connection.connection.info.backend_pid
-    killer = connections.create_connection("default")
-    try:
-        with killer.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-    finally:
-        killer.close()
-
-
 @pytest.fixture
 def connection_killed_at_the_charge(monkeypatch):
     """Terminate the app's connection at the payment edge, the first ``times`` charges; count charges."""
@@ -124,7 +113,7 @@ def connection_killed_at_the_charge(monkeypatch):
         state["charges"] += 1
         if state["times"] > 0:
             state["times"] -= 1
-            _terminate_app_connection()
+            terminate_app_connection()
         return real_charge(**kwargs)
 
     monkeypatch.setattr(payments, "charge", charge)

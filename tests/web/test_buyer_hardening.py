@@ -19,6 +19,7 @@ from shops.models import Shop
 from shops.stats import get_shop_stats
 from tests.admin.conftest import Seller
 from tests.catalog.factories import ProductFactory
+from tests.orders.conftest import terminate_app_connection
 from tests.orders.factories import OrderFactory
 from tests.shops.factories import ShopFactory
 from tests.web.test_buying_pages import ADDRESS
@@ -57,6 +58,30 @@ def test_checkout_form_refuses_a_cart_changed_in_another_tab_and_shows_it(
     retry = {**form, "token": _field(html, "token"), "cart_version": _field(html, "cart_version")}
     assert client.post("/orders/checkout/", retry).status_code == 303  # the updated page places the order
     assert Checkout.objects.get().total == shown.price + added.price * 3 + sum(o.shipping for o in Order.objects.all())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_checkout_form_after_a_lost_connection_finishes_the_same_order_when_sent_again(client, buyer, monkeypatch):
+    product = ProductFactory(shop=ShopFactory(), quantity=3)
+    client.force_login(buyer)
+    client.post(f"/cart/add/{product.pk}/")
+    form = _checkout_form(client)
+    real_charge, kills = payments.charge, [2]  # the request and its own retry both lose the connection
+
+    def charge(**kwargs):
+        if kills[0]:
+            kills[0] -= 1
+            terminate_app_connection()
+        return real_charge(**kwargs)
+
+    monkeypatch.setattr(payments, "charge", charge)
+    first = client.post("/orders/checkout/", form)
+    assert first.status_code == 503 and "never charges twice" in first.content.decode()
+    again = client.post("/orders/checkout/", form)  # the same form, the same token
+    assert again.status_code == 303
+    checkout = Checkout.objects.get()
+    assert checkout.payment_status == "paid" and again["Location"].endswith(f"/{checkout.pk}/")
+    assert Product.objects.get(pk=product.pk).quantity == 2
 
 
 # --- 8. A declined card keeps what the buyer typed ---------------------------------------
