@@ -304,7 +304,10 @@ def _is_connection_loss(exc: Exception) -> bool:
     that died under the client has no SQLSTATE at all. Everything else (lock timeout, deadlock,
     constraint) is an answer about the statement and is not retried here.
     """
-    state = getattr(exc.__cause__, "sqlstate", None)
+    cause = exc.__cause__  # the driver's error; Django's own DatabaseErrors (no cause) are not about the link
+    if cause is None:
+        return False
+    state = getattr(cause, "sqlstate", None)
     if state is None:
         return True
     return state.startswith("08") or state in CONNECTION_LOST_STATES
