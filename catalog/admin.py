@@ -13,6 +13,7 @@ from catalog import csv_io
 from catalog.models import Category, Favorite, Product, ProductImage
 from catalog.services import listings
 from etsy import images
+from etsy.admin_refusals import DomainRefusalAsMessage
 from shops.admin_scoping import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin, seller_shop
 
 
@@ -107,7 +108,7 @@ class CsvImportForm(forms.Form):
 
 
 @admin.register(Product)
-class ProductAdmin(ShopScopedAdmin):
+class ProductAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
     form = ProductAdminForm
     list_display = ["cover", "title", "price", "quantity", "category", "is_active", "view_count", "favorite_count"]
     list_display_links = ["cover", "title"]
@@ -163,10 +164,8 @@ class ProductAdmin(ShopScopedAdmin):
             shop = seller_shop(request)
             if shop is None or obj.shop_id != shop.pk:  # the form's choices already exclude other shops
                 raise PermissionDenied
-        try:
-            listings.save_product(product=obj)
-        except listings.InvalidListing as exc:
-            raise PermissionDenied(exc.message) from exc
+        # A refusal (InvalidListing) leaves the admin's transaction: DomainRefusalAsMessage says why.
+        listings.save_product(product=obj)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not ProductImage:

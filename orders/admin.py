@@ -9,6 +9,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from etsy.admin_permissions import MarketplaceAdminOnly
+from etsy.admin_refusals import DomainRefusalAsMessage
 from etsy.exceptions import DomainError
 from orders import stats
 from orders.models import Checkout, Order, OrderItem, Review
@@ -97,6 +98,18 @@ class OrderAdmin(ShopScopedAdmin):
             return [*self.list_filter, "shop"]
         return self.list_filter
 
+    def get_actions(self, request):
+        """A list filtered to one status offers only the actions that status allows."""
+        actions = super().get_actions(request)
+        status = request.GET.get("status__exact")
+        if status in Order.Status.values:
+            probe = Order(status=status)
+            if not probe.can_be_shipped:
+                actions.pop("mark_shipped", None)
+            if not probe.can_be_cancelled:
+                actions.pop("cancel_and_restock", None)
+        return actions
+
     @admin.display(description="Buyer", ordering="buyer__email")
     def buyer_name(self, obj):
         return f"{obj.buyer.public_name} <{obj.buyer.email}>"
@@ -150,8 +163,22 @@ class OrderAdmin(ShopScopedAdmin):
     def _change_url(self, order):
         return reverse("admin:orders_order_change", args=[order.pk])
 
+    def _refuse_unless(self, request, order, allowed: bool, action: str):
+        """The state does not allow the action (a stale link): say so on the order's page, change nothing."""
+        if allowed:
+            return None
+        self.message_user(
+            request, f"A {order.get_status_display().lower()} order cannot be {action}.", messages.WARNING
+        )
+        return HttpResponseRedirect(self._change_url(order))
+
     def ship_view(self, request, object_id):
         order = self._order_or_404(request, object_id)
+        refused = self._refuse_unless(
+            request, order, order.can_be_shipped or order.status == Order.Status.SHIPPED, "shipped"
+        )
+        if refused is not None:
+            return refused
         form = TrackingForm(request.POST or None, initial={"tracking_number": order.tracking_number})
         if request.method == "POST" and form.is_valid():
             try:
@@ -172,6 +199,9 @@ class OrderAdmin(ShopScopedAdmin):
 
     def cancel_view(self, request, object_id):
         order = self._order_or_404(request, object_id)
+        refused = self._refuse_unless(request, order, order.can_be_cancelled, "cancelled")
+        if refused is not None:
+            return refused
         if request.method == "POST":
             try:
                 _fulfilment().cancel_order(order=order)
@@ -236,7 +266,7 @@ class OrderAdmin(ShopScopedAdmin):
 
 
 @admin.register(Review)
-class ReviewAdmin(ShopScopedAdmin):
+class ReviewAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
     list_display = ["__str__", "rating", "reviewer", "created_at", "has_reply"]
     list_filter = ["rating"]
     list_select_related = ["reviewer", "shop", "order"]
@@ -260,10 +290,8 @@ class ReviewAdmin(ShopScopedAdmin):
         owner = obj.shop.owner
         if not is_marketplace_admin(request) and owner.pk != request.user.pk:
             raise PermissionDenied
-        try:
-            reviews.reply_to_review(seller=owner, review_id=obj.pk, reply=form.cleaned_data.get("seller_reply", ""))
-        except DomainError as exc:
-            raise PermissionDenied(exc.message) from exc
+        # A refusal (DomainError) leaves the admin's transaction: DomainRefusalAsMessage says why.
+        reviews.reply_to_review(seller=owner, review_id=obj.pk, reply=form.cleaned_data.get("seller_reply", ""))
 
 
 @admin.register(Checkout)

@@ -96,6 +96,23 @@ class Order(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", kwargs={"pk": self.pk})
 
+    @property
+    def can_be_shipped(self) -> bool:
+        """Only a paid order can be marked shipped."""
+        return self.status == self.Status.PAID
+
+    @property
+    def can_be_cancelled(self) -> bool:
+        """An order can be cancelled (and restocked) until it ships."""
+        return self.status in (self.Status.PENDING_PAYMENT, self.Status.PAID)
+
+    @property
+    def tracking_link(self):
+        """The carrier's tracking page for this order's number, or None (``orders.carriers``)."""
+        from orders.carriers import tracking_link
+
+        return tracking_link(self.tracking_number) if self.tracking_number else None
+
 
 class OrderItem(models.Model):
     """A line of an order, frozen at purchase: later price or title edits never change it."""

@@ -1,8 +1,7 @@
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 
 from etsy.admin_permissions import MarketplaceAdminOnly
-from etsy.exceptions import DomainError
+from etsy.admin_refusals import DomainRefusalAsMessage
 from shops import services
 from shops.admin_scoping import ShopScopedAdmin, is_marketplace_admin
 from shops.forms import ShopAdminForm
@@ -14,7 +13,7 @@ admin.site.index_title = "Your shop"
 
 
 @admin.register(Shop)
-class ShopAdmin(ShopScopedAdmin):
+class ShopAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
     shop_path = "pk"
     form = ShopAdminForm
     list_display = ["name", "owner", "rating", "review_count", "sales_count", "is_active"]
@@ -57,10 +56,9 @@ class ShopAdmin(ShopScopedAdmin):
             super().save_model(request, obj, form, change)
             return
         fields = {f: form.cleaned_data[f] for f in form.changed_data if f in services.SHOP_EDITABLE_FIELDS}
-        try:
-            services.update_shop(shop=obj, **fields)
-        except DomainError as exc:  # the form checked shape; a rule refused (e.g. name taken since)
-            raise PermissionDenied(exc.message) from exc
+        # The form checked shape; a rule may refuse (e.g. name taken since): the DomainError leaves
+        # the admin's transaction and DomainRefusalAsMessage says why.
+        services.update_shop(shop=obj, **fields)
 
 
 @admin.register(DigestLog)

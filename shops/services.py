@@ -10,6 +10,8 @@ from functools import partial
 
 from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -161,3 +163,18 @@ def claim_daily_digest(*, shop_id: int, day: dt.date) -> Iterator[DigestLog | No
         if log is not None:
             log.sent_at = timezone.now()
             log.save(update_fields=["sent_at", "new_orders", "new_favorites", "low_stock"])
+
+
+def lock_shops(*, shop_ids) -> None:
+    """Lock these shop rows in id order (FOR NO KEY UPDATE). Must run inside a transaction.
+
+    Checkout takes its shops before the stock: a shop's update re-syncs its search rows (trigger) and a stock
+    update one of them, so both orders of locking must start at the shop for the two never to deadlock.
+    """
+    list(Shop.objects.select_for_update(no_key=True).filter(pk__in=list(shop_ids)).order_by("pk").values_list("pk"))
+
+
+def add_sales(*, shop_id: int, units: int) -> None:
+    """Move the shop's public sales count by ``units`` (negative for a cancelled paid order), never below zero."""
+    change = F("sales_count") + units if units >= 0 else Greatest(F("sales_count") + units, 0)
+    Shop.objects.filter(pk=shop_id).update(sales_count=change)

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from catalog.api.serializers import ShopSummarySerializer
-from etsy.api.fields import QuerySerializer, StrictJsonSerializer
+from etsy.api.fields import DecimalStringField, QuerySerializer, StrictJsonSerializer
 from orders.models import Checkout, Order, OrderItem, Review
 
 _MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -24,6 +24,16 @@ class CheckoutRequestSerializer(StrictJsonSerializer):
         max_length=23,
         write_only=True,
         help_text="Test cards: 4242424242424242 succeeds, 4000000000000002 is declined.",
+    )
+    expected_total = DecimalStringField(
+        required=False,
+        min_value=0,
+        help_text=(
+            'Optional: the cart total (items and shipping) the buyer was shown, e.g. `"28.95"`. When the cart\'s '
+            "total at the moment of the charge differs, nothing is created or charged and the answer is "
+            "409 `cart_total_changed` with `extra.expected_total` and `extra.total`."
+        ),
+        **_MONEY,
     )
 
 

@@ -27,7 +27,7 @@ def mark_shipped(*, order: Order, tracking_number: str) -> Order:
     locked = _locked(order)
     if locked.status == Order.Status.SHIPPED and locked.tracking_number == tracking_number:
         return locked
-    if locked.status != Order.Status.PAID:
+    if not locked.can_be_shipped:
         raise InvalidOrderTransition(f"A {locked.get_status_display().lower()} order cannot be shipped.")
     now = timezone.now()
     locked.status, locked.tracking_number, locked.shipped_at = Order.Status.SHIPPED, tracking_number, now
@@ -61,7 +61,7 @@ def cancel_order(*, order: Order) -> Order:
     locked = Order.objects.select_for_update().prefetch_related("items").get(pk=order.pk)
     if locked.status == Order.Status.CANCELLED:
         return locked
-    if locked.status not in (Order.Status.PENDING_PAYMENT, Order.Status.PAID):
+    if not locked.can_be_cancelled:
         raise InvalidOrderTransition(f"A {locked.get_status_display().lower()} order cannot be cancelled.")
     _cancel_orders(orders=[locked], restore_cart_for=None)
     siblings_open = Order.objects.filter(checkout_id=locked.checkout_id).exclude(status=Order.Status.CANCELLED)

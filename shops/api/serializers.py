@@ -36,6 +36,12 @@ class ShopSerializer(serializers.ModelSerializer):
             "url",
             "created_at",
         ]
+        extra_kwargs = {
+            "sales_count": {
+                "help_text": "Items sold: units in paid, shipped or delivered orders (the seller dashboard's "
+                '"units sold"), counted when a payment succeeds and given back when a paid order is cancelled.'
+            }
+        }
 
     def _file_url(self, field) -> str | None:
         if not field:
