@@ -190,11 +190,12 @@ def test_timeout_leaves_orders_pending_until_the_provider_is_asked_again(
     buyer, address, three_shop_cart, settings, django_capture_on_commit_callbacks
 ):
     settings.PAYMENT_TIMEOUT_SECONDS = 0.2
-    settings.TEST_PAYMENT_SLOW_SECONDS = 0.5
+    settings.TEST_PAYMENT_SLOW_SECONDS = 1.0
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):
         result = _place(buyer, address, card=TIMEOUT)
-    assert 0.2 <= time.monotonic() - started < 0.5  # the client really gave up at its timeout
+    # The client gave up at its timeout, long before the provider answered (a loaded machine adds to both).
+    assert 0.2 <= time.monotonic() - started < 1.0
 
     assert result.payment_status == "unknown"
     assert set(Order.objects.values_list("status", flat=True)) == {"pending_payment"}
@@ -202,7 +203,7 @@ def test_timeout_leaves_orders_pending_until_the_provider_is_asked_again(
     assert mail.outbox == []
 
     Checkout.objects.update(created_at=timezone.now() - timedelta(minutes=2))
-    time.sleep(0.35)  # the provider finishes processing
+    time.sleep(max(0.0, started + 1.0 - time.monotonic()))  # the provider finishes processing
     with django_capture_on_commit_callbacks(execute=True):
         outcome = resolve_pending_payments.apply_async().get()
 

@@ -15,8 +15,8 @@ from orders import payments
 from orders.carriers import tracking_link
 from orders.models import Checkout, Order, Review
 from orders.services.checkout import ShippingAddress, place_order
+from orders.stats import get_shop_stats
 from shops.models import Shop
-from shops.stats import get_shop_stats
 from tests.admin.conftest import Seller
 from tests.catalog.factories import ProductFactory
 from tests.orders.conftest import terminate_app_connection
