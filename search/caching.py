@@ -41,6 +41,7 @@ def result_key(params: SearchParams, *, version: int) -> str:
         "category": params.category,
         "price_min": str(params.price_min) if params.price_min is not None else None,
         "price_max": str(params.price_max) if params.price_max is not None else None,
+        "price_range": params.price_range,
         "vintage": params.vintage,
         "shop_id": params.shop_id,
         "sort": params.sort,

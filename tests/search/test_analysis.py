@@ -73,8 +73,8 @@ def test_edit_distance_counts_swaps_as_one_edit(a, b, distance):
     assert edit_distance(a, b) == distance
 
 
-def test_allowed_edits_follow_fuzziness_auto():
-    assert [allowed_edits(w) for w in ("ab", "abc", "abcde", "abcdef")] == [0, 1, 1, 2]
+def test_allowed_edits_are_two_only_from_seven_letters():
+    assert [allowed_edits(w) for w in ("ab", "abc", "abcde", "abcdef", "abcdefg")] == [0, 1, 1, 1, 2]
 
 
 def test_tsquery_text_quotes_lexemes_and_skips_stop_words_in_phrases():
