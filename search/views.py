@@ -17,7 +17,7 @@ from etsy import cache
 from search import selectors
 from search.caching import VERSION_KEY
 from search.exceptions import InvalidSearch
-from search.types import PRICE_RANGES, SORTS, SearchParams
+from search.types import PRICE_RANGE_KEYS, PRICE_RANGES, SORTS, SearchParams
 
 SORT_LABELS = {
     "relevance": "Most relevant",
@@ -31,10 +31,10 @@ PER_PAGE = 24
 def _params(request: HttpRequest) -> SearchParams:
     g = request.GET
     price_min, price_max = _decimal_param(g.get("min")), _decimal_param(g.get("max"))
-    price_key = g.get("price")
-    for key, _, low, high in PRICE_RANGES:
-        if key == price_key:
-            price_min, price_max = low, high
+    # A facet link filters by its half-open range (the bounds its count used); typed bounds are inclusive.
+    price_range = g.get("price") if g.get("price") in PRICE_RANGE_KEYS else None
+    if price_range is not None:
+        price_min = price_max = None
     if price_min is not None and price_max is not None and price_min > price_max:
         price_min, price_max = price_max, price_min
     sort = g.get("sort") or "relevance"
@@ -43,6 +43,7 @@ def _params(request: HttpRequest) -> SearchParams:
         category=g.get("category") or None,
         price_min=price_min,
         price_max=price_max,
+        price_range=price_range,
         vintage={"1": True, "0": False}.get(g.get("vintage", "")),
         sort=sort if sort in SORTS else "relevance",
         page=_int_param(g.get("page")),
@@ -55,11 +56,11 @@ def _chips(params: SearchParams, result) -> list[tuple[str, dict]]:
     if params.category:
         name = next((c.name for c in result.categories if c.slug == params.category), params.category)
         chips.append((f"Category: {name}", {"category": ""}))
-    if params.price_min is not None or params.price_max is not None:
-        label = next(
-            (lbl for _, lbl, lo, hi in PRICE_RANGES if lo == params.price_min and hi == params.price_max),
-            f"${params.price_min or Decimal(0):,.0f}–"
-            + (f"${params.price_max:,.0f}" if params.price_max is not None else "up"),
+    if params.price_range is not None:
+        chips.append((next(lbl for key, lbl, *_ in PRICE_RANGES if key == params.price_range), {"price": ""}))
+    elif params.price_min is not None or params.price_max is not None:
+        label = f"${params.price_min or Decimal(0):,.0f}–" + (
+            f"${params.price_max:,.0f}" if params.price_max is not None else "up"
         )
         chips.append((label, {"price": "", "min": "", "max": ""}))
     if params.vintage is not None:
