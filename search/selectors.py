@@ -80,17 +80,24 @@ def search_products(*, params: SearchParams) -> SearchResult:
 
 
 def _answer(params: SearchParams) -> tuple[BackendResult, bool]:
-    """Return the backend's answer (cached) and whether the fallback gave it."""
+    """Return the backend's answer and whether the fallback gave it.
+
+    Cached with the stamps of the listings it shows: when one of them changed since (sold,
+    edited, deleted), the answer is rebuilt; other changes show within the TTL (search.caching).
+    """
     key = caching.result_key(params, version=caching.listings_version())
-    answer: BackendResult | None = cache.get(key)
-    if answer is not None:
-        metrics.cache_hits.labels(cache_type="search").inc()
-        return answer, False
+    entry = cache.get(key)
+    if entry is not None:
+        stamps, answer = entry
+        if caching.read_listing_stamps(answer.ids) == stamps:
+            metrics.cache_hits.labels(cache_type="search").inc()
+            return answer, False
     metrics.cache_misses.labels(cache_type="search").inc()
     category = _resolve_category(params.category)
     answer, degraded = _ask_backends(params=params, category=category)
     if not degraded:
-        cache.set(key, answer, timeout=getattr(settings, "SEARCH_CACHE_TTL", 120))
+        stamps = caching.read_listing_stamps(answer.ids)
+        cache.set(key, (stamps, answer), timeout=getattr(settings, "SEARCH_CACHE_TTL", 120))
     return answer, degraded
 
 
@@ -154,11 +161,12 @@ def _resolve_category(slug: str | None) -> Category | None:
 
 
 def _load_listings(ids: list[int]) -> list[Product]:
-    """Load the page's listings in rank order; one still in stock a moment ago but sold out now is left out."""
+    """Load the page's listings in rank order; one sold out, withdrawn or in a shop closed since
+    the answer was built is left out (cached answers may be up to the search TTL old)."""
     if not ids:
         return []
     rows = (
-        Product.objects.filter(pk__in=ids, quantity__gt=0, is_active=True)
+        Product.objects.filter(pk__in=ids, quantity__gt=0, is_active=True, shop__is_active=True)
         .select_related("shop", "category")
         .prefetch_related("images")
     )

@@ -11,11 +11,11 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from catalog.exceptions import CategoryNotFound
-from catalog.shells import shell_response
+from catalog.shells import shell_response, signed_in_user_id
 from catalog.views import _decimal_param, _int_param
 from etsy import cache
 from search import selectors
-from search.caching import VERSION_KEY
+from search.caching import VERSION_KEY, read_listing_stamps
 from search.exceptions import InvalidSearch
 from search.types import PRICE_RANGE_KEYS, PRICE_RANGES, SORTS, SearchParams
 
@@ -88,18 +88,42 @@ def results(request: HttpRequest) -> HttpResponse:
             "price_ranges": PRICE_RANGES,
         }
 
+    key = f"page:search:{cache.params_digest(params.__dict__)}"
+    shown_key = f"{key}:shown"  # the listings the cached page shows, with their stamps then
+
+    def build_and_remember() -> dict:
+        context = build()
+        if context["result"] is not None:
+            ids = [p.pk for p in context["result"].hits]
+            cache.set(shown_key, (ids, read_listing_stamps(ids)), ttl=cache.TTL["search"] * 2)
+        return context
+
     response = shell_response(
         request,
-        key=f"page:search:{cache.params_digest(params.__dict__)}",
+        key=key,
         ttl=cache.TTL["search"],
         cache_type="page",
         template="search/results.html",
-        build_context=build,
-        gen_keys=(VERSION_KEY,),  # any listing change bumps it (search app)
+        build_context=build_and_remember,
+        found=_read_page(request, key=key, shown_key=shown_key),
+        gen_keys=(VERSION_KEY,),  # bumped by bulk and shop-wide changes only (search.caching)
         cacheable=lambda context: context["result"] is not None and not context["result"].degraded,
     )
     response.status_code = outcome["status"]
     return response
+
+
+def _read_page(request: HttpRequest, *, key: str, shown_key: str) -> dict | None:
+    """Read the cached page and what it depends on; a page showing a listing changed since it was
+    built (sold, edited) is left out, so it is rebuilt. Other changes show within the search TTL."""
+    user_id = signed_in_user_id(request)
+    found = cache.read_with([key, shown_key, VERSION_KEY] + ([cache.cart_count_key(user_id)] if user_id else []))
+    if found is None or key not in found:
+        return found
+    shown = found.get(shown_key)
+    if shown is None or read_listing_stamps(shown[0]) != shown[1]:
+        del found[key]
+    return found
 
 
 @require_safe
