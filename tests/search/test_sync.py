@@ -92,7 +92,7 @@ def test_shop_rating_change_reindexes_its_products(index_calls, django_capture_o
     index_calls["shops"].assert_called_once_with(shop.pk)
 
 
-def test_without_elasticsearch_no_index_task_but_the_listing_is_stamped(index_calls, django_capture_on_commit_callbacks):
+def test_without_elasticsearch_no_index_task_but_listing_is_stamped(index_calls, django_capture_on_commit_callbacks):
     product = ProductFactory()
     version = caching.listings_version()
     (before,) = caching.read_listing_stamps([product.pk])
