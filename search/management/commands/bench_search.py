@@ -18,6 +18,7 @@ Every timed search is a cache miss (the listings version is bumped before it).
 from __future__ import annotations
 
 import csv
+import random
 import re
 import statistics
 import time
@@ -27,13 +28,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, connections
-from django.db.models import Q
+from django.db import connection, connections, transaction
+from django.db.models import F, Q
 from tqdm import tqdm
 
 from catalog.demo import Progress, iter_listings, load_demo_catalog
 from catalog.models import Product
-from search import caching
+from catalog.signals import products_changed
+from search import caching, selectors
 from search.backends.postgres import refresh_vocabulary
 from search.bench import hand_judged
 from search.bench.relevance import JudgedQuery, K, Truth, ideal_grades_for, load_judgments, score
@@ -84,9 +86,21 @@ class Command(BaseCommand):
         )
         parser.add_argument("--passes", type=int, default=3, help="WANDS passes (latency per query: first and best).")
         parser.add_argument("--verbose-queries", action="store_true", help="Print every judged query's scores.")
+        parser.add_argument(
+            "--cache-mix",
+            type=int,
+            default=0,
+            metavar="SEARCHES",
+            help="Only measure the search cache's hit rate: SEARCHES searches mixed with sales (hand-judged catalog).",
+        )
+        parser.add_argument("--searches-per-sale", type=int, default=10)
 
     def handle(self, *args, **options):
         prefix = options["database"] or f"{connections.databases['default']['NAME']}_bench"
+        if options["cache_mix"]:
+            self._use_bench_database(f"{prefix}_judged")
+            self._cache_mix(searches=options["cache_mix"], per_sale=options["searches_per_sale"], seed=options["seed"])
+            return
         if not options["skip_hand"]:
             self._use_bench_database(f"{prefix}_judged")
             self._hand_judged(verbose=options["verbose_queries"])
@@ -209,6 +223,62 @@ class Command(BaseCommand):
         sold_out = sum(r.sold_out_shown for _, r in rows["service"])
         self.stdout.write(f"Sold-out listings shown by the service: {sold_out}")
         self.stdout.write("")
+
+    def _cache_mix(self, *, searches: int, per_sale: int, seed: int) -> None:
+        """Hit rate of the search cache under searches mixed with sales, invalidating as today and as before.
+
+        Searches draw the hand-judged queries by popularity (Zipf: the r-th query 1/r as often);
+        every ``per_sale`` searches one listing sells one unit the way checkout takes stock (a
+        conditional UPDATE, then ``products_changed`` after commit). "Before" is the previous rule,
+        emulated: every write bumped the one listings version. Stock is put back afterwards.
+        """
+        if not Product.objects.exists():
+            hand_judged.load_catalog()
+            refresh_vocabulary()
+        queries = [q.q for q in hand_judged.load_queries()]
+        weights = [1 / rank for rank in range(1, len(queries) + 1)]
+        stock = dict(Product.objects.values_list("pk", "quantity"))
+        modes = (
+            ("without writes (the ceiling)", None),
+            ("before: every write drops every answer", True),
+            ("now: listing stamps", False),
+        )
+        for label, global_bump in modes:
+            rng = random.Random(seed)
+            caching.bump_listings_version()
+            counts = {"lookups": 0, "misses": 0}
+            ask = selectors._ask_backends
+
+            def counting_ask(*, params, category, ask=ask, counts=counts):
+                counts["misses"] += 1
+                return ask(params=params, category=category)
+
+            selectors._ask_backends = counting_ask
+            try:
+                for i in range(searches):
+                    counts["lookups"] += 1
+                    search_products(params=SearchParams(q=rng.choices(queries, weights)[0]))
+                    if global_bump is not None and (i + 1) % per_sale == 0:
+                        self._sell_one(rng, global_bump=global_bump)
+            finally:
+                selectors._ask_backends = ask
+                for pk, quantity in stock.items():
+                    Product.objects.filter(pk=pk).exclude(quantity=quantity).update(quantity=quantity)
+            hits = counts["lookups"] - counts["misses"]
+            self.stdout.write(
+                f"Search cache, {label}: {hits}/{counts['lookups']} hits ({hits / counts['lookups']:.1%}), "
+                f"{searches // per_sale if global_bump is not None else 0} sales among {searches} searches"
+            )
+
+    @staticmethod
+    def _sell_one(rng: random.Random, *, global_bump: bool) -> None:
+        in_stock = list(Product.objects.filter(quantity__gt=0, is_active=True).values_list("pk", flat=True))
+        pk = rng.choice(in_stock)
+        with transaction.atomic():
+            Product.objects.filter(pk=pk, quantity__gte=1).update(quantity=F("quantity") - 1)
+            products_changed.send(sender=Product, product_ids=[pk], reason="stock")
+        if global_bump:
+            caching.bump_listings_version()
 
     def _hand_catalog_in_database(self) -> dict[int, hand_judged.HandListing]:
         listings = hand_judged.load_listings()
