@@ -228,6 +228,53 @@ def _with_kind(group: TermGroup) -> TermGroup:
     return group
 
 
+@dataclass(frozen=True)
+class QualifiedWords:
+    """A query's words without its marketplace qualifiers (for backends that analyze text themselves)."""
+
+    words: tuple[str, ...]  # what a listing must match
+    vintage: bool  # a vintage word: answered by the listing's flag
+    optional: tuple[str, ...]  # handmade and gift words: rank, never exclude
+
+    @property
+    def concepts(self) -> int:
+        return len(self.words) + self.vintage
+
+
+def split_qualifiers(q: str) -> QualifiedWords:
+    """Split the qualifier phrases of the synonyms file out of the query (no database query).
+
+    "vintage leather bag" -> words ("leather", "bag"), vintage; "handmade mug gift" -> words
+    ("mug",), optional ("handmade", "gift"). A query of qualifiers only keeps the handmade and
+    gift words as words (they are all the shopper gave).
+    """
+    phrases: dict[tuple[str, ...], str] = {(word,): kind for word, kind in QUALIFIER_WORDS.items()}
+    for rule in load_rules():
+        for word, kind in QUALIFIER_WORDS.items():
+            if word in rule.inputs:
+                phrases.update({tuple(phrase.split()): kind for phrase in rule.inputs})
+    words = query_words(q)
+    kept: list[str] = []
+    optional: list[str] = []
+    vintage = False
+    i = 0
+    while i < len(words):
+        for length in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+            kind = phrases.get(tuple(words[i : i + length]))
+            if kind:
+                vintage = vintage or kind == "vintage"
+                if kind != "vintage":
+                    optional.extend(words[i : i + length])
+                i += length
+                break
+        else:
+            kept.append(words[i])
+            i += 1
+    if not kept and not vintage:
+        kept, optional = optional, []
+    return QualifiedWords(words=tuple(kept), vintage=vintage, optional=tuple(optional))
+
+
 def allowed_edits(word: str) -> int:
     """No edit up to 2 letters, 1 up to 6, then 2 (Elasticsearch's ``fuzziness: AUTO:3,7``).
 
