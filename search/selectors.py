@@ -76,6 +76,7 @@ def search_products(*, params: SearchParams) -> SearchResult:
         exact_total=answer.exact_total,
         shops=answer.shops,
         offers_vintage_filter=answer.offers_vintage_filter,
+        total_is_capped=answer.total_is_capped,
     )
 
 

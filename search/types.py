@@ -99,10 +99,16 @@ class SearchResult:
     exact_total: int | None = None  # None: every hit matches the whole query
     shops: list[ShopMatch] = field(default_factory=list)
     offers_vintage_filter: bool = False  # the query asks for vintage pieces and the filter is not set
+    total_is_capped: bool = False  # a broad query: more than ``total`` match ("10,000+"), facets of those ranked
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.params.per_page))
+
+    @property
+    def total_label(self) -> str:
+        """The number of results as shown: "10,000+" past the bound broad queries are counted to."""
+        return f"{self.total:,}+" if self.total_is_capped else f"{self.total:,}"
 
     @property
     def partial_from(self) -> int | None:

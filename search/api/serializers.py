@@ -67,6 +67,9 @@ class SearchResultSerializer(serializers.Serializer):
         help_text="Hits matching the whole query; those after them match part of it. Null: every hit matches it.",
     )
     shops = ShopMatchSerializer(many=True, help_text="Shops the query names.")
+    total_is_capped = serializers.BooleanField(
+        help_text="A broad query: more than `total` listings match; the facets count the `total` ranked."
+    )
     offers_vintage_filter = serializers.BooleanField(help_text="The query asks for vintage pieces: offer the filter.")
     degraded = serializers.BooleanField(
         help_text="True when the primary search engine failed and the fallback answered."

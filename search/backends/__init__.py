@@ -22,3 +22,4 @@ class BackendResult:
     exact_total: int | None = None  # listings matching the whole query, when partial matches follow them
     shops: list[ShopMatch] = field(default_factory=list)
     offers_vintage_filter: bool = False
+    total_is_capped: bool = False  # more than ``total`` match; facets count the listings ranked

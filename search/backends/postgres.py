@@ -41,6 +41,18 @@ MAX_SHOP_QUERY_WORDS = 5
 # listings missing one concept, listings only filed under a category the query names.
 TIER_SHOP, TIER_EXACT, TIER_PARTIAL, TIER_CATEGORY = 3, 2, 1, 0
 
+# A query matching more listings than this ("handmade" matches most of the catalog) is answered
+# from this many candidates: the newest (recency is part of the ranking) or the first by the sort
+# asked for, read in index order, so its cost stops growing with the catalog. The total then
+# reads "10,000+" and the facets count the candidates (``total_is_capped``).
+CANDIDATE_LIMIT = 10_000
+_CANDIDATES_ORDER = {
+    "relevance": "p.created_at DESC, p.product_id DESC",
+    "newest": "p.created_at DESC, p.product_id DESC",
+    "price_asc": "p.price ASC, p.product_id ASC",
+    "price_desc": "p.price DESC, p.product_id DESC",
+}
+
 _ORDER_BY = {
     "relevance": "tier DESC, head DESC, score DESC, created_at DESC, id DESC",
     "newest": "tier DESC, created_at DESC, id DESC",
@@ -247,8 +259,10 @@ def _run(*, params: SearchParams, category: Category | None, plan: _Plan | None,
         sql = _browse_sql(
             where=" AND ".join(where), score=score, order_by=_BROWSE_ORDER_BY[params.sort], price_counts=price_counts
         )
-    else:
-        sql = _search_sql(
+        return _fetch(sql, sql_params)
+
+    def search_sql(candidates_order: str | None) -> str:
+        return _search_sql(
             named=_NAMED_SHOPS_SQL if plan.shop_query else _NO_SHOPS_SQL,
             where=" AND ".join(where),
             score=score,
@@ -256,7 +270,23 @@ def _run(*, params: SearchParams, category: Category | None, plan: _Plan | None,
             head=head,
             order_by=_ORDER_BY[params.sort],
             price_counts=price_counts,
+            candidates_order=candidates_order,
         )
+
+    # Every match when there are at most CANDIDATE_LIMIT (one more tells there are more)...
+    sql_params["candidate_limit"] = CANDIDATE_LIMIT + 1
+    result = _fetch(search_sql(None), sql_params)
+    if result.total <= CANDIDATE_LIMIT:
+        return result
+    # ...else a broad query: the best CANDIDATE_LIMIT by recency (part of the ranking) or by the
+    # sort asked for, read from the index in that order; "10,000+" and facets of those.
+    sql_params["candidate_limit"] = CANDIDATE_LIMIT
+    result = _fetch(search_sql(_CANDIDATES_ORDER[params.sort]), sql_params)
+    result.total_is_capped = True
+    return result
+
+
+def _fetch(sql: str, sql_params: dict[str, object]) -> BackendResult:
     with connection.cursor() as cursor:
         cursor.execute(sql, sql_params)
         total, categories, prices, ids, *shops = cursor.fetchone()
@@ -276,16 +306,31 @@ def _run(*, params: SearchParams, category: Category | None, plan: _Plan | None,
 
 
 def _search_sql(
-    *, named: str, where: str, score: str, tier: str, head: str, order_by: str, price_counts: list[str]
+    *,
+    named: str,
+    where: str,
+    score: str,
+    tier: str,
+    head: str,
+    order_by: str,
+    price_counts: list[str],
+    candidates_order: str | None,
 ) -> str:
-    """Score the matches once; read the total, facets, the page and the named shops from that set."""
+    """Score the matches once; read the total, facets, the page and the named shops from that set.
+
+    At most ``candidate_limit`` matches are read: all of them when fewer (the figures are exact),
+    else the best by ``candidates_order`` (a broad query: see ``CANDIDATE_LIMIT``).
+    """
+    order = f"ORDER BY {candidates_order}" if candidates_order else ""
     return f"""
 WITH named AS MATERIALIZED ({named}),
+candidates AS MATERIALIZED (
+    SELECT p.* FROM search_listing p WHERE {where} {order} LIMIT %(candidate_limit)s
+),
 matched AS MATERIALIZED (
     SELECT p.product_id AS id, p.category_id, p.price, p.created_at, {score} AS score,
            {tier} AS tier, {head} AS head
-      FROM search_listing p
-     WHERE {where}
+      FROM candidates p
 )
 SELECT
     (SELECT count(*) FROM matched),
