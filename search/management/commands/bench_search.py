@@ -94,9 +94,19 @@ class Command(BaseCommand):
             help="Only measure the search cache's hit rate: SEARCHES searches mixed with sales (hand-judged catalog).",
         )
         parser.add_argument("--searches-per-sale", type=int, default=10)
+        parser.add_argument(
+            "--latency",
+            action="store_true",
+            help="Only measure cache-miss latency (p50/p95/p99) of the judged and broad queries on the large catalog.",
+        )
 
     def handle(self, *args, **options):
         prefix = options["database"] or f"{connections.databases['default']['NAME']}_bench"
+        if options["latency"]:
+            self._use_bench_database(prefix)
+            self._prepare_catalog(products=options["products"], shops=options["shops"], seed=options["seed"])
+            self._latency(passes=options["passes"])
+            return
         if options["cache_mix"]:
             self._use_bench_database(f"{prefix}_judged")
             self._cache_mix(searches=options["cache_mix"], per_sale=options["searches_per_sale"], seed=options["seed"])
@@ -223,6 +233,40 @@ class Command(BaseCommand):
         sold_out = sum(r.sold_out_shown for _, r in rows["service"])
         self.stdout.write(f"Sold-out listings shown by the service: {sold_out}")
         self.stdout.write("")
+
+    BROAD_QUERIES = ("handmade", "gift for him", "necklace", "vintage", "silver", "ring", "blue", "leather")
+
+    def _latency(self, *, passes: int) -> None:
+        """p50/p95/p99 of cache misses, judged and broad queries, with and without the candidate bound."""
+        from search.backends import postgres
+
+        judged = [q.q for q in load_judgments()]
+        search_products(params=SearchParams(q="warm up"))
+        bound = postgres.CANDIDATE_LIMIT
+        for label, limit in (("every match ranked", 10**9), (f"at most {bound:,} candidates", bound)):
+            postgres.CANDIDATE_LIMIT = limit
+            try:
+                for name, queries in (("judged", judged), ("broad", list(self.BROAD_QUERIES))):
+                    times: list[float] = []
+                    for _ in range(passes):
+                        for q in queries:
+                            caching.bump_listings_version()
+                            started = time.perf_counter()
+                            search_products(params=SearchParams(q=q))
+                            times.append(time.perf_counter() - started)
+                    self.stdout.write(
+                        f"{label:28} {name:6} ({len(queries)} queries x {passes}): "
+                        + ", ".join(f"p{p} {percentile(times, p) * 1000:.1f} ms" for p in (50, 95, 99))
+                    )
+            finally:
+                postgres.CANDIDATE_LIMIT = bound
+        for q in self.BROAD_QUERIES:
+            caching.bump_listings_version()
+            started = time.perf_counter()
+            found = search_products(params=SearchParams(q=q))
+            self.stdout.write(
+                f"  {q!r:16} {found.total_label:>8} found, {(time.perf_counter() - started) * 1000:.1f} ms"
+            )
 
     def _cache_mix(self, *, searches: int, per_sale: int, seed: int) -> None:
         """Hit rate of the search cache under searches mixed with sales, invalidating as today and as before.
