@@ -59,9 +59,13 @@ def _keyword_query(q: str, *, relaxed: bool) -> tuple[dict[str, Any], list[dict[
     should: list[dict[str, Any]] = []
     if qualified.words:
         if relaxed and len(qualified.words) >= 2:
-            must.append(_text_match(qualified.words, minimum_should_match="-1"))
+            text = _text_match(qualified.words, minimum_should_match="-1")
         else:
-            must.append(_text_match(qualified.words, operator="and"))
+            text = _text_match(qualified.words, operator="and")
+        if relaxed and qualified.optional and qualified.concepts < 2:  # "gift for him", nothing for him: the gifts
+            optional = {"multi_match": {"query": " ".join(qualified.optional), "fields": TEXT_FIELDS}}
+            text = {"bool": {"should": [text, optional], "minimum_should_match": 1}}
+        must.append(text)
     if qualified.vintage and not relaxed:
         must.append({"term": {"is_vintage": True}})
     if relaxed:
@@ -233,7 +237,8 @@ def search(*, params: SearchParams, category: Category | None) -> BackendResult:
     """
     result = _execute(build_search_body(params=params, category=category))
     qualified = split_qualifiers(params.q)
-    if params.q.strip() and result.total < params.per_page and qualified.concepts >= 2:
+    can_relax = qualified.concepts >= 2 or bool(qualified.concepts and qualified.optional)
+    if params.q.strip() and result.total < params.per_page and can_relax:
         exact_total = result.total
         result = _execute(build_search_body(params=params, category=category, relaxed=True))
         result.exact_total = exact_total

@@ -102,7 +102,8 @@ class _Plan:
 
     @property
     def can_relax(self) -> bool:
-        return self.concepts >= 2
+        # "gift for him" with nothing for him: the gifts, after whatever there is.
+        return self.concepts >= 2 or bool(self.concepts and self.optional)
 
 
 def _plan(analyzed: AnalyzedQuery) -> _Plan:
@@ -170,6 +171,8 @@ def _match(plan: _Plan, *, relaxed: bool, sql_params: dict[str, object]) -> tupl
             if any(not plan.required[j].is_guess for j in combination)
         ]
         parts += [f"({g.tsquery_text('D')})" for g in plan.required if not g.is_guess]
+        if plan.concepts < 2:  # "gift for him" with nothing for him: the gifts, after whatever there is
+            parts += [f"({g.tsquery_text()})" for g in plan.optional]
         if parts:
             sql_params["match"] = " | ".join(f"({part})" for part in parts)
             conditions.append("p.search_vector @@ %(match)s::tsquery")

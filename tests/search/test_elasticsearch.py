@@ -459,3 +459,12 @@ def test_search_asks_again_for_partial_matches_when_full_ones_are_fewer_than_a_p
     first, second = (call.kwargs["body"] for call in client.search.call_args_list)
     assert "should" not in first["query"]["function_score"]["query"]["bool"]
     assert second["query"]["function_score"]["query"]["bool"]["should"][0]["bool"]["boost"] == es_backend.EXACT_BOOST
+
+
+def test_relaxed_body_for_one_concept_and_a_gift_word_lets_the_gifts_follow():
+    body = es_backend.build_search_body(params=SearchParams(q="gift for him"), category=None, relaxed=True)
+
+    (either,) = _must(body)
+    text, gift = either["bool"]["should"]
+    assert text["multi_match"]["query"] == "for him" and gift["multi_match"]["query"] == "gift"
+    assert either["bool"]["minimum_should_match"] == 1

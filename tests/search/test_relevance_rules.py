@@ -333,3 +333,20 @@ def test_query_under_the_bound_is_counted_exactly(make_listing, small_candidate_
     result = search("ring")
 
     assert result.total == 3 and result.total_is_capped is False and result.total_label == "3"
+
+
+def test_gift_query_for_someone_lists_their_gifts_then_the_other_gifts(make_listing):
+    make_listing("Cedar candle for men")
+    make_listing("Pressed flower card, a lovely gift")
+    make_listing("Oak side table")
+
+    result = search("gift for him")
+
+    assert titles(result.exact_hits) == ["Cedar candle for men"]
+    assert titles(result.partial_hits) == ["Pressed flower card, a lovely gift"]
+
+
+def test_gift_query_for_someone_nothing_is_for_still_lists_the_gifts(make_listing):
+    make_listing("Pressed flower card, a lovely gift")
+
+    assert titles(search("gift for him").hits) == ["Pressed flower card, a lovely gift"]
