@@ -235,10 +235,11 @@ class QualifiedWords:
     words: tuple[str, ...]  # what a listing must match
     vintage: bool  # a vintage word: answered by the listing's flag
     optional: tuple[str, ...]  # handmade and gift words: rank, never exclude
+    phrases: int = 0  # concepts among ``words``: a synonym phrase ("for him") is one
 
     @property
     def concepts(self) -> int:
-        return len(self.words) + self.vintage
+        return (self.phrases or len(self.words)) + self.vintage
 
 
 def split_qualifiers(q: str) -> QualifiedWords:
@@ -272,7 +273,12 @@ def split_qualifiers(q: str) -> QualifiedWords:
             i += 1
     if not kept and not vintage:
         kept, optional = optional, []
-    return QualifiedWords(words=tuple(kept), vintage=vintage, optional=tuple(optional))
+    known = {tuple(phrase.split()) for rule in load_rules() for phrase in rule.inputs}
+    concepts = i = 0
+    while i < len(kept):
+        i += next((n for n in range(min(MAX_PHRASE_WORDS, len(kept) - i), 1, -1) if tuple(kept[i : i + n]) in known), 1)
+        concepts += 1
+    return QualifiedWords(words=tuple(kept), vintage=vintage, optional=tuple(optional), phrases=concepts)
 
 
 def allowed_edits(word: str) -> int:

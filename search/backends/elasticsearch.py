@@ -58,7 +58,7 @@ def _keyword_query(q: str, *, relaxed: bool) -> tuple[dict[str, Any], list[dict[
     must: list[dict[str, Any]] = []
     should: list[dict[str, Any]] = []
     if qualified.words:
-        if relaxed and len(qualified.words) >= 2:
+        if relaxed and qualified.phrases >= 2:
             text = _text_match(qualified.words, minimum_should_match="-1")
         else:
             text = _text_match(qualified.words, operator="and")
@@ -73,7 +73,7 @@ def _keyword_query(q: str, *, relaxed: bool) -> tuple[dict[str, Any], list[dict[
         if qualified.vintage:
             exact.append({"term": {"is_vintage": True}})
         should.append({"bool": {"must": exact, "boost": EXACT_BOOST}})
-        if len(qualified.words) >= 2:
+        if qualified.phrases >= 2:
             should.append({"multi_match": {"query": qualified.words[-1], "fields": TEXT_FIELDS, "boost": HEAD_BOOST}})
     if qualified.optional:
         should.append({"multi_match": {"query": " ".join(qualified.optional), "fields": TEXT_FIELDS}})
