@@ -88,7 +88,7 @@ def _answer(params: SearchParams) -> tuple[BackendResult, bool]:
     """
     key = caching.result_key(params, version=caching.listings_version())
     entry = cache.get(key)
-    if entry is not None:
+    if isinstance(entry, tuple) and len(entry) == 2:  # (an answer cached by an older release is a miss)
         stamps, answer = entry
         if caching.read_listing_stamps(answer.ids) == stamps:
             metrics.cache_hits.labels(cache_type="search").inc()

@@ -138,3 +138,16 @@ def test_results_page_survives_an_unrelated_sale_and_drops_a_sold_listing(
 
     _sell(mug, django_capture_on_commit_callbacks)
     assert "Stoneware mug" not in client.get("/search/", {"q": "mug"}).content.decode()
+
+
+def test_an_answer_cached_by_the_previous_release_is_a_miss_not_an_error():
+    from django.core.cache import cache
+
+    from search.backends import BackendResult
+
+    mug = listing("Stoneware mug")
+    params = SearchParams(q="mug")
+    key = caching.result_key(params, version=caching.listings_version())
+    cache.set(key, BackendResult(ids=[], total=0))  # the old shape: the answer alone
+
+    assert [p.pk for p in search_products(params=params).hits] == [mug.pk]
