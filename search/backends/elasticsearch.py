@@ -13,6 +13,7 @@ from catalog.models import Category
 from search import ranking
 from search.analysis import split_qualifiers
 from search.backends import BackendResult
+from search.backends.postgres import CANDIDATE_LIMIT
 from search.types import PRICE_RANGES, CategoryFacet, PriceRangeFacet, SearchParams, price_range_bounds
 
 CATEGORY_FACET_SIZE = 20
@@ -166,7 +167,8 @@ def build_search_body(*, params: SearchParams, category: Category | None, relaxe
         },
         "from": (params.page - 1) * params.per_page,
         "size": params.per_page,
-        "track_total_hits": True,
+        # Counted exactly up to the PostgreSQL bound, "10,000+" past it (relation "gte").
+        "track_total_hits": CANDIDATE_LIMIT,
         "_source": False,
     }
     if params.sort != "relevance":
@@ -201,6 +203,7 @@ def parse_response(response: dict[str, Any]) -> BackendResult:
     """Read ids, total, facets and the suggestion from a search response (a plain dict)."""
     hits = response.get("hits", {})
     total = hits.get("total", 0)
+    capped = isinstance(total, dict) and total.get("relation") == "gte"
     total = total.get("value", 0) if isinstance(total, dict) else int(total)
     aggs = response.get("aggregations", {})
     buckets = aggs.get("categories", {}).get("buckets", [])
@@ -226,6 +229,7 @@ def parse_response(response: dict[str, Any]) -> BackendResult:
         price_ranges=price_ranges,
         suggestion=suggestion,
         backend="elasticsearch",
+        total_is_capped=capped,
     )
 
 

@@ -316,7 +316,7 @@ def test_search_sends_the_body_to_the_products_index_and_reads_the_answer(monkey
     sent = kwargs["body"]
     text = sent["query"]["function_score"]["query"]["bool"]["must"][0]["bool"]["should"][0]["bool"]["must"][0]
     assert text["multi_match"]["fuzziness"] == "AUTO:3,7"
-    assert sent["size"] == 5 and sent["track_total_hits"] is True
+    assert sent["size"] == 5 and sent["track_total_hits"] == 10_000
     assert set(sent["aggs"]) == {"categories", "price_ranges"}
 
 
@@ -468,3 +468,9 @@ def test_relaxed_body_for_one_concept_and_a_gift_word_lets_the_gifts_follow():
     text, gift = either["bool"]["should"]
     assert text["multi_match"]["query"] == "for him" and gift["multi_match"]["query"] == "gift"
     assert either["bool"]["minimum_should_match"] == 1
+
+
+def test_total_past_the_tracked_bound_reads_as_capped():
+    result = es_backend.parse_response({"hits": {"total": {"value": 10000, "relation": "gte"}, "hits": []}})
+
+    assert result.total == 10000 and result.total_is_capped is True
