@@ -350,3 +350,12 @@ def test_gift_query_for_someone_nothing_is_for_still_lists_the_gifts(make_listin
     make_listing("Pressed flower card, a lovely gift")
 
     assert titles(search("gift for him").hits) == ["Pressed flower card, a lovely gift"]
+
+
+def test_results_page_says_when_nothing_matches_the_whole_query(client, make_listing):
+    make_listing("Oak framed mirror")
+
+    html = client.get("/search/", {"q": "gold mirror"}).content.decode()
+
+    assert "Nothing matches all of “gold mirror”: results for part of your search" in html
+    assert "Oak framed mirror" in html
