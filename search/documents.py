@@ -57,8 +57,10 @@ class ProductDocument(Document):
     description = _text()
     # Keyword per the design document for exact tag filters (tags.raw); analyzed text for matching.
     tags = _text(fields={"raw": fields.KeywordField()}, multi=True)
-    # The category and its ancestors' names, searched with a low weight (PostgreSQL: weight D).
+    # The category and its ancestors' names, a weighted field (PostgreSQL: weight D).
     category_names = _text()
+    # Searched when a query names a shop ("rowan" -> Rowan Trading Post); reindexed on a rename.
+    shop_name = _text(attr="shop.name")
     category = fields.KeywordField(attr="category.slug")
     category_path = fields.KeywordField(attr="category.path")
     price = fields.FloatField()

@@ -4,16 +4,21 @@ Runs in its own database (``<DATABASE NAME>_bench`` unless --database is given),
 created, migrated and filled with the deterministic demo catalog on first use, so
 the figures never depend on what a developer did to the dev database.
 
-1. Judged queries (search/bench/judgments.json): nDCG@10, MRR and zero-result rate
-   for the search service beside a naive baseline (every word ``icontains`` in the
-   title or description, newest first), computed in the same run.
-2. The 480 WANDS shopper queries: errors and p50/p95 latency of the search service.
+1. The hand-judged set (search/judged/: listings and graded queries written by hand, in
+   ``<name>_bench_judged``): nDCG@10, MRR, zero-result rate and sold-out listings shown,
+   for the search service beside a naive baseline (every word ``icontains`` in the title
+   or description, newest first), by query group, computed in the same run.
+2. The generated set (search/bench/judgments.json, graded from the demo generator's own
+   attributes, in ``<name>_bench_demo``): the same figures.
+3. The 480 WANDS shopper queries: errors and p50/p95 latency of the search service
+   (``<name>_bench``, 100,000 listings; ``--skip-large`` leaves it out).
 Every timed search is a cache miss (the listings version is bumped before it).
 """
 
 from __future__ import annotations
 
 import csv
+import random
 import re
 import statistics
 import time
@@ -23,14 +28,16 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, connections
-from django.db.models import Q
+from django.db import connection, connections, transaction
+from django.db.models import F, Q
 from tqdm import tqdm
 
 from catalog.models import Product
+from catalog.signals import products_changed
 from demo.loader import Progress, iter_listings, load_demo_catalog
-from search import caching
+from search import caching, selectors
 from search.backends.postgres import refresh_vocabulary
+from search.bench import hand_judged
 from search.bench.relevance import JudgedQuery, K, Truth, ideal_grades_for, load_judgments, score
 from search.selectors import search_products
 from search.types import SearchParams
@@ -72,12 +79,41 @@ class Command(BaseCommand):
         parser.add_argument("--database", default=None, help="Database name prefix (default: <name>_bench).")
         parser.add_argument("--wands", default=str(DEFAULT_WANDS), help="WANDS query.csv (tab-separated).")
         parser.add_argument("--skip-wands", action="store_true")
-        parser.add_argument("--skip-judged", action="store_true")
+        parser.add_argument("--skip-judged", action="store_true", help="Leave out the generated judged set.")
+        parser.add_argument("--skip-hand", action="store_true", help="Leave out the hand-judged set.")
+        parser.add_argument(
+            "--skip-large", action="store_true", help="Leave out the 100k-listing catalog (WANDS and its judged run)."
+        )
         parser.add_argument("--passes", type=int, default=3, help="WANDS passes (latency per query: first and best).")
         parser.add_argument("--verbose-queries", action="store_true", help="Print every judged query's scores.")
+        parser.add_argument(
+            "--cache-mix",
+            type=int,
+            default=0,
+            metavar="SEARCHES",
+            help="Only measure the search cache's hit rate: SEARCHES searches mixed with sales (hand-judged catalog).",
+        )
+        parser.add_argument("--searches-per-sale", type=int, default=10)
+        parser.add_argument(
+            "--latency",
+            action="store_true",
+            help="Only measure cache-miss latency (p50/p95/p99) of the judged and broad queries on the large catalog.",
+        )
 
     def handle(self, *args, **options):
         prefix = options["database"] or f"{connections.databases['default']['NAME']}_bench"
+        if options["latency"]:
+            self._use_bench_database(prefix)
+            self._prepare_catalog(products=options["products"], shops=options["shops"], seed=options["seed"])
+            self._latency(passes=options["passes"])
+            return
+        if options["cache_mix"]:
+            self._use_bench_database(f"{prefix}_judged")
+            self._cache_mix(searches=options["cache_mix"], per_sale=options["searches_per_sale"], seed=options["seed"])
+            return
+        if not options["skip_hand"]:
+            self._use_bench_database(f"{prefix}_judged")
+            self._hand_judged(verbose=options["verbose_queries"])
         if not options["skip_judged"]:
             # The judged set is written for the demo catalog (make demo: 10,000 listings, 100 shops).
             self._use_bench_database(f"{prefix}_demo")
@@ -85,6 +121,8 @@ class Command(BaseCommand):
                 products=options["demo_products"], shops=options["demo_shops"], seed=options["seed"]
             )
             self._judged(truths, verbose=options["verbose_queries"])
+        if options["skip_large"]:
+            return
         self._use_bench_database(prefix)
         truths = self._prepare_catalog(products=options["products"], shops=options["shops"], seed=options["seed"])
         if not options["skip_judged"]:
@@ -150,6 +188,168 @@ class Command(BaseCommand):
         )
         return truths
 
+    # --- the hand-judged set -----------------------------------------------------------
+
+    def _hand_judged(self, *, verbose: bool) -> None:
+        if Product.objects.exists():
+            catalog = self._hand_catalog_in_database()
+        else:
+            self.stdout.write("Loading the hand-written listings (search/judged/listings.psv)")
+            catalog = hand_judged.load_catalog()
+        refresh_vocabulary()
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        queries = hand_judged.load_queries()
+        search_products(params=SearchParams(q="warm up"))
+        rows: dict[str, list] = {"service": [], "baseline": []}
+        latencies: list[float] = []
+        for query in queries:
+            caching.bump_listings_version()
+            started = time.perf_counter()
+            found = search_products(params=SearchParams(q=query.q, per_page=K))
+            latencies.append(time.perf_counter() - started)
+            service = hand_judged.score(query, [p.pk for p in found.hits], found.total, catalog, K)
+            ids, total = self._baseline(query.q)
+            baseline = hand_judged.score(query, ids, total, catalog, K)
+            rows["service"].append((query, service))
+            rows["baseline"].append((query, baseline))
+            if verbose or (service.ndcg < 0.75 and not query.expect_none) or (query.expect_none and service.ndcg < 1):
+                self.stdout.write(
+                    f"  {query.group:10} {query.q!r:32} nDCG {service.ndcg:.2f} ({service.returned:>4} found)"
+                    f"  baseline {baseline.ndcg:.2f} ({baseline.returned:>4})"
+                    + (f"  did you mean: {found.suggestion}" if found.suggestion else "")
+                )
+        listings = len(catalog)
+        self.stdout.write("")
+        self.stdout.write(
+            f"Hand-judged set: {len(queries)} queries graded by hand over {listings} hand-written listings "
+            f"({sum(1 for item in catalog.values() if item.quantity <= 0)} sold out)"
+        )
+        self._print_groups(rows, [q for q, _ in rows["service"]])
+        s = self._summary(rows["service"])
+        b = self._summary(rows["baseline"])
+        self.stdout.write("")
+        self._print_totals(s, b, latencies)
+        sold_out = sum(r.sold_out_shown for _, r in rows["service"])
+        self.stdout.write(f"Sold-out listings shown by the service: {sold_out}")
+        self.stdout.write("")
+
+    BROAD_QUERIES = ("handmade", "gift for him", "necklace", "vintage", "silver", "ring", "blue", "leather")
+
+    def _latency(self, *, passes: int) -> None:
+        """p50/p95/p99 of cache misses, judged and broad queries, with and without the candidate bound."""
+        from search.backends import postgres
+
+        judged = [q.q for q in load_judgments()]
+        search_products(params=SearchParams(q="warm up"))
+        bound = postgres.CANDIDATE_LIMIT
+        for label, limit in (("every match ranked", 10**9), (f"at most {bound:,} candidates", bound)):
+            postgres.CANDIDATE_LIMIT = limit
+            try:
+                for name, queries in (("judged", judged), ("broad", list(self.BROAD_QUERIES))):
+                    times: list[float] = []
+                    for _ in range(passes):
+                        for q in queries:
+                            caching.bump_listings_version()
+                            started = time.perf_counter()
+                            search_products(params=SearchParams(q=q))
+                            times.append(time.perf_counter() - started)
+                    self.stdout.write(
+                        f"{label:28} {name:6} ({len(queries)} queries x {passes}): "
+                        + ", ".join(f"p{p} {percentile(times, p) * 1000:.1f} ms" for p in (50, 95, 99))
+                    )
+            finally:
+                postgres.CANDIDATE_LIMIT = bound
+        for q in self.BROAD_QUERIES:
+            caching.bump_listings_version()
+            started = time.perf_counter()
+            found = search_products(params=SearchParams(q=q))
+            self.stdout.write(
+                f"  {q!r:16} {found.total_label:>8} found, {(time.perf_counter() - started) * 1000:.1f} ms"
+            )
+
+    def _cache_mix(self, *, searches: int, per_sale: int, seed: int) -> None:
+        """Hit rate of the search cache under searches mixed with sales, invalidating as today and as before.
+
+        Searches draw the hand-judged queries by popularity (Zipf: the r-th query 1/r as often);
+        every ``per_sale`` searches one listing sells one unit the way checkout takes stock (a
+        conditional UPDATE, then ``products_changed`` after commit). "Before" is the previous rule,
+        emulated: every write bumped the one listings version. Stock is put back afterwards.
+        """
+        if not Product.objects.exists():
+            hand_judged.load_catalog()
+            refresh_vocabulary()
+        queries = [q.q for q in hand_judged.load_queries()]
+        weights = [1 / rank for rank in range(1, len(queries) + 1)]
+        stock = dict(Product.objects.values_list("pk", "quantity"))
+        modes = (
+            ("without writes (the ceiling)", None),
+            ("before: every write drops every answer", True),
+            ("now: listing stamps", False),
+        )
+        for label, global_bump in modes:
+            rng = random.Random(seed)
+            caching.bump_listings_version()
+            counts = {"lookups": 0, "misses": 0}
+            ask = selectors._ask_backends
+
+            def counting_ask(*, params, category, ask=ask, counts=counts):
+                counts["misses"] += 1
+                return ask(params=params, category=category)
+
+            selectors._ask_backends = counting_ask
+            try:
+                for i in range(searches):
+                    counts["lookups"] += 1
+                    search_products(params=SearchParams(q=rng.choices(queries, weights)[0]))
+                    if global_bump is not None and (i + 1) % per_sale == 0:
+                        self._sell_one(rng, global_bump=global_bump)
+            finally:
+                selectors._ask_backends = ask
+                for pk, quantity in stock.items():
+                    Product.objects.filter(pk=pk).exclude(quantity=quantity).update(quantity=quantity)
+            hits = counts["lookups"] - counts["misses"]
+            self.stdout.write(
+                f"Search cache, {label}: {hits}/{counts['lookups']} hits ({hits / counts['lookups']:.1%}), "
+                f"{searches // per_sale if global_bump is not None else 0} sales among {searches} searches"
+            )
+
+    @staticmethod
+    def _sell_one(rng: random.Random, *, global_bump: bool) -> None:
+        in_stock = list(Product.objects.filter(quantity__gt=0, is_active=True).values_list("pk", flat=True))
+        pk = rng.choice(in_stock)
+        with transaction.atomic():
+            Product.objects.filter(pk=pk, quantity__gte=1).update(quantity=F("quantity") - 1)
+            products_changed.send(sender=Product, product_ids=[pk], reason="stock")
+        if global_bump:
+            caching.bump_listings_version()
+
+    def _hand_catalog_in_database(self) -> dict[int, hand_judged.HandListing]:
+        listings = hand_judged.load_listings()
+        rows = list(Product.objects.order_by("pk").values_list("pk", "title"))
+        if [title for _, title in rows] != [item.title for item in listings]:
+            raise CommandError(
+                "The hand-judged benchmark database differs from search/judged/listings.psv: drop it to reload."
+            )
+        return {pk: item for (pk, _), item in zip(rows, listings, strict=True)}
+
+    def _print_groups(self, rows: dict[str, list], queries: list) -> None:
+        header = (
+            f"{'group':24} {'n':>3}  {'nDCG@10':>8} {'baseline':>8}  {'MRR':>5} {'baseline':>8}  "
+            f"{'zero%':>6} {'baseline':>8}"
+        )
+        self.stdout.write(header)
+        by_group: dict[str, list[int]] = defaultdict(list)
+        for i, query in enumerate(queries):
+            by_group[query.group].append(i)
+        for group, indexes in [*by_group.items(), ("ALL", list(range(len(queries))))]:
+            s = self._summary([rows["service"][i] for i in indexes])
+            b = self._summary([rows["baseline"][i] for i in indexes])
+            self.stdout.write(
+                f"{group:24} {len(indexes):>3}  {s['ndcg']:8.3f} {b['ndcg']:8.3f}  {s['mrr']:5.3f} {b['mrr']:8.3f}  "
+                f"{s['zero']:6.1%} {b['zero']:8.1%}"
+            )
+
     # --- judged queries ----------------------------------------------------------------
 
     def _judged(self, truths: dict[int, Truth], *, verbose: bool, summary_only: bool = False) -> None:
@@ -182,21 +382,7 @@ class Command(BaseCommand):
             return
         self.stdout.write("")
         self.stdout.write(f"Judged queries: {len(queries)} (grades from the generator's attributes)")
-        header = (
-            f"{'group':24} {'n':>3}  {'nDCG@10':>8} {'baseline':>8}  {'MRR':>5} {'baseline':>8}  "
-            f"{'zero%':>6} {'baseline':>8}"
-        )
-        self.stdout.write(header)
-        by_group: dict[str, list[int]] = defaultdict(list)
-        for i, (query, _) in enumerate(results["service"]):
-            by_group[query.group].append(i)
-        for group, indexes in [*by_group.items(), ("ALL", list(range(len(queries))))]:
-            s = self._summary([results["service"][i] for i in indexes])
-            b = self._summary([results["baseline"][i] for i in indexes])
-            self.stdout.write(
-                f"{group:24} {len(indexes):>3}  {s['ndcg']:8.3f} {b['ndcg']:8.3f}  {s['mrr']:5.3f} {b['mrr']:8.3f}  "
-                f"{s['zero']:6.1%} {b['zero']:8.1%}"
-            )
+        self._print_groups(results, queries)
         self.stdout.write("")
         self._print_totals(s, b, latencies)
 
