@@ -12,3 +12,4 @@ class CartConfig(AppConfig):
         # Holds are cart lines: the catalog's stock reads and header badge come from here.
         extensions.fetch_inventories.supply(inventory.fetch_inventories)
         extensions.count_cart_items.supply(selectors.count_cart_items)
+        extensions.is_in_guest_cart.supply(selectors.is_in_guest_cart)

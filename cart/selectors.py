@@ -188,6 +188,11 @@ def count_cart_items(*, user=None, session=None) -> int:
     return sum(get_guest_lines(session=session).values())
 
 
+def is_in_guest_cart(*, session, product_id: int) -> bool:
+    """Return whether a guest's cart (kept in their session) has this product."""
+    return product_id in get_guest_lines(session=session)
+
+
 def has_cart_line(*, user, product_id: int) -> bool:
     """Return whether the product is in the buyer's cart, from the database (writes decide on this)."""
     return CartItem.objects.filter(user=user, product_id=product_id).exists()

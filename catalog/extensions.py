@@ -20,6 +20,10 @@ def _stock_without_holds(product_ids: list[int]) -> dict:
 #: (holds are cart lines). Read through the 30-second stock cache (catalog.selectors.get_inventories).
 fetch_inventories = Hook("catalog.fetch_inventories", default=_stock_without_holds)
 
+#: ``(*, session, product_id) -> bool``: whether a guest's cart has the listing (a guest's unique item is not held,
+#: so the buy box asks); the cart supplies it.
+is_in_guest_cart = Hook("catalog.is_in_guest_cart", default=lambda *, session, product_id: False)
+
 #: ``(*, user=None, session=None) -> int``: the header's cart badge; the cart supplies it.
 count_cart_items = Hook("catalog.count_cart_items", default=lambda *, user=None, session=None: 0)
 

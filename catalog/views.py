@@ -174,8 +174,15 @@ def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: 
     user_id = signed_in_user_id(request)
     reserved_for_other = inventory.is_reserved_for_other(user_id)
     held_by_me = inventory.is_held_by(user_id)
+    # A guest's one-of-a-kind piece is not held: their session's cart says it is theirs to check out.
+    in_guest_cart = (
+        user_id is None
+        and inventory.is_unique
+        and has_session(request)
+        and extensions.is_in_guest_cart(session=request.session, product_id=product.pk)
+    )
     is_favorite = product.pk in favorite_ids.product_ids
-    if not held_by_me and not notice and not error:
+    if not held_by_me and not in_guest_cart and not notice and not error:
         # Without the buyer's own hold (a ticking countdown) the box depends only on the stock and
         # the favorite flag: rendered once per state, the CSRF token filled later.
         return _stock_buy_box(product.pk, inventory.quantity, reserved_for_other, inventory.reserved_until, is_favorite)
@@ -187,6 +194,7 @@ def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: 
             "inventory": inventory,
             "reserved_for_other": reserved_for_other,
             "held_by_me": held_by_me,
+            "in_guest_cart": in_guest_cart,
             "is_favorite": is_favorite,
             "notice": notice,
             "error": error,

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import caches
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -162,6 +163,17 @@ def test_guest_second_add_of_a_unique_item_says_it_is_in_the_cart(client, shop):
     assert response.redirect_chain[-1][0] == "/cart/"
     htmx = client.post(f"/cart/add/{unique.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert "already in your cart" in htmx and "message-error" not in htmx
+
+
+def test_product_page_tells_a_guest_their_unique_piece_is_in_their_cart_instead_of_add_to_cart(client, shop):
+    unique, other = ProductFactory(shop=shop, quantity=1), ProductFactory(shop=shop, quantity=1)
+    assert "Add to cart" in client.get(unique.get_absolute_url()).content.decode()
+    client.post(f"/cart/add/{unique.pk}/")
+    page = client.get(unique.get_absolute_url()).content.decode()
+    assert "In your cart" in page and 'action="/cart/add/' not in page
+    # Another visitor, and the guest's other listings, still offer the piece.
+    assert "Add to cart" in client.get(other.get_absolute_url()).content.decode()
+    assert "Add to cart" in Client().get(unique.get_absolute_url()).content.decode()
 
 
 # --- 12. Sales counts agree and are current -------------------------------------------------
