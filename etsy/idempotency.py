@@ -262,10 +262,12 @@ def begin(*, scope: str, key: str, fingerprint: str) -> Attempt:
         logger.error("idempotency store unreachable", exc_info=True)
         raise IdempotencyUnavailable() from exc
     stored_owner, record = _decode(raw)
-    if fingerprint not in record.get("fingerprints", []):
-        raise IdempotencyKeyReused()
+    # In progress first: the first request may already have changed what a fingerprint reads (a checkout empties
+    # the cart), so only a completed answer, stored under every state it leaves behind, is compared.
     if record.get("state") != "completed":
         raise IdempotencyRequestInProgress()
+    if fingerprint not in record.get("fingerprints", []):
+        raise IdempotencyKeyReused()
     replay = StoredResponse(
         status=record["status"],
         body=base64.b64decode(record["body"]),

@@ -118,8 +118,10 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 url = reverse("orders:checkout")
             else:
                 url = reverse("orders:confirmation", kwargs={"checkout_id": result.checkout.pk})
-            stored = att.complete(status=303, body=b"", content_type="text/plain", headers={"Location": url})
+            # The cart is empty (or restored) now: the answer is stored once, under both states, so a second
+            # submit of this same form replays it whenever it arrives.
             att.also_matches(checkout_service.fingerprint_checkout(buyer=request.user, payload=payload))
+            stored = att.complete(status=303, body=b"", content_type="text/plain", headers={"Location": url})
             return _see_other(stored)
     except idempotency.IdempotencyRequestInProgress:
         replay = _wait_for_first_submit(scope=scope, key=key, fingerprint=fingerprint)

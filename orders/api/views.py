@@ -110,9 +110,16 @@ class CheckoutApi(ApiView):
             except (DatabaseError, InterfaceError) as exc:  # the service retried once already
                 raise CheckoutInterrupted() from exc  # the key is given up: a retry finishes the checkout
             except PaymentDeclined as exc:  # after side effects: the answer is final for this key
+                declined = exc
+            else:
+                declined = None
+            # The cart is empty (or restored) now: the answer is stored once, under both states, so a retry of this
+            # same request replays it whenever it arrives.
+            attempt.also_matches(checkout_service.fingerprint_checkout(buyer=request.user, payload=payload))
+            if declined is not None:
                 response = attempt.complete_json(
-                    status=exc.status_code,
-                    data=error_body(code=exc.code, message=exc.message, extra=dict(exc.extra)),
+                    status=declined.status_code,
+                    data=error_body(code=declined.code, message=declined.message, extra=dict(declined.extra)),
                 )
             else:
                 result.orders = list(
@@ -124,8 +131,6 @@ class CheckoutApi(ApiView):
                     status=status.HTTP_202_ACCEPTED if result.payment_status == "unknown" else status.HTTP_201_CREATED,
                     data=CheckoutResultSerializer(result).data,
                 )
-            # The cart is empty (or restored) now; a retry of this same request must still replay.
-            attempt.also_matches(checkout_service.fingerprint_checkout(buyer=request.user, payload=payload))
             return response
 
     def handle_exception(self, exc):

@@ -67,6 +67,20 @@ def test_same_key_different_payload_is_422_and_scoped_per_user():
     assert idempotency.begin(scope="user:2", key="abc", fingerprint="fp").replay is None
 
 
+def test_a_retry_arriving_after_the_cart_emptied_waits_then_replays_instead_of_422():
+    """The window two parallel submissions met: the first has emptied the cart (so the second's fingerprint
+    differs) but has not stored its answer yet. The second must hear "in progress", then get the replay."""
+    first = idempotency.begin(scope="user:1", key="race", fingerprint="cart-full")
+    with pytest.raises(IdempotencyRequestInProgress):
+        idempotency.begin(scope="user:1", key="race", fingerprint="cart-empty")
+    first.also_matches("cart-empty")  # what the views do before storing the answer: one write, both states
+    first.complete(status=201, body=b"placed", content_type="text/plain")
+    replay = idempotency.begin(scope="user:1", key="race", fingerprint="cart-empty").replay
+    assert replay is not None and replay.body == b"placed"
+    with pytest.raises(IdempotencyKeyReused):
+        idempotency.begin(scope="user:1", key="race", fingerprint="another-body")
+
+
 def test_failure_before_side_effects_releases_the_key():
     with pytest.raises(CartEmpty), idempotency.attempt(scope="user:1", key="k", fingerprint="fp"):
         raise CartEmpty()
