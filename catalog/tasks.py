@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Value, When
 
@@ -51,10 +52,15 @@ def flush_product_views() -> int:
             except (ValueError, KeyError, TypeError):
                 logger.warning("dropping a malformed buffered view: %r", raw[:100])
         existing = set(Product.objects.filter(pk__in={e[0] for e in events}).values_list("pk", flat=True))
+        # An account closed since its view still counts the view, as a visitor's; it must not fail the batch.
+        users = {e[1] for e in events if e[1] is not None}
+        known_users = (
+            set(get_user_model().objects.filter(pk__in=users).values_list("pk", flat=True)) if users else set()
+        )
         rows = [
             ProductView(
                 product_id=pid,
-                user_id=uid,
+                user_id=uid if uid in known_users else None,
                 session_key=sk[:64],
                 viewed_at=datetime.fromtimestamp(ts, tz=UTC),
             )

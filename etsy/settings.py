@@ -116,9 +116,12 @@ CACHE_ENABLED = env.bool("CACHE_ENABLED", default=True)
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="etsy")
 # Tests in parallel (pytest-xdist): each worker keeps its own keys, near-cache invalidations and task queue;
 # pytest-django gives each its own test database.
+# A test run (pytest sets PYTEST_VERSION for itself and its subprocesses) never shares keys or task queues with
+# `make run` on the same Redis, and parallel test workers (pytest-xdist) none with each other.
 _TEST_WORKER = env.str("PYTEST_XDIST_WORKER", default="")
-if _TEST_WORKER and not CACHE_KEY_PREFIX.endswith(f"-{_TEST_WORKER}"):  # a test's subprocess inherits both
-    CACHE_KEY_PREFIX = f"{CACHE_KEY_PREFIX}-{_TEST_WORKER}"
+_TEST_PREFIX_SUFFIX = ("-test" + (f"-{_TEST_WORKER}" if _TEST_WORKER else "")) if env.str("PYTEST_VERSION", "") else ""
+if _TEST_PREFIX_SUFFIX and not CACHE_KEY_PREFIX.endswith(_TEST_PREFIX_SUFFIX):  # a test's subprocess inherits both
+    CACHE_KEY_PREFIX = f"{CACHE_KEY_PREFIX}{_TEST_PREFIX_SUFFIX}"
 # Each web process keeps its own copy of product page records and stock counts, dropped the
 # moment Redis reports a change (etsy/near_cache.py); at most this many entries (~12 KB each).
 NEAR_CACHE_ENABLED = env.bool("NEAR_CACHE_ENABLED", default=True)
@@ -162,7 +165,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = f"etsy-{_TEST_WORKER}" if _TEST_WORKER else "etsy"
+CELERY_TASK_DEFAULT_QUEUE = f"etsy{_TEST_PREFIX_SUFFIX}"  # a test run's tasks never reach a `make run` worker
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by the "Background jobs" section below
 

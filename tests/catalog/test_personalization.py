@@ -33,6 +33,19 @@ def test_flush_product_views_batches_rows_and_view_counts(product, buyer, catego
     assert tasks.flush_product_views() == 0  # the buffer is drained: running twice writes once
 
 
+def test_a_view_by_an_account_closed_before_the_flush_is_kept_as_a_visitors(product, category):
+    from tests.accounts.factories import UserFactory
+
+    gone, stays = UserFactory(), UserFactory()
+    personalization.record_product_view(product_id=product.pk, category_id=category.pk, user_id=gone.pk)
+    personalization.record_product_view(product_id=product.pk, category_id=category.pk, user_id=stays.pk)
+    gone.delete()
+    assert tasks.flush_product_views() == 2  # the batch is written, not lost to a foreign-key error
+    assert sorted(ProductView.objects.values_list("user_id", flat=True), key=str) == sorted([None, stays.pk], key=str)
+    product.refresh_from_db()
+    assert product.view_count == 2
+
+
 def test_product_page_view_is_buffered_and_counted_in_metrics(client, product):
     from etsy import metrics
 
