@@ -31,7 +31,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # --- Applications ------------------------------------------------------------
 INSTALLED_APPS = [
     "django_prometheus",
-    "django.contrib.admin",
+    "accounts.apps.ThrottledAdminConfig",  # django.contrib.admin, its login throttled
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
