@@ -40,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 GUNICORN = str(Path(PY).parent / "gunicorn")
+METRICS_TOKEN = secrets.token_urlsafe(32)  # the production profile requires one (etsy.checks)
 
 SLO = {  # the documents' SLOs (ms) and local peak rates (requests/s)
     "home": {"p50": 80, "p95": 200, "p99": 400, "peak": 3},
@@ -172,7 +173,7 @@ def server_counters(port: int, db_url: str) -> dict[str, int]:
     import psycopg
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("GET", "/metrics")
+    conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     text = conn.getresponse().read().decode()
     counts = {f"{kind} misses": int(float(n)) for kind, n in _MISSES.findall(text)}
     counts["near-cache hits"] = int(sum(float(n) for n in _NEAR_HITS.findall(text)))
@@ -456,6 +457,7 @@ def main() -> int:
         "ETSY_ENV": "production",
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "METRICS_BEARER_TOKEN": METRICS_TOKEN,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_COOKIES": "false",
