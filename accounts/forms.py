@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib.auth import password_validation
 
+from etsy.names import validate_visible_text
+
 
 class SignUpForm(forms.Form):
     """Shape only; accounts.services.register_user applies the rules."""
@@ -12,6 +14,7 @@ class SignUpForm(forms.Form):
         label="Your name (shown on reviews)",
         max_length=80,
         required=False,
+        validators=[validate_visible_text],
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     password = forms.CharField(
