@@ -35,6 +35,9 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     display_name = models.CharField(max_length=80, blank=True, validators=[validate_visible_text])
     created_at = models.DateTimeField(auto_now_add=True)
+    # Signed up but the address is not confirmed yet: inactive until the emailed link is opened
+    # (accounts.services.sign_up). Accounts made any other way (admin, demo) start confirmed.
+    is_signup_pending = models.BooleanField(default=False)
 
     objects = UserManager()
 

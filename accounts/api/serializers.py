@@ -29,6 +29,10 @@ class RegisterSerializer(StrictJsonSerializer):
     )
 
 
+class SignUpStartedSerializer(serializers.Serializer):
+    message = serializers.CharField(help_text="The same for every address: what to do next.")
+
+
 class TokenRequestSerializer(StrictJsonSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
