@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "etsy.middleware.RequestLogMiddleware",  # first of ours: request id + one JSON access line
     "django.middleware.security.SecurityMiddleware",
     "etsy.middleware.ContentSecurityPolicyMiddleware",
+    "etsy.middleware.ApiErrorFormatMiddleware",  # outside every response-writing layer below it
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
