@@ -50,6 +50,11 @@ class Shop(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, update_fields=None, **kwargs):
+        if update_fields is not None and "name" in update_fields:  # the key follows its name
+            update_fields = {*update_fields, "name_key"}
+        super().save(*args, update_fields=update_fields, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("shops:detail", kwargs={"slug": self.slug})
 

@@ -90,6 +90,14 @@ def test_the_database_refuses_look_alike_names_written_around_the_services():
     assert Shop.objects.get(name="Quince House").name_key == "quince house"
 
 
+def test_the_key_follows_a_name_saved_alone():
+    shop = ShopFactory(name="Pear Tree")
+    shop.name = "Quince\u00a0House"
+    shop.save(update_fields=["name"])
+    shop.refresh_from_db()
+    assert shop.name_key == "quince house"
+
+
 def test_api_refuses_a_look_alike_shop_name(client_for):
     ShopFactory(name="Quince House")
     response = client_for(UserFactory()).post("/api/v1/shops", {"name": "Quince\u00a0House"}, format="json")
@@ -234,3 +242,19 @@ def test_visible_unicode_names_are_accepted(client_for):
     response = client_for(UserFactory()).post("/api/v1/shops", {"name": "Atelier Éloïse ☕ 陶器"}, format="json")
     assert response.status_code == 201, response.content
     assert Shop.objects.get().name == "Atelier Éloïse ☕ 陶器"
+
+
+def test_the_migration_gives_every_shop_its_key_and_keeps_an_existing_look_alike_apart():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("shops.migrations.0004_shop_name_key")
+    first = ShopFactory(name="Quince House")
+    second = ShopFactory(name="Pear Tree")
+    # rows as an older release left them: a look-alike already registered, keys not yet filled
+    Shop.objects.filter(pk=first.pk).update(name_key="-1")
+    Shop.objects.filter(pk=second.pk).update(name="QUINCE\u00a0HOUSE", name_key="-2")
+    migration.fill_name_keys(apps, None)
+    assert Shop.objects.get(pk=first.pk).name_key == "quince house"
+    assert Shop.objects.get(pk=second.pk).name_key == f"quince house #{second.pk}"
