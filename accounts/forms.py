@@ -5,7 +5,7 @@ from etsy.names import validate_visible_text
 
 
 class SignUpForm(forms.Form):
-    """Shape only; accounts.services.register_user applies the rules."""
+    """Shape only; accounts.services.sign_up applies the rules."""
 
     email = forms.EmailField(
         label="Email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
