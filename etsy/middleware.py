@@ -133,10 +133,11 @@ class ApiErrorFormatMiddleware:
 
     DRF views already do (etsy.api.errors.api_exception_handler). This catches the rest: a path no
     URL pattern matches (a %0A in it included), a 405 of a plain Django view (/api/health), an
-    unhandled exception's 500, a CSRF or size refusal. Status and headers (Allow, Retry-After) are kept.
+    unhandled exception's 500, a CSRF or size refusal. Status, headers (Allow, Retry-After,
+    X-Frame-Options...) and cookies are kept; only the body and its type change.
     """
 
-    KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary", "X-Request-ID")
+    REPLACED_HEADERS = frozenset({"content-type", "content-length", "content-encoding", "cache-control"})
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -150,8 +151,9 @@ class ApiErrorFormatMiddleware:
         ):
             return response
         replacement = JsonResponse(error_body_for_status(response.status_code), status=response.status_code)
-        for header in self.KEPT_HEADERS:
-            if header in response:
-                replacement[header] = response[header]
+        for header, value in response.items():
+            if header.lower() not in self.REPLACED_HEADERS:
+                replacement[header] = value
+        replacement.cookies = response.cookies
         replacement["Cache-Control"] = "private, no-store"
         return replacement

@@ -49,6 +49,13 @@ def test_unknown_api_paths_answer_json_404_even_with_a_newline(buyer_client, pat
     assert_api_error(buyer_client.post(path, {}, format="json"), 404)
 
 
+def test_a_replaced_error_keeps_its_headers(client):
+    response = client.get("/api/v1/%0A")
+    assert_api_error(response, 404)
+    assert response["X-Frame-Options"] == "DENY" and response["Cache-Control"] == "private, no-store"
+    assert "X-Request-ID" in response
+
+
 def test_pages_outside_the_api_keep_html_errors(client):
     response = client.get("/no-such-page/%0A")
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
