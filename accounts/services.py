@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+import smtplib
 from functools import partial
 from urllib.parse import urlencode
 
@@ -19,6 +21,8 @@ from accounts.models import User
 from accounts.tokens import signup_token_generator
 from etsy.names import collapse_spaces
 
+logger = logging.getLogger(__name__)
+
 
 @transaction.atomic
 def sign_up(*, email: str, password: str, display_name: str = "", next_url: str = "/") -> None:
@@ -28,7 +32,8 @@ def sign_up(*, email: str, password: str, display_name: str = "", next_url: str 
     address still pending gets the new password and name and a fresh link (the old one dies). An address
     with an account is left as it is, and its owner is told that someone tried to sign up, with a link
     to reset the password (a deactivated account is told nothing). Raises django ValidationError for a
-    weak password, checked before the address is looked up. Emails after commit.
+    weak password, checked before the address is looked up. Emails after commit (a mail server that
+    fails is logged, not shown).
     """
     email = User.objects.normalize_email(email).lower()
     display_name = collapse_spaces(display_name)
@@ -70,7 +75,7 @@ def send_signup_confirmation(*, user_id: int, next_url: str = "/") -> None:
         return
     link = settings.SITE_URL + signup_confirmation_path(user, next_url=next_url)
     body = render_to_string("accounts/signup_confirm_email.txt", {"email": user.email, "link": link})
-    send_mail("Confirm your Makers' Market account", body, None, [user.email])
+    _send_or_log("Confirm your Makers' Market account", body, user.email)
 
 
 def send_signup_attempt_notice(*, user_id: int) -> None:
@@ -91,7 +96,16 @@ def send_signup_attempt_notice(*, user_id: int) -> None:
         "login_link": settings.SITE_URL + "/accounts/login/",
     }
     body = render_to_string("accounts/signup_existing_email.txt", context)
-    send_mail("Someone tried to sign up with your address", body, None, [user.email])
+    _send_or_log("Someone tried to sign up with your address", body, user.email)
+
+
+def _send_or_log(subject: str, body: str, to: str) -> None:
+    # Runs after the sign-up committed: a mail server that fails is logged, never shown (the answer
+    # must be the same for every address; signing up again sends a new message).
+    try:
+        send_mail(subject, body, None, [to])
+    except (smtplib.SMTPException, OSError):
+        logger.exception("sign-up email not sent", extra={"event": "signup_email_failed"})
 
 
 def get_pending_signup(*, uidb64: str, token: str) -> User:

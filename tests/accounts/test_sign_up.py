@@ -4,8 +4,10 @@ answer as a new one, its owner an email; the HTML form is throttled like the API
 from __future__ import annotations
 
 import re
+import smtplib
 
 import pytest
+from django.core.mail.backends.base import BaseEmailBackend
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -150,3 +152,18 @@ def test_html_sign_up_is_throttled_like_the_api(throttle_rates):
     assert not User.objects.filter(email="probe-last@example.com").exists()
     assert api_sign_up("probe-api@example.com", address="10.4.4.4").status_code == 429  # one budget per address
     assert html_sign_up("other@example.com", address="10.5.5.5").status_code == 302  # other addresses unaffected
+
+
+class RefusingMailServer(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        raise smtplib.SMTPServerDisconnected("the mail server went away")
+
+
+def test_a_failing_mail_server_changes_no_answer(settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingMailServer"
+    UserFactory(email="taken@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        new = html_sign_up("fresh@example.com")
+        known = html_sign_up("taken@example.com")
+    assert (new.status_code, new["Location"]) == (known.status_code, known["Location"])
+    assert User.objects.get(email="fresh@example.com").is_signup_pending  # signing up again sends a new link

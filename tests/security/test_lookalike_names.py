@@ -258,3 +258,34 @@ def test_the_migration_gives_every_shop_its_key_and_keeps_an_existing_look_alike
     migration.fill_name_keys(apps, None)
     assert Shop.objects.get(pk=first.pk).name_key == "quince house"
     assert Shop.objects.get(pk=second.pk).name_key == f"quince house #{second.pk}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_look_alikes_opened_at_the_same_moment_make_one_shop():
+    """Both pass the service's check before either commits: the unique key decides."""
+    import threading
+
+    from django.db import connection
+
+    names = ["Quince House", "quince\u00a0house", "QUINCE  HOUSE", "\uff31uince House"]
+    for _ in range(5):
+        Shop.objects.all().delete()
+        owners = [UserFactory() for _ in names]
+        barrier = threading.Barrier(len(names))
+        outcomes = []
+
+        def attempt(owner, name):
+            barrier.wait()
+            try:
+                shop_services.open_shop(owner=owner, name=name)
+                outcomes.append("opened")
+            except shop_services.ShopNameTaken:
+                outcomes.append("taken")
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=attempt, args=pair) for pair in zip(owners, names, strict=True)]
+        [thread.start() for thread in threads]
+        [thread.join() for thread in threads]
+        assert sorted(outcomes) == ["opened"] + ["taken"] * (len(names) - 1)
+        assert Shop.objects.count() == 1
