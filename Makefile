@@ -51,7 +51,7 @@ demo: migrate
 ## check: lint, format, layers, migrations up to date, deploy checks of the production profile
 check: lint stack
 	@$(PY) manage.py makemigrations --check --dry-run
-	@ETSY_ENV=production SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789 ALLOWED_HOSTS=example.com $(PY) manage.py check --deploy --fail-level WARNING
+	@ETSY_ENV=production SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789 METRICS_BEARER_TOKEN=check-only ALLOWED_HOSTS=example.com $(PY) manage.py check --deploy --fail-level WARNING
 
 ## bench-search: relevance (nDCG@10, MRR, zero-result rate vs naive baseline) and WANDS latency
 bench-search: migrate

@@ -1,7 +1,7 @@
 from etsy.exceptions import DomainError
 
 
-class EmailTaken(DomainError):
-    code = "email_taken"
+class InvalidSignUpLink(DomainError):
+    code = "invalid_signup_link"
     status_code = 400
-    default_message = "An account with that email address already exists."
+    default_message = "This link was already used or is too old. Sign up again to get a new one."

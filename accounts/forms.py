@@ -1,9 +1,11 @@
 from django import forms
 from django.contrib.auth import password_validation
 
+from etsy.names import validate_visible_text
+
 
 class SignUpForm(forms.Form):
-    """Shape only; accounts.services.register_user applies the rules."""
+    """Shape only; accounts.services.sign_up applies the rules."""
 
     email = forms.EmailField(
         label="Email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
@@ -12,6 +14,7 @@ class SignUpForm(forms.Form):
         label="Your name (shown on reviews)",
         max_length=80,
         required=False,
+        validators=[validate_visible_text],
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     password = forms.CharField(

@@ -3,6 +3,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 
+from etsy.names import validate_visible_text
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -31,8 +33,11 @@ class User(AbstractUser):
 
     username = None
     email = models.EmailField("email address", unique=True)
-    display_name = models.CharField(max_length=80, blank=True)
+    display_name = models.CharField(max_length=80, blank=True, validators=[validate_visible_text])
     created_at = models.DateTimeField(auto_now_add=True)
+    # Signed up but the address is not confirmed yet: inactive until the emailed link is opened
+    # (accounts.services.sign_up). Accounts made any other way (admin, demo) start confirmed.
+    is_signup_pending = models.BooleanField(default=False)
 
     objects = UserManager()
 

@@ -12,9 +12,10 @@ A successful sign-in clears the username's counter (not the address's: one valid
 account must not reset an attacker's budget for guessing others).
 
 Counting hooks into Django's ``user_login_failed`` signal, so every caller of
-``django.contrib.auth.authenticate`` is counted: the HTML login (``ThrottledLoginView``)
-and the API token endpoint. Refusing is done by the callers before they authenticate
-(``check_login_allowed``).
+``django.contrib.auth.authenticate`` is counted. Refusing is done by every sign-in entry
+point before it authenticates (``check_login_allowed``): the site's login
+(``ThrottledLoginView``), the admin's login (``ThrottledAdminSite``: sellers sign in
+there) and the API token endpoint. All three share the counters, limits and cool-off.
 
 Redis down: the default cache swallows errors, so counting and checking **fail open**
 (sign-in keeps working, unthrottled, while Redis is away; the outage is logged). We
@@ -32,6 +33,8 @@ import logging
 import math
 
 from django.conf import settings
+from django.contrib.admin import AdminSite
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import user_logged_in, user_login_failed
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
@@ -152,10 +155,8 @@ def clear_on_login(sender, request, user, **kwargs) -> None:
     clear_username(username=user.get_username())
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's login form, refusing while the username or address cools off (before any password check)."""
-
-    error_messages = {**AuthenticationForm.error_messages, "throttled": LoginThrottled.default_message}
+class ThrottleCheckMixin:
+    """For a login form: refuse while the username or address cools off (before any password check)."""
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
@@ -163,8 +164,25 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             check_login_allowed(username=username, address=client_address(self.request))
         except LoginThrottled as exc:
             self.retry_after = exc.retry_after
-            raise ValidationError(self.error_messages["throttled"], code="throttled") from None
+            raise ValidationError(LoginThrottled.default_message, code="throttled") from None
         return super().clean()
+
+
+class ThrottledAuthenticationForm(ThrottleCheckMixin, AuthenticationForm):
+    """The site's login form (/accounts/login/)."""
+
+
+class ThrottledAdminAuthenticationForm(ThrottleCheckMixin, AdminAuthenticationForm):
+    """The admin's login form (/admin/login/, the sellers' sign-in): the same throttle as the site's."""
+
+
+def mark_refused_login(response, form):
+    """Turn a login page re-rendered for a throttled form into 429 with Retry-After."""
+    retry_after = getattr(form, "retry_after", None)
+    if retry_after is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 class ThrottledLoginView(LoginView):
@@ -173,9 +191,15 @@ class ThrottledLoginView(LoginView):
     authentication_form = ThrottledAuthenticationForm
 
     def form_invalid(self, form):
-        response = super().form_invalid(form)
-        retry_after = getattr(form, "retry_after", None)
-        if retry_after is not None:
-            response.status_code = 429
-            response["Retry-After"] = str(retry_after)
-        return response
+        return mark_refused_login(super().form_invalid(form), form)
+
+
+class ThrottledAdminSite(AdminSite):
+    """The admin site, its login throttled like the site's (installed by accounts.apps.ThrottledAdminConfig)."""
+
+    login_form = ThrottledAdminAuthenticationForm
+
+    def login(self, request, extra_context=None):
+        response = super().login(request, extra_context)
+        form = (getattr(response, "context_data", None) or {}).get("form")
+        return mark_refused_login(response, form)

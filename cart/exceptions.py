@@ -2,11 +2,13 @@
 
 from etsy.exceptions import DomainError
 
+MAX_LINE_QUANTITY = 10_000  # units of one listing in one cart line (the API schema states it too)
+
 
 class InvalidQuantity(DomainError):
     code = "invalid_quantity"
     status_code = 400
-    default_message = "Quantity must be a whole number of at least 1."
+    default_message = f"Quantity must be a whole number from 1 to {MAX_LINE_QUANTITY:,}."
 
 
 class InsufficientStock(DomainError):

@@ -198,6 +198,11 @@ def has_cart_line(*, user, product_id: int) -> bool:
     return CartItem.objects.filter(user=user, product_id=product_id).exists()
 
 
+def get_cart_line(*, user, product_id: int) -> CartItem | None:
+    """Return the buyer's cart line for the product, from the database, or None."""
+    return CartItem.objects.filter(user=user, product_id=product_id).first()
+
+
 def list_cart_lines_for_checkout(*, user) -> list[CartItem]:
     """Return the buyer's cart lines with product and shop, in product-id order."""
     return list(CartItem.objects.filter(user=user).select_related("product__shop").order_by("product_id"))

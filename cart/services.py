@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cart.caching import clear_ended_holds_flag, flag_ended_holds_on_commit
-from cart.exceptions import AlreadyInCart, InsufficientStock, InvalidQuantity, ItemReserved
+from cart.exceptions import MAX_LINE_QUANTITY, AlreadyInCart, InsufficientStock, InvalidQuantity, ItemReserved
 from cart.models import CartItem, EndedHold
 from catalog.exceptions import ProductNotFound
 from catalog.models import Product
@@ -36,10 +36,12 @@ def reservation_deadline(*, now: datetime | None = None) -> datetime:
 
 
 def _check_quantity(quantity: Any, *, allow_zero: bool = False) -> int:
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise InvalidQuantity()
-    if quantity < (0 if allow_zero else 1) or quantity > 10_000:
-        raise InvalidQuantity()
+    lowest = 0 if allow_zero else 1
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not lowest <= quantity <= MAX_LINE_QUANTITY:
+        raise InvalidQuantity(
+            f"Quantity must be a whole number from {lowest} to {MAX_LINE_QUANTITY:,}.",
+            extra={"min": lowest, "max": MAX_LINE_QUANTITY},
+        )
     return quantity
 
 

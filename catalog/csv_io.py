@@ -20,6 +20,7 @@ from catalog.models import Category, Product
 from catalog.services.listings import InvalidListing, normalize_tags, send_products_changed_on_commit, slug_for
 from catalog.stock import lock_products
 from etsy.exceptions import DomainError
+from etsy.names import hidden_characters
 
 COLUMNS = ["id", "title", "description", "price", "quantity", "category", "tags", "is_vintage", "is_active"]
 REQUIRED = {"title", "price", "category"}
@@ -132,6 +133,8 @@ def _parse_rows(shop, text: str) -> tuple[list[dict], list[RowError]]:
             errors.append(RowError(line, "title", "required"))
         elif len(title) > 200:
             errors.append(RowError(line, "title", "longer than 200 characters"))
+        elif hidden_characters(title):
+            errors.append(RowError(line, "title", "holds an invisible or control character"))
         item["title"] = title
         item["description"] = _unformula(row.get("description", ""))
         try:

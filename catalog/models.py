@@ -12,6 +12,8 @@ from django.db.models import Q, Value
 from django.db.models.functions import Concat, Substr
 from django.urls import reverse
 
+from etsy.names import validate_visible_text
+
 
 class Category(models.Model):
     """A node of the category tree. ``path`` holds the ids from the root ("/3/17/")."""
@@ -149,6 +151,14 @@ class Product(StockWords, models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:product", kwargs={"pk": self.pk, "slug": self.slug})
+
+    def clean(self) -> None:
+        # The title's rule lives in etsy.names (one validator for every name and title); applied here
+        # rather than as a field validator so that forms get it without a schema migration.
+        try:
+            validate_visible_text(self.title)
+        except ValidationError as exc:
+            raise ValidationError({"title": exc.error_list}) from None
 
     @property
     def is_listed(self) -> bool:

@@ -45,6 +45,10 @@ threads = int(os.environ.get("WEB_THREADS", "1"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("WEB_KEEPALIVE", "5"))
+# gunicorn's largest request line (its default is 4094): the longest query the API documents fits in it
+# percent-encoded (etsy.api.fields.MAX_QUERY_TEXT_LENGTH; tests/api/test_request_line.py), so no
+# documented request meets a 414.
+limit_request_line = 8190
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "5000"))
 max_requests_jitter = max(1, max_requests // 10) if max_requests else 0
 # Heartbeat files in memory, not on a possibly slow container filesystem.

@@ -65,6 +65,16 @@ CACHE_ALIAS = "strict"
 KEY_MAX_LENGTH = 255
 PROCESSING_LEASE_SECONDS = 300  # longer than any checkout (5 s payment timeout, 3 s lock timeout)
 _KEY_CHARS = re.compile(r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$")  # printable ASCII (sf-string)
+# What parse_key accepts, as the API schema states it: 1-255 printable ASCII characters without `"` or `\`,
+# no space at either end, optionally in double quotes (an sf-string). tests/api/test_api_errors.py checks
+# that the two agree.
+_KEY_BODY = r"[!#-\[\]-~](?:[ !#-\[\]-~]{0,253}[!#-\[\]-~])?"
+KEY_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": KEY_MAX_LENGTH + 2,
+    "pattern": rf'^(?:{_KEY_BODY}|"{_KEY_BODY}")$',
+}
 
 _SET_IF_OWNER = """
 local current = redis.call('GET', KEYS[1])

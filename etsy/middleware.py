@@ -1,4 +1,4 @@
-"""Cross-cutting HTTP middleware: request ids and access logs, Content-Security-Policy."""
+"""Cross-cutting HTTP middleware: request ids and access logs, Content-Security-Policy, the API's error format."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import uuid
 
 import structlog
 from django.conf import settings
+from django.http import JsonResponse
 from django.utils.functional import empty
 
+from etsy.api.errors import error_body_for_status
 from etsy.logging import REDACTED, contains_card_like_digits, is_secret_key
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -124,3 +126,34 @@ class ContentSecurityPolicyMiddleware:
         if self.policy and self.header not in response:
             response[self.header] = self.policy
         return response
+
+
+class ApiErrorFormatMiddleware:
+    """Under /api/, answer every error in the API's JSON format, whoever wrote it.
+
+    DRF views already do (etsy.api.errors.api_exception_handler). This catches the rest: a path no
+    URL pattern matches (a %0A in it included), a 405 of a plain Django view (/api/health), an
+    unhandled exception's 500, a CSRF or size refusal. Status, headers (Allow, Retry-After,
+    X-Frame-Options...) and cookies are kept; only the body and its type change.
+    """
+
+    REPLACED_HEADERS = frozenset({"content-type", "content-length", "content-encoding", "cache-control"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path.startswith("/api/")
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        replacement = JsonResponse(error_body_for_status(response.status_code), status=response.status_code)
+        for header, value in response.items():
+            if header.lower() not in self.REPLACED_HEADERS:
+                replacement[header] = value
+        replacement.cookies = response.cookies
+        replacement["Cache-Control"] = "private, no-store"
+        return replacement

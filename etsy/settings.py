@@ -31,7 +31,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # --- Applications ------------------------------------------------------------
 INSTALLED_APPS = [
     "django_prometheus",
-    "django.contrib.admin",
+    "accounts.apps.ThrottledAdminConfig",  # django.contrib.admin, its login throttled
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "etsy.middleware.RequestLogMiddleware",  # first of ours: request id + one JSON access line
     "django.middleware.security.SecurityMiddleware",
     "etsy.middleware.ContentSecurityPolicyMiddleware",
+    "etsy.middleware.ApiErrorFormatMiddleware",  # outside every response-writing layer below it
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -6,7 +6,9 @@ from django import forms
 from django.core.files.base import ContentFile
 
 from etsy import images
+from etsy.names import collapse_spaces
 from shops.models import Shop
+from shops.selectors import is_shop_name_taken
 
 LOGO_SIDE = 600
 BANNER_SIDE = 1600
@@ -69,7 +71,7 @@ class ShopAdminForm(PictureFieldsMixin, forms.ModelForm):
         fields = "__all__"
 
     def clean_name(self):
-        name = (self.cleaned_data.get("name") or "").strip()
-        if Shop.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("A shop with that name already exists.")
+        name = collapse_spaces(self.cleaned_data.get("name") or "")
+        if is_shop_name_taken(name=name, exclude_pk=self.instance.pk):
+            raise forms.ValidationError("A shop with that name already exists.", code="shop_name_taken")
         return name

@@ -5,12 +5,16 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from etsy.names import NormalisedNameField, validate_visible_text
+
 
 class Shop(models.Model):
     """A maker's storefront. One shop per owner."""
 
     owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="shop")
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, validators=[validate_visible_text])
+    # The name as uniqueness sees it (etsy.names.normalise_name): "Quince\u00a0House" is "Quince House".
+    name_key = NormalisedNameField(source="name", unique=True)
     slug = models.SlugField(max_length=110, unique=True)
     description = models.TextField(blank=True)
     location = models.CharField(max_length=100, blank=True)
@@ -45,6 +49,11 @@ class Shop(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, update_fields=None, **kwargs):
+        if update_fields is not None and "name" in update_fields:  # the key follows its name
+            update_fields = {*update_fields, "name_key"}
+        super().save(*args, update_fields=update_fields, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("shops:detail", kwargs={"slug": self.slug})

@@ -5,8 +5,15 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from etsy import cache
+from etsy.names import normalise_name
 from shops.exceptions import ShopNotFound
 from shops.models import Shop
+
+
+def is_shop_name_taken(*, name: str, exclude_pk: int | None = None) -> bool:
+    """Whether another shop has this name in its normal form (etsy.names.normalise_name; the database's
+    unique constraint on ``Shop.name_key`` is the last word under races)."""
+    return Shop.objects.filter(name_key=normalise_name(name)).exclude(pk=exclude_pk).exists()
 
 
 def _active_shops() -> QuerySet[Shop]:

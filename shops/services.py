@@ -16,8 +16,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from etsy.exceptions import DomainError
+from etsy.names import collapse_spaces
 from shops.exceptions import AlreadyHasShop
 from shops.models import DigestLog, Shop
+from shops.selectors import is_shop_name_taken
 from shops.selectors_seller import SELLERS_GROUP
 from shops.signals import shop_changed
 
@@ -89,13 +91,13 @@ def open_shop(*, owner, name: str, description: str = "", **fields) -> Shop:
 
     Raises AlreadyHasShop, ShopNameTaken. Sends shop_changed after commit.
     """
-    name = name.strip()
+    name = collapse_spaces(name)
     unknown = set(fields) - SHOP_EDITABLE_FIELDS
     if unknown:
         raise TypeError(f"open_shop() got unexpected fields: {sorted(unknown)}")
     if Shop.objects.filter(owner_id=owner.pk).exists():
         raise AlreadyHasShop()
-    if Shop.objects.filter(name__iexact=name).exists():
+    if is_shop_name_taken(name=name):
         raise ShopNameTaken()
     shop = Shop(owner=owner, name=name, slug=_unique_slug(name), description=description, **fields)
     try:
@@ -120,12 +122,16 @@ def update_shop(*, shop: Shop, **fields) -> Shop:
     if unknown:
         raise TypeError(f"update_shop() got unexpected fields: {sorted(unknown)}")
     if "name" in fields:
-        fields["name"] = fields["name"].strip()
-        if Shop.objects.filter(name__iexact=fields["name"]).exclude(pk=shop.pk).exists():
+        fields["name"] = collapse_spaces(fields["name"])
+        if is_shop_name_taken(name=fields["name"], exclude_pk=shop.pk):
             raise ShopNameTaken()
     for key, value in fields.items():
         setattr(shop, key, value)
-    shop.save()
+    try:
+        with transaction.atomic():
+            shop.save()
+    except IntegrityError as exc:  # a concurrent shop took the same name
+        raise ShopNameTaken() from exc
     transaction.on_commit(partial(_send_shop_changed, shop.pk, sorted(fields)))
     return shop
 

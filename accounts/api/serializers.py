@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from etsy.api.fields import StrictJsonSerializer
+from etsy.names import validate_visible_text
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -17,13 +18,19 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class ProfileUpdateSerializer(StrictJsonSerializer):
-    display_name = serializers.CharField(max_length=80, allow_blank=True)
+    display_name = serializers.CharField(max_length=80, allow_blank=True, validators=[validate_visible_text])
 
 
 class RegisterSerializer(StrictJsonSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
-    display_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    display_name = serializers.CharField(
+        max_length=80, required=False, allow_blank=True, default="", validators=[validate_visible_text]
+    )
+
+
+class SignUpStartedSerializer(serializers.Serializer):
+    message = serializers.CharField(help_text="The same for every address: what to do next.")
 
 
 class TokenRequestSerializer(StrictJsonSerializer):

@@ -11,6 +11,7 @@ from accounts import services, throttling
 from accounts.api.serializers import (
     ProfileUpdateSerializer,
     RegisterSerializer,
+    SignUpStartedSerializer,
     TokenRequestSerializer,
     TokenSerializer,
     UserSerializer,
@@ -18,6 +19,8 @@ from accounts.api.serializers import (
 from etsy.api.schema import error_response
 from etsy.api.throttling import AnonThrottle, AuthEndpointThrottle, UserThrottle
 from etsy.api.views import ApiView
+
+SIGN_UP_STARTED = "Check your email: the link in it confirms a new account or helps you into the existing one."
 
 
 def _token_for(user) -> str:
@@ -31,19 +34,28 @@ class RegisterApi(ApiView):
 
     @extend_schema(
         tags=["accounts"],
-        summary="Create a buyer account",
+        summary="Sign up: email a link that confirms the account",
+        description=(
+            "Always answers 202 with the same body, whether or not the address already has an account "
+            "(no account enumeration): a new address gets a link that confirms the account (then "
+            "`POST /auth/token` signs in), an address with an account gets an email with a password-reset link."
+        ),
         request=RegisterSerializer,
-        responses={201: TokenSerializer, 400: error_response("Invalid input, a weak password, or `email_taken`.")},
+        responses={
+            202: SignUpStartedSerializer,
+            400: error_response("Invalid input or a weak password."),
+            429: error_response("`throttled`: too many sign-ups from this address (API_THROTTLE_AUTH)."),
+        },
     )
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            user = services.register_user(**serializer.validated_data)
+            services.sign_up(**serializer.validated_data)
         except DjangoValidationError as exc:  # password validators
             raise ValidationError({"password": exc.messages}) from exc
-        body = TokenSerializer({"token": _token_for(user), "user": user}).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        body = SignUpStartedSerializer({"message": SIGN_UP_STARTED}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
 class TokenApi(ApiView):

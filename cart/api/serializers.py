@@ -2,9 +2,10 @@
 
 from rest_framework import serializers
 
+from cart.exceptions import MAX_LINE_QUANTITY
 from catalog.api.serializers import ShopSummarySerializer
 from catalog.models import Product
-from etsy.api.fields import MAX_ID, MAX_QUANTITY, StrictJsonSerializer
+from etsy.api.fields import MAX_ID, StrictJsonSerializer
 
 _MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -63,8 +64,13 @@ class CartItemSerializer(serializers.Serializer):
 
 class AddCartItemSerializer(StrictJsonSerializer):
     product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY, default=1)
 
 
 class SetQuantitySerializer(StrictJsonSerializer):
-    quantity = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, help_text="0 removes the line.")
+    quantity = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_LINE_QUANTITY,
+        required=False,
+        help_text="0 removes the line; leaving it out changes nothing (the line is returned as it is).",
+    )

@@ -37,7 +37,7 @@ class CartItemListApi(ApiView):
         request=AddCartItemSerializer,
         responses={
             201: CartItemSerializer,
-            400: error_response("Invalid input (`invalid`, `invalid_quantity`)."),
+            400: error_response("Invalid input (`invalid`; `invalid_quantity`: 1 to 10,000 units a line)."),
             404: error_response("No such listing, or it cannot be bought (`product_not_found`)."),
             409: _CONFLICTS,
         },
@@ -66,6 +66,11 @@ class CartItemApi(ApiView):
     def patch(self, request, product_id: int):
         serializer = SetQuantitySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        if "quantity" not in serializer.validated_data:  # a partial update that changes nothing
+            item = selectors.get_cart_line(user=request.user, product_id=product_id)
+            if item is None:
+                raise NotFound(_NOT_IN_CART)
+            return Response(CartItemSerializer(item).data)
         if not _in_cart(request.user, product_id):
             raise NotFound(_NOT_IN_CART)
         item = services.set_quantity(user=request.user, product_id=product_id, **serializer.validated_data)

@@ -13,6 +13,7 @@ from etsy.api.fields import (
     QuerySerializer,
     StrictJsonSerializer,
 )
+from etsy.names import validate_visible_text
 from shops.models import Shop
 
 
@@ -199,7 +200,7 @@ class SellerProductSerializer(ProductCardSerializer):
 class ProductWriteSerializer(StrictJsonSerializer):
     """Fields of a listing a seller sets; checks are the listing service's."""
 
-    title = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=200, validators=[validate_visible_text])
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     price = DecimalStringField(**MONEY_KWARGS)
     quantity = serializers.IntegerField(required=False, min_value=0, max_value=MAX_QUANTITY)

@@ -100,3 +100,24 @@ def api_not_found(request, *args, **kwargs) -> JsonResponse:
     response = JsonResponse(error_body(code="not_found", message="No API endpoint at this address."), status=404)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# Codes for error responses under /api/ that no DRF view wrote (ApiErrorFormatMiddleware).
+_STATUS_CODES = {
+    400: ("bad_request", "The request could not be understood."),
+    403: ("permission_denied", "You may not do that."),
+    404: ("not_found", "No API endpoint at this address."),
+    405: ("method_not_allowed", "This address does not accept that method."),
+    413: ("request_too_large", "The request is too large."),
+    500: ("server_error", "Something went wrong on our side; try again."),
+}
+
+
+def error_body_for_status(status: int) -> dict:
+    """The API's error body for a bare HTTP status (Django's 404 page, a 405 of a plain view, a 500)."""
+    code, message = _STATUS_CODES.get(status) or (
+        ("server_error", "Something went wrong on our side; try again.")
+        if status >= 500
+        else ("bad_request", "The request could not be handled.")
+    )
+    return error_body(code=code, message=message)

@@ -105,6 +105,10 @@ class StrictJsonSerializer(serializers.Serializer):
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
 MAX_ID = 2**63 - 1  # bigint primary keys
 MAX_QUANTITY = 2**31 - 1  # integer columns
+# Free text in a query string (a search box): 400 characters, up to 12 bytes each once percent-encoded,
+# leave room in gunicorn's request line (limit_request_line in etsy/gunicorn.conf.py) for the other
+# parameters; tests/api/test_request_line.py checks every documented query fits.
+MAX_QUERY_TEXT_LENGTH = 400
 _BOOLEANS = {"true": True, "false": False}
 
 

@@ -1,7 +1,6 @@
 import logging
 
 from django.db import DatabaseError, InterfaceError
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -42,7 +41,7 @@ _ORDER_404 = error_response("No such order among yours (`order_not_found`).")
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    idempotency.KEY_SCHEMA,
     OpenApiParameter.HEADER,
     required=True,
     description=(

@@ -3,13 +3,13 @@
 from rest_framework import serializers
 
 from catalog.api.serializers import ProductCardSerializer
-from etsy.api.fields import MAX_ID, MONEY_KWARGS, DecimalStringField, QuerySerializer
-from search.selectors import MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_LENGTH, MAX_SUGGEST_LENGTH, MIN_SUGGEST_LENGTH
+from etsy.api.fields import MAX_ID, MAX_QUERY_TEXT_LENGTH, MONEY_KWARGS, DecimalStringField, QuerySerializer
+from search.selectors import MAX_PAGE, MAX_PER_PAGE, MAX_SUGGEST_LENGTH, MIN_SUGGEST_LENGTH
 from search.types import PRICE_RANGE_KEYS, SORTS, SUGGESTION_KINDS
 
 
 class SearchParamsSerializer(QuerySerializer):
-    q = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_QUERY_LENGTH * 5)
+    q = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_QUERY_TEXT_LENGTH)
     category = serializers.SlugField(
         required=False, max_length=120, help_text="Category slug; includes its subcategories."
     )
@@ -81,7 +81,7 @@ class SuggestionParamsSerializer(QuerySerializer):
         required=False,
         allow_blank=True,
         default="",
-        max_length=MAX_QUERY_LENGTH * 5,
+        max_length=MAX_QUERY_TEXT_LENGTH,
         help_text=(
             f"What the shopper has typed so far. Only the first {MAX_SUGGEST_LENGTH} characters are read; "
             f"fewer than {MIN_SUGGEST_LENGTH} (after trimming) give no suggestions."

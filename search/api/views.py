@@ -23,7 +23,10 @@ class SearchApi(ApiView):
         parameters=[SearchParamsSerializer],
         responses={
             200: SearchResultSerializer,
-            400: error_response("Invalid parameters (`invalid`, `invalid_search` with `extra.field`)."),
+            400: error_response(
+                "Invalid parameters (`invalid`, `invalid_search` with `extra.field`, e.g. `price_min` above "
+                "`price_max`)."
+            ),
             404: error_response("Unknown category (`category_not_found`)."),
         },
     )

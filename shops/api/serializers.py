@@ -5,6 +5,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from etsy.api.fields import DecimalStringField, StrictJsonSerializer
+from etsy.names import validate_visible_text
 from shops.models import Shop
 
 _MONEY = {"max_digits": 8, "decimal_places": 2, "min_value": Decimal("0")}
@@ -69,7 +70,7 @@ class SellerShopSerializer(ShopSerializer):
 class ShopWriteSerializer(StrictJsonSerializer):
     """Fields a seller sets when opening or editing a shop."""
 
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, validators=[validate_visible_text])
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     location = serializers.CharField(required=False, allow_blank=True, max_length=100)
     shipping_base = DecimalStringField(required=False, **_MONEY)

@@ -6,6 +6,10 @@ operations, signed in as a user who is both a buyer (with orders and a cart) and
 status code and content type, a body that matches its documented schema, bad tokens refused.
 A second test runs stateful workflows along the links schemathesis infers between operations
 (create, then read, change or delete). Examples are bounded so the run stays near a minute.
+A third replays, through the same response-conformance checks, the requests an independent probe
+found the API and its schema disagreeing on (issue 19), each with the status it must now get.
+(Paths with %0A are in tests/api/test_api_errors.py: schemathesis's in-process WSGI transport
+passes the escape through undecoded, so only Django's own client sends the newline gunicorn does.)
 """
 
 from collections import Counter
@@ -22,7 +26,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from cart import services as cart_services
 from etsy.breakers import reset_all
@@ -36,18 +48,26 @@ from tests.shops.factories import ShopFactory
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 MAX_EXAMPLES = 20
+# Response conformance: a documented status, content type, headers and body for every answer
+# (asserted by name, on top of schemathesis's defaults, so that no configuration turns them off).
+CONFORMANCE_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 # Reported at the end of the run by tests/api/conftest.py.
 GENERATED = {"cases": 0, "operations": set(), "statuses": Counter(), "stateful_calls": 0}
 
 # Operations whose documented 400 also covers business rules a schema cannot express
-# (weak password, taken email, empty cart, card number, quantity cap, listing and review rules,
-# price_min above price_max): there a 400 for well-formed input is an answer, not a defect,
-# so "valid data is accepted" is not asserted for them. Every other check still runs.
+# (weak password, empty cart, card number, listing and review rules, price_min above price_max):
+# there a 400 for well-formed input is an answer, not a defect, so "valid data is accepted" is
+# not asserted for them. Every other check still runs. (The cart's quantity bounds are in the
+# schema and PATCH of a cart line accepts {}, so the cart is held to every check.)
 RULE_400_OPERATIONS = {
     "POST /api/v1/auth/register",
     "POST /api/v1/checkout",
-    "POST /api/v1/cart/items",
-    "PATCH /api/v1/cart/items/{product_id}",
     "POST /api/v1/seller/products",
     "PATCH /api/v1/seller/products/{product_id}",
     "POST /api/v1/seller/products/{product_id}/images",
@@ -99,7 +119,7 @@ def fuzz_world(settings, tmp_path, _keep_test_connection):
         OrderItemFactory(order=OrderFactory(shop=shop, status=status))
     ReviewFactory(order__shop=shop, shop=shop)
     Token.objects.create(user=user, key=FUZZ_TOKEN)
-    yield {"products": products}
+    yield {"products": products, "in_cart": elsewhere[0]}
     reset_all()
 
 
@@ -138,8 +158,50 @@ def test_api_conforms_to_its_schema(case, fuzz_world):
     GENERATED["cases"] += 1
     GENERATED["operations"].add(case.operation.label)
     excluded = [positive_data_acceptance] if case.operation.label in RULE_400_OPERATIONS else []
-    response = case.call_and_validate(excluded_checks=excluded)
+    response = case.call_and_validate(additional_checks=CONFORMANCE_CHECKS, excluded_checks=excluded)
     GENERATED["statuses"][f"{response.status_code // 100}xx"] += 1
+
+
+# The probe's requests (issue 19), as schemathesis cases: (operation, what it sent, the status now).
+PROBE_CASES = {
+    "quantity past the cart's bound": (
+        "/api/v1/cart/items",
+        "POST",
+        {"body": {"product_id": "<stocked>", "quantity": 100000}},
+        400,
+    ),
+    "empty PATCH of a cart line": (
+        "/api/v1/cart/items/{product_id}",
+        "PATCH",
+        {"path_parameters": {"product_id": "<in cart>"}, "body": {}},
+        200,
+    ),
+    "price_min above price_max": ("/api/v1/search", "GET", {"query": {"price_min": "10", "price_max": "5"}}, 400),
+    "checkout without its Idempotency-Key": (
+        "/api/v1/checkout",
+        "POST",
+        {"body": {"address": {}, "card_number": "4242424242424242"}},
+        400,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(PROBE_CASES))
+def test_probe_requests_get_documented_answers(name, fuzz_world):
+    path, method, sent, expected = PROBE_CASES[name]
+    stocked, in_cart = fuzz_world["products"][1], fuzz_world["in_cart"]
+    placeholders = {"<stocked>": stocked.pk, "<in cart>": in_cart.pk}
+    sent = {
+        part: {
+            key: placeholders.get(value, value) if isinstance(value, str) else value for key, value in fields.items()
+        }
+        for part, fields in sent.items()
+    }
+    sent["headers"] = {"Authorization": f"Token {FUZZ_TOKEN}", **sent.get("headers", {})}
+    case = schema[path][method].Case(**sent)
+    response = case.call_and_validate(checks=[*CONFORMANCE_CHECKS, negative_data_rejection])
+    assert response.status_code == expected, response.text[:300]
+    assert response.headers["content-type"][0].startswith("application/json")
 
 
 def test_stateful_workflows_follow_links_between_operations(fuzz_world):

@@ -10,7 +10,15 @@ from tests.web.conftest import catalog  # noqa: F401  (fixture)
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_guest_to_two_orders_then_another_buyer_sees_it_sold(live_server, page, browser, shot, catalog, other_buyer):  # noqa: F811
+def test_guest_to_two_orders_then_another_buyer_sees_it_sold(
+    live_server,
+    page,
+    browser,
+    shot,
+    catalog,  # noqa: F811
+    other_buyer,
+    mailoutbox,
+):
     base = live_server.url
     mug = catalog["products"][1]  # Clay Studio, unique
     bird = catalog["products"][25]  # Paper Birds
@@ -48,6 +56,11 @@ def test_guest_to_two_orders_then_another_buyer_sees_it_sold(live_server, page, 
     page.get_by_label("Password").fill("a-Long-enough-pass-42")
     shot(page, "06_signup")
     page.get_by_role("button", name="Register").click()
+    page.get_by_role("heading", name="Check your email").wait_for()
+    # the link in the email confirms the account (its host is SITE_URL; the path is what counts)
+    link = next(word for word in mailoutbox[-1].body.split() if "/accounts/signup/confirm/" in word)
+    page.goto(base + "/" + link.split("://", 1)[1].split("/", 1)[1])
+    page.get_by_role("button", name="Confirm and sign in").click()
     page.wait_for_url(re.compile(r"/orders/checkout/$"))
 
     page.goto(base + "/cart/")  # the guest cart moved into the account: the unique mug is now held

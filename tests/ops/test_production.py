@@ -19,6 +19,7 @@ PRODUCTION_ENV = {
     "ETSY_ENV": "production",
     "SECRET_KEY": "test-only-" + "x" * 60,
     "ALLOWED_HOSTS": "shop.example.com,web",
+    "METRICS_BEARER_TOKEN": "test-only-metrics-token",
 }
 
 PROBE = r"""
@@ -163,3 +164,15 @@ def test_dockerfile_installs_runtime_requirements_and_uses_the_entrypoint():
     assert 'ENTRYPOINT ["deploy/entrypoint.sh"]' in dockerfile
     assert 'CMD ["gunicorn", "etsy.wsgi", "--config", "etsy/gunicorn.conf.py"]' in dockerfile
     assert "collectstatic" in dockerfile and "USER etsy" in dockerfile
+
+
+def test_production_refuses_to_start_with_public_metrics():
+    """/metrics shows per-shop order counts: without METRICS_BEARER_TOKEN, manage.py and the
+    WSGI application (what each gunicorn worker loads) refuse the production profile."""
+    env = {"METRICS_BEARER_TOKEN": "", "DJANGO_SETTINGS_MODULE": "etsy.settings"}
+    checked = run_production(["manage.py", "check"], env)
+    assert checked.returncode != 0
+    assert "etsy.E001" in checked.stderr and "METRICS_BEARER_TOKEN" in checked.stderr
+    served = run_production(["-c", "import etsy.wsgi"], env)
+    assert served.returncode != 0 and "METRICS_BEARER_TOKEN" in served.stderr
+    assert run_production(["-c", "import etsy.wsgi"], {"DJANGO_SETTINGS_MODULE": "etsy.settings"}).returncode == 0

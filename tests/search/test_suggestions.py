@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from catalog import selectors as catalog_selectors
+from etsy.api.fields import MAX_QUERY_TEXT_LENGTH
 from search.selectors import MAX_SUGGEST_LENGTH, list_suggestions, normalize_prefix
 from search.types import Suggestion
 from tests.api.conftest import error_of
@@ -295,7 +296,7 @@ def test_suggestions_api_refuses_malformed_text_in_the_error_format(query, api_c
 def test_suggestions_api_never_fails_on_hostile_text(typed, api_client, mugs_and_more):
     response = api_client.get("/api/v1/search/suggestions", {"q": typed})
 
-    assert response.status_code == (400 if len(typed) > 1000 else 200)  # the documented maxLength
+    assert response.status_code == (400 if len(typed) > MAX_QUERY_TEXT_LENGTH else 200)  # the documented maxLength
 
 
 def test_suggestions_api_is_documented_with_its_parameter_and_response(api_client):

@@ -55,6 +55,7 @@ PUBLIC = {
     "media/<path:path>": "public uploaded pictures",
     "^media/(?P<path>.*)$": "DEBUG media",
     "accounts/reset/<uidb64>/<token>/": "guarded by the signed token itself",
+    "accounts/signup/confirm/<uidb64>/<token>/": "guarded by the signed token itself",
     "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders)/$": "admin index (staff check)",
     "admin/(?P<url>.*)$": "admin catch-all (staff check)",
     "admin/r/<path:content_type_id>/<path:object_id>/": "redirect to the public page",

@@ -214,6 +214,7 @@ def test_production_profile_has_secure_cookies_headers_and_a_clean_deploy_check(
         "ETSY_ENV": "production",
         "SECRET_KEY": "x" * 30 + "-deploy-check-0123456789-abcdefghij",
         "ALLOWED_HOSTS": "shop.example.com",
+        "METRICS_BEARER_TOKEN": "test-only-metrics-token",
         "LOG_LEVEL": "ERROR",
         "STATIC_ROOT": str(tmp_path / "static"),
     }

@@ -14,6 +14,7 @@ from tests.accounts.factories import UserFactory
 
 PASSWORD = "correct-horse-battery"
 LOGIN = "/accounts/login/"
+ADMIN_LOGIN = "/admin/login/"
 TOKEN = "/api/v1/auth/token"
 
 pytestmark = pytest.mark.django_db
@@ -39,13 +40,17 @@ def html_login(email, password, address="10.0.0.1"):
     return Client(REMOTE_ADDR=address).post(LOGIN, {"username": email, "password": password})
 
 
+def admin_login(email, password, address="10.0.0.1"):
+    return Client(REMOTE_ADDR=address).post(ADMIN_LOGIN, {"username": email, "password": password, "next": "/admin/"})
+
+
 def api_login(email, password, address="10.0.0.1"):
     return APIClient(REMOTE_ADDR=address).post(TOKEN, {"email": email, "password": password}, format="json")
 
 
-@pytest.mark.parametrize("attempt", [html_login, api_login], ids=["html", "api"])
+@pytest.mark.parametrize("attempt", [html_login, admin_login, api_login], ids=["html", "admin", "api"])
 def test_username_locked_after_failures_even_with_right_password_then_cools_off(attempt):
-    user = UserFactory(email="victim@example.com")
+    user = UserFactory(email="victim@example.com", is_staff=True)
     for _ in range(3):
         response = attempt(user.email, "wrong-guess")
         assert response.status_code in (200, 400, 401, 403)
@@ -128,3 +133,38 @@ def test_behind_proxies_the_address_is_read_from_x_forwarded_for(settings, rf):
     assert throttling.client_address(request) == "198.51.100.7"  # the address our one proxy saw
     spoofed = rf.post(LOGIN, REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="1.1.1.1, 1.2.3.4, 198.51.100.7")
     assert throttling.client_address(spoofed) == "198.51.100.7"  # hops a client added itself are ignored
+
+
+def test_admin_login_refuses_a_seller_after_thirty_wrong_passwords_with_the_default_limits(settings, shop):
+    """The probe: 30 wrong passwords at /admin/login/, then the right one, signed the seller in."""
+    settings.LOGIN_THROTTLE_USERNAME_LIMIT = 5
+    settings.LOGIN_THROTTLE_ADDRESS_LIMIT = 20
+    settings.LOGIN_THROTTLE_COOLOFF_SECONDS = 900
+    seller = shop.owner
+    answers = [admin_login(seller.email, f"guess-{n}").status_code for n in range(30)]
+    assert answers[:5] == [200] * 5  # the admin form's "wrong password" page
+    assert set(answers[5:]) == {429}
+    refused = admin_login(seller.email, PASSWORD)
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 900
+    assert b"Too many failed sign-in attempts" in refused.content
+    assert "_auth_user_id" not in refused.wsgi_request.session
+    # the one throttle: the site's login and the API refuse the same account, from another address too
+    assert html_login(seller.email, PASSWORD, address="10.7.7.7").status_code == 429
+    assert api_login(seller.email, PASSWORD, address="10.7.7.8").status_code == 429
+
+
+@pytest.mark.parametrize("attempt", [html_login, admin_login, api_login], ids=["html", "admin", "api"])
+def test_failures_at_one_entry_point_refuse_the_others(attempt):
+    user = UserFactory(is_staff=True)
+    for guess in (html_login, admin_login, api_login):
+        guess(user.email, "wrong")
+    assert attempt(user.email, PASSWORD).status_code == 429
+
+
+def test_admin_address_limit_stops_guessing_across_usernames():
+    users = [UserFactory(is_staff=True) for _ in range(7)]
+    for user in users[:6]:
+        assert admin_login(user.email, "guess", address="10.9.9.9").status_code == 200
+    assert admin_login(users[6].email, PASSWORD, address="10.9.9.9").status_code == 429
+    assert admin_login(users[6].email, PASSWORD, address="10.1.1.1").status_code == 302

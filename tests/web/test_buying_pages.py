@@ -171,13 +171,19 @@ def test_review_form_is_not_offered_before_delivery(client, buyer, shop):
     assert "once it's delivered" in html
 
 
-def test_sign_up_logs_in_and_keeps_the_guest_cart(client, catalog):
+def test_sign_up_confirmed_from_the_email_logs_in_and_keeps_the_guest_cart(
+    client, catalog, mailoutbox, django_capture_on_commit_callbacks
+):
     product = catalog["products"][0]
     client.post(f"/cart/add/{product.pk}/")
-    response = client.post(
-        "/accounts/signup/", {"email": "New@Example.com", "display_name": "Nia", "password": "a-Long-enough-pass-42"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/accounts/signup/",
+            {"email": "New@Example.com", "display_name": "Nia", "password": "a-Long-enough-pass-42"},
+        )
     assert response.status_code == 302
+    link = next(word for word in mailoutbox[0].body.split() if "/accounts/signup/confirm/" in word)
+    assert client.post("/" + link.split("://", 1)[1].split("/", 1)[1]).status_code == 302
     html = client.get("/cart/").content.decode()
     assert product.title in html and "Sign out" in html
     assert CartItem.objects.get(product=product).user.email == "new@example.com"
@@ -185,7 +191,7 @@ def test_sign_up_logs_in_and_keeps_the_guest_cart(client, catalog):
 
 def test_sign_up_errors(client, buyer):
     taken = client.post("/accounts/signup/", {"email": buyer.email, "password": "a-Long-enough-pass-42"})
-    assert taken.status_code == 400
+    assert taken.status_code == 302 and taken["Location"] == "/accounts/signup/sent/"  # the same as a new address
     weak = client.post("/accounts/signup/", {"email": "x@example.com", "password": "123"})
     assert weak.status_code == 400 and "too short" in weak.content.decode()
 
