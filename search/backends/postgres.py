@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 
-from django.db import connection
+from django.db import connections, router
 
 from catalog.models import Category
 from search import ranking
@@ -143,7 +143,7 @@ def _run(
         sql = _browse_sql(where=" AND ".join(where), score=score, order_by=order_by, price_counts=price_counts)
     else:
         sql = _search_sql(where=" AND ".join(where), score=score, order_by=order_by, price_counts=price_counts)
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(Category)].cursor() as cursor:
         cursor.execute(sql, sql_params)
         total, categories, prices, ids = cursor.fetchone()
     categories = json.loads(categories) if isinstance(categories, str) else categories
@@ -211,7 +211,7 @@ def _empty_price_ranges() -> list[PriceRangeFacet]:
 
 def refresh_vocabulary() -> None:
     """Rebuild the spelling-correction vocabulary from the searchable listings."""
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(Category)].cursor() as cursor:
         cursor.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY search_vocabulary")
 
 
@@ -244,7 +244,7 @@ def complete_word(*, prefix: str, limit: int) -> list[str]:
     offered: a word of five letters or more one edit away from a word used by at least
     three times as many listings ("walet", "wallet") is left out.
     """
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(Category)].cursor() as cursor:
         cursor.execute(_COMPLETE_SQL, [_like_prefix(prefix), limit * 3])
         rows = cursor.fetchall()
     kept: list[tuple[str, int]] = []
