@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_PRODUCTS ?= 10000
 DEMO_SHOPS ?= 100
 
-.PHONY: run test venv stack stop migrate demo lint check bench-search bench-web bench-checkout bench-load clean
+.PHONY: run test venv stack stop migrate demo lint check search-rebuild bench-search bench-web bench-checkout bench-load clean
 
 $(STAMP): requirements.txt
 	@echo "==> creating $(VENV) and installing requirements.txt"
@@ -49,6 +49,10 @@ demo: migrate
 check: lint stack
 	@$(PY) manage.py makemigrations --check --dry-run
 	@ETSY_ENV=production SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789 ALLOWED_HOSTS=example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+## search-rebuild: fill a new Elasticsearch index and swap the alias to it (no moment without search)
+search-rebuild: migrate
+	@$(PY) manage.py rebuild_search_index
 
 ## bench-search: relevance (nDCG@10, MRR, zero-result rate vs naive baseline) and WANDS latency
 bench-search: migrate

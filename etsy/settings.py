@@ -217,7 +217,11 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # --- Search ------------------------------------------------------------------
 # Without ELASTICSEARCH_URL, PostgreSQL full-text search answers every query.
 ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
+# The alias searches use; `make search-rebuild` fills a new versioned index and swaps the alias to it.
 ELASTICSEARCH_INDEX = env.str("ELASTICSEARCH_INDEX", default="products")
+# The design: 3 shards and 1 replica per 10M products in production; one node, 1 shard, 0 replicas locally.
+ELASTICSEARCH_SHARDS = env.int("ELASTICSEARCH_SHARDS", default=3 if IS_PRODUCTION else 1)
+ELASTICSEARCH_REPLICAS = env.int("ELASTICSEARCH_REPLICAS", default=1 if IS_PRODUCTION else 0)
 ELASTICSEARCH_DSL = {"default": {"hosts": ELASTICSEARCH_URL or "http://127.0.0.1:9200", "request_timeout": 3}}
 ELASTICSEARCH_DSL_AUTOSYNC = False  # we sync after commit through Celery (search.receivers)
 ELASTICSEARCH_DSL_AUTO_REFRESH = False
