@@ -2,7 +2,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
 
 from accounts.exceptions import EmailTaken
-from accounts.models import User
+from accounts.models import UndeliverableAddress, User
 
 
 @transaction.atomic
@@ -27,3 +27,13 @@ def update_profile(*, user: User, display_name: str) -> User:
     user.display_name = display_name.strip()
     user.save(update_fields=["display_name"])
     return user
+
+
+def mark_address_undeliverable(
+    *, email: str, reason: str, provider: str = "", detail: str = ""
+) -> UndeliverableAddress:
+    """Record that mail to ``email`` bounced or was reported as spam; accounts.mail skips it from now on."""
+    address, _ = UndeliverableAddress.objects.update_or_create(
+        email=email.strip().lower(), defaults={"reason": reason, "provider": provider, "detail": detail[:500]}
+    )
+    return address

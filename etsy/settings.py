@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_elasticsearch_dsl",
+    "anymail",
+    "etsy",  # system checks (etsy/checks.py)
     "accounts",
     "shops",
     "catalog",
@@ -208,7 +210,27 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by the "Background jobs" section below
 
 # --- Email -------------------------------------------------------------------
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Every message passes accounts.mail, which drops addresses that bounced or complained, then the delivery
+# backend: a provider through django-anymail when EMAIL_PROVIDER is set (amazon_ses, postmark, mailgun,
+# sendgrid, ...; its keys as ANYMAIL_<NAME>, e.g. ANYMAIL_POSTMARK_SERVER_TOKEN), else SMTP when EMAIL_HOST is
+# set or in production, else the console. The production profile refuses console/memory/file backends (etsy.checks).
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+if EMAIL_PROVIDER:
+    _delivery_default = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+elif IS_PRODUCTION or "EMAIL_HOST" in env:
+    _delivery_default = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    _delivery_default = "django.core.mail.backends.console.EmailBackend"
+EMAIL_DELIVERY_BACKEND = env.str("EMAIL_BACKEND", default=_delivery_default)
+EMAIL_BACKEND = "accounts.mail.SkipUndeliverableBackend"
+ANYMAIL = {name.removeprefix("ANYMAIL_"): value for name, value in env.ENVIRON.items() if name.startswith("ANYMAIL_")}
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")  # for the file-based backend
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Etsy Marketplace <no-reply@marketplace.test>")
 # Absolute links in emails (digests, order notifications) start with this.
