@@ -358,6 +358,30 @@ STORAGES = {
         )
     },
 }
+# Media in an S3-compatible bucket (django-storages) when MEDIA_S3_BUCKET is set: production on more
+# than one host. Uploads are written once under server-chosen names, so objects never change: no
+# existence check before a write, a year of caching, and plain (unsigned) URLs a CDN can cache.
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+if MEDIA_S3_BUCKET:
+    MEDIA_CDN_DOMAIN = env.str("MEDIA_CDN_DOMAIN", default="") or None
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default="") or None,  # MinIO, R2, Ceph, ...
+            "region_name": env.str("MEDIA_S3_REGION", default="") or None,
+            "access_key": env.str("MEDIA_S3_ACCESS_KEY_ID", default="") or None,  # else the AWS credential chain
+            "secret_key": env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("MEDIA_S3_PREFIX", default="media"),
+            "custom_domain": MEDIA_CDN_DOMAIN,
+            "url_protocol": "https:",
+            "addressing_style": env.str("MEDIA_S3_ADDRESSING_STYLE", default="") or None,  # "path" for MinIO
+            "querystring_auth": False,
+            "file_overwrite": True,
+            "default_acl": None,
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
 WHITENOISE_MAX_AGE = 31536000 if IS_PRODUCTION else 0
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
