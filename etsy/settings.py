@@ -149,44 +149,69 @@ REPLICA_READ_VIEWS = env.list(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (Redis) -----------------------------------------------------------
-# "default" serves page data and may lose Redis: errors are swallowed so pages
-# fall back to the database. "strict" (idempotency keys, reservations) never
-# swallows an error, so callers can refuse rather than risk a duplicate.
+# One Redis per role, each falling back to REDIS_URL (docs/operations.md, "Redis roles"):
+# - REDIS_CACHE_URL, "default": page data, may evict (allkeys-lru) and may be lost: errors are
+#   swallowed so pages fall back to the database;
+# - REDIS_SESSIONS_URL, "sessions": the sessions cache (the database stays the source of truth);
+# - REDIS_LOCKS_URL, "strict": idempotency keys, reservations, payment locks; never evicts
+#   (noeviction) and never swallows an error, so callers refuse rather than risk a duplicate;
+# - CELERY_BROKER_URL (section "Celery").
+# REDIS_SENTINELS (host:port,...) switches every role to django-redis's Sentinel client: the URLs'
+# host is then the Sentinel service name (redis://mymaster/0).
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_CACHE_URL = env.str("REDIS_CACHE_URL", default="") or REDIS_URL
+REDIS_SESSIONS_URL = env.str("REDIS_SESSIONS_URL", default="") or REDIS_URL
+REDIS_LOCKS_URL = env.str("REDIS_LOCKS_URL", default="") or REDIS_URL
+REDIS_SENTINELS = [
+    (host, int(port)) for host, _, port in (item.rpartition(":") for item in env.list("REDIS_SENTINELS", default=[]))
+]
 CACHE_ENABLED = env.bool("CACHE_ENABLED", default=True)
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="etsy")
 # Each web process keeps its own copy of product page records and stock counts, dropped the
 # moment Redis reports a change (etsy/near_cache.py); at most this many entries (~12 KB each).
-NEAR_CACHE_ENABLED = env.bool("NEAR_CACHE_ENABLED", default=True)
+# It subscribes to the cache Redis by URL, so it is off by default behind Sentinel.
+NEAR_CACHE_ENABLED = env.bool("NEAR_CACHE_ENABLED", default=not REDIS_SENTINELS)
 NEAR_CACHE_MAX_ENTRIES = env.int("NEAR_CACHE_MAX_ENTRIES", default=2000)
 _redis_options = {
     "CLIENT_CLASS": "django_redis.client.DefaultClient",
     "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
     "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
 }
+if REDIS_SENTINELS:
+    _redis_options.update(
+        {
+            "CLIENT_CLASS": "django_redis.client.SentinelClient",
+            "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+            "CONNECTION_POOL_CLASS": "redis.sentinel.SentinelConnectionPool",
+            "SENTINELS": REDIS_SENTINELS,
+            "SENTINEL_KWARGS": {"socket_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5)},
+        }
+    )
+
+
+def _redis_cache(location: str, *, timeout: int | None, ignore_exceptions: bool) -> dict:
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": location,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        "TIMEOUT": timeout,
+        "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": ignore_exceptions},
+    }
+
+
 CACHES = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": CACHE_KEY_PREFIX,
-        "TIMEOUT": env.int("CACHE_DEFAULT_TTL", default=300),
-        "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": True},
-    },
-    "strict": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": CACHE_KEY_PREFIX,
-        "TIMEOUT": None,
-        "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": False},
-    },
+    "default": _redis_cache(REDIS_CACHE_URL, timeout=env.int("CACHE_DEFAULT_TTL", default=300), ignore_exceptions=True),
+    "sessions": _redis_cache(REDIS_SESSIONS_URL, timeout=None, ignore_exceptions=True),
+    "strict": _redis_cache(REDIS_LOCKS_URL, timeout=None, ignore_exceptions=False),
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Sessions survive a Redis outage: the database is the source of truth.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "sessions"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
 # --- Celery ------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
