@@ -438,6 +438,12 @@ CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=not IS_PRODUCTION)
 # Optional: require "Authorization: Bearer <token>" on /metrics (the Prometheus scrape config sends it).
 METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
 
+# --- Tracing -----------------------------------------------------------------
+# OpenTelemetry spans (requests, SQL, Redis, Celery, outgoing HTTP) exported over OTLP/HTTP when
+# the endpoint is set (etsy/tracing.py); the exporter reads the other OTEL_EXPORTER_OTLP_* variables.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="etsy-backend")
+
 # --- Logging -----------------------------------------------------------------
 # One JSON object per line on stdout (etsy/logging.py), secrets and card-like digits redacted.
 # LOG_FORMAT=console gives readable lines for local debugging.
