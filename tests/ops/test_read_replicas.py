@@ -289,3 +289,17 @@ def test_replica_views_cover_catalog_shop_search_and_feed():
     assert db_router.is_replica_view("api:feed", "api")
     assert not db_router.is_replica_view("cart:detail", "cart")
     assert not db_router.is_replica_view("api:seller-products", "api")
+
+
+def test_check_warns_when_read_your_writes_is_shorter_than_the_lag_bound(settings):
+    from etsy.checks import check_read_your_writes_outlasts_replica_lag
+
+    settings.DATABASE_REPLICA_URLS = ["postgres://replica/etsy"]
+    settings.REPLICA_MAX_LAG_SECONDS = 5
+    settings.READ_YOUR_WRITES_SECONDS = 2
+    assert [w.id for w in check_read_your_writes_outlasts_replica_lag()] == ["etsy.W002"]
+    settings.READ_YOUR_WRITES_SECONDS = 10
+    assert check_read_your_writes_outlasts_replica_lag() == []
+    settings.DATABASE_REPLICA_URLS = []
+    settings.READ_YOUR_WRITES_SECONDS = 1
+    assert check_read_your_writes_outlasts_replica_lag() == []
