@@ -79,6 +79,10 @@ class ReplicaHealth:
             state = self._check(alias, now)
         return state.healthy
 
+    def lag_seconds(self, alias: str) -> float | None:
+        state = self._states.get(alias)
+        return None if state is None or state.lag_seconds is None else round(state.lag_seconds, 3)
+
     def choose(self) -> str | None:
         """Return a healthy replica alias (round robin), or None when none is."""
         aliases = replica_aliases()

@@ -227,10 +227,15 @@ def test_pages_still_answer_when_the_replica_is_stopped(cluster, server):
             assert visitor.price(product_id) == "33.00"
         status, _ = visitor.request("GET", "/api/v1/search?q=celadon")
         assert status == 200
+        status, health = visitor.request("GET", "/api/health")
+        assert status == 200 and health["status"] == "degraded"
+        assert health["services"]["replica1"]["status"] == "unhealthy"
+        assert health["services"]["postgres"]["status"] == "healthy"
     finally:
         cluster.standby.start()
     cluster.wait_caught_up()
     wait_for(lambda: visitor.price(product_id) == "33.00")
+    wait_for(lambda: visitor.request("GET", "/api/health")[1]["services"]["replica1"]["status"] == "healthy")
 
 
 # --- The router's rules, in process (no replica needed) -----------------------------------
