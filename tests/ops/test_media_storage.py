@@ -6,6 +6,7 @@ from the storage (the CDN domain), with no existence request per render.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -49,7 +50,7 @@ def _s3_client(endpoint):
 
 def _settings_storages(env: dict) -> dict:
     """STORAGES as etsy.settings builds it from these environment variables (a fresh process)."""
-    code = "from django.conf import settings; print(repr(settings.STORAGES['default']))"
+    code = "import json; from django.conf import settings; print(json.dumps(settings.STORAGES['default']))"
     out = subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=ROOT,
@@ -58,7 +59,7 @@ def _settings_storages(env: dict) -> dict:
         text=True,
         check=True,
     ).stdout
-    return eval(out)  # noqa: S307 - our own repr of a dict of literals
+    return json.loads(out)
 
 
 @pytest.fixture
