@@ -30,8 +30,10 @@ lock: $(STAMP)
 run: $(STAMP)
 	@$(PY) scripts/run.py --products $(DEMO_PRODUCTS) --shops $(DEMO_SHOPS)
 
-## test: the whole suite against real PostgreSQL and Redis
-test: $(STAMP)
+## test: lint (ruff, layers), then the whole suite against real PostgreSQL and Redis (axe-core from
+## package-lock.json when npm is here)
+test: lint
+	@if [ ! -d node_modules/axe-core ] && command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund; fi
 	@$(PY) scripts/devstack.py up
 	@$(PY) scripts/browser_check.py
 	@$(PY) -m pytest $(PYTEST_ARGS)
@@ -44,6 +46,7 @@ stop: $(STAMP)
 	@$(PY) scripts/devstack.py down
 
 lint: $(STAMP)
+	@echo "==> ruff, ruff format --check, lint-imports"
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/lint-imports

@@ -10,13 +10,17 @@ order leave the newer contents. Readers that miss store what they read under the
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import NamedTuple
 
+from django.core.cache import cache as django_cache
 from django.db import connection, transaction
 
 from cart.models import CartItem
 from catalog.models import Product
 from etsy import cache, metrics
+
+ENDED_HOLD_FLAG_TTL = 7 * 24 * 3600  # as long as the notices are kept (cart.services.ENDED_HOLD_NOTICE_DAYS)
 
 
 class StoredLine(NamedTuple):
@@ -109,3 +113,23 @@ def count_cached_items(*, user_id: int) -> int:
     if count is not None:
         return int(count)
     return sum(line.quantity for line in list_cached_lines(user_id=user_id))
+
+
+def _ended_holds_key(user_id: int) -> str:
+    return f"cart:{user_id}:ended-holds"
+
+
+def flag_ended_holds_on_commit(user_ids) -> None:
+    """After commit, mark these buyers as having ended holds to be told about (spares the cart page a query)."""
+    keys = [_ended_holds_key(user_id) for user_id in sorted(set(user_ids))]
+    if keys:
+        transaction.on_commit(partial(django_cache.set_many, dict.fromkeys(keys, 1), ENDED_HOLD_FLAG_TTL))
+
+
+def has_ended_holds(*, user_id: int) -> bool:
+    """Whether the sweep took a held line out of this buyer's cart since the cart page last said so."""
+    return bool(django_cache.get(_ended_holds_key(user_id)))
+
+
+def clear_ended_holds_flag(*, user_id: int) -> None:
+    django_cache.delete(_ended_holds_key(user_id))

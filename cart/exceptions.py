@@ -16,6 +16,13 @@ class InsufficientStock(DomainError):
     default_message = "There are not enough of this item in stock."
 
 
+class AlreadyInCart(DomainError):
+    """A one-of-a-kind item is already in this cart (a second add changes nothing). ``extra``: product_id."""
+
+    code = "already_in_cart"
+    default_message = "This one-of-a-kind item is already in your cart."
+
+
 class ItemReserved(DomainError):
     """Another buyer holds this unique item. ``extra``: product_id, reserved_until (ISO 8601)."""
 

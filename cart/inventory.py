@@ -1,44 +1,40 @@
-"""Stock rows: the one place that locks products and moves their quantity.
-
-Every writer locks product rows through ``lock_products`` so locks are always
-taken in primary-key order: two checkouts with overlapping carts then queue
-behind each other instead of deadlocking. ``FOR NO KEY UPDATE`` still lets
-other transactions insert rows that merely reference a product (cart lines,
-order items) without waiting.
-"""
+"""Live stock as buyers see it: each listing's quantity with its latest live hold (holds are cart lines)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
 from django.db import connection
-from django.db.models import F
+from django.utils import timezone
 
 from catalog.models import Product
+from catalog.selectors import Inventory
 
 
-def set_lock_timeout(milliseconds: int) -> None:
-    """Bound how long this transaction waits for a row lock (SET LOCAL: ends with the transaction)."""
+def fetch_inventories(product_ids: list[int]) -> dict[int, Inventory]:
+    """Read stock and the latest live hold of each product in one statement (supplies catalog.extensions).
+
+    Hand-written SQL: this read refreshes every product page's stock every 30 s, and the
+    ORM spends four times longer building the two-subquery statement than PostgreSQL
+    spends answering it (about 2 ms against 0.4 ms). One constant statement text also
+    lets psycopg prepare it once per connection.
+    """
+    from cart.models import CartItem
+
+    sql = f"""
+        SELECT p.id, p.quantity, hold.user_id, hold.reserved_until
+          FROM {Product._meta.db_table} p
+          LEFT JOIN LATERAL (
+                SELECT c.user_id, c.reserved_until
+                  FROM {CartItem._meta.db_table} c
+                 WHERE c.product_id = p.id AND c.reserved_until > %s
+                 ORDER BY c.reserved_until DESC
+                 LIMIT 1
+               ) hold ON TRUE
+         WHERE p.id = ANY(%s)
+    """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(milliseconds)}ms"])
-
-
-def lock_products(*, product_ids: Iterable[int]) -> dict[int, Product]:
-    """Lock the given product rows in id order and return them by id. Must run inside a transaction."""
-    ids = sorted(set(product_ids))
-    if not ids:
-        return {}
-    rows = Product.objects.select_for_update(no_key=True, of=("self",)).select_related("shop").filter(pk__in=ids)
-    return {product.pk: product for product in rows.order_by("pk")}
-
-
-def decrement_stock(*, product_id: int, quantity: int) -> bool:
-    """Take ``quantity`` units if and only if they are there; return whether the row was updated."""
-    updated = Product.objects.filter(pk=product_id, quantity__gte=quantity).update(quantity=F("quantity") - quantity)
-    return updated == 1
-
-
-def restock(*, quantities: Mapping[int, int]) -> None:
-    """Give units back, in id order (rows should already be locked through ``lock_products``)."""
-    for product_id in sorted(quantities):
-        Product.objects.filter(pk=product_id).update(quantity=F("quantity") + quantities[product_id])
+        cursor.execute(sql, [timezone.now(), list(product_ids)])
+        found = {
+            pk: Inventory(quantity=qty, reserved_by_user_id=user, reserved_until=until)
+            for pk, qty, user, until in cursor.fetchall()
+        }
+    return {pk: found.get(pk, Inventory(quantity=0)) for pk in product_ids}

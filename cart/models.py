@@ -32,3 +32,19 @@ class CartItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.product_id} for {self.user_id}"
+
+
+class EndedHold(models.Model):
+    """A buyer's hold that ran out and took its line out of the cart: told once on the cart page."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ended_holds")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    ended_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["ended_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["user", "product"], name="ended_hold_unique_user_product")]
+        indexes = [models.Index(fields=["ended_at"], name="idx_ended_hold_ended_at")]
+
+    def __str__(self) -> str:
+        return f"hold on {self.product_id} for {self.user_id} ended {self.ended_at:%Y-%m-%d %H:%M}"

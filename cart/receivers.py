@@ -1,14 +1,17 @@
 """Signal handlers of the cart app (connected in CartConfig.ready())."""
 
 import logging
+from functools import partial
 
 from django.contrib.auth.signals import user_logged_in
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from cart.caching import write_cart_through_on_commit
 from cart.models import CartItem
 from cart.services import merge_guest_cart
+from etsy import cache
 
 logger = logging.getLogger(__name__)
 
@@ -30,3 +33,10 @@ def merge_guest_cart_on_login(sender, request, user, **kwargs) -> None:
 def write_cart_through_after_line_change(sender, instance: CartItem, **kwargs) -> None:
     """Keep the buyer's cached cart equal to the database, whichever code changed the line."""
     write_cart_through_on_commit(instance.user_id)
+
+
+@receiver(post_save, sender=CartItem, dispatch_uid="cart.line_saved_stock")
+@receiver(post_delete, sender=CartItem, dispatch_uid="cart.line_deleted_stock")
+def drop_stock_count_after_line_change(sender, instance: CartItem, **kwargs) -> None:
+    """A hold changes what the product page says ("in another buyer's cart"): drop its stock count after commit."""
+    transaction.on_commit(partial(cache.delete, cache.inventory_key(instance.product_id)))

@@ -8,6 +8,8 @@ whatever its size (four when only its lines are cached); a warm one none.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -15,7 +17,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from cart.caching import count_cached_items, list_cached_lines
-from cart.models import CartItem
+from cart.models import CartItem, EndedHold
 from cart.services import get_guest_lines
 from catalog.models import Product
 from catalog.selectors import get_inventories, get_product_cards
@@ -23,6 +25,14 @@ from shops.models import Shop
 from shops.selectors import list_shop_cards
 
 ZERO = Decimal("0.00")
+UNCHARGED_PROBLEMS = ("sold_out", "unavailable")
+
+
+def cart_version(lines: Iterable[tuple[int, int, Decimal]], total: Decimal) -> str:
+    """Return the version of a cart as the buyer saw it: its charged lines ``(product id, quantity,
+    unit price)`` and total. Checkout compares it with the cart it is about to charge."""
+    text = ";".join(f"{pid}:{qty}:{price:.2f}" for pid, qty, price in sorted(lines)) + f"|{total:.2f}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -37,6 +47,11 @@ class CartLine:
     reserved_by_other_until: datetime | None = None
     available: int = 0  # units in stock as the page was built
 
+    @property
+    def counts_toward_total(self) -> bool:
+        """Whether the line is charged at checkout: sold-out and withdrawn lines are not."""
+        return self.problem not in UNCHARGED_PROBLEMS
+
 
 @dataclass
 class ShopGroup:
@@ -49,6 +64,10 @@ class ShopGroup:
     @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines)
+
+    @property
+    def charged_count(self) -> int:
+        return sum(line.quantity for line in self.lines if line.counts_toward_total)
 
 
 @dataclass
@@ -64,11 +83,27 @@ class CartSummary:
     def has_problems(self) -> bool:
         return any(not line.is_available for group in self.groups for line in group.lines)
 
+    @property
+    def charged_groups(self) -> list[ShopGroup]:
+        """The shops that get an order at checkout (at least one line that is charged)."""
+        return [g for g in self.groups if g.charged_count]
+
+    @property
+    def version(self) -> str:
+        """The cart's version (``cart_version``) as this summary shows it."""
+        lines = [
+            (line.product.pk, line.quantity, line.unit_price)
+            for group in self.groups
+            for line in group.lines
+            if line.counts_toward_total
+        ]
+        return cart_version(lines, self.total)
+
 
 def _line_problem(
     product: Product, shop: Shop | None, quantity: int, available: int, held_by_other: bool
 ) -> str | None:
-    if shop is None or not (product.is_active and shop.is_active):
+    if shop is None or not (product.is_active and shop.is_active):  # Product.is_listed, with the shop card
         return "unavailable"
     if available <= 0:
         return "sold_out"
@@ -112,8 +147,9 @@ def _summarize(rows: list[tuple[int, int, datetime | None]], *, user_id: int | N
             )
         )
     for group in groups.values():
-        group.subtotal = sum((line.line_total for line in group.lines), ZERO)
-        group.shipping = group.shop.shipping_for(item_count=group.item_count, subtotal=group.subtotal)
+        # Sold-out and withdrawn lines stay on show (with their problem) but are not charged.
+        group.subtotal = sum((line.line_total for line in group.lines if line.counts_toward_total), ZERO)
+        group.shipping = group.shop.shipping_for(item_count=group.charged_count, subtotal=group.subtotal)
         group.total = group.subtotal + group.shipping
     ordered = sorted(groups.values(), key=lambda g: (g.shop.name, g.shop.pk))
     subtotal = sum((g.subtotal for g in ordered), ZERO)
@@ -152,6 +188,11 @@ def count_cart_items(*, user=None, session=None) -> int:
     return sum(get_guest_lines(session=session).values())
 
 
+def is_in_guest_cart(*, session, product_id: int) -> bool:
+    """Return whether a guest's cart (kept in their session) has this product."""
+    return product_id in get_guest_lines(session=session)
+
+
 def has_cart_line(*, user, product_id: int) -> bool:
     """Return whether the product is in the buyer's cart, from the database (writes decide on this)."""
     return CartItem.objects.filter(user=user, product_id=product_id).exists()
@@ -160,3 +201,42 @@ def has_cart_line(*, user, product_id: int) -> bool:
 def list_cart_lines_for_checkout(*, user) -> list[CartItem]:
     """Return the buyer's cart lines with product and shop, in product-id order."""
     return list(CartItem.objects.filter(user=user).select_related("product__shop").order_by("product_id"))
+
+
+@dataclass(frozen=True)
+class EndedHoldNotice:
+    product: Product
+    ended_at: datetime
+    can_add_again: bool  # still listed, in stock and nobody else holds it
+
+
+def list_ended_holds(*, user) -> list[EndedHoldNotice]:
+    """Return the buyer's holds that ran out and took their line out of the cart, oldest first.
+
+    Products back in the cart since are left out; ``can_add_again`` says whether the item can be
+    put back now (listed, in stock, not held by another buyer).
+    """
+    rows = list(
+        EndedHold.objects.filter(user=user)
+        .exclude(product_id__in=CartItem.objects.filter(user=user).values("product_id"))
+        .values_list("product_id", "ended_at")
+    )
+    if not rows:
+        return []
+    products = get_product_cards(product_ids=[pid for pid, _ in rows])
+    inventories = get_inventories(product_ids=[pid for pid, _ in rows if pid in products])
+    notices = []
+    for product_id, ended_at in rows:
+        product = products.get(product_id)
+        if product is None:
+            continue
+        inventory = inventories[product_id]
+        buyable = product.is_active and product.shop.is_active and inventory.quantity > 0
+        notices.append(
+            EndedHoldNotice(
+                product=product,
+                ended_at=ended_at,
+                can_add_again=buyable and not inventory.is_reserved_for_other(user.pk),
+            )
+        )
+    return notices

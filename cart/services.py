@@ -3,7 +3,7 @@
 A unique item (stock 1) added to a signed-in cart is held for the buyer for
 ``settings.RESERVATION_MINUTES``. A hold past ``reserved_until`` is no hold: every
 reader compares with now(), the cleanup task only deletes dead rows.
-Adds lock the product row (``cart.inventory.lock_products``) so two buyers
+Adds lock the product row (``catalog.stock.lock_products``) so two buyers
 reaching for the same unique item are serialized and exactly one gets the hold.
 """
 
@@ -17,11 +17,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cart.exceptions import InsufficientStock, InvalidQuantity, ItemReserved
-from cart.inventory import lock_products
-from cart.models import CartItem
+from cart.caching import clear_ended_holds_flag, flag_ended_holds_on_commit
+from cart.exceptions import AlreadyInCart, InsufficientStock, InvalidQuantity, ItemReserved
+from cart.models import CartItem, EndedHold
 from catalog.exceptions import ProductNotFound
 from catalog.models import Product
+from catalog.stock import lock_products
 from etsy import metrics
 
 logger = logging.getLogger(__name__)
@@ -42,17 +43,13 @@ def _check_quantity(quantity: Any, *, allow_zero: bool = False) -> int:
     return quantity
 
 
-def _is_purchasable(product: Product) -> bool:
-    return product.is_active and product.shop.is_active
-
-
 def _lock_purchasable_product(product_id: Any) -> Product:
     try:
         product_id = int(product_id)
     except (TypeError, ValueError):
         raise ProductNotFound() from None
     product = lock_products(product_ids=[product_id]).get(product_id)
-    if product is None or not _is_purchasable(product):
+    if product is None or not product.is_listed:
         raise ProductNotFound()
     return product
 
@@ -101,11 +98,13 @@ def add_item(*, user, product_id: int, quantity: int = 1) -> CartItem:
     """Add units to the buyer's cart (merging with a line already there); hold unique items.
 
     Locks the product row. Raises ProductNotFound, InvalidQuantity, InsufficientStock,
-    ItemReserved (extra["reserved_until"]).
+    ItemReserved (extra["reserved_until"]), AlreadyInCart (a unique item already there).
     """
     quantity = _check_quantity(quantity)
     product = _lock_purchasable_product(product_id)
     existing = CartItem.objects.filter(user=user, product=product).first()
+    if existing and product.is_unique:
+        raise AlreadyInCart(extra={"product_id": product.pk})
     total = quantity + (existing.quantity if existing else 0)
     return _store_line(user=user, product=product, quantity=total, now=timezone.now())
 
@@ -151,7 +150,9 @@ def clear_cart(*, user) -> int:
 
 # --- Guest carts (session) ----------------------------------------------------
 # A guest cart is {"<product id>": quantity} in the session. Guests hold nothing
-# (a hold needs an account), but they cannot add an item another buyer holds.
+# (a hold needs an account), but they cannot add an item another buyer holds. A second
+# add of a one-of-a-kind item already in the cart says so (AlreadyInCart), for guests
+# and signed-in buyers alike, rather than "not enough in stock".
 
 
 def get_guest_lines(*, session) -> dict[int, int]:
@@ -180,7 +181,7 @@ def _check_guest_line(*, product_id: Any, quantity: int) -> Product:
         product = Product.objects.select_related("shop").get(pk=int(product_id))
     except (Product.DoesNotExist, TypeError, ValueError):
         raise ProductNotFound() from None
-    if not _is_purchasable(product):
+    if not product.is_listed:
         raise ProductNotFound()
     _refuse_if_short(product=product, requested=quantity)
     if product.is_unique:
@@ -191,10 +192,12 @@ def _check_guest_line(*, product_id: Any, quantity: int) -> Product:
 def add_guest_item(*, session, product_id: int, quantity: int = 1) -> int:
     """Add units to the guest cart; return the line's new quantity.
 
-    Raises ProductNotFound, InvalidQuantity, InsufficientStock, ItemReserved.
+    Raises ProductNotFound, InvalidQuantity, InsufficientStock, ItemReserved, AlreadyInCart.
     """
     quantity = _check_quantity(quantity)
     lines = get_guest_lines(session=session)
+    if lines.get(_as_id(product_id)) and _is_unique(product_id):
+        raise AlreadyInCart(extra={"product_id": _as_id(product_id)})
     product = _check_guest_line(product_id=product_id, quantity=quantity + lines.get(_as_id(product_id), 0))
     lines[product.pk] = lines.get(product.pk, 0) + quantity
     _save_guest_lines(session, lines)
@@ -219,6 +222,11 @@ def remove_guest_item(*, session, product_id: int) -> None:
     lines = get_guest_lines(session=session)
     if lines.pop(_as_id(product_id), None) is not None:
         _save_guest_lines(session, lines)
+
+
+def _is_unique(product_id: Any) -> bool:
+    product = Product.objects.filter(pk=_as_id(product_id)).only("quantity").first()
+    return product is not None and product.is_unique
 
 
 def _as_id(value: Any) -> int:
@@ -258,12 +266,45 @@ def merge_guest_cart(*, user, session) -> list[dict[str, Any]]:
     return skipped
 
 
+ENDED_HOLD_NOTICE_DAYS = 7  # an ended hold not seen within a week is not worth telling any more
+
+
+@transaction.atomic
 def delete_expired_reservations(*, now: datetime | None = None) -> int:
     """Delete cart lines whose hold has ended; return how many went.
 
-    Readers already ignore such holds, so this only keeps the table small.
+    Readers already ignore such holds; each line taken out is remembered (``EndedHold``) so the
+    buyer's cart page can say which item left it and offer it again. Old notices are pruned.
     """
-    deleted, _ = CartItem.objects.filter(
-        reserved_until__isnull=False, reserved_until__lt=now or timezone.now()
-    ).delete()
+    now = now or timezone.now()
+    expired = list(
+        CartItem.objects.filter(reserved_until__isnull=False, reserved_until__lt=now).values_list(
+            "pk", "user_id", "product_id", "reserved_until"
+        )
+    )
+    EndedHold.objects.filter(ended_at__lt=now - timedelta(days=ENDED_HOLD_NOTICE_DAYS)).delete()
+    if not expired:
+        return 0
+    # A line whose hold was renewed since the read above keeps it: delete only what is still expired.
+    ids = {row[0] for row in expired}
+    deleted, _ = CartItem.objects.filter(pk__in=ids, reserved_until__lt=now).delete()
+    gone = ids - set(CartItem.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    EndedHold.objects.bulk_create(
+        [
+            EndedHold(user_id=user_id, product_id=product_id, ended_at=until)
+            for pk, user_id, product_id, until in expired
+            if pk in gone
+        ],
+        update_conflicts=True,
+        unique_fields=["user", "product"],
+        update_fields=["ended_at"],
+    )
+    flag_ended_holds_on_commit(user_id for pk, user_id, _, _ in expired if pk in gone)
+    return deleted
+
+
+def forget_ended_holds(*, user, product_ids) -> int:
+    """Drop the buyer's ended-hold notices for these products (the buyer was told)."""
+    deleted, _ = EndedHold.objects.filter(user=user, product_id__in=list(product_ids)).delete()
+    clear_ended_holds_flag(user_id=user.pk)
     return deleted

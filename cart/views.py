@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from cart import selectors, services
+from cart.caching import has_ended_holds
+from cart.exceptions import AlreadyInCart
 from cart.forms import QuantityForm
 from catalog.exceptions import ProductNotFound
 from etsy.exceptions import DomainError
@@ -28,14 +30,20 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
     summary = selectors.get_cart_summary(user=user, session=request.session)
     for skipped in request.session.pop("cart_merge_skipped", None) or []:
         messages.warning(request, skipped.get("message") or "An item from your guest cart is no longer available.")
-    return render(request, "cart/cart.html", {"cart": summary, "cart_count": summary.item_count})
+    ended = []
+    if user is not None and has_ended_holds(user_id=user.pk):
+        ended = selectors.list_ended_holds(user=user)
+        # Told once, like a message.
+        services.forget_ended_holds(user=user, product_ids=[notice.product.pk for notice in ended])
+    context = {"cart": summary, "cart_count": summary.item_count, "ended_holds": ended}
+    return render(request, "cart/cart.html", context)
 
 
 @require_POST
 def add(request: HttpRequest, pk: int) -> HttpResponse:
     """Add to cart; with htmx, answer with the refreshed buy box instead of a redirect."""
     quantity = _quantity(request)
-    error = ""
+    error, notice = "", "Added to your cart."
     if not quantity:
         error = "Choose a quantity of at least 1."
     else:
@@ -46,17 +54,19 @@ def add(request: HttpRequest, pk: int) -> HttpResponse:
                 services.add_guest_item(session=request.session, product_id=pk, quantity=quantity)
         except ProductNotFound:
             raise Http404("No such listing") from None
+        except AlreadyInCart as exc:
+            notice = exc.message
         except DomainError as exc:
             error = exc.message
     if getattr(request, "htmx", False):
         from catalog.views import render_buy_box
 
-        notice = "" if error else "Added to your cart."
+        notice = "" if error else notice
         return HttpResponse(render_buy_box(request, pk, notice=notice, error=error))
     if error:
         messages.error(request, error)
         return redirect(_back_to_product(pk))
-    messages.success(request, "Added to your cart.")
+    messages.success(request, notice)
     return redirect("cart:detail")
 
 

@@ -9,10 +9,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from catalog import csv_io, images
+from catalog import csv_io
 from catalog.models import Category, Favorite, Product, ProductImage
 from catalog.services import listings
-from etsy.admin_site import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin, seller_shop
+from etsy import images
+from etsy.admin_refusals import DomainRefusalAsMessage
+from shops.admin_scoping import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin, seller_shop
 
 
 @admin.register(Category)
@@ -58,9 +60,21 @@ def picture_html(field_file, *, alt: str = "", width: int = 120):
     return format_html('<img src="{}" alt="{}" width="{}" loading="lazy">', sources["src"], alt, width)
 
 
+class ProductImageFormSet(forms.BaseInlineFormSet):
+    """Name each photo row's inputs for assistive technology: a table header is not a label."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        row = "new photo" if index is None else f"photo {index + 1}"
+        for name, field in form.fields.items():
+            if not field.widget.is_hidden:
+                field.widget.attrs.setdefault("aria-label", f"{field.label or name.capitalize()}, {row}")
+
+
 class ProductImageInline(ShopScopedMixin, admin.TabularInline):
     model = ProductImage
     form = ProductImageForm
+    formset = ProductImageFormSet
     shop_path = "product__shop"
     fields = ["preview", "image", "alt_text", "position"]
     readonly_fields = ["preview"]
@@ -94,7 +108,7 @@ class CsvImportForm(forms.Form):
 
 
 @admin.register(Product)
-class ProductAdmin(ShopScopedAdmin):
+class ProductAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
     form = ProductAdminForm
     list_display = ["cover", "title", "price", "quantity", "category", "is_active", "view_count", "favorite_count"]
     list_display_links = ["cover", "title"]
@@ -150,10 +164,8 @@ class ProductAdmin(ShopScopedAdmin):
             shop = seller_shop(request)
             if shop is None or obj.shop_id != shop.pk:  # the form's choices already exclude other shops
                 raise PermissionDenied
-        try:
-            listings.save_product(product=obj)
-        except listings.InvalidListing as exc:
-            raise PermissionDenied(exc.message) from exc
+        # A refusal (InvalidListing) leaves the admin's transaction: DomainRefusalAsMessage says why.
+        listings.save_product(product=obj)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not ProductImage:

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Category, Product
 from catalog.services.listings import InvalidListing, normalize_tags, send_products_changed_on_commit, slug_for
+from catalog.stock import lock_products
 from etsy.exceptions import DomainError
 
 COLUMNS = ["id", "title", "description", "price", "quantity", "category", "tags", "is_vintage", "is_active"]
@@ -194,7 +194,8 @@ def _write_rows(shop, rows: list[dict]) -> ImportReport:
     report = ImportReport()
     fields = ["title", "description", "price", "quantity", "category", "tags", "is_vintage", "is_active"]
     updates = {r["id"]: r for r in rows if "id" in r}
-    existing = {p.pk: p for p in Product.objects.select_for_update().filter(Q(shop=shop) & Q(pk__in=list(updates)))}
+    # Locked through the one helper, in id order, like every other writer of these rows.
+    existing = {pk: p for pk, p in lock_products(product_ids=updates).items() if p.shop_id == shop.pk}
     for pid, row in updates.items():
         product = existing[pid]
         for f in fields:

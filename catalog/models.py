@@ -1,3 +1,7 @@
+"""Catalog models: the category tree, listings and their photos, favorites and product views."""
+
+from __future__ import annotations
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
@@ -51,7 +55,53 @@ class Category(models.Model):
         return self.path.count("/") - 2
 
 
-class Product(models.Model):
+#: "Only N left" on pages and the sellers' low-stock digest; the partial index on quantity matches it.
+LOW_STOCK_THRESHOLD = 3
+
+
+class StockWords:
+    """What pages say about a quantity; a listing and its live stock (catalog.selectors.Inventory) share them."""
+
+    quantity: int
+
+    @property
+    def is_sold_out(self) -> bool:
+        return self.quantity <= 0
+
+    @property
+    def is_unique(self) -> bool:
+        """One of a kind: the one piece there is (it gets a 15-minute hold in a cart)."""
+        return self.quantity == 1
+
+    @property
+    def is_low_stock(self) -> bool:
+        return 0 < self.quantity <= LOW_STOCK_THRESHOLD
+
+
+def purchasable_sql(*, product: str = "p", shop: str = "s") -> str:
+    """``ProductQuerySet.purchasable()`` for hand-written SQL over a product row and its shop row (aliases given).
+
+    The search app's trigger keeps its listing table to exactly these rows; tests/catalog/test_rules.py checks that
+    the queryset, this expression and that table agree.
+    """
+    return f"({product}.is_active AND {shop}.is_active AND {product}.quantity > 0)"
+
+
+class ProductQuerySet(models.QuerySet):
+    def listed(self) -> ProductQuerySet:
+        """Listings buyers may see: active, in an open shop (a sold-out page stays reachable)."""
+        return self.filter(is_active=True, shop__is_active=True)
+
+    def purchasable(self) -> ProductQuerySet:
+        """Listed and in stock: what may be put in a cart, searched, recommended."""
+        return self.listed().filter(quantity__gt=0)
+
+    def needs_restock(self) -> ProductQuerySet:
+        """Low stock or sold out: what a seller's digest lists (the partial index covers it)."""
+        return self.filter(quantity__lte=LOW_STOCK_THRESHOLD)
+
+
+class Product(StockWords, models.Model):
     """A listing. Most handmade and vintage listings are unique (quantity 1)."""
 
     shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="products")
@@ -72,6 +122,8 @@ class Product(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ProductQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -81,7 +133,9 @@ class Product(models.Model):
         indexes = [
             models.Index(fields=["price"], name="product_price_idx"),
             models.Index(fields=["-created_at"], name="product_created_desc_idx"),
-            models.Index(fields=["quantity"], name="idx_products_low_quantity", condition=Q(quantity__lte=3)),
+            models.Index(
+                fields=["quantity"], name="idx_products_low_quantity", condition=Q(quantity__lte=LOW_STOCK_THRESHOLD)
+            ),
             # "Most loved" listings of a category (the category pages' popular sort) without sorting it all.
             models.Index(
                 fields=["category", "-favorite_count", "-view_count", "-id"], name="product_category_popular_idx"
@@ -97,12 +151,14 @@ class Product(models.Model):
         return reverse("catalog:product", kwargs={"pk": self.pk, "slug": self.slug})
 
     @property
-    def is_unique(self) -> bool:
-        return self.quantity == 1
+    def is_listed(self) -> bool:
+        """The row form of ``Product.objects.listed()`` (reads the shop: load it with select_related)."""
+        return self.is_active and self.shop.is_active
 
     @property
-    def is_sold_out(self) -> bool:
-        return self.quantity <= 0
+    def is_purchasable(self) -> bool:
+        """The row form of ``Product.objects.purchasable()``."""
+        return self.is_listed and self.quantity > 0
 
 
 class ProductImage(models.Model):

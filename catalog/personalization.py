@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db.models import Case, Count, Value, When
 from django.utils import timezone
 
+from catalog import extensions
 from catalog.models import Favorite, Product, ProductView
 from etsy import cache, metrics
 
@@ -188,7 +189,7 @@ def compute_trending_ids(*, category_id: int | None = None, size: int = TRENDING
     from catalog.selectors import get_category_tree
 
     since = timezone.now() - TRENDING_WINDOW
-    products = Product.objects.filter(is_active=True, shop__is_active=True, quantity__gt=0)
+    products = Product.objects.purchasable()
     if category_id is not None:
         category = get_category_tree().by_id.get(category_id)
         if category is None:
@@ -234,18 +235,12 @@ def compute_personalized_ids(*, user_id: int | None, seen_ids: list[int], limit:
     favorite_ids: list[int] = []
     purchased: list[int] = []
     if user_id:
-        from orders.models import OrderItem
-
         favorite_ids = list(
             Favorite.objects.filter(user_id=user_id, kind=Favorite.Kind.PRODUCT).values_list("product_id", flat=True)[
                 :50
             ]
         )
-        purchased = list(
-            OrderItem.objects.filter(order__buyer_id=user_id, product_id__isnull=False).values_list(
-                "product_id", flat=True
-            )
-        )
+        purchased = list(extensions.list_purchased_product_ids(user_id=user_id))
     signal_ids = list(dict.fromkeys(seen_ids + favorite_ids))
     signals = list(Product.objects.filter(pk__in=signal_ids).values_list("id", "category_id", "price", "tags"))
     if not signals:
@@ -262,7 +257,8 @@ def compute_personalized_ids(*, user_id: int | None, seen_ids: list[int], limit:
     top_tags = [t for t, _ in tag_counts.most_common(6)]
 
     candidates = (
-        Product.objects.filter(is_active=True, shop__is_active=True, quantity__gt=0, category_id__in=top_categories)
+        Product.objects.purchasable()
+        .filter(category_id__in=top_categories)
         .filter(price__gte=low, price__lte=high)
         .exclude(pk__in=set(signal_ids) | set(purchased))
     )

@@ -4,11 +4,14 @@
 | product saved / deleted / changed      | product:{id}, page:product:{id}, inventory:{id}, similar,   |
 |                                        | listing generations of its category (and ancestors) and shop|
 | product sold or restocked ("stock")    | the above + trending:*, page:home                           |
-| cart line saved or deleted             | inventory:{id} (the cart app writes cart:{user_id} through) |
 | shop saved / shop_changed (reviews...) | shop:{id}, shop:{id}:rating, shop listing generation,       |
 |                                        | its pages and product:{id} of its listings (cards carry it)  |
 | category saved / deleted               | category:tree, page:home, every category listing generation |
 | favorite added / removed               | favorites:{user_id}                                         |
+
+A cart hold changes a stock count and a review changes a shop: the cart and orders apps own those senders and
+invalidate (cart/receivers.py) or announce shop_changed (orders/receivers.py) themselves, so nothing here
+names an app above catalog.
 
 Every receiver invalidates after commit, so a rolled-back write invalidates nothing and
 a reader cannot re-cache the old row between the delete and the commit.
@@ -124,20 +127,3 @@ def category_written(sender, instance: Category, **kwargs) -> None:
 @receiver(post_delete, sender=Favorite, dispatch_uid="catalog_favorite_deleted")
 def favorite_written(sender, instance: Favorite, **kwargs) -> None:
     transaction.on_commit(partial(cache.delete, cache.favorites_key(instance.user_id)))
-
-
-def _cart_line_written(sender, instance, **kwargs) -> None:
-    # A cart hold changes what the product page says ("in another buyer's cart").
-    transaction.on_commit(partial(cache.delete, cache.inventory_key(instance.product_id)))
-
-
-post_save.connect(_cart_line_written, sender="cart.CartItem", dispatch_uid="catalog_cart_line_saved")
-post_delete.connect(_cart_line_written, sender="cart.CartItem", dispatch_uid="catalog_cart_line_deleted")
-
-
-def _review_written(sender, instance, **kwargs) -> None:
-    transaction.on_commit(partial(invalidate_shop, instance.shop_id))
-
-
-post_save.connect(_review_written, sender="orders.Review", dispatch_uid="catalog_review_saved")
-post_delete.connect(_review_written, sender="orders.Review", dispatch_uid="catalog_review_deleted")

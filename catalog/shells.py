@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 
-from catalog import selectors
+from catalog import extensions, selectors
 from etsy import cache, metrics
 
 
@@ -37,13 +37,11 @@ def signed_in_user_id(request: HttpRequest) -> int | None:
 
 
 def cart_count(request: HttpRequest) -> int:
-    from cart.selectors import count_cart_items
-
     if request.user.is_authenticated:
-        return count_cart_items(user=request.user)
+        return extensions.count_cart_items(user=request.user)
     if not has_session(request) and not request.session.modified:  # no guest cart, and none started now
         return 0
-    return count_cart_items(session=request.session)
+    return extensions.count_cart_items(session=request.session)
 
 
 def render_personal(request: HttpRequest, name: str, context: dict | None = None) -> str:

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils._os import safe_join
 from django.views.decorators.http import require_POST
 
-from catalog import personalization, selectors
+from catalog import extensions, personalization, selectors
 from catalog.exceptions import CategoryNotFound, ProductNotFound
 from catalog.services import favorites as favorite_services
 from catalog.shells import (
@@ -37,6 +37,7 @@ from catalog.shells import (
 )
 from etsy import cache, metrics
 from etsy.exceptions import DomainError
+from shops.selectors import get_shop_card
 
 PER_PAGE = 24
 MAX_PAGE = 400  # deep pages of a 100k catalog are for search, not for browsing
@@ -173,8 +174,15 @@ def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: 
     user_id = signed_in_user_id(request)
     reserved_for_other = inventory.is_reserved_for_other(user_id)
     held_by_me = inventory.is_held_by(user_id)
+    # A guest's one-of-a-kind piece is not held: their session's cart says it is theirs to check out.
+    in_guest_cart = (
+        user_id is None
+        and inventory.is_unique
+        and has_session(request)
+        and extensions.is_in_guest_cart(session=request.session, product_id=product.pk)
+    )
     is_favorite = product.pk in favorite_ids.product_ids
-    if not held_by_me and not notice and not error:
+    if not held_by_me and not in_guest_cart and not notice and not error:
         # Without the buyer's own hold (a ticking countdown) the box depends only on the stock and
         # the favorite flag: rendered once per state, the CSRF token filled later.
         return _stock_buy_box(product.pk, inventory.quantity, reserved_for_other, inventory.reserved_until, is_favorite)
@@ -186,6 +194,7 @@ def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: 
             "inventory": inventory,
             "reserved_for_other": reserved_for_other,
             "held_by_me": held_by_me,
+            "in_guest_cart": in_guest_cart,
             "is_favorite": is_favorite,
             "notice": notice,
             "error": error,
@@ -286,8 +295,6 @@ def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, stor
 
     Raises ProductNotFound.
     """
-    from shops.selectors import get_shop_card, list_shop_reviews
-
     product = selectors.get_product_detail(product_id=pk)
     sold_out = inventory.is_sold_out
     context = {
@@ -296,7 +303,7 @@ def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, stor
         "shop": get_shop_card(shop_id=product.shop_id),
         "ancestors": selectors.list_category_ancestors(category=product.category),
         "similar": selectors.list_similar_products(product=product, limit=8, same_shop_first=sold_out),
-        "reviews": list_shop_reviews(shop_id=product.shop_id, limit=3),
+        "reviews": extensions.list_shop_reviews(shop_id=product.shop_id, limit=3),
         "sold_out": sold_out,
     }
     html = cache.render_shell(request, "catalog/product_detail.html", context)

@@ -26,6 +26,8 @@ import tempfile
 
 from gunicorn.glogging import Logger
 
+from etsy.logging import log_format
+
 
 def _usable_cores() -> int:
     try:
@@ -96,7 +98,7 @@ def _json_logconfig() -> dict:
     }
 
 
-if os.environ.get("LOG_FORMAT", "json") == "json":
+if log_format(os.environ) == "json":
     logconfig_dict = _json_logconfig()
 
 # Before any worker imports prometheus_client: the value class is chosen at import time.
@@ -125,7 +127,7 @@ def child_exit(server, worker):
 
 
 def worker_exit(server, worker):
-    """Send the anonymous product views the worker still holds (it batches them, one RPUSH a second)."""
-    from catalog.personalization import send_anonymous_views
+    """Finish what the worker still holds (the apps register it: e.g. batched anonymous product views)."""
+    from etsy import worker_exit as hooks
 
-    send_anonymous_views()
+    hooks.run_all()

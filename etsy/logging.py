@@ -137,6 +137,12 @@ def _shared_processors(service: str, environment: str) -> list:
     ]
 
 
+def log_format(environ: Mapping[str, str]) -> str:
+    """Return ``LOG_FORMAT``, by default ``json`` in production and ``console`` (readable lines) elsewhere."""
+    default = "json" if environ.get("ETSY_ENV", "development") == "production" else "console"
+    return environ.get("LOG_FORMAT") or default
+
+
 def build_logging_config(
     *, level: str = "INFO", json: bool = True, service: str = "etsy-backend", environment: str = "development"
 ) -> dict[str, Any]:

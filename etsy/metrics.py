@@ -49,5 +49,17 @@ inventory_conflicts = Counter(
     "etsy_inventory_conflicts_total", "Cart or checkout attempts refused because stock or a reservation was taken."
 )
 
+outbox_failures = Counter(
+    "etsy_outbox_failures_total", "Outbox handler runs that failed (raised, or no handler for the topic).", ["topic"]
+)
+outbox_dead_letters = Counter(
+    "etsy_outbox_dead_letters_total", "Outbox rows parked as dead letters (OUTBOX_MAX_ATTEMPTS failures).", ["topic"]
+)
+outbox_parked = Gauge(
+    "etsy_outbox_parked_messages",
+    "Outbox rows parked as dead letters now (counted by the relay sweep).",
+    multiprocess_mode="mostrecent",
+)
+
 # Worker-side hooks (pool processes' samples added up, task log context); they act only inside a Celery worker.
 from etsy import celery_observability  # noqa: E402,F401

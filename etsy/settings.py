@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 
-from etsy.task_queues import DEFAULT_QUEUE, TASK_ROUTES, broker_transport_options, task_queues
+from etsy.task_queues import DEFAULT_QUEUE, broker_transport_options, task_queues, task_routes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,19 +44,20 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
-    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_elasticsearch_dsl",
     "anymail",
-    "etsy",  # system checks (etsy/checks.py)
+    "etsy",  # system checks (etsy/checks.py), tracing
+    "etsy.outbox",
     "accounts",
     "shops",
     "catalog",
     "search",
     "cart",
     "orders",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +168,11 @@ REDIS_SENTINELS = [
 ]
 CACHE_ENABLED = env.bool("CACHE_ENABLED", default=True)
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="etsy")
+# Tests in parallel (pytest-xdist): each worker keeps its own keys, near-cache invalidations and task queue;
+# pytest-django gives each its own test database.
+_TEST_WORKER = env.str("PYTEST_XDIST_WORKER", default="")
+if _TEST_WORKER and not CACHE_KEY_PREFIX.endswith(f"-{_TEST_WORKER}"):  # a test's subprocess inherits both
+    CACHE_KEY_PREFIX = f"{CACHE_KEY_PREFIX}-{_TEST_WORKER}"
 # Each web process keeps its own copy of product page records and stock counts, dropped the
 # moment Redis reports a change (etsy/near_cache.py); at most this many entries (~12 KB each).
 # It subscribes to the cache Redis by URL, so it is off by default behind Sentinel.
@@ -228,9 +234,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One queue per kind of work (emails, search, payments, default), one worker pool each in production.
-CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
-CELERY_TASK_QUEUES = task_queues(CELERY_BROKER_URL)
-CELERY_TASK_ROUTES = TASK_ROUTES
+# Tests in parallel: each pytest-xdist worker has its own four queues (suffixed with its name).
+_QUEUE_SUFFIX = f"-{_TEST_WORKER}" if _TEST_WORKER else ""
+CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE + _QUEUE_SUFFIX
+CELERY_TASK_QUEUES = task_queues(CELERY_BROKER_URL, suffix=_QUEUE_SUFFIX)
+CELERY_TASK_ROUTES = task_routes(suffix=_QUEUE_SUFFIX)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by the "Background jobs" section below
 
@@ -285,13 +293,21 @@ PAYMENT_ABANDON_AFTER_SECONDS = env.int("PAYMENT_ABANDON_AFTER_SECONDS", default
 # How long the test provider's "time out" card hangs (only the test provider reads it).
 TEST_PAYMENT_SLOW_SECONDS = env.float("TEST_PAYMENT_SLOW_SECONDS", default=PAYMENT_TIMEOUT_SECONDS + 2)
 
+# --- Outbox (etsy.outbox) -------------------------------------------------------
+# A row whose handler failed this many times is parked as a dead letter (admin, metric, log).
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# Processed rows are deleted after this many days (pending and parked rows are kept).
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
+
 # --- Background jobs (Celery beat): one entry per job -------------------------
 CELERY_BEAT_SCHEDULE.update(
     {
         # Delete cart reservations past reserved_until (readers already ignore them) and count them.
         "cleanup-expired-reservations": {"task": "cart.tasks.cleanup_expired_reservations", "schedule": 60.0},
-        # Hand outbox rows (seller notifications) to Celery when the after-commit relay missed them.
-        "relay-outbox": {"task": "orders.tasks.relay_outbox", "schedule": 30.0},
+        # Hand due outbox rows (seller notifications, refunds) to Celery: missed relays, retries after backoff.
+        "relay-outbox": {"task": "etsy.outbox.tasks.relay_outbox", "schedule": 30.0},
+        # Delete outbox rows processed more than OUTBOX_RETENTION_DAYS ago, so the table stays small.
+        "prune-outbox": {"task": "etsy.outbox.tasks.prune_outbox", "schedule": 3600.0},
         # Ask the payment provider about checkouts whose charge outcome is unknown (timeouts).
         "resolve-pending-payments": {"task": "orders.tasks.resolve_pending_payments", "schedule": 60.0},
         # Write buffered product views from Redis to PostgreSQL in one batch.
@@ -301,7 +317,7 @@ CELERY_BEAT_SCHEDULE.update(
         # Rebuild the spelling-correction vocabulary ("did you mean") from the searchable listings.
         "refresh-search-vocabulary": {"task": "search.tasks.refresh_search_vocabulary", "schedule": 900.0},
         # Daily digest email per shop; idempotent per shop and day, so a beat restart never doubles it.
-        "seller-daily-digest": {"task": "shops.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
+        "seller-daily-digest": {"task": "orders.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
     }
 )
 
@@ -315,7 +331,6 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "etsy.api.schema.ApiAutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "etsy.api.pagination.StandardPagination",
     "PAGE_SIZE": 24,
     "EXCEPTION_HANDLER": "etsy.api.errors.api_exception_handler",
@@ -446,13 +461,11 @@ OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="etsy-backend")
 
 # --- Logging -----------------------------------------------------------------
 # One JSON object per line on stdout (etsy/logging.py), secrets and card-like digits redacted.
-# LOG_FORMAT=console gives readable lines for local debugging.
+# LOG_FORMAT=console gives readable lines: the default outside production (`make run`).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING_CONFIG = "etsy.logging.configure_logging"
-from etsy.logging import build_logging_config  # noqa: E402  (kept beside the section it serves)
+from etsy.logging import build_logging_config, log_format  # noqa: E402  (kept beside the section it serves)
 
-LOGGING = build_logging_config(
-    level=LOG_LEVEL, json=env.str("LOG_FORMAT", default="json") == "json", environment=ETSY_ENV
-)
+LOGGING = build_logging_config(level=LOG_LEVEL, json=log_format(env.ENVIRON) == "json", environment=ETSY_ENV)
 # Celery workers keep our handlers instead of installing their own plain-text ones.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

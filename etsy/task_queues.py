@@ -19,10 +19,12 @@ from kombu import Exchange, Queue
 QUEUE_NAMES = ("default", "emails", "search", "payments")
 DEFAULT_QUEUE = "default"
 
+# Outbox rows today are seller notifications (emails); when other topics go through the outbox,
+# route them by topic rather than all to "emails".
 TASK_ROUTES = {
-    "orders.tasks.process_outbox_message": {"queue": "emails"},
-    "shops.tasks.send_daily_digests": {"queue": "emails"},
-    "shops.tasks.send_shop_digest": {"queue": "emails"},
+    "etsy.outbox.tasks.process_outbox_message": {"queue": "emails"},
+    "orders.tasks.send_daily_digests": {"queue": "emails"},
+    "orders.tasks.send_shop_digest": {"queue": "emails"},
     "search.tasks.*": {"queue": "search"},
     "orders.tasks.resolve_pending_payments": {"queue": "payments"},
 }
@@ -32,11 +34,25 @@ def is_amqp(broker_url: str) -> bool:
     return broker_url.split("://", 1)[0] in {"amqp", "amqps", "pyamqp"}
 
 
-def task_queues(broker_url: str) -> list[Queue]:
-    """The four queues; quorum queues on RabbitMQ (the Redis transport has no queue types)."""
+def task_routes(*, suffix: str = "") -> dict[str, dict[str, str]]:
+    """The routes, with ``suffix`` on every queue name (each parallel test worker has its own queues)."""
+    return {task: {"queue": route["queue"] + suffix} for task, route in TASK_ROUTES.items()}
+
+
+def task_queues(broker_url: str, *, suffix: str = "") -> list[Queue]:
+    """The four queues; quorum queues on RabbitMQ (the Redis transport has no queue types).
+
+    Topic exchanges: Celery's native delayed delivery (retry countdowns on quorum queues) needs them.
+    """
     arguments = {"x-queue-type": "quorum"} if is_amqp(broker_url) else None
     return [
-        Queue(name, Exchange(name, type="topic"), routing_key=name, durable=True, queue_arguments=arguments)
+        Queue(
+            name + suffix,
+            Exchange(name + suffix, type="topic"),
+            routing_key=name + suffix,
+            durable=True,
+            queue_arguments=arguments,
+        )
         for name in QUEUE_NAMES
     ]
 

@@ -9,7 +9,7 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("", include("etsy.ops_urls")),
     path("accounts/", include("accounts.urls")),
-    path("shops/", include("shops.urls")),
+    path("shops/", include("catalog.shop_urls")),
     path("sell/", include("shops.seller_urls")),
     path("search/", include("search.urls")),
     path("cart/", include("cart.urls")),

@@ -8,10 +8,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from etsy.admin_site import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin
+from etsy.admin_permissions import MarketplaceAdminOnly
+from etsy.admin_refusals import DomainRefusalAsMessage
 from etsy.exceptions import DomainError
-from orders.models import Checkout, Order, OrderItem, OutboxMessage, Review
+from orders import stats
+from orders.models import Checkout, Order, OrderItem, Review
 from orders.services import reviews
+from shops.admin_scoping import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin, seller_shop
+from shops.selectors_seller import get_shop_for_admin
 
 
 def _fulfilment():
@@ -94,6 +98,18 @@ class OrderAdmin(ShopScopedAdmin):
             return [*self.list_filter, "shop"]
         return self.list_filter
 
+    def get_actions(self, request):
+        """A list filtered to one status offers only the actions that status allows."""
+        actions = super().get_actions(request)
+        status = request.GET.get("status__exact")
+        if status in Order.Status.values:
+            probe = Order(status=status)
+            if not probe.can_be_shipped:
+                actions.pop("mark_shipped", None)
+            if not probe.can_be_cancelled:
+                actions.pop("cancel_and_restock", None)
+        return actions
+
     @admin.display(description="Buyer", ordering="buyer__email")
     def buyer_name(self, obj):
         return f"{obj.buyer.public_name} <{obj.buyer.email}>"
@@ -114,9 +130,27 @@ class OrderAdmin(ShopScopedAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
+            path("dashboard/", wrap(self.dashboard_view), name="orders_sales_dashboard"),
             path("<path:object_id>/ship/", wrap(self.ship_view), name="orders_order_ship"),
             path("<path:object_id>/cancel/", wrap(self.cancel_view), name="orders_order_cancel"),
         ] + super().get_urls()
+
+    def dashboard_view(self, request):
+        """Sales figures of the seller's own shop (superusers pick a shop with ?shop=<id>)."""
+        shop = seller_shop(request)
+        if is_marketplace_admin(request) and request.GET.get("shop", "").isdigit():
+            shop = get_shop_for_admin(shop_id=int(request.GET["shop"]))
+        if shop is None:
+            raise PermissionDenied("Only a shop owner has a sales dashboard.")
+        figures = stats.get_shop_stats(shop=shop)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Sales of {shop.name}",
+            "shop": shop,
+            "stats": figures,
+            "charts": stats.render_shop_charts(figures),
+        }
+        return TemplateResponse(request, "admin/orders/dashboard.html", context)
 
     def _order_or_404(self, request, object_id) -> Order:
         order = self.get_object(request, object_id)
@@ -129,8 +163,22 @@ class OrderAdmin(ShopScopedAdmin):
     def _change_url(self, order):
         return reverse("admin:orders_order_change", args=[order.pk])
 
+    def _refuse_unless(self, request, order, allowed: bool, action: str):
+        """The state does not allow the action (a stale link): say so on the order's page, change nothing."""
+        if allowed:
+            return None
+        self.message_user(
+            request, f"A {order.get_status_display().lower()} order cannot be {action}.", messages.WARNING
+        )
+        return HttpResponseRedirect(self._change_url(order))
+
     def ship_view(self, request, object_id):
         order = self._order_or_404(request, object_id)
+        refused = self._refuse_unless(
+            request, order, order.can_be_shipped or order.status == Order.Status.SHIPPED, "shipped"
+        )
+        if refused is not None:
+            return refused
         form = TrackingForm(request.POST or None, initial={"tracking_number": order.tracking_number})
         if request.method == "POST" and form.is_valid():
             try:
@@ -151,6 +199,9 @@ class OrderAdmin(ShopScopedAdmin):
 
     def cancel_view(self, request, object_id):
         order = self._order_or_404(request, object_id)
+        refused = self._refuse_unless(request, order, order.can_be_cancelled, "cancelled")
+        if refused is not None:
+            return refused
         if request.method == "POST":
             try:
                 _fulfilment().cancel_order(order=order)
@@ -215,7 +266,7 @@ class OrderAdmin(ShopScopedAdmin):
 
 
 @admin.register(Review)
-class ReviewAdmin(ShopScopedAdmin):
+class ReviewAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
     list_display = ["__str__", "rating", "reviewer", "created_at", "has_reply"]
     list_filter = ["rating"]
     list_select_related = ["reviewer", "shop", "order"]
@@ -239,29 +290,8 @@ class ReviewAdmin(ShopScopedAdmin):
         owner = obj.shop.owner
         if not is_marketplace_admin(request) and owner.pk != request.user.pk:
             raise PermissionDenied
-        try:
-            reviews.reply_to_review(seller=owner, review_id=obj.pk, reply=form.cleaned_data.get("seller_reply", ""))
-        except DomainError as exc:
-            raise PermissionDenied(exc.message) from exc
-
-
-class MarketplaceAdminOnly(admin.ModelAdmin):
-    """Models sellers never manage (payments, outbox): marketplace admins only."""
-
-    def has_module_permission(self, request):
-        return is_marketplace_admin(request)
-
-    def has_view_permission(self, request, obj=None):
-        return is_marketplace_admin(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+        # A refusal (DomainError) leaves the admin's transaction: DomainRefusalAsMessage says why.
+        reviews.reply_to_review(seller=owner, review_id=obj.pk, reply=form.cleaned_data.get("seller_reply", ""))
 
 
 @admin.register(Checkout)
@@ -269,9 +299,3 @@ class CheckoutAdmin(MarketplaceAdminOnly):
     list_display = ["id", "buyer", "total", "payment_status", "created_at"]
     list_filter = ["payment_status"]
     search_fields = ["=id", "buyer__email", "provider_charge_id"]
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(MarketplaceAdminOnly):
-    list_display = ["id", "topic", "created_at", "dispatched_at", "processed_at", "attempts"]
-    list_filter = ["topic"]

@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = "Orders"
+
+    def ready(self) -> None:
+        from catalog import extensions
+        from etsy import outbox
+        from orders import events, receivers, selectors  # noqa: F401  (receivers: reviews announce shop changes)
+
+        for topic, handler in events.HANDLERS.items():
+            outbox.register(topic, handler)
+        # Reviews and purchases live here; the catalog's pages and feed ask for them through its hooks.
+        extensions.list_shop_reviews.supply(selectors.list_shop_reviews)
+        extensions.list_purchased_product_ids.supply(selectors.list_purchased_product_ids)

@@ -22,6 +22,16 @@ class ItemUnavailable(DomainError):
     default_message = "Some items in your cart are no longer available."
 
 
+class CartTotalChanged(DomainError):
+    """The cart's total is not the ``expected_total`` the buyer saw; nothing was charged.
+
+    ``extra``: expected_total, total (decimal strings).
+    """
+
+    code = "cart_total_changed"
+    default_message = "Your cart's total changed since you last saw it. Nothing was charged; review it and try again."
+
+
 class InvalidAddress(DomainError):
     """``extra["fields"]``: {field: message}."""
 
@@ -38,7 +48,7 @@ class PaymentDeclined(DomainError):
 
     code = "payment_declined"
     status_code = 402
-    default_message = "Your card was declined. No money was taken; try another card."
+    default_message = "Your card was declined. Nothing was charged; try another card."
 
 
 class PaymentsUnavailable(ServiceUnavailable):
@@ -71,3 +81,14 @@ class CheckoutAlreadyPlaced(DomainError):
 
     code = "checkout_already_placed"
     default_message = "This checkout was already submitted."
+
+
+class CheckoutInterrupted(ServiceUnavailable):
+    """The database connection was lost mid-checkout (after one retry). Retrying the request with the
+    same idempotency key finds the checkout it may have created and finishes it; never a second charge."""
+
+    code = "checkout_interrupted"
+    default_message = (
+        "We lost contact with our database while placing your order. Retry with the same Idempotency-Key: "
+        "it finishes the checkout already started and never charges twice."
+    )

@@ -96,6 +96,23 @@ class Order(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", kwargs={"pk": self.pk})
 
+    @property
+    def can_be_shipped(self) -> bool:
+        """Only a paid order can be marked shipped."""
+        return self.status == self.Status.PAID
+
+    @property
+    def can_be_cancelled(self) -> bool:
+        """An order can be cancelled (and restocked) until it ships."""
+        return self.status in (self.Status.PENDING_PAYMENT, self.Status.PAID)
+
+    @property
+    def tracking_link(self):
+        """The carrier's tracking page for this order's number, or None (``orders.carriers``)."""
+        from orders.carriers import tracking_link
+
+        return tracking_link(self.tracking_number) if self.tracking_number else None
+
 
 class OrderItem(models.Model):
     """A line of an order, frozen at purchase: later price or title edits never change it."""
@@ -142,27 +159,3 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating}★ for order {self.order_id}"
-
-
-class OutboxMessage(models.Model):
-    """A side effect promised in the same transaction as the data it is about.
-
-    Relayed to Celery after commit and swept periodically until handed over;
-    handlers are idempotent, keyed by ``id``.
-    """
-
-    topic = models.CharField(max_length=100)
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        ordering = ["id"]
-        indexes = [
-            models.Index(fields=["created_at"], name="outbox_unprocessed_idx", condition=Q(processed_at__isnull=True))
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.topic} #{self.pk}"

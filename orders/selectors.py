@@ -6,8 +6,12 @@ from datetime import date
 
 from django.db.models import Prefetch, QuerySet
 
+from etsy import cache
 from orders.exceptions import OrderNotFound
-from orders.models import Order, OrderItem
+from orders.models import Order, OrderItem, Review
+
+#: Reviews kept in the cached list of each shop (the shop page shows them all, the product page a few).
+REVIEWS_SHOWN = 10
 
 
 def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
@@ -49,3 +53,22 @@ def get_order_for_seller(*, seller, order_id) -> Order:
         return _with_details(Order.objects.filter(shop__owner=seller)).get(pk=int(order_id))
     except (Order.DoesNotExist, TypeError, ValueError):
         raise OrderNotFound() from None
+
+
+def list_purchased_product_ids(*, user_id: int) -> list[int]:
+    """Return the ids of the listings this buyer has ordered (a signal of the personalized feed)."""
+    return list(
+        OrderItem.objects.filter(order__buyer_id=user_id, product_id__isnull=False).values_list("product_id", flat=True)
+    )
+
+
+def list_shop_reviews(*, shop_id: int, limit: int = REVIEWS_SHOWN) -> list[Review]:
+    """Return the shop's latest reviews with their reviewers (cached with the shop rating)."""
+
+    def fetch() -> list[Review]:
+        return list(
+            Review.objects.filter(shop_id=shop_id).select_related("reviewer").order_by("-created_at")[:REVIEWS_SHOWN]
+        )
+
+    reviews = cache.cache_aside(cache.shop_reviews_key(shop_id), fetch, ttl=cache.TTL["reviews"], cache_type="shop")
+    return reviews[:limit]

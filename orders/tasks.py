@@ -1,38 +1,16 @@
-"""Orders background jobs: outbox handling and payment resolution (scheduled in settings)."""
+"""Orders background jobs: payment resolution, sellers' daily digests (scheduled in settings)."""
 
+import datetime as dt
 import logging
-import smtplib
 
 from celery import shared_task
+from django.utils import timezone
 
-from orders import outbox
-from orders.payments import PaymentError, PaymentsOpenCircuit
+from orders.services import digest
 from orders.services.checkout import resolve_unsettled_checkouts
+from shops.selectors import list_open_shop_ids
 
 logger = logging.getLogger(__name__)
-
-
-@shared_task(
-    name="orders.tasks.process_outbox_message",
-    ignore_result=True,
-    acks_late=True,
-    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError, PaymentError, PaymentsOpenCircuit),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
-)
-def process_outbox_message(message_id: int) -> str:
-    """Run one outbox row's handler (e.g. email a seller); at most once per row."""
-    return outbox.process(message_id=message_id)
-
-
-@shared_task(name="orders.tasks.relay_outbox", ignore_result=True)
-def relay_outbox() -> int:
-    """Hand outbox rows the after-commit relay missed to Celery (every 30 s)."""
-    count = outbox.relay_pending()
-    if count:
-        logger.info("relayed %d outbox messages", count, extra={"event": "outbox_relayed", "count": count})
-    return count
 
 
 @shared_task(name="orders.tasks.resolve_pending_payments", ignore_result=True)
@@ -42,3 +20,25 @@ def resolve_pending_payments() -> dict:
     if outcomes:
         logger.info("resolved pending payments", extra={"event": "payments_resolved", **outcomes})
     return outcomes
+
+
+@shared_task(name="orders.tasks.send_daily_digests")
+def send_daily_digests(day: str | None = None) -> int:
+    """Queue one digest per active shop for ``day`` (ISO date, default today); returns the count queued."""
+    day = day or timezone.localdate().isoformat()
+    shop_ids = list_open_shop_ids()
+    for shop_id in shop_ids:
+        send_shop_digest.delay(shop_id, day)
+    return len(shop_ids)
+
+
+@shared_task(
+    name="orders.tasks.send_shop_digest",
+    autoretry_for=(ConnectionError, TimeoutError, OSError),
+    retry_backoff=60,
+    max_retries=5,
+    acks_late=True,
+)
+def send_shop_digest(shop_id: int, day: str) -> str:
+    """Send one shop's digest; idempotent per shop and day (DigestLog)."""
+    return digest.send_daily_digest(shop_id=shop_id, day=dt.date.fromisoformat(day)).reason

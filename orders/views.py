@@ -6,27 +6,30 @@ import time
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError, InterfaceError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from cart.exceptions import CartChanged
 from cart.selectors import get_cart_summary
-from cart.services import remove_items
 from etsy import idempotency
 from etsy.exceptions import DomainError
-from orders.exceptions import PaymentDeclined
+from orders.exceptions import CartTotalChanged, ItemUnavailable, PaymentDeclined
 from orders.forms import CheckoutForm, ReviewForm
 from orders.services import checkout as checkout_service
 
 IN_PROGRESS_POLLS = 50
 IN_PROGRESS_POLL_SECONDS = 0.1
+TYPED_ADDRESS_SESSION_KEY = "checkout_address"  # what the buyer typed, kept across a declined card
+ADDRESS_FIELDS = ("ship_name", "ship_line1", "ship_line2", "ship_city", "ship_postcode", "ship_country")
 
 
-def _checkout_page(request, form, summary, *, removed=None, status=200) -> HttpResponse:
-    return render(
-        request, "orders/checkout.html", {"form": form, "cart": summary, "removed": removed or []}, status=status
-    )
+def _checkout_page(request, form, summary, *, removed=None, changed=False, status=200) -> HttpResponse:
+    """The checkout page; its form carries the version of the cart it shows (checked at submit)."""
+    context = {"form": form, "cart": summary, "removed": removed or [], "cart_changed": changed}
+    return render(request, "orders/checkout.html", context, status=status)
 
 
 def _see_other(stored, *, replayed: bool = False) -> HttpResponse:
@@ -68,7 +71,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
         if summary.is_empty:
             messages.info(request, "Your cart is empty.")
             return redirect("cart:detail")
-        initial = {"token": idempotency.new_form_token(), "ship_name": request.user.display_name, "ship_country": "US"}
+        typed = request.session.pop(TYPED_ADDRESS_SESSION_KEY, None) or {}
+        initial = {
+            "ship_name": request.user.display_name,
+            "ship_country": "US",
+            **{k: v for k, v in typed.items() if k in ADDRESS_FIELDS},
+            "token": idempotency.new_form_token(),
+        }
         return _checkout_page(request, CheckoutForm(initial=initial), summary)
 
     form = CheckoutForm(request.POST)
@@ -80,6 +89,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     except DomainError:
         return _checkout_page(request, _with_fresh_token(request.POST), summary, status=400)
     payload = {k: v for k, v in data.items() if k != "token"}
+    expected_version = (request.POST.get("cart_version") or "").strip()[:64] or None
     scope = idempotency.user_scope(request.user)
     fingerprint = checkout_service.fingerprint_checkout(buyer=request.user, payload=payload)
     address = checkout_service.ShippingAddress(
@@ -96,10 +106,15 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 return _see_other(att.replay, replayed=True)
             try:
                 result = checkout_service.place_order(
-                    buyer=request.user, address=address, card_number=data["card_number"], idempotency_key=key
+                    buyer=request.user,
+                    address=address,
+                    card_number=data["card_number"],
+                    idempotency_key=key,
+                    expected_version=expected_version,
                 )
             except PaymentDeclined as exc:  # orders were created and cancelled: keep this answer for a replay
-                messages.error(request, f"{exc.message} Nothing was charged; your cart is as it was.")
+                request.session[TYPED_ADDRESS_SESSION_KEY] = {k: data[k] for k in ADDRESS_FIELDS}
+                messages.error(request, f"{exc.message} Your cart and the address you typed are as you left them.")
                 url = reverse("orders:checkout")
             else:
                 url = reverse("orders:confirmation", kwargs={"checkout_id": result.checkout.pk})
@@ -116,17 +131,31 @@ def checkout(request: HttpRequest) -> HttpResponse:
         form = _with_fresh_token(request.POST)
         form.add_error(None, "This form was already used for a different order. Check the details and try again.")
         return _checkout_page(request, form, summary, status=422)
+    except (DatabaseError, InterfaceError):
+        # The service already retried once; the same form (same token) finishes what was started.
+        messages.error(
+            request,
+            "We lost contact with our database while placing your order. Press “Place order” again: "
+            "it finishes the same order and never charges twice.",
+        )
+        return _checkout_page(request, CheckoutForm(request.POST), get_cart_summary(user=request.user), status=503)
+    except (CartChanged, CartTotalChanged):
+        # Another tab or device changed the cart after this page was shown: show it as it is now.
+        summary = get_cart_summary(user=request.user)
+        if summary.is_empty:
+            messages.error(request, "Your cart changed and is now empty. Nothing was charged.")
+            return redirect("cart:detail")
+        return _checkout_page(request, _with_fresh_token(request.POST), summary, changed=True, status=409)
+    except ItemUnavailable as exc:
+        # The service took the sold lines out of the cart: say which, and offer the rest in one click.
+        products = exc.extra.get("products") or []
+        summary = get_cart_summary(user=request.user)
+        if summary.is_empty:
+            names = ", ".join(p["title"] for p in products)
+            messages.error(request, f"Sorry — {names} just sold, and your cart is now empty.")
+            return redirect("cart:detail")
+        return _checkout_page(request, _with_fresh_token(request.POST), summary, removed=products, status=409)
     except DomainError as exc:
-        products = (exc.extra or {}).get("products") or []
-        if products:
-            # An item sold a moment ago: say which, take it out, and offer to place the rest in one click.
-            remove_items(user=request.user, product_ids=[p["id"] for p in products])
-            summary = get_cart_summary(user=request.user)
-            if summary.is_empty:
-                names = ", ".join(p["title"] for p in products)
-                messages.error(request, f"Sorry — {names} just sold, and your cart is now empty.")
-                return redirect("cart:detail")
-            return _checkout_page(request, _with_fresh_token(request.POST), summary, removed=products, status=409)
         form = _with_fresh_token(request.POST)
         form.add_error(None, exc.message)
         for field, message in ((exc.extra or {}).get("fields") or {}).items():

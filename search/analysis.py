@@ -21,7 +21,7 @@ Words only ever reach SQL as bind parameters, and the tsquery text handed to
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from threading import Lock
 
 from django.db import connection
@@ -35,7 +35,11 @@ MAX_PHRASE_WORDS = 4
 # the first two letters and are 1 edit away (3-5 letters) or 2 edits (longer words).
 # An unknown word is replaced by the closest indexed word; a known but rare word is
 # searched together with a close word used this many times more often (a likely misspelling).
-MISSPELLING_RATIO = 20
+MISSPELLING_RATIO = 10
+# A spelling no listing uses, this long or longer, is widened to a close word used this many times
+# more often even when its stem is known.
+MIN_UNKNOWN_SPELLING_LENGTH = 5
+UNKNOWN_SPELLING_RATIO = 3
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,20 @@ class TermGroup:
 
     alternatives: tuple[str, ...]
     lexemes: tuple[tuple[str, ...], ...] = ()
+    # "vintage" (answered by the listing's vintage flag), "handmade" or "gift" (rank, never exclude), or "".
+    kind: str = ""
+    # The shopper's word was unknown and replaced by a close indexed word: a listing matching
+    # only guessed concepts is no partial match ("iphone charger" must not find a "chapter").
+    is_guess: bool = False
 
-    def tsquery_text(self) -> str:
-        """The group as tsquery text (already stemmed), e.g. ``'wallet' | 'card' <-> 'holder'``."""
-        parts = [_phrase_tsquery(phrase) for phrase in self.lexemes]
+    @property
+    def is_qualifier(self) -> bool:
+        return bool(self.kind)
+
+    def tsquery_text(self, weights: str = "") -> str:
+        """The group as tsquery text (already stemmed), e.g. ``'wallet' | 'card' <-> 'holder'``;
+        ``weights`` ("D") restricts every lexeme to those fields."""
+        parts = [_phrase_tsquery(phrase, weights) for phrase in self.lexemes]
         return " | ".join(part for part in parts if part)
 
 
@@ -56,7 +70,7 @@ def _quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _phrase_tsquery(lexemes: tuple[str, ...]) -> str:
+def _phrase_tsquery(lexemes: tuple[str, ...], weights: str = "") -> str:
     out: list[str] = []
     gap = 0
     for lexeme in lexemes:
@@ -65,7 +79,7 @@ def _phrase_tsquery(lexemes: tuple[str, ...]) -> str:
             continue
         if out:
             out.append(f" <{gap + 1}> " if gap else " <-> ")
-        out.append(_quote(lexeme))
+        out.append(_quote(lexeme) + (f":{weights}" if weights else ""))
         gap = 0
     return "".join(out)
 
@@ -89,6 +103,7 @@ class _Word:
     text: str
     stem: str | None  # None for a stop word
     stem_count: int = 0  # listings that use a word with this stem
+    is_known: bool = False  # some listing uses this very spelling
     corrected: str | None = None  # replaces ``text`` (an unknown word)
     also: str | None = None  # searched beside ``text`` (a likely misspelling)
     corrected_stem: str | None = None
@@ -111,6 +126,7 @@ WITH t AS (
 )
 SELECT t.ord, t.tok, t.stem,
        coalesce((SELECT sum(v.ndoc) FROM search_vocabulary v WHERE v.lexeme = t.stem), 0) AS stem_count,
+       EXISTS (SELECT 1 FROM search_vocabulary v WHERE v.word = t.tok) AS is_known,
        c.word, c.lexeme, c.ndoc,
        EXISTS (SELECT 1 FROM search_vocabulary) AS has_vocabulary
   FROM t
@@ -155,7 +171,8 @@ class _SynonymIndex:
         by_stems: dict[tuple[str, ...], list[str]] = {}
         for rule in rules:
             for phrase in rule.inputs:
-                key = tuple(stems[w] for w in phrase.split())
+                # A stop word keys by itself: "for him" and "for her" are different phrases.
+                key = tuple(stems[w] or w for w in phrase.split())
                 outputs = by_stems.setdefault(key, [])
                 for out in (phrase, *rule.outputs):
                     if out not in outputs:
@@ -188,7 +205,7 @@ def analyze(q: str) -> AnalyzedQuery:
     # "signet ring": both words belong to one synonym group; matching it twice adds nothing.
     unique: dict[str, TermGroup] = {}
     for group in groups:
-        unique.setdefault(group.tsquery_text(), group)
+        unique.setdefault(group.tsquery_text(), _with_kind(group))
     analyzed.groups = list(unique.values())
     stems = dict.fromkeys(
         (w.corrected_stem if w.corrected else w.stem)
@@ -199,9 +216,77 @@ def analyze(q: str) -> AnalyzedQuery:
     return analyzed
 
 
+# Marketplace qualifiers: the synonym groups of these words are attributes, not required text.
+QUALIFIER_WORDS = {"vintage": "vintage", "handmade": "handmade", "gift": "gift"}
+
+
+def _with_kind(group: TermGroup) -> TermGroup:
+    stems = synonym_index.stems
+    for word, kind in QUALIFIER_WORDS.items():
+        if (stems.get(word) or word,) in group.lexemes:
+            return replace(group, kind=kind)
+    return group
+
+
+@dataclass(frozen=True)
+class QualifiedWords:
+    """A query's words without its marketplace qualifiers (for backends that analyze text themselves)."""
+
+    words: tuple[str, ...]  # what a listing must match
+    vintage: bool  # a vintage word: answered by the listing's flag
+    optional: tuple[str, ...]  # handmade and gift words: rank, never exclude
+    phrases: int = 0  # concepts among ``words``: a synonym phrase ("for him") is one
+
+    @property
+    def concepts(self) -> int:
+        return (self.phrases or len(self.words)) + self.vintage
+
+
+def split_qualifiers(q: str) -> QualifiedWords:
+    """Split the qualifier phrases of the synonyms file out of the query (no database query).
+
+    "vintage leather bag" -> words ("leather", "bag"), vintage; "handmade mug gift" -> words
+    ("mug",), optional ("handmade", "gift"). A query of qualifiers only keeps the handmade and
+    gift words as words (they are all the shopper gave).
+    """
+    phrases: dict[tuple[str, ...], str] = {(word,): kind for word, kind in QUALIFIER_WORDS.items()}
+    for rule in load_rules():
+        for word, kind in QUALIFIER_WORDS.items():
+            if word in rule.inputs:
+                phrases.update({tuple(phrase.split()): kind for phrase in rule.inputs})
+    words = query_words(q)
+    kept: list[str] = []
+    optional: list[str] = []
+    vintage = False
+    i = 0
+    while i < len(words):
+        for length in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+            kind = phrases.get(tuple(words[i : i + length]))
+            if kind:
+                vintage = vintage or kind == "vintage"
+                if kind != "vintage":
+                    optional.extend(words[i : i + length])
+                i += length
+                break
+        else:
+            kept.append(words[i])
+            i += 1
+    if not kept and not vintage:
+        kept, optional = optional, []
+    known = {tuple(phrase.split()) for rule in load_rules() for phrase in rule.inputs}
+    concepts = i = 0
+    while i < len(kept):
+        i += next((n for n in range(min(MAX_PHRASE_WORDS, len(kept) - i), 1, -1) if tuple(kept[i : i + n]) in known), 1)
+        concepts += 1
+    return QualifiedWords(words=tuple(kept), vintage=vintage, optional=tuple(optional), phrases=concepts)
+
+
 def allowed_edits(word: str) -> int:
-    """Elasticsearch's ``fuzziness: AUTO``: no edit up to 2 letters, 1 up to 5, then 2."""
-    return 0 if len(word) <= 2 else 1 if len(word) <= 5 else 2
+    """No edit up to 2 letters, 1 up to 6, then 2 (Elasticsearch's ``fuzziness: AUTO:3,7``).
+
+    A swap of neighbours counts as one edit ("cermaic" -> "ceramic").
+    """
+    return 0 if len(word) <= 2 else 1 if len(word) <= 6 else 2
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -230,9 +315,9 @@ def _look_up(words: list[str]) -> list[_Word]:
         schedule_vocabulary_refresh()
     by_ord: dict[int, _Word] = {}
     candidates: dict[int, list[tuple[str, str, int]]] = {}
-    for ordinal, tok, stem, stem_count, cand, cand_lexeme, cand_count, _has_vocabulary in rows:
+    for ordinal, tok, stem, stem_count, is_known, cand, cand_lexeme, cand_count, _has_vocabulary in rows:
         if ordinal not in by_ord:
-            by_ord[ordinal] = _Word(text=tok, stem=stem or None, stem_count=int(stem_count or 0))
+            by_ord[ordinal] = _Word(text=tok, stem=stem or None, stem_count=int(stem_count or 0), is_known=is_known)
             candidates[ordinal] = []
         if cand is not None:
             candidates[ordinal].append((cand, cand_lexeme, int(cand_count)))
@@ -242,10 +327,18 @@ def _look_up(words: list[str]) -> list[_Word]:
         best = _closest(word.text, candidates[ordinal])
         if word.stem is not None and best is not None:
             cand, cand_lexeme, cand_count = best
-            in_synonyms = word.stem in synonym_index.known_stems
-            if word.stem_count == 0 and not in_synonyms:
+            in_synonyms = word.stem in synonym_index.known_stems or word.text in synonym_index.stems
+            if in_synonyms or cand_count <= word.stem_count:
+                pass  # a correction must find more than the word typed
+            elif word.stem_count == 0:
                 word.corrected, word.corrected_stem = cand, cand_lexeme
-            elif not in_synonyms and cand_count >= MISSPELLING_RATIO * max(word.stem_count, 1):
+            elif cand_count >= MISSPELLING_RATIO * word.stem_count or (
+                # Nobody writes this spelling and its stem belongs to rarer words ("earings" stems
+                # to "ear"): search the close, more used word beside it.
+                not word.is_known
+                and len(word.text) >= MIN_UNKNOWN_SPELLING_LENGTH
+                and cand_count >= UNKNOWN_SPELLING_RATIO * word.stem_count
+            ):
                 word.also, word.corrected_stem = cand, cand_lexeme
         result.append(word)
     return result
@@ -261,7 +354,7 @@ def _closest(word: str, candidates: list[tuple[str, str, int]]) -> tuple[str, st
 
 def _expand(words: list[_Word], by_stems: dict[tuple[str, ...], list[str]]) -> list[TermGroup]:
     """Group the words into concepts, matching the longest synonym phrase first."""
-    stems = [(w.corrected_stem if w.corrected else w.stem) or "" for w in words]
+    stems = [(w.corrected_stem if w.corrected else w.stem) or w.text for w in words]
     known = dict(synonym_index.stems)
     for w in words:
         known[w.text] = w.stem or ""
@@ -270,11 +363,12 @@ def _expand(words: list[_Word], by_stems: dict[tuple[str, ...], list[str]]) -> l
         if w.also:
             known[w.also] = w.corrected_stem or ""
 
-    def group(alternatives: list[str]) -> TermGroup:
+    def group(alternatives: list[str], *, is_guess: bool = False) -> TermGroup:
         unique = tuple(dict.fromkeys(alternatives))
         return TermGroup(
             alternatives=unique,
             lexemes=tuple(tuple(known.get(word, word) for word in phrase.split()) for phrase in unique),
+            is_guess=is_guess,
         )
 
     groups: list[TermGroup] = []
@@ -283,7 +377,7 @@ def _expand(words: list[_Word], by_stems: dict[tuple[str, ...], list[str]]) -> l
         matched = False
         for length in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
             key = tuple(stems[i : i + length])
-            if not any(key) or key not in by_stems:
+            if key not in by_stems:
                 continue
             alternatives = list(by_stems[key])
             if length == 1 and words[i].also:
@@ -304,5 +398,5 @@ def _expand(words: list[_Word], by_stems: dict[tuple[str, ...], list[str]]) -> l
             alternatives = [word.text]
             if word.also:
                 alternatives.extend(by_stems.get((word.corrected_stem or "",), [word.also]))
-        groups.append(group(alternatives))
+        groups.append(group(alternatives, is_guess=bool(word.corrected)))
     return [g for g in groups if g.tsquery_text()]

@@ -1,9 +1,19 @@
-"""Cache keys of the search app (Redis, ``default`` alias).
+"""Cache keys of the search app (Redis, ``default`` alias), and how cached answers stay right.
 
-A search answer is stored under ``search:{hash}``, the hash of the normalized
-parameters and the current listings version. Any listing or shop change bumps the
-version (``bump_listings_version``), so every cached answer is dropped at once
-without scanning keys; old entries simply expire after their TTL.
+A search answer is stored under ``search:{hash}``, the hash of the normalized parameters and
+the listings version, together with the *stamps* of the listings it shows. A listing's stamp
+(``search:listing:{id}``, a fresh number on every change of that listing: a sale, an edit, a
+deletion) moves after commit; an answer whose listings' stamps moved since it was stored is
+rebuilt when next read. So a sale drops only the answers showing what was sold, not every answer.
+
+What a change does to answers that do not show the listing (a new listing that now matches,
+an edit that makes one match) shows within the answer TTL (``SEARCH_CACHE_TTL``, 2 minutes):
+a short, bounded staleness. Sold-out and closed-shop listings are also left out when a page is
+loaded (``search.selectors``), so a stale answer never shows them.
+
+Changes that can alter answers without touching a listing's stamp bump the one listings version
+(``bump_listings_version``) and drop every answer: a bulk load (no listing ids), a shop's name
+or open/closed state.
 
 Suggestions are stored under ``search:suggest:{limit}:{hash of the normalized prefix}``
 for the search TTL. They are not versioned: they come from the vocabulary, which itself
@@ -14,12 +24,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Iterable
 
 from django.core.cache import cache
 
 from search.types import SearchParams
 
 VERSION_KEY = "search:version"
+# Outlives every answer and page that may hold a stamp (2 minutes + a minute of grace); a stamp
+# that expired reads as 0, which differs from the stored one: the answer is rebuilt, never kept wrong.
+LISTING_STAMP_TTL = 30 * 60
 
 
 def listings_version() -> int:
@@ -35,12 +50,38 @@ def bump_listings_version() -> None:
         cache.set(VERSION_KEY, 1, timeout=None)
 
 
+def listing_stamp_key(product_id: int) -> str:
+    return f"search:listing:{product_id}"
+
+
+def stamp_listings(product_ids: Iterable[int]) -> None:
+    """Mark the listings changed (one round trip): cached answers showing them are rebuilt.
+
+    The stamp is the time in nanoseconds, never a counter: a counter that expired and started
+    again could come back to the value an old answer holds.
+    """
+    stamp = time.time_ns()
+    keys = {listing_stamp_key(pk): stamp for pk in dict.fromkeys(product_ids)}
+    if keys:
+        cache.set_many(keys, timeout=LISTING_STAMP_TTL)
+
+
+def read_listing_stamps(product_ids: list[int]) -> tuple[int, ...]:
+    """Return the listings' stamps in order (0 for a listing not changed lately), one round trip."""
+    if not product_ids:
+        return ()
+    keys = [listing_stamp_key(pk) for pk in product_ids]
+    found = cache.get_many(keys)
+    return tuple(int(found.get(key) or 0) for key in keys)
+
+
 def result_key(params: SearchParams, *, version: int) -> str:
     normalized = {
         "q": " ".join(params.q.lower().split()),
         "category": params.category,
         "price_min": str(params.price_min) if params.price_min is not None else None,
         "price_max": str(params.price_max) if params.price_max is not None else None,
+        "price_range": params.price_range,
         "vintage": params.vintage,
         "shop_id": params.shop_id,
         "sort": params.sort,

@@ -57,8 +57,10 @@ class ProductDocument(Document):
     description = _text()
     # Keyword per the design document for exact tag filters (tags.raw); analyzed text for matching.
     tags = _text(fields={"raw": fields.KeywordField()}, multi=True)
-    # The category and its ancestors' names, searched with a low weight (PostgreSQL: weight D).
+    # The category and its ancestors' names, a weighted field (PostgreSQL: weight D).
     category_names = _text()
+    # Searched when a query names a shop ("rowan" -> Rowan Trading Post); reindexed on a rename.
+    shop_name = _text(attr="shop.name")
     category = fields.KeywordField(attr="category.slug")
     category_path = fields.KeywordField(attr="category.path")
     price = fields.FloatField()
@@ -115,7 +117,7 @@ class ProductDocument(Document):
         return float(rating) if rating is not None else None
 
     def prepare_is_active(self, instance: Product) -> bool:
-        return bool(instance.is_active and instance.shop.is_active)
+        return instance.is_listed
 
     def prepare_tags(self, instance: Product) -> list[str]:
         """The seller's tags, plus "vintage" for vintage listings (as in the PostgreSQL vector)."""

@@ -1,8 +1,9 @@
 """Keep search answers and the Elasticsearch index in step with listings and shops.
 
-Every receiver acts after commit (a rolled-back write changes nothing): it drops
-the cached search answers, asks for a vocabulary refresh, and, when Elasticsearch
-is configured, schedules exactly one Celery task to reindex what changed.
+Every receiver acts after commit (a rolled-back write changes nothing): it stamps
+the changed listings (the cached answers showing them are rebuilt, see search.caching),
+asks for a vocabulary refresh, and, when Elasticsearch is configured, schedules exactly
+one Celery task to reindex what changed.
 PostgreSQL's own search vector needs nothing here: a trigger updates it in the
 writing transaction.
 """
@@ -37,23 +38,33 @@ def reindex_products_after_commit(product_ids: list[int]) -> None:
     transaction.on_commit(partial(_products_changed, product_ids=list(product_ids)))
 
 
-def reindex_shop_after_commit(shop_id: int) -> None:
-    transaction.on_commit(partial(_shop_changed, shop_id=shop_id))
+def reindex_shop_after_commit(shop_id: int, fields: list[str] | None = None) -> None:
+    """``fields`` changed (None: unknown, as after a save)."""
+    transaction.on_commit(partial(_shop_changed, shop_id=shop_id, fields=fields))
+
+
+# Shop fields that change which listings an answer holds (its name is searched, a closed
+# shop's listings leave search); rating and sales only move the ranking, within the TTL.
+SHOP_FIELDS_IN_ANSWERS = frozenset({"name", "is_active"})
 
 
 def _products_changed(*, product_ids: list[int]) -> None:
     from search import tasks
 
-    caching.bump_listings_version()
+    if product_ids:
+        caching.stamp_listings(product_ids)  # only the answers showing them are rebuilt
+    else:
+        caching.bump_listings_version()  # a bulk change of listings nobody named
     schedule_vocabulary_refresh()
     if _is_elasticsearch_enabled() and product_ids:
         _send_task(tasks.index_products.delay, product_ids)
 
 
-def _shop_changed(*, shop_id: int) -> None:
+def _shop_changed(*, shop_id: int, fields: list[str] | None) -> None:
     from search import tasks
 
-    caching.bump_listings_version()
+    if fields is None or SHOP_FIELDS_IN_ANSWERS.intersection(fields):
+        caching.bump_listings_version()
     if _is_elasticsearch_enabled():
         _send_task(tasks.index_shop_products.delay, shop_id)
 
@@ -93,14 +104,14 @@ def on_products_changed(sender, product_ids=(), **kwargs) -> None:
     reindex_products_after_commit(list(product_ids))
 
 
-def on_shop_saved(sender, instance: Shop, raw: bool = False, **kwargs) -> None:
+def on_shop_saved(sender, instance: Shop, raw: bool = False, update_fields=None, **kwargs) -> None:
     if raw:
         return
-    reindex_shop_after_commit(instance.pk)
+    reindex_shop_after_commit(instance.pk, list(update_fields) if update_fields else None)
 
 
-def on_shop_changed(sender, shop_id: int, **kwargs) -> None:
-    reindex_shop_after_commit(shop_id)
+def on_shop_changed(sender, shop_id: int, fields=None, **kwargs) -> None:
+    reindex_shop_after_commit(shop_id, list(fields) if fields is not None else None)
 
 
 def remember_category_text(sender, instance: Category, raw: bool = False, **kwargs) -> None:

@@ -35,7 +35,7 @@ from search.backends import BackendResult
 from search.backends import postgres as postgres_backend
 from search.exceptions import InvalidSearch
 from search.synonyms import tokenize
-from search.types import SORTS, SearchParams, SearchResult, Suggestion
+from search.types import PRICE_RANGE_KEYS, SORTS, SearchParams, SearchResult, Suggestion
 
 logger = logging.getLogger("search")
 
@@ -55,17 +55,11 @@ def search_products(*, params: SearchParams) -> SearchResult:
     """
     params = _validated(params)
     started = time.perf_counter()
-    key = caching.result_key(params, version=caching.listings_version())
-    answer: BackendResult | None = cache.get(key)
-    degraded = False
-    if answer is not None:
-        metrics.cache_hits.labels(cache_type="search").inc()
-    else:
-        metrics.cache_misses.labels(cache_type="search").inc()
-        category = _resolve_category(params.category)
-        answer, degraded = _ask_backends(params=params, category=category)
-        if not degraded:
-            cache.set(key, answer, timeout=getattr(settings, "SEARCH_CACHE_TTL", 120))
+    answer, degraded = _answer(params)
+    if answer.total and not answer.ids and params.page > 1:
+        # A page past the end (an old link, a listing sold meanwhile): show the last page.
+        params = replace(params, page=min(MAX_PAGE, -(-answer.total // params.per_page)))
+        answer, degraded = _answer(params)
     hits = _load_listings(answer.ids)
     metrics.search_latency.labels(query_type=params.query_type).observe(time.perf_counter() - started)
     metrics.search_queries.labels(has_filters=str(params.has_filters).lower()).inc()
@@ -79,7 +73,33 @@ def search_products(*, params: SearchParams) -> SearchResult:
         suggestion=answer.suggestion,
         degraded=degraded,
         backend=answer.backend,
+        exact_total=answer.exact_total,
+        shops=answer.shops,
+        offers_vintage_filter=answer.offers_vintage_filter,
+        total_is_capped=answer.total_is_capped,
     )
+
+
+def _answer(params: SearchParams) -> tuple[BackendResult, bool]:
+    """Return the backend's answer and whether the fallback gave it.
+
+    Cached with the stamps of the listings it shows: when one of them changed since (sold,
+    edited, deleted), the answer is rebuilt; other changes show within the TTL (search.caching).
+    """
+    key = caching.result_key(params, version=caching.listings_version())
+    entry = cache.get(key)
+    if isinstance(entry, tuple) and len(entry) == 2:  # (an answer cached by an older release is a miss)
+        stamps, answer = entry
+        if caching.read_listing_stamps(answer.ids) == stamps:
+            metrics.cache_hits.labels(cache_type="search").inc()
+            return answer, False
+    metrics.cache_misses.labels(cache_type="search").inc()
+    category = _resolve_category(params.category)
+    answer, degraded = _ask_backends(params=params, category=category)
+    if not degraded:
+        stamps = caching.read_listing_stamps(answer.ids)
+        cache.set(key, (stamps, answer), timeout=getattr(settings, "SEARCH_CACHE_TTL", 120))
+    return answer, degraded
 
 
 def is_elasticsearch_enabled() -> bool:
@@ -117,6 +137,10 @@ def _validated(params: SearchParams) -> SearchParams:
             raise InvalidSearch(f"{name} must be a non-negative amount.", extra={"field": name})
     if params.shop_id is not None and not (isinstance(params.shop_id, int) and 1 <= params.shop_id < 2**63):
         raise InvalidSearch("shop must be a shop id.", extra={"field": "shop_id"})
+    if params.price_range is not None and params.price_range not in PRICE_RANGE_KEYS:
+        raise InvalidSearch(
+            f"price_range must be one of {', '.join(PRICE_RANGE_KEYS)}.", extra={"field": "price_range"}
+        )
     if params.vintage is not None and not isinstance(params.vintage, bool):
         raise InvalidSearch("vintage must be true or false.", extra={"field": "vintage"})
     if params.price_min is not None and params.price_max is not None and params.price_min > params.price_max:
@@ -138,13 +162,12 @@ def _resolve_category(slug: str | None) -> Category | None:
 
 
 def _load_listings(ids: list[int]) -> list[Product]:
-    """Load the page's listings in rank order; one still in stock a moment ago but sold out now is left out."""
+    """Load the page's listings in rank order; one sold out, withdrawn or in a shop closed since
+    the answer was built is left out (cached answers may be up to the search TTL old)."""
     if not ids:
         return []
     rows = (
-        Product.objects.filter(pk__in=ids, quantity__gt=0, is_active=True)
-        .select_related("shop", "category")
-        .prefetch_related("images")
+        Product.objects.purchasable().filter(pk__in=ids).select_related("shop", "category").prefetch_related("images")
     )
     by_id = {row.pk: row for row in rows}
     return [by_id[pk] for pk in ids if pk in by_id]

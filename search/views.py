@@ -11,13 +11,13 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from catalog.exceptions import CategoryNotFound
-from catalog.shells import shell_response
+from catalog.shells import shell_response, signed_in_user_id
 from catalog.views import _decimal_param, _int_param
 from etsy import cache
 from search import selectors
-from search.caching import VERSION_KEY
+from search.caching import VERSION_KEY, read_listing_stamps
 from search.exceptions import InvalidSearch
-from search.types import PRICE_RANGES, SORTS, SearchParams
+from search.types import PRICE_RANGE_KEYS, PRICE_RANGES, SORTS, SearchParams
 
 SORT_LABELS = {
     "relevance": "Most relevant",
@@ -31,10 +31,10 @@ PER_PAGE = 24
 def _params(request: HttpRequest) -> SearchParams:
     g = request.GET
     price_min, price_max = _decimal_param(g.get("min")), _decimal_param(g.get("max"))
-    price_key = g.get("price")
-    for key, _, low, high in PRICE_RANGES:
-        if key == price_key:
-            price_min, price_max = low, high
+    # A facet link filters by its half-open range (the bounds its count used); typed bounds are inclusive.
+    price_range = g.get("price") if g.get("price") in PRICE_RANGE_KEYS else None
+    if price_range is not None:
+        price_min = price_max = None
     if price_min is not None and price_max is not None and price_min > price_max:
         price_min, price_max = price_max, price_min
     sort = g.get("sort") or "relevance"
@@ -43,6 +43,7 @@ def _params(request: HttpRequest) -> SearchParams:
         category=g.get("category") or None,
         price_min=price_min,
         price_max=price_max,
+        price_range=price_range,
         vintage={"1": True, "0": False}.get(g.get("vintage", "")),
         sort=sort if sort in SORTS else "relevance",
         page=_int_param(g.get("page")),
@@ -55,11 +56,11 @@ def _chips(params: SearchParams, result) -> list[tuple[str, dict]]:
     if params.category:
         name = next((c.name for c in result.categories if c.slug == params.category), params.category)
         chips.append((f"Category: {name}", {"category": ""}))
-    if params.price_min is not None or params.price_max is not None:
-        label = next(
-            (lbl for _, lbl, lo, hi in PRICE_RANGES if lo == params.price_min and hi == params.price_max),
-            f"${params.price_min or Decimal(0):,.0f}–"
-            + (f"${params.price_max:,.0f}" if params.price_max is not None else "up"),
+    if params.price_range is not None:
+        chips.append((next(lbl for key, lbl, *_ in PRICE_RANGES if key == params.price_range), {"price": ""}))
+    elif params.price_min is not None or params.price_max is not None:
+        label = f"${params.price_min or Decimal(0):,.0f}–" + (
+            f"${params.price_max:,.0f}" if params.price_max is not None else "up"
         )
         chips.append((label, {"price": "", "min": "", "max": ""}))
     if params.vintage is not None:
@@ -87,18 +88,42 @@ def results(request: HttpRequest) -> HttpResponse:
             "price_ranges": PRICE_RANGES,
         }
 
+    key = f"page:search:{cache.params_digest(params.__dict__)}"
+    shown_key = f"{key}:shown"  # the listings the cached page shows, with their stamps then
+
+    def build_and_remember() -> dict:
+        context = build()
+        if context["result"] is not None:
+            ids = [p.pk for p in context["result"].hits]
+            cache.set(shown_key, (ids, read_listing_stamps(ids)), ttl=cache.TTL["search"] * 2)
+        return context
+
     response = shell_response(
         request,
-        key=f"page:search:{cache.params_digest(params.__dict__)}",
+        key=key,
         ttl=cache.TTL["search"],
         cache_type="page",
         template="search/results.html",
-        build_context=build,
-        gen_keys=(VERSION_KEY,),  # any listing change bumps it (search app)
+        build_context=build_and_remember,
+        found=_read_page(request, key=key, shown_key=shown_key),
+        gen_keys=(VERSION_KEY,),  # bumped by bulk and shop-wide changes only (search.caching)
         cacheable=lambda context: context["result"] is not None and not context["result"].degraded,
     )
     response.status_code = outcome["status"]
     return response
+
+
+def _read_page(request: HttpRequest, *, key: str, shown_key: str) -> dict | None:
+    """Read the cached page and what it depends on; a page showing a listing changed since it was
+    built (sold, edited) is left out, so it is rebuilt. Other changes show within the search TTL."""
+    user_id = signed_in_user_id(request)
+    found = cache.read_with([key, shown_key, VERSION_KEY] + ([cache.cart_count_key(user_id)] if user_id else []))
+    if found is None or key not in found:
+        return found
+    shown = found.get(shown_key)
+    if shown is None or read_listing_stamps(shown[0]) != shown[1]:
+        del found[key]
+    return found
 
 
 @require_safe

@@ -1,11 +1,9 @@
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.template.response import TemplateResponse
-from django.urls import path
 
-from etsy.admin_site import ShopScopedAdmin, is_marketplace_admin, seller_shop
-from etsy.exceptions import DomainError
-from shops import services, stats
+from etsy.admin_permissions import MarketplaceAdminOnly
+from etsy.admin_refusals import DomainRefusalAsMessage
+from shops import services
+from shops.admin_scoping import ShopScopedAdmin, is_marketplace_admin
 from shops.forms import ShopAdminForm
 from shops.models import DigestLog, Shop
 
@@ -15,7 +13,7 @@ admin.site.index_title = "Your shop"
 
 
 @admin.register(Shop)
-class ShopAdmin(ShopScopedAdmin):
+class ShopAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
     shop_path = "pk"
     form = ShopAdminForm
     list_display = ["name", "owner", "rating", "review_count", "sales_count", "is_active"]
@@ -58,52 +56,16 @@ class ShopAdmin(ShopScopedAdmin):
             super().save_model(request, obj, form, change)
             return
         fields = {f: form.cleaned_data[f] for f in form.changed_data if f in services.SHOP_EDITABLE_FIELDS}
-        try:
-            services.update_shop(shop=obj, **fields)
-        except DomainError as exc:  # the form checked shape; a rule refused (e.g. name taken since)
-            raise PermissionDenied(exc.message) from exc
-
-    def get_urls(self):
-        urls = [
-            path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="shops_shop_dashboard"),
-        ]
-        return urls + super().get_urls()
-
-    def dashboard_view(self, request):
-        """Sales figures of the seller's own shop (superusers pick a shop with ?shop=<id>)."""
-        shop = seller_shop(request)
-        if is_marketplace_admin(request) and request.GET.get("shop", "").isdigit():
-            shop = Shop.objects.filter(pk=int(request.GET["shop"])).first()
-        if shop is None:
-            raise PermissionDenied("Only a shop owner has a sales dashboard.")
-        figures = stats.get_shop_stats(shop=shop)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Sales of {shop.name}",
-            "shop": shop,
-            "stats": figures,
-            "charts": stats.render_shop_charts(figures),
-        }
-        return TemplateResponse(request, "admin/shops/dashboard.html", context)
+        # The form checked shape; a rule may refuse (e.g. name taken since): the DomainError leaves
+        # the admin's transaction and DomainRefusalAsMessage says why.
+        services.update_shop(shop=obj, **fields)
 
 
 @admin.register(DigestLog)
-class DigestLogAdmin(admin.ModelAdmin):
+class DigestLogAdmin(MarketplaceAdminOnly):
     list_display = ["day", "shop", "sent_at", "new_orders", "new_favorites", "low_stock"]
     list_filter = ["day"]
     readonly_fields = ["shop", "day", "sent_at", "new_orders", "new_favorites", "low_stock", "created_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_module_permission(self, request):
-        return is_marketplace_admin(request)
-
-    def has_view_permission(self, request, obj=None):
-        return is_marketplace_admin(request)
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return is_marketplace_admin(request)

@@ -1,11 +1,11 @@
-"""Forms of the seller side: shape only; the rules live in shops.services and catalog.images."""
+"""Forms of the seller side: shape only; the rules live in shops.services and etsy.images."""
 
 from __future__ import annotations
 
 from django import forms
 from django.core.files.base import ContentFile
 
-from catalog import images
+from etsy import images
 from shops.models import Shop
 
 LOGO_SIDE = 600

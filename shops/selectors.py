@@ -8,8 +8,6 @@ from etsy import cache
 from shops.exceptions import ShopNotFound
 from shops.models import Shop
 
-REVIEWS_SHOWN = 10
-
 
 def _active_shops() -> QuerySet[Shop]:
     """Shops buyers may see, ready to render as a card."""
@@ -52,18 +50,6 @@ def get_shop_by_slug(*, slug: str) -> Shop:
     return get_shop_card(shop_id=shop_id)
 
 
-def list_shop_reviews(*, shop_id: int, limit: int = REVIEWS_SHOWN) -> list:
-    """Return the shop's latest reviews with their reviewers (cached with the shop rating)."""
-    from orders.models import Review
-
-    def fetch() -> list:
-        return list(
-            Review.objects.filter(shop_id=shop_id).select_related("reviewer").order_by("-created_at")[:REVIEWS_SHOWN]
-        )
-
-    reviews = cache.cache_aside(cache.shop_reviews_key(shop_id), fetch, ttl=cache.TTL["reviews"], cache_type="shop")
-    return reviews[:limit]
-
-
-def list_active_shops() -> QuerySet[Shop]:
-    return Shop.objects.filter(is_active=True).order_by("name")
+def list_open_shop_ids() -> list[int]:
+    """Ids of the shops open to buyers, in id order."""
+    return list(Shop.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
 from functools import partial
 
-from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, Q
-from django.template.loader import render_to_string
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -23,7 +22,7 @@ from shops.selectors_seller import SELLERS_GROUP
 from shops.signals import shop_changed
 
 # What the "Sellers" group may do in the admin; rows are always scoped to the seller's own shop
-# by the ModelAdmins (etsy/admin_site.py). Mirrored by shops/migrations/0003_sellers_group.py.
+# by the ModelAdmins (shops/admin_scoping.py). Mirrored by shops/migrations/0003_sellers_group.py.
 SELLER_PERMISSIONS: dict[str, list[str]] = {
     "shops": ["view_shop", "change_shop"],
     "catalog": [
@@ -132,70 +131,27 @@ def update_shop(*, shop: Shop, **fields) -> Shop:
 
 
 @transaction.atomic
-def recompute_shop_rating(*, shop_id: int) -> Shop:
-    """Recompute Shop.rating and review_count from the reviews. Sends shop_changed after commit."""
-    from orders.models import Review  # orders depends on shops, not the reverse, at import time
+def update_shop_rating(*, shop_id: int, compute: Callable[[], tuple[Decimal | None, int]]) -> Shop:
+    """Set Shop.rating and review_count to what ``compute()`` returns while the shop row is locked.
 
+    The reviews live above shops (orders), so their owner passes the computation in; the lock serialises two
+    reviews of one shop so the later figures win. Sends shop_changed after commit.
+    """
     shop = Shop.objects.select_for_update().get(pk=shop_id)
-    figures = Review.objects.filter(shop_id=shop_id).aggregate(avg=Avg("rating"), count=Count("id"))
-    rating = None if figures["avg"] is None else Decimal(figures["avg"]).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    Shop.objects.filter(pk=shop_id).update(rating=rating, review_count=figures["count"])
-    shop.refresh_from_db(fields=["rating", "review_count"])
+    shop.rating, shop.review_count = compute()
+    Shop.objects.filter(pk=shop_id).update(rating=shop.rating, review_count=shop.review_count)
     transaction.on_commit(partial(_send_shop_changed, shop_id, ["rating", "review_count"]))
     return shop
 
 
-LOW_STOCK_THRESHOLD = 3
+@contextmanager
+def claim_daily_digest(*, shop_id: int, day: dt.date) -> Iterator[DigestLog | None]:
+    """Claim the shop's digest of ``day``: yield its DigestLog row locked, or None when it was sent already.
 
-
-@dataclass(frozen=True)
-class DigestOutcome:
-    shop_id: int
-    day: dt.date
-    sent: bool
-    reason: str
-
-
-def _digest_figures(shop: Shop, day: dt.date) -> dict:
-    from catalog.models import Favorite, Product
-    from orders.models import Order
-
-    end = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-    start = end - dt.timedelta(days=1)
-    orders = list(
-        Order.objects.filter(shop=shop, created_at__gte=start, created_at__lt=end)
-        .exclude(status__in=[Order.Status.PENDING_PAYMENT, Order.Status.CANCELLED])
-        .select_related("buyer")
-        .order_by("created_at")
-    )
-    favorites = Favorite.objects.filter(created_at__gte=start, created_at__lt=end).filter(
-        Q(kind=Favorite.Kind.PRODUCT, product__shop=shop) | Q(kind=Favorite.Kind.SHOP, shop=shop)
-    )
-    low_stock = list(
-        Product.objects.filter(shop=shop, is_active=True, quantity__lte=LOW_STOCK_THRESHOLD).order_by(
-            "quantity", "title"
-        )
-    )
-    return {
-        "orders": orders,
-        "revenue": sum((o.total for o in orders), Decimal("0.00")),
-        "product_favorites": favorites.filter(kind=Favorite.Kind.PRODUCT).count(),
-        "shop_favorites": favorites.filter(kind=Favorite.Kind.SHOP).count(),
-        "low_stock": low_stock,
-        "since": start,
-    }
-
-
-def send_daily_digest(*, shop_id: int, day: dt.date) -> DigestOutcome:
-    """Email ``shop_id``'s owner the digest of the day before ``day``, at most once per shop and day.
-
-    The DigestLog row (unique per shop and day) is claimed first; the email goes out while the
-    row is locked and the row is stamped in the same transaction, so a restarted beat or a second
-    worker skips it. If sending fails the stamp rolls back and the next run retries.
+    The row (unique per shop and day) is made first, then locked with SKIP LOCKED, so a restarted beat or a
+    second worker gets None. The caller fills the counts and sends; the row is stamped sent in the same
+    transaction on a normal exit, and an exception rolls the stamp back so the next run retries.
     """
-    shop = Shop.objects.select_related("owner").filter(pk=shop_id, is_active=True).first()
-    if shop is None:
-        return DigestOutcome(shop_id, day, False, "no such active shop")
     DigestLog.objects.get_or_create(shop_id=shop_id, day=day)
     with transaction.atomic():
         log = (
@@ -203,24 +159,22 @@ def send_daily_digest(*, shop_id: int, day: dt.date) -> DigestOutcome:
             .filter(shop_id=shop_id, day=day, sent_at__isnull=True)
             .first()
         )
-        if log is None:
-            return DigestOutcome(shop_id, day, False, "already sent")
-        figures = _digest_figures(shop, day)
-        log.new_orders = len(figures["orders"])
-        log.new_favorites = figures["product_favorites"] + figures["shop_favorites"]
-        log.low_stock = len(figures["low_stock"])
-        has_news = bool(log.new_orders or log.new_favorites or log.low_stock)
-        if has_news:
-            context = {"shop": shop, "day": day, "site_url": getattr(settings, "SITE_URL", ""), **figures}
-            subject = render_to_string("emails/seller_daily_digest_subject.txt", context).strip()
-            message = EmailMultiAlternatives(
-                subject,
-                render_to_string("emails/seller_daily_digest.txt", context),
-                settings.DEFAULT_FROM_EMAIL,
-                [shop.owner.email],
-            )
-            message.attach_alternative(render_to_string("emails/seller_daily_digest.html", context), "text/html")
-            message.send()
-        log.sent_at = timezone.now()
-        log.save(update_fields=["sent_at", "new_orders", "new_favorites", "low_stock"])
-    return DigestOutcome(shop_id, day, has_news, "sent" if has_news else "nothing to report")
+        yield log
+        if log is not None:
+            log.sent_at = timezone.now()
+            log.save(update_fields=["sent_at", "new_orders", "new_favorites", "low_stock"])
+
+
+def lock_shops(*, shop_ids) -> None:
+    """Lock these shop rows in id order (FOR NO KEY UPDATE). Must run inside a transaction.
+
+    Checkout takes its shops before the stock: a shop's update re-syncs its search rows (trigger) and a stock
+    update one of them, so both orders of locking must start at the shop for the two never to deadlock.
+    """
+    list(Shop.objects.select_for_update(no_key=True).filter(pk__in=list(shop_ids)).order_by("pk").values_list("pk"))
+
+
+def add_sales(*, shop_id: int, units: int) -> None:
+    """Move the shop's public sales count by ``units`` (negative for a cancelled paid order), never below zero."""
+    change = F("sales_count") + units if units >= 0 else Greatest(F("sales_count") + units, 0)
+    Shop.objects.filter(pk=shop_id).update(sales_count=change)

@@ -10,8 +10,8 @@ from etsy.api.schema import error_response
 from etsy.api.views import ApiView
 
 _CONFLICTS = error_response(
-    "`item_reserved` (another buyer holds it: `extra.reserved_until`) or `insufficient_stock` "
-    "(`extra.available`, `extra.requested`)."
+    "`item_reserved` (another buyer holds it: `extra.reserved_until`), `insufficient_stock` "
+    "(`extra.available`, `extra.requested`) or `already_in_cart` (a one-of-a-kind item is there already)."
 )
 _NOT_IN_CART = "That listing is not in your cart."
 

@@ -15,11 +15,12 @@ from catalog.api.serializers import (
 )
 from catalog.exceptions import CategoryNotFound
 from catalog.models import Product
+from catalog.selectors import get_product_for_seller, list_products_for_seller
 from catalog.services import listings
 from etsy.api.schema import error_response
 from etsy.api.views import ApiListView, ApiView
 from shops.api.permissions import IsShopOwner
-from shops.selectors_seller import get_product_for_seller, get_shop_for_request, list_products_for_seller
+from shops.selectors_seller import get_shop_for_request
 
 _PRODUCT_404 = error_response("No such listing in your shop (`product_not_found`).")
 _INVALID = error_response("Invalid input (`invalid`) or refused by the listing rules (`invalid_listing`).")

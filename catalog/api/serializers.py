@@ -210,5 +210,5 @@ class ProductWriteSerializer(StrictJsonSerializer):
 
 
 class ProductImageUploadSerializer(serializers.Serializer):
-    image = serializers.FileField(help_text="JPEG, PNG, GIF or WebP; at most 10 MB (checked by catalog.images).")
+    image = serializers.FileField(help_text="JPEG, PNG, GIF or WebP; at most 10 MB (checked by etsy.images).")
     alt_text = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")

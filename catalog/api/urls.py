@@ -7,6 +7,7 @@ urlpatterns = [
     path("products", views.ProductListApi.as_view(), name="products"),
     path("products/<int:product_id>", views.ProductDetailApi.as_view(), name="product-detail"),
     path("feed", views.FeedApi.as_view(), name="feed"),
+    path("shops/<int:shop_id>/products", views.ShopProductListApi.as_view(), name="shop-products"),
     path("favorites", views.FavoriteListApi.as_view(), name="favorites"),
     path(
         "favorites/products/<int:target_id>",

@@ -17,6 +17,7 @@ from catalog.api.serializers import (
 from catalog.services import favorites
 from etsy.api.schema import error_response
 from etsy.api.views import ApiListView, ApiView
+from shops import selectors as shop_selectors
 
 
 def _session_key(request) -> str | None:
@@ -139,3 +140,27 @@ class FavoriteDeleteApi(ApiView):
         if not favorites.remove_favorite(user=request.user, **{key: target_id}):
             raise NotFound("Not among your favorites.")
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ShopProductFilterSerializer(ProductFilterSerializer):
+    shop = None  # the shop is in the path
+
+
+class ShopProductListApi(ApiListView):
+    permission_classes = [AllowAny]
+    serializer_class = ProductCardSerializer
+
+    def get_queryset(self):
+        shop = shop_selectors.get_shop_card(shop_id=self.kwargs["shop_id"])
+        params = ShopProductFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return selectors.list_products(**{**params.listing_filters(), "shop_id": shop.pk})
+
+    @extend_schema(
+        tags=["shops"],
+        summary="A shop's listings",
+        description="404 `shop_not_found` for an unknown or closed shop.",
+        parameters=[ShopProductFilterSerializer],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -16,9 +16,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
-from catalog import images
 from catalog.models import Category, Product, ProductImage
 from catalog.signals import products_changed
+from catalog.stock import lock_products
+from etsy import images
 from etsy.exceptions import DomainError
 
 PRODUCT_FIELDS = {"title", "description", "price", "quantity", "category", "tags", "is_vintage", "is_active"}
@@ -193,7 +194,7 @@ def store_image_files(*, image: ProductImage, processed: images.ProcessedImage) 
 def add_product_image(*, product: Product, upload, alt_text: str = "", position: int | None = None) -> ProductImage:
     """Validate and attach a picture to a listing. Raises InvalidImage, TooManyImages."""
     processed = images.process_upload(upload)
-    Product.objects.select_for_update().filter(pk=product.pk).first()  # serialize position numbering
+    lock_products(product_ids=[product.pk])  # serialize position numbering
     existing = product.images.count()
     if existing >= MAX_IMAGES:
         raise TooManyImages()

@@ -10,7 +10,7 @@ from django.templatetags.static import static
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from catalog.images import picture_sources
+from etsy.images import picture_sources
 
 register = template.Library()
 

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from catalog.api.serializers import ShopSummarySerializer
-from etsy.api.fields import QuerySerializer, StrictJsonSerializer
+from etsy.api.fields import DecimalStringField, QuerySerializer, StrictJsonSerializer
 from orders.models import Checkout, Order, OrderItem, Review
 
 _MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -24,6 +24,16 @@ class CheckoutRequestSerializer(StrictJsonSerializer):
         max_length=23,
         write_only=True,
         help_text="Test cards: 4242424242424242 succeeds, 4000000000000002 is declined.",
+    )
+    expected_total = DecimalStringField(
+        required=False,
+        min_value=0,
+        help_text=(
+            'Optional: the cart total (items and shipping) the buyer was shown, e.g. `"28.95"`. When the cart\'s '
+            "total at the moment of the charge differs, nothing is created or charged and the answer is "
+            "409 `cart_total_changed` with `extra.expected_total` and `extra.total`."
+        ),
+        **_MONEY,
     )
 
 
@@ -123,3 +133,49 @@ class SellerReviewSerializer(OrderReviewSerializer):
 
     class Meta(OrderReviewSerializer.Meta):
         fields = [*OrderReviewSerializer.Meta.fields, "reviewer_name"]
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    reviewer_name = serializers.CharField(source="reviewer.public_name", read_only=True)
+
+    class Meta:
+        model = Review
+        fields = ["id", "rating", "comment", "reviewer_name", "seller_reply", "replied_at", "created_at"]
+
+
+class ShopReviewsParamsSerializer(QuerySerializer):
+    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=10)
+
+
+class DayFiguresSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+    orders = serializers.IntegerField()
+
+
+class ListingFiguresSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    title = serializers.CharField()
+    views = serializers.IntegerField()
+    favorites = serializers.IntegerField()
+    units_sold = serializers.IntegerField()
+    conversion = serializers.DecimalField(
+        max_digits=8, decimal_places=2, allow_null=True, help_text="Units sold per hundred views."
+    )
+
+
+class ShopStatsSerializer(serializers.Serializer):
+    days = DayFiguresSerializer(many=True)
+    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
+    orders = serializers.IntegerField()
+    views = serializers.IntegerField()
+    favorites = serializers.IntegerField()
+    units_sold = serializers.IntegerField()
+    conversion = serializers.DecimalField(max_digits=8, decimal_places=2, allow_null=True)
+    top_by_views = ListingFiguresSerializer(many=True)
+    top_by_favorites = ListingFiguresSerializer(many=True)
+    top_by_sales = ListingFiguresSerializer(many=True)
+
+
+class StatsParamsSerializer(QuerySerializer):
+    days = serializers.IntegerField(required=False, default=30, min_value=1, max_value=365)

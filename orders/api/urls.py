@@ -11,5 +11,7 @@ urlpatterns = [
     path("seller/orders/<int:order_id>", views.SellerOrderDetailApi.as_view(), name="seller-order"),
     path("seller/orders/<int:order_id>/ship", views.SellerShipOrderApi.as_view(), name="seller-order-ship"),
     path("seller/orders/<int:order_id>/cancel", views.SellerCancelOrderApi.as_view(), name="seller-order-cancel"),
+    path("shops/<int:shop_id>/reviews", views.ShopReviewListApi.as_view(), name="shop-reviews"),
+    path("seller/stats", views.SellerStatsApi.as_view(), name="seller-stats"),
     path("seller/reviews/<int:review_id>/reply", views.SellerReviewReplyApi.as_view(), name="seller-review-reply"),
 ]

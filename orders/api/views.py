@@ -1,15 +1,18 @@
+import logging
+
+from django.db import DatabaseError, InterfaceError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from etsy import idempotency
 from etsy.api.errors import error_body
 from etsy.api.schema import error_response
 from etsy.api.views import ApiListView, ApiView
-from orders import selectors
+from orders import selectors, stats
 from orders.api.serializers import (
     CheckoutRequestSerializer,
     CheckoutResultSerializer,
@@ -17,16 +20,23 @@ from orders.api.serializers import (
     OrderSerializer,
     ReplyRequestSerializer,
     ReviewRequestSerializer,
+    ReviewSerializer,
     SellerOrderFilterSerializer,
     SellerOrderSerializer,
     SellerReviewSerializer,
     ShipRequestSerializer,
+    ShopReviewsParamsSerializer,
+    ShopStatsSerializer,
+    StatsParamsSerializer,
 )
-from orders.exceptions import PaymentDeclined
+from orders.exceptions import CheckoutInterrupted, PaymentDeclined
 from orders.services import checkout as checkout_service
 from orders.services import fulfilment, reviews
+from shops import selectors as shop_selectors
 from shops.api.permissions import IsShopOwner
 from shops.selectors_seller import get_shop_for_request
+
+logger = logging.getLogger(__name__)
 
 _ORDER_404 = error_response("No such order among yours (`order_not_found`).")
 
@@ -60,13 +70,20 @@ class CheckoutApi(ApiView):
                 "Invalid input, `idempotency_key_missing`, `idempotency_key_invalid`, `cart_empty`, "
                 "`invalid_address` (fields in `error.fields`) or `invalid_card`."
             ),
+            500: error_response("`server_error`: an unexpected failure, answered in the same JSON format."),
             402: error_response("`payment_declined`: nothing was charged; orders cancelled and the cart restored."),
             409: error_response(
-                "`item_reserved` (`extra.reserved_until`), `item_unavailable` (`extra.products`), `cart_changed`, "
-                "`checkout_busy`, `checkout_already_placed` or `request_in_progress` (same key still processing)."
+                "`item_reserved` (`extra.reserved_until`), `item_unavailable` (`extra.products`, taken out of the "
+                "cart: `extra.removed`; retry to buy the rest), `cart_changed`, `cart_total_changed` (the cart's "
+                "total is not `expected_total`: `extra.expected_total`, `extra.total`; nothing charged), "
+                "`checkout_busy`, `checkout_already_placed` (`extra.checkout_id`) or `request_in_progress` "
+                "(same key still processing)."
             ),
             422: error_response("`idempotency_key_reused`: this key was used for a different request."),
-            503: error_response("`payments_unavailable` or `idempotency_unavailable`: nothing was charged."),
+            503: error_response(
+                "`payments_unavailable` or `idempotency_unavailable`: nothing was charged. `checkout_interrupted`: "
+                "the database connection was lost; retry with the same Idempotency-Key to finish the checkout."
+            ),
         },
     )
     def post(self, request):
@@ -75,6 +92,8 @@ class CheckoutApi(ApiView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         payload = {"address": dict(data["address"]), "card_number": data["card_number"]}
+        if data.get("expected_total") is not None:
+            payload["expected_total"] = str(data["expected_total"])
         scope = idempotency.user_scope(request.user)
         fingerprint = checkout_service.fingerprint_checkout(buyer=request.user, payload=payload)
         with idempotency.attempt(scope=scope, key=key, fingerprint=fingerprint) as attempt:
@@ -86,7 +105,10 @@ class CheckoutApi(ApiView):
                     address=checkout_service.ShippingAddress(**data["address"]),
                     card_number=data["card_number"],
                     idempotency_key=key,
+                    expected_total=data.get("expected_total"),
                 )
+            except (DatabaseError, InterfaceError) as exc:  # the service retried once already
+                raise CheckoutInterrupted() from exc  # the key is given up: a retry finishes the checkout
             except PaymentDeclined as exc:  # after side effects: the answer is final for this key
                 response = attempt.complete_json(
                     status=exc.status_code,
@@ -105,6 +127,22 @@ class CheckoutApi(ApiView):
             # The cart is empty (or restored) now; a retry of this same request must still replay.
             attempt.also_matches(checkout_service.fingerprint_checkout(buyer=request.user, payload=payload))
             return response
+
+    def handle_exception(self, exc):
+        """Answer in the API's JSON error format even for a failure nobody planned for (500)."""
+        try:
+            return super().handle_exception(exc)
+        except Exception:
+            logger.exception("checkout failed", extra={"event": "checkout_error"})
+            response = Response(
+                error_body(
+                    code="server_error",
+                    message="Something went wrong on our side. Retry with the same Idempotency-Key: "
+                    "it never charges twice.",
+                ),
+                status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+            )
+            return self.finalize_response(self.request, response)
 
 
 class OrderListApi(ApiListView):
@@ -247,3 +285,39 @@ class SellerReviewReplyApi(ApiView):
         serializer.is_valid(raise_exception=True)
         review = reviews.reply_to_review(seller=request.user, review_id=review_id, **serializer.validated_data)
         return Response(SellerReviewSerializer(review).data)
+
+
+class ShopReviewListApi(ApiView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["shops"],
+        summary="A shop's latest reviews (newest first)",
+        parameters=[ShopReviewsParamsSerializer],
+        responses={
+            200: ReviewSerializer(many=True),
+            404: error_response("No such shop, or it is closed (`shop_not_found`)."),
+        },
+    )
+    def get(self, request, shop_id: int):
+        params = ShopReviewsParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        shop = shop_selectors.get_shop_card(shop_id=shop_id)
+        reviews = selectors.list_shop_reviews(shop_id=shop.pk, limit=params.validated_data["limit"])
+        return Response(ReviewSerializer(reviews, many=True).data)
+
+
+class SellerStatsApi(ApiView):
+    permission_classes = [IsShopOwner]
+
+    @extend_schema(
+        tags=["seller"],
+        summary="Your shop's sales figures",
+        parameters=[StatsParamsSerializer],
+        responses={200: ShopStatsSerializer},
+    )
+    def get(self, request):
+        params = StatsParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        figures = stats.get_shop_stats(shop=get_shop_for_request(request), days=params.validated_data["days"])
+        return Response(ShopStatsSerializer(figures).data)

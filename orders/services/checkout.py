@@ -6,14 +6,17 @@ The order of events, and why:
 3. One transaction (``SET LOCAL lock_timeout``): lock the products in id order,
    re-check the buyer's lines and holds under the lock, create the checkout and
    its orders (``pending_payment``), take the stock with conditional updates
-   (``quantity >= n``, row count checked), count the shops' sales, clear the
-   cart, write the seller-notification outbox rows. Commit.
+   (``quantity >= n``, row count checked), clear the cart, write the
+   seller-notification outbox rows. Commit. Lines that cannot be bought are
+   taken out of the cart (for every interface alike); a cart that no longer
+   matches what the buyer saw (``expected_total``/``expected_version``) is refused.
 4. Charge once, outside any transaction (no row lock held over the network),
    with a provider idempotency key fixed per checkout.
-5. Paid -> orders paid, sellers notified. Declined -> orders cancelled, stock
+5. Paid -> orders paid, shops' sales counted, sellers notified. Declined -> orders cancelled, stock
    given back, cart restored, all in one transaction. Unknown (timeout,
    provider error) -> orders stay pending; ``resolve_unsettled_checkouts``
-   asks the provider about the same charge later.
+   asks the provider about the same charge later. A retry with the same
+   request key finds the checkout it created and finishes its charge.
 """
 
 from __future__ import annotations
@@ -28,21 +31,22 @@ from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from cart.exceptions import CartChanged, ItemReserved
-from cart.inventory import decrement_stock, lock_products, restock, set_lock_timeout
 from cart.models import CartItem
-from cart.selectors import list_cart_lines_for_checkout
-from cart.services import reservation_deadline
+from cart.selectors import cart_version, list_cart_lines_for_checkout
+from cart.services import remove_items, reservation_deadline
 from catalog.signals import products_changed
-from etsy import metrics
-from orders import outbox, payments
+from catalog.stock import decrement_stock, lock_products, restock, set_lock_timeout
+from etsy import cache, metrics, outbox
+from etsy.outbox import selectors as outbox_selectors
+from orders import events, payments
 from orders.exceptions import (
     CartEmpty,
+    CartTotalChanged,
     CheckoutAlreadyPlaced,
     CheckoutBusy,
     InvalidAddress,
@@ -51,8 +55,8 @@ from orders.exceptions import (
     PaymentDeclined,
     PaymentsUnavailable,
 )
-from orders.models import Checkout, Order, OrderItem, OutboxMessage
-from shops.models import Shop
+from orders.models import Checkout, Order, OrderItem
+from shops import services as shop_services
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +110,6 @@ def _card_digits(card_number: str) -> str:
     return digits
 
 
-def _is_purchasable(product) -> bool:
-    return product.is_active and product.shop.is_active
-
-
 def _conflict(exc):
     metrics.inventory_conflicts.inc()
     return exc
@@ -139,7 +139,7 @@ def _refuse_unbuyable_lines(*, buyer_id: int, lines: list[CartItem], products: d
     gone = [
         products[line.product_id]
         for line in lines
-        if not _is_purchasable(products[line.product_id]) or products[line.product_id].quantity < line.quantity
+        if not products[line.product_id].is_listed or products[line.product_id].quantity < line.quantity
     ]
     if gone:
         raise _conflict(ItemUnavailable(extra={"products": [{"id": p.pk, "title": p.title} for p in gone]}))
@@ -150,9 +150,19 @@ def _send_products_changed(product_ids: list[int]) -> None:
 
 
 def _create_orders(
-    *, buyer, address: ShippingAddress, card_digits: str, provider_key: str, expected_ids: list[int]
+    *,
+    buyer,
+    address: ShippingAddress,
+    card_digits: str,
+    provider_key: str,
+    expected_ids: list[int],
+    expected_total: Decimal | None = None,
+    expected_version: str | None = None,
 ) -> tuple[Checkout, list[Order]]:
-    """The locking transaction of step 3. Raises CartEmpty, CartChanged, ItemReserved, ItemUnavailable."""
+    """The locking transaction of step 3.
+
+    Raises CartEmpty, CartChanged, CartTotalChanged, ItemReserved, ItemUnavailable.
+    """
     with transaction.atomic():
         set_lock_timeout(settings.CHECKOUT_LOCK_TIMEOUT_MS)
         products = lock_products(product_ids=expected_ids)
@@ -174,10 +184,18 @@ def _create_orders(
             subtotal = sum((products[ln.product_id].price * ln.quantity for ln in shop_lines), Decimal("0.00"))
             shipping = shop.shipping_for(item_count=sum(ln.quantity for ln in shop_lines), subtotal=subtotal)
             shop_totals[shop_id] = (subtotal, shipping)
+        total = sum((s + sh for s, sh in shop_totals.values()), Decimal("0.00"))
+        # What the buyer saw is what is charged: another tab's change refuses this submit, under the locks.
+        if expected_total is not None and expected_total != total:
+            raise CartTotalChanged(extra={"expected_total": str(expected_total), "total": str(total)})
+        if expected_version is not None:
+            seen = [(ln.product_id, ln.quantity, products[ln.product_id].price) for ln in lines]
+            if expected_version != cart_version(seen, total):
+                raise CartChanged(extra={"total": str(total)})
 
         checkout = Checkout.objects.create(
             buyer=buyer,
-            total=sum((s + sh for s, sh in shop_totals.values()), Decimal("0.00")),
+            total=total,
             provider_idempotency_key=provider_key,
             card_last4=card_digits[-4:],
             ship_name=address.name,
@@ -210,15 +228,17 @@ def _create_orders(
             for order in orders
             for line in by_shop[order.shop_id]
         )
-        OutboxMessage.objects.bulk_create(
-            OutboxMessage(topic=outbox.TOPIC_ORDER_PLACED, payload={"order_id": order.pk}) for order in orders
+        # Relayed once the payment outcome commits (mark_checkout_paid / _cancel_orders), not now.
+        outbox.publish_many(
+            topic=events.TOPIC_ORDER_PLACED, payloads=({"order_id": order.pk} for order in orders), relay=False
         )
 
-        # Shops before stock: a shop's update re-syncs all its search_listing rows (trigger), so
-        # taking the shop rows first (in id order) keeps parallel checkouts from deadlocking there.
-        for shop_id in sorted(by_shop):
-            units = sum(line.quantity for line in by_shop[shop_id])
-            Shop.objects.filter(pk=shop_id).update(sales_count=F("sales_count") + units)
+        # The shops' sales counts move when the payment succeeds (mark_checkout_paid): they count
+        # units of paid, shipped and delivered orders, as the seller's dashboard does. Their rows are
+        # still locked here, before the stock: a shop's update re-syncs all its search_listing rows
+        # (trigger) and a stock update one of them, so both take the shop row first (in id order)
+        # and a payment settling never deadlocks with a checkout of the same shop.
+        shop_services.lock_shops(shop_ids=by_shop)
         for line in lines:  # already in product-id order, the order the rows were locked in
             if not decrement_stock(product_id=line.product_id, quantity=line.quantity):
                 product = products[line.product_id]
@@ -228,35 +248,113 @@ def _create_orders(
     return checkout, orders
 
 
-def place_order(*, buyer, address: ShippingAddress, card_number: str, idempotency_key: str) -> CheckoutResult:
+def place_order(
+    *,
+    buyer,
+    address: ShippingAddress,
+    card_number: str,
+    idempotency_key: str,
+    expected_total: Decimal | None = None,
+    expected_version: str | None = None,
+) -> CheckoutResult:
     """Buy the whole cart: one order per shop, one charge. Never call inside an open transaction.
 
-    Raises InvalidAddress, InvalidCard, CartEmpty, CartChanged, ItemReserved, ItemUnavailable,
+    ``expected_total`` / ``expected_version`` (``cart.selectors.cart_version``): what the buyer
+    saw; when the cart differs at the moment of the charge, nothing is created or charged.
+    A second call with the same ``idempotency_key`` finishes the checkout the first one created
+    (when its charge never completed) instead of looking at the (now empty) cart. A lost database
+    connection is retried once: every step either was not committed or is found again by the key.
+
+    Raises InvalidAddress, InvalidCard, CartEmpty, CartChanged, CartTotalChanged, ItemReserved,
+    ItemUnavailable (the lines that cannot be bought are taken out of the cart: ``extra["removed"]``),
     CheckoutBusy, CheckoutAlreadyPlaced and PaymentsUnavailable before anything is kept;
     PaymentDeclined after the orders were created and then cancelled (stock and cart restored).
     Emails each seller (outbox, after the payment outcome commits).
     """
+    for attempt in (1, 2):
+        try:
+            return _place_order(
+                buyer=buyer,
+                address=address,
+                card_number=card_number,
+                idempotency_key=idempotency_key,
+                expected_total=expected_total,
+                expected_version=expected_version,
+            )
+        except (DatabaseError, InterfaceError) as exc:
+            if connection.in_atomic_block or not _is_connection_loss(exc):
+                raise
+            connection.close()  # the next query (this retry's, or the caller's error page) opens a new one
+            if attempt == 2:
+                raise
+            logger.warning("checkout lost its database connection; retrying", exc_info=True)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+CONNECTION_LOST_STATES = ("57P01", "57P02", "57P03")  # admin shutdown, crash shutdown, cannot connect now
+
+
+def _is_connection_loss(exc: Exception) -> bool:
+    """Whether a database error means the connection went away (not a refused statement).
+
+    PostgreSQL names a terminated session (57P0x) or a connection failure (class 08); a socket
+    that died under the client has no SQLSTATE at all. Everything else (lock timeout, deadlock,
+    constraint) is an answer about the statement and is not retried here.
+    """
+    cause = exc.__cause__  # the driver's error; Django's own DatabaseErrors (no cause) are not about the link
+    if cause is None:
+        return False
+    state = getattr(cause, "sqlstate", None)
+    if state is None:
+        return True
+    return state.startswith("08") or state in CONNECTION_LOST_STATES
+
+
+def _place_order(
+    *,
+    buyer,
+    address: ShippingAddress,
+    card_number: str,
+    idempotency_key: str,
+    expected_total: Decimal | None,
+    expected_version: str | None,
+) -> CheckoutResult:
     started = time.monotonic()
     address = address.validated()
     card_digits = _card_digits(card_number)
+    provider_key = provider_key_for(buyer_id=buyer.pk, idempotency_key=idempotency_key)
+    existing = Checkout.objects.filter(provider_idempotency_key=provider_key).first()
+    if existing is not None:
+        # A retry of a request whose checkout was committed: finish its charge, never a second checkout.
+        if existing.payment_status != PaymentStatus.PENDING:
+            raise CheckoutAlreadyPlaced(extra={"checkout_id": str(existing.pk)})
+        return _charge_and_report(checkout=existing, card_digits=card_digits, started=started)
     lines = list_cart_lines_for_checkout(user=buyer)
     if not lines:
         raise CartEmpty()
-    _refuse_unbuyable_lines(
-        buyer_id=buyer.pk, lines=lines, products={ln.product_id: ln.product for ln in lines}, now=timezone.now()
-    )
+    try:
+        _refuse_unbuyable_lines(
+            buyer_id=buyer.pk, lines=lines, products={ln.product_id: ln.product for ln in lines}, now=timezone.now()
+        )
+    except ItemUnavailable as exc:
+        _remove_unbuyable_lines(buyer=buyer, exc=exc)
+        raise
     if payments.is_circuit_open():
         raise PaymentsUnavailable()
 
-    provider_key = provider_key_for(buyer_id=buyer.pk, idempotency_key=idempotency_key)
     try:
-        checkout, orders = _create_orders(
+        checkout, _orders = _create_orders(
             buyer=buyer,
             address=address,
             card_digits=card_digits,
             provider_key=provider_key,
             expected_ids=[line.product_id for line in lines],
+            expected_total=expected_total,
+            expected_version=expected_version,
         )
+    except ItemUnavailable as exc:
+        _remove_unbuyable_lines(buyer=buyer, exc=exc)
+        raise
     except OperationalError as exc:
         if getattr(getattr(exc, "__cause__", None), "sqlstate", None) in ("55P03", "40P01"):  # lock timeout, deadlock
             raise _conflict(CheckoutBusy()) from exc
@@ -266,12 +364,29 @@ def place_order(*, buyer, address: ShippingAddress, card_number: str, idempotenc
         if existing is None:
             raise
         raise CheckoutAlreadyPlaced(extra={"checkout_id": str(existing)}) from exc
+    return _charge_and_report(checkout=checkout, card_digits=card_digits, started=started)
 
+
+def _remove_unbuyable_lines(*, buyer, exc: ItemUnavailable) -> None:
+    """Take the lines that cannot be bought out of the cart (the same for every interface).
+
+    The buyer is told which (``exc.extra["products"]``) and can place the rest at once.
+    """
+    product_ids = [p["id"] for p in exc.extra.get("products") or []]
+    remove_items(user=buyer, product_ids=product_ids)
+    exc.extra["removed"] = True
+
+
+def _charge_and_report(*, checkout: Checkout, card_digits: str, started: float) -> CheckoutResult:
+    orders: list[Order] = []
     try:
         status = _collect_payment(checkout=checkout, card_digits=card_digits)
     finally:
-        orders = list(Order.objects.filter(checkout=checkout).select_related("shop").order_by("shop_id"))
-        _record_metrics(orders=orders, started=started)
+        try:
+            orders = list(Order.objects.filter(checkout=checkout).select_related("shop").order_by("shop_id"))
+            _record_metrics(orders=orders, started=started)
+        except (DatabaseError, InterfaceError):
+            logger.warning("checkout metrics skipped: database unreachable", extra={"checkout_id": str(checkout.pk)})
     checkout.refresh_from_db()
     logger.info(
         "checkout completed",
@@ -332,10 +447,8 @@ def _settle(*, checkout_id, charge: payments.Charge, restore_cart: bool) -> str:
 
 
 def _outbox_ids_for(order_ids: list[int]) -> list[int]:
-    return list(
-        OutboxMessage.objects.filter(
-            topic=outbox.TOPIC_ORDER_PLACED, processed_at__isnull=True, payload__order_id__in=order_ids
-        ).values_list("pk", flat=True)
+    return outbox_selectors.list_pending_message_ids(
+        topic=events.TOPIC_ORDER_PLACED, payload_key="order_id", values=order_ids
     )
 
 
@@ -352,8 +465,40 @@ def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
     )
     now = timezone.now()
     Order.objects.filter(pk__in=order_ids).update(status=Order.Status.PAID, paid_at=now, updated_at=now)
+    units_by_shop = dict(
+        OrderItem.objects.filter(order_id__in=order_ids)
+        .values_list("order__shop_id")
+        .annotate(units=Sum("quantity"))
+        .order_by("order__shop_id")
+    )
+    _count_sales(units_by_shop, sign=1)
     outbox.relay_on_commit(_outbox_ids_for(order_ids))
     return True
+
+
+def _count_sales(units_by_shop: dict[int, int], *, sign: int) -> None:
+    """Move the shops' sales counts (units in paid, shipped and delivered orders) and announce it after commit.
+
+    Shops in id order: a shop's update re-syncs its search rows (trigger), so one order keeps
+    parallel payments and cancellations from deadlocking there.
+    """
+    for shop_id in sorted(units_by_shop):
+        units = units_by_shop[shop_id]
+        if not units:
+            continue
+        shop_services.add_sales(shop_id=shop_id, units=sign * units)
+        transaction.on_commit(partial(_drop_shop_figures, shop_id))
+
+
+def _drop_shop_figures(shop_id: int) -> None:
+    """Drop the cached copies that show a shop's sales count (its card, its page, its product pages).
+
+    Narrower than ``shops.signals.shop_changed`` (which also drops every listing card and the search
+    results): a sale changes one number, and it is shown at once rather than after the caches expire.
+    """
+    cache.delete(cache.shop_key(shop_id))
+    cache.delete_set_members(cache.shop_pages_key(shop_id))
+    cache.bump_generations([cache.shop_products_gen_key(shop_id)])
 
 
 @transaction.atomic
@@ -386,15 +531,15 @@ def _cancel_orders(*, orders: list[Order], restore_cart_for: int | None) -> None
     if not orders:
         return
     quantities: dict[int, int] = defaultdict(int)
-    units_by_shop: dict[int, int] = defaultdict(int)
+    sold_by_shop: dict[int, int] = defaultdict(int)
     for order in orders:
         for item in order.items.all():
             if item.product_id is not None:
                 quantities[item.product_id] += item.quantity
-            units_by_shop[order.shop_id] += item.quantity
+            if order.status == Order.Status.PAID:  # only paid orders were counted as sales
+                sold_by_shop[order.shop_id] += item.quantity
     products = lock_products(product_ids=quantities)
-    for shop_id in sorted(units_by_shop):  # shops before stock, as in _create_orders (no deadlock)
-        Shop.objects.filter(pk=shop_id).update(sales_count=Greatest(F("sales_count") - units_by_shop[shop_id], 0))
+    _count_sales(sold_by_shop, sign=-1)  # shops before stock (no deadlock with checkouts)
     restock(quantities=quantities)
     now = timezone.now()
     Order.objects.filter(pk__in=[o.pk for o in orders]).update(
@@ -414,10 +559,10 @@ def _cancel_orders(*, orders: list[Order], restore_cart_for: int | None) -> None
                     "reserved_until": reservation_deadline(now=now) if restocked == 1 else None,
                 },
             )
-    refunds = OutboxMessage.objects.bulk_create(
-        OutboxMessage(topic=outbox.TOPIC_ORDER_REFUND, payload={"order_id": o.pk})
-        for o in orders
-        if o.status == Order.Status.PAID
+    refunds = outbox.publish_many(
+        topic=events.TOPIC_ORDER_REFUND,
+        payloads=({"order_id": o.pk} for o in orders if o.status == Order.Status.PAID),
+        relay=False,
     )
     outbox.relay_on_commit(_outbox_ids_for([o.pk for o in orders]) + [r.pk for r in refunds])
     transaction.on_commit(partial(_send_products_changed, sorted(quantities)))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from orders import outbox
+from etsy import outbox
+from orders import events
 from orders.exceptions import InvalidOrderTransition
 from orders.models import Checkout, Order
 
@@ -26,13 +27,12 @@ def mark_shipped(*, order: Order, tracking_number: str) -> Order:
     locked = _locked(order)
     if locked.status == Order.Status.SHIPPED and locked.tracking_number == tracking_number:
         return locked
-    if locked.status != Order.Status.PAID:
+    if not locked.can_be_shipped:
         raise InvalidOrderTransition(f"A {locked.get_status_display().lower()} order cannot be shipped.")
     now = timezone.now()
     locked.status, locked.tracking_number, locked.shipped_at = Order.Status.SHIPPED, tracking_number, now
     locked.save(update_fields=["status", "tracking_number", "shipped_at", "updated_at"])
-    message = outbox.enqueue(topic=outbox.TOPIC_ORDER_SHIPPED, payload={"order_id": locked.pk})
-    outbox.relay_on_commit([message.pk])
+    outbox.publish(topic=events.TOPIC_ORDER_SHIPPED, payload={"order_id": locked.pk})
     return locked
 
 
@@ -61,7 +61,7 @@ def cancel_order(*, order: Order) -> Order:
     locked = Order.objects.select_for_update().prefetch_related("items").get(pk=order.pk)
     if locked.status == Order.Status.CANCELLED:
         return locked
-    if locked.status not in (Order.Status.PENDING_PAYMENT, Order.Status.PAID):
+    if not locked.can_be_cancelled:
         raise InvalidOrderTransition(f"A {locked.get_status_display().lower()} order cannot be cancelled.")
     _cancel_orders(orders=[locked], restore_cart_for=None)
     siblings_open = Order.objects.filter(checkout_id=locked.checkout_id).exclude(status=Order.Status.CANCELLED)

@@ -1,22 +1,21 @@
 """Reviews of delivered orders and the seller's public reply.
 
-A review changes its shop's rating: ``shops.services.recompute_shop_rating`` runs in the same
-transaction and announces ``shops.signals.shop_changed`` after commit (cache and search
-listeners refresh the shop).
+A review changes its shop's rating: ``recompute_shop_rating`` computes it from the reviews and
+``shops.services.update_shop_rating`` stores it with the shop row locked, announcing
+``shops.signals.shop_changed`` after commit (cache and search listeners refresh the shop).
 """
 
 from __future__ import annotations
 
-from functools import partial
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Avg, Count
 from django.utils import timezone
 
 from etsy.exceptions import DomainError, NotFound
 from orders.models import Order, Review
-from shops.models import Shop
-from shops.services import recompute_shop_rating
-from shops.signals import shop_changed
+from shops.services import update_shop_rating
 
 MAX_COMMENT = 5000
 MAX_REPLY = 2000
@@ -87,7 +86,7 @@ def leave_review(*, buyer, order_id: int, rating: int, comment: str = "") -> Rev
 def reply_to_review(*, seller, review_id: int, reply: str) -> Review:
     """Set the shop owner's public reply to a review (empty clears it). Raises ReviewNotFound, InvalidReview.
 
-    Sends shop_changed(fields=["reviews"]) after commit so cached review lists refresh.
+    Cached review lists refresh after commit (orders.receivers announces every saved review).
     """
     review = Review.objects.select_for_update().filter(pk=review_id, shop__owner_id=seller.pk).first()
     if review is None:
@@ -98,5 +97,15 @@ def reply_to_review(*, seller, review_id: int, reply: str) -> Review:
     review.seller_reply = reply
     review.replied_at = timezone.now() if reply else None
     review.save(update_fields=["seller_reply", "replied_at"])
-    transaction.on_commit(partial(shop_changed.send, sender=Shop, shop_id=review.shop_id, fields=["reviews"]))
     return review
+
+
+def recompute_shop_rating(*, shop_id: int) -> None:
+    """Recompute the shop's rating (mean of its reviews, one decimal) and review count."""
+
+    def figures() -> tuple[Decimal | None, int]:
+        found = Review.objects.filter(shop_id=shop_id).aggregate(avg=Avg("rating"), count=Count("id"))
+        rating = None if found["avg"] is None else Decimal(found["avg"]).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        return rating, found["count"]
+
+    update_shop_rating(shop_id=shop_id, compute=figures)

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from catalog.api.serializers import ProductCardSerializer
 from etsy.api.fields import MAX_ID, MONEY_KWARGS, DecimalStringField, QuerySerializer
 from search.selectors import MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_LENGTH, MAX_SUGGEST_LENGTH, MIN_SUGGEST_LENGTH
-from search.types import SORTS, SUGGESTION_KINDS
+from search.types import PRICE_RANGE_KEYS, SORTS, SUGGESTION_KINDS
 
 
 class SearchParamsSerializer(QuerySerializer):
@@ -14,7 +14,12 @@ class SearchParamsSerializer(QuerySerializer):
         required=False, max_length=120, help_text="Category slug; includes its subcategories."
     )
     price_min = DecimalStringField(required=False, help_text="Inclusive lower bound.", **MONEY_KWARGS)
-    price_max = DecimalStringField(required=False, help_text="Upper bound.", **MONEY_KWARGS)
+    price_max = DecimalStringField(required=False, help_text="Inclusive upper bound.", **MONEY_KWARGS)
+    price_range = serializers.ChoiceField(
+        choices=list(PRICE_RANGE_KEYS),
+        required=False,
+        help_text="A price facet's key: its half-open range, low <= price < high (the bounds its count used).",
+    )
     vintage = serializers.BooleanField(required=False)
     shop = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_ID, help_text="Only this shop's listings."
@@ -43,6 +48,12 @@ class FacetsSerializer(serializers.Serializer):
     price_ranges = PriceRangeFacetSerializer(many=True)
 
 
+class ShopMatchSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
 class SearchResultSerializer(serializers.Serializer):
     hits = ProductCardSerializer(many=True, help_text="Listings in rank order.")
     total = serializers.IntegerField()
@@ -51,6 +62,15 @@ class SearchResultSerializer(serializers.Serializer):
     pages = serializers.IntegerField()
     facets = FacetsSerializer(source="*")
     suggestion = serializers.CharField(allow_null=True, help_text="“Did you mean”, when the query looks misspelt.")
+    exact_total = serializers.IntegerField(
+        allow_null=True,
+        help_text="Hits matching the whole query; those after them match part of it. Null: every hit matches it.",
+    )
+    shops = ShopMatchSerializer(many=True, help_text="Shops the query names.")
+    total_is_capped = serializers.BooleanField(
+        help_text="A broad query: more than `total` listings match; the facets count the `total` ranked."
+    )
+    offers_vintage_filter = serializers.BooleanField(help_text="The query asks for vintage pieces: offer the filter.")
     degraded = serializers.BooleanField(
         help_text="True when the primary search engine failed and the fallback answered."
     )

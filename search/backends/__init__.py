@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from search.types import CategoryFacet, PriceRangeFacet
+from search.types import CategoryFacet, PriceRangeFacet, ShopMatch
 
 
 @dataclass
@@ -19,3 +19,7 @@ class BackendResult:
     price_ranges: list[PriceRangeFacet] = field(default_factory=list)
     suggestion: str | None = None
     backend: str = "postgres"
+    exact_total: int | None = None  # listings matching the whole query, when partial matches follow them
+    shops: list[ShopMatch] = field(default_factory=list)
+    offers_vintage_filter: bool = False
+    total_is_capped: bool = False  # more than ``total`` match; facets count the listings ranked

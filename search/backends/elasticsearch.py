@@ -12,10 +12,22 @@ from typing import Any
 
 from catalog.models import Category
 from search import ranking
+from search.analysis import split_qualifiers
 from search.backends import BackendResult
-from search.types import PRICE_RANGES, CategoryFacet, PriceRangeFacet, SearchParams
+from search.backends.postgres import CANDIDATE_LIMIT
+from search.types import PRICE_RANGES, CategoryFacet, PriceRangeFacet, SearchParams, price_range_bounds
 
 CATEGORY_FACET_SIZE = 20
+# The PostgreSQL weights (search.ranking.TS_RANK_WEIGHTS) as field boosts: title A, tags B,
+# category names D (a weighted field, above the description), description C.
+TEXT_FIELDS = ["title^3", "tags^1.5", "category_names^1.2", "description"]
+# search.analysis.allowed_edits: one edit from 3 letters, two from 7; a swap counts as one.
+FUZZINESS = "AUTO:3,7"
+# Boosts that put tiers before the text score (which stays far below them): listings of a shop
+# the query names, then full matches, then (among partial ones) the thing asked for.
+NAMED_SHOP_BOOST = 10000
+EXACT_BOOST = 1000
+HEAD_BOOST = 100
 
 _SORTS: dict[str, list[Any]] = {
     "newest": [{"created_at": "desc"}, {"_id": "desc"}],
@@ -24,18 +36,63 @@ _SORTS: dict[str, list[Any]] = {
 }
 
 
-def build_search_body(*, params: SearchParams, category: Category | None) -> dict[str, Any]:
-    """Return the request body for a search (query, filters, boosts, aggregations, page)."""
-    q = params.q.strip()
-    if q:
-        main: dict[str, Any] = {
-            "multi_match": {
-                "query": q,
-                "fields": ["title^3", "tags^2", "description", "category_names^0.5"],
-                "fuzziness": "AUTO",
-                "prefix_length": 2,
-            }
+def _text_match(words: tuple[str, ...], **options: Any) -> dict[str, Any]:
+    return {
+        "multi_match": {
+            "query": " ".join(words),
+            "fields": TEXT_FIELDS,
+            "fuzziness": FUZZINESS,
+            "prefix_length": 2,
+            **options,
         }
+    }
+
+
+def _keyword_query(q: str, *, relaxed: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Return the query a listing must match and the ranking clauses, by the PostgreSQL rules.
+
+    Exact: every word (operator ``and``) and the vintage flag for a vintage word. Relaxed: all
+    words but one (``minimum_should_match: -1``; with one word and the vintage flag, the word),
+    full matches first. Handmade and gift words only rank. Listings of a shop named by the query
+    match too, first.
+    """
+    qualified = split_qualifiers(q)
+    must: list[dict[str, Any]] = []
+    should: list[dict[str, Any]] = []
+    if qualified.words:
+        if relaxed and qualified.phrases >= 2:
+            text = _text_match(qualified.words, minimum_should_match="-1")
+        else:
+            text = _text_match(qualified.words, operator="and")
+        if relaxed and qualified.optional and qualified.concepts < 2:  # "gift for him", nothing for him: the gifts
+            optional = {"multi_match": {"query": " ".join(qualified.optional), "fields": TEXT_FIELDS}}
+            text = {"bool": {"should": [text, optional], "minimum_should_match": 1}}
+        must.append(text)
+    if qualified.vintage and not relaxed:
+        must.append({"term": {"is_vintage": True}})
+    if relaxed:
+        exact = [_text_match(qualified.words, operator="and")] if qualified.words else []
+        if qualified.vintage:
+            exact.append({"term": {"is_vintage": True}})
+        should.append({"bool": {"must": exact, "boost": EXACT_BOOST}})
+        if qualified.phrases >= 2:
+            should.append({"multi_match": {"query": qualified.words[-1], "fields": TEXT_FIELDS, "boost": HEAD_BOOST}})
+    if qualified.optional:
+        should.append({"multi_match": {"query": " ".join(qualified.optional), "fields": TEXT_FIELDS}})
+    named_shop = {"match": {"shop_name": {"query": q, "operator": "and", "boost": NAMED_SHOP_BOOST}}}
+    matched = {"bool": {"must": must}} if must else {"match_none": {}}
+    return {"bool": {"should": [matched, named_shop], "minimum_should_match": 1}}, should
+
+
+def build_search_body(*, params: SearchParams, category: Category | None, relaxed: bool = False) -> dict[str, Any]:
+    """Return the request body for a search (query, filters, boosts, aggregations, page).
+
+    ``relaxed``: the second request, made when full matches are fewer than a page (``search``).
+    """
+    q = params.q.strip()
+    ranking_clauses: list[dict[str, Any]] = []
+    if q:
+        main, ranking_clauses = _keyword_query(q, relaxed=relaxed)
     else:
         main = {"match_all": {}}
     filters: list[dict[str, Any]] = [
@@ -51,15 +108,25 @@ def build_search_body(*, params: SearchParams, category: Category | None) -> dic
         price["lte"] = float(params.price_max)
     if price:
         filters.append({"range": {"price": price}})
+    if params.price_range is not None:
+        # The facet's own bounds, half-open like its range aggregation ("from" inclusive, "to" exclusive).
+        low, high = price_range_bounds(params.price_range)
+        bounds = {"gte": float(low)} if low is not None else {}
+        if high is not None:
+            bounds["lt"] = float(high)
+        filters.append({"range": {"price": bounds}})
     if params.vintage is not None:
         filters.append({"term": {"is_vintage": params.vintage}})
     if params.shop_id is not None:
         filters.append({"term": {"shop_id": str(params.shop_id)}})
 
+    query: dict[str, Any] = {"must": [main], "filter": filters}
+    if ranking_clauses:
+        query["should"] = ranking_clauses
     body: dict[str, Any] = {
         "query": {
             "function_score": {
-                "query": {"bool": {"must": [main], "filter": filters}},
+                "query": {"bool": query},
                 "functions": [
                     {"weight": 1},
                     {
@@ -101,7 +168,8 @@ def build_search_body(*, params: SearchParams, category: Category | None) -> dic
         },
         "from": (params.page - 1) * params.per_page,
         "size": params.per_page,
-        "track_total_hits": True,
+        # Counted exactly up to the PostgreSQL bound, "10,000+" past it (relation "gte").
+        "track_total_hits": CANDIDATE_LIMIT,
         "_source": False,
     }
     if params.sort != "relevance":
@@ -136,6 +204,7 @@ def parse_response(response: dict[str, Any]) -> BackendResult:
     """Read ids, total, facets and the suggestion from a search response (a plain dict)."""
     hits = response.get("hits", {})
     total = hits.get("total", 0)
+    capped = isinstance(total, dict) and total.get("relation") == "gte"
     total = total.get("value", 0) if isinstance(total, dict) else int(total)
     aggs = response.get("aggregations", {})
     buckets = aggs.get("categories", {}).get("buckets", [])
@@ -161,14 +230,30 @@ def parse_response(response: dict[str, Any]) -> BackendResult:
         price_ranges=price_ranges,
         suggestion=suggestion,
         backend="elasticsearch",
+        total_is_capped=capped,
     )
 
 
 def search(*, params: SearchParams, category: Category | None) -> BackendResult:
-    """Query Elasticsearch; raises the client's errors (the breaker counts them)."""
+    """Query Elasticsearch; raises the client's errors (the breaker counts them).
+
+    As in PostgreSQL: when full matches are fewer than a page and the query has two concepts
+    or more, a second request adds the listings missing one, after the full matches.
+    """
+    result = _execute(build_search_body(params=params, category=category))
+    qualified = split_qualifiers(params.q)
+    can_relax = qualified.concepts >= 2 or bool(qualified.concepts and qualified.optional)
+    if params.q.strip() and result.total < params.per_page and can_relax:
+        exact_total = result.total
+        result = _execute(build_search_body(params=params, category=category, relaxed=True))
+        result.exact_total = exact_total
+    result.offers_vintage_filter = qualified.vintage and params.vintage is None
+    return result
+
+
+def _execute(body: dict[str, Any]) -> BackendResult:
     from search.documents import ProductDocument
 
-    body = build_search_body(params=params, category=category)
     response = ProductDocument.search().update_from_dict(body).execute()
     return parse_response(response.to_dict())
 

@@ -1,7 +1,7 @@
 """Relevance metrics for the judged query set (search/bench/judgments.json).
 
 A listing's grade for a query comes from the demo generator's structured truth
-(``catalog.demo.ListingSpec``: kind, material, colour, style, vintage), by the
+(``demo.loader.ListingSpec``: kind, material, colour, style, vintage), by the
 query's rules: 2 = exact, 1 = partial, 0 = irrelevant.
 nDCG@10 uses gains 2/1/0 and a log2(rank + 1) discount; the ideal ranking is the
 best 10 grades among the listings a shopper can buy (active, in stock).

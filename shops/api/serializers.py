@@ -4,8 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from etsy.api.fields import DecimalStringField, QuerySerializer, StrictJsonSerializer
-from orders.models import Review
+from etsy.api.fields import DecimalStringField, StrictJsonSerializer
 from shops.models import Shop
 
 _MONEY = {"max_digits": 8, "decimal_places": 2, "min_value": Decimal("0")}
@@ -37,6 +36,12 @@ class ShopSerializer(serializers.ModelSerializer):
             "url",
             "created_at",
         ]
+        extra_kwargs = {
+            "sales_count": {
+                "help_text": "Items sold: units in paid, shipped or delivered orders (the seller dashboard's "
+                '"units sold"), counted when a payment succeeds and given back when a paid order is cancelled.'
+            }
+        }
 
     def _file_url(self, field) -> str | None:
         if not field:
@@ -83,49 +88,3 @@ class ShopWriteSerializer(StrictJsonSerializer):
 
 class ShopUpdateSerializer(ShopWriteSerializer):
     is_active = serializers.BooleanField(required=False, help_text="False closes the shop to buyers.")
-
-
-class ReviewSerializer(serializers.ModelSerializer):
-    reviewer_name = serializers.CharField(source="reviewer.public_name", read_only=True)
-
-    class Meta:
-        model = Review
-        fields = ["id", "rating", "comment", "reviewer_name", "seller_reply", "replied_at", "created_at"]
-
-
-class ShopReviewsParamsSerializer(QuerySerializer):
-    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=10)
-
-
-class DayFiguresSerializer(serializers.Serializer):
-    day = serializers.DateField()
-    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
-    orders = serializers.IntegerField()
-
-
-class ListingFiguresSerializer(serializers.Serializer):
-    product_id = serializers.IntegerField()
-    title = serializers.CharField()
-    views = serializers.IntegerField()
-    favorites = serializers.IntegerField()
-    units_sold = serializers.IntegerField()
-    conversion = serializers.DecimalField(
-        max_digits=8, decimal_places=2, allow_null=True, help_text="Units sold per hundred views."
-    )
-
-
-class ShopStatsSerializer(serializers.Serializer):
-    days = DayFiguresSerializer(many=True)
-    revenue = serializers.DecimalField(max_digits=14, decimal_places=2)
-    orders = serializers.IntegerField()
-    views = serializers.IntegerField()
-    favorites = serializers.IntegerField()
-    units_sold = serializers.IntegerField()
-    conversion = serializers.DecimalField(max_digits=8, decimal_places=2, allow_null=True)
-    top_by_views = ListingFiguresSerializer(many=True)
-    top_by_favorites = ListingFiguresSerializer(many=True)
-    top_by_sales = ListingFiguresSerializer(many=True)
-
-
-class StatsParamsSerializer(QuerySerializer):
-    days = serializers.IntegerField(required=False, default=30, min_value=1, max_value=365)

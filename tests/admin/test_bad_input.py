@@ -25,8 +25,8 @@ def test_fulfilment_urls_with_bad_ids_are_404(seller_a, path):
 
 
 def test_dashboard_with_bad_shop_parameter(superuser_client, seller_a):
-    assert superuser_client.get(reverse("admin:shops_shop_dashboard"), {"shop": "x"}).status_code == 403
-    assert superuser_client.get(reverse("admin:shops_shop_dashboard"), {"shop": "99999"}).status_code == 403
+    assert superuser_client.get(reverse("admin:orders_sales_dashboard"), {"shop": "x"}).status_code == 403
+    assert superuser_client.get(reverse("admin:orders_sales_dashboard"), {"shop": "99999"}).status_code == 403
 
 
 def test_csv_import_without_a_file_rerenders(seller_a):

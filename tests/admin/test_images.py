@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from catalog import images
 from catalog.models import Product, ProductImage
+from etsy import images
 from tests.admin.images import decompression_bomb_png, jpeg_bytes, png_bytes, png_header_then_html, svg_with_script
 
 pytestmark = pytest.mark.django_db

@@ -257,7 +257,7 @@ def test_review_reply_reaches_only_own_reviews(seller_a, seller_b):
 def test_seller_cannot_add_shops_or_orders_or_see_marketplace_models(seller_a):
     assert seller_a.client.get(reverse("admin:shops_shop_add")).status_code == 403
     assert seller_a.client.get(reverse("admin:orders_order_add")).status_code == 403
-    for name in ["orders_checkout", "orders_outboxmessage", "accounts_user", "cart_cartitem", "catalog_favorite"]:
+    for name in ["orders_checkout", "outbox_outboxmessage", "accounts_user", "cart_cartitem", "catalog_favorite"]:
         assert seller_a.client.get(reverse(f"admin:{name}_changelist")).status_code == 403
 
 
@@ -275,12 +275,12 @@ def test_csv_export_contains_only_own_listings(seller_a, seller_b):
 def test_dashboard_shows_only_own_numbers(seller_a, seller_b):
     Product.objects.filter(pk=seller_b.product.pk).update(view_count=777)
     Order.objects.filter(pk=seller_b.order.pk).update(total="999.00", subtotal="995.00")
-    for url in (reverse("admin:index"), reverse("admin:shops_shop_dashboard")):
+    for url in (reverse("admin:index"), reverse("admin:orders_sales_dashboard")):
         body = seller_a.client.get(url).content.decode()
         assert "Alice Ceramics" in body
         assert "777" not in body and "999.00" not in body and "Bob Woodworks" not in body
     # a superuser-only ?shop= switch is ignored for sellers
-    body = seller_a.client.get(reverse("admin:shops_shop_dashboard"), {"shop": seller_b.shop.pk}).content.decode()
+    body = seller_a.client.get(reverse("admin:orders_sales_dashboard"), {"shop": seller_b.shop.pk}).content.decode()
     assert "Bob Woodworks" not in body
 
 
@@ -288,6 +288,6 @@ def test_superuser_sees_every_shop(superuser_client, seller_a, seller_b):
     response = superuser_client.get(reverse("admin:catalog_product_changelist"))
     shown = {p.pk for p in response.context["cl"].result_list}
     assert {seller_a.product.pk, seller_b.product.pk} <= shown
-    response = superuser_client.get(reverse("admin:shops_shop_dashboard"), {"shop": seller_b.shop.pk})
+    response = superuser_client.get(reverse("admin:orders_sales_dashboard"), {"shop": seller_b.shop.pk})
     assert "Bob Woodworks" in response.content.decode()
     assert Shop.objects.count() == 2

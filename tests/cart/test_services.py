@@ -6,8 +6,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
 from cart import services
-from cart.exceptions import InsufficientStock, InvalidQuantity, ItemReserved
-from cart.models import CartItem
+from cart.exceptions import AlreadyInCart, InsufficientStock, InvalidQuantity, ItemReserved
+from cart.models import CartItem, EndedHold
 from catalog.exceptions import ProductNotFound
 from etsy import metrics
 from tests.cart.factories import CartItemFactory
@@ -145,3 +145,30 @@ def test_merge_guest_cart_moves_lines_takes_holds_and_reports_skips(buyer, other
     assert taken.pk not in lines
     assert skipped == [{"product_id": taken.pk, "code": "item_reserved", "message": ItemReserved.default_message}]
     assert services.get_guest_lines(session=session) == {}
+
+
+def test_adding_a_unique_item_already_in_the_cart_says_so_for_buyers_and_guests(buyer, product):
+    services.add_item(user=buyer, product_id=product.pk)
+    with pytest.raises(AlreadyInCart) as exc:
+        services.add_item(user=buyer, product_id=product.pk)
+    assert exc.value.extra == {"product_id": product.pk}
+    assert CartItem.objects.get(user=buyer, product=product).quantity == 1
+    session = _session()
+    other = ProductFactory(shop=product.shop, quantity=1)
+    assert services.add_guest_item(session=session, product_id=other.pk) == 1
+    with pytest.raises(AlreadyInCart):
+        services.add_guest_item(session=session, product_id=other.pk)
+    assert services.get_guest_lines(session=session) == {other.pk: 1}
+
+
+def test_expired_hold_sweep_remembers_what_left_each_cart_and_spares_renewed_holds(buyer, other_buyer, shop):
+    now = timezone.now()
+    gone = ProductFactory(shop=shop, quantity=1)
+    renewed = ProductFactory(shop=shop, quantity=1)
+    CartItemFactory(user=buyer, product=gone, reserved_until=now - timedelta(minutes=1))
+    CartItemFactory(user=other_buyer, product=renewed, reserved_until=now + timedelta(minutes=10))
+    EndedHold.objects.create(user=other_buyer, product=gone, ended_at=now - timedelta(days=8))  # stale notice
+    assert services.delete_expired_reservations(now=now) == 1
+    assert list(EndedHold.objects.values_list("user_id", "product_id")) == [(buyer.pk, gone.pk)]
+    assert CartItem.objects.filter(product=renewed).exists()
+    assert services.forget_ended_holds(user=buyer, product_ids=[gone.pk]) == 1

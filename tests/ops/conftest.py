@@ -20,6 +20,7 @@ import pytest
 from django.db import connections
 
 from etsy import health
+from etsy.logging import build_logging_config
 from tests.local_services import LocalRedis, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +62,9 @@ class LogCapture:
 @pytest.fixture
 def log_lines():
     root = logging.getLogger()
-    formatter = next(handler.formatter for handler in root.handlers if handler.formatter is not None)
+    # The production format, whatever LOG_FORMAT this run defaults to (console outside production).
+    spec = dict(build_logging_config(json=True)["formatters"]["structured"])
+    formatter = spec.pop("()")(**spec)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)

@@ -17,10 +17,10 @@ import pytest
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from catalog import images
 from catalog.models import ProductImage
 from catalog.services import listings
 from catalog.templatetags.shop_tags import product_image
+from etsy import images
 from tests.admin.images import jpeg_bytes
 from tests.local_services import free_port
 

@@ -31,20 +31,23 @@ def _tasks_registered():
 
 
 def route_of(task_name: str) -> str:
-    return celery_app.amqp.router.route({}, task_name)["queue"].name
+    """The queue a task is sent to, without the per-test-worker suffix (pytest-xdist)."""
+    suffix = settings.CELERY_TASK_DEFAULT_QUEUE.removeprefix("default")
+    return celery_app.amqp.router.route({}, task_name)["queue"].name.removesuffix(suffix)
 
 
 @pytest.mark.parametrize(
     ("task_name", "queue"),
     [
-        ("orders.tasks.process_outbox_message", "emails"),
-        ("shops.tasks.send_shop_digest", "emails"),
-        ("shops.tasks.send_daily_digests", "emails"),
+        ("etsy.outbox.tasks.process_outbox_message", "emails"),
+        ("orders.tasks.send_shop_digest", "emails"),
+        ("orders.tasks.send_daily_digests", "emails"),
         ("search.tasks.index_products", "search"),
         ("search.tasks.index_shop_products", "search"),
         ("search.tasks.refresh_search_vocabulary", "search"),
         ("orders.tasks.resolve_pending_payments", "payments"),
-        ("orders.tasks.relay_outbox", "default"),
+        ("etsy.outbox.tasks.relay_outbox", "default"),
+        ("etsy.outbox.tasks.prune_outbox", "default"),
         ("cart.tasks.cleanup_expired_reservations", "default"),
         ("catalog.tasks.compute_trending", "default"),
     ],
@@ -55,10 +58,11 @@ def test_each_task_is_routed_to_its_queue(task_name, queue):
 
 
 def test_every_scheduled_job_has_a_declared_queue():
+    suffix = settings.CELERY_TASK_DEFAULT_QUEUE.removeprefix("default")  # "-gw0" under pytest-xdist
     declared = {queue.name for queue in celery_app.conf.task_queues}
-    assert declared == {"default", "emails", "search", "payments"}
+    assert declared == {name + suffix for name in ("default", "emails", "search", "payments")}
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
-        assert route_of(entry["task"]) in declared
+        assert route_of(entry["task"]) + suffix in declared
 
 
 def test_rabbitmq_gets_quorum_queues_and_publisher_confirms():
@@ -107,6 +111,7 @@ def rabbitmq_worker(tmp_path):
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.pop("PYTEST_XDIST_WORKER", None)  # the production queue names, as the sender below uses
     log_path = tmp_path / "worker.log"
     process = subprocess.Popen(
         [
@@ -156,7 +161,7 @@ def test_task_travels_through_rabbitmq_to_the_worker_of_its_queue(rabbitmq_worke
     sender.conf.update(
         task_queues=task_queues.task_queues(RABBITMQ_URL),
         task_default_queue=task_queues.DEFAULT_QUEUE,
-        task_routes={**task_queues.TASK_ROUTES, PROBE_TASK: {"queue": "emails"}},
+        task_routes={**task_queues.task_routes(), PROBE_TASK: {"queue": "emails"}},
         broker_transport_options=task_queues.broker_transport_options(RABBITMQ_URL, visibility_timeout=60),
     )
     marker = tmp_path / "delivered"

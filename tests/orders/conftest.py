@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from cart import services as cart_services
 from etsy.breakers import reset_all
@@ -58,3 +58,14 @@ def in_thread_db(fn):
             connection.close()
 
     return wrapper
+
+
+def terminate_app_connection() -> None:
+    """Kill this thread's PostgreSQL session from another session, as an operator or a failover would."""
+    pid = connection.connection.info.backend_pid
+    killer = connections.create_connection("default")
+    try:
+        with killer.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        killer.close()

@@ -1,8 +1,8 @@
 import pytest
 
 from cart import services as cart_services
+from etsy.outbox.models import OutboxMessage
 from orders import payments
-from orders.models import OutboxMessage
 from orders.services.checkout import place_order
 from tests.catalog.factories import ProductFactory
 from tests.shops.factories import ShopFactory
@@ -25,4 +25,4 @@ def test_real_worker_emails_each_seller_after_checkout(celery_worker, buyer, add
     assert all(m["Subject"].startswith("New order #") for m in mail)
     assert {o.pk for o in result.orders} == {int(m["Subject"].split("#")[1].split()[0]) for m in mail}
     assert not OutboxMessage.objects.filter(processed_at__isnull=True).exists()
-    assert "orders.tasks.process_outbox_message" in celery_worker.log()
+    assert "etsy.outbox.tasks.process_outbox_message" in celery_worker.log()

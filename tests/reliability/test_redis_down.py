@@ -17,7 +17,8 @@ from rest_framework.test import APIClient
 from cart import services as cart_services
 from cart.models import CartItem
 from catalog.models import Product
-from orders.models import Checkout, Order, OutboxMessage
+from etsy.outbox.models import OutboxMessage
+from orders.models import Checkout, Order
 from tests.catalog.factories import ProductFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]

@@ -24,10 +24,13 @@ from kombu import pools as kombu_pools
 
 from cart import services as cart_services
 from etsy.celery import app as celery_app
-from orders import outbox, payments
-from orders.models import Order, OutboxMessage
+from etsy.outbox import services as outbox
+from etsy.outbox.models import OutboxMessage
+from etsy.outbox.tasks import process_outbox_message
+from orders import payments
+from orders.events import TOPIC_ORDER_PLACED
+from orders.models import Order
 from orders.services.checkout import ShippingAddress, place_order
-from orders.tasks import process_outbox_message
 from search.receivers import VOCABULARY_PENDING_KEY
 from tests.catalog.factories import ProductFactory
 from tests.local_services import LocalRedis, free_port
@@ -130,7 +133,7 @@ def test_order_commits_while_the_broker_is_down_and_the_seller_is_emailed_after_
 
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
-    message = OutboxMessage.objects.get(topic=outbox.TOPIC_ORDER_PLACED, payload__order_id=order.pk)
+    message = OutboxMessage.objects.get(topic=TOPIC_ORDER_PLACED, payload__order_id=order.pk)
     assert message.dispatched_at is None and message.processed_at is None  # kept for the sweep
 
     workers.broker.start()  # same port, empty: nothing was queued while it was away
@@ -155,7 +158,7 @@ def _wait_for_lock_waiter(dsn: str, timeout: float = 60) -> None:
         while time.monotonic() < deadline:
             row = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query ILIKE '%orders_outboxmessage%' AND datname = current_database()"
+                "AND query ILIKE '%outbox_outboxmessage%' AND datname = current_database()"
             ).fetchone()
             if row[0]:
                 return
@@ -169,11 +172,11 @@ def test_task_of_a_killed_worker_runs_again_after_restart_and_emails_the_seller_
     order = _buy(buyer, "killed-worker-1")
     workers.broker.start()
     _reset_producer_pools()
-    message = OutboxMessage.objects.get(topic=outbox.TOPIC_ORDER_PLACED, payload__order_id=order.pk)
+    message = OutboxMessage.objects.get(topic=TOPIC_ORDER_PLACED, payload__order_id=order.pk)
     dsn = _test_database_url()
 
     with psycopg.connect(dsn) as holder:
-        holder.execute("SELECT id FROM orders_outboxmessage WHERE id = %s FOR UPDATE", [message.pk])
+        holder.execute("SELECT id FROM outbox_outboxmessage WHERE id = %s FOR UPDATE", [message.pk])
         first = workers.start()
         delivered_at = time.monotonic()
         process_outbox_message.delay(message.pk)  # (not outbox.dispatch: its UPDATE would wait on our lock)

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from search.analysis import TermGroup, allowed_edits, analyze, edit_distance, query_words
+from search.analysis import TermGroup, allowed_edits, analyze, edit_distance, query_words, split_qualifiers
 from search.bench.relevance import JudgedQuery, Truth, dcg, grade, ideal_grades_for, load_judgments, score
 from search.synonyms import load_rules, parse_rules, solr_lines
 
@@ -73,8 +73,8 @@ def test_edit_distance_counts_swaps_as_one_edit(a, b, distance):
     assert edit_distance(a, b) == distance
 
 
-def test_allowed_edits_follow_fuzziness_auto():
-    assert [allowed_edits(w) for w in ("ab", "abc", "abcde", "abcdef")] == [0, 1, 1, 2]
+def test_allowed_edits_are_two_only_from_seven_letters():
+    assert [allowed_edits(w) for w in ("ab", "abc", "abcde", "abcdef", "abcdefg")] == [0, 1, 1, 1, 2]
 
 
 def test_tsquery_text_quotes_lexemes_and_skips_stop_words_in_phrases():
@@ -157,3 +157,22 @@ def test_judged_set_covers_every_required_kind_of_query():
         "should find nothing",
     }
     assert all(q.exact or q.expect_none for q in queries)
+
+
+@pytest.mark.parametrize(
+    ("query", "words", "vintage", "optional"),
+    [
+        ("vintage leather bag", ("leather", "bag"), True, ()),
+        ("Antique mirror", ("mirror",), True, ()),
+        ("second hand retro lamp", ("lamp",), True, ()),
+        ("handmade mug gift", ("mug",), False, ("handmade", "gift")),
+        ("hand made wallet", ("wallet",), False, ("hand", "made")),
+        ("handmade", ("handmade",), False, ()),
+        ("vintage", (), True, ()),
+        ("pendant lamp", ("pendant", "lamp"), False, ()),
+    ],
+)
+def test_split_qualifiers_takes_marketplace_qualifiers_out_of_the_words(query, words, vintage, optional):
+    qualified = split_qualifiers(query)
+
+    assert (qualified.words, qualified.vintage, qualified.optional) == (words, vintage, optional)

@@ -97,16 +97,19 @@ def test_keyword_query_body_is_the_documented_multi_match_with_boosts_and_aggreg
 
     function_score = body["query"]["function_score"]
     bool_query = function_score["query"]["bool"]
-    assert bool_query["must"] == [
-        {
-            "multi_match": {
-                "query": "leather wallet",
-                "fields": ["title^3", "tags^2", "description", "category_names^0.5"],
-                "fuzziness": "AUTO",
-                "prefix_length": 2,
-            }
+    text = {
+        "multi_match": {
+            "query": "leather wallet",
+            "fields": ["title^3", "tags^1.5", "category_names^1.2", "description"],
+            "fuzziness": "AUTO:3,7",
+            "prefix_length": 2,
+            "operator": "and",
         }
-    ]
+    }
+    shop = {"match": {"shop_name": {"query": "leather wallet", "operator": "and", "boost": 10000}}}
+    # Every word (a full match), or a shop the query names.
+    assert bool_query["must"] == [{"bool": {"should": [{"bool": {"must": [text]}}, shop], "minimum_should_match": 1}}]
+    assert "should" not in bool_query
     assert {"range": {"quantity": {"gt": 0}}} in bool_query["filter"]
     functions = function_score["functions"]
     assert functions[1]["field_value_factor"] == {
@@ -311,8 +314,9 @@ def test_search_sends_the_body_to_the_products_index_and_reads_the_answer(monkey
     kwargs = client.search.call_args.kwargs
     assert kwargs["index"] == ["products"]
     sent = kwargs["body"]
-    assert sent["query"]["function_score"]["query"]["bool"]["must"][0]["multi_match"]["fuzziness"] == "AUTO"
-    assert sent["size"] == 5 and sent["track_total_hits"] is True
+    text = sent["query"]["function_score"]["query"]["bool"]["must"][0]["bool"]["should"][0]["bool"]["must"][0]
+    assert text["multi_match"]["fuzziness"] == "AUTO:3,7"
+    assert sent["size"] == 5 and sent["track_total_hits"] == 10_000
     assert set(sent["aggs"]) == {"categories", "price_ranges"}
 
 
@@ -358,3 +362,115 @@ def test_preparing_many_listings_does_not_query_per_listing(django_assert_max_nu
     with django_assert_max_num_queries(1):
         docs = [document.prepare(p) for p in listings]
     assert len(docs) == 5
+
+
+def _must(body):
+    return body["query"]["function_score"]["query"]["bool"]["must"][0]["bool"]["should"][0]["bool"]["must"]
+
+
+def test_relaxed_body_needs_all_words_but_one_and_ranks_full_matches_and_the_thing_asked_for_first():
+    body = es_backend.build_search_body(params=SearchParams(q="silver locket"), category=None, relaxed=True)
+
+    (text,) = _must(body)
+    assert text["multi_match"]["minimum_should_match"] == "-1" and "operator" not in text["multi_match"]
+    should = body["query"]["function_score"]["query"]["bool"]["should"]
+    exact, head = should
+    assert exact["bool"]["boost"] == es_backend.EXACT_BOOST
+    assert exact["bool"]["must"][0]["multi_match"]["operator"] == "and"
+    assert head["multi_match"]["query"] == "locket" and head["multi_match"]["boost"] == es_backend.HEAD_BOOST
+
+
+def test_vintage_words_ask_for_the_vintage_flag_and_handmade_words_only_rank():
+    body = es_backend.build_search_body(params=SearchParams(q="antique handmade mirror"), category=None)
+
+    text, flag = _must(body)
+    assert text["multi_match"]["query"] == "mirror"
+    assert flag == {"term": {"is_vintage": True}}
+    (handmade,) = body["query"]["function_score"]["query"]["bool"]["should"]
+    assert handmade["multi_match"]["query"] == "handmade"
+
+    relaxed = es_backend.build_search_body(params=SearchParams(q="antique mirror"), category=None, relaxed=True)
+    (text,) = _must(relaxed)  # one word and the flag: listings missing the flag, never the flag alone
+    assert text["multi_match"]["query"] == "mirror" and text["multi_match"]["operator"] == "and"
+    exact = relaxed["query"]["function_score"]["query"]["bool"]["should"][0]["bool"]["must"]
+    assert {"term": {"is_vintage": True}} in exact
+
+
+def test_vintage_alone_is_the_vintage_flag():
+    body = es_backend.build_search_body(params=SearchParams(q="vintage"), category=None)
+
+    assert _must(body) == [{"term": {"is_vintage": True}}]
+
+
+@pytest.mark.parametrize(
+    ("key", "bounds"),
+    [
+        ("under-25", {"lt": 25.0}),
+        ("25-50", {"gte": 25.0, "lt": 50.0}),
+        ("50-100", {"gte": 50.0, "lt": 100.0}),
+        ("100-plus", {"gte": 100.0}),
+    ],
+)
+def test_price_range_filter_has_the_half_open_bounds_of_its_aggregation_bucket(key, bounds):
+    body = es_backend.build_search_body(params=SearchParams(q="ring", price_range=key), category=None)
+
+    filters = body["query"]["function_score"]["query"]["bool"]["filter"]
+    assert {"range": {"price": bounds}} in filters
+    bucket = next(b for b in body["aggs"]["price_ranges"]["range"]["ranges"] if b["key"] == key)
+    # A range aggregation counts "from" <= price < "to": the same interval.
+    assert (bucket.get("from"), bucket.get("to")) == (bounds.get("gte"), bounds.get("lt"))
+
+
+def test_mapping_searches_shop_names_and_category_names_with_the_text_analyzers():
+    properties = ProductDocument._index.to_dict()["mappings"]["properties"]
+
+    for name in ("shop_name", "category_names"):
+        assert properties[name]["type"] == "text"
+        assert properties[name]["analyzer"] == "etsy_index_analyzer"
+        assert properties[name]["search_analyzer"] == "etsy_analyzer"
+    assert "category_names^1.2" in es_backend.TEXT_FIELDS
+
+
+@pytest.mark.django_db
+def test_document_carries_the_shop_name():
+    shop = ShopFactory(name="Rowan Trading Post")
+    product = ProductFactory(shop=shop)
+
+    assert ProductDocument().prepare(product)["shop_name"] == "Rowan Trading Post"
+
+
+@pytest.mark.django_db
+def test_search_asks_again_for_partial_matches_when_full_ones_are_fewer_than_a_page(monkeypatch):
+    from unittest import mock
+
+    full, partial = ProductFactory(title="Silver locket"), ProductFactory(title="Silver chain")
+    answers = [
+        {"hits": {"total": {"value": 1}, "hits": [{"_id": str(full.pk)}]}},
+        {"hits": {"total": {"value": 2}, "hits": [{"_id": str(full.pk)}, {"_id": str(partial.pk)}]}},
+    ]
+    client = mock.Mock()
+    client.search.side_effect = [mock.Mock(body=answer) for answer in answers]
+    monkeypatch.setattr("elasticsearch.dsl._sync.search.get_connection", lambda using=None: client)
+
+    result = es_backend.search(params=SearchParams(q="antique silver locket", per_page=10), category=None)
+
+    assert result.ids == [full.pk, partial.pk] and result.total == 2 and result.exact_total == 1
+    assert result.offers_vintage_filter is True
+    first, second = (call.kwargs["body"] for call in client.search.call_args_list)
+    assert "should" not in first["query"]["function_score"]["query"]["bool"]
+    assert second["query"]["function_score"]["query"]["bool"]["should"][0]["bool"]["boost"] == es_backend.EXACT_BOOST
+
+
+def test_relaxed_body_for_one_concept_and_a_gift_word_lets_the_gifts_follow():
+    body = es_backend.build_search_body(params=SearchParams(q="gift for him"), category=None, relaxed=True)
+
+    (either,) = _must(body)
+    text, gift = either["bool"]["should"]
+    assert text["multi_match"]["query"] == "for him" and gift["multi_match"]["query"] == "gift"
+    assert either["bool"]["minimum_should_match"] == 1
+
+
+def test_total_past_the_tracked_bound_reads_as_capped():
+    result = es_backend.parse_response({"hits": {"total": {"value": 10000, "relation": "gte"}, "hits": []}})
+
+    assert result.total == 10000 and result.total_is_capped is True

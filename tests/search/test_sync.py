@@ -92,14 +92,16 @@ def test_shop_rating_change_reindexes_its_products(index_calls, django_capture_o
     index_calls["shops"].assert_called_once_with(shop.pk)
 
 
-def test_without_elasticsearch_no_index_task_but_cache_is_invalidated(index_calls, django_capture_on_commit_callbacks):
+def test_without_elasticsearch_no_index_task_but_listing_is_stamped(index_calls, django_capture_on_commit_callbacks):
     product = ProductFactory()
     version = caching.listings_version()
+    (before,) = caching.read_listing_stamps([product.pk])
     with django_capture_on_commit_callbacks(execute=True):
         product.save()
 
     index_calls["products"].assert_not_called()
-    assert caching.listings_version() == version + 1
+    assert caching.read_listing_stamps([product.pk]) != (before,)
+    assert caching.listings_version() == version  # the other cached answers stay
     index_calls["vocabulary"].assert_called_once()
 
 

@@ -19,7 +19,8 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from cart.models import CartItem
 from catalog.models import Favorite, Product
-from orders.models import Checkout, Order, OutboxMessage, Review
+from etsy.outbox.models import OutboxMessage
+from orders.models import Checkout, Order, Review
 from shops.models import DigestLog, Shop
 from shops.services import open_shop
 from tests.accounts.factories import UserFactory
@@ -54,7 +55,7 @@ PUBLIC = {
     "media/<path:path>": "public uploaded pictures",
     "^media/(?P<path>.*)$": "DEBUG media",
     "accounts/reset/<uidb64>/<token>/": "guarded by the signed token itself",
-    "admin/^(?P<app_label>auth|authtoken|accounts|shops|catalog|cart|orders)/$": "admin index (staff check)",
+    "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders)/$": "admin index (staff check)",
     "admin/(?P<url>.*)$": "admin catch-all (staff check)",
     "admin/r/<path:content_type_id>/<path:object_id>/": "redirect to the public page",
 }
@@ -211,7 +212,7 @@ def admin_objects(w: World) -> dict[str, object]:
         "orders/order": w.order,
         "orders/review": w.review,
         "orders/checkout": w.order.checkout,
-        "orders/outboxmessage": w.outbox_row,
+        "outbox/outboxmessage": w.outbox_row,
     }
 
 

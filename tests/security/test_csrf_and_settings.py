@@ -21,8 +21,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cart.models import CartItem
-from catalog import images
 from catalog.models import ProductImage
+from etsy import images
 from orders.models import Order
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import ProductFactory

@@ -9,7 +9,8 @@ import pytest
 from django.core import mail
 
 from cart.models import CartItem
-from orders import outbox
+from etsy.outbox import DONE
+from orders import events
 from orders.models import Order, Review
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import CategoryFactory, ProductFactory
@@ -105,8 +106,8 @@ def test_emails_escape_user_text_in_their_html_part(hostile_world):
     order = w["order"]
     Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID)
     mail.outbox.clear()
-    assert outbox.notify_seller_of_order({"order_id": order.pk}) == outbox.DONE
-    assert outbox.notify_buyer_of_shipment({"order_id": order.pk}) == outbox.DONE
+    assert events.notify_seller_of_order({"order_id": order.pk}) == DONE
+    assert events.notify_buyer_of_shipment({"order_id": order.pk}) == DONE
     assert len(mail.outbox) == 2
     for message in mail.outbox:
         ((html, mime),) = message.alternatives

@@ -94,7 +94,14 @@ TEXT = st.one_of(
         ]
     ),
 )
-JSON_VALUES = st.one_of(NUMBERS, TEXT)
+# JSON has no NaN or infinity: a client that sends the bare tokens is tested with raw bodies below.
+JSON_NUMBERS = st.one_of(
+    WEIRD_NUMBERS,
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+)
+JSON_VALUES = st.one_of(JSON_NUMBERS, TEXT)
 
 
 def api_for(user) -> APIClient:
@@ -476,3 +483,14 @@ def test_seller_admin_listing_and_shop_forms_with_hostile_fields(category):
         assert shop.shipping_base >= 0 and shop.processing_days >= 0
 
     run()
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
+@pytest.mark.parametrize("path", ["/api/v1/cart/items", "/api/v1/checkout"])
+def test_json_number_tokens_outside_json_get_a_clear_400(buyer, stocked, token, path):
+    body = f'{{"product_id": {token}, "quantity": {token}, "address": {{"name": {token}}}, "payment": {token}}}'
+    response = api_for(buyer).generic(
+        "POST", path, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=f"nan-{token}"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"]

@@ -1,7 +1,8 @@
 import pytest
 
 from catalog.exceptions import ProductNotFound
-from shops.selectors_seller import get_product_for_seller, get_shop_for_user, list_products_for_seller
+from catalog.selectors import get_product_for_seller, list_products_for_seller
+from shops.selectors_seller import get_shop_for_user
 from tests.catalog.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db

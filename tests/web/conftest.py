@@ -23,7 +23,7 @@ COLOURS = [(40, 70, 140), (178, 84, 52), (74, 120, 86), (214, 170, 60), (120, 60
 @lru_cache(maxsize=32)
 def _photo(shape: str, color: tuple[int, int, int]) -> bytes:
     """A product photo drawn like the demo catalog's (drawn once per shape and colour in a run)."""
-    from catalog.demo_images import draw_product
+    from demo.images import draw_product
 
     buf = io.BytesIO()
     picture = draw_product(shape=shape, colour=color, texture="speckled", seed=7)

@@ -51,7 +51,7 @@ def test_product_page_shows_gallery_price_shop_card_and_only_one_left(client, ca
     assert product.title in html
     assert "$21.00" in html
     assert "Only 1 left" in html
-    assert "Clay Studio" in html and "12 sales" in html
+    assert "Clay Studio" in html and "12 items sold" in html
     assert 'width="320" height="320"' in html  # real image dimensions
     assert f'action="/cart/add/{product.pk}/"' in html
     assert "You may also like" in html

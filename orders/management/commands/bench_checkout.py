@@ -22,8 +22,9 @@ from cart import services as cart_services
 from cart.models import CartItem
 from catalog.models import Category, Product
 from etsy.breakers import reset_all
+from etsy.outbox.models import OutboxMessage
 from orders import payments
-from orders.models import Checkout, Order, OrderItem, OutboxMessage
+from orders.models import Checkout, Order, OrderItem
 from orders.services.checkout import ShippingAddress, place_order
 from shops.models import Shop
 

@@ -1,0 +1,44 @@
+"""Stock rows: the one place that locks products and moves their quantity.
+
+Every writer locks product rows through ``lock_products`` so locks are always
+taken in primary-key order: two checkouts with overlapping carts then queue
+behind each other instead of deadlocking. ``FOR NO KEY UPDATE`` still lets
+other transactions insert rows that merely reference a product (cart lines,
+order items) without waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from django.db import connection
+from django.db.models import F
+
+from catalog.models import Product
+
+
+def set_lock_timeout(milliseconds: int) -> None:
+    """Bound how long this transaction waits for a row lock (SET LOCAL: ends with the transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(milliseconds)}ms"])
+
+
+def lock_products(*, product_ids: Iterable[int]) -> dict[int, Product]:
+    """Lock the given product rows in id order and return them by id. Must run inside a transaction."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    rows = Product.objects.select_for_update(no_key=True, of=("self",)).select_related("shop").filter(pk__in=ids)
+    return {product.pk: product for product in rows.order_by("pk")}
+
+
+def decrement_stock(*, product_id: int, quantity: int) -> bool:
+    """Take ``quantity`` units if and only if they are there; return whether the row was updated."""
+    updated = Product.objects.filter(pk=product_id, quantity__gte=quantity).update(quantity=F("quantity") - quantity)
+    return updated == 1
+
+
+def restock(*, quantities: Mapping[int, int]) -> None:
+    """Give units back, in id order (rows should already be locked through ``lock_products``)."""
+    for product_id in sorted(quantities):
+        Product.objects.filter(pk=product_id).update(quantity=F("quantity") + quantities[product_id])

@@ -1,0 +1,48 @@
+"""Which handler runs each outbox topic.
+
+Apps fill it from their ``AppConfig.ready()`` (``outbox.register("order.placed", notify_seller)``),
+so ``etsy`` runs handlers of apps it never imports. One handler per topic: a row is processed
+once, by one handler; a second consumer of the same event publishes its own topic.
+
+A handler takes the row's payload and returns ``DONE`` (mark the row processed) or ``DEFER``
+(leave it for a later hand-over, e.g. while a payment is pending). It runs inside the
+transaction that holds the row's lock, so its writes and the "processed" mark commit together;
+raising rolls its writes back and counts as a failed attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.core.exceptions import ImproperlyConfigured
+
+DONE, DEFER = "done", "defer"
+
+Handler = Callable[[dict], str]
+
+_handlers: dict[str, Handler] = {}
+
+
+def register(topic: str, handler: Handler) -> Handler:
+    """Run ``handler`` for rows published on ``topic``; registering the same pair again is a no-op.
+
+    Raises ImproperlyConfigured when another handler already owns the topic.
+    """
+    current = _handlers.get(topic)
+    if current is not None and current is not handler:
+        raise ImproperlyConfigured(f"outbox topic {topic!r} is already handled by {current!r}")
+    _handlers[topic] = handler
+    return handler
+
+
+def unregister(topic: str) -> None:
+    """Forget the handler of ``topic`` (tests; an app being unloaded)."""
+    _handlers.pop(topic, None)
+
+
+def get_handler(topic: str) -> Handler | None:
+    return _handlers.get(topic)
+
+
+def list_topics() -> list[str]:
+    return sorted(_handlers)

@@ -1,0 +1,199 @@
+"""Outbox delivery: publish in the caller's transaction, hand over after commit, run each row once.
+
+``publish`` writes a row inside the caller's transaction and (by default) hands it to Celery
+after commit; ``relay_pending`` (beat, every 30 s) hands over anything due, so a broker outage
+at commit time loses nothing. ``process`` runs a row's handler at most once: the row is locked
+and marked processed in the transaction in which the handler acts (an email is sent inside it,
+so a failure to send rolls the mark back).
+
+A handler that raises, returns something other than DONE/DEFER, or a topic nobody registered,
+is a failed attempt: the handler's writes are rolled back, the row records the error and waits
+``retry_delay(failures)`` before the sweep hands it over again. At ``OUTBOX_MAX_ATTEMPTS``
+failures the row is parked as a dead letter (``dead_at``; metric, error log event) and stays
+until an admin retries it. Processed rows are deleted ``OUTBOX_RETENTION_DAYS`` after processing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from etsy import metrics
+from etsy.outbox import registry
+from etsy.outbox.models import OutboxMessage
+from etsy.outbox.registry import DEFER, DONE
+
+logger = logging.getLogger(__name__)
+
+FAILED, SKIPPED = "failed", "skipped"
+
+# A row handed over but still unprocessed after this long is handed over again (a lost task).
+REDISPATCH_AFTER = timedelta(minutes=5)
+# Rows younger than this are left to their after-commit relay.
+SWEEP_GRACE = timedelta(seconds=10)
+# Backoff after the n-th failure: 30 s, 1, 2, 4 ... minutes, at most an hour (8 tries span about an hour).
+RETRY_BASE = timedelta(seconds=30)
+RETRY_MAX = timedelta(hours=1)
+SWEEP_BATCH = 500
+PRUNE_BATCH = 1000
+
+
+class UnknownTopic(Exception):
+    """A row's topic has no registered handler (a typo, or the consuming app is not installed)."""
+
+
+def publish(*, topic: str, payload: dict, relay: bool = True) -> OutboxMessage:
+    """Write an outbox row; call inside the transaction that creates the data it is about.
+
+    With ``relay`` the row is handed to Celery after commit (a rollback publishes nothing);
+    without, the caller relays it later (``relay_on_commit``) or leaves it to the sweep.
+    """
+    message = OutboxMessage.objects.create(topic=topic, payload=payload)
+    if relay:
+        relay_on_commit([message.pk])
+    return message
+
+
+def publish_many(*, topic: str, payloads: Iterable[dict], relay: bool = True) -> list[OutboxMessage]:
+    """Write one row per payload in one INSERT (see ``publish``)."""
+    messages = OutboxMessage.objects.bulk_create(OutboxMessage(topic=topic, payload=p) for p in payloads)
+    if relay:
+        relay_on_commit([m.pk for m in messages])
+    return messages
+
+
+def relay_on_commit(message_ids: Iterable[int]) -> None:
+    """Hand these rows to Celery after the current transaction commits."""
+    ids = sorted(set(message_ids))
+    if ids:
+        transaction.on_commit(partial(dispatch, ids))
+
+
+def dispatch(message_ids: list[int]) -> int:
+    """Queue one Celery task per row; a broker failure is logged and left to the sweep."""
+    from etsy.outbox.tasks import process_outbox_message
+
+    sent = []
+    for message_id in message_ids:
+        try:
+            process_outbox_message.delay(message_id)
+        except Exception:  # broker down: the sweep retries; never fail the caller
+            logger.warning("outbox relay failed", exc_info=True, extra={"outbox_id": message_id})
+            continue
+        sent.append(message_id)
+    if sent:
+        now = timezone.now()
+        OutboxMessage.objects.filter(pk__in=sent).update(
+            dispatched_at=now,
+            attempts=F("attempts") + 1,
+            # Guard against a lost task, but keep a backoff a fast (or eager) failure has just set.
+            next_attempt_at=Case(
+                When(next_attempt_at__gt=now, then=F("next_attempt_at")), default=Value(now + REDISPATCH_AFTER)
+            ),
+        )
+    return len(sent)
+
+
+def relay_pending(*, now: datetime | None = None) -> int:
+    """Hand over rows that are due: never handed over, past their backoff, or lost for 5 minutes."""
+    now = now or timezone.now()
+    due = (
+        OutboxMessage.objects.filter(processed_at__isnull=True, dead_at__isnull=True, created_at__lt=now - SWEEP_GRACE)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("id")
+        .values_list("id", flat=True)[:SWEEP_BATCH]
+    )
+    return dispatch(list(due))
+
+
+def retry_delay(failures: int) -> timedelta:
+    """How long a row waits after its ``failures``-th failed attempt."""
+    return min(RETRY_BASE * 2 ** max(failures - 1, 0), RETRY_MAX)
+
+
+def process(*, message_id: int, now: datetime | None = None) -> str:
+    """Run the handler of one row at most once; return "done", "defer", "failed" or "skipped".
+
+    Locks the row. A failure is recorded on the row (backoff, or parked as a dead letter at
+    ``OUTBOX_MAX_ATTEMPTS``), never raised: the sweep owns the retries.
+    """
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
+        if message is None or message.processed_at is not None or message.dead_at is not None:
+            return SKIPPED
+        try:
+            handler = registry.get_handler(message.topic)
+            if handler is None:
+                raise UnknownTopic(f"no handler registered for topic {message.topic!r}")
+            with transaction.atomic():  # a savepoint: a failing handler's writes are undone, the failure kept
+                outcome = handler(message.payload)
+                if outcome not in (DONE, DEFER):
+                    raise TypeError(f"outbox handler returned {outcome!r}, not DONE or DEFER")
+        except Exception as exc:
+            _record_failure(message, exc, now=now or timezone.now())
+            return FAILED
+        if outcome == DONE:
+            message.processed_at = now or timezone.now()
+            message.save(update_fields=["processed_at"])
+        return outcome
+
+
+def _record_failure(message: OutboxMessage, exc: Exception, *, now: datetime) -> None:
+    message.failures += 1
+    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    context = {"outbox_id": message.pk, "topic": message.topic, "failures": message.failures}
+    metrics.outbox_failures.labels(topic=message.topic).inc()
+    if isinstance(exc, UnknownTopic):
+        logger.error("outbox topic without handler", extra={"event": "outbox_unknown_topic", **context})
+    else:
+        logger.warning("outbox handler failed", exc_info=exc, extra={"event": "outbox_handler_failed", **context})
+    if message.failures >= settings.OUTBOX_MAX_ATTEMPTS:
+        message.dead_at, message.next_attempt_at = now, None
+        metrics.outbox_dead_letters.labels(topic=message.topic).inc()
+        logger.error(
+            "outbox message parked as a dead letter",
+            extra={"event": "outbox_dead_lettered", "error": message.last_error, **context},
+        )
+    else:
+        message.next_attempt_at = now + retry_delay(message.failures)
+    message.save(update_fields=["failures", "last_error", "dead_at", "next_attempt_at"])
+
+
+@transaction.atomic
+def retry_dead_letters(*, message_ids: Iterable[int]) -> int:
+    """Give parked rows a fresh set of attempts and hand them over after commit; return how many."""
+    ids = list(
+        OutboxMessage.objects.filter(pk__in=list(message_ids), dead_at__isnull=False, processed_at__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    OutboxMessage.objects.filter(pk__in=ids).update(dead_at=None, failures=0, next_attempt_at=None)
+    relay_on_commit(ids)
+    if ids:
+        logger.info("outbox dead letters retried", extra={"event": "outbox_retried", "outbox_ids": ids})
+    return len(ids)
+
+
+def prune_processed(*, now: datetime | None = None) -> int:
+    """Delete rows processed more than ``OUTBOX_RETENTION_DAYS`` ago, in batches; return how many.
+
+    Pending and parked rows are never pruned.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        ids = list(
+            OutboxMessage.objects.filter(processed_at__lt=cutoff)
+            .order_by("id")
+            .values_list("id", flat=True)[:PRUNE_BATCH]
+        )
+        if not ids:
+            return deleted
+        deleted += OutboxMessage.objects.filter(pk__in=ids).delete()[0]

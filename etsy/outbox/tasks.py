@@ -1,0 +1,35 @@
+"""Outbox jobs: run one row, hand over due rows (beat, 30 s), prune processed rows (beat, hourly)."""
+
+import logging
+
+from celery import shared_task
+
+from etsy import metrics
+from etsy.outbox import selectors, services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="etsy.outbox.tasks.process_outbox_message", ignore_result=True, acks_late=True)
+def process_outbox_message(message_id: int) -> str:
+    """Run one outbox row's handler (e.g. email a seller); at most once per row. Failures retry through the sweep."""
+    return services.process(message_id=message_id)
+
+
+@shared_task(name="etsy.outbox.tasks.relay_outbox", ignore_result=True)
+def relay_outbox() -> int:
+    """Hand due outbox rows to Celery (missed after-commit relays, retries after backoff); count parked rows."""
+    count = services.relay_pending()
+    if count:
+        logger.info("relayed %d outbox messages", count, extra={"event": "outbox_relayed", "count": count})
+    metrics.outbox_parked.set(selectors.count_dead_letters())
+    return count
+
+
+@shared_task(name="etsy.outbox.tasks.prune_outbox", ignore_result=True)
+def prune_outbox() -> int:
+    """Delete outbox rows processed more than OUTBOX_RETENTION_DAYS ago."""
+    count = services.prune_processed()
+    if count:
+        logger.info("pruned %d outbox messages", count, extra={"event": "outbox_pruned", "count": count})
+    return count

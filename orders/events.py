@@ -1,0 +1,92 @@
+"""Orders' outbox topics and their handlers (registered with ``etsy.outbox`` in ``OrdersConfig.ready``).
+
+Each handler gets the row's payload, runs inside the transaction holding the row's lock and
+returns DONE or DEFER; raising rolls it back and counts as a failed attempt (see etsy.outbox).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from etsy.outbox import DEFER, DONE
+from orders.models import Order
+
+logger = logging.getLogger(__name__)
+
+TOPIC_ORDER_PLACED = "order.placed"  # email the shop owner once the order is paid
+TOPIC_ORDER_SHIPPED = "order.shipped"  # email the buyer the tracking number
+TOPIC_ORDER_REFUND = "order.refund"  # give a cancelled paid order's money back
+
+
+def _send(*, template: str, to: list[str], context: dict) -> None:
+    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+    text = render_to_string(f"emails/{template}.txt", context)
+    html = render_to_string(f"emails/{template}.html", context)
+    mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, to)
+    mail.attach_alternative(html, "text/html")
+    mail.send()
+
+
+def _load_order(order_id: int) -> Order | None:
+    return (
+        Order.objects.select_related("shop__owner", "buyer", "checkout")
+        .prefetch_related("items")
+        .filter(pk=order_id)
+        .first()
+    )
+
+
+def notify_seller_of_order(payload: dict) -> str:
+    """Email the shop owner about a paid order; drop cancelled ones; wait while payment is pending."""
+    order = _load_order(payload["order_id"])
+    if order is None or order.status == Order.Status.CANCELLED:
+        return DONE
+    if order.status == Order.Status.PENDING_PAYMENT:
+        return DEFER
+    _send(
+        template="order_new_seller",
+        to=[order.shop.owner.email],
+        context={"order": order, "shop": order.shop, "items": list(order.items.all()), "checkout": order.checkout},
+    )
+    logger.info("seller notified of order", extra={"order_id": order.pk, "shop_id": order.shop_id})
+    return DONE
+
+
+def notify_buyer_of_shipment(payload: dict) -> str:
+    """Email the buyer the tracking number of a shipped order."""
+    order = _load_order(payload["order_id"])
+    if order is None:
+        return DONE
+    _send(
+        template="order_shipped_buyer",
+        to=[order.buyer.email],
+        context={"order": order, "shop": order.shop, "items": list(order.items.all())},
+    )
+    return DONE
+
+
+def refund_cancelled_order(payload: dict) -> str:
+    """Refund a cancelled paid order at the provider (idempotent per order; an error is retried by the outbox)."""
+    from orders import payments
+
+    order = Order.objects.select_related("checkout").filter(pk=payload["order_id"]).first()
+    if order is None:
+        return DONE
+    payments.refund(
+        charge_idempotency_key=order.checkout.provider_idempotency_key,
+        amount=order.total,
+        idempotency_key=f"refund:order:{order.pk}",
+    )
+    logger.info("order refunded", extra={"order_id": order.pk, "amount": str(order.total)})
+    return DONE
+
+
+HANDLERS = {
+    TOPIC_ORDER_PLACED: notify_seller_of_order,
+    TOPIC_ORDER_SHIPPED: notify_buyer_of_shipment,
+    TOPIC_ORDER_REFUND: refund_cancelled_order,
+}
