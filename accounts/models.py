@@ -53,3 +53,20 @@ class User(AbstractUser):
     @property
     def public_name(self) -> str:
         return self.display_name or self.email.split("@")[0]
+
+
+class UndeliverableAddress(models.Model):
+    """An address the email provider reported as hard-bounced or complaining: nothing more is sent to it."""
+
+    class Reason(models.TextChoices):
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Marked as spam"
+
+    email = models.EmailField(unique=True)  # lower-cased by accounts.services
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    provider = models.CharField(max_length=40, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"

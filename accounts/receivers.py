@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import partial
 
+from anymail.signals import EventType, tracking
 from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from accounts import services
 from etsy import cache
 
 
@@ -23,3 +25,26 @@ def drop_kept_account(sender, instance, **kwargs) -> None:
     key = cache.account_key(instance.pk)
     cache.forget_near(key)
     transaction.on_commit(partial(cache.delete, key))
+
+
+# Postmark bounce types that mean the address will never accept mail (soft bounces, auto-replies and
+# DNS hiccups are temporary). Other providers send no ``Type``: anymail reports only permanent bounces.
+_PERMANENT_POSTMARK_BOUNCES = frozenset(
+    {"HardBounce", "BadEmailAddress", "ManuallyDeactivated", "SpamNotification", "SpamComplaint", "Blocked"}
+)
+
+
+@receiver(tracking)
+def mark_undeliverable_on_bounce_or_complaint(sender, event, esp_name: str, **kwargs) -> None:
+    """A provider's tracking webhook (django-anymail) reported a hard bounce or a spam complaint."""
+    if not event.recipient or event.event_type not in (EventType.BOUNCED, EventType.COMPLAINED):
+        return
+    bounce_type = (event.esp_event or {}).get("Type") if isinstance(event.esp_event, dict) else None
+    if event.event_type == EventType.BOUNCED and bounce_type and bounce_type not in _PERMANENT_POSTMARK_BOUNCES:
+        return
+    services.mark_address_undeliverable(
+        email=event.recipient,
+        reason="complained" if event.event_type == EventType.COMPLAINED else "bounced",
+        provider=esp_name,
+        detail=event.description or bounce_type or "",
+    )

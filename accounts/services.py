@@ -17,7 +17,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts.exceptions import InvalidSignUpLink
-from accounts.models import User
+from accounts.models import UndeliverableAddress, User
 from accounts.tokens import signup_token_generator
 from etsy.names import collapse_spaces
 
@@ -135,3 +135,13 @@ def update_profile(*, user: User, display_name: str) -> User:
     user.display_name = display_name.strip()
     user.save(update_fields=["display_name"])
     return user
+
+
+def mark_address_undeliverable(
+    *, email: str, reason: str, provider: str = "", detail: str = ""
+) -> UndeliverableAddress:
+    """Record that mail to ``email`` bounced or was reported as spam; accounts.mail skips it from now on."""
+    address, _ = UndeliverableAddress.objects.update_or_create(
+        email=email.strip().lower(), defaults={"reason": reason, "provider": provider, "detail": detail[:500]}
+    )
+    return address

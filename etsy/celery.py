@@ -2,10 +2,27 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
+
+from etsy.task_queues import is_amqp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etsy.settings")
 
 app = Celery("etsy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.celeryd_init.connect
+def declare_every_queue(sender=None, **kwargs) -> None:
+    """On RabbitMQ, declare all four queues (and their exchanges) before the worker starts consuming.
+
+    A worker consumes one queue, but its native delayed delivery (retry countdowns on quorum
+    queues) binds every declared queue, so the others must exist even when their workers are not up yet.
+    """
+    if not is_amqp(app.conf.broker_url or ""):
+        return
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in app.conf.task_queues:
+            queue(channel).declare()

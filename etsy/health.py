@@ -4,14 +4,15 @@ Response (JSON)::
 
     {"status": "ok" | "degraded", "uptime": 3600.0,
      "services": {"postgres": {"status": "healthy", "latencyMs": 1.2}, "redis": {...},
-                  "broker": {...}, "elasticsearch": {...}   # only when ELASTICSEARCH_URL is set
+                  "broker": {...}, "elasticsearch": {...},  # only when ELASTICSEARCH_URL is set
+                  "replica1": {"status": "healthy", "lagSeconds": 0.0}},  # one per read replica
      },
      "circuitBreakers": {"elasticsearch": {"state": "closed"}, "payment": {"state": "closed"}}}
 
 HTTP status for load balancers:
 - 200 ``ok``: every dependency answered and every breaker is closed.
 - 200 ``degraded``: PostgreSQL answers, so the process still serves, but Redis, the
-  Celery broker or Elasticsearch failed or a circuit breaker is open/half-open
+  Celery broker, Elasticsearch or a read replica failed (reads go to the primary) or a circuit breaker is open/half-open
   (pages fall back to the database, search to PostgreSQL; see docs/operations.md).
 - 503 ``degraded`` with ``postgres`` unhealthy: nothing useful can be served; take
   this instance out of rotation.
@@ -136,6 +137,19 @@ def check_elasticsearch() -> None:
         raise RuntimeError("cluster status red")
 
 
+def replica_health() -> dict[str, dict[str, Any]]:
+    """Each read replica as the router sees it (etsy.db_router: reachable and within the lag bound)."""
+    from etsy import db_router
+
+    return {
+        alias: {
+            "status": HEALTHY if db_router.health.is_healthy(alias) else UNHEALTHY,
+            "lagSeconds": db_router.health.lag_seconds(alias),
+        }
+        for alias in db_router.replica_aliases()
+    }
+
+
 def collect_health() -> tuple[dict[str, Any], int]:
     """Run the checks and return (body, HTTP status)."""
     services = {
@@ -145,6 +159,7 @@ def collect_health() -> tuple[dict[str, Any], int]:
     }
     if getattr(settings, "ELASTICSEARCH_URL", ""):
         services["elasticsearch"] = _cached_result("elasticsearch", check_elasticsearch)
+    services.update(replica_health())
     breakers = breaker_states()
     all_healthy = all(service["status"] == HEALTHY for service in services.values())
     all_closed = all(breaker["state"] == "closed" for breaker in breakers.values())

@@ -10,6 +10,8 @@ and given a server-chosen name. Each stored picture has a WebP twin at the same 
 
 from __future__ import annotations
 
+import posixpath
+import re
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -162,12 +164,21 @@ def save_webp_twin(stored_name: str, webp: bytes) -> str:
     return default_storage.save(webp_name(stored_name), ContentFile(webp))
 
 
+# The names process_upload chooses (32 hex digits); listings.store_image_files stores each such picture
+# together with its WebP twin. Other names (demo photos, older files) have none.
+_UPLOADED_NAME = re.compile(r"^[0-9a-f]{32}\.(?:jpg|png)$")
+
+
+def has_webp_twin(name: str) -> bool:
+    """Whether a stored picture has a WebP twin, decided from its name alone (no storage request)."""
+    return bool(_UPLOADED_NAME.match(posixpath.basename(name)))
+
+
 def webp_url(field_file) -> str:
-    """URL of the WebP twin of an ImageField value, or "" when it has none."""
-    if not field_file:
+    """URL of the WebP twin of an ImageField value, or "" when it has none (no storage request per render)."""
+    if not field_file or not has_webp_twin(field_file.name):
         return ""
-    name = webp_name(field_file.name)
-    return default_storage.url(name) if default_storage.exists(name) else ""
+    return default_storage.url(webp_name(field_file.name))
 
 
 def picture_sources(field_file) -> dict[str, str]:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 
 REDACTED = "[REDACTED]"
 REDACTED_DIGITS = "[REDACTED-DIGITS]"
@@ -34,7 +35,7 @@ SECRET_KEY_PATTERN = re.compile(
 # 12-19 digits, optionally grouped by single spaces or dashes ("4242 4242 4242 4242").
 DIGIT_RUN_PATTERN = re.compile(r"(?<!\d)\d(?:[ -]?\d){11,18}(?!\d)")
 # Keys whose values we write ourselves and must stay readable.
-_SAFE_KEYS = frozenset({"event", "level", "logger", "timestamp", "service", "environment"})
+_SAFE_KEYS = frozenset({"event", "level", "logger", "timestamp", "service", "environment", "trace_id", "span_id"})
 
 
 def contains_card_like_digits(text: str) -> bool:
@@ -83,7 +84,9 @@ def add_service_fields(service: str, environment: str):
 
 
 _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-_RESERVED_KEYS = frozenset({"event", "level", "logger", "timestamp", "service", "environment", "request_id"})
+_RESERVED_KEYS = frozenset(
+    {"event", "level", "logger", "timestamp", "service", "environment", "request_id", "trace_id", "span_id"}
+)
 
 
 def add_record_extras(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -114,9 +117,19 @@ def _drop_color_message(logger: Any, method_name: str, event_dict: dict[str, Any
     return event_dict
 
 
+def add_trace_ids(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Put the OpenTelemetry trace and span ids beside the request id (only inside a recorded span)."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(context.span_id, "016x"))
+    return event_dict
+
+
 def _shared_processors(service: str, environment: str) -> list:
     return [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

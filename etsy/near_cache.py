@@ -267,7 +267,7 @@ def get() -> NearCache | None:
         if _instance is None or _instance_pid != pid:
             backend = caches["default"]
             _instance = NearCache(
-                redis_url=settings.REDIS_URL,
+                redis_url=settings.REDIS_CACHE_URL,
                 raw_prefixes=tuple(backend.make_key(p) for p in TRACKED_PREFIXES),
                 max_entries=settings.NEAR_CACHE_MAX_ENTRIES,
             )

@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 
+from etsy.task_queues import DEFAULT_QUEUE, broker_transport_options, task_queues, task_routes
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -46,6 +48,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_elasticsearch_dsl",
+    "anymail",
+    "etsy",  # system checks (etsy/checks.py), tracing
     "etsy.outbox",
     "accounts",
     "shops",
@@ -63,6 +67,7 @@ MIDDLEWARE = [
     "etsy.middleware.ContentSecurityPolicyMiddleware",
     "etsy.middleware.ApiErrorFormatMiddleware",  # outside every response-writing layer below it
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "etsy.db_router.ReplicaReadsMiddleware",  # before any middleware that reads: picks the request's database
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,13 +111,62 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
+# Read replicas (etsy/db_router.py): GET/HEAD of catalog, shop, search and feed pages read a healthy
+# replica; writes, transactions and a client's reads for READ_YOUR_WRITES_SECONDS after it wrote use the primary.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    DATABASES[f"replica{_number}"] = {
+        **env.db_url_config(_url),
+        "ENGINE": DATABASES["default"]["ENGINE"],
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": dict(DATABASES["default"]["OPTIONS"]),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["etsy.db_router.ReplicaRouter"] if DATABASE_REPLICA_URLS else []
+READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=10)
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=2.0)
+# Whole namespaces or single view names whose GET/HEAD may read a replica.
+REPLICA_READ_VIEWS = env.list(
+    "REPLICA_READ_VIEWS",
+    default=[
+        "catalog:home",
+        "catalog:category",
+        "catalog:product",
+        "catalog:product_short",
+        "shops",
+        "search",
+        "api:categories",
+        "api:products",
+        "api:product-detail",
+        "api:feed",
+        "api:shop-detail",
+        "api:shop-products",
+        "api:shop-reviews",
+        "api:search",
+        "api:search-suggestions",
+    ],
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (Redis) -----------------------------------------------------------
-# "default" serves page data and may lose Redis: errors are swallowed so pages
-# fall back to the database. "strict" (idempotency keys, reservations) never
-# swallows an error, so callers can refuse rather than risk a duplicate.
+# One Redis per role, each falling back to REDIS_URL (docs/operations.md, "Redis roles"):
+# - REDIS_CACHE_URL, "default": page data, may evict (allkeys-lru) and may be lost: errors are
+#   swallowed so pages fall back to the database;
+# - REDIS_SESSIONS_URL, "sessions": the sessions cache (the database stays the source of truth);
+# - REDIS_LOCKS_URL, "strict": idempotency keys, reservations, payment locks; never evicts
+#   (noeviction) and never swallows an error, so callers refuse rather than risk a duplicate;
+# - CELERY_BROKER_URL (section "Celery").
+# REDIS_SENTINELS (host:port,...) switches every role to django-redis's Sentinel client: the URLs'
+# host is then the Sentinel service name (redis://mymaster/0).
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_CACHE_URL = env.str("REDIS_CACHE_URL", default="") or REDIS_URL
+REDIS_SESSIONS_URL = env.str("REDIS_SESSIONS_URL", default="") or REDIS_URL
+REDIS_LOCKS_URL = env.str("REDIS_LOCKS_URL", default="") or REDIS_URL
+REDIS_SENTINELS = [
+    (host, int(port)) for host, _, port in (item.rpartition(":") for item in env.list("REDIS_SENTINELS", default=[]))
+]
 CACHE_ENABLED = env.bool("CACHE_ENABLED", default=True)
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="etsy")
 # Tests in parallel (pytest-xdist): each worker keeps its own keys, near-cache invalidations and task queue;
@@ -125,53 +179,96 @@ if _TEST_PREFIX_SUFFIX and not CACHE_KEY_PREFIX.endswith(_TEST_PREFIX_SUFFIX):  
     CACHE_KEY_PREFIX = f"{CACHE_KEY_PREFIX}{_TEST_PREFIX_SUFFIX}"
 # Each web process keeps its own copy of product page records and stock counts, dropped the
 # moment Redis reports a change (etsy/near_cache.py); at most this many entries (~12 KB each).
-NEAR_CACHE_ENABLED = env.bool("NEAR_CACHE_ENABLED", default=True)
+# It subscribes to the cache Redis by URL, so it is off by default behind Sentinel.
+NEAR_CACHE_ENABLED = env.bool("NEAR_CACHE_ENABLED", default=not REDIS_SENTINELS)
 NEAR_CACHE_MAX_ENTRIES = env.int("NEAR_CACHE_MAX_ENTRIES", default=2000)
 _redis_options = {
     "CLIENT_CLASS": "django_redis.client.DefaultClient",
     "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
     "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
 }
+if REDIS_SENTINELS:
+    _redis_options.update(
+        {
+            "CLIENT_CLASS": "django_redis.client.SentinelClient",
+            "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+            "CONNECTION_POOL_CLASS": "redis.sentinel.SentinelConnectionPool",
+            "SENTINELS": REDIS_SENTINELS,
+            "SENTINEL_KWARGS": {"socket_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5)},
+        }
+    )
+
+
+def _redis_cache(location: str, *, timeout: int | None, ignore_exceptions: bool) -> dict:
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": location,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        "TIMEOUT": timeout,
+        "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": ignore_exceptions},
+    }
+
+
 CACHES = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": CACHE_KEY_PREFIX,
-        "TIMEOUT": env.int("CACHE_DEFAULT_TTL", default=300),
-        "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": True},
-    },
-    "strict": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": CACHE_KEY_PREFIX,
-        "TIMEOUT": None,
-        "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": False},
-    },
+    "default": _redis_cache(REDIS_CACHE_URL, timeout=env.int("CACHE_DEFAULT_TTL", default=300), ignore_exceptions=True),
+    "sessions": _redis_cache(REDIS_SESSIONS_URL, timeout=None, ignore_exceptions=True),
+    "strict": _redis_cache(REDIS_LOCKS_URL, timeout=None, ignore_exceptions=False),
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Sessions survive a Redis outage: the database is the source of truth.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "sessions"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
 # --- Celery ------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# Redis: a task not acknowledged within the visibility timeout is redelivered. RabbitMQ (the documented
+# production broker): quorum queues and publisher confirms (etsy/task_queues.py).
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
+    CELERY_BROKER_URL, visibility_timeout=env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+)
 # A hung task is stopped (soft limit raises inside the task, then a hard kill), well under the
 # visibility timeout, so a task is never redelivered while its first copy still runs.
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = f"etsy{_TEST_PREFIX_SUFFIX}"  # a test run's tasks never reach a `make run` worker
+# One queue per kind of work (emails, search, payments, default), one worker pool each in production.
+# A test run's queues carry its suffix (and each pytest-xdist worker's name): its tasks never reach a `make run`
+# worker, nor another test worker.
+_QUEUE_SUFFIX = _TEST_PREFIX_SUFFIX
+CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE + _QUEUE_SUFFIX
+CELERY_TASK_QUEUES = task_queues(CELERY_BROKER_URL, suffix=_QUEUE_SUFFIX)
+CELERY_TASK_ROUTES = task_routes(suffix=_QUEUE_SUFFIX)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by the "Background jobs" section below
 
 # --- Email -------------------------------------------------------------------
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Every message passes accounts.mail, which drops addresses that bounced or complained, then the delivery
+# backend: a provider through django-anymail when EMAIL_PROVIDER is set (amazon_ses, postmark, mailgun,
+# sendgrid, ...; its keys as ANYMAIL_<NAME>, e.g. ANYMAIL_POSTMARK_SERVER_TOKEN), else SMTP when EMAIL_HOST is
+# set or in production, else the console. The production profile refuses console/memory/file backends (etsy.checks).
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+if EMAIL_PROVIDER:
+    _delivery_default = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+elif IS_PRODUCTION or "EMAIL_HOST" in env:
+    _delivery_default = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    _delivery_default = "django.core.mail.backends.console.EmailBackend"
+EMAIL_DELIVERY_BACKEND = env.str("EMAIL_BACKEND", default=_delivery_default)
+EMAIL_BACKEND = "accounts.mail.SkipUndeliverableBackend"
+ANYMAIL = {name.removeprefix("ANYMAIL_"): value for name, value in env.ENVIRON.items() if name.startswith("ANYMAIL_")}
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")  # for the file-based backend
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Etsy Marketplace <no-reply@marketplace.test>")
 # Absolute links in emails (digests, order notifications) start with this.
@@ -180,7 +277,11 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # --- Search ------------------------------------------------------------------
 # Without ELASTICSEARCH_URL, PostgreSQL full-text search answers every query.
 ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
+# The alias searches use; `make search-rebuild` fills a new versioned index and swaps the alias to it.
 ELASTICSEARCH_INDEX = env.str("ELASTICSEARCH_INDEX", default="products")
+# The design: 3 shards and 1 replica per 10M products in production; one node, 1 shard, 0 replicas locally.
+ELASTICSEARCH_SHARDS = env.int("ELASTICSEARCH_SHARDS", default=3 if IS_PRODUCTION else 1)
+ELASTICSEARCH_REPLICAS = env.int("ELASTICSEARCH_REPLICAS", default=1 if IS_PRODUCTION else 0)
 ELASTICSEARCH_DSL = {"default": {"hosts": ELASTICSEARCH_URL or "http://127.0.0.1:9200", "request_timeout": 3}}
 ELASTICSEARCH_DSL_AUTOSYNC = False  # we sync after commit through Celery (search.receivers)
 ELASTICSEARCH_DSL_AUTO_REFRESH = False
@@ -302,6 +403,30 @@ STORAGES = {
         )
     },
 }
+# Media in an S3-compatible bucket (django-storages) when MEDIA_S3_BUCKET is set: production on more
+# than one host. Uploads are written once under server-chosen names, so objects never change: no
+# existence check before a write, a year of caching, and plain (unsigned) URLs a CDN can cache.
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+if MEDIA_S3_BUCKET:
+    MEDIA_CDN_DOMAIN = env.str("MEDIA_CDN_DOMAIN", default="") or None
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default="") or None,  # MinIO, R2, Ceph, ...
+            "region_name": env.str("MEDIA_S3_REGION", default="") or None,
+            "access_key": env.str("MEDIA_S3_ACCESS_KEY_ID", default="") or None,  # else the AWS credential chain
+            "secret_key": env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("MEDIA_S3_PREFIX", default="media"),
+            "custom_domain": MEDIA_CDN_DOMAIN,
+            "url_protocol": "https:",
+            "addressing_style": env.str("MEDIA_S3_ADDRESSING_STYLE", default="") or None,  # "path" for MinIO
+            "querystring_auth": False,
+            "file_overwrite": True,
+            "default_acl": None,
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
 WHITENOISE_MAX_AGE = 31536000 if IS_PRODUCTION else 0
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -332,6 +457,12 @@ CONTENT_SECURITY_POLICY = env.str(
 CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=not IS_PRODUCTION)
 # Optional: require "Authorization: Bearer <token>" on /metrics (the Prometheus scrape config sends it).
 METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+
+# --- Tracing -----------------------------------------------------------------
+# OpenTelemetry spans (requests, SQL, Redis, Celery, outgoing HTTP) exported over OTLP/HTTP when
+# the endpoint is set (etsy/tracing.py); the exporter reads the other OTEL_EXPORTER_OTLP_* variables.
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="etsy-backend")
 
 # --- Logging -----------------------------------------------------------------
 # One JSON object per line on stdout (etsy/logging.py), secrets and card-like digits redacted.

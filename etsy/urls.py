@@ -5,6 +5,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("etsy.api_urls")),
+    # The email provider's delivery webhooks (bounces, complaints: accounts.receivers), basic-auth protected.
+    path("anymail/", include("anymail.urls")),
     path("", include("etsy.ops_urls")),
     path("accounts/", include("accounts.urls")),
     path("shops/", include("catalog.shop_urls")),

@@ -74,7 +74,13 @@ class ProductDocument(Document):
 
     class Index:
         name = settings.ELASTICSEARCH_INDEX
-        settings = {"number_of_shards": 1, "number_of_replicas": 0, "analysis": ANALYSIS}
+        # ``name`` is the alias searches and updates use; rebuilds create versioned indices behind it
+        # (search.backends.elasticsearch.rebuild_index). Shards and replicas come from settings.
+        settings = {
+            "number_of_shards": settings.ELASTICSEARCH_SHARDS,
+            "number_of_replicas": settings.ELASTICSEARCH_REPLICAS,
+            "analysis": ANALYSIS,
+        }
 
     class Django:
         model = Product

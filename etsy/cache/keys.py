@@ -70,22 +70,24 @@ def feed_key(user_id: int) -> str:
     return f"feed:{user_id}"
 
 
+# The cart's keys share one hash tag ({user id}): the write-through Lua script (write_through.py) touches
+# them together, and a Redis Cluster runs a script only when all its keys live in one slot.
 def cart_key(user_id: int) -> str:
-    return f"cart:{user_id}"
+    return f"cart:{{{user_id}}}"
 
 
 def cart_count_key(user_id: int) -> str:
-    return f"cart:{user_id}:count"
+    return f"cart:{{{user_id}}}:count"
 
 
 def cart_version_key(user_id: int) -> str:
     """The version of the cached cart contents (see :func:`store_if_newer`)."""
-    return f"cart:{user_id}:version"
+    return f"cart:{{{user_id}}}:version"
 
 
 def cart_sequence_key(user_id: int) -> str:
     """The counter every cart change takes its version from."""
-    return f"cart:{user_id}:seq"
+    return f"cart:{{{user_id}}}:seq"
 
 
 def favorites_key(user_id: int) -> str:

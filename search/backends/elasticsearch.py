@@ -7,6 +7,7 @@ sends it through the product document's connection (3 s request timeout from
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from catalog.models import Category
@@ -255,3 +256,93 @@ def _execute(body: dict[str, Any]) -> BackendResult:
 
     response = ProductDocument.search().update_from_dict(body).execute()
     return parse_response(response.to_dict())
+
+
+# --- The index behind its alias -------------------------------------------------------------
+# Searches and single-listing updates use ``settings.ELASTICSEARCH_INDEX`` as an alias. A rebuild
+# fills a new index named ``<alias>-<UTC timestamp>`` and then moves the alias in one atomic
+# ``_aliases`` call, so search always has a complete index to read.
+
+
+def versioned_index_name(alias: str, *, now: dt.datetime | None = None) -> str:
+    return f"{alias}-{(now or dt.datetime.now(dt.UTC)):%Y%m%d%H%M%S%f}"
+
+
+def index_body(*, shards: int) -> dict[str, Any]:
+    """Settings and mappings of a new product index, filled fastest: no replicas, no refresh until the swap."""
+    from search.documents import ProductDocument
+
+    body = ProductDocument._index.to_dict()
+    body["settings"] = {
+        **body["settings"],
+        "number_of_shards": shards,
+        "number_of_replicas": 0,
+        "refresh_interval": "-1",
+    }
+    return {"settings": body["settings"], "mappings": body["mappings"]}
+
+
+def alias_swap_actions(*, alias: str, new_index: str, current: list[str], alias_is_index: bool) -> list[dict]:
+    """One ``_aliases`` request: the alias leaves the old indices and lands on the new one together.
+
+    A concrete index carrying the alias's name (an index built before aliases) is removed in the
+    same request, which Elasticsearch applies atomically.
+    """
+    if alias_is_index:
+        return [{"add": {"index": new_index, "alias": alias}}, {"remove_index": {"index": alias}}]
+    actions: list[dict] = [{"remove": {"index": index, "alias": alias}} for index in current]
+    actions.append({"add": {"index": new_index, "alias": alias, "is_write_index": True}})
+    return actions
+
+
+def _product_actions(index: str, products) -> Any:
+    from search.documents import ProductDocument
+
+    document = ProductDocument()
+    for product in products:
+        yield {"_op_type": "index", "_index": index, "_id": product.pk, "_source": document.prepare(product)}
+
+
+def rebuild_index(*, client=None, keep_old: bool = False, batch_size: int = 1000) -> str:
+    """Fill a new versioned index from PostgreSQL, swap the alias to it, and return its name.
+
+    Listings edited while the new index filled are indexed again after the swap; old indices are
+    deleted unless ``keep_old``. Raises the client's errors (the alias stays where it was).
+    """
+    from django.conf import settings
+    from django.utils import timezone
+    from elasticsearch.exceptions import NotFoundError
+    from elasticsearch.helpers import bulk
+
+    from search.documents import ProductDocument
+
+    document = ProductDocument()
+    client = client or document._get_connection()
+    alias = settings.ELASTICSEARCH_INDEX
+    new_index = versioned_index_name(alias)
+    started = timezone.now()
+    client.indices.create(
+        index=new_index,
+        **index_body(shards=settings.ELASTICSEARCH_SHARDS),
+    )
+    queryset = document.get_queryset()
+    bulk(client, _product_actions(new_index, queryset.iterator(chunk_size=batch_size)), chunk_size=batch_size)
+    client.indices.put_settings(
+        index=new_index,
+        settings={"index": {"number_of_replicas": settings.ELASTICSEARCH_REPLICAS, "refresh_interval": None}},
+    )
+    client.indices.refresh(index=new_index)
+    try:
+        current = sorted(client.indices.get_alias(name=alias).keys())
+    except NotFoundError:
+        current = []
+    alias_is_index = not current and bool(client.indices.exists(index=alias))
+    client.indices.update_aliases(
+        actions=alias_swap_actions(alias=alias, new_index=new_index, current=current, alias_is_index=alias_is_index)
+    )
+    edited = queryset.filter(updated_at__gte=started)
+    bulk(client, _product_actions(new_index, edited.iterator(chunk_size=batch_size)), chunk_size=batch_size)
+    if not keep_old:
+        for index in current:
+            client.indices.delete(index=index, ignore_unavailable=True)
+    return new_index

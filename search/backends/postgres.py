@@ -14,7 +14,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connections, router
 
 from catalog.models import Category
 from search import ranking
@@ -290,7 +290,7 @@ def _run(*, params: SearchParams, category: Category | None, plan: _Plan | None,
 
 
 def _fetch(sql: str, sql_params: dict[str, object]) -> BackendResult:
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(Category)].cursor() as cursor:
         cursor.execute(sql, sql_params)
         total, categories, prices, ids, *shops = cursor.fetchone()
     categories = json.loads(categories) if isinstance(categories, str) else categories
@@ -401,7 +401,7 @@ def _empty_price_ranges() -> list[PriceRangeFacet]:
 
 def refresh_vocabulary() -> None:
     """Rebuild the spelling-correction vocabulary from the searchable listings."""
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(Category)].cursor() as cursor:
         cursor.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY search_vocabulary")
 
 
@@ -434,7 +434,7 @@ def complete_word(*, prefix: str, limit: int) -> list[str]:
     offered: a word of five letters or more one edit away from a word used by at least
     three times as many listings ("walet", "wallet") is left out.
     """
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(Category)].cursor() as cursor:
         cursor.execute(_COMPLETE_SQL, [_like_prefix(prefix), limit * 3])
         rows = cursor.fetchall()
     kept: list[tuple[str, int]] = []

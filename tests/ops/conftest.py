@@ -272,3 +272,9 @@ def celery_worker_with_metrics(transactional_db, tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "replica: tests against a real PostgreSQL streaming replica (embedded binaries; about 30 s)"
+    )
