@@ -111,7 +111,9 @@ def rabbitmq_worker(tmp_path):
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env.pop("PYTEST_XDIST_WORKER", None)  # the production queue names, as the sender below uses
+    # The production queue names, as the sender below uses (a test run's own names carry its suffix).
+    env.pop("PYTEST_XDIST_WORKER", None)
+    env.pop("PYTEST_VERSION", None)
     log_path = tmp_path / "worker.log"
     process = subprocess.Popen(
         [

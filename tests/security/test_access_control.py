@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import UndeliverableAddress, User
 from cart.models import CartItem
 from catalog.models import Favorite, Product
 from etsy.outbox.models import OutboxMessage
@@ -77,6 +77,7 @@ class World:
     category: object
     digest: DigestLog
     outbox_row: OutboxMessage
+    undeliverable: UndeliverableAddress
 
 
 @pytest.fixture
@@ -106,6 +107,7 @@ def world() -> World:
         category=category,
         digest=DigestLog.objects.create(shop=shop, day="2026-01-01"),
         outbox_row=OutboxMessage.objects.create(topic="order.placed", payload={"order_id": order.pk}),
+        undeliverable=UndeliverableAddress.objects.create(email=owner.email, reason="bounced", provider="postmark"),
     )
 
 
@@ -124,6 +126,7 @@ def snapshot(w: World):
         list(User.objects.filter(pk=w.owner.pk).values()),
         list(Checkout.objects.filter(pk=w.order.checkout_id).values()),
         list(OutboxMessage.objects.filter(pk=w.outbox_row.pk).values()),
+        list(UndeliverableAddress.objects.filter(pk=w.undeliverable.pk).values()),
         Product.objects.filter(shop=w.shop).count(),
     )
 
@@ -214,6 +217,7 @@ def admin_objects(w: World) -> dict[str, object]:
         "orders/review": w.review,
         "orders/checkout": w.order.checkout,
         "outbox/outboxmessage": w.outbox_row,
+        "accounts/undeliverableaddress": w.undeliverable,
     }
 
 
