@@ -44,6 +44,13 @@ def cart_count(request: HttpRequest) -> int:
     return extensions.count_cart_items(session=request.session)
 
 
+def unread_count(request: HttpRequest) -> int:
+    """The header's unread-messages badge (a Redis read per signed-in visitor; 0 for everybody else)."""
+    if not has_session(request) or not request.user.is_authenticated:
+        return 0
+    return int(extensions.count_unread_conversations(user_id=request.user.pk))
+
+
 def render_personal(request: HttpRequest, name: str, context: dict | None = None) -> str:
     return render_to_string(f"personal/{name}.html", context or {}, request=request)
 
@@ -54,25 +61,31 @@ def base_holes(request: HttpRequest, *, known_cart_count: int | None = None) -> 
     # asking request.user would load an empty session and build an anonymous user for nothing.
     fresh_visitor = not has_session(request)
     if fresh_visitor:
-        nav = _account_nav(is_authenticated=False, is_staff=False, count=0)
+        nav = _account_nav(is_authenticated=False, is_staff=False, count=0, unread=0)
     else:
         count = known_cart_count if known_cart_count is not None else cart_count(request)
         nav = _account_nav(
-            is_authenticated=request.user.is_authenticated, is_staff=bool(request.user.is_staff), count=int(count)
+            is_authenticated=request.user.is_authenticated,
+            is_staff=bool(request.user.is_staff),
+            count=int(count),
+            unread=unread_count(request),
         )
     has_messages = (not fresh_visitor or "messages" in request.COOKIES) and len(get_messages(request)) > 0
     return {"account_nav": nav, "messages": render_personal(request, "messages") if has_messages else ""}
 
 
 @lru_cache(maxsize=512)
-def _account_nav(*, is_authenticated: bool, is_staff: bool, count: int) -> str:
-    """The header's account links for one kind of visitor and cart count (the CSRF token is filled per request).
+def _account_nav(*, is_authenticated: bool, is_staff: bool, count: int, unread: int = 0) -> str:
+    """The header's account links for one kind of visitor, cart count and unread-messages count.
+
+    (The CSRF token is filled per request.)
 
     Nothing in them names the visitor, so one rendering serves everybody alike.
     """
     who = SimpleNamespace(is_authenticated=is_authenticated, is_staff=is_staff)
     return render_to_string(
-        "personal/account_nav.html", {"user": who, "cart_count": count, "csrf_token": cache.CSRF_MARKER}
+        "personal/account_nav.html",
+        {"user": who, "cart_count": count, "unread_count": unread, "csrf_token": cache.CSRF_MARKER},
     )
 
 
