@@ -265,10 +265,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Two fields are named "kind" (favorites, search suggestions): name both enums explicitly.
+    # Several fields are named "kind" (favorites, search suggestions, conversations, messages): name each enum.
     "ENUM_NAME_OVERRIDES": {
         "KindEnum": "catalog.models.Favorite.Kind",
         "SuggestionKindEnum": "search.types.SUGGESTION_KINDS",
+        "ConversationKindEnum": "messaging.models.Conversation.Kind",
+        "MessageKindEnum": "messaging.models.Message.Kind",
     },
 }
 
