@@ -1,5 +1,6 @@
 """Shapes of conversations in the API. Shape only; the rules live in messaging.services."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from etsy.api.fields import StrictJsonSerializer
@@ -61,7 +62,8 @@ class MessageSerializer(serializers.ModelSerializer):
         model = Message
         fields = ["id", "side", "kind", "body", "details", "listing", "images", "created_at"]
 
-    def get_details(self, message) -> CustomRequestDetailsSerializer(allow_null=True):  # type: ignore[valid-type]
+    @extend_schema_field(CustomRequestDetailsSerializer(allow_null=True))
+    def get_details(self, message):
         return message.details or None
 
 
@@ -92,7 +94,8 @@ class ConversationDetailSerializer(ConversationSerializer):
     class Meta(ConversationSerializer.Meta):
         fields = [*ConversationSerializer.Meta.fields, "messages"]
 
-    def get_messages(self, conversation) -> MessageSerializer(many=True):  # type: ignore[valid-type]
+    @extend_schema_field(MessageSerializer(many=True))
+    def get_messages(self, conversation):
         return MessageSerializer(self.context["messages"], many=True, context=self.context).data
 
 

@@ -31,6 +31,18 @@ def test_product_shop_and_order_pages_link_to_message_the_seller(client, product
     assert f"/messages/new/?shop={shop.pk}" in shop_page and f"/messages/custom/?shop={shop.pk}" in shop_page
 
 
+def test_the_order_page_links_to_a_thread_about_the_order(client, buyer, shop):
+    from tests.orders.factories import OrderFactory
+
+    order = OrderFactory(buyer=buyer, shop=shop)
+    client.force_login(buyer)
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert f"/messages/new/?shop={shop.pk}&amp;order={order.pk}" in page
+    response = client.post("/messages/new/", {"shop": shop.pk, "order": order.pk, "body": "When will it ship?"})
+    assert response.status_code == 302
+    assert Conversation.objects.get().order == order
+
+
 def test_a_sold_out_page_offers_a_custom_piece(client, shop, category):
     from tests.catalog.factories import ProductFactory
 
