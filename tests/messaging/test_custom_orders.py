@@ -101,3 +101,11 @@ def test_a_reserved_listing_offered_to_another_shops_listing_keeps_its_category(
         seller=seller, conversation_id=conversation.pk, title="Custom mug", price=Decimal(5), category=category
     )
     assert message.product.category == category
+
+
+def test_the_cart_shows_the_reserved_listing_made_for_the_buyer(offer, buyer, client):
+    cart_services.add_item(user=buyer, product_id=offer.product_id, quantity=1)
+    client.force_login(buyer)
+    page = client.get("/cart/").content.decode()
+    assert offer.product.title in page and "Made for you" in page
+    assert offer.product.get_absolute_url() not in page  # that page is not public; the thread is where it lives
