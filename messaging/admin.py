@@ -17,11 +17,11 @@ from django.utils.safestring import mark_safe
 from catalog.models import Category
 from etsy.admin_permissions import MarketplaceAdminOnly, is_marketplace_admin
 from etsy.exceptions import DomainError
-from messaging import services
+from messaging import selectors, services
 from messaging.exceptions import ConversationNotFound
 from messaging.forms import ImagesField
 from messaging.models import MAX_BODY_LENGTH, Block, Conversation, Report, Side
-from shops.admin_scoping import ShopScopedAdmin, seller_shop
+from shops.admin_scoping import ShopScopedAdmin, scope_to_shop, seller_shop
 
 
 class ConversationAdminForm(forms.ModelForm):
@@ -90,12 +90,25 @@ def _render_message(message) -> str:
     )
 
 
+class UnreadFilter(admin.SimpleListFilter):
+    title = "read state"
+    parameter_name = "unread"
+
+    def lookups(self, request, model_admin):
+        return [("1", "Unread"), ("0", "Read")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("0", "1"):
+            return queryset.filter(is_unread_by_shop=self.value() == "1")
+        return queryset
+
+
 @admin.register(Conversation)
 class ConversationAdmin(ShopScopedAdmin):
     form = ConversationAdminForm
     shop_path = "shop"
     list_display = ["subject", "buyer_name", "kind", "unread", "last_message_at", "is_archived_by_seller"]
-    list_filter = ["is_archived_by_seller", "kind"]
+    list_filter = [UnreadFilter, "is_archived_by_seller", "kind"]
     list_select_related = ["buyer", "shop"]
     search_fields = ["subject", "buyer__email", "buyer__display_name"]
     actions = ["mark_read", "archive", "unarchive", "block_buyer", "unblock_buyer"]
@@ -130,6 +143,14 @@ class ConversationAdmin(ShopScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        # Annotated before ordering (ModelAdmin.get_queryset would order by the annotation before it exists).
+        queryset = selectors.with_seller_unread(Conversation.objects.all())
+        return scope_to_shop(queryset, request, self.shop_path).order_by(*self.get_ordering(request))
+
+    def get_ordering(self, request):
+        return ["-is_unread_by_shop", "-last_message_at", "-id"]  # unread first
+
     def get_list_display(self, request):
         if is_marketplace_admin(request):
             return [*self.list_display[:2], "shop", *self.list_display[2:]]
@@ -144,7 +165,7 @@ class ConversationAdmin(ShopScopedAdmin):
     def buyer_name(self, obj):
         return obj.buyer.public_name
 
-    @admin.display(description="Unread", boolean=True)
+    @admin.display(description="Unread", boolean=True, ordering="is_unread_by_shop")
     def unread(self, obj):
         return obj.is_unread_by_seller
 

@@ -67,8 +67,9 @@ def list_conversations_for_buyer(*, buyer) -> QuerySet[Conversation]:
     )
 
 
-def list_conversations_for_shop(*, shop_id: int) -> QuerySet[Conversation]:
-    return _with_cards(Conversation.objects.filter(shop_id=shop_id))
+def with_seller_unread(queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Annotate ``is_unread_by_shop`` (the buyer wrote after the shop last read): the admin lists those first."""
+    return queryset.annotate(is_unread_by_shop=Case(When(_unread_by_seller(), then=Value(True)), default=Value(False)))
 
 
 def get_conversation_for_user(*, user, conversation_id, side: str | None = None) -> Conversation:

@@ -152,3 +152,13 @@ def test_the_report_queue_is_for_superusers_only(alice, alice_thread, buyer, sel
     assert root.get(_change_url(alice_thread)).status_code == 200
     alice_thread.refresh_from_db()
     assert Report.objects.count() == 1
+
+
+def test_unread_threads_come_first_and_can_be_filtered(alice, buyer, other_buyer, alice_thread):
+    read_one = services.start_conversation(buyer=other_buyer, shop_id=alice.shop.pk, body="Later but read")
+    services.mark_read(user=alice.user, conversation_id=read_one.pk)
+    services.send_message(user=alice.user, conversation_id=read_one.pk, body="Answered")
+    page = alice.client.get("/admin/messaging/conversation/").content.decode()
+    assert page.index(alice_thread.subject) < page.index(read_one.subject)
+    unread_only = alice.client.get("/admin/messaging/conversation/?unread=1").content.decode()
+    assert alice_thread.subject in unread_only and read_one.subject not in unread_only
