@@ -17,10 +17,6 @@ _NEVER = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
 UNREAD_TTL = 5 * 60
 
 
-def unread_count_key(user_id: int) -> str:
-    return f"messaging:unread:{user_id}"
-
-
 def _unread_by_buyer() -> Q:
     return Q(last_seller_message_at__gt=Coalesce(F("buyer_read_at"), _NEVER))
 
@@ -109,7 +105,7 @@ def get_block_state(*, shop_id: int, buyer_id: int) -> set[str]:
 
 def count_unread_conversations(*, user_id: int) -> int:
     """Threads with a reply the buyer has not read (the header badge); cached per user in Redis."""
-    key = unread_count_key(user_id)
+    key = cache.unread_messages_key(user_id)
     count = cache.get(key, cache_type="messages")
     if count is None:
         count = Conversation.objects.filter(Q(buyer_id=user_id) & _unread_by_buyer()).count()
@@ -118,4 +114,4 @@ def count_unread_conversations(*, user_id: int) -> int:
 
 
 def forget_unread_count(*, user_id: int) -> None:
-    cache.delete(unread_count_key(user_id))
+    cache.delete(cache.unread_messages_key(user_id))

@@ -160,3 +160,21 @@ def test_block_and_report_from_the_thread(signed_in, seller, thread):
     page = signed_in.get(f"/messages/{thread.pk}/").content.decode()
     assert "You blocked this shop." in page and "Unblock" in page
     assert signed_in.post(f"/messages/{thread.pk}/", {"body": "hello?"}).status_code == 403
+
+
+@pytest.mark.parametrize("page_url", ["product", "/", "shop"])
+def test_hot_pages_read_the_unread_count_with_the_page_not_on_its_own(
+    signed_in, seller, thread, product, shop, page_url, monkeypatch, django_capture_on_commit_callbacks
+):
+    from etsy import cache
+
+    url = {"product": product.get_absolute_url(), "shop": shop.get_absolute_url()}.get(page_url, page_url)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.send_message(user=seller, conversation_id=thread.pk, body="Yes, food safe.")
+    signed_in.get(url)  # fills the page and the count
+    reads = []
+    real_get = cache.get
+    monkeypatch.setattr(cache, "get", lambda key, **kw: reads.append(key) or real_get(key, **kw))
+    page = signed_in.get(url).content.decode()
+    assert "data-unread-count>1</span>" in page
+    assert cache.unread_messages_key(thread.buyer_id) not in reads
