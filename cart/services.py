@@ -45,13 +45,13 @@ def _check_quantity(quantity: Any, *, allow_zero: bool = False) -> int:
     return quantity
 
 
-def _lock_purchasable_product(product_id: Any) -> Product:
+def _lock_purchasable_product(product_id: Any, *, user_id: int | None = None) -> Product:
     try:
         product_id = int(product_id)
     except (TypeError, ValueError):
         raise ProductNotFound() from None
     product = lock_products(product_ids=[product_id]).get(product_id)
-    if product is None or not product.is_listed:
+    if product is None or not product.is_listed_for(user_id):  # a custom piece only for the buyer it is reserved for
         raise ProductNotFound()
     return product
 
@@ -103,7 +103,7 @@ def add_item(*, user, product_id: int, quantity: int = 1) -> CartItem:
     ItemReserved (extra["reserved_until"]), AlreadyInCart (a unique item already there).
     """
     quantity = _check_quantity(quantity)
-    product = _lock_purchasable_product(product_id)
+    product = _lock_purchasable_product(product_id, user_id=user.pk)
     existing = CartItem.objects.filter(user=user, product=product).first()
     if existing and product.is_unique:
         raise AlreadyInCart(extra={"product_id": product.pk})
@@ -121,7 +121,7 @@ def set_quantity(*, user, product_id: int, quantity: int) -> CartItem | None:
     if quantity == 0:
         remove_item(user=user, product_id=product_id)
         return None
-    product = _lock_purchasable_product(product_id)
+    product = _lock_purchasable_product(product_id, user_id=user.pk)
     return _store_line(user=user, product=product, quantity=quantity, now=timezone.now())
 
 
@@ -252,7 +252,7 @@ def merge_guest_cart(*, user, session) -> list[dict[str, Any]]:
     for product_id in sorted(lines):
         try:
             with transaction.atomic():
-                product = _lock_purchasable_product(product_id)
+                product = _lock_purchasable_product(product_id, user_id=user.pk)
                 existing = CartItem.objects.filter(user=user, product=product).first()
                 wanted = lines[product_id] + (existing.quantity if existing else 0)
                 capped = min(wanted, max(product.quantity, 0))

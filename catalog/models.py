@@ -86,13 +86,23 @@ def purchasable_sql(*, product: str = "p", shop: str = "s") -> str:
     The search app's trigger keeps its listing table to exactly these rows; tests/catalog/test_rules.py checks that
     the queryset, this expression and that table agree.
     """
-    return f"({product}.is_active AND {shop}.is_active AND {product}.quantity > 0)"
+    return (
+        f"({product}.is_active AND {shop}.is_active AND {product}.quantity > 0 AND {product}.reserved_for_id IS NULL)"
+    )
 
 
 class ProductQuerySet(models.QuerySet):
     def listed(self) -> ProductQuerySet:
-        """Listings buyers may see: active, in an open shop (a sold-out page stays reachable)."""
-        return self.filter(is_active=True, shop__is_active=True)
+        """Listings buyers may see: active, in an open shop, reserved for nobody (a sold-out page stays reachable)."""
+        return self.filter(is_active=True, shop__is_active=True, reserved_for__isnull=True)
+
+    def visible_to(self, user_id: int | None) -> ProductQuerySet:
+        """Listed, plus the active listings of open shops reserved for this buyer (custom orders)."""
+        if user_id is None:
+            return self.listed()
+        return self.filter(is_active=True, shop__is_active=True).filter(
+            Q(reserved_for__isnull=True) | Q(reserved_for_id=user_id)
+        )
 
     def purchasable(self) -> ProductQuerySet:
         """Listed and in stock: what may be put in a cart, searched, recommended."""
@@ -116,6 +126,15 @@ class Product(StockWords, models.Model):
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     is_vintage = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    # A custom piece made for one buyer: only they see and buy it (never listed, searched or recommended).
+    reserved_for = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,  # never SET_NULL: that would publish a piece made for one buyer
+        related_name="reserved_listings",
+        help_text="A custom order: only this buyer can see and buy the listing.",
+    )
     # Denormalized counters, refreshed in batches (views) or by services (favorites).
     view_count = models.PositiveIntegerField(default=0)
     favorite_count = models.PositiveIntegerField(default=0)
@@ -163,7 +182,13 @@ class Product(StockWords, models.Model):
     @property
     def is_listed(self) -> bool:
         """The row form of ``Product.objects.listed()`` (reads the shop: load it with select_related)."""
-        return self.is_active and self.shop.is_active
+        return self.is_active and self.shop.is_active and self.reserved_for_id is None
+
+    def is_listed_for(self, user_id: int | None) -> bool:
+        """The row form of ``Product.objects.visible_to(user_id)``: listed, or reserved for this buyer."""
+        if self.reserved_for_id is not None:
+            return user_id is not None and self.reserved_for_id == user_id and self.is_active and self.shop.is_active
+        return self.is_listed
 
     @property
     def is_purchasable(self) -> bool:

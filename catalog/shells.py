@@ -44,35 +44,68 @@ def cart_count(request: HttpRequest) -> int:
     return extensions.count_cart_items(session=request.session)
 
 
+def unread_count(request: HttpRequest) -> int:
+    """The header's unread-messages badge (0 for visitors; hot pages read it with the page, see ``base_holes``)."""
+    if not has_session(request) or not request.user.is_authenticated:
+        return 0
+    return int(extensions.count_unread_conversations(user_id=request.user.pk))
+
+
+def personal_keys(user_id: int | None) -> list[str]:
+    """The cache keys of a signed-in visitor's header (cart badge, unread messages), read with the page."""
+    return [cache.cart_count_key(user_id), cache.unread_messages_key(user_id)] if user_id else []
+
+
 def render_personal(request: HttpRequest, name: str, context: dict | None = None) -> str:
     return render_to_string(f"personal/{name}.html", context or {}, request=request)
 
 
-def base_holes(request: HttpRequest, *, known_cart_count: int | None = None) -> dict[str, str]:
-    """Fill the layout's holes: account links with the cart count, and flash messages."""
+def base_holes(
+    request: HttpRequest, *, known_cart_count: int | None = None, known_unread: int | None = None
+) -> dict[str, str]:
+    """Fill the layout's holes: account links with the cart count and unread messages, and flash messages.
+
+    ``known_*``: values the caller already read from the cache with its page (None: not cached).
+    """
     # Without a session cookie nobody is signed in (pages authenticate by session only), and
     # asking request.user would load an empty session and build an anonymous user for nothing.
     fresh_visitor = not has_session(request)
     if fresh_visitor:
-        nav = _account_nav(is_authenticated=False, is_staff=False, count=0)
+        nav = _account_nav(is_authenticated=False, is_staff=False, count=0, unread=0)
     else:
         count = known_cart_count if known_cart_count is not None else cart_count(request)
         nav = _account_nav(
-            is_authenticated=request.user.is_authenticated, is_staff=bool(request.user.is_staff), count=int(count)
+            is_authenticated=request.user.is_authenticated,
+            is_staff=bool(request.user.is_staff),
+            count=int(count),
+            unread=int(known_unread) if known_unread is not None else unread_count(request),
         )
     has_messages = (not fresh_visitor or "messages" in request.COOKIES) and len(get_messages(request)) > 0
     return {"account_nav": nav, "messages": render_personal(request, "messages") if has_messages else ""}
 
 
+def known_personal(found: dict, user_id: int | None) -> dict:
+    """``base_holes`` arguments from a page's cache read (``personal_keys``)."""
+    if not user_id:
+        return {}
+    return {
+        "known_cart_count": found.get(cache.cart_count_key(user_id)),
+        "known_unread": found.get(cache.unread_messages_key(user_id)),
+    }
+
+
 @lru_cache(maxsize=512)
-def _account_nav(*, is_authenticated: bool, is_staff: bool, count: int) -> str:
-    """The header's account links for one kind of visitor and cart count (the CSRF token is filled per request).
+def _account_nav(*, is_authenticated: bool, is_staff: bool, count: int, unread: int = 0) -> str:
+    """The header's account links for one kind of visitor, cart count and unread-messages count.
+
+    (The CSRF token is filled per request.)
 
     Nothing in them names the visitor, so one rendering serves everybody alike.
     """
     who = SimpleNamespace(is_authenticated=is_authenticated, is_staff=is_staff)
     return render_to_string(
-        "personal/account_nav.html", {"user": who, "cart_count": count, "csrf_token": cache.CSRF_MARKER}
+        "personal/account_nav.html",
+        {"user": who, "cart_count": count, "unread_count": unread, "csrf_token": cache.CSRF_MARKER},
     )
 
 
@@ -101,7 +134,7 @@ def shell_response(
     """
     user_id = signed_in_user_id(request)
     if found is None:
-        keys = [key, *gen_keys] + ([cache.cart_count_key(user_id)] if user_id else [])
+        keys = [key, *gen_keys, *personal_keys(user_id)]
         found = cache.read_with(keys) or {}
     current = tuple(int(found.get(g) or 0) for g in gen_keys)
 
@@ -121,7 +154,7 @@ def shell_response(
     else:
         metrics.cache_misses.labels(cache_type="page").inc()
         shell = build_shell()
-    all_holes = base_holes(request, known_cart_count=found.get(cache.cart_count_key(user_id)) if user_id else None)
+    all_holes = base_holes(request, **known_personal(found, user_id))
     if holes:
         all_holes.update(holes)
     return HttpResponse(cache.fill_shell(shell, all_holes, lambda: get_token(request)), status=status)

@@ -31,6 +31,8 @@ from catalog.shells import (
     cart_count,
     favorite_ids_of,
     has_session,
+    known_personal,
+    personal_keys,
     render_personal,
     shell_response,
     signed_in_user_id,
@@ -56,7 +58,7 @@ def home(request: HttpRequest) -> HttpResponse:
     session_key = request.session.session_key if has_session(request) else None
     # One round trip: the shared and the personal shell, the cart badge and the recent views.
     personal_key = f"page:home:u{user_id}" if user_id else None
-    keys = [cache.HOME_PAGE_KEY] + ([personal_key, cache.cart_count_key(user_id)] if user_id else [])
+    keys = [cache.HOME_PAGE_KEY] + ([personal_key, *personal_keys(user_id)] if user_id else [])
     queued: list[bool] = []
     found = cache.read_with(
         keys,
@@ -236,7 +238,7 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
     page_key, inventory_key = cache.product_page_key(pk), cache.inventory_key(pk)
     keys = [page_key, inventory_key]
     if user_id:
-        keys += [cache.favorites_key(user_id), cache.cart_count_key(user_id)]
+        keys += [cache.favorites_key(user_id), *personal_keys(user_id)]
     anonymous = user_id is None and session_key is None
 
     def queue_view(pipe):
@@ -271,7 +273,7 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
     favorite_ids = found.get(cache.favorites_key(user_id)) if user_id else None
     if favorite_ids is None:
         favorite_ids = favorite_ids_of(request)
-    holes = base_holes(request, known_cart_count=found.get(cache.cart_count_key(user_id)) if user_id else None)
+    holes = base_holes(request, **known_personal(found, user_id))
     holes["buy_box"] = _buy_box(request, record["product"], inventory, favorite_ids)
     return HttpResponse(cache.fill_shell(record["html"], holes, lambda: get_token(request)))
 

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "search",
     "cart",
     "orders",
+    "messaging",
     "demo",
 ]
 
@@ -298,6 +299,15 @@ PAYMENT_ABANDON_AFTER_SECONDS = env.int("PAYMENT_ABANDON_AFTER_SECONDS", default
 # How long the test provider's "time out" card hangs (only the test provider reads it).
 TEST_PAYMENT_SLOW_SECONDS = env.float("TEST_PAYMENT_SLOW_SECONDS", default=PAYMENT_TIMEOUT_SECONDS + 2)
 
+# --- Messaging -------------------------------------------------------------------
+# At most one email per conversation and recipient in this many minutes (later messages wait and go together).
+MESSAGING_EMAIL_BATCH_MINUTES = env.int("MESSAGING_EMAIL_BATCH_MINUTES", default=10)
+# Per-user limits per hour (abuse); the *_NEW ones apply to accounts younger than a day.
+MESSAGING_CONVERSATIONS_PER_HOUR = env.int("MESSAGING_CONVERSATIONS_PER_HOUR", default=20)
+MESSAGING_CONVERSATIONS_PER_HOUR_NEW = env.int("MESSAGING_CONVERSATIONS_PER_HOUR_NEW", default=5)
+MESSAGING_MESSAGES_PER_HOUR = env.int("MESSAGING_MESSAGES_PER_HOUR", default=120)
+MESSAGING_MESSAGES_PER_HOUR_NEW = env.int("MESSAGING_MESSAGES_PER_HOUR_NEW", default=30)
+
 # --- Outbox (etsy.outbox) -------------------------------------------------------
 # A row whose handler failed this many times is parked as a dead letter (admin, metric, log).
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
@@ -366,10 +376,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Two fields are named "kind" (favorites, search suggestions): name both enums explicitly.
+    # Several fields are named "kind" (favorites, search suggestions, conversations, messages): name each enum.
     "ENUM_NAME_OVERRIDES": {
         "KindEnum": "catalog.models.Favorite.Kind",
         "SuggestionKindEnum": "search.types.SUGGESTION_KINDS",
+        "ConversationKindEnum": "messaging.models.Conversation.Kind",
+        "MessageKindEnum": "messaging.models.Message.Kind",
     },
 }
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("search/", include("search.urls")),
     path("cart/", include("cart.urls")),
     path("orders/", include("orders.urls")),
+    path("messages/", include("messaging.urls")),
     path("", include("catalog.urls")),
 ]
 

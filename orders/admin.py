@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from etsy.admin_permissions import MarketplaceAdminOnly
@@ -70,6 +70,7 @@ class OrderAdmin(ShopScopedAdmin):
         "shipping",
         "total",
         "tracking_number",
+        "messages_link",
         "created_at",
         "paid_at",
         "shipped_at",
@@ -113,6 +114,12 @@ class OrderAdmin(ShopScopedAdmin):
     @admin.display(description="Buyer", ordering="buyer__email")
     def buyer_name(self, obj):
         return f"{obj.buyer.public_name} <{obj.buyer.email}>"
+
+    @admin.display(description="Messages")
+    def messages_link(self, obj):
+        # By URL name: messaging sits above orders and is not imported here.
+        url = reverse("admin:messaging_conversation_changelist") + f"?order__id__exact={obj.pk}"
+        return format_html('<a href="{}">Conversations about this order</a>', url)
 
     @admin.display(description="Ship to")
     def shipping_address(self, obj):

@@ -93,8 +93,9 @@ def create_product(
     tags: Iterable[str] = (),
     is_vintage: bool = False,
     is_active: bool = True,
+    reserved_for=None,
 ) -> Product:
-    """Create a listing in ``shop``. Raises InvalidListing."""
+    """Create a listing in ``shop`` (``reserved_for``: a custom piece only that buyer sees). Raises InvalidListing."""
     product = Product(
         shop=shop,
         title=title,
@@ -105,6 +106,7 @@ def create_product(
         tags=list(tags),
         is_vintage=is_vintage,
         is_active=is_active,
+        reserved_for=reserved_for,
     )
     return save_product(product=product)
 

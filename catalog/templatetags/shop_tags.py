@@ -31,9 +31,10 @@ def personal(context, name: str):
         return mark_safe(f"<!--hole:{name}-->")
     tpl = context.template.engine.get_template(f"personal/{name}.html")
     if name == "account_nav" and "cart_count" not in context and "request" in context:
-        from catalog.shells import cart_count
+        from catalog.shells import cart_count, unread_count
 
-        with context.push(cart_count=cart_count(context["request"])):
+        request = context["request"]
+        with context.push(cart_count=cart_count(request), unread_count=unread_count(request)):
             return tpl.render(context)
     return tpl.render(context)
 

@@ -48,6 +48,7 @@ from etsy.cache.keys import (
     shop_reviews_key,
     similar_key,
     trending_key,
+    unread_messages_key,
 )
 from etsy.cache.pages import CSRF_MARKER, fill_shell, hole, read_with, render_shell
 from etsy.cache.store import (
@@ -126,4 +127,5 @@ __all__ = [
     "store_if_newer",
     "take_version",
     "trending_key",
+    "unread_messages_key",
 ]

@@ -80,6 +80,11 @@ def cart_count_key(user_id: int) -> str:
     return f"cart:{{{user_id}}}:count"
 
 
+def unread_messages_key(user_id: int) -> str:
+    """The header's unread-messages count (kept by the messaging app, read with the page)."""
+    return f"messages:{user_id}:unread"
+
+
 def cart_version_key(user_id: int) -> str:
     """The version of the cached cart contents (see :func:`store_if_newer`)."""
     return f"cart:{{{user_id}}}:version"

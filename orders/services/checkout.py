@@ -139,7 +139,7 @@ def _refuse_unbuyable_lines(*, buyer_id: int, lines: list[CartItem], products: d
     gone = [
         products[line.product_id]
         for line in lines
-        if not products[line.product_id].is_listed or products[line.product_id].quantity < line.quantity
+        if not products[line.product_id].is_listed_for(buyer_id) or products[line.product_id].quantity < line.quantity
     ]
     if gone:
         raise _conflict(ItemUnavailable(extra={"products": [{"id": p.pk, "title": p.title} for p in gone]}))

@@ -75,6 +75,8 @@ RULE_400_OPERATIONS = {
     "POST /api/v1/orders/{order_id}/review",
     "POST /api/v1/shops",
     "PATCH /api/v1/seller/shop",
+    "POST /api/v1/conversations",  # blank text, own shop, a listing or order not of this shop
+    "POST /api/v1/conversations/{conversation_id}/messages",  # blank text, bad pictures
 }
 
 

@@ -25,6 +25,13 @@ def every_combination(category):
     return made
 
 
+@pytest.fixture
+def reserved(category, buyer):
+    """Active, in-stock listings of an open shop, reserved for one buyer (custom orders): never listed to others."""
+    shop = ShopFactory()
+    return [ProductFactory(shop=shop, category=category, quantity=q, reserved_for=buyer) for q in (1, 3)]
+
+
 def _ids_where(sql_condition: str) -> set[int]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -51,6 +58,34 @@ def test_purchasable_queryset_row_property_sql_expression_and_search_table_agree
         )
         (all_in_search,) = cursor.fetchone()
     assert in_search == expected and all_in_search == len(expected)
+
+
+def test_listings_reserved_for_a_buyer_are_in_no_public_form_of_the_rules(every_combination, reserved, buyer):
+    ids = [p.pk for p in reserved]
+    assert not Product.objects.filter(pk__in=ids).purchasable().exists()
+    assert not Product.objects.filter(pk__in=ids).listed().exists()
+    rows = Product.objects.select_related("shop").filter(pk__in=ids)
+    assert not any(p.is_listed or p.is_purchasable for p in rows)
+    assert _ids_where(purchasable_sql(product="p", shop="s")) & set(ids) == set()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM search_listing WHERE product_id = ANY(%s)", [ids])
+        assert cursor.fetchone() == (0,)
+    # Releasing the reservation lists it: the trigger follows reserved_for too.
+    Product.objects.filter(pk=ids[0]).update(reserved_for=None)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT product_id FROM search_listing WHERE product_id = ANY(%s)", [ids])
+        assert cursor.fetchall() == [(ids[0],)]
+
+
+def test_a_reserved_listing_is_visible_to_its_buyer_only(every_combination, reserved, buyer, other_buyer):
+    ids = {p.pk for p in reserved}
+    listed = set(Product.objects.listed().values_list("pk", flat=True))
+    assert set(Product.objects.visible_to(buyer.pk).values_list("pk", flat=True)) == listed | ids
+    assert set(Product.objects.visible_to(other_buyer.pk).values_list("pk", flat=True)) == listed
+    assert set(Product.objects.visible_to(None).values_list("pk", flat=True)) == listed
+    rows = list(Product.objects.select_related("shop").filter(pk__in=ids))
+    assert all(p.is_listed_for(buyer.pk) for p in rows)
+    assert not any(p.is_listed_for(other_buyer.pk) or p.is_listed_for(None) for p in rows)
 
 
 def test_listed_keeps_sold_out_pages_reachable(every_combination):

@@ -95,6 +95,19 @@ def test_suggestions_leave_out_words_only_sold_out_or_hidden_listings_use(mugs_a
     assert labels(list_suggestions(prefix="qu")) == ["quilted"]
 
 
+def test_suggestions_leave_out_words_only_a_listing_reserved_for_one_buyer_uses(
+    make_listing, refresh_search_vocabulary
+):
+    from catalog.models import Product
+    from tests.accounts.factories import UserFactory
+
+    custom = make_listing("Zinnia enamel locket")
+    Product.objects.filter(pk=custom.pk).update(reserved_for=UserFactory())
+    make_listing("Zircon stud earrings")
+    refresh_search_vocabulary()
+    assert labels(list_suggestions(prefix="zi")) == ["zircon"]
+
+
 def test_suggestions_list_categories_whose_words_start_with_the_text_after_searches(mugs_and_more, categories):
     suggestions = list_suggestions(prefix="ring")
 

@@ -20,6 +20,8 @@ from accounts.models import UndeliverableAddress, User
 from cart.models import CartItem
 from catalog.models import Favorite, Product
 from etsy.outbox.models import OutboxMessage
+from messaging.models import Block, Conversation, Message, Report
+from messaging.services import report_message, send_message, set_blocked, start_conversation
 from orders.models import Checkout, Order, Review
 from shops.models import DigestLog, Shop
 from shops.services import open_shop
@@ -56,7 +58,9 @@ PUBLIC = {
     "^media/(?P<path>.*)$": "DEBUG media",
     "accounts/reset/<uidb64>/<token>/": "guarded by the signed token itself",
     "accounts/signup/confirm/<uidb64>/<token>/": "guarded by the signed token itself",
-    "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders)/$": "admin index (staff check)",
+    "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders|messaging)/$": (
+        "admin index (staff check)"
+    ),
     "admin/(?P<url>.*)$": "admin catch-all (staff check)",
     "admin/r/<path:content_type_id>/<path:object_id>/": "redirect to the public page",
 }
@@ -78,6 +82,10 @@ class World:
     digest: DigestLog
     outbox_row: OutboxMessage
     undeliverable: UndeliverableAddress
+    conversation: Conversation  # the owner's thread with the shop
+    seller_message: Message
+    report: Report
+    block: Block
 
 
 @pytest.fixture
@@ -93,6 +101,10 @@ def world() -> World:
     other_seller = UserFactory()
     other_shop = open_shop(owner=other_seller, name="Rival shop")
     ProductFactory(shop=other_shop, category=category)
+    conversation = start_conversation(buyer=owner, shop_id=shop.pk, body="Is it food safe?", product_id=product.pk)
+    seller_message = send_message(user=seller, conversation_id=conversation.pk, body="Yes, it is.")
+    report = report_message(user=owner, message_id=seller_message.pk, reason="test")
+    set_blocked(user=owner, conversation_id=conversation.pk, blocked=True)
     return World(
         owner=owner,
         seller=seller,
@@ -108,6 +120,10 @@ def world() -> World:
         digest=DigestLog.objects.create(shop=shop, day="2026-01-01"),
         outbox_row=OutboxMessage.objects.create(topic="order.placed", payload={"order_id": order.pk}),
         undeliverable=UndeliverableAddress.objects.create(email=owner.email, reason="bounced", provider="postmark"),
+        conversation=conversation,
+        seller_message=seller_message,
+        report=report,
+        block=Block.objects.get(shop=shop, buyer=owner),
     )
 
 
@@ -128,6 +144,10 @@ def snapshot(w: World):
         list(OutboxMessage.objects.filter(pk=w.outbox_row.pk).values()),
         list(UndeliverableAddress.objects.filter(pk=w.undeliverable.pk).values()),
         Product.objects.filter(shop=w.shop).count(),
+        list(Conversation.objects.filter(pk=w.conversation.pk).values()),
+        list(Message.objects.filter(conversation=w.conversation).values()),
+        list(Report.objects.values()),
+        list(Block.objects.values()),
     )
 
 
@@ -158,6 +178,9 @@ API_RULES = {
     "api/v1/cart/items/<int:product_id>": [("patch", {"quantity": 1}), ("delete", None)],
     "api/v1/favorites/products/<int:target_id>": [("delete", None)],
     "api/v1/favorites/shops/<int:target_id>": [("delete", None)],
+    "api/v1/conversations/<int:conversation_id>": [("get", None)],
+    "api/v1/conversations/<int:conversation_id>/messages": [("post", {"body": "hijack"})],
+    "api/v1/conversations/<int:conversation_id>/read": [("post", {})],
 }
 HTML_RULES = {
     "orders/<int:pk>/": [("get", None)],
@@ -168,6 +191,9 @@ HTML_RULES = {
     "cart/remove/<int:pk>/": [("post", {})],
     "favorites/listing/<int:pk>/": [("post", {})],
     "favorites/shop/<int:pk>/": [("post", {})],
+    "messages/<int:pk>/": [("get", None), ("post", {"body": "hijack"})],
+    "messages/<int:pk>/block/": [("post", {"blocked": "0"})],
+    "messages/<int:pk>/report/<int:message_id>/": [("post", {"reason": "hijack"})],
 }
 ADMIN_ACTIONS = {
     "change": ("post", {}),
@@ -185,9 +211,13 @@ def fill(route: str, w: World) -> str:
         "review_id": w.review.pk,
         "product_id": w.product.pk,
         "checkout_id": w.order.checkout_id,
+        "conversation_id": w.conversation.pk,
+        "message_id": w.seller_message.pk,
     }
     if route.startswith(("orders/<int:pk>",)):
         ids["pk"] = w.order.pk
+    elif route.startswith("messages/"):
+        ids["pk"] = w.conversation.pk
     elif route.startswith("favorites/shop/"):
         ids["pk"] = w.shop.pk
     else:
@@ -218,6 +248,9 @@ def admin_objects(w: World) -> dict[str, object]:
         "orders/checkout": w.order.checkout,
         "outbox/outboxmessage": w.outbox_row,
         "accounts/undeliverableaddress": w.undeliverable,
+        "messaging/conversation": w.conversation,
+        "messaging/report": w.report,
+        "messaging/block": w.block,
     }
 
 
@@ -270,7 +303,7 @@ def test_html_object_urls_deny_strangers_and_change_nothing(world, attacker):
         url = fill(route, world)
         for method, data in calls:
             response = getattr(client, method)(url, data or {})
-            if route.startswith(("orders/",)):
+            if route.startswith(("orders/", "messages/")):
                 if user is None:
                     assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
                 else:
