@@ -101,9 +101,9 @@ class CartSummary:
 
 
 def _line_problem(
-    product: Product, shop: Shop | None, quantity: int, available: int, held_by_other: bool
+    product: Product, shop: Shop | None, quantity: int, available: int, held_by_other: bool, user_id: int | None
 ) -> str | None:
-    if shop is None or not (product.is_active and shop.is_active):  # Product.is_listed, with the shop card
+    if shop is None or not product.is_listed_for(user_id, shop=shop):
         return "unavailable"
     if available <= 0:
         return "sold_out"
@@ -131,7 +131,7 @@ def _summarize(rows: list[tuple[int, int, datetime | None]], *, user_id: int | N
             product.shop = shop  # the cached product's copy of its shop can be older than the shop's own entry
         inventory = inventories[product_id]
         other_until = inventory.reserved_until if inventory.is_reserved_for_other(user_id) else None
-        problem = _line_problem(product, shop, quantity, inventory.quantity, other_until is not None)
+        problem = _line_problem(product, shop, quantity, inventory.quantity, other_until is not None, user_id)
         group = groups.setdefault(product.shop_id, ShopGroup(shop=product.shop))
         group.lines.append(
             CartLine(
@@ -236,7 +236,7 @@ def list_ended_holds(*, user) -> list[EndedHoldNotice]:
         if product is None:
             continue
         inventory = inventories[product_id]
-        buyable = product.is_active and product.shop.is_active and inventory.quantity > 0
+        buyable = product.is_listed_for(user.pk) and not inventory.is_sold_out
         notices.append(
             EndedHoldNotice(
                 product=product,

@@ -182,13 +182,17 @@ class Product(StockWords, models.Model):
     @property
     def is_listed(self) -> bool:
         """The row form of ``Product.objects.listed()`` (reads the shop: load it with select_related)."""
-        return self.is_active and self.shop.is_active and self.reserved_for_id is None
+        return self.is_listed_for(None)
 
-    def is_listed_for(self, user_id: int | None) -> bool:
-        """The row form of ``Product.objects.visible_to(user_id)``: listed, or reserved for this buyer."""
-        if self.reserved_for_id is not None:
-            return user_id is not None and self.reserved_for_id == user_id and self.is_active and self.shop.is_active
-        return self.is_listed
+    def is_listed_for(self, user_id: int | None, *, shop=None) -> bool:
+        """The row form of ``Product.objects.visible_to(user_id)``: listed, or reserved for this buyer.
+
+        ``shop`` is the listing's shop when the caller holds it apart (a cached shop card); else ``self.shop``.
+        """
+        shop = shop if shop is not None else self.shop
+        if not (self.is_active and shop.is_active):
+            return False
+        return self.reserved_for_id is None or (user_id is not None and self.reserved_for_id == user_id)
 
     @property
     def is_purchasable(self) -> bool:

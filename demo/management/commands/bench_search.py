@@ -316,7 +316,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _sell_one(rng: random.Random, *, global_bump: bool) -> None:
-        in_stock = list(Product.objects.filter(quantity__gt=0, is_active=True).values_list("pk", flat=True))
+        in_stock = list(Product.objects.purchasable().values_list("pk", flat=True))
         pk = rng.choice(in_stock)
         with transaction.atomic():
             Product.objects.filter(pk=pk, quantity__gte=1).update(quantity=F("quantity") - 1)
@@ -411,7 +411,7 @@ class Command(BaseCommand):
     @staticmethod
     def _baseline(q: str) -> tuple[list[int], int]:
         """The naive search: every word in the title or description (icontains), newest first."""
-        queryset = Product.objects.filter(is_active=True, shop__is_active=True, quantity__gt=0)
+        queryset = Product.objects.purchasable()
         for word in q.split():
             queryset = queryset.filter(Q(title__icontains=word) | Q(description__icontains=word))
         ids = list(queryset.order_by("-created_at", "-id").values_list("pk", flat=True)[:K])
