@@ -4,7 +4,7 @@ Four queues, one worker pool each in production (Procfile, docker-compose.yml), 
 reindex never waits in line with seller emails or payment resolution:
 
 - ``emails``: seller notifications (outbox messages) and daily digests;
-- ``search``: Elasticsearch indexing and the search vocabulary;
+- ``search``: Elasticsearch indexing (search's outbox topics) and the search vocabulary;
 - ``payments``: asking the provider about unsettled charges;
 - ``default``: everything else (reservation cleanup, outbox relay, views, trending).
 
@@ -19,8 +19,7 @@ from kombu import Exchange, Queue
 QUEUE_NAMES = ("default", "emails", "search", "payments")
 DEFAULT_QUEUE = "default"
 
-# Outbox rows today are seller notifications (emails); when other topics go through the outbox,
-# route them by topic rather than all to "emails".
+# Outbox rows go to "emails" unless their topic names a queue when it registers (search's rows: "search").
 TASK_ROUTES = {
     "etsy.outbox.tasks.process_outbox_message": {"queue": "emails"},
     "orders.tasks.send_daily_digests": {"queue": "emails"},

@@ -6,6 +6,9 @@ class SearchConfig(AppConfig):
     verbose_name = "Search"
 
     def ready(self) -> None:
-        from search import receivers
+        from etsy import outbox
+        from search import events, receivers
 
         receivers.connect()
+        for topic, handler in events.HANDLERS.items():
+            outbox.register(topic, handler, queue=events.QUEUE)

@@ -1,9 +1,9 @@
 """Keep search answers and the Elasticsearch index in step with listings and shops.
 
-Every receiver acts after commit (a rolled-back write changes nothing): it stamps
-the changed listings (the cached answers showing them are rebuilt, see search.caching),
-asks for a vocabulary refresh, and, when Elasticsearch is configured, schedules exactly
-one Celery task to reindex what changed.
+Index work is an outbox row written in the writer's own transaction (search/events.py): a
+rollback publishes nothing, and a broker outage delays the work and loses none. The cheap
+Redis work acts after commit: it stamps the changed listings (the cached answers showing them
+are rebuilt, see search.caching) and asks for one debounced vocabulary refresh.
 PostgreSQL's own search vector needs nothing here: a trigger updates it in the
 writing transaction.
 """
@@ -13,14 +13,14 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from catalog.models import Category, Product
 from catalog.signals import products_changed
-from search import caching
+from etsy import outbox
+from search import caching, events, indexing
 from shops.models import Shop
 from shops.signals import shop_changed
 
@@ -31,15 +31,19 @@ VOCABULARY_REFRESH_DELAY = 60  # seconds: one refresh covers a burst of edits
 
 
 def _is_elasticsearch_enabled() -> bool:
-    return bool(getattr(settings, "ELASTICSEARCH_URL", ""))
+    return indexing.is_elasticsearch_enabled()
 
 
 def reindex_products_after_commit(product_ids: list[int]) -> None:
+    if _is_elasticsearch_enabled() and product_ids:
+        outbox.publish(topic=events.TOPIC_INDEX_PRODUCTS, payload={"product_ids": sorted(set(product_ids))})
     transaction.on_commit(partial(_products_changed, product_ids=list(product_ids)))
 
 
 def reindex_shop_after_commit(shop_id: int, fields: list[str] | None = None) -> None:
     """``fields`` changed (None: unknown, as after a save)."""
+    if _is_elasticsearch_enabled():
+        outbox.publish(topic=events.TOPIC_INDEX_SHOP, payload={"shop_id": shop_id})
     transaction.on_commit(partial(_shop_changed, shop_id=shop_id, fields=fields))
 
 
@@ -49,24 +53,16 @@ SHOP_FIELDS_IN_ANSWERS = frozenset({"name", "is_active"})
 
 
 def _products_changed(*, product_ids: list[int]) -> None:
-    from search import tasks
-
     if product_ids:
         caching.stamp_listings(product_ids)  # only the answers showing them are rebuilt
     else:
         caching.bump_listings_version()  # a bulk change of listings nobody named
     schedule_vocabulary_refresh()
-    if _is_elasticsearch_enabled() and product_ids:
-        _send_task(tasks.index_products.delay, product_ids)
 
 
 def _shop_changed(*, shop_id: int, fields: list[str] | None) -> None:
-    from search import tasks
-
     if fields is None or SHOP_FIELDS_IN_ANSWERS.intersection(fields):
         caching.bump_listings_version()
-    if _is_elasticsearch_enabled():
-        _send_task(tasks.index_shop_products.delay, shop_id)
 
 
 def schedule_vocabulary_refresh() -> None:
@@ -127,9 +123,7 @@ def on_category_saved(sender, instance: Category, created: bool = False, raw: bo
     before = getattr(instance, "_search_text_before", None)
     if raw or created or before is None or before == (instance.name, instance.parent_id):
         return
-    from search import tasks
-
-    transaction.on_commit(partial(_send_task, tasks.refresh_category_listings.delay, instance.pk))
+    outbox.publish(topic=events.TOPIC_REFRESH_CATEGORY, payload={"category_id": instance.pk})
 
 
 def connect() -> None:

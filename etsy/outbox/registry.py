@@ -21,23 +21,33 @@ DONE, DEFER = "done", "defer"
 Handler = Callable[[dict], str]
 
 _handlers: dict[str, Handler] = {}
+_queues: dict[str, str] = {}
 
 
-def register(topic: str, handler: Handler) -> Handler:
+def register(topic: str, handler: Handler, *, queue: str | None = None) -> Handler:
     """Run ``handler`` for rows published on ``topic``; registering the same pair again is a no-op.
 
+    ``queue`` names the Celery queue whose workers run the topic's rows (etsy/task_queues.py), so a bulk
+    reindex never waits behind emails; without it, the outbox task's own route decides.
     Raises ImproperlyConfigured when another handler already owns the topic.
     """
     current = _handlers.get(topic)
     if current is not None and current is not handler:
         raise ImproperlyConfigured(f"outbox topic {topic!r} is already handled by {current!r}")
     _handlers[topic] = handler
+    if queue:
+        _queues[topic] = queue
     return handler
+
+
+def get_queue(topic: str) -> str | None:
+    return _queues.get(topic)
 
 
 def unregister(topic: str) -> None:
     """Forget the handler of ``topic`` (tests; an app being unloaded)."""
     _handlers.pop(topic, None)
+    _queues.pop(topic, None)
 
 
 def get_handler(topic: str) -> Handler | None:

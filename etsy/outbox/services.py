@@ -78,12 +78,19 @@ def relay_on_commit(message_ids: Iterable[int]) -> None:
 
 def dispatch(message_ids: list[int]) -> int:
     """Queue one Celery task per row; a broker failure is logged and left to the sweep."""
+    from etsy.outbox.registry import get_queue
     from etsy.outbox.tasks import process_outbox_message
 
+    topics = dict(OutboxMessage.objects.filter(pk__in=message_ids).values_list("pk", "topic"))
+    suffix = getattr(settings, "TASK_QUEUE_SUFFIX", "")
     sent = []
     for message_id in message_ids:
+        queue = get_queue(topics.get(message_id, ""))
         try:
-            process_outbox_message.delay(message_id)
+            if queue:
+                process_outbox_message.apply_async(args=[message_id], queue=queue + suffix)
+            else:
+                process_outbox_message.delay(message_id)
         except Exception:  # broker down: the sweep retries; never fail the caller
             logger.warning("outbox relay failed", exc_info=True, extra={"outbox_id": message_id})
             continue

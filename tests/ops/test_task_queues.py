@@ -42,8 +42,6 @@ def route_of(task_name: str) -> str:
         ("etsy.outbox.tasks.process_outbox_message", "emails"),
         ("orders.tasks.send_shop_digest", "emails"),
         ("orders.tasks.send_daily_digests", "emails"),
-        ("search.tasks.index_products", "search"),
-        ("search.tasks.index_shop_products", "search"),
         ("search.tasks.refresh_search_vocabulary", "search"),
         ("orders.tasks.resolve_pending_payments", "payments"),
         ("etsy.outbox.tasks.relay_outbox", "default"),

@@ -74,7 +74,7 @@ def test_rename_reindexes_each_batch_in_elasticsearch_after_commit_and_other_edi
 ):
     listings = [make_listing(f"Cup {i}", category=tree["mugs"]) for i in range(5)]
     with (
-        mock.patch.object(tasks.index_products, "delay") as index,
+        mock.patch("search.indexing.index_products") as index,
         mock.patch.object(tasks.refresh_search_vocabulary, "apply_async"),
     ):
         with django_capture_on_commit_callbacks(execute=True):
@@ -95,7 +95,7 @@ def test_rename_reindexes_each_batch_in_elasticsearch_after_commit_and_other_edi
 def test_rename_schedules_one_refresh_after_commit_and_none_on_rollback(tree, django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    with mock.patch.object(tasks.refresh_category_listings, "delay") as refresh:
+    with mock.patch("search.services.refresh_category_listings") as refresh:
         with django_capture_on_commit_callbacks(execute=True):
             with pytest.raises(RuntimeError), transaction.atomic():
                 tree["art"].name = "Prints"
@@ -106,7 +106,7 @@ def test_rename_schedules_one_refresh_after_commit_and_none_on_rollback(tree, dj
             tree["art"].name = "Prints"
             tree["art"].save()
             assert refresh.call_count == 0
-        refresh.assert_called_once_with(tree["art"].pk)
+        refresh.assert_called_once_with(category_id=tree["art"].pk)
 
 
 def test_refresh_of_a_deleted_category_is_a_no_op():

@@ -1,4 +1,8 @@
-"""Index sync and cache invalidation: after commit, exactly once, never on rollback."""
+"""Index sync and cache invalidation: exactly once, never on rollback, never lost to a broker outage.
+
+Index work is an outbox row written with the change (search/events.py); the Elasticsearch edge is
+``search.indexing``, patched here (no cluster runs on these machines).
+"""
 
 from decimal import Decimal
 from unittest import mock
@@ -9,7 +13,9 @@ from django.test import override_settings
 
 from catalog.models import Product
 from catalog.signals import products_changed
-from search import caching, tasks
+from etsy.outbox.models import OutboxMessage
+from etsy.outbox.services import relay_pending
+from search import caching, events, indexing, tasks
 from search.selectors import search_products
 from search.types import SearchParams
 from shops.signals import shop_changed
@@ -24,8 +30,8 @@ ES_ON = override_settings(ELASTICSEARCH_URL="http://es.invalid:9200")
 @pytest.fixture
 def index_calls():
     with (
-        mock.patch.object(tasks.index_products, "delay") as products,
-        mock.patch.object(tasks.index_shop_products, "delay") as shops,
+        mock.patch("search.indexing.index_products") as products,
+        mock.patch("search.indexing.index_shop_products") as shops,
         mock.patch.object(tasks.refresh_search_vocabulary, "apply_async") as vocabulary,
     ):
         yield {"products": products, "shops": shops, "vocabulary": vocabulary}
@@ -139,7 +145,7 @@ def test_index_task_indexes_existing_products_and_deletes_missing_ones():
         mock.patch("search.documents.ProductDocument.update") as update,
         mock.patch("search.documents.ProductDocument._get_connection", return_value=connection),
     ):
-        assert tasks.index_products([product.pk, gone_id]) == 1
+        assert indexing.index_products([product.pk, gone_id]) == 1
 
     (indexed,), _ = update.call_args
     assert [p.pk for p in indexed] == [product.pk]
@@ -149,21 +155,57 @@ def test_index_task_indexes_existing_products_and_deletes_missing_ones():
 def test_index_task_is_a_no_op_without_elasticsearch():
     product = ProductFactory()
     with mock.patch("search.documents.ProductDocument.update") as update:
-        assert tasks.index_products([product.pk]) == 0
+        assert indexing.index_products([product.pk]) == 0
     update.assert_not_called()
 
 
 @ES_ON
-def test_broker_outage_after_commit_is_logged_not_raised(django_capture_on_commit_callbacks, caplog):
+def test_a_broker_outage_delays_the_index_update_and_loses_none(index_calls, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from etsy.outbox.tasks import process_outbox_message
+
     product = ProductFactory()
-    with (
-        mock.patch.object(tasks.index_products, "delay", side_effect=ConnectionError("broker down")),
-        mock.patch.object(tasks.refresh_search_vocabulary, "apply_async", side_effect=ConnectionError("down")),
-    ):
+    OutboxMessage.objects.all().delete()  # the factory's own row: this test follows one edit
+    with mock.patch.object(process_outbox_message, "apply_async", side_effect=ConnectionError("broker down")):
+        with django_capture_on_commit_callbacks(execute=True):
+            product.price = Decimal("12.00")
+            product.save()  # the writer never sees the outage
+    index_calls["products"].assert_not_called()
+    (row,) = OutboxMessage.objects.filter(topic=events.TOPIC_INDEX_PRODUCTS, processed_at__isnull=True)
+    assert row.payload == {"product_ids": [product.pk]}
+
+    with django_capture_on_commit_callbacks(execute=True):  # the broker is back: beat's sweep hands it over
+        assert relay_pending(now=timezone.now() + timedelta(minutes=1)) == 1
+    index_calls["products"].assert_called_once_with([product.pk])
+    row.refresh_from_db()
+    assert row.processed_at is not None
+
+
+@ES_ON
+def test_search_rows_run_on_the_search_queue(index_calls, django_capture_on_commit_callbacks):
+    from django.conf import settings
+
+    from etsy.outbox.tasks import process_outbox_message
+
+    product = ProductFactory()
+    with mock.patch.object(process_outbox_message, "apply_async") as sent:
         with django_capture_on_commit_callbacks(execute=True):
             product.save()
+    assert sent.call_args.kwargs["queue"] == "search" + settings.TASK_QUEUE_SUFFIX
 
-    assert "search sync task not queued" in caplog.text
+
+@ES_ON
+def test_a_cluster_error_is_retried_by_the_outbox_not_lost(index_calls, django_capture_on_commit_callbacks):
+    index_calls["products"].side_effect = ConnectionError("cluster down")
+    product = ProductFactory()
+    OutboxMessage.objects.all().delete()  # the factory's own row: this test follows one edit
+    with django_capture_on_commit_callbacks(execute=True):
+        product.save()
+    row = OutboxMessage.objects.get(topic=events.TOPIC_INDEX_PRODUCTS, payload__product_ids=[product.pk])
+    assert row.processed_at is None and row.failures == 1 and row.next_attempt_at is not None
 
 
 def test_search_on_an_empty_vocabulary_asks_for_a_refresh(index_calls):
