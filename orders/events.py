@@ -77,6 +77,7 @@ def refund_cancelled_order(payload: dict) -> str:
     if order is None:
         return DONE
     payments.refund(
+        payment_id=order.checkout.provider_payment_id,
         charge_idempotency_key=order.checkout.provider_idempotency_key,
         amount=order.total,
         idempotency_key=f"refund:order:{order.pk}",

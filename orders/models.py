@@ -14,6 +14,7 @@ class Checkout(models.Model):
         PAID = "paid", "Paid"
         DECLINED = "declined", "Declined"
         UNKNOWN = "unknown", "Unknown (provider timed out)"
+        REQUIRES_ACTION = "requires_action", "Waiting for the buyer's authentication (3-D Secure)"
         CANCELLED = "cancelled", "Cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -23,6 +24,9 @@ class Checkout(models.Model):
     payment_status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
     # Sent to the provider so a retried or re-queried charge is the same charge.
     provider_idempotency_key = models.CharField(max_length=64, unique=True)
+    # The provider's payment (Stripe PaymentIntent), stored before it is confirmed: an unknown
+    # outcome is looked up by it, and webhooks find the checkout by it.
+    provider_payment_id = models.CharField(max_length=255, blank=True, db_index=True)
     provider_charge_id = models.CharField(max_length=100, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True)
     payment_attempts = models.PositiveSmallIntegerField(default=0)
@@ -43,7 +47,7 @@ class Checkout(models.Model):
             models.Index(
                 fields=["payment_status", "created_at"],
                 name="checkout_unresolved_idx",
-                condition=Q(payment_status__in=["pending", "unknown"]),
+                condition=Q(payment_status__in=["pending", "unknown", "requires_action"]),
             )
         ]
 

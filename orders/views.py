@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, InterfaceError
@@ -16,7 +17,8 @@ from cart.exceptions import CartChanged
 from cart.selectors import get_cart_summary
 from etsy import idempotency
 from etsy.exceptions import DomainError
-from orders.exceptions import CartTotalChanged, ItemUnavailable, PaymentDeclined
+from orders import payments
+from orders.exceptions import CardDataNotAccepted, CartTotalChanged, ItemUnavailable, PaymentDeclined
 from orders.forms import CheckoutForm, ReviewForm
 from orders.services import checkout as checkout_service
 
@@ -29,6 +31,13 @@ ADDRESS_FIELDS = ("ship_name", "ship_line1", "ship_line2", "ship_city", "ship_po
 def _checkout_page(request, form, summary, *, removed=None, changed=False, status=200) -> HttpResponse:
     """The checkout page; its form carries the version of the cart it shows (checked at submit)."""
     context = {"form": form, "cart": summary, "removed": removed or [], "cart_changed": changed}
+    if settings.USES_STRIPE:  # the Payment Element needs the amount to show the right payment methods
+        context |= {
+            "stripe_js_url": settings.STRIPE_JS_URL,
+            "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "amount_cents": int(summary.total * 100),
+            "currency": "usd",
+        }
     return render(request, "orders/checkout.html", context, status=status)
 
 
@@ -80,6 +89,10 @@ def checkout(request: HttpRequest) -> HttpResponse:
         }
         return _checkout_page(request, CheckoutForm(initial=initial), summary)
 
+    if payments.has_card_data(request.POST.dict()):  # card details belong in the provider's element, never here
+        form = _with_fresh_token(request.POST)
+        form.add_error(None, CardDataNotAccepted.default_message)
+        return _checkout_page(request, form, summary, status=400)
     form = CheckoutForm(request.POST)
     if not form.is_valid():
         return _checkout_page(request, form, summary, status=400)
@@ -108,7 +121,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 result = checkout_service.place_order(
                     buyer=request.user,
                     address=address,
-                    card_number=data["card_number"],
+                    payment_method=data["payment_method"],
                     idempotency_key=key,
                     expected_version=expected_version,
                 )

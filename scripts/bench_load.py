@@ -37,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-load-password-7"
-CARD = "4242424242424242"
+PAYMENT_METHOD = "pm_card_visa"  # the test provider's succeeding payment method
 ADDRESS = {
     "name": "Load Buyer",
     "line1": "1 Bench Street",
@@ -183,7 +183,7 @@ def _buyer_loop(base_url: str, email: str, data: Seed, deadline: float, tally: T
             tally.unexpected[f"cart_add:{status}"] += 1
             continue
         key = str(uuid.uuid4())
-        payload = {"address": ADDRESS, "card_number": CARD}
+        payload = {"address": ADDRESS, "payment_method": PAYMENT_METHOD}
         status, _, body, elapsed = request(
             base_url, "POST", "/api/v1/checkout", token=token, body=payload, headers={"Idempotency-Key": key}
         )
