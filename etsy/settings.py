@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "search",
     "cart",
     "orders",
+    "payments",
     "demo",
 ]
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("search/", include("search.urls")),
     path("cart/", include("cart.urls")),
     path("orders/", include("orders.urls")),
+    path("payments/", include("payments.urls")),
     path("", include("catalog.urls")),
 ]
 

@@ -130,7 +130,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 messages.error(request, f"{exc.message} Your cart and the address you typed are as you left them.")
                 url = reverse("orders:checkout")
             else:
-                url = reverse("orders:confirmation", kwargs={"checkout_id": result.checkout.pk})
+                name = "orders:authenticate" if result.payment_status == "requires_action" else "orders:confirmation"
+                url = reverse(name, kwargs={"checkout_id": result.checkout.pk})
             stored = att.complete(status=303, body=b"", content_type="text/plain", headers={"Location": url})
             att.also_matches(checkout_service.fingerprint_checkout(buyer=request.user, payload=payload))
             return _see_other(stored)
@@ -186,6 +187,39 @@ def confirmation(request: HttpRequest, checkout_id) -> HttpResponse:
     if not orders:
         raise Http404("No such checkout")
     return render(request, "orders/confirmation.html", {"orders": orders, "checkout": orders[0].checkout})
+
+
+@login_required
+def authenticate(request: HttpRequest, checkout_id) -> HttpResponse:
+    """The "complete authentication" step of a payment that needs 3-D Secure.
+
+    GET shows it (Stripe.js runs the bank's challenge and comes back here with ``payment_intent``);
+    the return, or the test provider's button (POST), settles the checkout and shows the outcome.
+    """
+    returned = request.method == "POST" or "payment_intent" in request.GET
+    if returned:
+        status = checkout_service.finish_authenticated_checkout(
+            buyer=request.user, checkout_id=checkout_id, test_authenticate=request.method == "POST"
+        )
+        if status == "missing":
+            raise Http404("No such checkout")
+        if status == "paid":
+            return redirect("orders:confirmation", checkout_id=checkout_id)
+        if status != "requires_action":
+            messages.error(request, "The payment was not authenticated, so nothing was charged.")
+            return redirect("orders:history")
+    charge = checkout_service.get_payment_for_authentication(buyer=request.user, checkout_id=checkout_id)
+    if charge is None:
+        return redirect("orders:confirmation", checkout_id=checkout_id)
+    context = {
+        "checkout_id": checkout_id,
+        "client_secret": charge.client_secret,
+        "uses_stripe": settings.USES_STRIPE,
+        "stripe_js_url": settings.STRIPE_JS_URL if settings.USES_STRIPE else "",
+        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "return_url": request.build_absolute_uri(request.path),
+    }
+    return render(request, "orders/authenticate.html", context)
 
 
 @login_required

@@ -629,6 +629,37 @@ def resolve_checkout_payment(*, checkout_id) -> str:
         return PaymentStatus.DECLINED
 
 
+def get_payment_for_authentication(*, buyer, checkout_id) -> payments.Charge | None:
+    """Return the buyer's checkout payment waiting for 3-D Secure (with its client secret), else None."""
+    checkout = Checkout.objects.filter(
+        pk=checkout_id, buyer=buyer, payment_status=PaymentStatus.REQUIRES_ACTION
+    ).first()
+    if checkout is None:
+        return None
+    try:
+        charge = payments.retrieve(
+            payment_id=checkout.provider_payment_id, idempotency_key=checkout.provider_idempotency_key
+        )
+    except (payments.PaymentError, payments.PaymentsOpenCircuit):
+        return None
+    return charge if charge is not None and charge.status == payments.ChargeStatus.REQUIRES_ACTION else None
+
+
+def finish_authenticated_checkout(*, buyer, checkout_id, test_authenticate: bool = False) -> str:
+    """Settle a buyer's checkout after 3-D Secure (Stripe.js returned, or the test provider's button).
+
+    ``test_authenticate`` plays the buyer passing the test provider's challenge (only that provider has it).
+    Returns the checkout's payment status; the webhook or the resolver settles it if the provider is late.
+    """
+    checkout = Checkout.objects.filter(pk=checkout_id, buyer=buyer).first()
+    if checkout is None:
+        return "missing"
+    provider = payments.get_provider()
+    if test_authenticate and hasattr(provider, "authenticate"):
+        provider.authenticate(idempotency_key=checkout.provider_idempotency_key)
+    return resolve_checkout_payment(checkout_id=checkout.pk)
+
+
 def resolve_unsettled_checkouts(*, now=None) -> dict[str, int]:
     """Settle every checkout left pending or unknown past the payment timeout (beat, every minute)."""
     now = now or timezone.now()

@@ -38,3 +38,16 @@
     });
   });
 })();
+
+// The "complete authentication" page: Stripe.js runs the bank's 3-D Secure challenge, then we go back
+// to the same page with ?payment_intent=..., which settles the checkout and shows the order.
+(function () {
+  "use strict";
+  var box = document.getElementById("payment-authentication");
+  if (!box || typeof Stripe === "undefined") return;
+  var stripe = Stripe(box.dataset.stripeKey);
+  stripe.handleNextAction({ clientSecret: box.dataset.clientSecret }).then(function (result) {
+    var id = result.paymentIntent ? result.paymentIntent.id : "failed";
+    window.location.assign(box.dataset.returnUrl + "?payment_intent=" + encodeURIComponent(id));
+  });
+})();

@@ -60,3 +60,26 @@ def test_html_checkout_refuses_a_posted_card_number(client, buyer, ready):
     assert "never sent to us" in response.content.decode()
     assert "4242424242424242" not in response.content.decode()
     assert not Checkout.objects.exists()
+
+
+def test_3d_secure_has_a_complete_authentication_step_that_works_without_javascript(client, buyer, ready):
+    response = client.post(
+        "/orders/checkout/", {**ADDRESS, "payment_method": "pm_card_authenticationRequired", "token": ready}
+    )
+    checkout = Checkout.objects.get()
+    assert response.status_code == 303 and response["Location"] == f"/orders/checkout/{checkout.pk}/authenticate/"
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and "Complete authentication" in page.content.decode()
+    assert Checkout.objects.get().payment_status == "requires_action"
+    done = client.post(response["Location"])
+    assert done.status_code == 302 and done["Location"] == f"/orders/checkout/{checkout.pk}/"
+    assert Checkout.objects.get().payment_status == "paid"
+    assert Order.objects.get(buyer=buyer).status == "paid"
+
+
+def test_authentication_step_of_another_buyers_checkout_is_404(client, buyer, other_buyer, ready):
+    client.post("/orders/checkout/", {**ADDRESS, "payment_method": "pm_card_authenticationRequired", "token": ready})
+    checkout = Checkout.objects.get()
+    client.force_login(other_buyer)
+    assert client.post(f"/orders/checkout/{checkout.pk}/authenticate/").status_code == 404
+    assert Checkout.objects.get().payment_status == "requires_action"

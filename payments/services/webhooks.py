@@ -1,0 +1,73 @@
+"""Provider webhooks: each event id processed once, driving the same state changes as the resolver."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import IntegrityError, transaction
+
+from etsy import metrics
+from orders.models import Checkout
+from orders.services import checkout as checkout_service
+from payments.models import WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+PaymentStatus = Checkout.PaymentStatus
+
+
+def handle_stripe_event(*, event_id: str, event_type: str, obj: dict) -> str:
+    """Apply one verified Stripe event once; return its outcome ("duplicate" for a replay).
+
+    The event row and its effect commit together: a failure leaves neither, and Stripe retries.
+    """
+    try:
+        with transaction.atomic():
+            WebhookEvent.objects.create(event_id=event_id, type=event_type, object_id=str(obj.get("id", ""))[:255])
+            outcome = _apply(event_type=event_type, obj=obj)
+            WebhookEvent.objects.filter(event_id=event_id).update(outcome=outcome)
+    except IntegrityError:
+        if not WebhookEvent.objects.filter(event_id=event_id).exists():
+            raise
+        outcome = "duplicate"
+    metrics.webhook_events.labels(type=event_type, outcome=outcome).inc()
+    logger.info("webhook processed", extra={"event": "webhook_processed", "type": event_type, "outcome": outcome})
+    return outcome
+
+
+def _apply(*, event_type: str, obj: dict) -> str:
+    if event_type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+        return _payment_intent_event(event_type=event_type, intent=obj)
+    if event_type == "charge.refunded":
+        return "recorded"
+    if event_type in ("charge.dispute.created", "charge.dispute.closed"):
+        return "recorded"
+    return "ignored"
+
+
+def _payment_intent_event(*, event_type: str, intent: dict) -> str:
+    checkout = Checkout.objects.filter(provider_payment_id=intent.get("id") or "-").first()
+    if checkout is None:
+        return "unknown_payment"
+    if event_type == "payment_intent.payment_failed":
+        cancelled = checkout_service.cancel_checkout(checkout_id=checkout.pk, status=PaymentStatus.DECLINED)
+        return "declined" if cancelled else "already_settled"
+    if (
+        intent.get("amount") != int(checkout.total * 100)
+        or str(intent.get("currency", "")).upper() != checkout.currency
+    ):
+        metrics.payment_books_mismatches.labels(kind="payment_amount").inc()
+        logger.error(
+            "payment amount disagrees with the checkout",
+            extra={
+                "event": "payment_amount_mismatch",
+                "checkout_id": str(checkout.pk),
+                "provider_amount": intent.get("amount"),
+                "total": str(checkout.total),
+            },
+        )
+        return "amount_mismatch"
+    latest = intent.get("latest_charge") or ""
+    charge_id = latest if isinstance(latest, str) else latest.get("id", "")
+    paid = checkout_service.mark_checkout_paid(checkout_id=checkout.pk, charge_id=charge_id)
+    return "paid" if paid else "already_settled"
