@@ -195,6 +195,11 @@ PAYMENT_TIMEOUT_SECONDS = env.float("PAYMENT_TIMEOUT_SECONDS", default=5.0)
 PAYMENT_ABANDON_AFTER_SECONDS = env.int("PAYMENT_ABANDON_AFTER_SECONDS", default=15 * 60)
 # How long the test provider's "time out" payment method hangs (only the test provider reads it).
 TEST_PAYMENT_SLOW_SECONDS = env.float("TEST_PAYMENT_SLOW_SECONDS", default=PAYMENT_TIMEOUT_SECONDS + 2)
+# The fee rule (orders/fees.py), frozen on each order: a transaction fee in percent of items plus shipping
+# and a payment-processing fee in percent of the order total plus a fixed amount per order.
+MARKETPLACE_FEE_PERCENT = env.float("MARKETPLACE_FEE_PERCENT", default=6.5)
+PAYMENT_PROCESSING_PERCENT = env.float("PAYMENT_PROCESSING_PERCENT", default=3.0)
+PAYMENT_PROCESSING_FIXED = env.str("PAYMENT_PROCESSING_FIXED", default="0.25")
 # The Stripe provider (PAYMENT_PROVIDER=orders.payments_stripe.StripePaymentProvider). Card data is
 # typed into Stripe.js's Payment Element (loaded from STRIPE_JS_URL, the one extra origin the CSP allows);
 # we only ever see a payment-method id. STRIPE_API_BASE / STRIPE_CONNECT_API_BASE point the official

@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 TOPIC_ORDER_PLACED = "order.placed"  # email the shop owner once the order is paid
 TOPIC_ORDER_SHIPPED = "order.shipped"  # email the buyer the tracking number
 TOPIC_ORDER_REFUND = "order.refund"  # give a cancelled paid order's money back
+# A checkout was paid: the payments app (above orders) registers the handler that records the sales in
+# the shops' ledgers and transfers each order's net to its shop. Orders only publishes it.
+TOPIC_CHECKOUT_PAID = "checkout.paid"
 
 
 def _send(*, template: str, to: list[str], context: dict) -> None:

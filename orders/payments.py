@@ -207,6 +207,47 @@ class TestPaymentProvider:
             time.sleep(seconds)
         return self._as_charge(record)
 
+    # --- Connect: sellers' payout accounts and transfers (kept in Redis like the charges) ------------
+    def create_payout_account(self, *, shop_id: int, email: str) -> str:
+        return f"acct_test_{uuid.uuid4().hex[:16]}"
+
+    def create_account_link(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
+        return f"{return_url}?test_onboarding={account_id}"
+
+    def create_transfer(
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        destination: str,
+        source_transaction: str,
+        transfer_group: str,
+        idempotency_key: str,
+    ) -> str:
+        record = {"id": f"tr_test_{uuid.uuid4().hex[:24]}", "amount": str(amount), "reversed": "0"}
+        key = f"payments:test-provider:transfer:{idempotency_key}"
+        if not self.cache.add(key, record, self.LEDGER_TTL):
+            record = self.cache.get(key)
+        self.cache.set(f"payments:test-provider:transfer-id:{record['id']}", key, self.LEDGER_TTL)
+        return record["id"]
+
+    def reverse_transfer(self, *, transfer_id: str, amount: Decimal, idempotency_key: str) -> str:
+        done = self.cache.get(f"payments:test-provider:reversal:{idempotency_key}")
+        if done:
+            return done
+        key = self.cache.get(f"payments:test-provider:transfer-id:{transfer_id}")
+        record = self.cache.get(key) if key else None
+        if record is None:
+            raise PaymentProviderError("no such transfer")
+        reversed_total = Decimal(record["reversed"]) + amount
+        if reversed_total > Decimal(record["amount"]):
+            raise PaymentProviderError("reversal exceeds the transfer")
+        record["reversed"] = str(reversed_total)
+        self.cache.set(key, record, self.LEDGER_TTL)
+        reversal_id = f"trr_test_{uuid.uuid4().hex[:24]}"
+        self.cache.set(f"payments:test-provider:reversal:{idempotency_key}", reversal_id, self.LEDGER_TTL)
+        return reversal_id
+
     @staticmethod
     def _declined(payment_id: str, amount: Decimal, currency: str, code: str) -> dict:
         return {
@@ -324,6 +365,11 @@ def _guarded(fn, *, counted: bool = True):
         return payment_breaker.call(_with_timeout, fn, settings.PAYMENT_TIMEOUT_SECONDS)
     except pybreaker.CircuitBreakerError as exc:
         raise PaymentsOpenCircuit(str(exc)) from exc
+
+
+def guarded(fn, *, counted: bool = True):
+    """Run one provider call (``fn``) behind the payment breaker with the hard timeout (see ``_guarded``)."""
+    return _guarded(fn, counted=counted)
 
 
 def check_payment_method(*, payment_method: str) -> None:

@@ -136,6 +136,64 @@ class StripePaymentProvider:
             raise PaymentProviderError(str(exc)) from exc
         return Refund(id=refund.id, charge_id=getattr(refund, "charge", "") or "", amount=from_cents(refund.amount))
 
+    # --- Connect: payout accounts and transfers (separate charges and transfers) -------------
+    def create_payout_account(self, *, shop_id: int, email: str) -> str:
+        try:
+            account = self.connect.v1.accounts.create(
+                params={"type": "express", "email": email, "metadata": {"shop_id": str(shop_id)}},
+                options={"idempotency_key": f"payout-account:shop:{shop_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise PaymentProviderError(str(exc)) from exc
+        return account.id
+
+    def create_account_link(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
+        try:
+            link = self.connect.v1.account_links.create(
+                params={
+                    "account": account_id,
+                    "refresh_url": refresh_url,
+                    "return_url": return_url,
+                    "type": "account_onboarding",
+                }
+            )
+        except stripe.StripeError as exc:
+            raise PaymentProviderError(str(exc)) from exc
+        return link.url
+
+    def create_transfer(
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        destination: str,
+        source_transaction: str,
+        transfer_group: str,
+        idempotency_key: str,
+    ) -> str:
+        params = {
+            "amount": to_cents(amount),
+            "currency": currency.lower(),
+            "destination": destination,
+            "transfer_group": transfer_group,
+        }
+        if source_transaction:
+            params["source_transaction"] = source_transaction
+        try:
+            transfer = self.connect.v1.transfers.create(params=params, options={"idempotency_key": idempotency_key})
+        except stripe.StripeError as exc:
+            raise PaymentProviderError(str(exc)) from exc
+        return transfer.id
+
+    def reverse_transfer(self, *, transfer_id: str, amount: Decimal, idempotency_key: str) -> str:
+        try:
+            reversal = self.connect.v1.transfers.reversals.create(
+                transfer_id, params={"amount": to_cents(amount)}, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise PaymentProviderError(str(exc)) from exc
+        return reversal.id
+
     @staticmethod
     def _as_charge(intent) -> Charge:
         status = {

@@ -55,6 +55,7 @@ from orders.exceptions import (
     PaymentMethodRefused,
     PaymentsUnavailable,
 )
+from orders.fees import fees_for
 from orders.models import Checkout, Order, OrderItem
 from shops import services as shop_services
 
@@ -139,6 +140,11 @@ def _refuse_unbuyable_lines(*, buyer_id: int, lines: list[CartItem], products: d
         raise _conflict(ItemUnavailable(extra={"products": [{"id": p.pk, "title": p.title} for p in gone]}))
 
 
+def _frozen_fees(subtotal: Decimal, shipping: Decimal) -> dict:
+    fees = fees_for(subtotal=subtotal, shipping=shipping)
+    return {"transaction_fee": fees.transaction_fee, "processing_fee": fees.processing_fee}
+
+
 def _send_products_changed(product_ids: list[int]) -> None:
     products_changed.send(sender=Order, product_ids=product_ids, reason="stock")
 
@@ -206,6 +212,7 @@ def _create_orders(
                 shipping=shop_totals[shop_id][1],
                 total=sum(shop_totals[shop_id]),
                 status=Order.Status.PENDING_PAYMENT,
+                **_frozen_fees(*shop_totals[shop_id]),
             )
             for shop_id in sorted(by_shop)
         )
@@ -504,7 +511,8 @@ def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
         .order_by("order__shop_id")
     )
     _count_sales(units_by_shop, sign=1)
-    outbox.relay_on_commit(_outbox_ids_for(order_ids))
+    paid = outbox.publish(topic=events.TOPIC_CHECKOUT_PAID, payload={"checkout_id": str(checkout_id)}, relay=False)
+    outbox.relay_on_commit([*_outbox_ids_for(order_ids), paid.pk])
     return True
 
 

@@ -25,6 +25,7 @@ from etsy.breakers import reset_all
 from tests.api.conftest import api_client, buyer_client, client_for, seller_client  # noqa: F401  (fixtures)
 from tests.catalog.factories import ProductFactory
 from tests.local_services import free_port
+from tests.payments.connect_fake import ConnectFake
 from tests.shops.factories import ShopFactory
 
 WEBHOOK_SECRET = "whsec_test_money"
@@ -62,14 +63,27 @@ def localstripe_url():
     process.wait(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def connect_fake_server():
+    fake = ConnectFake().start()
+    yield fake
+    fake.stop()
+
+
 @pytest.fixture
-def stripe_settings(settings, localstripe_url):
+def connect_fake(connect_fake_server):
+    connect_fake_server.reset()
+    return connect_fake_server
+
+
+@pytest.fixture
+def stripe_settings(settings, localstripe_url, connect_fake):
     settings.PAYMENT_PROVIDER = "orders.payments_stripe.StripePaymentProvider"
     settings.USES_STRIPE = True
     settings.STRIPE_SECRET_KEY = "sk_test_money"
     settings.STRIPE_PUBLISHABLE_KEY = "pk_test_money"
     settings.STRIPE_API_BASE = localstripe_url
-    settings.STRIPE_CONNECT_API_BASE = localstripe_url
+    settings.STRIPE_CONNECT_API_BASE = connect_fake.url
     settings.STRIPE_SUPPORTS_TRANSFER_GROUP = False  # localstripe refuses it on PaymentIntents
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     reset_all()
@@ -115,3 +129,15 @@ def post_event(client, body: str, signature: str):
     return client.post(
         "/payments/webhooks/stripe", data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
     )
+
+
+def run_outbox(topic: str | None = None) -> int:
+    """Process the pending outbox rows (a test's transaction never commits, so on_commit relays do not run)."""
+    from etsy.outbox import services as outbox_services
+    from etsy.outbox.models import OutboxMessage
+
+    rows = OutboxMessage.objects.filter(processed_at__isnull=True, dead_at__isnull=True)
+    if topic:
+        rows = rows.filter(topic=topic)
+    ids = list(rows.order_by("id").values_list("id", flat=True))
+    return sum(outbox_services.process(message_id=pk) == "done" for pk in ids)
