@@ -37,6 +37,7 @@ SELLER_PERMISSIONS: dict[str, list[str]] = {
         "delete_productimage",
     ],
     "orders": ["view_order", "change_order", "view_orderitem", "view_review", "change_review"],
+    "payments": ["view_ledgerentry"],
 }
 
 SHOP_EDITABLE_FIELDS = {

@@ -93,9 +93,16 @@ class OrderSerializer(serializers.ModelSerializer):
 
 class SellerOrderSerializer(OrderSerializer):
     buyer_name = serializers.CharField(source="buyer.public_name", read_only=True)
+    transaction_fee = serializers.DecimalField(
+        max_digits=10, decimal_places=2, read_only=True, help_text="The marketplace's fee, fixed when placed."
+    )
+    processing_fee = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
+    net = serializers.DecimalField(
+        **_MONEY, read_only=True, help_text="What you receive: the total less both fees (before refunds)."
+    )
 
     class Meta(OrderSerializer.Meta):
-        fields = [*OrderSerializer.Meta.fields, "buyer_name"]
+        fields = [*OrderSerializer.Meta.fields, "buyer_name", "transaction_fee", "processing_fee", "net"]
 
 
 class CheckoutResultSerializer(serializers.Serializer):

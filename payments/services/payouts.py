@@ -27,24 +27,26 @@ def ensure_payout_account(*, shop) -> str:
         return shop.payout_account_id
     if settings.IS_PRODUCTION:
         return ""
-    provider = provider_calls.get_provider()
-    account_id = provider_calls.guarded(
-        lambda: provider.create_payout_account(shop_id=shop.pk, email=shop.owner.email), counted=False
-    )
-    shop_services.set_payout_account(shop_id=shop.pk, account_id=account_id)
+    _create_payout_account(shop=shop)
     shop.refresh_from_db(fields=["payout_account_id"])
     return shop.payout_account_id
 
 
+def _create_payout_account(*, shop) -> str:
+    # Arguments are read here: the provider call runs in another thread (its own database connection).
+    shop_id, email = shop.pk, shop.owner.email
+    provider = provider_calls.get_provider()
+    account_id = provider_calls.guarded(
+        lambda: provider.create_payout_account(shop_id=shop_id, email=email), counted=False
+    )
+    shop_services.set_payout_account(shop_id=shop_id, account_id=account_id)
+    return account_id
+
+
 def create_onboarding_link(*, shop, refresh_url: str, return_url: str) -> str:
     """Return the provider's onboarding URL (Account Link) for the shop's payout account, creating the account."""
-    account_id = shop.payout_account_id
+    account_id = shop.payout_account_id or _create_payout_account(shop=shop)
     provider = provider_calls.get_provider()
-    if not account_id:
-        account_id = provider_calls.guarded(
-            lambda: provider.create_payout_account(shop_id=shop.pk, email=shop.owner.email), counted=False
-        )
-        shop_services.set_payout_account(shop_id=shop.pk, account_id=account_id)
     return provider_calls.guarded(
         lambda: provider.create_account_link(account_id=account_id, refresh_url=refresh_url, return_url=return_url),
         counted=False,
@@ -80,16 +82,15 @@ def pay_seller_for_order(*, order) -> int:
         logger.info("seller transfer waits for a payout account", extra={"order_id": order.pk})
         return 0
     provider = provider_calls.get_provider()
-    transfer_id = provider_calls.guarded(
-        lambda: provider.create_transfer(
-            amount=order.net,
-            currency=order.checkout.currency,
-            destination=account_id,
-            source_transaction=order.checkout.provider_charge_id,
-            transfer_group=f"checkout_{order.checkout_id}",
-            idempotency_key=f"transfer:order:{order.pk}",
-        )
-    )
+    request = {  # read before the call: it runs in another thread (its own database connection)
+        "amount": order.net,
+        "currency": order.checkout.currency,
+        "destination": account_id,
+        "source_transaction": order.checkout.provider_charge_id,
+        "transfer_group": f"checkout_{order.checkout_id}",
+        "idempotency_key": f"transfer:order:{order.pk}",
+    }
+    transfer_id = provider_calls.guarded(lambda: provider.create_transfer(**request))
     with transaction.atomic():
         Transfer.objects.get_or_create(
             order=order, defaults={"shop_id": order.shop_id, "provider_transfer_id": transfer_id, "amount": order.net}
