@@ -10,13 +10,18 @@ import csv
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
-from django.urls import path
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
+from etsy.exceptions import DomainError
+from orders import selectors as order_selectors
+from orders.exceptions import OrderNotFound
 from orders.payments import PaymentError, PaymentsOpenCircuit
 from payments import selectors
+from payments.forms import RefundForm
 from payments.models import LedgerEntry
-from payments.services import payouts
+from payments.services import payouts, refunds
 from shops.admin_scoping import ShopScopedAdmin, seller_shop
 
 
@@ -44,7 +49,10 @@ class LedgerEntryAdmin(ShopScopedAdmin):
         onboarding = path(
             "onboarding/", self.admin_site.admin_view(self.onboarding), name="payments_ledgerentry_onboarding"
         )
-        return [export, onboarding, *super().get_urls()]
+        refund = path(
+            "refund/<int:order_id>/", self.admin_site.admin_view(self.refund), name="payments_ledgerentry_refund"
+        )
+        return [export, onboarding, refund, *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
         shop = seller_shop(request)
@@ -64,6 +72,27 @@ class LedgerEntryAdmin(ShopScopedAdmin):
             messages.error(request, "The payment provider did not answer. Try again in a minute.")
             return HttpResponseRedirect(page)
         return HttpResponseRedirect(url)
+
+    def refund(self, request, order_id: int):
+        """Refund one of the seller's orders, fully or in part (linked from the order's admin page)."""
+        try:
+            order = order_selectors.get_order_for_seller(seller=request.user, order_id=order_id)
+        except OrderNotFound:
+            raise Http404("No such order in your shop") from None
+        form = RefundForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                booked = refunds.refund_order(
+                    order=order, amount=form.cleaned_data["amount"], restock_items=form.cleaned_data["restock"]
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Refunded ${booked.amount} of {order}; the buyer is emailed.")
+                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        context = {**self.admin_site.each_context(request), "title": f"Refund {order}", "order": order, "form": form}
+        context["refundable"] = order.total + selectors.get_refunded_total(order_id=order.pk)
+        return TemplateResponse(request, "admin/payments/refund.html", context)
 
     def export_csv(self, request):
         """Every entry of the seller's shop as CSV (superusers: every shop)."""

@@ -59,3 +59,15 @@ def _sum_entries():
     return Coalesce(
         Sum("ledger_entries__amount", filter=~Q(ledger_entries__kind=Kind.PAYOUT)), Value(ZERO), output_field=_SUM
     )
+
+
+def get_order_net(*, order_id: int) -> Decimal:
+    """The order's net in the ledger: its entries other than payouts (sale, fees, refunds, fee refunds, disputes)."""
+    total = LedgerEntry.objects.filter(order_id=order_id).exclude(kind=Kind.PAYOUT).aggregate(s=Sum("amount"))["s"]
+    return total or ZERO
+
+
+def get_refunded_total(*, order_id: int) -> Decimal:
+    """The refunds booked for an order (negative or zero)."""
+    total = LedgerEntry.objects.filter(order_id=order_id, kind=Kind.REFUND).aggregate(s=Sum("amount"))["s"]
+    return total or ZERO

@@ -30,3 +30,10 @@ class RefundRequestSerializer(StrictJsonSerializer):
     restock = serializers.BooleanField(
         required=False, default=False, help_text="`true` only when the piece is back with you and can be sold again."
     )
+
+
+class RefundResultSerializer(serializers.Serializer):
+    order_id = serializers.IntegerField()
+    amount = serializers.DecimalField(**_MONEY, help_text="Refunded now.")
+    fee_refund = serializers.DecimalField(**_MONEY, help_text="The share of the fees given back to you.")
+    remaining = serializers.DecimalField(**_MONEY, help_text="What could still be refunded.")

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from orders import payments as provider_calls
 from orders.models import Order
+from payments import selectors
 from payments.models import LedgerEntry, Transfer
 from payments.services import ledger
 from shops import services as shop_services
@@ -75,7 +76,11 @@ def pay_sellers_for_checkout(*, checkout_id) -> int:
 
 def pay_seller_for_order(*, order) -> int:
     """Transfer one order's net to its shop (once); return 1 when a transfer was made now."""
-    if Transfer.objects.filter(order=order).exists() or order.net <= 0:
+    if Transfer.objects.filter(order=order).exists():
+        return 0
+    # What the ledger owes for the order now (sale, fees, any refund booked before the transfer).
+    net = selectors.get_order_net(order_id=order.pk)
+    if net <= 0:
         return 0
     account_id = ensure_payout_account(shop=order.shop)
     if not account_id:
@@ -83,7 +88,7 @@ def pay_seller_for_order(*, order) -> int:
         return 0
     provider = provider_calls.get_provider()
     request = {  # read before the call: it runs in another thread (its own database connection)
-        "amount": order.net,
+        "amount": net,
         "currency": order.checkout.currency,
         "destination": account_id,
         "source_transaction": order.checkout.provider_charge_id,
@@ -93,13 +98,13 @@ def pay_seller_for_order(*, order) -> int:
     transfer_id = provider_calls.guarded(lambda: provider.create_transfer(**request))
     with transaction.atomic():
         Transfer.objects.get_or_create(
-            order=order, defaults={"shop_id": order.shop_id, "provider_transfer_id": transfer_id, "amount": order.net}
+            order=order, defaults={"shop_id": order.shop_id, "provider_transfer_id": transfer_id, "amount": net}
         )
         ledger.append(
             shop_id=order.shop_id,
             order_id=order.pk,
             kind=LedgerEntry.Kind.PAYOUT,
-            amount=-order.net,
+            amount=-net,
             key=f"payout:order:{order.pk}",
             reference=transfer_id,
         )

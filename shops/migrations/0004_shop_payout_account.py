@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('shops', '0003_sellers_group'),
+        ("shops", "0003_sellers_group"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='shop',
-            name='payout_account_id',
+            model_name="shop",
+            name="payout_account_id",
             field=models.CharField(blank=True, max_length=255),
         ),
     ]

@@ -63,3 +63,20 @@ def test_onboarding_sends_the_seller_to_the_providers_account_link(client, selle
     assert response.status_code == 302, response.content
     shop.refresh_from_db()
     assert shop.payout_account_id.startswith("acct_") and shop.payout_account_id in response["Location"]
+
+
+def test_seller_refunds_part_of_an_order_from_its_admin_page(client, seller, shop, paid_two_shops):
+    from payments.models import LedgerEntry
+
+    mine = Order.objects.get(shop=shop)
+    admin = _seller_admin(client, seller)
+    assert "Refund</a>" in admin.get(f"/admin/orders/order/{mine.pk}/change/").content.decode()
+    page = admin.get(f"/admin/payments/ledgerentry/refund/{mine.pk}/")
+    assert page.status_code == 200 and "refundable now" in page.content.decode()
+    too_much = admin.post(f"/admin/payments/ledgerentry/refund/{mine.pk}/", {"amount": "99.00"})
+    assert too_much.status_code == 200 and not LedgerEntry.objects.filter(kind="refund").exists()
+    done = admin.post(f"/admin/payments/ledgerentry/refund/{mine.pk}/", {"amount": "3.00"})
+    assert done.status_code == 302
+    assert LedgerEntry.objects.get(order=mine, kind="refund").amount == -3
+    other = Order.objects.exclude(shop=shop).get()
+    assert admin.post(f"/admin/payments/ledgerentry/refund/{other.pk}/", {"amount": "1.00"}).status_code == 404
