@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 
 from etsy import metrics
 from orders.models import Checkout
 from orders.services import checkout as checkout_service
-from payments.models import WebhookEvent
+from payments.models import LedgerEntry, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ def _apply(*, event_type: str, obj: dict) -> str:
     if event_type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         return _payment_intent_event(event_type=event_type, intent=obj)
     if event_type == "charge.refunded":
-        return "recorded"
+        return _charge_refunded(charge=obj)
     if event_type in ("charge.dispute.created", "charge.dispute.closed"):
         return "recorded"
     return "ignored"
@@ -71,3 +73,33 @@ def _payment_intent_event(*, event_type: str, intent: dict) -> str:
     charge_id = latest if isinstance(latest, str) else latest.get("id", "")
     paid = checkout_service.mark_checkout_paid(checkout_id=checkout.pk, charge_id=charge_id)
     return "paid" if paid else "already_settled"
+
+
+def _charge_refunded(*, charge: dict) -> str:
+    """Compare the provider's refunded total with the refunds in our books (booked before the provider is asked)."""
+    checkout = (
+        Checkout.objects.filter(provider_payment_id=charge.get("payment_intent") or "-").first()
+        or Checkout.objects.filter(provider_charge_id=charge.get("id") or "-").first()
+    )
+    if checkout is None:
+        return "unknown_payment"
+    booked = -(
+        LedgerEntry.objects.filter(order__checkout_id=checkout.pk, kind=LedgerEntry.Kind.REFUND).aggregate(
+            s=Sum("amount")
+        )["s"]
+        or Decimal("0.00")
+    )
+    refunded = Decimal(int(charge.get("amount_refunded") or 0)) / 100
+    if refunded > booked:
+        metrics.payment_books_mismatches.labels(kind="refund_amount").inc()
+        logger.error(
+            "provider refunded more than our books hold",
+            extra={
+                "event": "refund_amount_mismatch",
+                "checkout_id": str(checkout.pk),
+                "provider_refunded": str(refunded),
+                "booked": str(booked),
+            },
+        )
+        return "refund_mismatch"
+    return "recorded"

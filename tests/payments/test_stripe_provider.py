@@ -153,3 +153,33 @@ def test_resolver_looks_up_an_unknown_outcome_by_the_stored_payment_id(
     assert (
         Decimal(stripe_client.v1.payment_intents.retrieve(checkout.provider_payment_id).amount) == checkout.total * 100
     )
+
+
+def test_charge_refunded_webhook_matching_our_books_is_recorded_and_a_larger_one_is_flagged(
+    stripe_client, client, buyer_client, seller_client, shop, two_shop_cart
+):
+    from etsy import metrics
+    from tests.payments.conftest import run_outbox
+
+    assert _checkout(buyer_client, LS_SUCCEEDS).status_code == 201
+    run_outbox("checkout.paid")
+    checkout = Checkout.objects.get()
+    mine = Order.objects.get(shop=shop)
+    assert (
+        seller_client.post(f"/api/v1/seller/orders/{mine.pk}/refund", {"amount": "4.00"}, format="json").status_code
+        == 200
+    )
+    charge = {"id": checkout.provider_charge_id, "payment_intent": checkout.provider_payment_id, "amount_refunded": 400}
+    payload, signature = signed_event("charge.refunded", charge)
+    assert post_event(client, payload, signature).json()["outcome"] == "recorded"
+    before = metrics.payment_books_mismatches.labels(kind="refund_amount")._value.get()
+    payload, signature = signed_event("charge.refunded", {**charge, "amount_refunded": 900})
+    assert post_event(client, payload, signature).json()["outcome"] == "refund_mismatch"
+    assert metrics.payment_books_mismatches.labels(kind="refund_amount")._value.get() == before + 1
+
+
+def test_dispute_events_are_recorded_once(stripe_settings, client):
+    payload, signature = signed_event("charge.dispute.created", {"id": "dp_1", "charge": "ch_1", "amount": 500})
+    assert post_event(client, payload, signature).json()["outcome"] == "recorded"
+    assert post_event(client, payload, signature).json()["outcome"] == "duplicate"
+    assert WebhookEvent.objects.get(object_id="dp_1").type == "charge.dispute.created"
