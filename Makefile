@@ -51,7 +51,9 @@ demo: migrate
 ## check: lint, format, layers, migrations up to date, deploy checks of the production profile
 check: lint stack
 	@$(PY) manage.py makemigrations --check --dry-run
-	@ETSY_ENV=production SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789 ALLOWED_HOSTS=example.com $(PY) manage.py check --deploy --fail-level WARNING
+	@ETSY_ENV=production SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789 ALLOWED_HOSTS=example.com \
+	  PAYMENT_PROVIDER=orders.payments_stripe.StripePaymentProvider STRIPE_SECRET_KEY=sk_test_check STRIPE_PUBLISHABLE_KEY=pk_test_check \
+	  STRIPE_WEBHOOK_SECRET=whsec_check $(PY) manage.py check --deploy --fail-level WARNING
 
 ## bench-search: relevance (nDCG@10, MRR, zero-result rate vs naive baseline) and WANDS latency
 bench-search: migrate

@@ -8,7 +8,7 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         from etsy import outbox
         from orders import events as order_events
-        from payments import events
+        from payments import checks, events  # noqa: F401  (checks: registered on import)
         from payments.services import refunds
 
         outbox.register(order_events.TOPIC_CHECKOUT_PAID, events.pay_sellers)
