@@ -8,7 +8,8 @@ starts a multi-worker gunicorn on a loopback port, and lets each buyer thread lo
     POST /api/v1/auth/token (once) -> POST /api/v1/cart/items -> POST /api/v1/checkout (Idempotency-Key)
     (sometimes the same checkout is sent again with the same key: it must replay, never buy twice)
 
-Afterwards the books must balance: units sold = stock decrements = order item quantities, no negative
+Afterwards the books must balance: units sold = stock decrements = order item quantities, charges =
+sellers' transfers + marketplace fees + refunds to the cent (payments ledger), no negative
 stock, no unique item sold twice, no duplicate order per checkout and shop, every successful answer is
 one paid checkout, no reservation held past its window, and the test payment provider's ledger (Redis)
 holds exactly the paid checkouts' totals. Prints attempts, orders, conflicts and latency percentiles
@@ -290,18 +291,17 @@ def check_books(*, data: Seed, tally: Tally) -> dict:
             charged += charge.amount
     ledger_total = Decimal("0")
     strict = caches["strict"]
-    for key in strict.keys("payments:test-provider:*"):
-        if ":refund" in key:
+    prefix = "payments:test-provider:"
+    for key in strict.keys(f"{prefix}*"):
+        provider_key = key[len(prefix) :]
+        if ":" in provider_key:  # refunds, transfers, reversals: not charges
             continue
         record = strict.get(key)
-        if (
-            record
-            and record.get("status") == "succeeded"
-            and str(record.get("description", "")).startswith("Checkout ")
-        ):
-            checkout_id = record["description"].split(" ", 1)[1]
-            if checkouts.filter(pk=checkout_id).exists() or not Checkout.objects.filter(pk=checkout_id).exists():
+        if record and record.get("status") == "succeeded":
+            checkout = Checkout.objects.filter(provider_idempotency_key=provider_key).first()
+            if checkout is None or checkouts.filter(pk=checkout.pk).exists():
                 ledger_total += Decimal(record["amount"])
+    money = _money_books(orders=orders, charged=charged)
     order_total = Order.objects.filter(pk__in=orders, status=Order.Status.PAID).aggregate(t=Sum("total"))[
         "t"
     ] or Decimal("0")
@@ -324,8 +324,28 @@ def check_books(*, data: Seed, tally: Tally) -> dict:
             order_total == charged == ledger_total,
             f"{order_total} = {charged} = {ledger_total}",
         ),
+        "charges = transfers + fees + refunds (+ held), to the cent": money,
         "no 5xx": (tally.errors_5xx == 0, f"{tally.errors_5xx}"),
     }
+
+
+def _money_books(*, orders, charged: Decimal) -> tuple[bool, str]:
+    """Every cent charged went to a seller (transfers), to the marketplace (fees, net of fee refunds) or
+    back to a buyer (refunds); whatever is neither is still held for a shop (no payout account yet)."""
+    from django.db.models import Sum
+
+    from payments.models import LedgerEntry
+
+    def total(*kinds: str) -> Decimal:
+        entries = LedgerEntry.objects.filter(order__in=orders, kind__in=kinds)
+        return entries.aggregate(s=Sum("amount"))["s"] or Decimal("0")
+
+    transfers = -total("payout")
+    fees = -total("fee", "fee_refund")
+    refunds = -total("refund")
+    held = total("sale", "fee", "refund", "fee_refund", "dispute", "payout")
+    ok = charged == transfers + fees + refunds + held and held >= 0
+    return ok, f"{charged} = {transfers} + {fees} + {refunds} (+ {held} held)"
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -442,6 +462,19 @@ def _ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def _settle_outbox() -> None:
+    """Run what the outbox still holds (sellers' transfers, refunds) before the books are read."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from etsy.outbox import services as outbox_services
+
+    for _ in range(3):
+        if not outbox_services.relay_pending(now=timezone.now() + timedelta(minutes=10)):
+            break
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=60.0)
@@ -474,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         tally = drive(base_url=base_url, data=data, duration=args.duration, concurrency=args.buyers)
     finally:
         stop_gunicorn(process)
+    _settle_outbox()
     books = check_books(data=data, tally=tally)
     report = summary(tally=tally, books=books, duration=args.duration, workers=args.workers, concurrency=args.buyers)
     try:
