@@ -196,6 +196,10 @@ def authenticate(request: HttpRequest, checkout_id) -> HttpResponse:
     GET shows it (Stripe.js runs the bank's challenge and comes back here with ``payment_intent``);
     the return, or the test provider's button (POST), settles the checkout and shows the outcome.
     """
+    from orders.selectors import list_orders_for_buyer
+
+    if not list_orders_for_buyer(buyer=request.user).filter(checkout_id=checkout_id).exists():
+        raise Http404("No such checkout")
     returned = request.method == "POST" or "payment_intent" in request.GET
     if returned:
         status = checkout_service.finish_authenticated_checkout(

@@ -21,6 +21,7 @@ from cart.models import CartItem
 from catalog.models import Favorite, Product
 from etsy.outbox.models import OutboxMessage
 from orders.models import Checkout, Order, Review
+from payments.models import LedgerEntry
 from shops.models import DigestLog, Shop
 from shops.services import open_shop
 from tests.accounts.factories import UserFactory
@@ -55,7 +56,9 @@ PUBLIC = {
     "media/<path:path>": "public uploaded pictures",
     "^media/(?P<path>.*)$": "DEBUG media",
     "accounts/reset/<uidb64>/<token>/": "guarded by the signed token itself",
-    "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders)/$": "admin index (staff check)",
+    "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders|payments)/$": (
+        "admin index (staff check)"
+    ),
     "admin/(?P<url>.*)$": "admin catch-all (staff check)",
     "admin/r/<path:content_type_id>/<path:object_id>/": "redirect to the public page",
 }
@@ -124,6 +127,7 @@ def snapshot(w: World):
         list(Checkout.objects.filter(pk=w.order.checkout_id).values()),
         list(OutboxMessage.objects.filter(pk=w.outbox_row.pk).values()),
         Product.objects.filter(shop=w.shop).count(),
+        list(LedgerEntry.objects.filter(order=w.order).values()),
     )
 
 
@@ -148,6 +152,7 @@ API_RULES = {
     "api/v1/seller/orders/<int:order_id>": [("get", None)],
     "api/v1/seller/orders/<int:order_id>/ship": [("post", {"tracking_number": "1Z999"})],
     "api/v1/seller/orders/<int:order_id>/cancel": [("post", {})],
+    "api/v1/seller/orders/<int:order_id>/refund": [("post", {})],
     "api/v1/seller/reviews/<int:review_id>/reply": [("post", {"reply": "hijack"})],
     "api/v1/seller/products/<int:product_id>": [("get", None), ("patch", {"price": "0.50"}), ("delete", None)],
     "api/v1/seller/products/<int:product_id>/images": [("post", {})],
@@ -156,6 +161,8 @@ API_RULES = {
     "api/v1/favorites/shops/<int:target_id>": [("delete", None)],
 }
 HTML_RULES = {
+    "orders/checkout/<uuid:checkout_id>/authenticate/": [("get", None), ("post", {})],
+    "admin/payments/ledgerentry/refund/<int:order_id>/": [("post", {"amount": "1.00"})],
     "orders/<int:pk>/": [("get", None)],
     "orders/<int:pk>/review/": [("post", {"rating": "1", "comment": "hijack"})],
     "orders/checkout/<uuid:checkout_id>/": [("get", None)],
@@ -213,6 +220,10 @@ def admin_objects(w: World) -> dict[str, object]:
         "orders/review": w.review,
         "orders/checkout": w.order.checkout,
         "outbox/outboxmessage": w.outbox_row,
+        "payments/ledgerentry": LedgerEntry.objects.get_or_create(
+            key=f"access-control:sale:{w.order.pk}",
+            defaults={"shop": w.shop, "order": w.order, "kind": "sale", "amount": w.order.total},
+        )[0],
     }
 
 
