@@ -429,16 +429,3 @@ def retrieve(*, payment_id: str, idempotency_key: str) -> Charge | None:
     """Look up the checkout's payment (None: the provider never received it)."""
     provider = get_provider()
     return _guarded(lambda: provider.retrieve(payment_id=payment_id, idempotency_key=idempotency_key))
-
-
-def refund(*, payment_id: str, charge_idempotency_key: str, amount: Decimal, idempotency_key: str) -> Refund:
-    """Refund through the breaker. Raises PaymentsOpenCircuit or PaymentError (retry later, same key)."""
-    provider = get_provider()
-    return _guarded(
-        lambda: provider.refund(
-            payment_id=payment_id,
-            charge_idempotency_key=charge_idempotency_key,
-            amount=amount,
-            idempotency_key=idempotency_key,
-        )
-    )

@@ -183,3 +183,51 @@ def test_dispute_events_are_recorded_once(stripe_settings, client):
     assert post_event(client, payload, signature).json()["outcome"] == "recorded"
     assert post_event(client, payload, signature).json()["outcome"] == "duplicate"
     assert WebhookEvent.objects.get(object_id="dp_1").type == "charge.dispute.created"
+
+
+def test_html_checkout_with_stripe_loads_the_payment_element_and_takes_only_its_id(
+    stripe_settings, client, buyer, two_shop_cart
+):
+    client.force_login(buyer)
+    page = client.get("/orders/checkout/")
+    html = page.content.decode()
+    assert f'<script src="{stripe_settings.STRIPE_JS_URL}"></script>' in html
+    assert 'id="payment-element"' in html and 'data-stripe-key="pk_test_money"' in html
+    assert 'type="hidden" name="payment_method"' in html and 'type="radio"' not in html
+    token = page.context["form"]["token"].value()
+    form = {"ship_name": "Bea", "ship_line1": "1 Market St", "ship_city": "Hudson", "ship_postcode": "12534"}
+    response = client.post(
+        "/orders/checkout/", {**form, "ship_country": "US", "payment_method": LS_SUCCEEDS, "token": token}
+    )
+    assert response.status_code == 303
+    assert Checkout.objects.get().payment_status == "paid"
+
+
+def test_csp_allows_exactly_the_stripe_js_origin_when_stripe_is_configured():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = "import django;django.setup();from django.conf import settings as s;print(s.CONTENT_SECURITY_POLICY)"
+    env = {k: v for k, v in os.environ.items() if k != "CONTENT_SECURITY_POLICY"}
+    env |= {"DJANGO_SETTINGS_MODULE": "etsy.settings", "STRIPE_JS_URL": "https://js.stripe.com/v3/"}
+    root = Path(__file__).resolve().parents[2]
+
+    def policy(provider: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=root,
+            env={**env, "PAYMENT_PROVIDER": provider},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout.strip().splitlines()[-1]
+
+    stripe_policy = policy("orders.payments_stripe.StripePaymentProvider")
+    assert "script-src 'self' https://js.stripe.com;" in stripe_policy
+    assert "frame-src https://js.stripe.com;" in stripe_policy
+    assert "connect-src 'self' https://api.stripe.com;" in stripe_policy
+    assert "stripe" not in policy("orders.payments.TestPaymentProvider")
