@@ -12,10 +12,12 @@ from etsy import metrics
 from orders.models import Checkout
 from orders.services import checkout as checkout_service
 from payments.models import LedgerEntry, WebhookEvent
+from payments.services import ledger
 
 logger = logging.getLogger(__name__)
 
 PaymentStatus = Checkout.PaymentStatus
+CENT = Decimal("0.01")
 
 
 def handle_stripe_event(*, event_id: str, event_type: str, obj: dict) -> str:
@@ -42,8 +44,10 @@ def _apply(*, event_type: str, obj: dict) -> str:
         return _payment_intent_event(event_type=event_type, intent=obj)
     if event_type == "charge.refunded":
         return _charge_refunded(charge=obj)
-    if event_type in ("charge.dispute.created", "charge.dispute.closed"):
-        return "recorded"
+    if event_type == "charge.dispute.created":
+        return _dispute_created(dispute=obj)
+    if event_type == "charge.dispute.closed":
+        return _dispute_closed(dispute=obj)
     return "ignored"
 
 
@@ -103,3 +107,47 @@ def _charge_refunded(*, charge: dict) -> str:
         )
         return "refund_mismatch"
     return "recorded"
+
+
+def _dispute_created(*, dispute: dict) -> str:
+    """Hold the disputed amount in the shops' ledgers, split over the checkout's orders by their totals."""
+    checkout = Checkout.objects.filter(provider_charge_id=dispute.get("charge") or "-").first()
+    if checkout is None:
+        return "unknown_payment"
+    orders = list(checkout.orders.filter(ledger_entries__kind=LedgerEntry.Kind.SALE).distinct().order_by("pk"))
+    disputed = Decimal(int(dispute.get("amount") or 0)) / 100
+    if not orders or disputed <= 0:
+        return "recorded"
+    left = disputed
+    for index, order in enumerate(orders):
+        share = left if index == len(orders) - 1 else (disputed * order.total / checkout.total).quantize(CENT)
+        left -= share
+        if share:
+            ledger.append(
+                shop_id=order.shop_id,
+                order_id=order.pk,
+                kind=LedgerEntry.Kind.DISPUTE,
+                amount=-share,
+                key=f"dispute:{dispute.get('id')}:hold:{order.pk}",
+                reference=str(dispute.get("id", "")),
+            )
+    return "held"
+
+
+def _dispute_closed(*, dispute: dict) -> str:
+    """A won dispute releases exactly what was held; a lost one keeps the hold (the money went back)."""
+    holds = LedgerEntry.objects.filter(
+        kind=LedgerEntry.Kind.DISPUTE, key__startswith=f"dispute:{dispute.get('id')}:hold:"
+    )
+    if dispute.get("status") != "won":
+        return "lost" if holds.exists() else "recorded"
+    for hold in holds:
+        ledger.append(
+            shop_id=hold.shop_id,
+            order_id=hold.order_id,
+            kind=LedgerEntry.Kind.DISPUTE,
+            amount=-hold.amount,
+            key=f"dispute:{dispute.get('id')}:release:{hold.order_id}",
+            reference=hold.reference,
+        )
+    return "released"

@@ -178,11 +178,27 @@ def test_charge_refunded_webhook_matching_our_books_is_recorded_and_a_larger_one
     assert metrics.payment_books_mismatches.labels(kind="refund_amount")._value.get() == before + 1
 
 
-def test_dispute_events_are_recorded_once(stripe_settings, client):
-    payload, signature = signed_event("charge.dispute.created", {"id": "dp_1", "charge": "ch_1", "amount": 500})
-    assert post_event(client, payload, signature).json()["outcome"] == "recorded"
+def test_dispute_holds_the_amount_across_the_shops_once_and_a_won_dispute_releases_it(
+    stripe_settings, client, buyer_client, two_shop_cart
+):
+    from payments.models import LedgerEntry
+    from tests.payments.conftest import run_outbox
+
+    assert _checkout(buyer_client, LS_SUCCEEDS).status_code == 201
+    run_outbox("checkout.paid")
+    checkout = Checkout.objects.get()
+    cents = int(checkout.total * 100)
+    dispute = {"id": "dp_1", "charge": checkout.provider_charge_id, "amount": cents, "status": "needs_response"}
+    payload, signature = signed_event("charge.dispute.created", dispute)
+    assert post_event(client, payload, signature).json()["outcome"] == "held"
     assert post_event(client, payload, signature).json()["outcome"] == "duplicate"
-    assert WebhookEvent.objects.get(object_id="dp_1").type == "charge.dispute.created"
+    holds = LedgerEntry.objects.filter(kind="dispute")
+    assert holds.count() == 2 and sum(h.amount for h in holds) == -checkout.total
+    for hold in holds:  # each shop holds its order's part
+        assert hold.amount == -Order.objects.get(pk=hold.order_id).total
+    payload, signature = signed_event("charge.dispute.closed", {**dispute, "status": "won"})
+    assert post_event(client, payload, signature).json()["outcome"] == "released"
+    assert sum(e.amount for e in LedgerEntry.objects.filter(kind="dispute")) == 0
 
 
 def test_html_checkout_with_stripe_loads_the_payment_element_and_takes_only_its_id(
