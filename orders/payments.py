@@ -136,6 +136,8 @@ class PaymentProvider(Protocol):
 
     def retrieve(self, *, payment_id: str, idempotency_key: str) -> Charge | None: ...
 
+    def cancel_payment(self, *, payment_id: str, idempotency_key: str) -> Charge: ...
+
     def refund(
         self, *, payment_id: str, charge_idempotency_key: str, amount: Decimal, idempotency_key: str
     ) -> Refund: ...
@@ -267,6 +269,15 @@ class TestPaymentProvider:
             return None if record is None else self._as_charge(record)
         record["status"] = ChargeStatus.SUCCEEDED
         self.cache.set(self._key(idempotency_key), record, self.LEDGER_TTL)
+        return self._as_charge(record)
+
+    def cancel_payment(self, *, payment_id: str = "", idempotency_key: str) -> Charge:
+        record = self.cache.get(self._key(idempotency_key))
+        if record is None:
+            raise PaymentProviderError("no such payment")
+        if record["status"] == ChargeStatus.REQUIRES_ACTION:
+            record.update(status=ChargeStatus.DECLINED, decline_code="canceled")
+            self.cache.set(self._key(idempotency_key), record, self.LEDGER_TTL)
         return self._as_charge(record)
 
     def retrieve(self, *, payment_id: str = "", idempotency_key: str) -> Charge | None:
@@ -429,3 +440,12 @@ def retrieve(*, payment_id: str, idempotency_key: str) -> Charge | None:
     """Look up the checkout's payment (None: the provider never received it)."""
     provider = get_provider()
     return _guarded(lambda: provider.retrieve(payment_id=payment_id, idempotency_key=idempotency_key))
+
+
+def cancel_payment(*, payment_id: str, idempotency_key: str) -> Charge:
+    """Cancel a payment nobody finished (3-D Secure never completed); return it as the provider now has it.
+
+    A payment that succeeded meanwhile is returned as succeeded (not cancelled). Raises PaymentError.
+    """
+    provider = get_provider()
+    return _guarded(lambda: provider.cancel_payment(payment_id=payment_id, idempotency_key=idempotency_key))

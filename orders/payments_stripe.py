@@ -124,6 +124,17 @@ class StripePaymentProvider:
             return None  # created but never confirmed
         return self._as_charge(intent)
 
+    def cancel_payment(self, *, payment_id: str, idempotency_key: str = "") -> Charge:
+        try:
+            intent = self.client.v1.payment_intents.retrieve(payment_id)
+            if intent.status in ("requires_payment_method", "requires_confirmation", "requires_action"):
+                intent = self.client.v1.payment_intents.cancel(
+                    payment_id, options={"idempotency_key": f"{idempotency_key}:cancel"}
+                )
+        except stripe.StripeError as exc:
+            raise PaymentProviderError(str(exc)) from exc
+        return self._as_charge(intent)
+
     def refund(
         self, *, payment_id: str, charge_idempotency_key: str = "", amount: Decimal, idempotency_key: str
     ) -> Refund:

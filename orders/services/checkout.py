@@ -627,6 +627,16 @@ def resolve_checkout_payment(*, checkout_id) -> str:
     # Never received, or never authenticated by the buyer (3-D Secure): given up after a while.
     if charge is None or charge.status == payments.ChargeStatus.REQUIRES_ACTION:
         if checkout.created_at < timezone.now() - abandon_after:
+            if charge is not None:
+                # Cancel at the provider first: a buyer authenticating later must not pay for cancelled orders.
+                try:
+                    charge = payments.cancel_payment(
+                        payment_id=checkout.provider_payment_id, idempotency_key=checkout.provider_idempotency_key
+                    )
+                except (payments.PaymentError, payments.PaymentsOpenCircuit):
+                    return checkout.payment_status  # asked again at the next run
+                if charge.status == payments.ChargeStatus.SUCCEEDED:  # authenticated just in time
+                    return _settle(checkout_id=checkout.pk, charge=charge, restore_cart=False)
             cancel_checkout(checkout_id=checkout.pk, status=PaymentStatus.CANCELLED)
             return PaymentStatus.CANCELLED
         if charge is None:

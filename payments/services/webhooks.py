@@ -76,7 +76,21 @@ def _payment_intent_event(*, event_type: str, intent: dict) -> str:
     latest = intent.get("latest_charge") or ""
     charge_id = latest if isinstance(latest, str) else latest.get("id", "")
     paid = checkout_service.mark_checkout_paid(checkout_id=checkout.pk, charge_id=charge_id)
-    return "paid" if paid else "already_settled"
+    if paid:
+        return "paid"
+    if checkout.payment_status != PaymentStatus.PAID:
+        # Money taken for a checkout we had given up (cancelled or declined): never silently accepted.
+        metrics.payment_books_mismatches.labels(kind="payment_for_settled_checkout").inc()
+        logger.error(
+            "payment succeeded for a checkout that is not paid",
+            extra={
+                "event": "payment_for_settled_checkout",
+                "checkout_id": str(checkout.pk),
+                "payment_status": checkout.payment_status,
+            },
+        )
+        return "payment_for_settled_checkout"
+    return "already_settled"
 
 
 def _charge_refunded(*, charge: dict) -> str:

@@ -247,3 +247,32 @@ def test_csp_allows_exactly_the_stripe_js_origin_when_stripe_is_configured():
     assert "frame-src https://js.stripe.com;" in stripe_policy
     assert "connect-src 'self' https://api.stripe.com;" in stripe_policy
     assert "stripe" not in policy("orders.payments.TestPaymentProvider")
+
+
+def test_abandoned_3d_secure_payment_is_cancelled_at_stripe_before_the_orders_are(
+    stripe_client, client, buyer_client, two_shop_cart
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from etsy import metrics
+    from orders.services.checkout import resolve_checkout_payment
+
+    method = stripe_client.v1.payment_methods.create(
+        params={"type": "card", "card": {"number": "4000002500003155", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}
+    )
+    assert _checkout(buyer_client, method.id).status_code == 202
+    checkout = Checkout.objects.get()
+    assert resolve_checkout_payment(checkout_id=checkout.pk) == "requires_action"  # young: left alone
+    Checkout.objects.filter(pk=checkout.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    assert resolve_checkout_payment(checkout_id=checkout.pk) == "cancelled"
+    assert stripe_client.v1.payment_intents.retrieve(checkout.provider_payment_id).status == "canceled"
+    assert set(Order.objects.values_list("status", flat=True)) == {"cancelled"}
+    # Should the provider still report a success for it, it is flagged, never booked as a sale.
+    before = metrics.payment_books_mismatches.labels(kind="payment_for_settled_checkout")._value.get()
+    intent = {"id": checkout.provider_payment_id, "amount": int(checkout.total * 100), "currency": "usd"}
+    payload, signature = signed_event("payment_intent.succeeded", intent)
+    assert post_event(client, payload, signature).json()["outcome"] == "payment_for_settled_checkout"
+    assert metrics.payment_books_mismatches.labels(kind="payment_for_settled_checkout")._value.get() == before + 1
+    assert Checkout.objects.get().payment_status == "cancelled"
