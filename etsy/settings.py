@@ -227,6 +227,8 @@ CELERY_BEAT_SCHEDULE.update(
         "cleanup-expired-reservations": {"task": "cart.tasks.cleanup_expired_reservations", "schedule": 60.0},
         # Hand due outbox rows (seller notifications, refunds) to Celery: missed relays, retries after backoff.
         "relay-outbox": {"task": "etsy.outbox.tasks.relay_outbox", "schedule": 30.0},
+        # Transfer sellers' nets still held (payout account onboarded since, or the provider was down).
+        "transfer-pending-payouts": {"task": "payments.tasks.transfer_pending_payouts", "schedule": 600.0},
         # Delete outbox rows processed more than OUTBOX_RETENTION_DAYS ago, so the table stays small.
         "prune-outbox": {"task": "etsy.outbox.tasks.prune_outbox", "schedule": 3600.0},
         # Ask the payment provider about checkouts whose charge outcome is unknown (timeouts).

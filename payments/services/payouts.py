@@ -109,3 +109,24 @@ def pay_seller_for_order(*, order) -> int:
             reference=transfer_id,
         )
     return 1
+
+
+def transfer_pending_payouts(*, limit: int = 200) -> int:
+    """Transfer the nets still held for orders whose shop has a payout account now; return transfers made.
+
+    Catches up after a seller's onboarding or a provider outage. One order's failure does not stop the rest.
+    """
+    orders = list(
+        Order.objects.filter(ledger_entries__kind=LedgerEntry.Kind.SALE, transfer__isnull=True)
+        .exclude(shop__payout_account_id="")
+        .select_related("shop__owner", "checkout")
+        .distinct()
+        .order_by("pk")[:limit]
+    )
+    made = 0
+    for order in orders:
+        try:
+            made += pay_seller_for_order(order=order)
+        except (provider_calls.PaymentError, provider_calls.PaymentsOpenCircuit):
+            logger.warning("seller transfer failed; retried next run", exc_info=True, extra={"order_id": order.pk})
+    return made

@@ -103,3 +103,23 @@ def test_seller_payments_api_answers_balance_pending_and_entries(buyer_client, s
 
 def test_seller_payments_api_is_for_shop_owners_only(buyer_client):
     assert buyer_client.get("/api/v1/seller/payments").status_code == 403
+
+
+def test_a_shop_without_payout_account_in_production_keeps_its_net_pending_until_onboarded(
+    settings, buyer_client, seller_client, shop, two_shop_cart
+):
+    from payments.tasks import transfer_pending_payouts_task
+
+    settings.IS_PRODUCTION = True  # no automatic test accounts
+    assert _checkout(buyer_client, "pm_card_visa").status_code == 201
+    run_outbox("checkout.paid")
+    mine = Order.objects.get(shop=shop)
+    body = seller_client.get("/api/v1/seller/payments").json()
+    assert body["balance"] == body["pending"] == str(mine.net)
+    assert not Transfer.objects.exists()
+    assert transfer_pending_payouts_task() == 0  # still no account
+    Shop.objects.filter(pk=shop.pk).update(payout_account_id="acct_test_onboarded")
+    assert transfer_pending_payouts_task() == 1
+    body = seller_client.get("/api/v1/seller/payments").json()
+    assert body["balance"] == body["pending"] == "0.00"
+    assert Transfer.objects.get(order=mine).amount == mine.net
