@@ -60,7 +60,9 @@ demo: migrate
 ## check: lint, format, layers, migrations up to date, deploy checks of the production profile
 check: lint stack
 	@$(PY) manage.py makemigrations --check --dry-run
-	@ETSY_ENV=production SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789 METRICS_BEARER_TOKEN=check-only ALLOWED_HOSTS=example.com $(PY) manage.py check --deploy --fail-level WARNING
+	@ETSY_ENV=production SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-value-0123456789 METRICS_BEARER_TOKEN=check-only ALLOWED_HOSTS=example.com \
+	  PAYMENT_PROVIDER=orders.payments_stripe.StripePaymentProvider STRIPE_SECRET_KEY=sk_test_check STRIPE_PUBLISHABLE_KEY=pk_test_check \
+	  STRIPE_WEBHOOK_SECRET=whsec_check $(PY) manage.py check --deploy --fail-level WARNING
 
 ## search-rebuild: fill a new Elasticsearch index and swap the alias to it (no moment without search)
 search-rebuild: migrate

@@ -63,3 +63,12 @@ outbox_parked = Gauge(
 
 # Worker-side hooks (pool processes' samples added up, task log context); they act only inside a Celery worker.
 from etsy import celery_observability  # noqa: E402,F401
+
+payment_books_mismatches = Counter(
+    "etsy_payment_books_mismatches_total",
+    "Provider amounts that disagree with our books (webhooks, refunds), by kind; never silently accepted.",
+    ["kind"],
+)
+webhook_events = Counter(
+    "etsy_webhook_events_total", "Provider webhook events by type and outcome.", ["type", "outcome"]
+)

@@ -7,7 +7,9 @@ the production profile: DEBUG off, secure cookies, HSTS, and secrets without def
 ``.data/stack.env``; real environment variables always win over that file.
 """
 
+import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -58,6 +60,7 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "messaging",
+    "payments",
     "demo",
 ]
 
@@ -296,8 +299,26 @@ PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="orders.payments.TestPaym
 PAYMENT_TIMEOUT_SECONDS = env.float("PAYMENT_TIMEOUT_SECONDS", default=5.0)
 # A checkout whose charge the provider never received is cancelled (and restocked) after this long.
 PAYMENT_ABANDON_AFTER_SECONDS = env.int("PAYMENT_ABANDON_AFTER_SECONDS", default=15 * 60)
-# How long the test provider's "time out" card hangs (only the test provider reads it).
+# How long the test provider's "time out" payment method hangs (only the test provider reads it).
 TEST_PAYMENT_SLOW_SECONDS = env.float("TEST_PAYMENT_SLOW_SECONDS", default=PAYMENT_TIMEOUT_SECONDS + 2)
+# The fee rule (orders/fees.py), frozen on each order: a transaction fee in percent of items plus shipping
+# and a payment-processing fee in percent of the order total plus a fixed amount per order.
+MARKETPLACE_FEE_PERCENT = env.float("MARKETPLACE_FEE_PERCENT", default=6.5)
+PAYMENT_PROCESSING_PERCENT = env.float("PAYMENT_PROCESSING_PERCENT", default=3.0)
+PAYMENT_PROCESSING_FIXED = env.str("PAYMENT_PROCESSING_FIXED", default="0.25")
+# The Stripe provider (PAYMENT_PROVIDER=orders.payments_stripe.StripePaymentProvider). Card data is
+# typed into Stripe.js's Payment Element (loaded from STRIPE_JS_URL, the one extra origin the CSP allows);
+# we only ever see a payment-method id. STRIPE_API_BASE / STRIPE_CONNECT_API_BASE point the official
+# library elsewhere (tests: localstripe and a local Connect fake); STRIPE_SUPPORTS_TRANSFER_GROUP=false
+# for a server that refuses transfer_group on PaymentIntents (localstripe): it is then sent on Transfers only.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_CONNECT_API_BASE = env.str("STRIPE_CONNECT_API_BASE", default="") or STRIPE_API_BASE
+STRIPE_SUPPORTS_TRANSFER_GROUP = env.bool("STRIPE_SUPPORTS_TRANSFER_GROUP", default=True)
+USES_STRIPE = PAYMENT_PROVIDER.endswith("StripePaymentProvider")
 
 # --- Messaging -------------------------------------------------------------------
 # At most one email per conversation and recipient in this many minutes (later messages wait and go together).
@@ -321,6 +342,8 @@ CELERY_BEAT_SCHEDULE.update(
         "cleanup-expired-reservations": {"task": "cart.tasks.cleanup_expired_reservations", "schedule": 60.0},
         # Hand due outbox rows (seller notifications, refunds) to Celery: missed relays, retries after backoff.
         "relay-outbox": {"task": "etsy.outbox.tasks.relay_outbox", "schedule": 30.0},
+        # Transfer sellers' nets still held (payout account onboarded since, or the provider was down).
+        "transfer-pending-payouts": {"task": "payments.tasks.transfer_pending_payouts", "schedule": 600.0},
         # Delete outbox rows processed more than OUTBOX_RETENTION_DAYS ago, so the table stays small.
         "prune-outbox": {"task": "etsy.outbox.tasks.prune_outbox", "schedule": 3600.0},
         # Ask the payment provider about checkouts whose charge outcome is unknown (timeouts).
@@ -466,6 +489,15 @@ CONTENT_SECURITY_POLICY = env.str(
         "frame-ancestors 'none'"
     ),
 )
+if USES_STRIPE and "CONTENT_SECURITY_POLICY" not in os.environ:
+    # Stripe.js and its Payment Element (iframes) from exactly STRIPE_JS_URL's origin; it talks to the API's.
+    _stripe_js = "{0.scheme}://{0.netloc}".format(urlsplit(STRIPE_JS_URL))
+    _stripe_api = "{0.scheme}://{0.netloc}".format(urlsplit(STRIPE_API_BASE))
+    CONTENT_SECURITY_POLICY = (
+        CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {_stripe_js}")
+        .replace("connect-src 'self'", f"connect-src 'self' {_stripe_api}")
+        .replace("object-src", f"frame-src {_stripe_js}; object-src")
+    )
 CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=not IS_PRODUCTION)
 # Optional: require "Authorization: Bearer <token>" on /metrics (the Prometheus scrape config sends it).
 METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")

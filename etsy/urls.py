@@ -15,6 +15,7 @@ urlpatterns = [
     path("cart/", include("cart.urls")),
     path("orders/", include("orders.urls")),
     path("messages/", include("messaging.urls")),
+    path("payments/", include("payments.urls")),
     path("", include("catalog.urls")),
 ]
 

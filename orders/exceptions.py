@@ -63,10 +63,26 @@ class InvalidOrderTransition(DomainError):
     default_message = "The order cannot move to that status."
 
 
-class InvalidCard(DomainError):
-    code = "invalid_card"
+class PaymentMethodRefused(DomainError):
+    """The provider does not know or will not use the payment-method id; nothing was created or charged.
+
+    ``extra["decline_code"]``: the provider's code (``resource_missing``, ``invalid_payment_method``...).
+    """
+
+    code = "payment_method_refused"
+    status_code = 402
+    default_message = "That payment method cannot be used. Nothing was charged; choose another."
+
+
+class CardDataNotAccepted(DomainError):
+    """A request carried card data (number, CVC, expiry): we only take the provider's payment-method id."""
+
+    code = "card_data_not_accepted"
     status_code = 400
-    default_message = "Enter a card number of 12 to 19 digits."
+    default_message = (
+        "Card details are never sent to us: enter them in the payment provider's form and send its "
+        "payment_method id (pm_...) instead."
+    )
 
 
 class CheckoutBusy(DomainError):

@@ -1,5 +1,7 @@
 from django import forms
 
+from orders import payments
+
 
 class CheckoutForm(forms.Form):
     """Shape only: orders.services.checkout.place_order applies the rules."""
@@ -28,19 +30,28 @@ class CheckoutForm(forms.Form):
         initial="US",
         widget=forms.TextInput(attrs={"autocomplete": "country", "size": 2}),
     )
-    card_number = forms.CharField(
-        label="Card number",
-        max_length=23,
-        help_text="Test cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined.",
-        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
-    )
+    # The provider's payment-method id (pm_...): Stripe.js's Payment Element fills it in the browser,
+    # or, with the test provider, a plain choice of its test ids. Card data never reaches this form.
+    payment_method = forms.CharField(max_length=255, widget=forms.HiddenInput)
     token = forms.CharField(widget=forms.HiddenInput, max_length=200)
 
-    def clean_card_number(self) -> str:
-        digits = "".join(ch for ch in self.cleaned_data["card_number"] if ch.isdigit())
-        if not 12 <= len(digits) <= 19:
-            raise forms.ValidationError("Enter the card number (12 to 19 digits).")
-        return digits
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = payments.test_payment_method_choices()
+        if choices:
+            self.fields["payment_method"] = forms.ChoiceField(
+                label="Payment method (test mode)",
+                choices=choices,
+                initial=payments.PM_SUCCEEDS,
+                widget=forms.RadioSelect,
+                help_text="Test mode: no real card is charged. Pick how the test payment should go.",
+            )
+
+    def clean_payment_method(self) -> str:
+        value = self.cleaned_data["payment_method"]
+        if not payments.PAYMENT_METHOD_ID.match(value):
+            raise forms.ValidationError("Enter your card in the payment form above, then place the order.")
+        return value
 
     def clean_ship_country(self) -> str:
         value = self.cleaned_data["ship_country"].strip().upper()

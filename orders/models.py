@@ -1,4 +1,5 @@
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +15,7 @@ class Checkout(models.Model):
         PAID = "paid", "Paid"
         DECLINED = "declined", "Declined"
         UNKNOWN = "unknown", "Unknown (provider timed out)"
+        REQUIRES_ACTION = "requires_action", "Waiting for the buyer's authentication (3-D Secure)"
         CANCELLED = "cancelled", "Cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -23,6 +25,9 @@ class Checkout(models.Model):
     payment_status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
     # Sent to the provider so a retried or re-queried charge is the same charge.
     provider_idempotency_key = models.CharField(max_length=64, unique=True)
+    # The provider's payment (Stripe PaymentIntent), stored before it is confirmed: an unknown
+    # outcome is looked up by it, and webhooks find the checkout by it.
+    provider_payment_id = models.CharField(max_length=255, blank=True, db_index=True)
     provider_charge_id = models.CharField(max_length=100, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True)
     payment_attempts = models.PositiveSmallIntegerField(default=0)
@@ -43,7 +48,7 @@ class Checkout(models.Model):
             models.Index(
                 fields=["payment_status", "created_at"],
                 name="checkout_unresolved_idx",
-                condition=Q(payment_status__in=["pending", "unknown"]),
+                condition=Q(payment_status__in=["pending", "unknown", "requires_action"]),
             )
         ]
 
@@ -68,6 +73,9 @@ class Order(models.Model):
     shipping = models.DecimalField(max_digits=10, decimal_places=2)
     total = models.DecimalField(max_digits=12, decimal_places=2)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT)
+    # The marketplace's fees, frozen when the order is created (orders.fees): the seller's net is total - both.
+    transaction_fee = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
+    processing_fee = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
     tracking_number = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -83,6 +91,12 @@ class Order(models.Model):
             models.CheckConstraint(condition=Q(subtotal__gte=0), name="order_subtotal_nonnegative"),
             models.CheckConstraint(condition=Q(shipping__gte=0), name="order_shipping_nonnegative"),
             models.CheckConstraint(condition=Q(total=F("subtotal") + F("shipping")), name="order_total_adds_up"),
+            models.CheckConstraint(
+                condition=Q(transaction_fee__gte=0)
+                & Q(processing_fee__gte=0)
+                & Q(total__gte=F("transaction_fee") + F("processing_fee")),
+                name="order_fees_within_total",
+            ),
         ]
         indexes = [
             models.Index(fields=["buyer", "-created_at"], name="order_buyer_idx"),
@@ -95,6 +109,15 @@ class Order(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", kwargs={"pk": self.pk})
+
+    @property
+    def fees(self) -> Decimal:
+        return self.transaction_fee + self.processing_fee
+
+    @property
+    def net(self) -> Decimal:
+        """What the seller receives for this order: its total less the marketplace's fees."""
+        return self.total - self.fees
 
     @property
     def can_be_shipped(self) -> bool:

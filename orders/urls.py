@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.history, name="history"),
     path("checkout/", views.checkout, name="checkout"),
     path("checkout/<uuid:checkout_id>/", views.confirmation, name="confirmation"),
+    path("checkout/<uuid:checkout_id>/authenticate/", views.authenticate, name="authenticate"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/review/", views.review, name="review"),
 ]

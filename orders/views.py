@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, InterfaceError
@@ -16,7 +17,8 @@ from cart.exceptions import CartChanged
 from cart.selectors import get_cart_summary
 from etsy import idempotency
 from etsy.exceptions import DomainError
-from orders.exceptions import CartTotalChanged, ItemUnavailable, PaymentDeclined
+from orders import payments
+from orders.exceptions import CardDataNotAccepted, CartTotalChanged, ItemUnavailable, PaymentDeclined
 from orders.forms import CheckoutForm, ReviewForm
 from orders.services import checkout as checkout_service
 
@@ -29,6 +31,13 @@ ADDRESS_FIELDS = ("ship_name", "ship_line1", "ship_line2", "ship_city", "ship_po
 def _checkout_page(request, form, summary, *, removed=None, changed=False, status=200) -> HttpResponse:
     """The checkout page; its form carries the version of the cart it shows (checked at submit)."""
     context = {"form": form, "cart": summary, "removed": removed or [], "cart_changed": changed}
+    if settings.USES_STRIPE:  # the Payment Element needs the amount to show the right payment methods
+        context |= {
+            "stripe_js_url": settings.STRIPE_JS_URL,
+            "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "amount_cents": int(summary.total * 100),
+            "currency": "usd",
+        }
     return render(request, "orders/checkout.html", context, status=status)
 
 
@@ -80,6 +89,10 @@ def checkout(request: HttpRequest) -> HttpResponse:
         }
         return _checkout_page(request, CheckoutForm(initial=initial), summary)
 
+    if payments.has_card_data(request.POST.dict()):  # card details belong in the provider's element, never here
+        form = _with_fresh_token(request.POST)
+        form.add_error(None, CardDataNotAccepted.default_message)
+        return _checkout_page(request, form, summary, status=400)
     form = CheckoutForm(request.POST)
     if not form.is_valid():
         return _checkout_page(request, form, summary, status=400)
@@ -108,7 +121,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 result = checkout_service.place_order(
                     buyer=request.user,
                     address=address,
-                    card_number=data["card_number"],
+                    payment_method=data["payment_method"],
                     idempotency_key=key,
                     expected_version=expected_version,
                 )
@@ -117,7 +130,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 messages.error(request, f"{exc.message} Your cart and the address you typed are as you left them.")
                 url = reverse("orders:checkout")
             else:
-                url = reverse("orders:confirmation", kwargs={"checkout_id": result.checkout.pk})
+                name = "orders:authenticate" if result.payment_status == "requires_action" else "orders:confirmation"
+                url = reverse(name, kwargs={"checkout_id": result.checkout.pk})
             # The cart is empty (or restored) now: the answer is stored once, under both states, so a second
             # submit of this same form replays it whenever it arrives.
             att.also_matches(checkout_service.fingerprint_checkout(buyer=request.user, payload=payload))
@@ -175,6 +189,43 @@ def confirmation(request: HttpRequest, checkout_id) -> HttpResponse:
     if not orders:
         raise Http404("No such checkout")
     return render(request, "orders/confirmation.html", {"orders": orders, "checkout": orders[0].checkout})
+
+
+@login_required
+def authenticate(request: HttpRequest, checkout_id) -> HttpResponse:
+    """The "complete authentication" step of a payment that needs 3-D Secure.
+
+    GET shows it (Stripe.js runs the bank's challenge and comes back here with ``payment_intent``);
+    the return, or the test provider's button (POST), settles the checkout and shows the outcome.
+    """
+    from orders.selectors import list_orders_for_buyer
+
+    if not list_orders_for_buyer(buyer=request.user).filter(checkout_id=checkout_id).exists():
+        raise Http404("No such checkout")
+    returned = request.method == "POST" or "payment_intent" in request.GET
+    if returned:
+        status = checkout_service.finish_authenticated_checkout(
+            buyer=request.user, checkout_id=checkout_id, test_authenticate=request.method == "POST"
+        )
+        if status == "missing":
+            raise Http404("No such checkout")
+        if status == "paid":
+            return redirect("orders:confirmation", checkout_id=checkout_id)
+        if status != "requires_action":
+            messages.error(request, "The payment was not authenticated, so nothing was charged.")
+            return redirect("orders:history")
+    charge = checkout_service.get_payment_for_authentication(buyer=request.user, checkout_id=checkout_id)
+    if charge is None:
+        return redirect("orders:confirmation", checkout_id=checkout_id)
+    context = {
+        "checkout_id": checkout_id,
+        "client_secret": charge.client_secret,
+        "uses_stripe": settings.USES_STRIPE,
+        "stripe_js_url": settings.STRIPE_JS_URL if settings.USES_STRIPE else "",
+        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "return_url": request.build_absolute_uri(request.path),
+    }
+    return render(request, "orders/authenticate.html", context)
 
 
 @login_required

@@ -8,7 +8,9 @@ starts a multi-worker gunicorn on a loopback port, and lets each buyer thread lo
     POST /api/v1/auth/token (once) -> POST /api/v1/cart/items -> POST /api/v1/checkout (Idempotency-Key)
     (sometimes the same checkout is sent again with the same key: it must replay, never buy twice)
 
-Afterwards the books must balance: units sold = stock decrements = order item quantities, no negative
+Afterwards sellers refund some orders (partly or fully) and the books must balance: units sold = stock
+decrements = order item quantities, charges = sellers' transfers + marketplace fees + refunds to the cent
+(payments ledger; refunds = what the provider refunded), no negative
 stock, no unique item sold twice, no duplicate order per checkout and shop, every successful answer is
 one paid checkout, no reservation held past its window, and the test payment provider's ledger (Redis)
 holds exactly the paid checkouts' totals. Prints attempts, orders, conflicts and latency percentiles
@@ -37,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-load-password-7"
-CARD = "4242424242424242"
+PAYMENT_METHOD = "pm_card_visa"  # the test provider's succeeding payment method
 ADDRESS = {
     "name": "Load Buyer",
     "line1": "1 Bench Street",
@@ -183,7 +185,7 @@ def _buyer_loop(base_url: str, email: str, data: Seed, deadline: float, tally: T
             tally.unexpected[f"cart_add:{status}"] += 1
             continue
         key = str(uuid.uuid4())
-        payload = {"address": ADDRESS, "card_number": CARD}
+        payload = {"address": ADDRESS, "payment_method": PAYMENT_METHOD}
         status, _, body, elapsed = request(
             base_url, "POST", "/api/v1/checkout", token=token, body=payload, headers={"Idempotency-Key": key}
         )
@@ -290,18 +292,17 @@ def check_books(*, data: Seed, tally: Tally) -> dict:
             charged += charge.amount
     ledger_total = Decimal("0")
     strict = caches["strict"]
-    for key in strict.keys("payments:test-provider:*"):
-        if ":refund" in key:
+    prefix = "payments:test-provider:"
+    for key in strict.keys(f"{prefix}*"):
+        provider_key = key[len(prefix) :]
+        if ":" in provider_key:  # refunds, transfers, reversals: not charges
             continue
         record = strict.get(key)
-        if (
-            record
-            and record.get("status") == "succeeded"
-            and str(record.get("description", "")).startswith("Checkout ")
-        ):
-            checkout_id = record["description"].split(" ", 1)[1]
-            if checkouts.filter(pk=checkout_id).exists() or not Checkout.objects.filter(pk=checkout_id).exists():
+        if record and record.get("status") == "succeeded":
+            checkout = Checkout.objects.filter(provider_idempotency_key=provider_key).first()
+            if checkout is None or checkouts.filter(pk=checkout.pk).exists():
                 ledger_total += Decimal(record["amount"])
+    money = _money_books(orders=orders, charged=charged, provider_refunded=_provider_refunded(strict, checkouts))
     order_total = Order.objects.filter(pk__in=orders, status=Order.Status.PAID).aggregate(t=Sum("total"))[
         "t"
     ] or Decimal("0")
@@ -324,8 +325,37 @@ def check_books(*, data: Seed, tally: Tally) -> dict:
             order_total == charged == ledger_total,
             f"{order_total} = {charged} = {ledger_total}",
         ),
+        "charges = transfers + fees + refunds (+ held), to the cent": money,
         "no 5xx": (tally.errors_5xx == 0, f"{tally.errors_5xx}"),
     }
+
+
+def _provider_refunded(strict, checkouts) -> Decimal:
+    """What the test provider refunded for these checkouts (its per-charge counters, in cents)."""
+    client = strict.client.get_client(write=False)
+    cents = 0
+    for key in checkouts.values_list("provider_idempotency_key", flat=True):
+        cents += int(client.get(strict.make_key(f"payments:test-provider:refunded:{key}")) or 0)
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def _money_books(*, orders, charged: Decimal, provider_refunded: Decimal) -> tuple[bool, str]:
+    """Every cent charged went to a seller (transfers), to the marketplace (fees, net of fee refunds) or
+    back to a buyer (refunds); whatever is neither is still held for a shop (no payout account yet)."""
+    from django.db.models import Sum
+
+    from payments.models import LedgerEntry
+
+    def total(*kinds: str) -> Decimal:
+        entries = LedgerEntry.objects.filter(order__in=orders, kind__in=kinds)
+        return entries.aggregate(s=Sum("amount"))["s"] or Decimal("0")
+
+    transfers = -total("payout")
+    fees = -total("fee", "fee_refund")
+    refunds = -total("refund")
+    held = total("sale", "fee", "refund", "fee_refund", "dispute", "payout")
+    ok = charged == transfers + fees + refunds + held and held >= 0 and refunds == provider_refunded
+    return ok, f"{charged} = {transfers} + {fees} + {refunds} (+ {held} held); provider refunded {provider_refunded}"
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -442,6 +472,40 @@ def _ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def _refund_some(*, data: Seed) -> int:
+    """Sellers refund some paid orders (a third of every third order, all of every fifth) so the money books
+    cover refunds, fee refunds and transfer reversals too; no restock (the stock books stay as sold)."""
+    from decimal import ROUND_DOWN
+
+    from orders.models import Order
+    from payments.services.refunds import refund_order
+
+    orders = Order.objects.filter(items__product_id__in=list(data.initial_stock), status=Order.Status.PAID)
+    count = 0
+    for index, order in enumerate(orders.distinct().order_by("pk")):
+        if index % 5 == 0:
+            refund_order(order=order)
+        elif index % 3 == 0:
+            refund_order(order=order, amount=(order.total / 3).quantize(Decimal("0.01"), ROUND_DOWN))
+        else:
+            continue
+        count += 1
+    return count
+
+
+def _settle_outbox() -> None:
+    """Run what the outbox still holds (sellers' transfers, refunds) before the books are read."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from etsy.outbox import services as outbox_services
+
+    for _ in range(3):
+        if not outbox_services.relay_pending(now=timezone.now() + timedelta(minutes=10)):
+            break
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=60.0)
@@ -474,8 +538,11 @@ def main(argv: list[str] | None = None) -> int:
         tally = drive(base_url=base_url, data=data, duration=args.duration, concurrency=args.buyers)
     finally:
         stop_gunicorn(process)
+    refunds = _refund_some(data=data)
+    _settle_outbox()
     books = check_books(data=data, tally=tally)
     report = summary(tally=tally, books=books, duration=args.duration, workers=args.workers, concurrency=args.buyers)
+    report["refunded_orders"] = refunds
     try:
         from django.core.cache import caches
 
@@ -486,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2))
     else:
         print(f"bench-load: {args.buyers} buyers, {args.workers} gunicorn workers, {args.duration:g} s")
+        print(f"  refunds by sellers after the run: {refunds} orders (partial and full)")
         print(
             f"  attempts {report['attempts']}  checkouts {report['checkouts']}  orders {report['orders']}  "
             f"conflicts {report['conflicts']}  replays {report['replays']}  5xx {report['errors_5xx']}"

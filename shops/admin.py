@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from etsy.admin_permissions import MarketplaceAdminOnly
 from etsy.admin_refusals import DomainRefusalAsMessage
@@ -19,7 +21,16 @@ class ShopAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
     list_display = ["name", "owner", "rating", "review_count", "sales_count", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
-    seller_readonly = ["owner", "slug", "rating", "review_count", "sales_count", "created_at", "updated_at"]
+    seller_readonly = [
+        "owner",
+        "slug",
+        "rating",
+        "review_count",
+        "sales_count",
+        "created_at",
+        "updated_at",
+        "payout_account_link",
+    ]
     fieldsets = [
         (None, {"fields": ["name", "slug", "owner", "description", "location", "logo", "banner", "is_active"]}),
         (
@@ -35,11 +46,21 @@ class ShopAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
             },
         ),
         ("Figures", {"fields": ["rating", "review_count", "sales_count", "created_at", "updated_at"]}),
+        ("Payouts", {"fields": ["payout_account_link"]}),
     ]
+
+    @admin.display(description="Payout account")
+    def payout_account_link(self, obj):
+        """The shop's payout account, and the seller's Payments page (where onboarding starts)."""
+        if obj is None or not obj.pk:
+            return "-"
+        page = reverse("admin:payments_ledgerentry_changelist")
+        label = obj.payout_account_id or "not set up yet"
+        return format_html('{} · <a href="{}">Payments and payout set-up</a>', label, page)
 
     def get_readonly_fields(self, request, obj=None):
         if is_marketplace_admin(request):
-            return ["rating", "review_count", "sales_count", "created_at", "updated_at"]
+            return ["rating", "review_count", "sales_count", "created_at", "updated_at", "payout_account_link"]
         return self.seller_readonly
 
     def get_list_filter(self, request):

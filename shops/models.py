@@ -32,6 +32,9 @@ class Shop(models.Model):
     processing_days = models.PositiveSmallIntegerField(default=3)
     policy_text = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
+    # The shop's payout account at the payment provider (a Stripe Connect account, acct_...): sellers are
+    # paid by transfers to it. Made automatically in development; onboarding via Account Links in production.
+    payout_account_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

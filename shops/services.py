@@ -39,6 +39,7 @@ SELLER_PERMISSIONS: dict[str, list[str]] = {
         "delete_productimage",
     ],
     "orders": ["view_order", "change_order", "view_orderitem", "view_review", "change_review"],
+    "payments": ["view_ledgerentry"],
 }
 
 SHOP_EDITABLE_FIELDS = {
@@ -184,3 +185,8 @@ def add_sales(*, shop_id: int, units: int) -> None:
     """Move the shop's public sales count by ``units`` (negative for a cancelled paid order), never below zero."""
     change = F("sales_count") + units if units >= 0 else Greatest(F("sales_count") + units, 0)
     Shop.objects.filter(pk=shop_id).update(sales_count=change)
+
+
+def set_payout_account(*, shop_id: int, account_id: str) -> bool:
+    """Record the shop's payout account (a provider Connect account id) once; return whether it was set now."""
+    return bool(Shop.objects.filter(pk=shop_id, payout_account_id="").update(payout_account_id=account_id))

@@ -20,10 +20,15 @@ class AddressSerializer(StrictJsonSerializer):
 
 class CheckoutRequestSerializer(StrictJsonSerializer):
     address = AddressSerializer()
-    card_number = serializers.CharField(
-        max_length=23,
+    payment_method = serializers.CharField(
+        max_length=255,
         write_only=True,
-        help_text="Test cards: 4242424242424242 succeeds, 4000000000000002 is declined.",
+        help_text=(
+            "The payment provider's payment-method id (`pm_...`), from Stripe.js or the mobile SDK: card data "
+            "never comes here (a card field is refused with 400 `card_data_not_accepted`). With the test "
+            "provider: `pm_card_visa` succeeds, `pm_card_chargeDeclined` is declined, "
+            "`pm_card_authenticationRequired` needs 3-D Secure, `pm_card_timeout` answers too late."
+        ),
     )
     expected_total = DecimalStringField(
         required=False,
@@ -88,16 +93,30 @@ class OrderSerializer(serializers.ModelSerializer):
 
 class SellerOrderSerializer(OrderSerializer):
     buyer_name = serializers.CharField(source="buyer.public_name", read_only=True)
+    transaction_fee = serializers.DecimalField(
+        max_digits=10, decimal_places=2, read_only=True, help_text="The marketplace's fee, fixed when placed."
+    )
+    processing_fee = serializers.DecimalField(max_digits=10, decimal_places=2, read_only=True)
+    net = serializers.DecimalField(
+        **_MONEY, read_only=True, help_text="What you receive: the total less both fees (before refunds)."
+    )
 
     class Meta(OrderSerializer.Meta):
-        fields = [*OrderSerializer.Meta.fields, "buyer_name"]
+        fields = [*OrderSerializer.Meta.fields, "buyer_name", "transaction_fee", "processing_fee", "net"]
 
 
 class CheckoutResultSerializer(serializers.Serializer):
     checkout_id = serializers.UUIDField(source="checkout.pk")
     payment_status = serializers.ChoiceField(
-        choices=["paid", "unknown"],
-        help_text="`unknown`: the payment provider did not answer in time; the orders stay pending until resolved.",
+        choices=["paid", "unknown", "requires_action"],
+        help_text=(
+            "`unknown`: the payment provider did not answer in time; the orders stay pending until resolved. "
+            "`requires_action`: the buyer must authenticate (3-D Secure): finish it in the app with "
+            "`client_secret` (Stripe SDK `handleNextAction`); the orders are paid when the provider confirms."
+        ),
+    )
+    client_secret = serializers.CharField(
+        help_text="With `requires_action` only: the payment's client secret for the provider's SDK; otherwise empty."
     )
     total = serializers.DecimalField(source="checkout.total", **_MONEY)
     orders = OrderSerializer(many=True, help_text="One order per shop.")

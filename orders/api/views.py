@@ -11,7 +11,7 @@ from etsy import idempotency
 from etsy.api.errors import error_body
 from etsy.api.schema import error_response
 from etsy.api.views import ApiListView, ApiView
-from orders import selectors, stats
+from orders import payments, selectors, stats
 from orders.api.serializers import (
     CheckoutRequestSerializer,
     CheckoutResultSerializer,
@@ -28,7 +28,7 @@ from orders.api.serializers import (
     ShopStatsSerializer,
     StatsParamsSerializer,
 )
-from orders.exceptions import CheckoutInterrupted, PaymentDeclined
+from orders.exceptions import CardDataNotAccepted, CheckoutInterrupted, PaymentDeclined
 from orders.services import checkout as checkout_service
 from orders.services import fulfilment, reviews
 from shops import selectors as shop_selectors
@@ -63,14 +63,22 @@ class CheckoutApi(ApiView):
             201: CheckoutResultSerializer,
             202: OpenApiResponse(
                 CheckoutResultSerializer,
-                description="Orders created but the payment outcome is not known yet (`payment_status: unknown`).",
+                description=(
+                    "Orders created but not paid yet: the payment outcome is not known yet (`payment_status: "
+                    "unknown`), or the buyer must authenticate (`requires_action`, with `client_secret`)."
+                ),
             ),
             400: error_response(
                 "Invalid input, `idempotency_key_missing`, `idempotency_key_invalid`, `cart_empty`, "
-                "`invalid_address` (fields in `error.fields`) or `invalid_card`."
+                "`invalid_address` (fields in `error.fields`) or `card_data_not_accepted` (the body carried a "
+                "card field: only the provider's `payment_method` id is taken)."
             ),
             500: error_response("`server_error`: an unexpected failure, answered in the same JSON format."),
-            402: error_response("`payment_declined`: nothing was charged; orders cancelled and the cart restored."),
+            402: error_response(
+                "`payment_declined` (`extra.decline_code`): nothing was charged; orders cancelled and the cart "
+                "restored. `payment_method_refused` (`extra.decline_code`, e.g. `resource_missing`): the provider "
+                "does not know that payment method; nothing was created."
+            ),
             409: error_response(
                 "`item_reserved` (`extra.reserved_until`), `item_unavailable` (`extra.products`, taken out of the "
                 "cart: `extra.removed`; retry to buy the rest), `cart_changed`, `cart_total_changed` (the cart's "
@@ -86,11 +94,13 @@ class CheckoutApi(ApiView):
         },
     )
     def post(self, request):
+        if payments.has_card_data(request.data):  # before anything else looks at (or logs) the body
+            raise CardDataNotAccepted()
         key = idempotency.parse_key(request.headers.get("Idempotency-Key"))
         serializer = CheckoutRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        payload = {"address": dict(data["address"]), "card_number": data["card_number"]}
+        payload = {"address": dict(data["address"]), "payment_method": data["payment_method"]}
         if data.get("expected_total") is not None:
             payload["expected_total"] = str(data["expected_total"])
         scope = idempotency.user_scope(request.user)
@@ -102,7 +112,7 @@ class CheckoutApi(ApiView):
                 result = checkout_service.place_order(
                     buyer=request.user,
                     address=checkout_service.ShippingAddress(**data["address"]),
-                    card_number=data["card_number"],
+                    payment_method=data["payment_method"],
                     idempotency_key=key,
                     expected_total=data.get("expected_total"),
                 )
@@ -127,7 +137,7 @@ class CheckoutApi(ApiView):
                     .order_by("shop_id")
                 )
                 response = attempt.complete_json(
-                    status=status.HTTP_202_ACCEPTED if result.payment_status == "unknown" else status.HTTP_201_CREATED,
+                    status=status.HTTP_201_CREATED if result.payment_status == "paid" else status.HTTP_202_ACCEPTED,
                     data=CheckoutResultSerializer(result).data,
                 )
             return response

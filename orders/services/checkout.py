@@ -50,18 +50,19 @@ from orders.exceptions import (
     CheckoutAlreadyPlaced,
     CheckoutBusy,
     InvalidAddress,
-    InvalidCard,
     ItemUnavailable,
     PaymentDeclined,
+    PaymentMethodRefused,
     PaymentsUnavailable,
 )
+from orders.fees import fees_for
 from orders.models import Checkout, Order, OrderItem
 from shops import services as shop_services
 
 logger = logging.getLogger(__name__)
 
 PaymentStatus = Checkout.PaymentStatus
-UNSETTLED = [PaymentStatus.PENDING, PaymentStatus.UNKNOWN]
+UNSETTLED = [PaymentStatus.PENDING, PaymentStatus.UNKNOWN, PaymentStatus.REQUIRES_ACTION]
 
 
 @dataclass(frozen=True)
@@ -95,19 +96,13 @@ class ShippingAddress:
 class CheckoutResult:
     checkout: Checkout
     orders: list[Order]
-    payment_status: str  # "paid", or "unknown" when the provider did not answer in time
+    payment_status: str  # "paid"; "unknown" when the provider did not answer in time; or "requires_action"
+    client_secret: str = ""  # with "requires_action": for Stripe.js / the app to finish 3-D Secure
 
 
 def provider_key_for(*, buyer_id: int, idempotency_key: str) -> str:
     """Return the provider idempotency key of the checkout a buyer's request key creates."""
     return hashlib.sha256(f"checkout:{buyer_id}:{idempotency_key}".encode()).hexdigest()
-
-
-def _card_digits(card_number: str) -> str:
-    digits = "".join(ch for ch in str(card_number or "") if ch.isdigit())
-    if not 12 <= len(digits) <= 19 or any(ch not in "0123456789 -" for ch in str(card_number)):
-        raise InvalidCard()
-    return digits
 
 
 def _conflict(exc):
@@ -145,6 +140,11 @@ def _refuse_unbuyable_lines(*, buyer_id: int, lines: list[CartItem], products: d
         raise _conflict(ItemUnavailable(extra={"products": [{"id": p.pk, "title": p.title} for p in gone]}))
 
 
+def _frozen_fees(subtotal: Decimal, shipping: Decimal) -> dict:
+    fees = fees_for(subtotal=subtotal, shipping=shipping)
+    return {"transaction_fee": fees.transaction_fee, "processing_fee": fees.processing_fee}
+
+
 def _send_products_changed(product_ids: list[int]) -> None:
     products_changed.send(sender=Order, product_ids=product_ids, reason="stock")
 
@@ -153,7 +153,6 @@ def _create_orders(
     *,
     buyer,
     address: ShippingAddress,
-    card_digits: str,
     provider_key: str,
     expected_ids: list[int],
     expected_total: Decimal | None = None,
@@ -197,7 +196,6 @@ def _create_orders(
             buyer=buyer,
             total=total,
             provider_idempotency_key=provider_key,
-            card_last4=card_digits[-4:],
             ship_name=address.name,
             ship_line1=address.line1,
             ship_line2=address.line2,
@@ -214,6 +212,7 @@ def _create_orders(
                 shipping=shop_totals[shop_id][1],
                 total=sum(shop_totals[shop_id]),
                 status=Order.Status.PENDING_PAYMENT,
+                **_frozen_fees(*shop_totals[shop_id]),
             )
             for shop_id in sorted(by_shop)
         )
@@ -252,7 +251,7 @@ def place_order(
     *,
     buyer,
     address: ShippingAddress,
-    card_number: str,
+    payment_method: str,
     idempotency_key: str,
     expected_total: Decimal | None = None,
     expected_version: str | None = None,
@@ -265,7 +264,9 @@ def place_order(
     (when its charge never completed) instead of looking at the (now empty) cart. A lost database
     connection is retried once: every step either was not committed or is found again by the key.
 
-    Raises InvalidAddress, InvalidCard, CartEmpty, CartChanged, CartTotalChanged, ItemReserved,
+    ``payment_method`` is the provider's payment-method id (``pm_...``): card data never reaches us.
+
+    Raises InvalidAddress, PaymentMethodRefused, CartEmpty, CartChanged, CartTotalChanged, ItemReserved,
     ItemUnavailable (the lines that cannot be bought are taken out of the cart: ``extra["removed"]``),
     CheckoutBusy, CheckoutAlreadyPlaced and PaymentsUnavailable before anything is kept;
     PaymentDeclined after the orders were created and then cancelled (stock and cart restored).
@@ -276,7 +277,7 @@ def place_order(
             return _place_order(
                 buyer=buyer,
                 address=address,
-                card_number=card_number,
+                payment_method=payment_method,
                 idempotency_key=idempotency_key,
                 expected_total=expected_total,
                 expected_version=expected_version,
@@ -314,21 +315,20 @@ def _place_order(
     *,
     buyer,
     address: ShippingAddress,
-    card_number: str,
+    payment_method: str,
     idempotency_key: str,
     expected_total: Decimal | None,
     expected_version: str | None,
 ) -> CheckoutResult:
     started = time.monotonic()
     address = address.validated()
-    card_digits = _card_digits(card_number)
     provider_key = provider_key_for(buyer_id=buyer.pk, idempotency_key=idempotency_key)
     existing = Checkout.objects.filter(provider_idempotency_key=provider_key).first()
     if existing is not None:
         # A retry of a request whose checkout was committed: finish its charge, never a second checkout.
         if existing.payment_status != PaymentStatus.PENDING:
             raise CheckoutAlreadyPlaced(extra={"checkout_id": str(existing.pk)})
-        return _charge_and_report(checkout=existing, card_digits=card_digits, started=started)
+        return _charge_and_report(checkout=existing, payment_method=payment_method, started=started)
     lines = list_cart_lines_for_checkout(user=buyer)
     if not lines:
         raise CartEmpty()
@@ -341,12 +341,12 @@ def _place_order(
         raise
     if payments.is_circuit_open():
         raise PaymentsUnavailable()
+    _check_payment_method(payment_method)
 
     try:
         checkout, _orders = _create_orders(
             buyer=buyer,
             address=address,
-            card_digits=card_digits,
             provider_key=provider_key,
             expected_ids=[line.product_id for line in lines],
             expected_total=expected_total,
@@ -364,7 +364,20 @@ def _place_order(
         if existing is None:
             raise
         raise CheckoutAlreadyPlaced(extra={"checkout_id": str(existing)}) from exc
-    return _charge_and_report(checkout=checkout, card_digits=card_digits, started=started)
+    return _charge_and_report(checkout=checkout, payment_method=payment_method, started=started)
+
+
+def _check_payment_method(payment_method: str) -> None:
+    """Refuse an unknown or foreign payment method before anything is created (402 with the provider's code)."""
+    try:
+        payments.check_payment_method(payment_method=payment_method)
+    except payments.PaymentMethodRefused as exc:
+        raise PaymentMethodRefused(extra={"decline_code": exc.decline_code}) from None
+    except payments.PaymentsOpenCircuit:
+        raise PaymentsUnavailable() from None
+    except payments.PaymentError:
+        # The provider did not answer the look-up: the confirmation will tell (its outcome is tracked).
+        logger.warning("payment method check gave no answer", exc_info=True)
 
 
 def _remove_unbuyable_lines(*, buyer, exc: ItemUnavailable) -> None:
@@ -377,10 +390,11 @@ def _remove_unbuyable_lines(*, buyer, exc: ItemUnavailable) -> None:
     exc.extra["removed"] = True
 
 
-def _charge_and_report(*, checkout: Checkout, card_digits: str, started: float) -> CheckoutResult:
+def _charge_and_report(*, checkout: Checkout, payment_method: str, started: float) -> CheckoutResult:
     orders: list[Order] = []
+    client_secret = ""
     try:
-        status = _collect_payment(checkout=checkout, card_digits=card_digits)
+        status, client_secret = _collect_payment(checkout=checkout, payment_method=payment_method)
     finally:
         try:
             orders = list(Order.objects.filter(checkout=checkout).select_related("shop").order_by("shop_id"))
@@ -398,7 +412,7 @@ def _charge_and_report(*, checkout: Checkout, card_digits: str, started: float) 
             "total": str(checkout.total),
         },
     )
-    return CheckoutResult(checkout=checkout, orders=orders, payment_status=str(status))
+    return CheckoutResult(checkout=checkout, orders=orders, payment_status=str(status), client_secret=client_secret)
 
 
 def _record_metrics(*, orders: list[Order], started: float) -> None:
@@ -409,16 +423,22 @@ def _record_metrics(*, orders: list[Order], started: float) -> None:
     metrics.checkout_duration.observe(time.monotonic() - started)
 
 
-def _collect_payment(*, checkout: Checkout, card_digits: str) -> str:
-    """Charge once and settle the orders by the answer; return "paid" or "unknown"."""
+def _collect_payment(*, checkout: Checkout, payment_method: str) -> tuple[str, str]:
+    """Charge once and settle the orders by the answer; return the status ("paid", "unknown" or
+    "requires_action") and the client secret that finishes a "requires_action" payment.
+
+    The payment is created and its id stored before it is confirmed: an unknown outcome is then
+    looked up by that id (webhook or resolver), and a checkout without one was never charged.
+    """
     Checkout.objects.filter(pk=checkout.pk).update(payment_attempts=F("payment_attempts") + 1)
     try:
-        charge = payments.charge(
+        payment_id = checkout.provider_payment_id or _create_payment(checkout=checkout)
+        charge = payments.confirm_payment(
+            payment_id=payment_id,
+            payment_method=payment_method,
             amount=checkout.total,
             currency=checkout.currency,
-            card_number=card_digits,
             idempotency_key=checkout.provider_idempotency_key,
-            description=f"Checkout {checkout.pk}",
         )
     except payments.PaymentsOpenCircuit:
         # The breaker opened between our check and the call: nothing reached the provider.
@@ -429,8 +449,22 @@ def _collect_payment(*, checkout: Checkout, card_digits: str) -> str:
         Checkout.objects.filter(pk=checkout.pk, payment_status=PaymentStatus.PENDING).update(
             payment_status=PaymentStatus.UNKNOWN
         )
-        return PaymentStatus.UNKNOWN
-    return _settle(checkout_id=checkout.pk, charge=charge, restore_cart=True)
+        return PaymentStatus.UNKNOWN, ""
+    return _settle(checkout_id=checkout.pk, charge=charge, restore_cart=True), charge.client_secret
+
+
+def _create_payment(*, checkout: Checkout) -> str:
+    """Create the checkout's payment at the provider and store its id (first writer wins)."""
+    payment_id = payments.create_payment(
+        amount=checkout.total,
+        currency=checkout.currency,
+        idempotency_key=checkout.provider_idempotency_key,
+        description=f"Checkout {checkout.pk}",
+        metadata={"checkout_id": str(checkout.pk)},
+    )
+    Checkout.objects.filter(pk=checkout.pk, provider_payment_id="").update(provider_payment_id=payment_id)
+    checkout.provider_payment_id = payment_id
+    return payment_id
 
 
 def _settle(*, checkout_id, charge: payments.Charge, restore_cart: bool) -> str:
@@ -440,6 +474,11 @@ def _settle(*, checkout_id, charge: payments.Charge, restore_cart: bool) -> str:
     if charge.status == payments.ChargeStatus.DECLINED:
         cancel_checkout(checkout_id=checkout_id, status=PaymentStatus.DECLINED, restore_cart=restore_cart)
         raise PaymentDeclined(extra={"checkout_id": str(checkout_id), "decline_code": charge.decline_code})
+    if charge.status == payments.ChargeStatus.REQUIRES_ACTION:
+        Checkout.objects.filter(
+            pk=checkout_id, payment_status__in=[PaymentStatus.PENDING, PaymentStatus.UNKNOWN]
+        ).update(payment_status=PaymentStatus.REQUIRES_ACTION, updated_at=timezone.now())
+        return PaymentStatus.REQUIRES_ACTION
     Checkout.objects.filter(pk=checkout_id, payment_status=PaymentStatus.PENDING).update(
         payment_status=PaymentStatus.UNKNOWN
     )
@@ -472,7 +511,8 @@ def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
         .order_by("order__shop_id")
     )
     _count_sales(units_by_shop, sign=1)
-    outbox.relay_on_commit(_outbox_ids_for(order_ids))
+    paid = outbox.publish(topic=events.TOPIC_CHECKOUT_PAID, payload={"checkout_id": str(checkout_id)}, relay=False)
+    outbox.relay_on_commit([*_outbox_ids_for(order_ids), paid.pk])
     return True
 
 
@@ -578,19 +618,64 @@ def resolve_checkout_payment(*, checkout_id) -> str:
     if checkout is None or checkout.payment_status not in UNSETTLED:
         return checkout.payment_status if checkout else "missing"
     try:
-        charge = payments.retrieve(idempotency_key=checkout.provider_idempotency_key)
+        charge = payments.retrieve(
+            payment_id=checkout.provider_payment_id, idempotency_key=checkout.provider_idempotency_key
+        )
     except (payments.PaymentError, payments.PaymentsOpenCircuit):
         return checkout.payment_status
-    if charge is None:
-        abandon_after = timedelta(seconds=getattr(settings, "PAYMENT_ABANDON_AFTER_SECONDS", 15 * 60))
+    abandon_after = timedelta(seconds=getattr(settings, "PAYMENT_ABANDON_AFTER_SECONDS", 15 * 60))
+    # Never received, or never authenticated by the buyer (3-D Secure): given up after a while.
+    if charge is None or charge.status == payments.ChargeStatus.REQUIRES_ACTION:
         if checkout.created_at < timezone.now() - abandon_after:
+            if charge is not None:
+                # Cancel at the provider first: a buyer authenticating later must not pay for cancelled orders.
+                try:
+                    charge = payments.cancel_payment(
+                        payment_id=checkout.provider_payment_id, idempotency_key=checkout.provider_idempotency_key
+                    )
+                except (payments.PaymentError, payments.PaymentsOpenCircuit):
+                    return checkout.payment_status  # asked again at the next run
+                if charge.status == payments.ChargeStatus.SUCCEEDED:  # authenticated just in time
+                    return _settle(checkout_id=checkout.pk, charge=charge, restore_cart=False)
             cancel_checkout(checkout_id=checkout.pk, status=PaymentStatus.CANCELLED)
             return PaymentStatus.CANCELLED
-        return checkout.payment_status
+        if charge is None:
+            return checkout.payment_status
     try:
         return _settle(checkout_id=checkout.pk, charge=charge, restore_cart=False)
     except PaymentDeclined:
         return PaymentStatus.DECLINED
+
+
+def get_payment_for_authentication(*, buyer, checkout_id) -> payments.Charge | None:
+    """Return the buyer's checkout payment waiting for 3-D Secure (with its client secret), else None."""
+    checkout = Checkout.objects.filter(
+        pk=checkout_id, buyer=buyer, payment_status=PaymentStatus.REQUIRES_ACTION
+    ).first()
+    if checkout is None:
+        return None
+    try:
+        charge = payments.retrieve(
+            payment_id=checkout.provider_payment_id, idempotency_key=checkout.provider_idempotency_key
+        )
+    except (payments.PaymentError, payments.PaymentsOpenCircuit):
+        return None
+    return charge if charge is not None and charge.status == payments.ChargeStatus.REQUIRES_ACTION else None
+
+
+def finish_authenticated_checkout(*, buyer, checkout_id, test_authenticate: bool = False) -> str:
+    """Settle a buyer's checkout after 3-D Secure (Stripe.js returned, or the test provider's button).
+
+    ``test_authenticate`` plays the buyer passing the test provider's challenge (only that provider has it).
+    Returns the checkout's payment status; the webhook or the resolver settles it if the provider is late.
+    """
+    checkout = Checkout.objects.filter(pk=checkout_id, buyer=buyer).first()
+    if checkout is None:
+        return "missing"
+    provider = payments.get_provider()
+    if test_authenticate and hasattr(provider, "authenticate"):
+        provider.authenticate(idempotency_key=checkout.provider_idempotency_key)
+    return resolve_checkout_payment(checkout_id=checkout.pk)
 
 
 def resolve_unsettled_checkouts(*, now=None) -> dict[str, int]:

@@ -27,7 +27,7 @@ ADDRESS = {
     "postcode": "12534",
     "country": "US",
 }
-CARD = "4242424242424242"
+CARD = "pm_card_visa"
 
 
 def _orders_of(user) -> list[tuple]:
@@ -74,14 +74,14 @@ def test_api_and_html_checkout_produce_the_same_orders(client, client_for, categ
 
     api_response = client_for(api_buyer).post(
         "/api/v1/checkout",
-        {"address": ADDRESS, "card_number": CARD},
+        {"address": ADDRESS, "payment_method": CARD},
         format="json",
         HTTP_IDEMPOTENCY_KEY="contract-1",
     )
     assert api_response.status_code == 201, api_response.content
 
     client.force_login(web_buyer)
-    form = {f"ship_{k}": v for k, v in ADDRESS.items()} | {"card_number": CARD, "token": "contract-web-1"}
+    form = {f"ship_{k}": v for k, v in ADDRESS.items()} | {"payment_method": CARD, "token": "contract-web-1"}
     web_response = client.post("/orders/checkout/", form)
     assert web_response.status_code in (302, 303), web_response.content[:500]
 

@@ -22,7 +22,7 @@ from tests.orders.conftest import terminate_app_connection
 from tests.shops.factories import ShopFactory
 
 ADDRESS = {"name": "Ada Buyer", "line1": "1 Market Street", "city": "Hudson", "postcode": "12534", "country": "US"}
-CARD = payments.CARD_SUCCEEDS
+CARD = payments.PM_SUCCEEDS
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +45,10 @@ def _cart(buyer) -> list[Product]:
 
 def _checkout(client, key: str, **extra):
     return client.post(
-        "/api/v1/checkout", {"address": ADDRESS, "card_number": CARD, **extra}, format="json", HTTP_IDEMPOTENCY_KEY=key
+        "/api/v1/checkout",
+        {"address": ADDRESS, "payment_method": CARD, **extra},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
     )
 
 
@@ -106,7 +109,7 @@ def test_api_checkout_takes_a_sold_line_out_of_the_cart_like_the_html_checkout(b
 @pytest.fixture
 def connection_killed_at_the_charge(monkeypatch):
     """Terminate the app's connection at the payment edge, the first ``times`` charges; count charges."""
-    real_charge = payments.charge
+    real_charge = payments.confirm_payment
     state = {"times": 1, "charges": 0}
 
     def charge(**kwargs):
@@ -116,7 +119,7 @@ def connection_killed_at_the_charge(monkeypatch):
             terminate_app_connection()
         return real_charge(**kwargs)
 
-    monkeypatch.setattr(payments, "charge", charge)
+    monkeypatch.setattr(payments, "confirm_payment", charge)
     return state
 
 
@@ -131,7 +134,7 @@ def test_connection_lost_after_commit_is_retried_and_the_checkout_completes(
     assert str(checkout.pk) == response.json()["checkout_id"] and checkout.payment_status == "paid"
     assert set(Order.objects.values_list("status", flat=True)) == {"paid"}
     assert [Product.objects.get(pk=p.pk).quantity for p in products] == [2, 2]  # taken once
-    charge = payments.get_provider().retrieve(idempotency_key=checkout.provider_idempotency_key)
+    charge = payments.get_provider().retrieve(payment_id="", idempotency_key=checkout.provider_idempotency_key)
     assert charge.status == "succeeded" and charge.amount == Decimal("41.95")
 
 
@@ -153,7 +156,7 @@ def test_retry_with_the_same_key_finishes_the_checkout_a_lost_connection_interru
     assert retry.json()["checkout_id"] == str(interrupted.pk) and retry.json()["payment_status"] == "paid"
     assert Checkout.objects.count() == 1 and Order.objects.filter(status="paid").count() == 1
     assert [Product.objects.get(pk=p.pk).quantity for p in products] == [2, 2]
-    charge = payments.get_provider().retrieve(idempotency_key=interrupted.provider_idempotency_key)
+    charge = payments.get_provider().retrieve(payment_id="", idempotency_key=interrupted.provider_idempotency_key)
     assert charge.status == "succeeded" and charge.amount == Decimal("41.95")
     assert _checkout(api, "lost-twice").json() == retry.json()  # and from now on it replays
 

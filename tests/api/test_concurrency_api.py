@@ -80,7 +80,7 @@ def test_the_same_checkout_sent_twice_at_once_places_one_order_set(settings):
             [
                 lambda c=c: c.post(
                     "/api/v1/checkout",
-                    {"address": ADDRESS, "card_number": "4242424242424242"},
+                    {"address": ADDRESS, "payment_method": "pm_card_visa"},
                     format="json",
                     HTTP_IDEMPOTENCY_KEY=f"double-submit-{attempt}",
                 )

@@ -18,7 +18,7 @@ from tests.shops.factories import ShopFactory
 pytestmark = pytest.mark.django_db
 
 ADDRESS = {"name": "Bea Buyer", "line1": "1 Market Street", "city": "Hudson", "postcode": "12534", "country": "US"}
-GOOD_CARD = "4242424242424242"
+GOOD_CARD = "pm_card_visa"
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +44,7 @@ def two_shop_cart(buyer, shop, category):
 
 def _checkout(client, key="key-1", card=GOOD_CARD, address=ADDRESS):
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
-    return client.post("/api/v1/checkout", {"address": address, "card_number": card}, format="json", **headers)
+    return client.post("/api/v1/checkout", {"address": address, "payment_method": card}, format="json", **headers)
 
 
 def test_checkout_creates_one_order_per_shop(buyer_client, buyer, shop, two_shop_cart):
@@ -99,10 +99,11 @@ def test_checkout_errors_use_the_error_format(buyer_client, buyer, two_shop_cart
     assert response.status_code == 400
     error = error_of(response)
     assert error["code"] == "invalid_address" and error["fields"]["country"]
-    response = _checkout(buyer_client, key="a2", card="12")
-    assert response.status_code == 400 and error_of(response)["code"] == "invalid_card"
+    response = _checkout(buyer_client, key="a2", card="pm_card_unknown")
+    assert response.status_code == 402 and error_of(response)["code"] == "payment_method_refused"
+    assert error_of(response)["extra"]["decline_code"] == "resource_missing"
     response = buyer_client.post(
-        "/api/v1/checkout", {"card_number": GOOD_CARD}, format="json", HTTP_IDEMPOTENCY_KEY="a3"
+        "/api/v1/checkout", {"payment_method": GOOD_CARD}, format="json", HTTP_IDEMPOTENCY_KEY="a3"
     )
     assert response.status_code == 400 and "address" in error_of(response)["fields"]
     assert not Order.objects.exists()
@@ -111,12 +112,12 @@ def test_checkout_errors_use_the_error_format(buyer_client, buyer, two_shop_cart
 
 
 def test_checkout_declined_card_is_402_and_restores_the_cart(buyer_client, buyer, two_shop_cart):
-    response = _checkout(buyer_client, key="d1", card="4000000000000002")
+    response = _checkout(buyer_client, key="d1", card="pm_card_chargeDeclined")
     assert response.status_code == 402
     assert error_of(response)["code"] == "payment_declined"
     assert not Order.objects.filter(buyer=buyer).exclude(status=Order.Status.CANCELLED).exists()
     assert CartItem.objects.filter(user=buyer).count() == 3
-    replay = _checkout(buyer_client, key="d1", card="4000000000000002")
+    replay = _checkout(buyer_client, key="d1", card="pm_card_chargeDeclined")
     assert replay.status_code == 402 and replay["Idempotent-Replayed"] == "true"
 
 

@@ -75,7 +75,7 @@ def test_guest_to_two_orders_then_another_buyer_sees_it_sold(
     page.get_by_label("Street address").fill("1 Market Street")
     page.get_by_label("City").fill("Hudson")
     page.get_by_label("ZIP / postcode").fill("12534")
-    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Test Visa: payment succeeds").check()
     shot(page, "07_checkout")
     page.get_by_role("button", name=re.compile("Place order")).click()
     page.wait_for_url(re.compile(r"/orders/checkout/[0-9a-f-]+/$"))

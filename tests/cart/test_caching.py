@@ -150,7 +150,7 @@ def test_checkout_empties_the_cached_cart(buyer, shop, django_capture_on_commit_
     assert count_cart_items(user=buyer) == 2
     address = ShippingAddress(name="Bea Buyer", line1="1 Market Street", city="Hudson", postcode="12534", country="US")
     with django_capture_on_commit_callbacks(execute=True):
-        place_order(buyer=buyer, address=address, card_number=payments.CARD_SUCCEEDS, idempotency_key="k-cache")
+        place_order(buyer=buyer, address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key="k-cache")
     assert get_cart_summary(user=buyer).is_empty and count_cart_items(user=buyer) == 0
 
 

@@ -10,6 +10,7 @@ from catalog.exceptions import ProductNotFound
 from messaging import services
 from messaging.exceptions import ConversationNotFound, InvalidMessage
 from messaging.models import Conversation, Message
+from orders import payments
 from orders.services.checkout import ShippingAddress, place_order
 from tests.catalog.factories import ProductFactory
 
@@ -78,7 +79,7 @@ def test_only_the_buyer_it_is_reserved_for_can_put_it_in_a_cart(offer, buyer, ot
 
 def test_the_buyer_checks_out_the_reserved_listing(offer, buyer):
     cart_services.add_item(user=buyer, product_id=offer.product_id, quantity=1)
-    result = place_order(buyer=buyer, address=ADDRESS, card_number="4242424242424242", idempotency_key="custom-1")
+    result = place_order(buyer=buyer, address=ADDRESS, payment_method=payments.PM_SUCCEEDS, idempotency_key="custom-1")
     (order,) = result.orders
     assert [item.product_id for item in order.items.all()] == [offer.product_id]
     offer.product.refresh_from_db()

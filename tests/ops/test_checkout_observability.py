@@ -47,7 +47,7 @@ def fill_cart(buyer) -> list:
 def test_a_paid_checkout_moves_order_metrics_by_its_orders(client, buyer):
     shops = fill_cart(buyer)
     before = scrape(client)
-    result = place_order(buyer=buyer, address=ADDRESS, card_number=payments.CARD_SUCCEEDS, idempotency_key="ops-1")
+    result = place_order(buyer=buyer, address=ADDRESS, payment_method=payments.PM_SUCCEEDS, idempotency_key="ops-1")
     after = scrape(client)
 
     totals = sorted(float(order.total) for order in result.orders)
@@ -68,7 +68,7 @@ def test_a_declined_checkout_counts_its_orders_by_final_status(client, buyer):
     fill_cart(buyer)
     before = scrape(client)
     with pytest.raises(PaymentDeclined):
-        place_order(buyer=buyer, address=ADDRESS, card_number=payments.CARD_DECLINED, idempotency_key="ops-2")
+        place_order(buyer=buyer, address=ADDRESS, payment_method=payments.PM_DECLINED, idempotency_key="ops-2")
     after = scrape(client)
     statuses = list(Order.objects.filter(buyer=buyer).values_list("status", flat=True))
     assert len(statuses) == 2 and "paid" not in statuses
@@ -97,7 +97,7 @@ def test_checkouts_with_card_numbers_leave_no_card_digits_in_any_log_line(client
             "ship_city": "Hudson",
             "ship_postcode": "12534",
             "ship_country": "US",
-            "card_number": "4242 4242 4242 4242",
+            "payment_method": "pm_card_visa",
             "token": _form_token(page.content.decode()),
         },
         HTTP_X_REQUEST_ID="checkout-html-1",
@@ -113,9 +113,9 @@ def test_checkouts_with_card_numbers_leave_no_card_digits_in_any_log_line(client
     # the other provider answers: a decline, and a timeout (logged with its traceback)
     fill_cart(buyer)
     with pytest.raises(PaymentDeclined):
-        place_order(buyer=buyer, address=ADDRESS, card_number=payments.CARD_DECLINED, idempotency_key="ops-3")
+        place_order(buyer=buyer, address=ADDRESS, payment_method=payments.PM_DECLINED, idempotency_key="ops-3")
     fill_cart(buyer)
-    result = place_order(buyer=buyer, address=ADDRESS, card_number=payments.CARD_TIMEOUT, idempotency_key="ops-4")
+    result = place_order(buyer=buyer, address=ADDRESS, payment_method=payments.PM_TIMEOUT, idempotency_key="ops-4")
     assert result.payment_status == "unknown"
 
     text = log_lines.text
@@ -123,6 +123,6 @@ def test_checkouts_with_card_numbers_leave_no_card_digits_in_any_log_line(client
         r.get("request_id") == "checkout-html-1" and r.get("path") == "/orders/checkout/" for r in log_lines.records
     )
     assert "payment outcome unknown" in text
-    for card in (payments.CARD_SUCCEEDS, payments.CARD_DECLINED, payments.CARD_TIMEOUT, "4242 4242 4242 4242"):
+    for card in (payments.PM_SUCCEEDS, payments.PM_DECLINED, payments.PM_TIMEOUT, "pm_card_visa"):
         assert card not in text
     assert not ANY_CARD_DIGITS.search(text), ANY_CARD_DIGITS.search(text)

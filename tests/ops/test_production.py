@@ -20,6 +20,11 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "test-only-" + "x" * 60,
     "ALLOWED_HOSTS": "shop.example.com,web",
     "METRICS_BEARER_TOKEN": "test-only-metrics-token",
+    # Production refuses the test payment provider (payments.E001) and Stripe without its secrets (E002/E003).
+    "PAYMENT_PROVIDER": "orders.payments_stripe.StripePaymentProvider",
+    "STRIPE_SECRET_KEY": "sk_test_check_only",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_check_only",
+    "STRIPE_WEBHOOK_SECRET": "whsec_check_only",
 }
 
 PROBE = r"""

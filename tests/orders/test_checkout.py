@@ -20,9 +20,9 @@ from orders.exceptions import (
     CartEmpty,
     CheckoutAlreadyPlaced,
     InvalidAddress,
-    InvalidCard,
     ItemUnavailable,
     PaymentDeclined,
+    PaymentMethodRefused,
     PaymentsUnavailable,
 )
 from orders.models import Checkout, Order, OrderItem
@@ -33,11 +33,11 @@ from tests.cart.factories import CartItemFactory
 
 pytestmark = pytest.mark.django_db
 
-OK, DECLINE, TIMEOUT = payments.CARD_SUCCEEDS, payments.CARD_DECLINED, payments.CARD_TIMEOUT
+OK, DECLINE, TIMEOUT = payments.PM_SUCCEEDS, payments.PM_DECLINED, payments.PM_TIMEOUT
 
 
 def _place(buyer, address, card=OK, key="key-1"):
-    return place_order(buyer=buyer, address=address, card_number=card, idempotency_key=key)
+    return place_order(buyer=buyer, address=address, payment_method=card, idempotency_key=key)
 
 
 def _stock(products):
@@ -109,8 +109,9 @@ def test_place_order_refuses_empty_cart_bad_card_and_bad_address(buyer, address,
     with pytest.raises(CartEmpty):
         _place(buyer, address)
     cart_services.add_item(user=buyer, product_id=product.pk)
-    with pytest.raises(InvalidCard):
-        _place(buyer, address, card="4242-abc")
+    for refused in ("4242-abc", "4242424242424242", "pm_not_a_test_method"):
+        with pytest.raises(PaymentMethodRefused):
+            _place(buyer, address, card=refused)
     with pytest.raises(InvalidAddress) as exc:
         _place(buyer, ShippingAddress(name=" ", line1="x", city="y", postcode="1", country="USA"))
     assert set(exc.value.extra["fields"]) == {"name", "country"}
@@ -221,7 +222,7 @@ def test_timeout_then_provider_decline_is_cancelled_and_restocked_by_the_resolve
 ):
     settings.PAYMENT_TIMEOUT_SECONDS = 0.1
     settings.TEST_PAYMENT_SLOW_SECONDS = 0.2
-    result = _place(buyer, address, card=payments.CARD_TIMEOUT_THEN_DECLINED)
+    result = _place(buyer, address, card=payments.PM_TIMEOUT_THEN_DECLINED)
     assert result.payment_status == "unknown"
     Checkout.objects.update(created_at=timezone.now() - timedelta(minutes=2))
     time.sleep(0.25)
@@ -267,12 +268,12 @@ def test_place_order_refuses_a_cart_that_is_not_the_version_the_buyer_saw(buyer,
     seen = get_cart_summary(user=buyer).version
     cart_services.add_item(user=buyer, product_id=three_shop_cart[1].pk)  # another tab: one more
     with pytest.raises(CartChanged):
-        place_order(buyer=buyer, address=address, card_number=OK, idempotency_key="v1", expected_version=seen)
+        place_order(buyer=buyer, address=address, payment_method=OK, idempotency_key="v1", expected_version=seen)
     assert not Checkout.objects.exists() and _stock(three_shop_cart) == [1, 5, 1, 3]
     caches["strict"].delete_pattern("*")  # the write-through runs after commit, which this test never reaches
     fresh = get_cart_summary(user=buyer)
     result = place_order(
-        buyer=buyer, address=address, card_number=OK, idempotency_key="v2", expected_version=fresh.version
+        buyer=buyer, address=address, payment_method=OK, idempotency_key="v2", expected_version=fresh.version
     )
     assert result.checkout.total == fresh.total
 

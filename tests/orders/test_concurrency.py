@@ -73,7 +73,7 @@ def test_thirty_buyers_checking_out_five_unique_items_sell_exactly_five(address)
 
         def checkout(i):
             result = place_order(
-                buyer=buyers[i], address=address, card_number=payments.CARD_SUCCEEDS, idempotency_key=f"r{i}"
+                buyer=buyers[i], address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key=f"r{i}"
             )
             return result.payment_status
 
@@ -106,7 +106,7 @@ def test_overlapping_multi_shop_carts_are_all_or_nothing_without_deadlock(addres
 
         def checkout(i):
             return place_order(
-                buyer=buyers[i], address=address, card_number=payments.CARD_SUCCEEDS, idempotency_key=f"o{i}"
+                buyer=buyers[i], address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key=f"o{i}"
             ).payment_status
 
         outcomes = _race(2, checkout)
@@ -132,7 +132,7 @@ def test_twenty_parallel_submissions_with_one_key_make_one_checkout_and_one_char
     shops = [ShopFactory() for _ in range(3)]
     for shop in shops:
         cart_services.add_item(user=buyer, product_id=ProductFactory(shop=shop, quantity=1).pk)
-    payload = {"card": payments.CARD_SUCCEEDS}
+    payload = {"card": payments.PM_SUCCEEDS}
     scope = idempotency.user_scope(buyer)
 
     def submit(_):
@@ -141,7 +141,9 @@ def test_twenty_parallel_submissions_with_one_key_make_one_checkout_and_one_char
             if att.replay is not None:
                 response = att.replay.to_response()
                 return ("replay", response.status_code, response.content)
-            result = place_order(buyer=buyer, address=address, card_number=payload["card"], idempotency_key="one-key")
+            result = place_order(
+                buyer=buyer, address=address, payment_method=payload["card"], idempotency_key="one-key"
+            )
             response = att.complete_json(status=201, data={"checkout": str(result.checkout.pk)})
             att.also_matches(fingerprint_checkout(buyer=buyer, payload=payload))
             return ("first", response.status_code, response.content)
@@ -180,7 +182,7 @@ def test_contended_checkout_gives_up_at_the_lock_timeout(address, buyer, setting
     locked.wait(5)
     try:
         with pytest.raises(CheckoutBusy):
-            place_order(buyer=buyer, address=address, card_number=payments.CARD_SUCCEEDS, idempotency_key="busy")
+            place_order(buyer=buyer, address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key="busy")
     finally:
         release.set()
         holder.join()

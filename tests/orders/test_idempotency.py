@@ -111,7 +111,7 @@ def _checkout_view(buyer, address, key, payload):
         if att.replay is not None:
             return att.replay.to_response()
         try:
-            result = place_order(buyer=buyer, address=address, card_number=payload["card"], idempotency_key=key)
+            result = place_order(buyer=buyer, address=address, payment_method=payload["card"], idempotency_key=key)
             response = att.complete_json(
                 status=201, data={"checkout": str(result.checkout.pk), "total": result.checkout.total}
             )
@@ -124,7 +124,7 @@ def _checkout_view(buyer, address, key, payload):
 def test_checkout_replays_after_cart_was_emptied_but_refuses_key_reuse_for_a_new_cart(buyer, address, shop):
     product = ProductFactory(shop=shop, quantity=5)
     cart_services.add_item(user=buyer, product_id=product.pk)
-    payload = {"card": payments.CARD_SUCCEEDS, "address": "1 Market Street"}
+    payload = {"card": payments.PM_SUCCEEDS, "address": "1 Market Street"}
     first = _checkout_view(buyer, address, "key-1", payload)
     second = _checkout_view(buyer, address, "key-1", payload)
     assert first.status_code == second.status_code == 201 and first.content == second.content
@@ -137,7 +137,7 @@ def test_checkout_replays_after_cart_was_emptied_but_refuses_key_reuse_for_a_new
 
 def test_declined_checkout_replays_its_402(buyer, address, product):
     cart_services.add_item(user=buyer, product_id=product.pk)
-    payload = {"card": payments.CARD_DECLINED}
+    payload = {"card": payments.PM_DECLINED}
     first = _checkout_view(buyer, address, "key-d", payload)
     assert first.status_code == 402
     assert _checkout_view(buyer, address, "key-d", payload).content == first.content  # cart restored: same state

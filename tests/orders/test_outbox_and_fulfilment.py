@@ -122,7 +122,7 @@ def test_cancelling_a_paid_order_refunds_it_once_after_commit(
     from orders.services.checkout import place_order
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = place_order(buyer=buyer, address=address, card_number=payments.CARD_SUCCEEDS, idempotency_key="r")
+        result = place_order(buyer=buyer, address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key="r")
     order = result.orders[0]
     with django_capture_on_commit_callbacks(execute=True):
         fulfilment.cancel_order(order=order)

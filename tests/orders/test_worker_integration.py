@@ -17,7 +17,7 @@ def test_real_worker_emails_each_seller_after_checkout(celery_worker, buyer, add
     for shop in shops:
         cart_services.add_item(user=buyer, product_id=ProductFactory(shop=shop, quantity=1).pk)
 
-    result = place_order(buyer=buyer, address=address, card_number=payments.CARD_SUCCEEDS, idempotency_key="w-1")
+    result = place_order(buyer=buyer, address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key="w-1")
 
     owners = {shop.owner.email for shop in shops}
     mail = celery_worker.wait_for_mail(lambda msgs: {m["To"] for m in msgs} >= owners, timeout=90)

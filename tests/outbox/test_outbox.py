@@ -21,6 +21,7 @@ from etsy.celery import app as celery_app
 from etsy.outbox import services
 from etsy.outbox.models import OutboxMessage
 from orders import events
+from payments import events as payment_events
 from shops.services import open_shop
 from tests.accounts.factories import UserFactory
 
@@ -96,7 +97,9 @@ def test_registry_keeps_one_handler_per_topic_and_accepts_the_same_one_again(han
 def test_orders_registers_its_handlers_when_the_app_is_ready():
     assert outbox.get_handler(events.TOPIC_ORDER_PLACED) is events.notify_seller_of_order
     assert outbox.get_handler(events.TOPIC_ORDER_SHIPPED) is events.notify_buyer_of_shipment
-    assert outbox.get_handler(events.TOPIC_ORDER_REFUND) is events.refund_cancelled_order
+    # payments owns the refund of a cancelled paid order: it goes through the shop's ledger
+    assert outbox.get_handler(events.TOPIC_ORDER_REFUND) is payment_events.refund_cancelled_order
+    assert outbox.get_handler(events.TOPIC_CHECKOUT_PAID) is payment_events.pay_sellers
 
 
 # --- publish and relay ----------------------------------------------------------------------------

@@ -37,19 +37,19 @@ RELEASE = threading.Event()
 class HangingProvider(payments.TestPaymentProvider):
     """Accepts the charge, then never answers (until the test releases it)."""
 
-    def charge(self, **kwargs):
+    def confirm_payment(self, **kwargs):
         RELEASE.wait(30)
         raise ConnectionError("hung up")
 
-    def retrieve(self, *, idempotency_key):
+    def retrieve(self, *, payment_id, idempotency_key):
         return None  # the provider never recorded it
 
 
 class BrokenProvider(payments.TestPaymentProvider):
-    def charge(self, **kwargs):
+    def confirm_payment(self, **kwargs):
         raise ConnectionError("provider 502")
 
-    def retrieve(self, *, idempotency_key):
+    def retrieve(self, *, payment_id, idempotency_key):
         raise ConnectionError("provider 502")
 
 
@@ -61,7 +61,7 @@ def api_for(user) -> APIClient:
 
 def checkout(user, card, key):
     return api_for(user).post(
-        "/api/v1/checkout", {"address": ADDRESS, "card_number": card}, format="json", HTTP_IDEMPOTENCY_KEY=key
+        "/api/v1/checkout", {"address": ADDRESS, "payment_method": card}, format="json", HTTP_IDEMPOTENCY_KEY=key
     )
 
 
@@ -82,7 +82,7 @@ def test_slow_provider_answer_ends_checkout_at_the_timeout_and_the_resolver_mark
     product = ProductFactory(shop=shop, category=category, price=Decimal("10.00"), quantity=5)
     cart_services.add_item(user=buyer, product_id=product.pk, quantity=2)
     started = time.monotonic()
-    response = checkout(buyer, payments.CARD_TIMEOUT, "slow-1")
+    response = checkout(buyer, payments.PM_TIMEOUT, "slow-1")
     assert time.monotonic() - started < 1.0 + 1.0  # the timeout plus our own work, not the provider's 1.5 s
     assert response.status_code == 202 and response.json()["payment_status"] == "unknown"
     assert Product.objects.get(pk=product.pk).quantity == 3  # taken once, held while unknown
@@ -98,7 +98,7 @@ def test_slow_provider_answer_ends_checkout_at_the_timeout_and_the_resolver_mark
 def test_slow_then_declined_is_cancelled_and_restocked_exactly_once(fast_payments, buyer, shop, category):
     product = ProductFactory(shop=shop, category=category, quantity=1)
     cart_services.add_item(user=buyer, product_id=product.pk)
-    assert checkout(buyer, payments.CARD_TIMEOUT_THEN_DECLINED, "slow-2").status_code == 202
+    assert checkout(buyer, payments.PM_TIMEOUT_THEN_DECLINED, "slow-2").status_code == 202
     assert Product.objects.get(pk=product.pk).quantity == 0
     time.sleep(0.6)
     age_checkouts()
@@ -117,7 +117,7 @@ def test_hanging_provider_is_cut_at_the_timeout_and_abandoned_charges_are_cancel
     RELEASE.clear()
     try:
         started = time.monotonic()
-        response = checkout(buyer, "4242424242424242", "hang-1")
+        response = checkout(buyer, "pm_card_visa", "hang-1")
         assert time.monotonic() - started < 2.0
         assert response.status_code == 202
     finally:
@@ -137,7 +137,7 @@ def test_failing_provider_opens_the_breaker_then_checkout_refuses_before_taking_
     statuses = []
     for index, user in enumerate(buyers):
         cart_services.add_item(user=user, product_id=product.pk)
-        statuses.append(checkout(user, "4242424242424242", f"broken-{index}").status_code)
+        statuses.append(checkout(user, "pm_card_visa", f"broken-{index}").status_code)
     assert statuses[:5] == [202] * 5  # outcome unknown: the orders wait for the resolver
     assert statuses[5] == 503  # the breaker is open: refused before anything is created
     assert Checkout.objects.count() == 5

@@ -31,7 +31,7 @@ ADDRESS = {
     "postcode": "12534",
     "country": "US",
 }
-CARD = "4242424242424242"
+CARD = "pm_card_visa"
 
 
 def _pages(product) -> list[str]:
@@ -86,7 +86,7 @@ def test_checkout_refuses_with_503_while_redis_is_down_and_succeeds_after_it_ret
     cart_services.add_item(user=buyer, product_id=product.pk, quantity=2)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=buyer).key}")
-    body = {"address": ADDRESS, "card_number": CARD}
+    body = {"address": ADDRESS, "payment_method": CARD}
 
     redis.stop()
     for _attempt in range(2):  # a client retrying during the outage never gets a half order
@@ -110,7 +110,7 @@ def test_html_checkout_shows_a_clear_503_while_redis_is_down(caches_on_local_red
     cart_services.add_item(user=buyer, product_id=product.pk, quantity=1)
     client.force_login(buyer)
     caches_on_local_redis.stop()
-    form = {f"ship_{k}": v for k, v in ADDRESS.items()} | {"card_number": CARD, "token": "html-redis-down"}
+    form = {f"ship_{k}": v for k, v in ADDRESS.items()} | {"payment_method": CARD, "token": "html-redis-down"}
     response = client.post("/orders/checkout/", form)
     assert response.status_code == 503
     assert b"Nothing was charged" in response.content

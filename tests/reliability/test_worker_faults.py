@@ -115,7 +115,7 @@ def _cart_from_new_shop(buyer) -> None:
 
 
 def _buy(buyer, key: str) -> Order:
-    result = place_order(buyer=buyer, address=ADDRESS, card_number=payments.CARD_SUCCEEDS, idempotency_key=key)
+    result = place_order(buyer=buyer, address=ADDRESS, payment_method=payments.PM_SUCCEEDS, idempotency_key=key)
     (order,) = result.orders
     return order
 

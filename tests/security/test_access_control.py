@@ -23,6 +23,7 @@ from etsy.outbox.models import OutboxMessage
 from messaging.models import Block, Conversation, Message, Report
 from messaging.services import report_message, send_message, set_blocked, start_conversation
 from orders.models import Checkout, Order, Review
+from payments.models import LedgerEntry
 from shops.models import DigestLog, Shop
 from shops.services import open_shop
 from tests.accounts.factories import UserFactory
@@ -58,7 +59,7 @@ PUBLIC = {
     "^media/(?P<path>.*)$": "DEBUG media",
     "accounts/reset/<uidb64>/<token>/": "guarded by the signed token itself",
     "accounts/signup/confirm/<uidb64>/<token>/": "guarded by the signed token itself",
-    "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders|messaging)/$": (
+    "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders|messaging|payments)/$": (
         "admin index (staff check)"
     ),
     "admin/(?P<url>.*)$": "admin catch-all (staff check)",
@@ -148,6 +149,7 @@ def snapshot(w: World):
         list(Message.objects.filter(conversation=w.conversation).values()),
         list(Report.objects.values()),
         list(Block.objects.values()),
+        list(LedgerEntry.objects.filter(order=w.order).values()),
     )
 
 
@@ -172,6 +174,7 @@ API_RULES = {
     "api/v1/seller/orders/<int:order_id>": [("get", None)],
     "api/v1/seller/orders/<int:order_id>/ship": [("post", {"tracking_number": "1Z999"})],
     "api/v1/seller/orders/<int:order_id>/cancel": [("post", {})],
+    "api/v1/seller/orders/<int:order_id>/refund": [("post", {})],
     "api/v1/seller/reviews/<int:review_id>/reply": [("post", {"reply": "hijack"})],
     "api/v1/seller/products/<int:product_id>": [("get", None), ("patch", {"price": "0.50"}), ("delete", None)],
     "api/v1/seller/products/<int:product_id>/images": [("post", {})],
@@ -183,6 +186,8 @@ API_RULES = {
     "api/v1/conversations/<int:conversation_id>/read": [("post", {})],
 }
 HTML_RULES = {
+    "orders/checkout/<uuid:checkout_id>/authenticate/": [("get", None), ("post", {})],
+    "admin/payments/ledgerentry/refund/<int:order_id>/": [("post", {"amount": "1.00"})],
     "orders/<int:pk>/": [("get", None)],
     "orders/<int:pk>/review/": [("post", {"rating": "1", "comment": "hijack"})],
     "orders/checkout/<uuid:checkout_id>/": [("get", None)],
@@ -251,6 +256,10 @@ def admin_objects(w: World) -> dict[str, object]:
         "messaging/conversation": w.conversation,
         "messaging/report": w.report,
         "messaging/block": w.block,
+        "payments/ledgerentry": LedgerEntry.objects.get_or_create(
+            key=f"access-control:sale:{w.order.pk}",
+            defaults={"shop": w.shop, "order": w.order, "kind": "sale", "amount": w.order.total},
+        )[0],
     }
 
 

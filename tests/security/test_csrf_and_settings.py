@@ -217,6 +217,11 @@ def test_production_profile_has_secure_cookies_headers_and_a_clean_deploy_check(
         "METRICS_BEARER_TOKEN": "test-only-metrics-token",
         "LOG_LEVEL": "ERROR",
         "STATIC_ROOT": str(tmp_path / "static"),
+        # Production refuses the test payment provider (payments.E001) and Stripe without its secrets (E002/E003).
+        "PAYMENT_PROVIDER": "orders.payments_stripe.StripePaymentProvider",
+        "STRIPE_SECRET_KEY": "sk_test_check_only",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_check_only",
+        "STRIPE_WEBHOOK_SECRET": "whsec_check_only",
     }
     # Production serves hashed static names from the manifest that a deploy's collectstatic writes.
     collected = subprocess.run(

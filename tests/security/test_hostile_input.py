@@ -170,13 +170,13 @@ def test_checkout_with_hostile_address_and_card_stores_nothing(client, buyer, st
         card = card if str(card).replace(" ", "").isdigit() is False else "1234"  # never a real test card
         response = api.post(
             "/api/v1/checkout",
-            {"address": address, "card_number": card, **extra},
+            {"address": address, "payment_method": card, **extra},
             format="json",
             HTTP_IDEMPOTENCY_KEY=f"hostile-{next(counter)}",
         )
         assert_clear_answer(response, allowed=())
         form = {f"ship_{k}": form_value(v) for k, v in address.items()} | {
-            "card_number": form_value(card),
+            "payment_method": form_value(card),
             "token": f"hostile-form-{next(counter)}",
         }
         assert_clear_answer(client.post("/orders/checkout/", form), allowed=())
@@ -190,7 +190,7 @@ def test_checkout_with_hostile_address_and_card_stores_nothing(client, buyer, st
 def test_checkout_refuses_bad_idempotency_keys(buyer, stocked, header):
     CartItem.objects.create(user=buyer, product=stocked, quantity=1)
     response = api_for(buyer).post(
-        "/api/v1/checkout", {"address": {}, "card_number": "1"}, format="json", HTTP_IDEMPOTENCY_KEY=header
+        "/api/v1/checkout", {"address": {}, "payment_method": "1"}, format="json", HTTP_IDEMPOTENCY_KEY=header
     )
     assert response.status_code == 400
     assert Checkout.objects.count() == 0

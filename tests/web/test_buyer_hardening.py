@@ -98,7 +98,7 @@ def test_declined_card_keeps_the_typed_address_and_says_nothing_was_charged_once
         "ship_line2": "Flat 3",
         "ship_city": "Kingston",
         "ship_postcode": "12401",
-        "card_number": "4000 0000 0000 0002",
+        "payment_method": "pm_card_chargeDeclined",
     }
     html = client.post("/orders/checkout/", typed, follow=True).content.decode()
     assert "Your card was declined" in html
@@ -187,7 +187,7 @@ def test_shop_sales_count_is_current_and_equals_the_dashboards_units_sold(
     cart_services.add_item(user=buyer, product_id=product.pk, quantity=2)
     address = ShippingAddress(name="Bea", line1="1 Main St", city="Hudson", postcode="12534")
     with django_capture_on_commit_callbacks(execute=True):
-        place_order(buyer=buyer, address=address, card_number=payments.CARD_SUCCEEDS, idempotency_key="k1")
+        place_order(buyer=buyer, address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key="k1")
     assert "2 items sold" in client.get(shop.get_absolute_url()).content.decode()
     assert Shop.objects.get(pk=shop.pk).sales_count == get_shop_stats(shop=shop).units_sold == 2
 
@@ -201,7 +201,7 @@ def test_a_checkout_waiting_for_its_payment_is_not_counted_as_sales(buyer, shop,
         raise payments.PaymentTimeout("no answer")
 
     monkeypatch.setattr(payments, "charge", provider_silent)
-    result = place_order(buyer=buyer, address=address, card_number=payments.CARD_SUCCEEDS, idempotency_key="k2")
+    result = place_order(buyer=buyer, address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key="k2")
     assert result.payment_status == "unknown"
     assert Shop.objects.get(pk=shop.pk).sales_count == get_shop_stats(shop=shop).units_sold == 0
 

@@ -16,7 +16,7 @@ ADDRESS = {
     "ship_city": "Hudson",
     "ship_postcode": "12534",
     "ship_country": "US",
-    "card_number": "4242 4242 4242 4242",
+    "payment_method": "pm_card_visa",
 }
 
 
@@ -123,7 +123,9 @@ def test_declined_card_keeps_the_cart_and_says_so(client, catalog, buyer):
     client.force_login(buyer)
     client.post(f"/cart/add/{catalog['products'][0].pk}/")
     response = client.post(
-        "/orders/checkout/", {**ADDRESS, "card_number": "4000000000000002", "token": _token(client)}, follow=True
+        "/orders/checkout/",
+        {**ADDRESS, "payment_method": "pm_card_chargeDeclined", "token": _token(client)},
+        follow=True,
     )
     assert "Nothing was charged" in response.content.decode()
     assert CartItem.objects.filter(user=buyer).exists()
@@ -133,7 +135,7 @@ def test_checkout_form_errors_are_400_with_labels(client, catalog, buyer):
     client.force_login(buyer)
     client.post(f"/cart/add/{catalog['products'][0].pk}/")
     response = client.post(
-        "/orders/checkout/", {**ADDRESS, "ship_city": "", "card_number": "12", "token": _token(client)}
+        "/orders/checkout/", {**ADDRESS, "ship_city": "", "payment_method": "12", "token": _token(client)}
     )
     assert response.status_code == 400
     html = response.content.decode()

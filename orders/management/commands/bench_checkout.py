@@ -61,7 +61,7 @@ class Command(BaseCommand):
                     cart_services.add_item(user=buyer, product_id=shop_products[index].pk)
                 started = time.perf_counter()
                 place_order(
-                    buyer=buyer, address=address, card_number=payments.CARD_SUCCEEDS, idempotency_key=f"{run}-{index}"
+                    buyer=buyer, address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key=f"{run}-{index}"
                 )
                 elapsed = time.perf_counter() - started
                 if index >= warmup:

@@ -1,0 +1,36 @@
+"""The payments app's outbox handlers (registered with ``etsy.outbox`` in ``PaymentsConfig.ready``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from etsy.outbox import DONE
+from payments.services import payouts, refunds
+
+
+def pay_sellers(payload: dict) -> str:
+    """A checkout was paid: ledger entries and one transfer per order (the outbox retries on errors)."""
+    payouts.pay_sellers_for_checkout(checkout_id=payload["checkout_id"])
+    return DONE
+
+
+def carry_out_refund(payload: dict) -> str:
+    """A refund was booked: refund the buyer, reverse the seller's share of the transfer, email the buyer."""
+    refunds.carry_out_refund(
+        order_id=payload["order_id"],
+        number=payload["number"],
+        amount=Decimal(payload["amount"]),
+        fee_share=Decimal(payload["fee_share"]),
+    )
+    return DONE
+
+
+def refund_cancelled_order(payload: dict) -> str:
+    """A paid order was cancelled (and restocked by orders): refund what remains of it, through the ledger."""
+    from orders.models import Order
+
+    order = Order.objects.filter(pk=payload["order_id"]).first()
+    if order is None or not refunds.has_remaining(order=order):
+        return DONE
+    refunds.refund_order(order=order)
+    return DONE

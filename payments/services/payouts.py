@@ -1,0 +1,132 @@
+"""Paying sellers: separate charges and transfers, one Transfer per order of a paid checkout."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+
+from orders import payments as provider_calls
+from orders.models import Order
+from payments import selectors
+from payments.models import LedgerEntry, Transfer
+from payments.services import ledger
+from shops import services as shop_services
+
+logger = logging.getLogger(__name__)
+
+PAID_STATUSES = [Order.Status.PAID, Order.Status.SHIPPED, Order.Status.DELIVERED]
+
+
+def ensure_payout_account(*, shop) -> str:
+    """Return the shop's payout account id; in development (not production) make a test one if it has none.
+
+    In production a seller onboards through the provider's Account Link (``create_onboarding_link``).
+    """
+    if shop.payout_account_id:
+        return shop.payout_account_id
+    if settings.IS_PRODUCTION:
+        return ""
+    _create_payout_account(shop=shop)
+    shop.refresh_from_db(fields=["payout_account_id"])
+    return shop.payout_account_id
+
+
+def _create_payout_account(*, shop) -> str:
+    # Arguments are read here: the provider call runs in another thread (its own database connection).
+    shop_id, email = shop.pk, shop.owner.email
+    provider = provider_calls.get_provider()
+    account_id = provider_calls.guarded(
+        lambda: provider.create_payout_account(shop_id=shop_id, email=email), counted=False
+    )
+    shop_services.set_payout_account(shop_id=shop_id, account_id=account_id)
+    return account_id
+
+
+def create_onboarding_link(*, shop, refresh_url: str, return_url: str) -> str:
+    """Return the provider's onboarding URL (Account Link) for the shop's payout account, creating the account."""
+    account_id = shop.payout_account_id or _create_payout_account(shop=shop)
+    provider = provider_calls.get_provider()
+    return provider_calls.guarded(
+        lambda: provider.create_account_link(account_id=account_id, refresh_url=refresh_url, return_url=return_url),
+        counted=False,
+    )
+
+
+def pay_sellers_for_checkout(*, checkout_id) -> int:
+    """Record each paid order's sale and fees and transfer its net to its shop; return transfers made.
+
+    Idempotent: ledger entries by key, one Transfer per order (provider idempotency key per order).
+    Raises PaymentError / PaymentsOpenCircuit (the outbox retries). An order whose shop has no payout
+    account yet keeps its net in the shop's balance (pending) until one exists.
+    """
+    orders = list(
+        Order.objects.filter(checkout_id=checkout_id, status__in=PAID_STATUSES)
+        .select_related("shop__owner", "checkout")
+        .order_by("pk")
+    )
+    made = 0
+    for order in orders:
+        with transaction.atomic():
+            ledger.record_sale(order=order)
+        made += pay_seller_for_order(order=order)
+    return made
+
+
+def pay_seller_for_order(*, order) -> int:
+    """Transfer one order's net to its shop (once); return 1 when a transfer was made now."""
+    if Transfer.objects.filter(order=order).exists():
+        return 0
+    # What the ledger owes for the order now (sale, fees, any refund booked before the transfer).
+    net = selectors.get_order_net(order_id=order.pk)
+    if net <= 0:
+        return 0
+    account_id = ensure_payout_account(shop=order.shop)
+    if not account_id:
+        logger.info("seller transfer waits for a payout account", extra={"order_id": order.pk})
+        return 0
+    provider = provider_calls.get_provider()
+    request = {  # read before the call: it runs in another thread (its own database connection)
+        "amount": net,
+        "currency": order.checkout.currency,
+        "destination": account_id,
+        "source_transaction": order.checkout.provider_charge_id,
+        "transfer_group": f"checkout_{order.checkout_id}",
+        "idempotency_key": f"transfer:order:{order.pk}",
+    }
+    transfer_id = provider_calls.guarded(lambda: provider.create_transfer(**request))
+    with transaction.atomic():
+        Transfer.objects.get_or_create(
+            order=order, defaults={"shop_id": order.shop_id, "provider_transfer_id": transfer_id, "amount": net}
+        )
+        ledger.append(
+            shop_id=order.shop_id,
+            order_id=order.pk,
+            kind=LedgerEntry.Kind.PAYOUT,
+            amount=-net,
+            key=f"payout:order:{order.pk}",
+            reference=transfer_id,
+        )
+    return 1
+
+
+def transfer_pending_payouts(*, limit: int = 200) -> int:
+    """Transfer the nets still held for orders whose shop has a payout account now; return transfers made.
+
+    Catches up after a seller's onboarding or a provider outage. One order's failure does not stop the rest.
+    """
+    orders = list(
+        Order.objects.filter(ledger_entries__kind=LedgerEntry.Kind.SALE, transfer__isnull=True)
+        .exclude(shop__payout_account_id="")
+        .select_related("shop__owner", "checkout")
+        .distinct()
+        .order_by("pk")[:limit]
+    )
+    made = 0
+    for order in orders:
+        try:
+            made += pay_seller_for_order(order=order)
+        except (provider_calls.PaymentError, provider_calls.PaymentsOpenCircuit):
+            logger.warning("seller transfer failed; retried next run", exc_info=True, extra={"order_id": order.pk})
+    return made

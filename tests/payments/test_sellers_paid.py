@@ -1,0 +1,125 @@
+"""Sellers get paid: fees frozen on each order, ledger entries per shop, one transfer per order."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from orders.models import Checkout, Order
+from payments.models import LedgerEntry, Transfer
+from shops.models import Shop
+from tests.payments.conftest import ADDRESS, LS_SUCCEEDS, run_outbox
+
+pytestmark = pytest.mark.django_db
+
+
+def _checkout(client, payment_method, key="k1"):
+    return client.post(
+        "/api/v1/checkout",
+        {"address": ADDRESS, "payment_method": payment_method},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_fees_are_frozen_on_each_order_by_the_rule_in_settings(settings, buyer_client, two_shop_cart):
+    settings.MARKETPLACE_FEE_PERCENT = 6.5
+    settings.PAYMENT_PROCESSING_PERCENT = 3.0
+    settings.PAYMENT_PROCESSING_FIXED = "0.25"
+    assert _checkout(buyer_client, "pm_card_visa").status_code == 201
+    first = Order.objects.order_by("shop_id").first()
+    # 40.89: 6.5 % = 2.66 (2.65785), 3 % + 0.25 = 1.48 (1.4767)
+    assert first.total == Decimal("40.89")
+    assert (first.transaction_fee, first.processing_fee, first.net) == (
+        Decimal("2.66"),
+        Decimal("1.48"),
+        Decimal("36.75"),
+    )
+    settings.MARKETPLACE_FEE_PERCENT = 10  # a later change of the rule leaves placed orders alone
+    first.refresh_from_db()
+    assert first.transaction_fee == Decimal("2.66")
+
+
+def test_two_shop_checkout_through_stripe_pays_each_shop_its_net(
+    stripe_client, connect_fake, buyer_client, two_shop_cart
+):
+    assert _checkout(buyer_client, LS_SUCCEEDS).status_code == 201
+    checkout = Checkout.objects.get()
+    assert run_outbox("checkout.paid") == 1
+    orders = list(Order.objects.filter(checkout=checkout).order_by("shop_id"))
+    assert len(connect_fake.transfers) == 2 and Transfer.objects.count() == 2
+    for order in orders:
+        transfer = Transfer.objects.get(order=order)
+        sent = connect_fake.transfers[transfer.provider_transfer_id]
+        assert sent["amount"] == int(order.net * 100)
+        assert sent["source_transaction"] == checkout.provider_charge_id  # the PaymentIntent's charge
+        assert sent["transfer_group"] == f"checkout_{checkout.pk}"
+        shop = Shop.objects.get(pk=order.shop_id)
+        assert sent["destination"] == shop.payout_account_id and shop.payout_account_id.startswith("acct_")
+        entries = {e.kind: e.amount for e in LedgerEntry.objects.filter(order=order)}
+        assert entries == {"sale": order.total, "fee": -order.fees, "payout": -order.net}
+        assert entries["sale"] + entries["fee"] == order.net
+    assert sum(o.total for o in orders) == checkout.total  # one PaymentIntent for both
+    # Running the handler again (a retried outbox row) neither transfers nor books twice.
+    from payments.services.payouts import pay_sellers_for_checkout
+
+    pay_sellers_for_checkout(checkout_id=checkout.pk)
+    assert len(connect_fake.transfers) == 2 and LedgerEntry.objects.count() == 6
+
+
+def test_ledger_entries_are_append_only_and_signed_per_kind(buyer_client, two_shop_cart):
+    assert _checkout(buyer_client, "pm_card_visa").status_code == 201
+    run_outbox("checkout.paid")
+    entry = LedgerEntry.objects.filter(kind="sale").first()
+    with pytest.raises(ValueError):
+        entry.save()
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        LedgerEntry.objects.filter(pk=entry.pk).update(amount=Decimal("1.00"))
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        LedgerEntry.objects.filter(pk=entry.pk).delete()
+    for kind, amount in (
+        ("sale", "-1.00"),
+        ("fee", "1.00"),
+        ("refund", "2.00"),
+        ("fee_refund", "-1.00"),
+        ("payout", "0"),
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            LedgerEntry.objects.create(shop_id=entry.shop_id, kind=kind, amount=Decimal(amount), key=f"x:{kind}")
+    assert LedgerEntry.objects.get(pk=entry.pk).amount == entry.amount
+
+
+def test_seller_payments_api_answers_balance_pending_and_entries(buyer_client, seller_client, shop, two_shop_cart):
+    assert _checkout(buyer_client, "pm_card_visa").status_code == 201
+    run_outbox("checkout.paid")
+    body = seller_client.get("/api/v1/seller/payments").json()
+    order = Order.objects.get(shop=shop)
+    assert body["balance"] == "0.00" and body["pending"] == "0.00"  # all transferred
+    kinds = sorted((e["kind"], e["amount"]) for e in body["entries"])
+    assert kinds == sorted([("fee", str(-order.fees)), ("payout", str(-order.net)), ("sale", str(order.total))])
+    assert {e["order_id"] for e in body["entries"]} == {order.pk}
+    assert all(e["created_at"] for e in body["entries"])
+
+
+def test_seller_payments_api_is_for_shop_owners_only(buyer_client):
+    assert buyer_client.get("/api/v1/seller/payments").status_code == 403
+
+
+def test_a_shop_without_payout_account_in_production_keeps_its_net_pending_until_onboarded(
+    settings, buyer_client, seller_client, shop, two_shop_cart
+):
+    from payments.tasks import transfer_pending_payouts_task
+
+    settings.IS_PRODUCTION = True  # no automatic test accounts
+    assert _checkout(buyer_client, "pm_card_visa").status_code == 201
+    run_outbox("checkout.paid")
+    mine = Order.objects.get(shop=shop)
+    body = seller_client.get("/api/v1/seller/payments").json()
+    assert body["balance"] == body["pending"] == str(mine.net)
+    assert not Transfer.objects.exists()
+    assert transfer_pending_payouts_task() == 0  # still no account
+    Shop.objects.filter(pk=shop.pk).update(payout_account_id="acct_test_onboarded")
+    assert transfer_pending_payouts_task() == 1
+    body = seller_client.get("/api/v1/seller/payments").json()
+    assert body["balance"] == body["pending"] == "0.00"
+    assert Transfer.objects.get(order=mine).amount == mine.net
