@@ -67,15 +67,15 @@ def test_checkout_form_after_a_lost_connection_finishes_the_same_order_when_sent
     client.force_login(buyer)
     client.post(f"/cart/add/{product.pk}/")
     form = _checkout_form(client)
-    real_charge, kills = payments.charge, [2]  # the request and its own retry both lose the connection
+    real_confirm, kills = payments.confirm_payment, [2]  # the request and its own retry both lose the connection
 
     def charge(**kwargs):
         if kills[0]:
             kills[0] -= 1
             terminate_app_connection()
-        return real_charge(**kwargs)
+        return real_confirm(**kwargs)
 
-    monkeypatch.setattr(payments, "charge", charge)
+    monkeypatch.setattr(payments, "confirm_payment", charge)
     first = client.post("/orders/checkout/", form)
     assert first.status_code == 503 and "never charges twice" in first.content.decode()
     again = client.post("/orders/checkout/", form)  # the same form, the same token
@@ -200,7 +200,7 @@ def test_a_checkout_waiting_for_its_payment_is_not_counted_as_sales(buyer, shop,
     def provider_silent(**kwargs):
         raise payments.PaymentTimeout("no answer")
 
-    monkeypatch.setattr(payments, "charge", provider_silent)
+    monkeypatch.setattr(payments, "confirm_payment", provider_silent)
     result = place_order(buyer=buyer, address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key="k2")
     assert result.payment_status == "unknown"
     assert Shop.objects.get(pk=shop.pk).sales_count == get_shop_stats(shop=shop).units_sold == 0
