@@ -30,19 +30,15 @@ VOCABULARY_PENDING_KEY = "search:vocabulary-refresh-pending"
 VOCABULARY_REFRESH_DELAY = 60  # seconds: one refresh covers a burst of edits
 
 
-def _is_elasticsearch_enabled() -> bool:
-    return indexing.is_elasticsearch_enabled()
-
-
 def reindex_products_after_commit(product_ids: list[int]) -> None:
-    if _is_elasticsearch_enabled() and product_ids:
+    if indexing.is_elasticsearch_enabled() and product_ids:
         outbox.publish(topic=events.TOPIC_INDEX_PRODUCTS, payload={"product_ids": sorted(set(product_ids))})
     transaction.on_commit(partial(_products_changed, product_ids=list(product_ids)))
 
 
 def reindex_shop_after_commit(shop_id: int, fields: list[str] | None = None) -> None:
     """``fields`` changed (None: unknown, as after a save)."""
-    if _is_elasticsearch_enabled():
+    if indexing.is_elasticsearch_enabled():
         outbox.publish(topic=events.TOPIC_INDEX_SHOP, payload={"shop_id": shop_id})
     transaction.on_commit(partial(_shop_changed, shop_id=shop_id, fields=fields))
 

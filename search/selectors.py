@@ -29,7 +29,7 @@ from catalog.models import Category, Product
 from etsy import metrics
 from etsy.breakers import search_breaker
 from etsy.cache import TTL, cache_aside
-from search import caching
+from search import caching, indexing
 from search.analysis import MAX_WORD_LENGTH, fold
 from search.backends import BackendResult
 from search.backends import postgres as postgres_backend
@@ -102,12 +102,8 @@ def _answer(params: SearchParams) -> tuple[BackendResult, bool]:
     return answer, degraded
 
 
-def is_elasticsearch_enabled() -> bool:
-    return bool(getattr(settings, "ELASTICSEARCH_URL", ""))
-
-
 def _ask_backends(*, params: SearchParams, category: Category | None) -> tuple[BackendResult, bool]:
-    if is_elasticsearch_enabled():
+    if indexing.is_elasticsearch_enabled():
         from search.backends import elasticsearch as es_backend
 
         try:
