@@ -13,11 +13,10 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from etsy.emails import send_templated_email
 from etsy.outbox import DEFER, DONE
 from messaging.models import Block, Conversation, Message, Side
 
@@ -74,15 +73,7 @@ def notify_other_side(payload: dict, *, now: datetime | None = None) -> str:
         "recipient": to,
         "link": _link(conversation, recipient_side),
     }
-    subject = " ".join(render_to_string("emails/message_new_subject.txt", context).split())
-    mail = EmailMultiAlternatives(
-        subject,
-        render_to_string("emails/message_new.txt", context),
-        settings.DEFAULT_FROM_EMAIL,
-        [to.email],
-    )
-    mail.attach_alternative(render_to_string("emails/message_new.html", context), "text/html")
-    mail.send()
+    send_templated_email(template="message_new", to=[to.email], context=context)
     Conversation.objects.filter(pk=conversation.pk).update(**{f"{recipient_side}_emailed_at": now})
     logger.info("message notification sent", extra={"conversation_id": conversation.pk, "side": recipient_side})
     return DONE

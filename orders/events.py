@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-
+from etsy.emails import send_templated_email
 from etsy.outbox import DEFER, DONE
 from orders.models import Order
 
@@ -25,15 +22,6 @@ TOPIC_ORDER_REFUND = "order.refund"
 # A checkout was paid: the payments app (above orders) registers the handler that records the sales in
 # the shops' ledgers and transfers each order's net to its shop. Orders only publishes it.
 TOPIC_CHECKOUT_PAID = "checkout.paid"
-
-
-def _send(*, template: str, to: list[str], context: dict) -> None:
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
-    text = render_to_string(f"emails/{template}.txt", context)
-    html = render_to_string(f"emails/{template}.html", context)
-    mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, to)
-    mail.attach_alternative(html, "text/html")
-    mail.send()
 
 
 def _load_order(order_id: int) -> Order | None:
@@ -52,7 +40,7 @@ def notify_seller_of_order(payload: dict) -> str:
         return DONE
     if order.status == Order.Status.PENDING_PAYMENT:
         return DEFER
-    _send(
+    send_templated_email(
         template="order_new_seller",
         to=[order.shop.owner.email],
         context={"order": order, "shop": order.shop, "items": list(order.items.all()), "checkout": order.checkout},
@@ -66,7 +54,7 @@ def notify_buyer_of_shipment(payload: dict) -> str:
     order = _load_order(payload["order_id"])
     if order is None:
         return DONE
-    _send(
+    send_templated_email(
         template="order_shipped_buyer",
         to=[order.buyer.email],
         context={"order": order, "shop": order.shop, "items": list(order.items.all())},

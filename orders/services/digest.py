@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
-from django.template.loader import render_to_string
 
 from catalog.models import Favorite, Product
+from etsy.emails import send_templated_email
 from orders.models import Order
 from shops.models import Shop
 from shops.services import claim_daily_digest
@@ -72,13 +71,5 @@ def send_daily_digest(*, shop_id: int, day: dt.date) -> DigestOutcome:
         has_news = bool(log.new_orders or log.new_favorites or log.low_stock)
         if has_news:
             context = {"shop": shop, "day": day, "site_url": getattr(settings, "SITE_URL", ""), **figures}
-            subject = render_to_string("emails/seller_daily_digest_subject.txt", context).strip()
-            message = EmailMultiAlternatives(
-                subject,
-                render_to_string("emails/seller_daily_digest.txt", context),
-                settings.DEFAULT_FROM_EMAIL,
-                [shop.owner.email],
-            )
-            message.attach_alternative(render_to_string("emails/seller_daily_digest.html", context), "text/html")
-            message.send()
+            send_templated_email(template="seller_daily_digest", to=[shop.owner.email], context=context)
     return DigestOutcome(shop_id, day, has_news, "sent" if has_news else "nothing to report")

@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Sum
-from django.template.loader import render_to_string
 
 from catalog.signals import products_changed
 from catalog.stock import lock_products, restock
 from etsy import outbox
+from etsy.emails import send_templated_email
 from orders import payments as provider_calls
 from orders.models import Order
 from payments.exceptions import OrderNotRefundable, RefundTooLarge
@@ -151,12 +149,4 @@ def carry_out_refund(*, order_id: int, number: int, amount: Decimal, fee_share: 
 
 def _email_buyer(*, order: Order, amount: Decimal) -> None:
     context = {"order": order, "shop": order.shop, "amount": amount}
-    subject = render_to_string("emails/order_refunded_buyer_subject.txt", context).strip()
-    mail = EmailMultiAlternatives(
-        subject,
-        render_to_string("emails/order_refunded_buyer.txt", context),
-        settings.DEFAULT_FROM_EMAIL,
-        [order.buyer.email],
-    )
-    mail.attach_alternative(render_to_string("emails/order_refunded_buyer.html", context), "text/html")
-    mail.send()
+    send_templated_email(template="order_refunded_buyer", to=[order.buyer.email], context=context)

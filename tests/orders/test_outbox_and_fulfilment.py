@@ -49,7 +49,7 @@ def test_pending_order_is_deferred_and_cancelled_order_never_emailed():
 
 def test_failed_send_leaves_the_row_for_a_retry():
     message = _placed(OrderFactory(status=Order.Status.PAID))
-    with mock.patch("orders.events.EmailMultiAlternatives.send", side_effect=ConnectionError("smtp down")):
+    with mock.patch("etsy.emails.EmailMultiAlternatives.send", side_effect=ConnectionError("smtp down")):
         assert outbox_services.process(message_id=message.pk) == "failed"
     message.refresh_from_db()
     assert message.processed_at is None and message.failures == 1 and "smtp down" in message.last_error
