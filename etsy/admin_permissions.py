@@ -12,14 +12,8 @@ def is_marketplace_admin(request) -> bool:
     return bool(request.user.is_active and request.user.is_superuser)
 
 
-class MarketplaceAdminOnly(admin.ModelAdmin):
-    """Rows sellers never see (payments, the outbox, digests): marketplace admins read them, nobody edits them."""
-
-    def has_module_permission(self, request):
-        return is_marketplace_admin(request)
-
-    def has_view_permission(self, request, obj=None):
-        return is_marketplace_admin(request)
+class ReadOnlyAdminMixin:
+    """Rows written only by services (ledgers, the outbox, digests): the admin shows them, nobody edits them."""
 
     def has_add_permission(self, request):
         return False
@@ -29,3 +23,13 @@ class MarketplaceAdminOnly(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class MarketplaceAdminOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Rows sellers never see (payments, the outbox, digests): marketplace admins read them, nobody edits them."""
+
+    def has_module_permission(self, request):
+        return is_marketplace_admin(request)
+
+    def has_view_permission(self, request, obj=None):
+        return is_marketplace_admin(request)

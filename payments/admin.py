@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from etsy.admin_permissions import ReadOnlyAdminMixin
 from etsy.exceptions import DomainError
 from orders import selectors as order_selectors
 from orders.exceptions import OrderNotFound
@@ -26,7 +27,7 @@ from shops.admin_scoping import ShopScopedAdmin, seller_shop
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ShopScopedAdmin):
+class LedgerEntryAdmin(ReadOnlyAdminMixin, ShopScopedAdmin):
     list_display = ["created_at", "kind", "amount", "order", "reference"]
     list_filter = ["kind", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["order"]
@@ -34,15 +35,6 @@ class LedgerEntryAdmin(ShopScopedAdmin):
     search_fields = ["=order__id", "reference"]
     change_list_template = "admin/payments/ledgerentry/change_list.html"
     view_on_site = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         export = path("export.csv", self.admin_site.admin_view(self.export_csv), name="payments_ledgerentry_export")
