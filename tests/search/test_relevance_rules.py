@@ -309,7 +309,7 @@ def test_results_page_past_the_end_shows_the_last_page(client, make_listing):
 
 @pytest.fixture
 def small_candidate_limit(monkeypatch):
-    from search.backends import postgres
+    from search.backends.postgres import query as postgres
 
     monkeypatch.setattr(postgres, "CANDIDATE_LIMIT", 3)
 

@@ -238,7 +238,7 @@ class Command(BaseCommand):
 
     def _latency(self, *, passes: int) -> None:
         """p50/p95/p99 of cache misses, judged and broad queries, with and without the candidate bound."""
-        from search.backends import postgres
+        from search.backends.postgres import query as postgres
 
         judged = [q.q for q in load_judgments()]
         search_products(params=SearchParams(q="warm up"))
