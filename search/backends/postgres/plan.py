@@ -48,19 +48,22 @@ def make_plan(analyzed: AnalyzedQuery) -> Plan:
     return Plan(analyzed=analyzed, required=required, vintage=vintage, optional=optional, shop_query=shop_query)
 
 
-def match_sql(plan: Plan, *, relaxed: bool, sql_params: dict[str, object]) -> tuple[str, str, str]:
-    """Return the SQL condition a listing must meet, its tier and its head-concept flag."""
+def match_sql(plan: Plan, *, relaxed: bool, sql_params: dict[str, object], prefix: str = "") -> tuple[str, str, str]:
+    """Return the SQL condition a listing must meet, its tier and its head-concept flag.
+
+    ``prefix`` names the bind parameters, so two conditions can share one statement.
+    """
     # Group queries arrive stemmed (tsquery text built from [^\W_]+ lexemes) as typed
     # parameters: the planner sees constants, and nothing is re-parsed per row.
     texts = []
     for i, group in enumerate(plan.required):
-        sql_params[f"g{i}"] = group.tsquery_text()
+        sql_params[f"{prefix}g{i}"] = group.tsquery_text()
         texts.append(f"({group.tsquery_text()})")
     conditions = []
     if not relaxed:
         if texts:
-            sql_params["match"] = " & ".join(texts)
-            conditions.append("p.search_vector @@ %(match)s::tsquery")
+            sql_params[f"{prefix}match"] = " & ".join(texts)
+            conditions.append(f"p.search_vector @@ %({prefix}match)s::tsquery")
         if plan.vintage is not None:
             conditions.append("p.is_vintage")
         tier = str(TIER_EXACT)
@@ -79,11 +82,11 @@ def match_sql(plan: Plan, *, relaxed: bool, sql_params: dict[str, object]) -> tu
         if plan.concepts < 2:  # "gift for him" with nothing for him: the gifts, after whatever there is
             parts += [f"({g.tsquery_text()})" for g in plan.optional]
         if parts:
-            sql_params["match"] = " | ".join(f"({part})" for part in parts)
-            conditions.append("p.search_vector @@ %(match)s::tsquery")
+            sql_params[f"{prefix}match"] = " | ".join(f"({part})" for part in parts)
+            conditions.append(f"p.search_vector @@ %({prefix}match)s::tsquery")
         else:
             conditions.append("false")
-        coverage = " + ".join(f"(p.search_vector @@ %(g{i})s::tsquery)::int" for i in range(len(texts)))
+        coverage = " + ".join(f"(p.search_vector @@ %({prefix}g{i})s::tsquery)::int" for i in range(len(texts)))
         if plan.vintage is not None:
             coverage += " + p.is_vintage::int"
         tier = (
@@ -96,7 +99,7 @@ def match_sql(plan: Plan, *, relaxed: bool, sql_params: dict[str, object]) -> tu
         tier = f"CASE WHEN {IN_NAMED_SHOP} THEN {TIER_SHOP} ELSE {tier} END"
     # English puts the thing last ("pendant lamp", "leather tote"): among listings missing one
     # concept, those that are the thing asked for come before those that only share a word with it.
-    head = f"(p.search_vector @@ %(g{len(texts) - 1})s::tsquery)::int" if len(texts) >= 2 else "0"
+    head = f"(p.search_vector @@ %({prefix}g{len(texts) - 1})s::tsquery)::int" if len(texts) >= 2 else "0"
     return match, tier, head
 
 

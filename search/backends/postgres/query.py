@@ -11,21 +11,31 @@ from search.analysis import analyze
 from search.backends import BackendResult
 from search.backends.postgres.plan import IN_NAMED_SHOP, NAMED_SHOPS_SQL, NO_SHOPS_SQL, Plan, make_plan, match_sql
 from search.backends.postgres.scoring import BOOST_SQL, EXACT_WORDS_WEIGHT, NAMED_SHOP_RANK, TS_WEIGHTS
-from search.backends.postgres.statements import browse_sql, search_sql
+from search.backends.postgres.statements import broad_page_sql, browse_sql, search_sql
 from search.types import PRICE_RANGES, CategoryFacet, PriceRangeFacet, SearchParams, ShopMatch, price_range_bounds
 
 CATEGORY_FACET_SIZE = 20
 
-# A query matching more listings than this ("handmade" matches most of the catalog) is answered
-# from this many candidates: the newest (recency is part of the ranking) or the first by the sort
-# asked for, read in index order, so its cost stops growing with the catalog. The total then
-# reads "10,000+" and the facets count the candidates (``total_is_capped``).
+# Counts and facets are exact up to CANDIDATE_LIMIT matches; past it the total reads "10,000+"
+# (``total_is_capped``) and the facets, read from the first CANDIDATE_LIMIT found, show no counts.
 CANDIDATE_LIMIT = 10_000
+# At most this many matches are scored (``ts_rank`` reads each one's text): the newest (recency is
+# part of the ranking), the first by the sort asked for, or every full match of a relaxed query
+# first. Below it every match is ranked, so small catalogs and narrow queries rank exactly.
+RANK_LIMIT = 1_000
+# A broad query's candidates, read from an index in this order so the scan stops after RANK_LIMIT.
 _CANDIDATES_ORDER = {
     "relevance": "p.created_at DESC, p.product_id DESC",
     "newest": "p.created_at DESC, p.product_id DESC",
     "price_asc": "p.price ASC, p.product_id ASC",
     "price_desc": "p.price DESC, p.product_id DESC",
+}
+# Which found listings are ranked when more than RANK_LIMIT match (tier and head: relaxed queries).
+_PICK_ORDER = {
+    "relevance": "tier DESC, head DESC, created_at DESC, id DESC",
+    "newest": "tier DESC, created_at DESC, id DESC",
+    "price_asc": "tier DESC, price ASC, id ASC",
+    "price_desc": "tier DESC, price DESC, id DESC",
 }
 
 _ORDER_BY = {
@@ -137,33 +147,60 @@ def _run(*, params: SearchParams, category: Category | None, plan: Plan | None, 
         )
         return _fetch(sql, sql_params)
 
-    def statement(candidates_order: str | None) -> str:
-        return search_sql(
-            named=NAMED_SHOPS_SQL if plan.shop_query else NO_SHOPS_SQL,
-            where=" AND ".join(where),
-            score=score,
-            tier=tier,
-            head=head,
-            order_by=_ORDER_BY[params.sort],
-            price_counts=price_counts,
-            candidates_order=candidates_order,
-        )
-
-    # Every match when there are at most CANDIDATE_LIMIT (one more tells there are more)...
-    sql_params["candidate_limit"] = CANDIDATE_LIMIT + 1
-    result = _fetch(statement(None), sql_params)
+    named = NAMED_SHOPS_SQL if plan.shop_query else NO_SHOPS_SQL
+    sql_params["count_limit"] = CANDIDATE_LIMIT + 1  # one more tells there are more
+    sql_params["candidate_limit"] = CANDIDATE_LIMIT
+    # A page past the first RANK_LIMIT listings (sorted by price, say) ranks as many as it needs.
+    sql_params["rank_limit"] = max(RANK_LIMIT, params.page * params.per_page)
+    sql = search_sql(
+        named=named,
+        where=" AND ".join(where),
+        score=score,
+        tier=tier,
+        # The head concept orders relaxed matches before they are ranked; full matches all have it.
+        pick_head=head if relaxed else "0",
+        head=head,
+        pick_order=_PICK_ORDER[params.sort],
+        order_by=_ORDER_BY[params.sort],
+        price_counts=price_counts,
+    )
+    result = _fetch(sql, sql_params)
     if result.total <= CANDIDATE_LIMIT:
         return result
-    # ...else a broad query: the best CANDIDATE_LIMIT by recency (part of the ranking) or by the
-    # sort asked for, read from the index in that order; "10,000+" and facets of those.
-    sql_params["candidate_limit"] = CANDIDATE_LIMIT
-    result = _fetch(statement(_CANDIDATES_ORDER[params.sort]), sql_params)
+    # A broad query: "10,000+", the facets of the first 10,000 found, and the page ranked from
+    # the first RANK_LIMIT by recency or by the sort asked for, read in index order.
+    result.total = CANDIDATE_LIMIT
     result.total_is_capped = True
+    also = None
+    if relaxed:  # the full matches (fewer than a page) are ranked whatever their age
+        exact, _, _ = match_sql(plan, relaxed=False, sql_params=sql_params, prefix="exact_")
+        also = " AND ".join([*where[:1], exact, *where[2:]])
+    sql = broad_page_sql(
+        named=named,
+        where=" AND ".join(where),
+        also=also,
+        score=score,
+        tier=tier,
+        head=head,
+        candidates_order=_CANDIDATES_ORDER[params.sort],
+        order_by=_ORDER_BY[params.sort],
+    )
+    result.ids = _fetch_ids(sql, sql_params)
     return result
 
 
+def _cursor():
+    return connections[router.db_for_read(Category)].cursor()
+
+
+def _fetch_ids(sql: str, sql_params: dict[str, object]) -> list[int]:
+    with _cursor() as cursor:
+        cursor.execute(sql, sql_params)
+        return list(cursor.fetchone()[0])
+
+
 def _fetch(sql: str, sql_params: dict[str, object]) -> BackendResult:
-    with connections[router.db_for_read(Category)].cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, sql_params)
         total, categories, prices, ids, *shops = cursor.fetchone()
     categories = json.loads(categories) if isinstance(categories, str) else categories

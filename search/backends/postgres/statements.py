@@ -9,38 +9,77 @@ def search_sql(
     where: str,
     score: str,
     tier: str,
+    pick_head: str,
     head: str,
+    pick_order: str,
     order_by: str,
     price_counts: list[str],
-    candidates_order: str | None,
 ) -> str:
-    """Score the matches once; read the total, facets, the page and the named shops from that set.
+    """Find the matches (at most ``count_limit``), rank the best ``rank_limit`` of them, read the answer.
 
-    At most ``candidate_limit`` matches are read: all of them when fewer (the figures are exact),
-    else the best by ``candidates_order`` (a broad query: see ``CANDIDATE_LIMIT``).
+    ``found`` reads the filter columns of the matches, never their text: the total and both
+    facets come from it, exact when there are fewer than ``count_limit``. When there are, the
+    first ``rank_limit`` of them by ``pick_order`` (recency, or the sort asked for) are scored
+    with ``ts_rank`` and the page is read from those. When there are more (a broad query), nothing
+    is ranked here: ``broad_page_sql`` picks the candidates in index order instead.
     """
-    order = f"ORDER BY {candidates_order}" if candidates_order else ""
     return f"""
 WITH named AS MATERIALIZED ({named}),
-candidates AS MATERIALIZED (
-    SELECT p.* FROM search_listing p WHERE {where} {order} LIMIT %(candidate_limit)s
+found AS MATERIALIZED (
+    SELECT p.product_id AS id, p.category_id, p.price, p.created_at, {tier} AS tier, {pick_head} AS head
+      FROM search_listing p
+     WHERE {where}
+     LIMIT %(count_limit)s
 ),
-matched AS MATERIALIZED (
-    SELECT p.product_id AS id, p.category_id, p.price, p.created_at, {score} AS score,
-           {tier} AS tier, {head} AS head
-      FROM candidates p
-)
+picked AS MATERIALIZED (
+    SELECT p.id, p.price, p.created_at, p.tier
+      FROM found p
+     WHERE (SELECT count(*) FROM found) < %(count_limit)s
+     ORDER BY {pick_order}
+     LIMIT %(rank_limit)s
+),
+ranked AS MATERIALIZED (
+    SELECT f.id, f.price, f.created_at, f.tier, {head} AS head, {score} AS score
+      FROM picked f JOIN search_listing p ON p.product_id = f.id
+),
+counted AS (SELECT * FROM found LIMIT %(candidate_limit)s)
 SELECT
-    (SELECT count(*) FROM matched),
+    (SELECT count(*) FROM found),
     (SELECT coalesce(json_agg(json_build_array(c.slug, c.name, f.n) ORDER BY f.n DESC, c.name), '[]')
-       FROM (SELECT category_id, count(*) AS n FROM matched GROUP BY category_id
+       FROM (SELECT category_id, count(*) AS n FROM counted GROUP BY category_id
               ORDER BY n DESC, category_id LIMIT %(facet_size)s) f
        JOIN catalog_category c ON c.id = f.category_id),
-    (SELECT json_build_array({", ".join(price_counts)}) FROM matched p),
+    (SELECT json_build_array({", ".join(price_counts)}) FROM counted p),
     (SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
-       FROM (SELECT id, score, created_at, price, tier, head FROM matched
+       FROM (SELECT id, score, created_at, price, tier, head FROM ranked
               ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page),
     (SELECT coalesce(json_agg(json_build_array(id, name, slug) ORDER BY ord), '[]') FROM named)
+"""
+
+
+def broad_page_sql(
+    *, named: str, where: str, also: str | None, score: str, tier: str, head: str, candidates_order: str, order_by: str
+) -> str:
+    """The page of a broad query: the first ``rank_limit`` matches in index order, ranked.
+
+    ``candidates_order`` is one an index serves (recency, price), so the scan stops after
+    ``rank_limit`` matches however many there are. ``also`` adds listings that must be ranked
+    whatever their age (the full matches of a relaxed query).
+    """
+    union = f"UNION SELECT p.product_id FROM search_listing p WHERE {also}" if also else ""
+    return f"""
+WITH named AS MATERIALIZED ({named}),
+picked AS MATERIALIZED (
+    (SELECT p.product_id AS id FROM search_listing p WHERE {where} ORDER BY {candidates_order} LIMIT %(rank_limit)s)
+    {union}
+),
+ranked AS MATERIALIZED (
+    SELECT p.product_id AS id, p.price, p.created_at, {tier} AS tier, {head} AS head, {score} AS score
+      FROM picked f JOIN search_listing p ON p.product_id = f.id
+)
+SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
+  FROM (SELECT id, score, created_at, price, tier, head FROM ranked
+         ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page
 """
 
 
