@@ -23,9 +23,11 @@ CANDIDATE_LIMIT = 10_000
 # part of the ranking), the first by the sort asked for, or every full match of a relaxed query
 # first. Below it every match is ranked, so small catalogs and narrow queries rank exactly.
 RANK_LIMIT = 1_000
-# A broad query's candidates, read from an index in this order so the scan stops after RANK_LIMIT.
+# A broad query's candidates: the listings found (in table order) and the matches among this many
+# newest listings, read in index order (recency is part of the ranking).
+RECENT_LIMIT = 3_000
+# A broad query sorted by age or price reads its page from an index in this order.
 _CANDIDATES_ORDER = {
-    "relevance": "p.created_at DESC, p.product_id DESC",
     "newest": "p.created_at DESC, p.product_id DESC",
     "price_asc": "p.price ASC, p.product_id ASC",
     "price_desc": "p.price DESC, p.product_id DESC",
@@ -150,11 +152,17 @@ def _run(*, params: SearchParams, category: Category | None, plan: Plan | None, 
     named = NAMED_SHOPS_SQL if plan.shop_query else NO_SHOPS_SQL
     sql_params["count_limit"] = CANDIDATE_LIMIT + 1  # one more tells there are more
     sql_params["candidate_limit"] = CANDIDATE_LIMIT
+    sql_params["recent_limit"] = RECENT_LIMIT
     # A page past the first RANK_LIMIT listings (sorted by price, say) ranks as many as it needs.
     sql_params["rank_limit"] = max(RANK_LIMIT, params.page * params.per_page)
+    also = None
+    if relaxed:  # a broad relaxed query ranks its full matches (fewer than a page) whatever their age
+        exact, _, _ = match_sql(plan, relaxed=False, sql_params=sql_params, prefix="exact_")
+        also = " AND ".join([*where[:1], exact, *where[2:]])
     sql = search_sql(
         named=named,
         where=" AND ".join(where),
+        also=also,
         score=score,
         tier=tier,
         # The head concept orders relaxed matches before they are ranked; full matches all have it.
@@ -167,14 +175,13 @@ def _run(*, params: SearchParams, category: Category | None, plan: Plan | None, 
     result = _fetch(sql, sql_params)
     if result.total <= CANDIDATE_LIMIT:
         return result
-    # A broad query: "10,000+", the facets of the first 10,000 found, and the page ranked from
-    # the first RANK_LIMIT by recency or by the sort asked for, read in index order.
+    # A broad query: "10,000+" and the facets of the first 10,000 found.
     result.total = CANDIDATE_LIMIT
     result.total_is_capped = True
-    also = None
-    if relaxed:  # the full matches (fewer than a page) are ranked whatever their age
-        exact, _, _ = match_sql(plan, relaxed=False, sql_params=sql_params, prefix="exact_")
-        also = " AND ".join([*where[:1], exact, *where[2:]])
+    if params.sort == "relevance":
+        return result
+    # Sorted by price or age, the page is read in that index order instead: exact, however many match.
+    sql_params["rank_limit"] = params.page * params.per_page
     sql = broad_page_sql(
         named=named,
         where=" AND ".join(where),

@@ -7,6 +7,7 @@ def search_sql(
     *,
     named: str,
     where: str,
+    also: str | None,
     score: str,
     tier: str,
     pick_head: str,
@@ -17,12 +18,24 @@ def search_sql(
 ) -> str:
     """Find the matches (at most ``count_limit``), rank the best ``rank_limit`` of them, read the answer.
 
-    ``found`` reads the filter columns of the matches, never their text: the total and both
-    facets come from it, exact when there are fewer than ``count_limit``. When there are, the
-    first ``rank_limit`` of them by ``pick_order`` (recency, or the sort asked for) are scored
-    with ``ts_rank`` and the page is read from those. When there are more (a broad query), nothing
-    is ranked here: ``broad_page_sql`` picks the candidates in index order instead.
+    ``found`` reads the filter columns of the matches, never their text (the text index answers
+    the match): the total and both facets come from it, exact when there are fewer than
+    ``count_limit``. The first ``rank_limit`` by ``pick_order`` (recency, or the sort asked for)
+    are scored with ``ts_rank`` and the page is read from those.
+
+    A broad query (``count_limit`` found) picks its candidates from the listings found and from
+    the matches among the newest ``recent_limit`` listings (read in index order, so the cost does
+    not depend on how many match), plus ``also`` (the full matches of a relaxed query).
     """
+    also_sql = (
+        f"""
+    UNION
+    SELECT p.product_id, p.price, p.created_at, {tier}, {pick_head}
+      FROM search_listing p
+     WHERE (SELECT broad FROM capped) AND {also}"""
+        if also
+        else ""
+    )
     return f"""
 WITH named AS MATERIALIZED ({named}),
 found AS MATERIALIZED (
@@ -31,12 +44,17 @@ found AS MATERIALIZED (
      WHERE {where}
      LIMIT %(count_limit)s
 ),
+capped AS MATERIALIZED (SELECT count(*) >= %(count_limit)s AS broad FROM found),
+pool AS (
+    SELECT id, price, created_at, tier, head FROM found
+    UNION
+    SELECT p.product_id, p.price, p.created_at, {tier}, {pick_head}
+      FROM (SELECT * FROM search_listing p
+             ORDER BY p.created_at DESC, p.product_id DESC LIMIT %(recent_limit)s) p
+     WHERE (SELECT broad FROM capped) AND {where}{also_sql}
+),
 picked AS MATERIALIZED (
-    SELECT p.id, p.price, p.created_at, p.tier
-      FROM found p
-     WHERE (SELECT count(*) FROM found) < %(count_limit)s
-     ORDER BY {pick_order}
-     LIMIT %(rank_limit)s
+    SELECT p.id, p.price, p.created_at, p.tier FROM pool p ORDER BY {pick_order} LIMIT %(rank_limit)s
 ),
 ranked AS MATERIALIZED (
     SELECT f.id, f.price, f.created_at, f.tier, {head} AS head, {score} AS score
@@ -60,11 +78,11 @@ SELECT
 def broad_page_sql(
     *, named: str, where: str, also: str | None, score: str, tier: str, head: str, candidates_order: str, order_by: str
 ) -> str:
-    """The page of a broad query: the first ``rank_limit`` matches in index order, ranked.
+    """The page of a broad query sorted by price or age: the first matches in that order, read from its index.
 
-    ``candidates_order`` is one an index serves (recency, price), so the scan stops after
-    ``rank_limit`` matches however many there are. ``also`` adds listings that must be ranked
-    whatever their age (the full matches of a relaxed query).
+    ``candidates_order`` is one an index serves, so the scan stops after ``rank_limit``
+    (the page's end) matches however many there are: the page is exact. ``also`` adds listings
+    that must come first whatever their price or age (the full matches of a relaxed query).
     """
     union = f"UNION SELECT p.product_id FROM search_listing p WHERE {also}" if also else ""
     return f"""
