@@ -22,7 +22,7 @@ CANDIDATE_LIMIT = 10_000
 # At most this many matches are scored (``ts_rank`` reads each one's text): the newest (recency is
 # part of the ranking), the first by the sort asked for, or every full match of a relaxed query
 # first. Below it every match is ranked, so small catalogs and narrow queries rank exactly.
-RANK_LIMIT = 1_000
+RANK_LIMIT = 300
 # A broad query's candidates: the listings found (in table order) and the matches among this many
 # newest listings, read in index order (recency is part of the ranking).
 RECENT_LIMIT = 3_000
