@@ -309,21 +309,22 @@ def test_results_page_past_the_end_shows_the_last_page(client, make_listing):
 
 @pytest.fixture
 def small_candidate_limit(monkeypatch):
-    from search.backends import postgres
+    from search.backends.postgres import query as postgres
 
     monkeypatch.setattr(postgres, "CANDIDATE_LIMIT", 3)
+    monkeypatch.setattr(postgres, "RANK_LIMIT", 3)
 
 
 def test_broad_query_ranks_the_newest_candidates_and_says_there_are_more(make_listing, small_candidate_limit):
     for age in (50, 40, 30, 20, 10):
         make_listing(f"Silver ring {age} days", age_days=age, price=str(age))
 
-    result = search("ring")
+    result = search("ring", per_page=3)
 
     assert result.total_is_capped is True and result.total == 3 and result.total_label == "3+"
     assert titles(result.hits) == ["Silver ring 10 days", "Silver ring 20 days", "Silver ring 30 days"]
     assert sum(f.count for f in result.price_ranges) == 3
-    assert titles(search("ring", sort="price_desc").hits)[0] == "Silver ring 50 days"
+    assert titles(search("ring", sort="price_desc", per_page=3).hits)[0] == "Silver ring 50 days"
 
 
 def test_query_under_the_bound_is_counted_exactly(make_listing, small_candidate_limit):

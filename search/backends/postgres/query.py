@@ -1,0 +1,229 @@
+"""Answer a search from ``search_listing``: plan the query, run its statement, read the answer."""
+
+from __future__ import annotations
+
+import json
+
+from django.db import connections, router
+
+from catalog.models import Category
+from search.analysis import analyze
+from search.backends import BackendResult
+from search.backends.postgres.plan import IN_NAMED_SHOP, NAMED_SHOPS_SQL, NO_SHOPS_SQL, Plan, make_plan, match_sql
+from search.backends.postgres.scoring import BOOST_SQL, EXACT_WORDS_WEIGHT, NAMED_SHOP_RANK, TS_WEIGHTS
+from search.backends.postgres.statements import broad_page_sql, browse_sql, search_sql
+from search.types import PRICE_RANGES, CategoryFacet, PriceRangeFacet, SearchParams, ShopMatch, price_range_bounds
+
+CATEGORY_FACET_SIZE = 20
+
+# Counts and facets are exact up to CANDIDATE_LIMIT matches; past it the total reads "10,000+"
+# (``total_is_capped``) and the facets, read from the first CANDIDATE_LIMIT found, show no counts.
+CANDIDATE_LIMIT = 10_000
+# At most this many matches are scored (``ts_rank`` reads each one's text): the newest (recency is
+# part of the ranking), the first by the sort asked for, or every full match of a relaxed query
+# first. Below it every match is ranked, so small catalogs and narrow queries rank exactly.
+RANK_LIMIT = 300
+# A broad query's candidates: the listings found (in table order) and the matches among this many
+# newest listings, read in index order (recency is part of the ranking).
+RECENT_LIMIT = 3_000
+# A broad query sorted by age or price reads its page from an index in this order.
+_CANDIDATES_ORDER = {
+    "newest": "p.created_at DESC, p.product_id DESC",
+    "price_asc": "p.price ASC, p.product_id ASC",
+    "price_desc": "p.price DESC, p.product_id DESC",
+}
+# Which found listings are ranked when more than RANK_LIMIT match (tier and head: relaxed queries).
+_PICK_ORDER = {
+    "relevance": "tier DESC, head DESC, created_at DESC, id DESC",
+    "newest": "tier DESC, created_at DESC, id DESC",
+    "price_asc": "tier DESC, price ASC, id ASC",
+    "price_desc": "tier DESC, price DESC, id DESC",
+}
+
+_ORDER_BY = {
+    "relevance": "tier DESC, head DESC, score DESC, created_at DESC, id DESC",
+    "newest": "tier DESC, created_at DESC, id DESC",
+    "price_asc": "tier DESC, price ASC, id ASC",
+    "price_desc": "tier DESC, price DESC, id DESC",
+}
+_BROWSE_ORDER_BY = {
+    "relevance": "score DESC, created_at DESC, id DESC",
+    "newest": "created_at DESC, id DESC",
+    "price_asc": "price ASC, id ASC",
+    "price_desc": "price DESC, id DESC",
+}
+
+
+def search(*, params: SearchParams, category: Category | None) -> BackendResult:
+    """Search listings in stock; ``category`` (already resolved) includes its subcategories.
+
+    Listings matching every concept come first. When they are fewer than a page and the query
+    has two concepts or more, listings missing one concept follow, then listings filed under a
+    category the query names; ``exact_total`` tells where the first group ends.
+    """
+    q = params.q.strip()
+    if not q:
+        return _run(params=params, category=category, plan=None, relaxed=False)
+    analyzed = analyze(q)
+    if analyzed.is_empty:
+        return BackendResult(ids=[], total=0, price_ranges=_empty_price_ranges(), suggestion=analyzed.suggestion)
+    plan = make_plan(analyzed)
+    result = _run(params=params, category=category, plan=plan, relaxed=False)
+    if result.total < params.per_page and plan.can_relax:
+        exact_total = result.total
+        result = _run(params=params, category=category, plan=plan, relaxed=True)
+        result.exact_total = exact_total
+    # "Did you mean" only when the corrected words find something (the analysis offers a
+    # correction only when it is used by more listings than the words typed).
+    result.suggestion = analyzed.suggestion if result.total else None
+    result.offers_vintage_filter = plan.vintage is not None and params.vintage is None
+    return result
+
+
+def _run(*, params: SearchParams, category: Category | None, plan: Plan | None, relaxed: bool) -> BackendResult:
+    sql_params: dict[str, object] = {}
+    where = ["true"]  # search_listing holds only buyable listings (active, in stock, active shop)
+    tier = head = "0"
+    if plan is not None:
+        match, tier, head = match_sql(plan, relaxed=relaxed, sql_params=sql_params)
+        where.append(match)
+        # One rank per concept, summed: a listing with every concept in its title beats one that
+        # has a single concept there, however many synonyms a concept expands to.
+        ranked = [*plan.required, *([plan.vintage] if plan.vintage else []), *plan.optional]
+        terms = []
+        for i, group in enumerate(ranked):
+            sql_params[f"r{i}"] = group.tsquery_text()
+            terms.append(f"ts_rank({TS_WEIGHTS}, p.search_vector, %(r{i})s::tsquery)")
+        text_rank = " + ".join(terms) or "0"
+        if plan.analyzed.exact_words:
+            sql_params["exact_words"] = plan.analyzed.exact_words
+            text_rank += f" + {EXACT_WORDS_WEIGHT} * ts_rank({TS_WEIGHTS}, p.search_vector, %(exact_words)s::tsquery)"
+        if plan.shop_query:
+            text_rank += f" + {NAMED_SHOP_RANK} * ({IN_NAMED_SHOP})::int"
+            sql_params["shop_query"] = plan.shop_query
+        score = f"({text_rank}) * {BOOST_SQL}"
+    else:
+        score = BOOST_SQL
+    if params.sort != "relevance":
+        score = "0"
+    if category is not None:
+        where.append("p.category_id IN (SELECT c.id FROM catalog_category c WHERE c.path LIKE %(category_path)s)")
+        sql_params["category_path"] = category.path + "%"
+    if params.price_min is not None:
+        where.append("p.price >= %(price_min)s")
+        sql_params["price_min"] = params.price_min
+    if params.price_max is not None:
+        where.append("p.price <= %(price_max)s")
+        sql_params["price_max"] = params.price_max
+    if params.price_range is not None:
+        for bound, (op, value) in zip(("low", "high"), ((">=", 0), ("<", 1)), strict=True):
+            limit = price_range_bounds(params.price_range)[value]
+            if limit is not None:
+                where.append(f"p.price {op} %(range_{bound})s")
+                sql_params[f"range_{bound}"] = limit
+    if params.vintage is not None:
+        where.append("p.is_vintage = %(vintage)s")
+        sql_params["vintage"] = params.vintage
+    if params.shop_id is not None:
+        where.append("p.shop_id = %(shop_id)s")
+        sql_params["shop_id"] = params.shop_id
+
+    price_counts = []
+    for i, (_key, _label, low, high) in enumerate(PRICE_RANGES):
+        # The same half-open intervals as the price_range filter above.
+        conds = []
+        if low is not None:
+            conds.append(f"p.price >= %(pr{i}_low)s")
+            sql_params[f"pr{i}_low"] = low
+        if high is not None:
+            conds.append(f"p.price < %(pr{i}_high)s")
+            sql_params[f"pr{i}_high"] = high
+        price_counts.append(f"count(*) FILTER (WHERE {' AND '.join(conds) or 'true'})")
+    sql_params["limit"] = params.per_page
+    sql_params["offset"] = (params.page - 1) * params.per_page
+    sql_params["facet_size"] = CATEGORY_FACET_SIZE
+
+    if plan is None:
+        sql = browse_sql(
+            where=" AND ".join(where), score=score, order_by=_BROWSE_ORDER_BY[params.sort], price_counts=price_counts
+        )
+        return _fetch(sql, sql_params)
+
+    named = NAMED_SHOPS_SQL if plan.shop_query else NO_SHOPS_SQL
+    sql_params["count_limit"] = CANDIDATE_LIMIT + 1  # one more tells there are more
+    sql_params["candidate_limit"] = CANDIDATE_LIMIT
+    sql_params["recent_limit"] = RECENT_LIMIT
+    # A page past the first RANK_LIMIT listings (sorted by price, say) ranks as many as it needs.
+    sql_params["rank_limit"] = max(RANK_LIMIT, params.page * params.per_page)
+    also = None
+    if relaxed:  # a broad relaxed query ranks its full matches (fewer than a page) whatever their age
+        exact, _, _ = match_sql(plan, relaxed=False, sql_params=sql_params, prefix="exact_")
+        also = " AND ".join([*where[:1], exact, *where[2:]])
+    sql = search_sql(
+        named=named,
+        where=" AND ".join(where),
+        also=also,
+        score=score,
+        tier=tier,
+        # The head concept orders relaxed matches before they are ranked; full matches all have it.
+        pick_head=head if relaxed else "0",
+        head=head,
+        pick_order=_PICK_ORDER[params.sort],
+        order_by=_ORDER_BY[params.sort],
+        price_counts=price_counts,
+    )
+    result = _fetch(sql, sql_params)
+    if result.total <= CANDIDATE_LIMIT:
+        return result
+    # A broad query: "10,000+" and the facets of the first 10,000 found.
+    result.total = CANDIDATE_LIMIT
+    result.total_is_capped = True
+    if params.sort == "relevance":
+        return result
+    # Sorted by price or age, the page is read in that index order instead: exact, however many match.
+    sql_params["rank_limit"] = params.page * params.per_page
+    sql = broad_page_sql(
+        named=named,
+        where=" AND ".join(where),
+        also=also,
+        score=score,
+        tier=tier,
+        head=head,
+        candidates_order=_CANDIDATES_ORDER[params.sort],
+        order_by=_ORDER_BY[params.sort],
+    )
+    result.ids = _fetch_ids(sql, sql_params)
+    return result
+
+
+def _cursor():
+    return connections[router.db_for_read(Category)].cursor()
+
+
+def _fetch_ids(sql: str, sql_params: dict[str, object]) -> list[int]:
+    with _cursor() as cursor:
+        cursor.execute(sql, sql_params)
+        return list(cursor.fetchone()[0])
+
+
+def _fetch(sql: str, sql_params: dict[str, object]) -> BackendResult:
+    with _cursor() as cursor:
+        cursor.execute(sql, sql_params)
+        total, categories, prices, ids, *shops = cursor.fetchone()
+    categories = json.loads(categories) if isinstance(categories, str) else categories
+    prices = json.loads(prices) if isinstance(prices, str) else prices
+    shops = json.loads(shops[0]) if shops and isinstance(shops[0], str) else (shops[0] if shops else None)
+    return BackendResult(
+        shops=[ShopMatch(id=int(i), name=name, slug=slug) for i, name, slug in shops or ()],
+        ids=list(ids),
+        total=int(total),
+        categories=[CategoryFacet(slug=slug, name=name, count=int(n)) for slug, name, n in categories],
+        price_ranges=[
+            PriceRangeFacet(key=key, label=label, min=low, max=high, count=int(n))
+            for (key, label, low, high), n in zip(PRICE_RANGES, prices, strict=True)
+        ],
+    )
+
+
+def _empty_price_ranges() -> list[PriceRangeFacet]:
+    return [PriceRangeFacet(key=k, label=label, min=lo, max=hi, count=0) for k, label, lo, hi in PRICE_RANGES]

@@ -1,0 +1,126 @@
+"""The SQL statements of a search: one statement reads the total, both facets and the page."""
+
+from __future__ import annotations
+
+
+def search_sql(
+    *,
+    named: str,
+    where: str,
+    also: str | None,
+    score: str,
+    tier: str,
+    pick_head: str,
+    head: str,
+    pick_order: str,
+    order_by: str,
+    price_counts: list[str],
+) -> str:
+    """Find the matches (at most ``count_limit``), rank the best ``rank_limit`` of them, read the answer.
+
+    ``found`` reads the filter columns of the matches, never their text (the text index answers
+    the match): the total and both facets come from it, exact when there are fewer than
+    ``count_limit``. The first ``rank_limit`` by ``pick_order`` (recency, or the sort asked for)
+    are scored with ``ts_rank`` and the page is read from those.
+
+    A broad query (``count_limit`` found) picks its candidates from the listings found and from
+    the matches among the newest ``recent_limit`` listings (read in index order, so the cost does
+    not depend on how many match), plus ``also`` (the full matches of a relaxed query).
+    """
+    also_sql = (
+        f"""
+    UNION
+    SELECT p.product_id, p.price, p.created_at, {tier}, {pick_head}
+      FROM search_listing p
+     WHERE (SELECT broad FROM capped) AND {also}"""
+        if also
+        else ""
+    )
+    return f"""
+WITH named AS MATERIALIZED ({named}),
+found AS MATERIALIZED (
+    SELECT p.product_id AS id, p.category_id, p.price, p.created_at, {tier} AS tier, {pick_head} AS head
+      FROM search_listing p
+     WHERE {where}
+     LIMIT %(count_limit)s
+),
+capped AS MATERIALIZED (SELECT count(*) >= %(count_limit)s AS broad FROM found),
+pool AS (
+    SELECT id, price, created_at, tier, head FROM found
+    UNION
+    SELECT p.product_id, p.price, p.created_at, {tier}, {pick_head}
+      FROM (SELECT * FROM search_listing p
+             ORDER BY p.created_at DESC, p.product_id DESC LIMIT %(recent_limit)s) p
+     WHERE (SELECT broad FROM capped) AND {where}{also_sql}
+),
+picked AS MATERIALIZED (
+    SELECT p.id, p.price, p.created_at, p.tier FROM pool p ORDER BY {pick_order} LIMIT %(rank_limit)s
+),
+ranked AS MATERIALIZED (
+    SELECT f.id, f.price, f.created_at, f.tier, {head} AS head, {score} AS score
+      FROM picked f JOIN search_listing p ON p.product_id = f.id
+),
+counted AS (SELECT * FROM found LIMIT %(candidate_limit)s)
+SELECT
+    (SELECT count(*) FROM found),
+    (SELECT coalesce(json_agg(json_build_array(c.slug, c.name, f.n) ORDER BY f.n DESC, c.name), '[]')
+       FROM (SELECT category_id, count(*) AS n FROM counted GROUP BY category_id
+              ORDER BY n DESC, category_id LIMIT %(facet_size)s) f
+       JOIN catalog_category c ON c.id = f.category_id),
+    (SELECT json_build_array({", ".join(price_counts)}) FROM counted p),
+    (SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
+       FROM (SELECT id, score, created_at, price, tier, head FROM ranked
+              ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page),
+    (SELECT coalesce(json_agg(json_build_array(id, name, slug) ORDER BY ord), '[]') FROM named)
+"""
+
+
+def broad_page_sql(
+    *, named: str, where: str, also: str | None, score: str, tier: str, head: str, candidates_order: str, order_by: str
+) -> str:
+    """The page of a broad query sorted by price or age: the first matches in that order, read from its index.
+
+    ``candidates_order`` is one an index serves, so the scan stops after ``rank_limit``
+    (the page's end) matches however many there are: the page is exact. ``also`` adds listings
+    that must come first whatever their price or age (the full matches of a relaxed query).
+    """
+    union = f"UNION SELECT p.product_id FROM search_listing p WHERE {also}" if also else ""
+    return f"""
+WITH named AS MATERIALIZED ({named}),
+picked AS MATERIALIZED (
+    (SELECT p.product_id AS id FROM search_listing p WHERE {where} ORDER BY {candidates_order} LIMIT %(rank_limit)s)
+    {union}
+),
+ranked AS MATERIALIZED (
+    SELECT p.product_id AS id, p.price, p.created_at, {tier} AS tier, {head} AS head, {score} AS score
+      FROM picked f JOIN search_listing p ON p.product_id = f.id
+)
+SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
+  FROM (SELECT id, score, created_at, price, tier, head FROM ranked
+         ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page
+"""
+
+
+def browse_sql(*, where: str, score: str, order_by: str, price_counts: list[str]) -> str:
+    """Without words: facets from one grouped pass, the page from a top-N scan (no materialized set)."""
+    per_category = ", ".join(f"{expr} AS pr{i}" for i, expr in enumerate(price_counts))
+    price_sums = ", ".join(f"coalesce(sum(pr{i}), 0)" for i in range(len(price_counts)))
+    return f"""
+WITH f AS (
+    SELECT p.category_id, count(*) AS n, {per_category}
+      FROM search_listing p
+     WHERE {where}
+     GROUP BY p.category_id
+)
+SELECT
+    (SELECT coalesce(sum(n), 0) FROM f),
+    (SELECT coalesce(json_agg(json_build_array(c.slug, c.name, t.n) ORDER BY t.n DESC, c.name), '[]')
+       FROM (SELECT category_id, n FROM f ORDER BY n DESC, category_id LIMIT %(facet_size)s) t
+       JOIN catalog_category c ON c.id = t.category_id),
+    (SELECT json_build_array({price_sums}) FROM f),
+    (SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
+       FROM (SELECT p.product_id AS id, {score} AS score, p.created_at, p.price
+               FROM search_listing p
+              WHERE {where}
+              ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page)
+"""
