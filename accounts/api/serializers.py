@@ -57,7 +57,7 @@ class PasswordChangeSerializer(StrictJsonSerializer):
     new_password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
 
 
-class MessageSerializer(serializers.Serializer):
+class EmailChangeStartedSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 

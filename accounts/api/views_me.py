@@ -11,7 +11,7 @@ from accounts import selectors, throttling
 from accounts.api.serializers import (
     EmailChangeConfirmSerializer,
     EmailChangeRequestSerializer,
-    MessageSerializer,
+    EmailChangeStartedSerializer,
     PasswordChangeSerializer,
     SavedAddressInputSerializer,
     SavedAddressSerializer,
@@ -53,7 +53,7 @@ class MeEmailApi(ApiView):
         ),
         request=EmailChangeRequestSerializer,
         responses={
-            202: MessageSerializer,
+            202: EmailChangeStartedSerializer,
             400: error_response("Invalid input, wrong `current_password`, or `new_email` is the current one."),
             429: _THROTTLED,
         },
@@ -66,7 +66,9 @@ class MeEmailApi(ApiView):
                 user=request.user, address=throttling.client_address(request), **serializer.validated_data
             )
         )
-        return Response(MessageSerializer({"message": EMAIL_LINK_SENT}).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            EmailChangeStartedSerializer({"message": EMAIL_LINK_SENT}).data, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class MeEmailConfirmApi(ApiView):
