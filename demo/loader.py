@@ -45,6 +45,7 @@ from demo.vocabulary import (
     VINTAGE_WORDS,
     Kind,
 )
+from orders import delivery
 from orders.models import Checkout, Order, OrderItem, Review
 from search.backends.postgres import refresh_vocabulary
 from shops.models import Shop
@@ -674,6 +675,13 @@ def _past_orders(
                 paid_at=placed,
                 shipped_at=shipped,
                 delivered_at=delivered,
+                estimated_delivery=(
+                    delivery.estimate_when_shipped(shipped_on=shipped.date(), international=False)
+                    if shipped
+                    else delivery.estimate_when_placed(
+                        placed_on=placed.date(), processing_days=shop.processing_days, international=False
+                    )
+                ),
             )
         )
     with (

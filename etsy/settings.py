@@ -306,6 +306,9 @@ TEST_PAYMENT_SLOW_SECONDS = env.float("TEST_PAYMENT_SLOW_SECONDS", default=PAYME
 MARKETPLACE_FEE_PERCENT = env.float("MARKETPLACE_FEE_PERCENT", default=6.5)
 PAYMENT_PROCESSING_PERCENT = env.float("PAYMENT_PROCESSING_PERCENT", default=3.0)
 PAYMENT_PROCESSING_FIXED = env.str("PAYMENT_PROCESSING_FIXED", default="0.25")
+# Estimated delivery (orders/delivery.py): the shop's processing days, then these carrier days, in business days.
+SHIPPING_DAYS_DOMESTIC = env.int("SHIPPING_DAYS_DOMESTIC", default=4)
+SHIPPING_DAYS_INTERNATIONAL = env.int("SHIPPING_DAYS_INTERNATIONAL", default=10)
 # The Stripe provider (PAYMENT_PROVIDER=orders.payments_stripe.StripePaymentProvider). Card data is
 # typed into Stripe.js's Payment Element (loaded from STRIPE_JS_URL, the one extra origin the CSP allows);
 # we only ever see a payment-method id. STRIPE_API_BASE / STRIPE_CONNECT_API_BASE point the official

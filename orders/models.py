@@ -84,6 +84,8 @@ class Order(models.Model):
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Placed (or shipped) + processing and shipping business days (orders.delivery); recomputed on shipping.
+    estimated_delivery = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

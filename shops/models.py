@@ -18,6 +18,8 @@ class Shop(models.Model):
     slug = models.SlugField(max_length=110, unique=True)
     description = models.TextField(blank=True)
     location = models.CharField(max_length=100, blank=True)
+    # Where the shop ships from (ISO 3166 alpha-2): an order to another country ships internationally.
+    country = models.CharField(max_length=2, default="US")
     banner = models.ImageField(upload_to="shops/banners/", blank=True)
     logo = models.ImageField(upload_to="shops/logos/", blank=True)
     # Denormalized from reviews and orders; recomputed by services, read by search ranking.

@@ -43,7 +43,7 @@ from catalog.signals import products_changed
 from catalog.stock import decrement_stock, lock_products, restock, set_lock_timeout
 from etsy import cache, metrics, outbox
 from etsy.outbox import selectors as outbox_selectors
-from orders import events, payments
+from orders import delivery, events, payments
 from orders.exceptions import (
     CartEmpty,
     CartTotalChanged,
@@ -178,9 +178,14 @@ def _create_orders(
         by_shop: dict[int, list[CartItem]] = defaultdict(list)
         for line in lines:
             by_shop[products[line.product_id].shop_id].append(line)
-        shop_totals = {}
+        shop_totals, estimates = {}, {}
         for shop_id, shop_lines in by_shop.items():
             shop = products[shop_lines[0].product_id].shop
+            estimates[shop_id] = delivery.estimate_when_placed(
+                placed_on=timezone.localdate(now),
+                processing_days=shop.processing_days,
+                international=delivery.is_international(shop_country=shop.country, ship_country=address.country),
+            )
             subtotal = sum((products[ln.product_id].price * ln.quantity for ln in shop_lines), Decimal("0.00"))
             shipping = shop.shipping_for(item_count=sum(ln.quantity for ln in shop_lines), subtotal=subtotal)
             shop_totals[shop_id] = (subtotal, shipping)
@@ -214,6 +219,7 @@ def _create_orders(
                 shipping=shop_totals[shop_id][1],
                 total=sum(shop_totals[shop_id]),
                 status=Order.Status.PENDING_PAYMENT,
+                estimated_delivery=estimates[shop_id],
                 **_frozen_fees(*shop_totals[shop_id]),
             )
             for shop_id in sorted(by_shop)

@@ -6,13 +6,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from etsy import outbox
-from orders import events
+from orders import delivery, events
 from orders.exceptions import InvalidOrderTransition
 from orders.models import Checkout, Order
 
 
 def _locked(order: Order) -> Order:
-    return Order.objects.select_for_update().get(pk=order.pk)
+    return Order.objects.select_for_update(of=("self",)).select_related("shop", "checkout").get(pk=order.pk)
 
 
 @transaction.atomic
@@ -31,7 +31,13 @@ def mark_shipped(*, order: Order, tracking_number: str) -> Order:
         raise InvalidOrderTransition(f"A {locked.get_status_display().lower()} order cannot be shipped.")
     now = timezone.now()
     locked.status, locked.tracking_number, locked.shipped_at = Order.Status.SHIPPED, tracking_number, now
-    locked.save(update_fields=["status", "tracking_number", "shipped_at", "updated_at"])
+    locked.estimated_delivery = delivery.estimate_when_shipped(
+        shipped_on=timezone.localdate(now),
+        international=delivery.is_international(
+            shop_country=locked.shop.country, ship_country=locked.checkout.ship_country
+        ),
+    )
+    locked.save(update_fields=["status", "tracking_number", "shipped_at", "estimated_delivery", "updated_at"])
     outbox.publish(topic=events.TOPIC_ORDER_SHIPPED, payload={"order_id": locked.pk})
     return locked
 
