@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0005_order_fees"),
+        ("orders", "0006_estimated_delivery"),
     ]
 
     operations = [
