@@ -119,7 +119,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             "token": idempotency.new_form_token(),
         }
         form = CheckoutForm(initial=initial, addresses=_saved_addresses(request))
-        if typed and "address_choice" in form.fields:
+        if typed.get("ship_line1") and "address_choice" in form.fields:  # a declined card after a typed address
             form.initial["address_choice"] = CheckoutForm.NEW_ADDRESS
         return _checkout_page(request, form, summary)
 
