@@ -70,3 +70,41 @@ class UndeliverableAddress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.reason})"
+
+
+class Address(models.Model):
+    """A shipping address in a buyer's address book; at most one is the default (prefilled at checkout)."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
+    name = models.CharField("full name", max_length=120)
+    line1 = models.CharField("street address", max_length=200)
+    line2 = models.CharField("apartment, suite", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    region = models.CharField("state, province or region", max_length=100, blank=True)
+    postal_code = models.CharField("ZIP / postal code", max_length=20)
+    country = models.CharField("country code", max_length=2, default="US")
+    phone = models.CharField(max_length=30, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-is_default", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner"], condition=models.Q(is_default=True), name="address_one_default_per_owner"
+            ),
+            models.CheckConstraint(condition=models.Q(country__regex=r"^[A-Z]{2}$"), name="address_country_iso2"),
+        ]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="address_owner_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.line1}, {self.city} ({self.country})"
+
+    @property
+    def lines(self) -> list[str]:
+        """The address as printed on a label, one line each."""
+        place = " ".join(p for p in (self.postal_code, self.city) if p)
+        if self.region:
+            place = f"{place}, {self.region}"
+        return [line for line in (self.name, self.line1, self.line2, place, self.country) if line]

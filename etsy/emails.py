@@ -1,17 +1,43 @@
-"""Emails rendered from one template name: ``emails/<name>_subject.txt``, ``<name>.txt`` and ``<name>.html``."""
+"""Every email the marketplace sends: a plain-text part and an HTML part from one template name.
+
+``emails/<name>.txt`` (plain text) and ``emails/<name>.html`` (HTML, extending ``emails/base.html``,
+the shared layout), and a subject: ``emails/<name>_subject.txt`` or the ``subject`` string given.
+The plain-text part and the subject are rendered with autoescaping off (they are not HTML: a shop
+named ``Tom & Jerry's`` stays as it is), the HTML part with autoescaping on. The subject is folded
+onto one line (it is a header). Every template also gets ``site_url`` and ``site_name``.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
+
+SITE_NAME = "Makers' Market"
 
 
-def send_templated_email(*, template: str, to: list[str], context: dict) -> None:
-    """Send the plain-text and HTML parts of ``template``; the subject is folded onto one line (a header)."""
-    subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
-    mail = EmailMultiAlternatives(
-        subject, render_to_string(f"emails/{template}.txt", context), settings.DEFAULT_FROM_EMAIL, to
-    )
-    mail.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+def render_text(template_name: str, context: dict) -> str:
+    """Render a plain-text template with autoescaping off (``{{ value }}`` is never HTML-escaped)."""
+    return get_template(template_name).template.render(Context(context, autoescape=False))
+
+
+def render_email(*, template: str, context: dict, subject: str | None = None) -> tuple[str, str, str]:
+    """Return ``(subject, text, html)`` of ``template`` rendered with ``context``."""
+    context = {"site_url": settings.SITE_URL, "site_name": SITE_NAME, **context}
+    if subject is None:
+        subject = render_text(f"emails/{template}_subject.txt", context)
+    subject = " ".join(subject.split())
+    text = render_text(f"emails/{template}.txt", context).strip() + "\n"
+    html = render_to_string(f"emails/{template}.html", {"subject": subject, **context})
+    return subject, text, html
+
+
+def send_templated_email(
+    *, template: str, to: list[str], context: dict, subject: str | None = None, reply_to: list[str] | None = None
+) -> None:
+    """Send ``template``'s plain-text and HTML parts to ``to`` (raises what the mail backend raises)."""
+    subject, text, html = render_email(template=template, context=context, subject=subject)
+    mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, to, reply_to=reply_to)
+    mail.attach_alternative(html, "text/html")
     mail.send()

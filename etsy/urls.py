@@ -9,6 +9,7 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("", include("etsy.ops_urls")),
     path("accounts/", include("accounts.urls")),
+    path("account/", include("accounts.account_urls")),
     path("shops/", include("catalog.shop_urls")),
     path("sell/", include("shops.seller_urls")),
     path("search/", include("search.urls")),

@@ -21,6 +21,12 @@ class CheckoutForm(forms.Form):
     ship_city = forms.CharField(
         label="City", max_length=100, widget=forms.TextInput(attrs={"autocomplete": "address-level2"})
     )
+    ship_region = forms.CharField(
+        label="State, province or region (optional)",
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "address-level1"}),
+    )
     ship_postcode = forms.CharField(
         label="ZIP / postcode", max_length=20, widget=forms.TextInput(attrs={"autocomplete": "postal-code"})
     )
@@ -35,8 +41,27 @@ class CheckoutForm(forms.Form):
     payment_method = forms.CharField(max_length=255, widget=forms.HiddenInput)
     token = forms.CharField(widget=forms.HiddenInput, max_length=200)
 
-    def __init__(self, *args, **kwargs):
+    save_address = forms.BooleanField(label="Save this address to my address book", required=False)
+
+    NEW_ADDRESS = "new"
+    TYPED_REQUIRED = ("ship_name", "ship_line1", "ship_city", "ship_postcode", "ship_country")
+
+    def __init__(self, *args, addresses=(), **kwargs):
+        """``addresses``: the buyer's saved addresses, offered as a choice (the default one picked)."""
         super().__init__(*args, **kwargs)
+        addresses = list(addresses)
+        if addresses:
+            choices = [(str(a.pk), ", ".join(a.lines)) for a in addresses]
+            default = next((a for a in addresses if a.is_default), addresses[0])
+            self.fields["address_choice"] = forms.ChoiceField(
+                label="Ship to",
+                choices=[*choices, (self.NEW_ADDRESS, "A new address (type it below)")],
+                initial=str(default.pk),
+                widget=forms.RadioSelect,
+            )
+            self.order_fields(["address_choice"])
+            for name in self.TYPED_REQUIRED:  # required only when a new address is typed (clean)
+                self.fields[name].required = False
         choices = payments.test_payment_method_choices()
         if choices:
             self.fields["payment_method"] = forms.ChoiceField(
@@ -53,8 +78,24 @@ class CheckoutForm(forms.Form):
             raise forms.ValidationError("Enter your card in the payment form above, then place the order.")
         return value
 
+    @property
+    def saved_address_id(self) -> int | None:
+        """The saved address picked (after is_valid), or None when the buyer typed one."""
+        choice = self.cleaned_data.get("address_choice")
+        return int(choice) if choice and choice != self.NEW_ADDRESS else None
+
+    def clean(self):
+        data = super().clean()
+        if "address_choice" in self.fields and data.get("address_choice") == self.NEW_ADDRESS:
+            for name in self.TYPED_REQUIRED:
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, "This field is required.")
+        return data
+
     def clean_ship_country(self) -> str:
         value = self.cleaned_data["ship_country"].strip().upper()
+        if not value and not self.fields["ship_country"].required:
+            return ""
         if len(value) != 2 or not value.isalpha():
             raise forms.ValidationError("Use a two-letter country code, like US.")
         return value

@@ -36,6 +36,7 @@ class Checkout(models.Model):
     ship_line1 = models.CharField(max_length=200)
     ship_line2 = models.CharField(max_length=200, blank=True)
     ship_city = models.CharField(max_length=100)
+    ship_region = models.CharField(max_length=100, blank=True)
     ship_postcode = models.CharField(max_length=20)
     ship_country = models.CharField(max_length=2, default="US")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -20,9 +20,24 @@ def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
-def list_orders_for_buyer(*, buyer) -> QuerySet[Order]:
-    """Return the buyer's orders, newest first, with shop, checkout and items loaded."""
-    return _with_details(Order.objects.filter(buyer=buyer)).order_by("-created_at", "-id")
+#: The buyer's order-history filters: each names the statuses it shows ("open": not shipped yet).
+BUYER_ORDER_FILTERS: dict[str, tuple[str, ...]] = {
+    "open": (Order.Status.PENDING_PAYMENT, Order.Status.PAID),
+    "shipped": (Order.Status.SHIPPED,),
+    "delivered": (Order.Status.DELIVERED,),
+    "cancelled": (Order.Status.CANCELLED,),
+}
+
+
+def list_orders_for_buyer(*, buyer, state: str | None = None) -> QuerySet[Order]:
+    """Return the buyer's orders, newest first, with shop, checkout and items loaded.
+
+    ``state``: one of BUYER_ORDER_FILTERS (None: every order).
+    """
+    queryset = Order.objects.filter(buyer=buyer)
+    if state:
+        queryset = queryset.filter(status__in=BUYER_ORDER_FILTERS[state])
+    return _with_details(queryset).order_by("-created_at", "-id")
 
 
 def get_order_for_buyer(*, buyer, order_id) -> Order:

@@ -7,12 +7,14 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import DatabaseError, InterfaceError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from accounts import selectors as account_selectors
 from cart.exceptions import CartChanged
 from cart.selectors import get_cart_summary
 from etsy import idempotency
@@ -20,12 +22,21 @@ from etsy.exceptions import DomainError
 from orders import payments
 from orders.exceptions import CardDataNotAccepted, CartTotalChanged, ItemUnavailable, PaymentDeclined
 from orders.forms import CheckoutForm, ReviewForm
+from orders.services import address_book
 from orders.services import checkout as checkout_service
 
 IN_PROGRESS_POLLS = 50
 IN_PROGRESS_POLL_SECONDS = 0.1
 TYPED_ADDRESS_SESSION_KEY = "checkout_address"  # what the buyer typed, kept across a declined card
-ADDRESS_FIELDS = ("ship_name", "ship_line1", "ship_line2", "ship_city", "ship_postcode", "ship_country")
+ADDRESS_FIELDS = (
+    "ship_name",
+    "ship_line1",
+    "ship_line2",
+    "ship_city",
+    "ship_region",
+    "ship_postcode",
+    "ship_country",
+)
 
 
 def _checkout_page(request, form, summary, *, removed=None, changed=False, status=200) -> HttpResponse:
@@ -50,12 +61,32 @@ def _see_other(stored, *, replayed: bool = False) -> HttpResponse:
     return response
 
 
-def _with_fresh_token(post) -> CheckoutForm:
+def _saved_addresses(request: HttpRequest) -> list:
+    return list(account_selectors.list_addresses(owner=request.user))
+
+
+def _with_fresh_token(post, addresses=()) -> CheckoutForm:
     data = post.copy()
     data["token"] = idempotency.new_form_token()  # the next attempt is a new order set
-    form = CheckoutForm(data)
+    form = CheckoutForm(data, addresses=addresses)
     form.is_valid()
     return form
+
+
+def _shipping_address(request: HttpRequest, form: CheckoutForm):
+    """The saved address the buyer picked, or the one typed. Raises AddressNotFound (deleted meanwhile)."""
+    if form.saved_address_id is not None:
+        return address_book.get_shipping_address(buyer=request.user, address_id=form.saved_address_id)
+    data = form.cleaned_data
+    return checkout_service.ShippingAddress(
+        name=data["ship_name"],
+        line1=data["ship_line1"],
+        line2=data["ship_line2"],
+        city=data["ship_city"],
+        region=data["ship_region"],
+        postcode=data["ship_postcode"],
+        country=data["ship_country"],
+    )
 
 
 def _wait_for_first_submit(*, scope: str, key: str, fingerprint: str):
@@ -87,32 +118,29 @@ def checkout(request: HttpRequest) -> HttpResponse:
             **{k: v for k, v in typed.items() if k in ADDRESS_FIELDS},
             "token": idempotency.new_form_token(),
         }
-        return _checkout_page(request, CheckoutForm(initial=initial), summary)
+        form = CheckoutForm(initial=initial, addresses=_saved_addresses(request))
+        if typed.get("ship_line1") and "address_choice" in form.fields:  # a declined card after a typed address
+            form.initial["address_choice"] = CheckoutForm.NEW_ADDRESS
+        return _checkout_page(request, form, summary)
 
+    addresses = _saved_addresses(request)
     if payments.has_card_data(request.POST.dict()):  # card details belong in the provider's element, never here
-        form = _with_fresh_token(request.POST)
+        form = _with_fresh_token(request.POST, addresses)
         form.add_error(None, CardDataNotAccepted.default_message)
         return _checkout_page(request, form, summary, status=400)
-    form = CheckoutForm(request.POST)
+    form = CheckoutForm(request.POST, addresses=addresses)
     if not form.is_valid():
         return _checkout_page(request, form, summary, status=400)
     data = form.cleaned_data
     try:
         key = idempotency.parse_key(data["token"])
+        address = _shipping_address(request, form)
     except DomainError:
-        return _checkout_page(request, _with_fresh_token(request.POST), summary, status=400)
+        return _checkout_page(request, _with_fresh_token(request.POST, addresses), summary, status=400)
     payload = {k: v for k, v in data.items() if k != "token"}
     expected_version = (request.POST.get("cart_version") or "").strip()[:64] or None
     scope = idempotency.user_scope(request.user)
     fingerprint = checkout_service.fingerprint_checkout(buyer=request.user, payload=payload)
-    address = checkout_service.ShippingAddress(
-        name=data["ship_name"],
-        line1=data["ship_line1"],
-        line2=data["ship_line2"],
-        city=data["ship_city"],
-        postcode=data["ship_postcode"],
-        country=data["ship_country"],
-    )
     try:
         with idempotency.attempt(scope=scope, key=key, fingerprint=fingerprint) as att:
             if att.replay is not None:
@@ -130,6 +158,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 messages.error(request, f"{exc.message} Your cart and the address you typed are as you left them.")
                 url = reverse("orders:checkout")
             else:
+                if data["save_address"] and form.saved_address_id is None:
+                    address_book.save_to_address_book(buyer=request.user, address=address.validated())
                 name = "orders:authenticate" if result.payment_status == "requires_action" else "orders:confirmation"
                 url = reverse(name, kwargs={"checkout_id": result.checkout.pk})
             # The cart is empty (or restored) now: the answer is stored once, under both states, so a second
@@ -144,7 +174,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
         messages.info(request, "Your order is still being placed. It will appear here in a moment.")
         return redirect("orders:history")
     except idempotency.IdempotencyKeyReused:
-        form = _with_fresh_token(request.POST)
+        form = _with_fresh_token(request.POST, addresses)
         form.add_error(None, "This form was already used for a different order. Check the details and try again.")
         return _checkout_page(request, form, summary, status=422)
     except (DatabaseError, InterfaceError):
@@ -154,14 +184,16 @@ def checkout(request: HttpRequest) -> HttpResponse:
             "We lost contact with our database while placing your order. Press “Place order” again: "
             "it finishes the same order and never charges twice.",
         )
-        return _checkout_page(request, CheckoutForm(request.POST), get_cart_summary(user=request.user), status=503)
+        return _checkout_page(
+            request, CheckoutForm(request.POST, addresses=addresses), get_cart_summary(user=request.user), status=503
+        )
     except (CartChanged, CartTotalChanged):
         # Another tab or device changed the cart after this page was shown: show it as it is now.
         summary = get_cart_summary(user=request.user)
         if summary.is_empty:
             messages.error(request, "Your cart changed and is now empty. Nothing was charged.")
             return redirect("cart:detail")
-        return _checkout_page(request, _with_fresh_token(request.POST), summary, changed=True, status=409)
+        return _checkout_page(request, _with_fresh_token(request.POST, addresses), summary, changed=True, status=409)
     except ItemUnavailable as exc:
         # The service took the sold lines out of the cart: say which, and offer the rest in one click.
         products = exc.extra.get("products") or []
@@ -170,9 +202,11 @@ def checkout(request: HttpRequest) -> HttpResponse:
             names = ", ".join(p["title"] for p in products)
             messages.error(request, f"Sorry — {names} just sold, and your cart is now empty.")
             return redirect("cart:detail")
-        return _checkout_page(request, _with_fresh_token(request.POST), summary, removed=products, status=409)
+        return _checkout_page(
+            request, _with_fresh_token(request.POST, addresses), summary, removed=products, status=409
+        )
     except DomainError as exc:
-        form = _with_fresh_token(request.POST)
+        form = _with_fresh_token(request.POST, addresses)
         form.add_error(None, exc.message)
         for field, message in ((exc.extra or {}).get("fields") or {}).items():
             form.add_error(None, f"{field.replace('_', ' ').capitalize()}: {message}")
@@ -228,11 +262,30 @@ def authenticate(request: HttpRequest, checkout_id) -> HttpResponse:
     return render(request, "orders/authenticate.html", context)
 
 
+ORDERS_PER_PAGE = 20
+HISTORY_FILTERS = [
+    ("", "All"),
+    ("open", "Open"),
+    ("shipped", "Shipped"),
+    ("delivered", "Delivered"),
+    ("cancelled", "Cancelled"),
+]
+
+
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
-    from orders.selectors import list_orders_for_buyer
+    """The buyer's orders, newest first, by state (``?state=open|shipped|delivered|cancelled``), 20 a page."""
+    from orders.selectors import BUYER_ORDER_FILTERS, list_orders_for_buyer
 
-    return render(request, "orders/history.html", {"orders": list_orders_for_buyer(buyer=request.user)})
+    state = request.GET.get("state", "")
+    context = {"filters": HISTORY_FILTERS, "state": state}
+    if state and state not in BUYER_ORDER_FILTERS:
+        context |= {"orders": [], "error": "There is no such filter: pick one of the filters above."}
+        return render(request, "orders/history.html", context, status=400)
+    page = Paginator(list_orders_for_buyer(buyer=request.user, state=state or None), ORDERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "orders/history.html", context | {"orders": page.object_list, "page": page})
 
 
 def _get_order(request: HttpRequest, pk: int):

@@ -14,12 +14,21 @@ class AddressSerializer(StrictJsonSerializer):
     line1 = serializers.CharField(max_length=200)
     line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     city = serializers.CharField(max_length=100)
+    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     postcode = serializers.CharField(max_length=20)
     country = serializers.CharField(max_length=2, required=False, default="US", help_text="ISO 3166 alpha-2.")
 
 
 class CheckoutRequestSerializer(StrictJsonSerializer):
-    address = AddressSerializer()
+    address = AddressSerializer(required=False, help_text="The shipping address typed in; or give `address_id`.")
+    address_id = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Instead of `address`: the id of one of the buyer's saved addresses (`GET /me/addresses`).",
+    )
+    save_address = serializers.BooleanField(
+        required=False, default=False, help_text="With `address`: also keep it in the buyer's address book."
+    )
     payment_method = serializers.CharField(
         max_length=255,
         write_only=True,
@@ -41,6 +50,11 @@ class CheckoutRequestSerializer(StrictJsonSerializer):
         **_MONEY,
     )
 
+    def validate(self, attrs):
+        if ("address" in attrs) == ("address_id" in attrs):
+            raise serializers.ValidationError({"address": ["Give either `address` or `address_id` (one of them)."]})
+        return attrs
+
 
 class OrderItemSerializer(serializers.ModelSerializer):
     title = serializers.CharField(source="title_at_purchase")
@@ -57,12 +71,13 @@ class ShippingAddressSerializer(serializers.ModelSerializer):
     line1 = serializers.CharField(source="ship_line1")
     line2 = serializers.CharField(source="ship_line2")
     city = serializers.CharField(source="ship_city")
+    region = serializers.CharField(source="ship_region")
     postcode = serializers.CharField(source="ship_postcode")
     country = serializers.CharField(source="ship_country")
 
     class Meta:
         model = Checkout
-        fields = ["name", "line1", "line2", "city", "postcode", "country"]
+        fields = ["name", "line1", "line2", "city", "region", "postcode", "country"]
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -137,6 +152,14 @@ class SellerOrderFilterSerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
     date_from = serializers.DateField(required=False, help_text="Created on or after (inclusive).")
     date_to = serializers.DateField(required=False, help_text="Created on or before (inclusive).")
+
+
+class BuyerOrderFilterSerializer(QuerySerializer):
+    state = serializers.ChoiceField(
+        choices=["open", "shipped", "delivered", "cancelled"],
+        required=False,
+        help_text="`open`: not shipped yet (awaiting payment or paid); the others: orders in that status.",
+    )
 
 
 class ShipRequestSerializer(StrictJsonSerializer):

@@ -1,18 +1,21 @@
 import logging
+from dataclasses import asdict
 
 from django.db import DatabaseError, InterfaceError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.exceptions import AddressNotFound
 from etsy import idempotency
 from etsy.api.errors import error_body
 from etsy.api.schema import error_response
 from etsy.api.views import ApiListView, ApiView
 from orders import payments, selectors, stats
 from orders.api.serializers import (
+    BuyerOrderFilterSerializer,
     CheckoutRequestSerializer,
     CheckoutResultSerializer,
     OrderReviewSerializer,
@@ -29,8 +32,8 @@ from orders.api.serializers import (
     StatsParamsSerializer,
 )
 from orders.exceptions import CardDataNotAccepted, CheckoutInterrupted, PaymentDeclined
+from orders.services import address_book, fulfilment, reviews
 from orders.services import checkout as checkout_service
-from orders.services import fulfilment, reviews
 from shops import selectors as shop_selectors
 from shops.api.permissions import IsShopOwner
 from shops.selectors_seller import get_shop_for_request
@@ -69,7 +72,8 @@ class CheckoutApi(ApiView):
                 ),
             ),
             400: error_response(
-                "Invalid input, `idempotency_key_missing`, `idempotency_key_invalid`, `cart_empty`, "
+                "Invalid input (`address_id` not one of the buyer's saved addresses, or both/neither of "
+                "`address` and `address_id`), `idempotency_key_missing`, `idempotency_key_invalid`, `cart_empty`, "
                 "`invalid_address` (fields in `error.fields`) or `card_data_not_accepted` (the body carried a "
                 "card field: only the provider's `payment_method` id is taken)."
             ),
@@ -100,7 +104,14 @@ class CheckoutApi(ApiView):
         serializer = CheckoutRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        payload = {"address": dict(data["address"]), "payment_method": data["payment_method"]}
+        if "address_id" in data:
+            try:
+                address = address_book.get_shipping_address(buyer=request.user, address_id=data["address_id"])
+            except AddressNotFound:
+                raise ValidationError({"address_id": ["No such address in your address book."]}) from None
+        else:
+            address = checkout_service.ShippingAddress(**data["address"])
+        payload = {"address": asdict(address), "payment_method": data["payment_method"]}
         if data.get("expected_total") is not None:
             payload["expected_total"] = str(data["expected_total"])
         scope = idempotency.user_scope(request.user)
@@ -111,7 +122,7 @@ class CheckoutApi(ApiView):
             try:
                 result = checkout_service.place_order(
                     buyer=request.user,
-                    address=checkout_service.ShippingAddress(**data["address"]),
+                    address=address,
                     payment_method=data["payment_method"],
                     idempotency_key=key,
                     expected_total=data.get("expected_total"),
@@ -122,6 +133,8 @@ class CheckoutApi(ApiView):
                 declined = exc
             else:
                 declined = None
+                if data.get("save_address") and "address" in data:
+                    address_book.save_to_address_book(buyer=request.user, address=address.validated())
             # The cart is empty (or restored) now: the answer is stored once, under both states, so a retry of this
             # same request replays it whenever it arrives.
             attempt.also_matches(checkout_service.fingerprint_checkout(buyer=request.user, payload=payload))
@@ -164,9 +177,11 @@ class OrderListApi(ApiListView):
     serializer_class = OrderSerializer
 
     def get_queryset(self):
-        return selectors.list_orders_for_buyer(buyer=self.request.user)
+        params = BuyerOrderFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return selectors.list_orders_for_buyer(buyer=self.request.user, **params.validated_data)
 
-    @extend_schema(tags=["orders"], summary="Your orders, newest first")
+    @extend_schema(tags=["orders"], summary="Your orders, newest first", parameters=[BuyerOrderFilterSerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

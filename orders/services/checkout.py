@@ -73,15 +73,16 @@ class ShippingAddress:
     postcode: str
     country: str = "US"
     line2: str = ""
+    region: str = ""
 
     def validated(self) -> ShippingAddress:
         """Return a trimmed copy; raise InvalidAddress naming the missing or too long fields."""
-        limits = {"name": 120, "line1": 200, "line2": 200, "city": 100, "postcode": 20, "country": 2}
+        limits = {"name": 120, "line1": 200, "line2": 200, "city": 100, "region": 100, "postcode": 20, "country": 2}
         values = {f: str(getattr(self, f) or "").strip() for f in limits}
         values["country"] = values["country"].upper()
         errors = {}
         for field_name, limit in limits.items():
-            if field_name != "line2" and not values[field_name]:
+            if field_name not in ("line2", "region") and not values[field_name]:
                 errors[field_name] = "This field is required."
             elif len(values[field_name]) > limit:
                 errors[field_name] = f"At most {limit} characters."
@@ -205,6 +206,7 @@ def _create_orders(
             ship_line1=address.line1,
             ship_line2=address.line2,
             ship_city=address.city,
+            ship_region=address.region,
             ship_postcode=address.postcode,
             ship_country=address.country,
         )
@@ -499,7 +501,8 @@ def _outbox_ids_for(order_ids: list[int]) -> list[int]:
 
 @transaction.atomic
 def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
-    """Mark an unsettled checkout and its orders paid (once); notify sellers after commit."""
+    """Mark an unsettled checkout and its orders paid (once); notify sellers and confirm to the buyer after
+    commit (outbox rows written in this transaction: sent once the payment is recorded, even after a crash)."""
     moved = Checkout.objects.filter(pk=checkout_id, payment_status__in=UNSETTLED).update(
         payment_status=PaymentStatus.PAID, provider_charge_id=charge_id, updated_at=timezone.now()
     )
@@ -518,7 +521,10 @@ def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
     )
     _count_sales(units_by_shop, sign=1)
     paid = outbox.publish(topic=events.TOPIC_CHECKOUT_PAID, payload={"checkout_id": str(checkout_id)}, relay=False)
-    outbox.relay_on_commit([*_outbox_ids_for(order_ids), paid.pk])
+    confirmation = outbox.publish(
+        topic=events.TOPIC_CHECKOUT_CONFIRMATION, payload={"checkout_id": str(checkout_id)}, relay=False
+    )
+    outbox.relay_on_commit([*_outbox_ids_for(order_ids), paid.pk, confirmation.pk])
     return True
 
 

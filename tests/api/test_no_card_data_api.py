@@ -48,7 +48,7 @@ def schema(api_client):
 
 def test_schema_has_no_card_fields_and_takes_a_payment_method(schema):
     checkout = schema["components"]["schemas"]["CheckoutRequestRequest"]
-    assert set(checkout["properties"]) == {"address", "payment_method", "expected_total"}
+    assert set(checkout["properties"]) == {"address", "address_id", "save_address", "payment_method", "expected_total"}
     assert "payment_method" in checkout["required"]
     text = json.dumps(schema).lower()
     for word in ("card_number", '"cvc"', "exp_month", "4242424242424242"):

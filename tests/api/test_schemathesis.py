@@ -77,6 +77,11 @@ RULE_400_OPERATIONS = {
     "PATCH /api/v1/seller/shop",
     "POST /api/v1/conversations",  # blank text, own shop, a listing or order not of this shop
     "POST /api/v1/conversations/{conversation_id}/messages",  # blank text, bad pictures
+    "POST /api/v1/me/addresses",  # blank text, a country that is not two letters
+    "PATCH /api/v1/me/addresses/{address_id}",
+    "POST /api/v1/me/email",  # the current password must be right
+    "POST /api/v1/me/password",  # the current password must be right, the new one strong
+    "POST /api/v1/me/email/confirm",  # the token must be a valid signed link of this account
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from accounts.services import addresses as address_services
 from orders.models import Order
 from shops.services import open_shop
 from tests.accounts.factories import UserFactory
@@ -103,7 +104,26 @@ def test_buyer_pages_have_no_blocking_axe_violations_when_signed_in(live_server,
     page.goto(base + mug.get_absolute_url())
     page.get_by_role("button", name="Add to cart").click()
     page.get_by_text("Added to your cart.").wait_for()
-    pages = ["/", "/cart/", "/orders/checkout/", "/orders/", f"/orders/{order.pk}/", "/favorites/"]
+    home = address_services.create_address(
+        owner=buyer, name="Axe Buyer", line1="1 Market Street", city="Hudson", region="NY", postal_code="12534"
+    )
+    address_services.create_address(
+        owner=buyer, name="Axe at work", line1="9 Warren St", city="Hudson", postal_code="12534", country="US"
+    )
+    pages = [
+        "/",
+        "/cart/",
+        "/orders/checkout/",
+        "/orders/",
+        "/orders/?state=shipped",
+        f"/orders/{order.pk}/",
+        "/favorites/",
+        "/account/",
+        "/account/addresses/",
+        "/account/addresses/new/",
+        f"/account/addresses/{home.pk}/edit/",
+        f"/account/addresses/{home.pk}/delete/",
+    ]
     found = [line for path in pages for line in axe(page, base + path)]
     assert found == [], "\n".join(found)
 

@@ -81,8 +81,12 @@ def test_place_order_creates_one_paid_order_per_shop_with_exact_totals(
     assert not CartItem.objects.filter(user=buyer).exists()
     assert OutboxMessage.objects.filter(topic="order.placed").count() == 3
     assert not OutboxMessage.objects.filter(processed_at__isnull=True).exists()
-    assert sorted(m.to[0] for m in mail.outbox) == sorted(o.shop.owner.email for o in orders)
-    assert "New order" in mail.outbox[0].subject
+    sellers = [m for m in mail.outbox if m.to != [buyer.email]]
+    assert sorted(m.to[0] for m in sellers) == sorted(o.shop.owner.email for o in orders)
+    assert "New order" in sellers[0].subject
+    assert [m.subject for m in mail.outbox if m.to == [buyer.email]] == [
+        "Your Makers' Market order: 3 shops, $137.49"
+    ]  # one confirmation per checkout
     assert changed and changed[0]["reason"] == "stock" and set(changed[0]["product_ids"]) == {p.pk for p in products}
     assert len(callbacks) >= 2
     charge = payments.get_provider().retrieve(idempotency_key=result.checkout.provider_idempotency_key)
@@ -213,7 +217,7 @@ def test_timeout_leaves_orders_pending_until_the_provider_is_asked_again(
     checkout = Checkout.objects.get()
     assert checkout.payment_status == "paid" and checkout.payment_attempts == 1
     assert set(Order.objects.values_list("status", flat=True)) == {"paid"}
-    assert len(mail.outbox) == 3
+    assert len(mail.outbox) == 4  # three sellers and the buyer's one confirmation
     assert resolve_pending_payments.apply_async().get() == {}  # settled once
 
 

@@ -22,8 +22,12 @@ def test_real_worker_emails_each_seller_after_checkout(celery_worker, buyer, add
     result = place_order(buyer=buyer, address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key="w-1")
 
     owners = {shop.owner.email for shop in shops}
-    mail = celery_worker.wait_for_mail(lambda msgs: {m["To"] for m in msgs} >= owners, timeout=90)
-    assert sorted(m["To"] for m in mail) == sorted(owners)  # exactly one email per order
+    everyone = owners | {buyer.email}
+    mail = celery_worker.wait_for_mail(lambda msgs: {m["To"] for m in msgs} >= everyone, timeout=90)
+    assert sorted(m["To"] for m in mail) == sorted(everyone)  # one email per order, one confirmation
+    confirmation = [m for m in mail if m["To"] == buyer.email]
+    assert confirmation[0]["Subject"] == "Your Makers' Market order: 2 shops, " + f"${result.checkout.total}"
+    mail = [m for m in mail if m["To"] != buyer.email]
     assert all(m["Subject"].startswith("New order #") for m in mail)
     assert {o.pk for o in result.orders} == {int(m["Subject"].split("#")[1].split()[0]) for m in mail}
     # The sellers' emails may arrive before the worker stamped every row (checkout.paid goes to the payments

@@ -16,7 +16,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.models import UndeliverableAddress, User
+from accounts.models import Address, UndeliverableAddress, User
+from accounts.services.addresses import create_address
 from cart.models import CartItem
 from catalog.models import Favorite, Product
 from etsy.outbox.models import OutboxMessage
@@ -59,6 +60,7 @@ PUBLIC = {
     "^media/(?P<path>.*)$": "DEBUG media",
     "accounts/reset/<uidb64>/<token>/": "guarded by the signed token itself",
     "accounts/signup/confirm/<uidb64>/<token>/": "guarded by the signed token itself",
+    "account/email/confirm/<str:token>/": "guarded by the signed token itself",
     "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders|messaging|payments)/$": (
         "admin index (staff check)"
     ),
@@ -87,6 +89,7 @@ class World:
     seller_message: Message
     report: Report
     block: Block
+    address: Address  # in the owner's address book
 
 
 @pytest.fixture
@@ -125,6 +128,7 @@ def world() -> World:
         seller_message=seller_message,
         report=report,
         block=Block.objects.get(shop=shop, buyer=owner),
+        address=create_address(owner=owner, name="Owner", line1="1 Main St", city="Hudson", postal_code="12534"),
     )
 
 
@@ -150,6 +154,7 @@ def snapshot(w: World):
         list(Report.objects.values()),
         list(Block.objects.values()),
         list(LedgerEntry.objects.filter(order=w.order).values()),
+        list(Address.objects.filter(owner=w.owner).values()),
     )
 
 
@@ -184,6 +189,7 @@ API_RULES = {
     "api/v1/conversations/<int:conversation_id>": [("get", None)],
     "api/v1/conversations/<int:conversation_id>/messages": [("post", {"body": "hijack"})],
     "api/v1/conversations/<int:conversation_id>/read": [("post", {})],
+    "api/v1/me/addresses/<int:address_id>": [("get", None), ("patch", {"name": "hijack"}), ("delete", None)],
 }
 HTML_RULES = {
     "orders/checkout/<uuid:checkout_id>/authenticate/": [("get", None), ("post", {})],
@@ -199,6 +205,9 @@ HTML_RULES = {
     "messages/<int:pk>/": [("get", None), ("post", {"body": "hijack"})],
     "messages/<int:pk>/block/": [("post", {"blocked": "0"})],
     "messages/<int:pk>/report/<int:message_id>/": [("post", {"reason": "hijack"})],
+    "account/addresses/<int:pk>/edit/": [("get", None), ("post", {"name": "hijack"})],
+    "account/addresses/<int:pk>/delete/": [("get", None), ("post", {})],
+    "account/addresses/<int:pk>/default/": [("post", {})],
 }
 ADMIN_ACTIONS = {
     "change": ("post", {}),
@@ -218,6 +227,7 @@ def fill(route: str, w: World) -> str:
         "checkout_id": w.order.checkout_id,
         "conversation_id": w.conversation.pk,
         "message_id": w.seller_message.pk,
+        "address_id": w.address.pk,
     }
     if route.startswith(("orders/<int:pk>",)):
         ids["pk"] = w.order.pk
@@ -225,6 +235,8 @@ def fill(route: str, w: World) -> str:
         ids["pk"] = w.conversation.pk
     elif route.startswith("favorites/shop/"):
         ids["pk"] = w.shop.pk
+    elif route.startswith("account/addresses/"):
+        ids["pk"] = w.address.pk
     else:
         ids["pk"] = w.product.pk
     ids["target_id"] = w.shop.pk if "favorites/shops" in route else w.product.pk

@@ -9,9 +9,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -19,6 +17,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from accounts.exceptions import InvalidSignUpLink
 from accounts.models import UndeliverableAddress, User
 from accounts.tokens import signup_token_generator
+from etsy.emails import send_templated_email
 from etsy.names import collapse_spaces
 
 logger = logging.getLogger(__name__)
@@ -74,8 +73,7 @@ def send_signup_confirmation(*, user_id: int, next_url: str = "/") -> None:
     if user is None:
         return
     link = settings.SITE_URL + signup_confirmation_path(user, next_url=next_url)
-    body = render_to_string("accounts/signup_confirm_email.txt", {"email": user.email, "link": link})
-    _send_or_log("Confirm your Makers' Market account", body, user.email)
+    _send_or_log("account_signup_confirm", {"email": user.email, "link": link}, user.email)
 
 
 def send_signup_attempt_notice(*, user_id: int) -> None:
@@ -95,15 +93,14 @@ def send_signup_attempt_notice(*, user_id: int) -> None:
         "reset_link": settings.SITE_URL + path,
         "login_link": settings.SITE_URL + "/accounts/login/",
     }
-    body = render_to_string("accounts/signup_existing_email.txt", context)
-    _send_or_log("Someone tried to sign up with your address", body, user.email)
+    _send_or_log("account_signup_existing", context, user.email)
 
 
-def _send_or_log(subject: str, body: str, to: str) -> None:
+def _send_or_log(template: str, context: dict, to: str) -> None:
     # Runs after the sign-up committed: a mail server that fails is logged, never shown (the answer
     # must be the same for every address; signing up again sends a new message).
     try:
-        send_mail(subject, body, None, [to])
+        send_templated_email(template=template, to=[to], context=context)
     except (smtplib.SMTPException, OSError):
         logger.exception("sign-up email not sent", extra={"event": "signup_email_failed"})
 
@@ -127,13 +124,6 @@ def confirm_sign_up(*, uidb64: str, token: str) -> User:
     user.is_active = True
     user.is_signup_pending = False
     user.save(update_fields=["is_active", "is_signup_pending"])
-    return user
-
-
-def update_profile(*, user: User, display_name: str) -> User:
-    """Change what the marketplace calls the user (shown on reviews and orders)."""
-    user.display_name = display_name.strip()
-    user.save(update_fields=["display_name"])
     return user
 
 
