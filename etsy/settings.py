@@ -419,6 +419,8 @@ SPECTACULAR_SETTINGS = {
         "SuggestionKindEnum": "search.types.SUGGESTION_KINDS",
         "ConversationKindEnum": "messaging.models.Conversation.Kind",
         "MessageKindEnum": "messaging.models.Message.Kind",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "CancellationStatusEnum": "orders.models.CancellationRequest.Status",
     },
 }
 

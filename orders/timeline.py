@@ -39,6 +39,7 @@ class TimelineEntry:
     url_label: str = ""
     upcoming: bool = False  # a date still ahead (the estimated delivery)
     all_day: bool = False  # a date, not a moment
+    tracking: bool = False  # show the order's tracking number (a carrier link when the carrier is known)
 
 
 def _start_of(day: datetime.date) -> datetime.datetime:
@@ -63,16 +64,7 @@ def build_timeline(*, order: Order, refunded: Decimal | None = None, now=None) -
         elif request.status == CancellationRequest.Status.ACCEPTED:
             entries.append(TimelineEntry(request.decided_at, "Cancellation accepted by the shop"))
     if order.shipped_at:
-        link = order.tracking_link
-        entries.append(
-            TimelineEntry(
-                order.shipped_at,
-                "Shipped",
-                f"Tracking number {order.tracking_number}" + (f" ({link.carrier})" if link else ""),
-                url=link.url if link else "",
-                url_label=f"Track with {link.carrier}" if link else "",
-            )
-        )
+        entries.append(TimelineEntry(order.shipped_at, "Shipped", tracking=bool(order.tracking_number)))
     for event in order.tracking_events.all():
         entries.append(TimelineEntry(event.occurred_at, TRACKING_LABELS.get(event.status, event.status), event.carrier))
     if order.estimated_delivery and order.status in (
@@ -90,7 +82,8 @@ def build_timeline(*, order: Order, refunded: Decimal | None = None, now=None) -
             entries.append(TimelineEntry(order.cancelled_at, "Refunded", f"{_money(refunded)} back to your card"))
     review = getattr(order, "review", None) if hasattr(order, "review") else None
     if review is not None:
-        entries.append(TimelineEntry(review.created_at, "Reviewed", f"{review.rating} out of 5 stars"))
+        first = "" if review.edited_at else f"{review.rating} out of 5 stars"
+        entries.append(TimelineEntry(review.created_at, "Reviewed", first))
         if review.edited_at:
             entries.append(TimelineEntry(review.edited_at, "Review edited", f"{review.rating} out of 5 stars"))
     entries.extend(extensions.list_order_timeline_entries(order=order))

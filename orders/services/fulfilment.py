@@ -141,9 +141,9 @@ def cancel_order(*, order: Order) -> Order:
     # at the provider, and the resolver (or webhook) must then see it to refund it.
     if awaiting_payment:
         Order.objects.filter(pk=locked.pk).update(refund_when_charged=True)
+    locked.refresh_from_db()
     CancellationRequest.objects.filter(order_id=locked.pk, status=CancellationRequest.Status.PENDING).update(
-        status=CancellationRequest.Status.ACCEPTED, decided_at=timezone.now()
+        status=CancellationRequest.Status.ACCEPTED, decided_at=locked.cancelled_at
     )
     outbox.publish(topic=events.TOPIC_ORDER_CANCELLED, payload={"order_id": locked.pk})
-    locked.refresh_from_db()
     return locked

@@ -45,7 +45,7 @@ def _ship_in_admin(page, base, order, tracking: str) -> None:
     page.goto(base + f"/admin/orders/order/{order.pk}/change/")
     page.get_by_role("link", name="Mark shipped").click()
     page.get_by_label(re.compile("Tracking number")).fill(tracking)
-    page.locator("input[type=submit], button[type=submit]").first.click()
+    page.get_by_role("button", name="Mark shipped and email the buyer").click()
     page.get_by_text("marked shipped").wait_for()
     page.context.clear_cookies()
 
