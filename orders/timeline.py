@@ -15,6 +15,7 @@ from django.utils import timezone
 from orders import extensions
 from orders.models import CancellationRequest, Order
 
+UNSETTLED = ("pending", "unknown", "requires_action")
 TRACKING_LABELS = {
     "pre_transit": "Label created by the carrier",
     "in_transit": "In transit",
@@ -95,7 +96,10 @@ def status_line(*, order: Order, refunded: Decimal | None) -> str:
     if order.status == Order.Status.CANCELLED:
         if refunded:
             return f"Cancelled — refunded {_money(refunded)}"
-        if order.paid_at or (order.refund_when_charged and order.checkout.payment_status == "paid"):
+        charged = order.checkout.payment_status == order.checkout.PaymentStatus.PAID
+        if order.paid_at or (order.refund_when_charged and charged):
             return f"Cancelled — refund of {_money(order.total)} on its way"
+        if order.refund_when_charged and order.checkout.payment_status in UNSETTLED:
+            return "Cancelled — if your payment still goes through, it is refunded at once"
         return "Cancelled — you were not charged"
     return order.get_status_display()

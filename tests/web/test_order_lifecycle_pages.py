@@ -85,3 +85,17 @@ def test_review_form_edits_the_review_inside_the_window(signed_in, buyer):
     body = signed_in.post(url, {"rating": 1}, follow=True).content.decode()
     assert "only within 100 days" in body
     assert Review.objects.get().rating == 5
+
+
+@pytest.mark.parametrize(
+    ("payment_status", "shown"),
+    [
+        ("unknown", "Cancelled — if your payment still goes through, it is refunded at once"),
+        ("paid", "Cancelled — refund of $28.00 on its way"),
+        ("declined", "Cancelled — you were not charged"),
+    ],
+)
+def test_an_order_cancelled_before_payment_says_what_happens_to_the_money(signed_in, buyer, payment_status, shown):
+    order = OrderFactory(buyer=buyer, status="pending_payment", checkout__payment_status=payment_status)
+    Order.objects.filter(pk=order.pk).update(status="cancelled", refund_when_charged=payment_status != "declined")
+    assert shown in signed_in.get(order.get_absolute_url()).content.decode()
