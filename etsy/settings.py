@@ -309,6 +309,12 @@ PAYMENT_PROCESSING_FIXED = env.str("PAYMENT_PROCESSING_FIXED", default="0.25")
 # Estimated delivery (orders/delivery.py): the shop's processing days, then these carrier days, in business days.
 SHIPPING_DAYS_DOMESTIC = env.int("SHIPPING_DAYS_DOMESTIC", default=4)
 SHIPPING_DAYS_INTERNATIONAL = env.int("SHIPPING_DAYS_INTERNATIONAL", default=10)
+# A shipped order nobody marked delivered is taken as delivered this many days after its estimated date.
+AUTO_DELIVER_AFTER_DAYS = env.int("AUTO_DELIVER_AFTER_DAYS", default=14)
+# Reviews may be left and edited this many days from delivery (or from the estimated date without tracking).
+REVIEW_WINDOW_DAYS = env.int("REVIEW_WINDOW_DAYS", default=100)
+# The carrier tracking webhook (POST /webhooks/tracking) signs its body with HMAC-SHA256 under this secret.
+TRACKING_WEBHOOK_SECRET = env.str("TRACKING_WEBHOOK_SECRET", default="")
 # The Stripe provider (PAYMENT_PROVIDER=orders.payments_stripe.StripePaymentProvider). Card data is
 # typed into Stripe.js's Payment Element (loaded from STRIPE_JS_URL, the one extra origin the CSP allows);
 # we only ever see a payment-method id. STRIPE_API_BASE / STRIPE_CONNECT_API_BASE point the official
@@ -359,6 +365,11 @@ CELERY_BEAT_SCHEDULE.update(
         "refresh-search-vocabulary": {"task": "search.tasks.refresh_search_vocabulary", "schedule": 900.0},
         # Daily digest email per shop; idempotent per shop and day, so a beat restart never doubles it.
         "seller-daily-digest": {"task": "orders.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
+        # Parcels nobody confirmed: delivered AUTO_DELIVER_AFTER_DAYS after the estimate, so reviews can open.
+        "mark-overdue-deliveries": {
+            "task": "orders.tasks.mark_overdue_deliveries",
+            "schedule": crontab(hour=6, minute=30),
+        },
     }
 )
 
@@ -408,6 +419,8 @@ SPECTACULAR_SETTINGS = {
         "SuggestionKindEnum": "search.types.SUGGESTION_KINDS",
         "ConversationKindEnum": "messaging.models.Conversation.Kind",
         "MessageKindEnum": "messaging.models.Message.Kind",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "CancellationStatusEnum": "orders.models.CancellationRequest.Status",
     },
 }
 

@@ -8,6 +8,8 @@ urlpatterns = [
     # The email provider's delivery webhooks (bounces, complaints: accounts.receivers), basic-auth protected.
     path("anymail/", include("anymail.urls")),
     path("", include("etsy.ops_urls")),
+    # A carrier tracking service's status updates (HMAC-signed): orders.webhooks.
+    path("webhooks/", include("orders.webhook_urls")),
     path("accounts/", include("accounts.urls")),
     path("account/", include("accounts.account_urls")),
     path("shops/", include("catalog.shop_urls")),

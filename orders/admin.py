@@ -12,8 +12,8 @@ from etsy.admin_permissions import MarketplaceAdminOnly
 from etsy.admin_refusals import DomainRefusalAsMessage
 from etsy.exceptions import DomainError
 from orders import stats
-from orders.models import Checkout, Order, OrderItem, Review
-from orders.services import reviews
+from orders.models import CancellationRequest, Checkout, Order, OrderItem, Review
+from orders.services import cancellations, reviews
 from shops.admin_scoping import ShopScopedAdmin, ShopScopedMixin, is_marketplace_admin, seller_shop
 from shops.selectors_seller import get_shop_for_admin
 
@@ -55,13 +55,22 @@ class TrackingForm(forms.Form):
 
 @admin.register(Order)
 class OrderAdmin(ShopScopedAdmin):
-    list_display = ["__str__", "created_at", "buyer_name", "status", "total", "tracking_number"]
-    list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
-    list_select_related = ["buyer", "shop"]
+    list_display = [
+        "__str__",
+        "created_at",
+        "buyer_name",
+        "status",
+        "total",
+        "tracking_number",
+        "estimated_delivery",
+        "cancellation",
+    ]
+    list_filter = ["status", "cancellation_request__status", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["buyer", "shop", "cancellation_request"]
     date_hierarchy = "created_at"
     search_fields = ["=id", "tracking_number", "buyer__email", "checkout__ship_name"]
     inlines = [OrderItemInline]
-    actions = ["mark_shipped", "cancel_and_restock"]
+    actions = ["mark_shipped", "cancel_and_restock", "accept_cancellations", "decline_cancellations"]
     fields = [
         "status",
         "buyer_name",
@@ -70,11 +79,14 @@ class OrderAdmin(ShopScopedAdmin):
         "shipping",
         "total",
         "tracking_number",
+        "estimated_delivery",
+        "cancellation",
         "messages_link",
         "created_at",
         "paid_at",
         "shipped_at",
         "delivered_at",
+        "delivered_via",
         "cancelled_at",
     ]
     readonly_fields = fields
@@ -87,7 +99,7 @@ class OrderAdmin(ShopScopedAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("buyer", "shop", "checkout")
+        return super().get_queryset(request).select_related("buyer", "shop", "checkout", "cancellation_request")
 
     def get_list_display(self, request):
         if is_marketplace_admin(request):
@@ -115,6 +127,18 @@ class OrderAdmin(ShopScopedAdmin):
     def buyer_name(self, obj):
         return f"{obj.buyer.public_name} <{obj.buyer.email}>"
 
+    @admin.display(description="Cancellation request", ordering="cancellation_request__status")
+    def cancellation(self, obj):
+        request = getattr(obj, "cancellation_request", None) if hasattr(obj, "cancellation_request") else None
+        if request is None:
+            return "—"
+        if request.status == CancellationRequest.Status.PENDING:
+            return format_html(
+                '<strong>Requested: decide</strong> <a href="{}">Accept or decline</a>',
+                reverse("admin:orders_order_cancellation", args=[obj.pk]),
+            )
+        return request.get_status_display()
+
     @admin.display(description="Messages")
     def messages_link(self, obj):
         # By URL name: messaging sits above orders and is not imported here.
@@ -140,6 +164,7 @@ class OrderAdmin(ShopScopedAdmin):
             path("dashboard/", wrap(self.dashboard_view), name="orders_sales_dashboard"),
             path("<path:object_id>/ship/", wrap(self.ship_view), name="orders_order_ship"),
             path("<path:object_id>/cancel/", wrap(self.cancel_view), name="orders_order_cancel"),
+            path("<path:object_id>/cancellation/", wrap(self.cancellation_view), name="orders_order_cancellation"),
         ] + super().get_urls()
 
     def dashboard_view(self, request):
@@ -224,6 +249,62 @@ class OrderAdmin(ShopScopedAdmin):
             "original": order,
         }
         return TemplateResponse(request, "admin/orders/order/cancel.html", context)
+
+    def cancellation_view(self, request, object_id):
+        """The buyer's cancellation request: its reason, and accept or decline (POST ``decision``)."""
+        order = self._order_or_404(request, object_id)
+        pending = CancellationRequest.objects.filter(order=order, status=CancellationRequest.Status.PENDING).first()
+        if pending is None:
+            self.message_user(request, f"{order} has no cancellation request waiting.", messages.WARNING)
+            return HttpResponseRedirect(self._change_url(order))
+        decision = request.POST.get("decision")
+        if request.method == "POST" and decision in (cancellations.ACCEPT, cancellations.DECLINE):
+            try:
+                cancellations.decide_cancellation(order=order, decision=decision)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                done = "cancelled and refunded in full" if decision == cancellations.ACCEPT else "goes on"
+                self.message_user(request, f"{order} {done}; the buyer is being emailed.", messages.SUCCESS)
+            return HttpResponseRedirect(self._change_url(order))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Cancellation request for {order}",
+            "opts": self.model._meta,
+            "original": order,
+            "request_": pending,
+        }
+        return TemplateResponse(request, "admin/orders/order/cancellation.html", context)
+
+    def _decide_all(self, request, queryset, decision: str) -> None:
+        done, refused = 0, []
+        for order in queryset.filter(cancellation_request__status=CancellationRequest.Status.PENDING).order_by("pk"):
+            try:
+                cancellations.decide_cancellation(order=order, decision=decision)
+                done += 1
+            except DomainError as exc:
+                refused.append(f"{order}: {exc.message}")
+        if not done and not refused:
+            self.message_user(
+                request, "None of the selected orders has a cancellation request waiting.", messages.WARNING
+            )
+        elif done:
+            verb = "accepted (refunded in full, restocked)" if decision == cancellations.ACCEPT else "declined"
+            self.message_user(
+                request, f"{done} cancellation request(s) {verb}; buyers are being emailed.", messages.SUCCESS
+            )
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)
+
+    @admin.action(
+        description="Accept the buyers' cancellation requests (refund in full, restock)", permissions=["change"]
+    )
+    def accept_cancellations(self, request, queryset):
+        self._decide_all(request, queryset, cancellations.ACCEPT)
+
+    @admin.action(description="Decline the buyers' cancellation requests", permissions=["change"])
+    def decline_cancellations(self, request, queryset):
+        self._decide_all(request, queryset, cancellations.DECLINE)
 
     @admin.action(description="Mark selected paid orders shipped (enter tracking numbers)", permissions=["change"])
     def mark_shipped(self, request, queryset):

@@ -9,15 +9,22 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
+from django.conf import settings
+from django.urls import reverse
+
 from etsy.emails import send_templated_email
 from etsy.outbox import DEFER, DONE
-from orders.models import Checkout, Order
+from orders.models import CancellationRequest, Checkout, Order
 
 logger = logging.getLogger(__name__)
 
 TOPIC_ORDER_PLACED = "order.placed"  # email the shop owner once the order is paid
 TOPIC_ORDER_SHIPPED = "order.shipped"  # email the buyer the tracking number
 TOPIC_CHECKOUT_CONFIRMATION = "checkout.confirmation"  # email the buyer one confirmation per paid checkout
+TOPIC_ORDER_DELIVERED = "order.delivered"  # email the buyer: delivered, and an invitation to review
+TOPIC_ORDER_CANCELLED = "order.cancelled"  # email the buyer: cancelled, and what is refunded
+TOPIC_CANCELLATION_REQUESTED = "order.cancellation_requested"  # email the shop owner the buyer's request
+TOPIC_CANCELLATION_DECLINED = "order.cancellation_declined"  # email the buyer the seller's refusal
 # Give a cancelled paid order's money back: handled by the payments app (refund, fee refund and transfer
 # reversal go through the shop's ledger), which registers the handler; orders only publishes it.
 TOPIC_ORDER_REFUND = "order.refund"
@@ -59,7 +66,83 @@ def notify_buyer_of_shipment(payload: dict) -> str:
     send_templated_email(
         template="order_shipped_buyer",
         to=[order.buyer.email],
-        context={"order": order, "shop": order.shop, "items": list(order.items.all())},
+        context={
+            "order": order,
+            "shop": order.shop,
+            "items": list(order.items.all()),
+            "tracking": order.tracking_link,
+            "order_url": _order_url(order),
+        },
+    )
+    return DONE
+
+
+def _order_url(order: Order, anchor: str = "") -> str:
+    return settings.SITE_URL + order.get_absolute_url() + anchor
+
+
+def _email_buyer(template: str, order: Order, **context) -> None:
+    send_templated_email(
+        template=template,
+        to=[order.buyer.email],
+        context={"order": order, "shop": order.shop, "items": list(order.items.all()), "order_url": _order_url(order)}
+        | context,
+    )
+
+
+def notify_buyer_of_delivery(payload: dict) -> str:
+    """Email the buyer that the order is delivered, with a link to review it."""
+    order = _load_order(payload["order_id"])
+    if order is None or order.status != Order.Status.DELIVERED:
+        return DONE
+    window = order.review_window
+    _email_buyer(
+        "order_delivered_buyer",
+        order,
+        review_url=_order_url(order, "#review"),
+        review_closes_on=window.closes_at.date() if window else None,
+    )
+    return DONE
+
+
+def notify_buyer_of_cancellation(payload: dict) -> str:
+    """Email the buyer that the order is cancelled and what comes back (all of it, when it was paid)."""
+    order = _load_order(payload["order_id"])
+    if order is None or order.status != Order.Status.CANCELLED:
+        return DONE
+    request = CancellationRequest.objects.filter(order_id=order.pk).first()
+    _email_buyer(
+        "order_cancelled_buyer",
+        order,
+        refund_amount=order.total if order.paid_at else None,
+        requested=request is not None,
+    )
+    return DONE
+
+
+def notify_buyer_of_declined_cancellation(payload: dict) -> str:
+    order = _load_order(payload["order_id"])
+    if order is None:
+        return DONE
+    _email_buyer("order_cancellation_declined_buyer", order)
+    return DONE
+
+
+def notify_seller_of_cancellation_request(payload: dict) -> str:
+    """Email the shop owner the buyer's reason and where to decide (the admin's order page)."""
+    order = _load_order(payload["order_id"])
+    request = CancellationRequest.objects.filter(order_id=payload["order_id"]).first()
+    if order is None or request is None or request.status != CancellationRequest.Status.PENDING:
+        return DONE
+    send_templated_email(
+        template="order_cancellation_requested_seller",
+        to=[order.shop.owner.email],
+        context={
+            "order": order,
+            "shop": order.shop,
+            "request": request,
+            "admin_url": settings.SITE_URL + reverse("admin:orders_order_change", args=[order.pk]),
+        },
     )
     return DONE
 
@@ -93,4 +176,8 @@ HANDLERS = {
     TOPIC_CHECKOUT_CONFIRMATION: confirm_checkout_to_buyer,
     TOPIC_ORDER_PLACED: notify_seller_of_order,
     TOPIC_ORDER_SHIPPED: notify_buyer_of_shipment,
+    TOPIC_ORDER_DELIVERED: notify_buyer_of_delivery,
+    TOPIC_ORDER_CANCELLED: notify_buyer_of_cancellation,
+    TOPIC_CANCELLATION_REQUESTED: notify_seller_of_cancellation_request,
+    TOPIC_CANCELLATION_DECLINED: notify_buyer_of_declined_cancellation,
 }

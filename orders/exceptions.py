@@ -108,3 +108,46 @@ class CheckoutInterrupted(ServiceUnavailable):
         "We lost contact with our database while placing your order. Retry with the same Idempotency-Key: "
         "it finishes the checkout already started and never charges twice."
     )
+
+
+class OrderNotShipped(InvalidOrderTransition):
+    code = "order_not_shipped"
+    default_message = "This order has not shipped yet, so it cannot be marked received."
+
+
+class OrderAlreadyShipped(InvalidOrderTransition):
+    code = "order_already_shipped"
+    default_message = "This order has already shipped, so it can no longer be cancelled."
+
+
+class OrderCancelled(InvalidOrderTransition):
+    code = "order_cancelled"
+    default_message = "This order was cancelled."
+
+
+class CancellationPending(InvalidOrderTransition):
+    code = "cancellation_pending"
+    default_message = "The buyer asked to cancel this order: accept or decline the request first."
+
+
+class CancellationAlreadyRequested(DomainError):
+    code = "cancellation_already_requested"
+    default_message = "You already asked to cancel this order."
+
+
+class NoCancellationRequest(DomainError):
+    code = "no_cancellation_request"
+    default_message = "The buyer has not asked to cancel this order."
+
+
+class CancellationAlreadyDecided(DomainError):
+    """``extra["decision"]``: the decision already taken."""
+
+    code = "cancellation_already_decided"
+    default_message = "This cancellation request was already decided."
+
+
+class InvalidCancellationReason(DomainError):
+    code = "invalid_cancellation_reason"
+    status_code = 400
+    default_message = "Tell the shop why you want to cancel (at most 1000 characters)."

@@ -110,3 +110,12 @@ class ReviewForm(forms.Form):
     comment = forms.CharField(
         label="Your review (optional)", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
     )
+
+
+class CancellationRequestForm(forms.Form):
+    reason = forms.CharField(
+        label="Why do you want to cancel?",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The shop reads this before accepting or declining.",
+    )

@@ -1,10 +1,34 @@
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class ReviewWindow:
+    opens_at: datetime
+    closes_at: datetime
+
+    def contains(self, moment: datetime) -> bool:
+        return self.opens_at <= moment < self.closes_at
+
+
+def review_window_of(order: "Order") -> ReviewWindow | None:
+    """The one rule of the review window (``Order.review_window``)."""
+    if order.status == Order.Status.DELIVERED and order.delivered_at:
+        opens = order.delivered_at
+    elif order.status in (Order.Status.SHIPPED, Order.Status.DELIVERED) and order.estimated_delivery:
+        opens = timezone.make_aware(datetime.combine(order.estimated_delivery, time.min))
+    else:
+        return None
+    return ReviewWindow(opens_at=opens, closes_at=opens + timedelta(days=settings.REVIEW_WINDOW_DAYS))
 
 
 class Checkout(models.Model):
@@ -67,6 +91,11 @@ class Order(models.Model):
         DELIVERED = "delivered", "Delivered"
         CANCELLED = "cancelled", "Cancelled"
 
+    class DeliveredVia(models.TextChoices):
+        BUYER = "buyer", "Confirmed by the buyer"
+        CARRIER = "carrier", "Reported by the carrier"
+        AUTO = "auto", "Assumed after the estimated date"
+
     checkout = models.ForeignKey(Checkout, on_delete=models.PROTECT, related_name="orders")
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="orders")
@@ -86,6 +115,10 @@ class Order(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     # Placed (or shipped) + processing and shipping business days (orders.delivery); recomputed on shipping.
     estimated_delivery = models.DateField(null=True, blank=True)
+    delivered_via = models.CharField(max_length=10, choices=DeliveredVia.choices, blank=True)
+    # Cancelled while its checkout's charge was still pending or unknown: when that charge succeeds
+    # (mark_checkout_paid), this order's share is refunded at once instead of silently kept.
+    refund_when_charged = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -105,6 +138,8 @@ class Order(models.Model):
             models.Index(fields=["buyer", "-created_at"], name="order_buyer_idx"),
             models.Index(fields=["shop", "-created_at"], name="order_shop_idx"),
             models.Index(fields=["status"], name="order_status_idx"),
+            # The tracking webhook finds orders by number, whatever case the seller typed.
+            models.Index(Upper("tracking_number"), name="order_tracking_upper_idx", condition=~Q(tracking_number="")),
         ]
 
     def __str__(self) -> str:
@@ -131,6 +166,26 @@ class Order(models.Model):
     def can_be_cancelled(self) -> bool:
         """An order can be cancelled (and restocked) until it ships."""
         return self.status in (self.Status.PENDING_PAYMENT, self.Status.PAID)
+
+    @property
+    def can_be_received(self) -> bool:
+        """Only a shipped order can be confirmed delivered (a delivered one is confirmed already)."""
+        return self.status == self.Status.SHIPPED
+
+    @property
+    def review_window(self) -> "ReviewWindow | None":
+        """When the buyer may review (and edit the review): from delivery, or from the estimated delivery
+        date for a shipped order nobody marked delivered, for ``settings.REVIEW_WINDOW_DAYS``. None: not yet."""
+        return review_window_of(self)
+
+    def is_review_window_open(self, now: datetime | None = None) -> bool:
+        window = self.review_window
+        return window is not None and window.contains(now or timezone.now())
+
+    @property
+    def can_be_reviewed(self) -> bool:
+        """The review window is open now (the cases hook is asked by the review service, not here)."""
+        return self.is_review_window_open()
 
     @property
     def tracking_link(self):
@@ -175,6 +230,7 @@ class Review(models.Model):
     seller_reply = models.TextField(blank=True)
     replied_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -185,3 +241,50 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating}★ for order {self.order_id}"
+
+
+class CancellationRequest(models.Model):
+    """A buyer's request to cancel an order before it ships (at most one per order); the seller decides."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the seller"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="cancellation_request")
+    reason = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="cancellation_decided_at_matches_status",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Cancellation of order {self.order_id} ({self.status})"
+
+
+class TrackingEvent(models.Model):
+    """A carrier's status for a shipped order, as its tracking webhook reported it (shown on the timeline)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tracking_events")
+    carrier = models.CharField(max_length=50)
+    status = models.CharField(max_length=30)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            # A replayed webhook adds nothing.
+            models.UniqueConstraint(fields=["order", "status", "occurred_at"], name="tracking_event_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.status} for order {self.order_id}"

@@ -15,7 +15,7 @@ REVIEWS_SHOWN = 10
 
 
 def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
-    return queryset.select_related("shop", "buyer", "checkout").prefetch_related(
+    return queryset.select_related("shop", "buyer", "checkout", "cancellation_request").prefetch_related(
         Prefetch("items", queryset=OrderItem.objects.select_related("product").order_by("id"))
     )
 
@@ -44,6 +44,15 @@ def get_order_for_buyer(*, buyer, order_id) -> Order:
     """Return one of the buyer's orders. Raises OrderNotFound."""
     try:
         return _with_details(Order.objects.filter(buyer=buyer)).get(pk=int(order_id))
+    except (Order.DoesNotExist, TypeError, ValueError):
+        raise OrderNotFound() from None
+
+
+def get_order_history_for_buyer(*, buyer, order_id) -> Order:
+    """Return one of the buyer's orders with what its page and timeline show. Raises OrderNotFound."""
+    queryset = _with_details(Order.objects.filter(buyer=buyer)).select_related("review")
+    try:
+        return queryset.prefetch_related("tracking_events").get(pk=int(order_id))
     except (Order.DoesNotExist, TypeError, ValueError):
         raise OrderNotFound() from None
 

@@ -1,4 +1,4 @@
-"""Orders background jobs: payment resolution, sellers' daily digests (scheduled in settings)."""
+"""Orders background jobs: payment resolution, sellers' daily digests, overdue deliveries (scheduled in settings)."""
 
 import datetime as dt
 import logging
@@ -6,7 +6,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from orders.services import digest
+from orders.services import digest, fulfilment
 from orders.services.checkout import resolve_unsettled_checkouts
 from shops.selectors import list_open_shop_ids
 
@@ -42,3 +42,12 @@ def send_daily_digests(day: str | None = None) -> int:
 def send_shop_digest(shop_id: int, day: str) -> str:
     """Send one shop's digest; idempotent per shop and day (DigestLog)."""
     return digest.send_daily_digest(shop_id=shop_id, day=dt.date.fromisoformat(day)).reason
+
+
+@shared_task(name="orders.tasks.mark_overdue_deliveries", ignore_result=True)
+def mark_overdue_deliveries() -> int:
+    """Take shipped orders as delivered AUTO_DELIVER_AFTER_DAYS after their estimate (daily; idempotent)."""
+    moved = fulfilment.mark_overdue_deliveries()
+    if moved:
+        logger.info("overdue orders taken as delivered", extra={"event": "orders_auto_delivered", "count": moved})
+    return moved

@@ -11,4 +11,6 @@ urlpatterns = [
     path("checkout/<uuid:checkout_id>/authenticate/", views.authenticate, name="authenticate"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/review/", views.review, name="review"),
+    path("<int:pk>/received/", views.received, name="received"),
+    path("<int:pk>/cancellation/", views.request_cancellation, name="cancellation"),
 ]

@@ -12,6 +12,7 @@ from django.db import DatabaseError, InterfaceError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
@@ -21,7 +22,7 @@ from etsy import idempotency
 from etsy.exceptions import DomainError
 from orders import payments
 from orders.exceptions import CardDataNotAccepted, CartTotalChanged, ItemUnavailable, PaymentDeclined
-from orders.forms import CheckoutForm, ReviewForm
+from orders.forms import CancellationRequestForm, CheckoutForm, ReviewForm
 from orders.services import address_book
 from orders.services import checkout as checkout_service
 
@@ -289,32 +290,56 @@ def history(request: HttpRequest) -> HttpResponse:
 
 
 def _get_order(request: HttpRequest, pk: int):
-    from orders.selectors import get_order_for_buyer
+    from orders.selectors import get_order_history_for_buyer
 
     try:
-        return get_order_for_buyer(buyer=request.user, order_id=pk)
+        return get_order_history_for_buyer(buyer=request.user, order_id=pk)
     except DomainError:
         raise Http404("No such order") from None
 
 
+def _detail_page(request, order, *, review_form=None, cancellation_form=None, status=200) -> HttpResponse:
+    from orders import extensions, timeline
+
+    review = getattr(order, "review", None) if hasattr(order, "review") else None
+    refunded = extensions.get_refunded_amount(order_id=order.pk) if order.status == "cancelled" else None
+    if review_form is None:
+        initial = {"rating": review.rating, "comment": review.comment} if review else None
+        review_form = ReviewForm(initial=initial)
+    request_ = getattr(order, "cancellation_request", None) if hasattr(order, "cancellation_request") else None
+    context = {
+        "order": order,
+        "review": review,
+        "review_form": review_form,
+        "review_window": order.review_window,
+        "review_window_closed": order.review_window is not None and timezone.now() >= order.review_window.closes_at,
+        "review_blocked": order.can_be_reviewed and extensions.is_review_blocked(order_id=order.pk),
+        "cancellation_request": request_,
+        "cancellation_form": cancellation_form or CancellationRequestForm(),
+        "timeline": timeline.build_timeline(order=order, refunded=refunded),
+        "status_line": timeline.status_line(order=order, refunded=refunded),
+    }
+    return render(request, "orders/detail.html", context, status=status)
+
+
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    order = _get_order(request, pk)
-    review = getattr(order, "review", None) if hasattr(order, "review") else None
-    return render(request, "orders/detail.html", {"order": order, "review": review, "review_form": ReviewForm()})
+    return _detail_page(request, _get_order(request, pk))
 
 
 @login_required
 @require_POST
 def review(request: HttpRequest, pk: int) -> HttpResponse:
-    from orders.services.reviews import leave_review
+    """Leave the review, or edit it when there is one (the same form, inside the review window)."""
+    from orders.services.reviews import edit_review, leave_review
 
     order = _get_order(request, pk)
     form = ReviewForm(request.POST)
     if not form.is_valid():
-        return render(request, "orders/detail.html", {"order": order, "review": None, "review_form": form}, status=400)
+        return _detail_page(request, order, review_form=form, status=400)
+    editing = hasattr(order, "review")
     try:
-        leave_review(
+        (edit_review if editing else leave_review)(
             buyer=request.user,
             order_id=order.pk,
             rating=form.cleaned_data["rating"],
@@ -323,5 +348,40 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Thank you! Your review is on the shop's page.")
+        messages.success(
+            request, "Your review is updated." if editing else "Thank you! Your review is on the shop's page."
+        )
+    return redirect(reverse("orders:detail", args=[order.pk]) + "#review")
+
+
+@login_required
+@require_POST
+def received(request: HttpRequest, pk: int) -> HttpResponse:
+    from orders.services.fulfilment import confirm_received
+
+    order = _get_order(request, pk)
+    try:
+        confirm_received(buyer=request.user, order_id=order.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Thanks for letting us know it arrived. How was it? Leave a review below.")
+    return redirect(reverse("orders:detail", args=[order.pk]))
+
+
+@login_required
+@require_POST
+def request_cancellation(request: HttpRequest, pk: int) -> HttpResponse:
+    from orders.services.cancellations import request_cancellation as request_it
+
+    order = _get_order(request, pk)
+    form = CancellationRequestForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, order, cancellation_form=form, status=400)
+    try:
+        request_it(buyer=request.user, order_id=order.pk, reason=form.cleaned_data["reason"])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Your request is with the shop. We'll email you their answer.")
     return redirect(reverse("orders:detail", args=[order.pk]))

@@ -71,3 +71,8 @@ def get_refunded_total(*, order_id: int) -> Decimal:
     """The refunds booked for an order (negative or zero)."""
     total = LedgerEntry.objects.filter(order_id=order_id, kind=Kind.REFUND).aggregate(s=Sum("amount"))["s"]
     return total or ZERO
+
+
+def get_refunded_amount(*, order_id: int) -> Decimal:
+    """What the buyer has had back for an order (positive; orders' ``get_refunded_amount`` hook)."""
+    return -get_refunded_total(order_id=order_id)

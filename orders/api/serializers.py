@@ -1,10 +1,11 @@
 """Shapes of checkout, orders and reviews in the API. Validation of shape only; rules live in services."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.api.serializers import ShopSummarySerializer
 from etsy.api.fields import DecimalStringField, QuerySerializer, StrictJsonSerializer
-from orders.models import Checkout, Order, OrderItem, Review
+from orders.models import CancellationRequest, Checkout, Order, OrderItem, Review
 
 _MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -80,10 +81,44 @@ class ShippingAddressSerializer(serializers.ModelSerializer):
         fields = ["name", "line1", "line2", "city", "region", "postcode", "country"]
 
 
+class CancellationRequestOutSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CancellationRequest
+        fields = ["status", "reason", "requested_at", "decided_at"]
+
+
+class ReviewWindowSerializer(serializers.Serializer):
+    opens_at = serializers.DateTimeField()
+    closes_at = serializers.DateTimeField()
+    is_open = serializers.BooleanField()
+
+
 class OrderSerializer(serializers.ModelSerializer):
     shop = ShopSummarySerializer(read_only=True)
     items = OrderItemSerializer(many=True, read_only=True)
     shipping_address = ShippingAddressSerializer(source="checkout", read_only=True)
+    estimated_delivery = serializers.DateField(
+        read_only=True,
+        allow_null=True,
+        help_text="Placed + the shop's processing days + shipping business days; recomputed when it ships.",
+    )
+    delivered_via = serializers.ChoiceField(
+        choices=Order.DeliveredVia.choices, read_only=True, allow_blank=True, help_text="Empty until delivered."
+    )
+    cancellation_request = CancellationRequestOutSerializer(
+        read_only=True, allow_null=True, help_text="The buyer's request to cancel, if any."
+    )
+    review_window = serializers.SerializerMethodField(
+        help_text="When the order may be reviewed and its review edited; null until it ships."
+    )
+
+    @extend_schema_field(ReviewWindowSerializer(allow_null=True))
+    def get_review_window(self, order: Order):
+        window = order.review_window
+        if window is None:
+            return None
+        data = {"opens_at": window.opens_at, "closes_at": window.closes_at, "is_open": order.can_be_reviewed}
+        return ReviewWindowSerializer(data).data
 
     class Meta:
         model = Order
@@ -101,8 +136,12 @@ class OrderSerializer(serializers.ModelSerializer):
             "created_at",
             "paid_at",
             "shipped_at",
+            "estimated_delivery",
             "delivered_at",
+            "delivered_via",
             "cancelled_at",
+            "cancellation_request",
+            "review_window",
         ]
 
 
@@ -145,7 +184,28 @@ class ReviewRequestSerializer(StrictJsonSerializer):
 class OrderReviewSerializer(serializers.ModelSerializer):
     class Meta:
         model = Review
-        fields = ["id", "order_id", "shop_id", "rating", "comment", "seller_reply", "replied_at", "created_at"]
+        fields = [
+            "id",
+            "order_id",
+            "shop_id",
+            "rating",
+            "comment",
+            "seller_reply",
+            "replied_at",
+            "created_at",
+            "edited_at",
+        ]
+
+
+class CancellationRequestSerializer(StrictJsonSerializer):
+    reason = serializers.CharField(max_length=1000, help_text="Why the buyer wants to cancel; the shop reads it.")
+
+
+class CancellationDecisionSerializer(StrictJsonSerializer):
+    decision = serializers.ChoiceField(
+        choices=["accept", "decline"],
+        help_text="`accept`: cancel, restock and refund the buyer in full (once). `decline`: the order goes on.",
+    )
 
 
 class SellerOrderFilterSerializer(QuerySerializer):

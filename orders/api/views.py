@@ -217,7 +217,10 @@ class OrderReviewApi(ApiView):
             201: OrderReviewSerializer,
             400: error_response("Invalid input (`invalid`, `invalid_review`)."),
             404: _ORDER_404,
-            409: error_response("`order_not_reviewable` (not delivered yet) or `already_reviewed`."),
+            409: error_response(
+                "`order_not_reviewable` (the review window has not opened), `review_window_closed`, "
+                "`case_open` or `already_reviewed`."
+            ),
         },
     )
     def post(self, request, order_id: int):
@@ -225,6 +228,25 @@ class OrderReviewApi(ApiView):
         serializer.is_valid(raise_exception=True)
         review = reviews.leave_review(buyer=request.user, order_id=order_id, **serializer.validated_data)
         return Response(OrderReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=["orders"],
+        summary="Edit your review (inside the review window: 100 days from delivery)",
+        request=ReviewRequestSerializer,
+        responses={
+            200: OrderReviewSerializer,
+            400: error_response("Invalid input (`invalid`, `invalid_review`)."),
+            404: error_response(
+                "No such order among yours (`order_not_found`), or no review yet (`review_not_found`)."
+            ),
+            409: error_response("`review_window_closed` or `case_open`."),
+        },
+    )
+    def put(self, request, order_id: int):
+        serializer = ReviewRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = reviews.edit_review(buyer=request.user, order_id=order_id, **serializer.validated_data)
+        return Response(OrderReviewSerializer(review).data)
 
 
 class SellerOrderListApi(ApiListView):
@@ -264,7 +286,10 @@ class SellerShipOrderApi(ApiView):
         responses={
             200: SellerOrderSerializer,
             404: _ORDER_404,
-            409: error_response("`invalid_order_transition` (not paid) or `invalid_tracking`."),
+            409: error_response(
+                "`invalid_order_transition` (not paid), `invalid_tracking` or `cancellation_pending` "
+                "(the buyer asked to cancel: decide first)."
+            ),
         },
     )
     def post(self, request, order_id: int):
@@ -286,7 +311,7 @@ class SellerCancelOrderApi(ApiView):
         responses={
             200: SellerOrderSerializer,
             404: _ORDER_404,
-            409: error_response("`invalid_order_transition`: shipped or delivered orders cannot be cancelled."),
+            409: error_response("`order_already_shipped`: shipped or delivered orders cannot be cancelled."),
         },
     )
     def post(self, request, order_id: int):

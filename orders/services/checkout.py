@@ -502,17 +502,27 @@ def _outbox_ids_for(order_ids: list[int]) -> list[int]:
 @transaction.atomic
 def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
     """Mark an unsettled checkout and its orders paid (once); notify sellers and confirm to the buyer after
-    commit (outbox rows written in this transaction: sent once the payment is recorded, even after a crash)."""
+    commit (outbox rows written in this transaction: sent once the payment is recorded, even after a crash).
+
+    Orders cancelled while the charge was pending (``refund_when_charged``) are refunded in full
+    through the outbox (payments books the sale and its refund, so the ledger balances to the cent).
+    """
     moved = Checkout.objects.filter(pk=checkout_id, payment_status__in=UNSETTLED).update(
         payment_status=PaymentStatus.PAID, provider_charge_id=charge_id, updated_at=timezone.now()
     )
     if not moved:
         return False
-    order_ids = list(
-        Order.objects.filter(checkout_id=checkout_id, status=Order.Status.PENDING_PAYMENT).values_list("pk", flat=True)
-    )
+    # Locked in id order (as a seller's cancel locks one): an order cancelled meanwhile stays cancelled.
+    orders = list(Order.objects.select_for_update().filter(checkout_id=checkout_id).order_by("pk"))
+    order_ids = [o.pk for o in orders if o.status == Order.Status.PENDING_PAYMENT]
     now = timezone.now()
     Order.objects.filter(pk__in=order_ids).update(status=Order.Status.PAID, paid_at=now, updated_at=now)
+    # Cancelled while this charge was pending: the buyer paid for them after all, so refund them now.
+    refunds = outbox.publish_many(
+        topic=events.TOPIC_ORDER_REFUND,
+        payloads=({"order_id": o.pk} for o in orders if o.status == Order.Status.CANCELLED and o.refund_when_charged),
+        relay=False,
+    )
     units_by_shop = dict(
         OrderItem.objects.filter(order_id__in=order_ids)
         .values_list("order__shop_id")
@@ -524,7 +534,7 @@ def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
     confirmation = outbox.publish(
         topic=events.TOPIC_CHECKOUT_CONFIRMATION, payload={"checkout_id": str(checkout_id)}, relay=False
     )
-    outbox.relay_on_commit([*_outbox_ids_for(order_ids), paid.pk, confirmation.pk])
+    outbox.relay_on_commit([*_outbox_ids_for(order_ids), paid.pk, confirmation.pk, *(r.pk for r in refunds)])
     return True
 
 

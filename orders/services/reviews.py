@@ -14,6 +14,7 @@ from django.db.models import Avg, Count
 from django.utils import timezone
 
 from etsy.exceptions import DomainError, NotFound
+from orders import extensions
 from orders.models import Order, Review
 from shops.services import update_shop_rating
 
@@ -33,7 +34,19 @@ class ReviewNotFound(NotFound):
 
 class OrderNotReviewable(DomainError):
     code = "order_not_reviewable"
-    default_message = "Only delivered orders can be reviewed."
+    default_message = "You can review this order once it's delivered."
+
+
+class ReviewWindowClosed(DomainError):
+    """``extra["closed_at"]``: when the window closed (ISO 8601)."""
+
+    code = "review_window_closed"
+    default_message = "Reviews can be left or edited only within 100 days of delivery."
+
+
+class CaseOpen(DomainError):
+    code = "case_open"
+    default_message = "A case is open on this order: reviews wait until it is resolved."
 
 
 class AlreadyReviewed(DomainError):
@@ -47,13 +60,7 @@ class InvalidReview(DomainError):
     default_message = "A rating is a whole number from 1 to 5."
 
 
-@transaction.atomic
-def leave_review(*, buyer, order_id: int, rating: int, comment: str = "") -> Review:
-    """Review one of ``buyer``'s delivered orders (once) and refresh the shop rating.
-
-    Raises ReviewOrderNotFound (missing or someone else's), OrderNotReviewable, AlreadyReviewed,
-    InvalidReview. Sends shop_changed after commit.
-    """
+def _clean(rating, comment) -> tuple[int, str]:
     try:
         rating = int(rating)
     except (TypeError, ValueError):
@@ -63,12 +70,39 @@ def leave_review(*, buyer, order_id: int, rating: int, comment: str = "") -> Rev
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
         raise InvalidReview(f"A review is at most {MAX_COMMENT} characters.")
-    # The order row lock serializes two submissions of the same review.
+    return rating, comment
+
+
+def _locked_reviewable_order(*, buyer, order_id: int, now=None) -> Order:
+    """Lock one of the buyer's orders and check the review rule (``Order.review_window``, the cases hook).
+
+    The order row lock serializes two submissions of the same review.
+    """
     order = Order.objects.select_for_update().filter(pk=order_id, buyer_id=buyer.pk).first()
     if order is None:
         raise ReviewOrderNotFound()
-    if order.status != Order.Status.DELIVERED:
+    window = order.review_window
+    if window is None:
         raise OrderNotReviewable()
+    now = now or timezone.now()
+    if now < window.opens_at:
+        raise OrderNotReviewable(extra={"opens_at": window.opens_at.isoformat()})
+    if now >= window.closes_at:
+        raise ReviewWindowClosed(extra={"closed_at": window.closes_at.isoformat()})
+    if extensions.is_review_blocked(order_id=order.pk):
+        raise CaseOpen()
+    return order
+
+
+@transaction.atomic
+def leave_review(*, buyer, order_id: int, rating: int, comment: str = "") -> Review:
+    """Review one of ``buyer``'s orders (once) inside its review window and refresh the shop rating.
+
+    Raises ReviewOrderNotFound (missing or someone else's), OrderNotReviewable (window not open yet),
+    ReviewWindowClosed, CaseOpen, AlreadyReviewed, InvalidReview. Sends shop_changed after commit.
+    """
+    rating, comment = _clean(rating, comment)
+    order = _locked_reviewable_order(buyer=buyer, order_id=order_id)
     if Review.objects.filter(order_id=order.pk).exists():
         raise AlreadyReviewed()
     try:
@@ -78,6 +112,26 @@ def leave_review(*, buyer, order_id: int, rating: int, comment: str = "") -> Rev
             )
     except IntegrityError as exc:  # the one-review-per-order constraint
         raise AlreadyReviewed() from exc
+    recompute_shop_rating(shop_id=order.shop_id)
+    return review
+
+
+@transaction.atomic
+def edit_review(*, buyer, order_id: int, rating: int, comment: str = "") -> Review:
+    """Change the buyer's review of an order inside its review window and refresh the shop rating.
+
+    The seller's reply stays. Raises ReviewOrderNotFound, ReviewNotFound (not reviewed yet),
+    OrderNotReviewable, ReviewWindowClosed, CaseOpen, InvalidReview.
+    """
+    rating, comment = _clean(rating, comment)
+    order = _locked_reviewable_order(buyer=buyer, order_id=order_id)
+    review = Review.objects.filter(order_id=order.pk).first()
+    if review is None:
+        raise ReviewNotFound("You have not reviewed this order yet.")
+    if (review.rating, review.comment) == (rating, comment):
+        return review
+    review.rating, review.comment, review.edited_at = rating, comment, timezone.now()
+    review.save(update_fields=["rating", "comment", "edited_at"])
     recompute_shop_rating(shop_id=order.shop_id)
     return review
 

@@ -243,7 +243,7 @@ def test_seller_cannot_cancel_shipped_or_other_shops_orders(seller_client, shop)
     shipped = OrderFactory(shop=shop, status=Order.Status.SHIPPED)
     response = seller_client.post(f"/api/v1/seller/orders/{shipped.pk}/cancel")
     assert response.status_code == 409
-    assert error_of(response)["code"] == "invalid_order_transition"
+    assert error_of(response)["code"] == "order_already_shipped"
     theirs = OrderFactory(status=Order.Status.PAID)
     assert seller_client.post(f"/api/v1/seller/orders/{theirs.pk}/cancel").status_code == 404
     theirs.refresh_from_db()

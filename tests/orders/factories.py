@@ -2,6 +2,7 @@ import uuid
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
 from orders.models import Checkout, Order, OrderItem, Review
 from tests.accounts.factories import UserFactory
@@ -33,6 +34,12 @@ class OrderFactory(factory.django.DjangoModelFactory):
     shipping = Decimal("4.00")
     total = Decimal("28.00")
     status = Order.Status.PAID
+    # Coherent with the status, as the services write them (the review window opens at delivery).
+    paid_at = factory.LazyAttribute(lambda o: None if o.status == Order.Status.PENDING_PAYMENT else timezone.now())
+    shipped_at = factory.LazyAttribute(
+        lambda o: timezone.now() if o.status in (Order.Status.SHIPPED, Order.Status.DELIVERED) else None
+    )
+    delivered_at = factory.LazyAttribute(lambda o: timezone.now() if o.status == Order.Status.DELIVERED else None)
 
 
 class OrderItemFactory(factory.django.DjangoModelFactory):

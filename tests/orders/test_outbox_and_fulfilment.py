@@ -84,7 +84,7 @@ def test_mark_shipped_emails_buyer_through_outbox_and_repeats_harmlessly(django_
     assert len(mail.outbox) == 1
     with pytest.raises(InvalidOrderTransition):
         fulfilment.mark_shipped(order=order, tracking_number="OTHER")
-    assert fulfilment.mark_delivered(order=order).status == "delivered"
+    assert fulfilment.mark_delivered(order=order, via="buyer").status == "delivered"
     with pytest.raises(InvalidOrderTransition):
         fulfilment.cancel_order(order=order)
 
@@ -95,7 +95,7 @@ def test_mark_shipped_requires_paid_order_and_tracking_number():
     with pytest.raises(InvalidOrderTransition):
         fulfilment.mark_shipped(order=OrderFactory(status=Order.Status.PAID), tracking_number="  ")
     with pytest.raises(InvalidOrderTransition):
-        fulfilment.mark_delivered(order=OrderFactory(status=Order.Status.PAID))
+        fulfilment.mark_delivered(order=OrderFactory(status=Order.Status.PAID), via="buyer")
 
 
 def test_cancel_order_restocks_exactly_once():

@@ -175,7 +175,14 @@ def web_client(user):
 # route -> (kind, [(method, data)], builder(world) -> url)
 API_RULES = {
     "api/v1/orders/<int:order_id>": [("get", None)],
-    "api/v1/orders/<int:order_id>/review": [("get", None), ("post", {"rating": 1, "comment": "hijack"})],
+    "api/v1/orders/<int:order_id>/review": [
+        ("get", None),
+        ("post", {"rating": 1, "comment": "hijack"}),
+        ("put", {"rating": 1, "comment": "hijack"}),
+    ],
+    "api/v1/orders/<int:order_id>/received": [("post", {})],
+    "api/v1/orders/<int:order_id>/cancellation": [("post", {"reason": "hijack"})],
+    "api/v1/seller/orders/<int:order_id>/cancellation": [("post", {"decision": "accept"})],
     "api/v1/seller/orders/<int:order_id>": [("get", None)],
     "api/v1/seller/orders/<int:order_id>/ship": [("post", {"tracking_number": "1Z999"})],
     "api/v1/seller/orders/<int:order_id>/cancel": [("post", {})],
@@ -196,6 +203,8 @@ HTML_RULES = {
     "admin/payments/ledgerentry/refund/<int:order_id>/": [("post", {"amount": "1.00"})],
     "orders/<int:pk>/": [("get", None)],
     "orders/<int:pk>/review/": [("post", {"rating": "1", "comment": "hijack"})],
+    "orders/<int:pk>/received/": [("post", {})],
+    "orders/<int:pk>/cancellation/": [("post", {"reason": "hijack"})],
     "orders/checkout/<uuid:checkout_id>/": [("get", None)],
     "cart/add/<int:pk>/": [("post", {"quantity": "1"})],
     "cart/update/<int:pk>/": [("post", {"quantity": "1"})],
@@ -216,6 +225,7 @@ ADMIN_ACTIONS = {
     "": ("get", None),
     "ship": ("post", {"tracking_number": "1Z999"}),
     "cancel": ("post", {}),
+    "cancellation": ("post", {"decision": "accept"}),
 }
 
 

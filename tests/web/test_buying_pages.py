@@ -3,7 +3,7 @@ from django.core import mail
 from django.utils import timezone
 
 from cart.models import CartItem
-from orders.models import Order
+from orders.models import Order, Review
 from tests.cart.factories import CartItemFactory
 from tests.orders.factories import OrderFactory, OrderItemFactory
 
@@ -161,8 +161,10 @@ def test_buyer_reviews_a_delivered_order_once(client, buyer, shop):
     assert "Post review" in client.get(f"/orders/{order.pk}/").content.decode()
     response = client.post(f"/orders/{order.pk}/review/", {"rating": "5", "comment": "Lovely!"}, follow=True)
     assert "Thank you! Your review" in response.content.decode()
+    # The same form again edits the one review (inside the review window), never a second one.
     again = client.post(f"/orders/{order.pk}/review/", {"rating": "4", "comment": "x"}, follow=True)
-    assert "already reviewed" in again.content.decode()
+    assert "Your review is updated." in again.content.decode()
+    assert Review.objects.filter(order=order).count() == 1 and Review.objects.get(order=order).rating == 4
     assert client.post(f"/orders/{order.pk}/review/", {"rating": "9"}).status_code == 400
 
 
