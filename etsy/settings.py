@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "orders",
     "messaging",
     "payments",
+    "cases",
     "demo",
 ]
 
@@ -323,6 +324,10 @@ STRIPE_CONNECT_API_BASE = env.str("STRIPE_CONNECT_API_BASE", default="") or STRI
 STRIPE_SUPPORTS_TRANSFER_GROUP = env.bool("STRIPE_SUPPORTS_TRANSFER_GROUP", default=True)
 USES_STRIPE = PAYMENT_PROVIDER.endswith("StripePaymentProvider")
 
+# --- Cases (cases/) ---------------------------------------------------------------
+# A seller has this many hours to answer or refund a buyer's case before it escalates to marketplace staff.
+CASE_SELLER_RESPONSE_HOURS = env.int("CASE_SELLER_RESPONSE_HOURS", default=48)
+
 # --- Messaging -------------------------------------------------------------------
 # At most one email per conversation and recipient in this many minutes (later messages wait and go together).
 MESSAGING_EMAIL_BATCH_MINUTES = env.int("MESSAGING_EMAIL_BATCH_MINUTES", default=10)
@@ -359,6 +364,8 @@ CELERY_BEAT_SCHEDULE.update(
         "refresh-search-vocabulary": {"task": "search.tasks.refresh_search_vocabulary", "schedule": 900.0},
         # Daily digest email per shop; idempotent per shop and day, so a beat restart never doubles it.
         "seller-daily-digest": {"task": "orders.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
+        # Hand cases the seller left unanswered past their deadline to marketplace staff (idempotent per case).
+        "escalate-overdue-cases": {"task": "cases.tasks.escalate_overdue_cases", "schedule": 600.0},
     }
 )
 

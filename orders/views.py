@@ -17,7 +17,7 @@ from cart.exceptions import CartChanged
 from cart.selectors import get_cart_summary
 from etsy import idempotency
 from etsy.exceptions import DomainError
-from orders import payments
+from orders import extensions, payments
 from orders.exceptions import CardDataNotAccepted, CartTotalChanged, ItemUnavailable, PaymentDeclined
 from orders.forms import CheckoutForm, ReviewForm
 from orders.services import checkout as checkout_service
@@ -244,11 +244,23 @@ def _get_order(request: HttpRequest, pk: int):
         raise Http404("No such order") from None
 
 
+def _detail_context(request: HttpRequest, order, *, review_form: ReviewForm) -> dict:
+    """The order page's context; the case section and extra timeline entries come from the apps above."""
+    review = getattr(order, "review", None) if hasattr(order, "review") else None
+    return {
+        "order": order,
+        "review": review,
+        "review_form": review_form,
+        "review_blocked": extensions.is_review_blocked(order_id=order.pk),
+        "case_section": extensions.order_case_section(order=order, user=request.user),
+        "extra_timeline": sorted(extensions.list_timeline_entries(order=order), key=lambda entry: entry[0]),
+    }
+
+
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = _get_order(request, pk)
-    review = getattr(order, "review", None) if hasattr(order, "review") else None
-    return render(request, "orders/detail.html", {"order": order, "review": review, "review_form": ReviewForm()})
+    return render(request, "orders/detail.html", _detail_context(request, order, review_form=ReviewForm()))
 
 
 @login_required
@@ -259,7 +271,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     order = _get_order(request, pk)
     form = ReviewForm(request.POST)
     if not form.is_valid():
-        return render(request, "orders/detail.html", {"order": order, "review": None, "review_form": form}, status=400)
+        return render(request, "orders/detail.html", _detail_context(request, order, review_form=form), status=400)
     try:
         leave_review(
             buyer=request.user,

@@ -14,6 +14,7 @@ from django.db.models import Avg, Count
 from django.utils import timezone
 
 from etsy.exceptions import DomainError, NotFound
+from orders import extensions
 from orders.models import Order, Review
 from shops.services import update_shop_rating
 
@@ -41,6 +42,11 @@ class AlreadyReviewed(DomainError):
     default_message = "You already reviewed this order."
 
 
+class ReviewBlockedByCase(DomainError):
+    code = "case_open"
+    default_message = "A case is open on this order: you can review it once the case is closed."
+
+
 class InvalidReview(DomainError):
     code = "invalid_review"
     status_code = 400
@@ -52,7 +58,8 @@ def leave_review(*, buyer, order_id: int, rating: int, comment: str = "") -> Rev
     """Review one of ``buyer``'s delivered orders (once) and refresh the shop rating.
 
     Raises ReviewOrderNotFound (missing or someone else's), OrderNotReviewable, AlreadyReviewed,
-    InvalidReview. Sends shop_changed after commit.
+    ReviewBlockedByCase (a case is open: orders.extensions.is_review_blocked), InvalidReview.
+    Sends shop_changed after commit.
     """
     try:
         rating = int(rating)
@@ -71,6 +78,8 @@ def leave_review(*, buyer, order_id: int, rating: int, comment: str = "") -> Rev
         raise OrderNotReviewable()
     if Review.objects.filter(order_id=order.pk).exists():
         raise AlreadyReviewed()
+    if extensions.is_review_blocked(order_id=order.pk):
+        raise ReviewBlockedByCase()
     try:
         with transaction.atomic():
             review = Review.objects.create(
