@@ -14,6 +14,7 @@ from orders.models import Order
 from orders.services.checkout import ShippingAddress, place_order
 from orders.services.fulfilment import mark_shipped
 from payments.services.payouts import pay_sellers_for_checkout
+from tests.api.conftest import api_client, buyer_client, client_for, other_buyer_client, seller_client  # noqa: F401
 from tests.catalog.factories import ProductFactory
 
 ADDRESS = ShippingAddress(name="Bea Buyer", line1="1 Market Street", city="Hudson", postcode="12534")
@@ -40,6 +41,14 @@ def day_after_estimate(order: Order, *, hour: int = 12) -> datetime.datetime:
     order.refresh_from_db()
     day = order.estimated_delivery + datetime.timedelta(days=1)
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+
+
+@pytest.fixture
+def past_estimate(shipped_order):
+    """The shipped order's estimate moved to yesterday (for code that reads the real clock: pages, API)."""
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    Order.objects.filter(pk=shipped_order.pk).update(estimated_delivery=yesterday)
+    return shipped_order
 
 
 @pytest.fixture
