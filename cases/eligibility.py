@@ -9,13 +9,16 @@ from cases.models import Case
 from etsy.exceptions import DomainError
 from orders.models import Order
 
+DECIDED = (Case.Status.RESOLVED_REFUNDED, Case.Status.RESOLVED_CLOSED)
+
 
 def refusal_to_open(*, order: Order, kind: str, today: datetime.date) -> DomainError | None:
     """Return the error that forbids opening a ``kind`` case on ``order`` today, or None when allowed.
 
     "Not received": paid or shipped (never delivered) orders, after the estimated delivery date.
     "Not as described": delivered orders, or shipped ones after the estimated delivery date.
-    Another active case is checked by the service under the order's lock.
+    An order whose case was decided (refunded, or closed by staff) takes no new case; one the buyer closed
+    may be reopened as a new case. Another active case is checked by the service under the order's lock.
     """
     if order.status == Order.Status.CANCELLED:
         return OrderNotCaseable("A cancelled order cannot have a case.", code="order_cancelled")
@@ -29,6 +32,8 @@ def refusal_to_open(*, order: Order, kind: str, today: datetime.date) -> DomainE
         return None
     if kind == Case.Kind.NOT_AS_DESCRIBED and order.status == Order.Status.PAID:
         return OrderNotCaseable("This order has not shipped yet.", code="order_not_shipped")
+    if Case.objects.filter(order_id=order.pk, status__in=DECIDED).exists():
+        return OrderNotCaseable("This order's case was already decided.", code="case_decided")
     estimate = order.estimated_delivery
     if estimate is None or today <= estimate:
         return CaseTooEarly(extra={"estimated_delivery": estimate.isoformat() if estimate else None})

@@ -49,7 +49,8 @@ class OrderCaseApi(ApiView):
             409: error_response(
                 "`case_too_early` (before the day after `extra.estimated_delivery`), `case_open` (`extra.case_id`), "
                 "`order_cancelled`, `order_not_paid`, `order_delivered` (not received, yet delivered) or "
-                "`order_not_shipped` (not as described, yet never shipped)."
+                "`order_not_shipped` (not as described, yet never shipped) or `case_decided` (a case of this order was "
+                "refunded or decided by staff already)."
             ),
         },
     )

@@ -65,3 +65,23 @@ def test_another_buyer_gets_404_on_the_case_pages(past_estimate, other_buyer, bu
     for action in ("message", "escalate", "close"):
         assert client.post(f"/cases/{case.pk}/{action}/", {"body": "x"}).status_code == 404
     assert Case.objects.get().status == "open"
+
+
+def test_the_order_page_reads_a_long_case_thread_in_constant_queries(signed_in, past_estimate, buyer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases import services
+
+    case = services.open_case(buyer=buyer, order_id=past_estimate.pk, kind="not_received", description="Lost.")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert signed_in.get(f"/orders/{past_estimate.pk}/").status_code == 200
+        return len(queries)
+
+    few = count()
+    seller = past_estimate.shop.owner
+    for n in range(8):
+        services.add_seller_message(seller=seller, case_id=case.pk, body=f"Update {n}")
+    assert count() == few

@@ -238,11 +238,12 @@ def test_staff_full_refund_tops_up_a_partial_seller_refund(seller, staff, buyer,
     assert (case.status, case.refund_amount) == ("resolved_refunded", shipped_order.total)
 
 
-def test_staff_close_without_refund(staff, case):
+def test_staff_close_without_refund_and_no_new_case_after_a_decision(buyer, staff, case, shipped_order, late):
     services.escalate_overdue_cases(now=case.seller_deadline)
     services.decide_case(staff=staff, case_id=case.pk, refund=False, note="Tracking shows delivery.")
     case.refresh_from_db()
     assert (case.status, case.refund_amount, case.resolved_by) == ("resolved_closed", 0, staff)
+    assert _code(_open, buyer=buyer, order=shipped_order, now=late, kind="not_received") == "case_decided"
 
 
 def test_staff_refund_too_large_leaves_the_case_escalated(staff, case, shipped_order):
