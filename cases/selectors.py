@@ -68,14 +68,18 @@ def get_order_case_section(*, order, user, now: datetime | None = None) -> dict 
         return None
     now = now or timezone.now()
     case = get_latest_case_for_order(buyer=user, order_id=order.pk)
-    openable = [
-        kind
-        for kind in Case.Kind
-        if eligibility.refusal_to_open(order=order, kind=kind, today=timezone.localdate(now)) is None
-    ]
+    active = case is not None and case.is_active
+    openable = (
+        []
+        if active
+        else [
+            kind
+            for kind in Case.Kind
+            if eligibility.refusal_to_open(order=order, kind=kind, today=timezone.localdate(now)) is None
+        ]
+    )
     if case is None and not openable and order.status in ("cancelled", "pending_payment"):
         return None
-    active = case is not None and case.is_active
     return {
         "template": "cases/_order_case.html",
         "case": case,

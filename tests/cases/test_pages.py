@@ -80,8 +80,10 @@ def test_the_order_page_reads_a_long_case_thread_in_constant_queries(signed_in, 
             assert signed_in.get(f"/orders/{past_estimate.pk}/").status_code == 200
         return len(queries)
 
-    few = count()
     seller = past_estimate.shop.owner
+    services.add_seller_message(seller=seller, case_id=case.pk, body="Checking.")
+    count()  # warm the page's caches (header, categories)
+    few = count()
     for n in range(8):
         services.add_seller_message(seller=seller, case_id=case.pk, body=f"Update {n}")
-    assert count() == few
+    assert count() <= few  # an N+1 would add a query per message (8 more); caches may only save some
