@@ -77,6 +77,10 @@ RULE_400_OPERATIONS = {
     "PATCH /api/v1/seller/shop",
     "POST /api/v1/conversations",  # blank text, own shop, a listing or order not of this shop
     "POST /api/v1/conversations/{conversation_id}/messages",  # blank text, bad pictures
+    "POST /api/v1/orders/{order_id}/case",  # blank description
+    "POST /api/v1/cases/{case_id}/messages",  # blank text
+    "POST /api/v1/seller/cases/{case_id}/messages",  # blank text
+    "POST /api/v1/seller/cases/{case_id}/refund",  # an amount of 0 or above what remains (refund_too_large)
 }
 
 
