@@ -1,6 +1,7 @@
 """Shape only: cases.services applies the rules."""
 
 from django import forms
+from django.conf import settings
 
 from cases.models import Case
 from cases.services import MAX_TEXT
@@ -12,8 +13,12 @@ class OpenCaseForm(forms.Form):
         label="Tell the seller what happened",
         max_length=MAX_TEXT,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="The seller sees this and has 48 hours to answer or refund you.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        hours = settings.CASE_SELLER_RESPONSE_HOURS
+        self.fields["description"].help_text = f"The seller sees this and has {hours} hours to answer or refund you."
 
 
 class CaseMessageForm(forms.Form):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -35,11 +36,13 @@ def open_case(request: HttpRequest, order_id: int) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = exc.status_code
             else:
-                messages.success(request, "Your case is open. The seller has 48 hours to answer or refund you.")
+                hours = settings.CASE_SELLER_RESPONSE_HOURS
+                messages.success(request, f"Your case is open. The seller has {hours} hours to answer or refund you.")
                 return redirect(_order_page(order.pk))
         else:
             status = 400
-    return render(request, "cases/open.html", {"order": order, "form": form}, status=status)
+    context = {"order": order, "form": form, "hours": settings.CASE_SELLER_RESPONSE_HOURS}
+    return render(request, "cases/open.html", context, status=status)
 
 
 def _act(request: HttpRequest, case_id: int, action, done: str, **kwargs) -> HttpResponse:
