@@ -102,6 +102,11 @@ class CaseAdmin(CaseSummaryMixin, ShopScopedAdmin):
             return [*self.list_display[:2], "shop", *self.list_display[2:]]
         return self.list_display
 
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and obj.shop.owner_id != request.user.pk:  # staff looking on: they act in the queue
+            return [(None, {"fields": SUMMARY_FIELDS})]
+        return self.fieldsets
+
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         try:

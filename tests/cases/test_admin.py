@@ -98,3 +98,11 @@ def test_escalated_cases_do_not_appear_to_a_staff_user_who_is_not_superuser(buye
     assert client.login(email="helper@example.com", password=PASSWORD)
     assert client.get("/admin/cases/escalatedcase/").status_code == 403
     assert client.get("/admin/cases/case/").status_code == 403
+
+
+def test_a_superuser_reads_any_case_but_answers_only_through_the_staff_queue(buyer, sellers, superuser_client):  # noqa: F811
+    alice, _ = sellers
+    case = _case(buyer, alice.shop)
+    page = superuser_client.get(f"/admin/cases/case/{case.pk}/change/")
+    assert page.status_code == 200 and 'name="message"' not in page.content.decode()
+    assert 'name="message"' in alice.client.get(f"/admin/cases/case/{case.pk}/change/").content.decode()
