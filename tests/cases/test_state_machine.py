@@ -178,7 +178,7 @@ def test_the_beat_task_runs_the_escalation(case, settings):
 
     past = timezone.now() - HOURS
     Case.objects.filter(pk=case.pk).update(opened_at=past - 48 * HOURS, seller_deadline=past)  # time travel
-    assert escalate_overdue_cases.delay().get() == 1
+    assert escalate_overdue_cases.apply().result == 1
     assert "escalate-overdue-cases" in settings.CELERY_BEAT_SCHEDULE
 
 
