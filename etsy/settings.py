@@ -415,6 +415,11 @@ SPECTACULAR_SETTINGS = {
         "SuggestionKindEnum": "search.types.SUGGESTION_KINDS",
         "ConversationKindEnum": "messaging.models.Conversation.Kind",
         "MessageKindEnum": "messaging.models.Message.Kind",
+        "StatusEnum": "orders.models.Order.Status",  # its name before cases brought a second "status"
+        "CaseKindEnum": "cases.models.Case.Kind",
+        "CaseStatusEnum": "cases.models.Case.Status",
+        "CaseEventKindEnum": "cases.models.CaseEvent.Kind",
+        "CaseEventRoleEnum": "cases.models.CaseEvent.Role",
     },
 }
 

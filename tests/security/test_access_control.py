@@ -18,6 +18,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import UndeliverableAddress, User
 from cart.models import CartItem
+from cases.models import Case, CaseEvent
+from cases.services import open_case
 from catalog.models import Favorite, Product
 from etsy.outbox.models import OutboxMessage
 from messaging.models import Block, Conversation, Message, Report
@@ -59,7 +61,7 @@ PUBLIC = {
     "^media/(?P<path>.*)$": "DEBUG media",
     "accounts/reset/<uidb64>/<token>/": "guarded by the signed token itself",
     "accounts/signup/confirm/<uidb64>/<token>/": "guarded by the signed token itself",
-    "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders|messaging|payments)/$": (
+    "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders|messaging|payments|cases)/$": (
         "admin index (staff check)"
     ),
     "admin/(?P<url>.*)$": "admin catch-all (staff check)",
@@ -87,6 +89,7 @@ class World:
     seller_message: Message
     report: Report
     block: Block
+    case: Case  # the owner's case about the order
 
 
 @pytest.fixture
@@ -125,6 +128,7 @@ def world() -> World:
         seller_message=seller_message,
         report=report,
         block=Block.objects.get(shop=shop, buyer=owner),
+        case=open_case(buyer=owner, order_id=order.pk, kind="not_as_described", description="Chipped rim."),
     )
 
 
@@ -150,6 +154,8 @@ def snapshot(w: World):
         list(Report.objects.values()),
         list(Block.objects.values()),
         list(LedgerEntry.objects.filter(order=w.order).values()),
+        list(Case.objects.values()),
+        list(CaseEvent.objects.values()),
     )
 
 
@@ -184,6 +190,14 @@ API_RULES = {
     "api/v1/conversations/<int:conversation_id>": [("get", None)],
     "api/v1/conversations/<int:conversation_id>/messages": [("post", {"body": "hijack"})],
     "api/v1/conversations/<int:conversation_id>/read": [("post", {})],
+    "api/v1/orders/<int:order_id>/case": [("get", None), ("post", {"kind": "not_as_described", "description": "x"})],
+    "api/v1/cases/<int:case_id>": [("get", None)],
+    "api/v1/cases/<int:case_id>/messages": [("post", {"body": "hijack"})],
+    "api/v1/cases/<int:case_id>/escalate": [("post", {})],
+    "api/v1/cases/<int:case_id>/close": [("post", {})],
+    "api/v1/seller/cases/<int:case_id>": [("get", None)],
+    "api/v1/seller/cases/<int:case_id>/messages": [("post", {"body": "hijack"})],
+    "api/v1/seller/cases/<int:case_id>/refund": [("post", {})],
 }
 HTML_RULES = {
     "orders/checkout/<uuid:checkout_id>/authenticate/": [("get", None), ("post", {})],
@@ -199,6 +213,10 @@ HTML_RULES = {
     "messages/<int:pk>/": [("get", None), ("post", {"body": "hijack"})],
     "messages/<int:pk>/block/": [("post", {"blocked": "0"})],
     "messages/<int:pk>/report/<int:message_id>/": [("post", {"reason": "hijack"})],
+    "cases/orders/<int:order_id>/open/": [("get", None), ("post", {"kind": "not_as_described", "description": "x"})],
+    "cases/<int:case_id>/message/": [("post", {"body": "hijack"})],
+    "cases/<int:case_id>/escalate/": [("post", {})],
+    "cases/<int:case_id>/close/": [("post", {})],
 }
 ADMIN_ACTIONS = {
     "change": ("post", {}),
@@ -218,6 +236,7 @@ def fill(route: str, w: World) -> str:
         "checkout_id": w.order.checkout_id,
         "conversation_id": w.conversation.pk,
         "message_id": w.seller_message.pk,
+        "case_id": w.case.pk,
     }
     if route.startswith(("orders/<int:pk>",)):
         ids["pk"] = w.order.pk
@@ -256,6 +275,8 @@ def admin_objects(w: World) -> dict[str, object]:
         "messaging/conversation": w.conversation,
         "messaging/report": w.report,
         "messaging/block": w.block,
+        "cases/case": w.case,
+        "cases/escalatedcase": w.case,
         "payments/ledgerentry": LedgerEntry.objects.get_or_create(
             key=f"access-control:sale:{w.order.pk}",
             defaults={"shop": w.shop, "order": w.order, "kind": "sale", "amount": w.order.total},
@@ -312,7 +333,7 @@ def test_html_object_urls_deny_strangers_and_change_nothing(world, attacker):
         url = fill(route, world)
         for method, data in calls:
             response = getattr(client, method)(url, data or {})
-            if route.startswith(("orders/", "messages/")):
+            if route.startswith(("orders/", "messages/", "cases/")):
                 if user is None:
                     assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
                 else:
