@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("orders.api.urls")),
     path("", include("messaging.api.urls")),
     path("", include("payments.api.urls")),
+    path("", include("cases.api.urls")),
     path("schema", SchemaApi.as_view(), name="schema"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^.*$", api_not_found),

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "orders",
     "messaging",
     "payments",
+    "cases",
     "demo",
 ]
 
@@ -329,6 +330,10 @@ STRIPE_CONNECT_API_BASE = env.str("STRIPE_CONNECT_API_BASE", default="") or STRI
 STRIPE_SUPPORTS_TRANSFER_GROUP = env.bool("STRIPE_SUPPORTS_TRANSFER_GROUP", default=True)
 USES_STRIPE = PAYMENT_PROVIDER.endswith("StripePaymentProvider")
 
+# --- Cases (cases/) ---------------------------------------------------------------
+# A seller has this many hours to answer or refund a buyer's case before it escalates to marketplace staff.
+CASE_SELLER_RESPONSE_HOURS = env.int("CASE_SELLER_RESPONSE_HOURS", default=48)
+
 # --- Messaging -------------------------------------------------------------------
 # At most one email per conversation and recipient in this many minutes (later messages wait and go together).
 MESSAGING_EMAIL_BATCH_MINUTES = env.int("MESSAGING_EMAIL_BATCH_MINUTES", default=10)
@@ -370,6 +375,8 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "orders.tasks.mark_overdue_deliveries",
             "schedule": crontab(hour=6, minute=30),
         },
+        # Hand cases the seller left unanswered past their deadline to marketplace staff (idempotent per case).
+        "escalate-overdue-cases": {"task": "cases.tasks.escalate_overdue_cases", "schedule": 600.0},
     }
 )
 
@@ -421,6 +428,11 @@ SPECTACULAR_SETTINGS = {
         "MessageKindEnum": "messaging.models.Message.Kind",
         "OrderStatusEnum": "orders.models.Order.Status",
         "CancellationStatusEnum": "orders.models.CancellationRequest.Status",
+        "StatusEnum": "orders.models.Order.Status",  # its name before cases brought a second "status"
+        "CaseKindEnum": "cases.models.Case.Kind",
+        "CaseStatusEnum": "cases.models.Case.Status",
+        "CaseEventKindEnum": "cases.models.CaseEvent.Kind",
+        "CaseEventRoleEnum": "cases.models.CaseEvent.Role",
     },
 }
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("messages/", include("messaging.urls")),
     path("payments/", include("payments.urls")),
+    path("cases/", include("cases.urls")),
     path("", include("catalog.urls")),
 ]
 

@@ -17,3 +17,7 @@ list_order_timeline_entries = Hook("list_order_timeline_entries", default=lambda
 #: ``get_refunded_amount(order_id=...) -> Decimal``: what the buyer has had back for the order
 #: (the payments app's ledger). Zero without a payments app.
 get_refunded_amount = Hook("get_refunded_amount", default=lambda **kwargs: Decimal("0.00"))
+
+#: ``(*, order, user) -> dict | None``: the order page's case section (the context of ``template``, which
+#: that dict names), or None to show nothing; cases supplies it.
+order_case_section = Hook("orders.order_case_section", default=lambda *, order, user: None)

@@ -20,7 +20,7 @@ from cart.exceptions import CartChanged
 from cart.selectors import get_cart_summary
 from etsy import idempotency
 from etsy.exceptions import DomainError
-from orders import payments
+from orders import extensions, payments, timeline
 from orders.exceptions import CardDataNotAccepted, CartTotalChanged, ItemUnavailable, PaymentDeclined
 from orders.forms import CancellationRequestForm, CheckoutForm, ReviewForm
 from orders.services import address_book
@@ -299,8 +299,6 @@ def _get_order(request: HttpRequest, pk: int):
 
 
 def _detail_page(request, order, *, review_form=None, cancellation_form=None, status=200) -> HttpResponse:
-    from orders import extensions, timeline
-
     review = getattr(order, "review", None) if hasattr(order, "review") else None
     refunded = extensions.get_refunded_amount(order_id=order.pk) if order.status == "cancelled" else None
     if review_form is None:
@@ -318,6 +316,7 @@ def _detail_page(request, order, *, review_form=None, cancellation_form=None, st
         "cancellation_form": cancellation_form or CancellationRequestForm(),
         "timeline": timeline.build_timeline(order=order, refunded=refunded),
         "status_line": timeline.status_line(order=order, refunded=refunded),
+        "case_section": extensions.order_case_section(order=order, user=request.user),
     }
     return render(request, "orders/detail.html", context, status=status)
 

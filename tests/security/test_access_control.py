@@ -19,6 +19,8 @@ from rest_framework.test import APIClient
 from accounts.models import Address, UndeliverableAddress, User
 from accounts.services.addresses import create_address
 from cart.models import CartItem
+from cases.models import Case, CaseEvent
+from cases.services import open_case
 from catalog.models import Favorite, Product
 from etsy.outbox.models import OutboxMessage
 from messaging.models import Block, Conversation, Message, Report
@@ -60,8 +62,7 @@ PUBLIC = {
     "^media/(?P<path>.*)$": "DEBUG media",
     "accounts/reset/<uidb64>/<token>/": "guarded by the signed token itself",
     "accounts/signup/confirm/<uidb64>/<token>/": "guarded by the signed token itself",
-    "account/email/confirm/<str:token>/": "guarded by the signed token itself",
-    "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders|messaging|payments)/$": (
+    "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders|messaging|payments|cases)/$": (
         "admin index (staff check)"
     ),
     "admin/(?P<url>.*)$": "admin catch-all (staff check)",
@@ -90,6 +91,7 @@ class World:
     report: Report
     block: Block
     address: Address  # in the owner's address book
+    case: Case  # the owner's case about the order
 
 
 @pytest.fixture
@@ -129,6 +131,7 @@ def world() -> World:
         report=report,
         block=Block.objects.get(shop=shop, buyer=owner),
         address=create_address(owner=owner, name="Owner", line1="1 Main St", city="Hudson", postal_code="12534"),
+        case=open_case(buyer=owner, order_id=order.pk, kind="not_as_described", description="Chipped rim."),
     )
 
 
@@ -155,6 +158,8 @@ def snapshot(w: World):
         list(Block.objects.values()),
         list(LedgerEntry.objects.filter(order=w.order).values()),
         list(Address.objects.filter(owner=w.owner).values()),
+        list(Case.objects.values()),
+        list(CaseEvent.objects.values()),
     )
 
 
@@ -197,6 +202,14 @@ API_RULES = {
     "api/v1/conversations/<int:conversation_id>/messages": [("post", {"body": "hijack"})],
     "api/v1/conversations/<int:conversation_id>/read": [("post", {})],
     "api/v1/me/addresses/<int:address_id>": [("get", None), ("patch", {"name": "hijack"}), ("delete", None)],
+    "api/v1/orders/<int:order_id>/case": [("get", None), ("post", {"kind": "not_as_described", "description": "x"})],
+    "api/v1/cases/<int:case_id>": [("get", None)],
+    "api/v1/cases/<int:case_id>/messages": [("post", {"body": "hijack"})],
+    "api/v1/cases/<int:case_id>/escalate": [("post", {})],
+    "api/v1/cases/<int:case_id>/close": [("post", {})],
+    "api/v1/seller/cases/<int:case_id>": [("get", None)],
+    "api/v1/seller/cases/<int:case_id>/messages": [("post", {"body": "hijack"})],
+    "api/v1/seller/cases/<int:case_id>/refund": [("post", {})],
 }
 HTML_RULES = {
     "orders/checkout/<uuid:checkout_id>/authenticate/": [("get", None), ("post", {})],
@@ -217,6 +230,10 @@ HTML_RULES = {
     "account/addresses/<int:pk>/edit/": [("get", None), ("post", {"name": "hijack"})],
     "account/addresses/<int:pk>/delete/": [("get", None), ("post", {})],
     "account/addresses/<int:pk>/default/": [("post", {})],
+    "cases/orders/<int:order_id>/open/": [("get", None), ("post", {"kind": "not_as_described", "description": "x"})],
+    "cases/<int:case_id>/message/": [("post", {"body": "hijack"})],
+    "cases/<int:case_id>/escalate/": [("post", {})],
+    "cases/<int:case_id>/close/": [("post", {})],
 }
 ADMIN_ACTIONS = {
     "change": ("post", {}),
@@ -238,6 +255,7 @@ def fill(route: str, w: World) -> str:
         "conversation_id": w.conversation.pk,
         "message_id": w.seller_message.pk,
         "address_id": w.address.pk,
+        "case_id": w.case.pk,
     }
     if route.startswith(("orders/<int:pk>",)):
         ids["pk"] = w.order.pk
@@ -278,6 +296,8 @@ def admin_objects(w: World) -> dict[str, object]:
         "messaging/conversation": w.conversation,
         "messaging/report": w.report,
         "messaging/block": w.block,
+        "cases/case": w.case,
+        "cases/escalatedcase": w.case,
         "payments/ledgerentry": LedgerEntry.objects.get_or_create(
             key=f"access-control:sale:{w.order.pk}",
             defaults={"shop": w.shop, "order": w.order, "kind": "sale", "amount": w.order.total},
@@ -334,7 +354,7 @@ def test_html_object_urls_deny_strangers_and_change_nothing(world, attacker):
         url = fill(route, world)
         for method, data in calls:
             response = getattr(client, method)(url, data or {})
-            if route.startswith(("orders/", "messages/")):
+            if route.startswith(("orders/", "messages/", "cases/")):
                 if user is None:
                     assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
                 else:
