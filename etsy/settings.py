@@ -428,7 +428,6 @@ SPECTACULAR_SETTINGS = {
         "MessageKindEnum": "messaging.models.Message.Kind",
         "OrderStatusEnum": "orders.models.Order.Status",
         "CancellationStatusEnum": "orders.models.CancellationRequest.Status",
-        "StatusEnum": "orders.models.Order.Status",  # its name before cases brought a second "status"
         "CaseKindEnum": "cases.models.Case.Kind",
         "CaseStatusEnum": "cases.models.Case.Status",
         "CaseEventKindEnum": "cases.models.CaseEvent.Kind",

@@ -7,6 +7,7 @@ from django.core import mail
 
 from cases import services
 from etsy.exceptions import DomainError
+from orders.models import Order
 from orders.services.fulfilment import mark_delivered
 from orders.services.reviews import leave_review
 from payments.models import LedgerEntry
@@ -108,7 +109,7 @@ def test_no_review_while_a_case_is_open_and_a_review_after_it_closes(buyer, ship
     case = services.open_case(
         buyer=buyer, order_id=shipped_order.pk, kind="not_received", description="Late.", now=late
     )
-    mark_delivered(order=shipped_order)
+    mark_delivered(order=shipped_order, via=Order.DeliveredVia.BUYER)
     with pytest.raises(DomainError) as caught:
         leave_review(buyer=buyer, order_id=shipped_order.pk, rating=5, comment="Lovely")
     assert (caught.value.code, caught.value.status_code) == ("case_open", 409)

@@ -77,7 +77,7 @@ def test_open_refuses_cancelled_pending_and_wrong_kind_for_the_state(buyer, shop
 
 
 def test_delivered_orders_take_not_as_described_at_once_but_never_not_received(buyer, shipped_order, late):
-    mark_delivered(order=shipped_order)
+    mark_delivered(order=shipped_order, via=Order.DeliveredVia.BUYER)
     before_estimate = late - datetime.timedelta(days=3)
     assert _code(_open, buyer=buyer, order=shipped_order, now=late) == "order_delivered"
     case = _open(buyer, shipped_order, before_estimate, kind="not_as_described")

@@ -62,6 +62,7 @@ PUBLIC = {
     "^media/(?P<path>.*)$": "DEBUG media",
     "accounts/reset/<uidb64>/<token>/": "guarded by the signed token itself",
     "accounts/signup/confirm/<uidb64>/<token>/": "guarded by the signed token itself",
+    "account/email/confirm/<str:token>/": "guarded by the signed token itself",
     "admin/^(?P<app_label>auth|authtoken|outbox|accounts|shops|catalog|cart|orders|messaging|payments|cases)/$": (
         "admin index (staff check)"
     ),
