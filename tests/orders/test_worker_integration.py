@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from cart import services as cart_services
@@ -24,5 +26,10 @@ def test_real_worker_emails_each_seller_after_checkout(celery_worker, buyer, add
     assert sorted(m["To"] for m in mail) == sorted(owners)  # exactly one email per order
     assert all(m["Subject"].startswith("New order #") for m in mail)
     assert {o.pk for o in result.orders} == {int(m["Subject"].split("#")[1].split()[0]) for m in mail}
+    # Each email is sent inside the transaction that marks its row processed, so a message can be on disk a
+    # moment before that mark commits (and the sellers' transfers row runs after the emails): wait for the marks.
+    deadline = time.monotonic() + 30
+    while OutboxMessage.objects.filter(processed_at__isnull=True).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not OutboxMessage.objects.filter(processed_at__isnull=True).exists()
     assert "etsy.outbox.tasks.process_outbox_message" in celery_worker.log()
