@@ -93,6 +93,14 @@ def write_cart_through_on_commit(user_id: int) -> None:
     transaction.on_commit(_WriteCartThrough(user_id))
 
 
+def refresh_caches_after_line_change_on_commit(*, user_id: int, product_id: int) -> None:
+    """After commit, what the receivers of a saved or deleted line do (``cart.receivers``), for writes that send
+    no model signals (one-statement upserts and deletes): store the buyer's cart, drop the product's stock count
+    (a hold changes what its page says)."""
+    write_cart_through_on_commit(user_id)
+    transaction.on_commit(partial(cache.delete, cache.inventory_key(product_id)))
+
+
 def list_cached_lines(*, user_id: int) -> list[StoredLine]:
     """Return the buyer's cart lines in the order they were added (one Redis round trip when cached)."""
     found = cache.get_many([cache.cart_key(user_id), cache.cart_sequence_key(user_id)])
