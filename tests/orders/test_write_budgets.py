@@ -3,13 +3,14 @@
 Counted inside the test's transaction, so ``transaction.atomic`` shows as SAVEPOINT/RELEASE pairs where
 production sends BEGIN/COMMIT (the same number of round trips). Budgets, and what they were before:
 
-  request                                     queries   after commit   before
-  add-to-cart, stocked listing                <= 6      1 (the cart)   12 (update_or_create, its savepoints)
-  add-to-cart, unique listing (a hold)        <= 8      1              13
-  checkout, 3 shops, 4 lines, paid            <= 34     1 + outbox     42 (a stock UPDATE per line, the cart
-                                                                           read before its DELETE, orders read
-                                                                           twice, the checkout re-read)
-After commit, a checkout hands its outbox rows to Celery in one publish (a worker dispatches them).
+  request                                     queries   before
+  add-to-cart, stocked listing                5         11 (update_or_create: a locking read, an INSERT and
+                                                            two savepoints; the line read before it)
+  add-to-cart, unique listing (a hold)        7         12
+  checkout, 3 shops, 4 lines, paid            34        40 (a stock UPDATE per line, the cart read before its
+                                                            DELETE, the orders read twice, the checkout re-read)
+After commit, an add stores the buyer's cart (one read of its lines); a checkout hands its outbox rows to Celery
+in one publish (a worker dispatches them) where it read their topics, published each and updated them.
 """
 
 import uuid
@@ -55,9 +56,7 @@ def test_add_to_cart_of_a_stocked_listing_stays_within_its_query_budget(
     assert CartItem.objects.get(user=buyer, product=product).quantity == 5
 
 
-def test_add_to_cart_of_a_unique_listing_stays_within_its_query_budget(
-    buyer_client, django_assert_max_num_queries
-):
+def test_add_to_cart_of_a_unique_listing_stays_within_its_query_budget(buyer_client, django_assert_max_num_queries):
     product = ProductFactory(quantity=1)
     buyer_client.get("/api/v1/cart")
     with django_assert_max_num_queries(7):
