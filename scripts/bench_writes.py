@@ -1,15 +1,17 @@
 #!/usr/bin/env python
 """The write path under load: add-to-cart and a 3-shop checkout beside the bare view (``make bench-writes``).
 
-1. A database of its own (``<DATABASE_URL name>_bench_writes``): 12 shops, 60 stocked listings (a million
+1. A database of its own (``<DATABASE_URL name>_bench_writes``): 60 shops, 120 stocked listings (a million
    units each, so stock never runs out), unique listings, buyers with API tokens, and before each checkout
    run a pool of buyers whose carts already hold one listing from each of three shops.
 2. The server as production runs it (``etsy/gunicorn.conf.py``, ``ETSY_ENV=production``, DEBUG off) and one
    Celery worker on queues of this run's own (the outbox work of a checkout runs there, as in production).
-3. Saturation (wrk, the same connections for each): the bare view, ``POST /api/v1/cart/items``, and
+3. CPU per request: one request at a time, the CPU the web server, PostgreSQL and the Celery worker spent
+   on it (from /proc: a busy machine slows requests down but hardly changes what they cost).
+4. Saturation (wrk, the same connections for each): the bare view, ``POST /api/v1/cart/items``, and
    ``POST /api/v1/checkout`` of a 3-shop cart; each write run paired with a bare-view run just before it
    (the machine is shared), median of the rounds; requests/s and the ratio within the pair.
-4. Open loop (fixed arrival rates, latency from the scheduled send: no coordinated omission): add-to-cart
+5. Open loop (fixed arrival rates, latency from the scheduled send: no coordinated omission): add-to-cart
    10/s + checkout 5/s (ten times the seeds' local peak) and 50/s + 25/s, against the seeds' SLOs
    (add-to-cart p99 100 ms, checkout p99 500 ms); then the same 10x mix with one checkout in ten paying
    with the test card that answers after the payment timeout (``pm_card_timeout``).
@@ -260,7 +262,17 @@ class Stack:
         self.logs = [open(ROOT / ".data" / f"bench_writes_{name}.log", "wb") for name in ("web", "worker")]
         self.web = self.worker = None
 
+    def _answers(self) -> bool:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+            conn.request("GET", "/bench/bare")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+
     def start(self) -> None:
+        if self._answers():  # another server there would be measured instead of ours
+            raise SystemExit(f"port {self.port} is in use: pick another with --port")
         self.web = subprocess.Popen(
             [str(BIN / "gunicorn"), "etsy.wsgi", "--config", "etsy/gunicorn.conf.py"],
             cwd=ROOT,
@@ -283,13 +295,8 @@ class Stack:
         while time.monotonic() < deadline:
             if self.web.poll() is not None:
                 raise SystemExit("gunicorn exited: see .data/bench_writes_web.log")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/bench/bare")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
+            if self._answers():
+                return
             time.sleep(0.3)
         raise SystemExit("gunicorn did not answer /bench/bare")
 
@@ -344,6 +351,87 @@ def run_wrk(*, port: int, kind: str, seconds: int, connections: int, tokens: lis
         "errors": r["socket_errors"] + r["bad_status"],
         "requests": r["requests"],
     }
+
+
+# --- CPU per request (robust on a shared machine) -------------------------------------------------
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            children = []
+        todo += [int(c) for c in children]
+    return found
+
+
+def cpu_per_request(*, stack: Stack, db_url: str, data: Seed, count: int) -> dict[str, dict]:
+    """CPU milliseconds each request costs the web server, PostgreSQL and the Celery worker, one request at a
+    time (counted from /proc, so a busy machine slows the requests but hardly changes what they cost)."""
+    import psycopg
+
+    name = db_url.rpartition("/")[2]
+    products = sorted(data.stocked)
+    conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
+    db = psycopg.connect(db_url, autocommit=True)
+
+    def sample() -> dict[str, float]:
+        backends = [r[0] for r in db.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])]
+        return {
+            "web": _cpu_seconds(_descendants(stack.web.pid)),
+            "database": _cpu_seconds(backends),
+            "worker": _cpu_seconds(_descendants(stack.worker.pid)),
+        }
+
+    def bare(i: int) -> int:
+        conn.request("GET", "/bench/bare")
+        response = conn.getresponse()
+        response.read()
+        return response.status
+
+    def add(i: int) -> int:
+        body = {"product_id": products[(i * 7919) % len(products)], "quantity": 1}
+        return _post(conn, "/api/v1/cart/items", body, {"Authorization": f"Token {data.add_tokens[i % 200]}"})
+
+    def checkout(i: int) -> int:
+        body = {"address": {**ADDRESS, "country": "US"}, "payment_method": "pm_card_visa"}
+        headers = {"Authorization": f"Token {data.checkout_tokens[i]}", "Idempotency-Key": uuid.uuid4().hex}
+        return _post(conn, "/api/v1/checkout", body, headers)
+
+    results = {}
+    for label, send, n in (("bare view", bare, count * 5), ("add-to-cart", add, count), ("checkout", checkout, count)):
+        for i in range(5):  # warm: connections, prepared caches
+            send(n + i if label == "checkout" else i)
+        time.sleep(2 if label == "checkout" else 0.2)  # the worker's outbox work of the warm-up
+        before, started, statuses = sample(), time.monotonic(), {}
+        for i in range(n):
+            status = send(i)
+            statuses[status] = statuses.get(status, 0) + 1
+        wall = time.monotonic() - started
+        time.sleep(3 if label == "checkout" else 0.5)  # let the worker finish the outbox rows of these requests
+        after = sample()
+        results[label] = {
+            **{k: 1000 * (after[k] - before[k]) / n for k in before},
+            "wall_ms": 1000 * wall / n,
+            "n": n,
+            "statuses": statuses,
+        }
+    db.close()
+    conn.close()
+    return results
 
 
 # --- open loop -----------------------------------------------------------------------------------
@@ -443,8 +531,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--multipliers", default="10,50", help="open-loop rates, in multiples of the local peak")
     parser.add_argument("--slow-every", type=int, default=10, help="slow-card run: one checkout in N (0: skip it)")
     parser.add_argument("--checkout-buyers", type=int, default=3000)
+    parser.add_argument("--cpu-requests", type=int, default=200, help="requests per kind in the CPU phase")
     parser.add_argument("--port", type=int, default=8123)
-    parser.add_argument("--skip", default="", help="comma-separated phases to skip: saturation,open,slow")
+    parser.add_argument("--skip", default="", help="comma-separated phases to skip: cpu,saturation,open,slow")
     args = parser.parse_args(argv)
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stop still stops the servers (finally)
@@ -472,9 +561,13 @@ def main(argv: list[str] | None = None) -> int:
     for spec in [ServerSpec.parse(s) for s in args.servers.split(",")]:
         stack = Stack(spec, db_url=db_url, port=args.port, prefix=prefix, suffix=f"-{prefix}")
         log(f"{spec.label}: {spec.workers} workers x {spec.threads} threads; Celery worker on {stack.queues}")
-        entry = {"server": spec.label, "saturation": {}, "open": {}}
+        entry = {"server": spec.label, "cpu": {}, "saturation": {}, "open": {}}
         try:
             stack.start()
+            if "cpu" not in skip:
+                fill_carts(data, rng=rng)
+                entry["cpu"] = cpu_per_request(stack=stack, db_url=db_url, data=data, count=args.cpu_requests)
+                log(f"{spec.label} CPU per request: {entry['cpu']}")
             if "saturation" not in skip:
                 run_saturation(args, spec, data, rng, entry)
             if "open" not in skip:
@@ -558,6 +651,24 @@ def print_report(args, report: list[dict]) -> None:
         f"server, Celery worker, PostgreSQL, Redis and the load generators; load average "
         f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}"
     )
+    if any(e["cpu"] for e in report):
+        print(
+            "\nCPU per request, one request at a time (/proc utime+stime of the gunicorn workers, the PostgreSQL "
+            "backends of the bench database and the Celery worker; steadier than req/s on a shared machine)"
+        )
+        print(
+            "| server | request | n | web CPU ms | database CPU ms | worker CPU ms | total CPU ms | x bare | wall ms |"
+        )
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for e in report:
+            bare_total = None
+            for label, r in e["cpu"].items():
+                total = r["web"] + r["database"] + r["worker"]
+                bare_total = bare_total or total
+                print(
+                    f"| {e['server']} | {label} | {r['n']} | {r['web']:.2f} | {r['database']:.2f} | "
+                    f"{r['worker']:.2f} | {total:.2f} | {total / bare_total:.1f} | {r['wall_ms']:.1f} |"
+                )
     if any(e["saturation"] for e in report):
         print(
             f"\nSaturation (wrk, {args.connections} connections; each write run {args.seconds} s beside a bare-view "
