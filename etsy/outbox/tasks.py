@@ -1,4 +1,5 @@
-"""Outbox jobs: dispatch a transaction's rows, run one row, hand over due rows (beat, 30 s), prune processed rows (beat, hourly)."""
+"""Outbox jobs: dispatch a transaction's rows, run one row, hand over due rows (beat, 30 s), prune processed
+rows (beat, hourly)."""
 
 import logging
 
