@@ -629,7 +629,19 @@ def main(argv: list[str] | None = None) -> int:
             stack.stop()
         report.append(entry)
     print_report(args, report)
+    _forget_redis_keys(prefix)
     return 0
+
+
+def _forget_redis_keys(prefix: str) -> None:
+    """Delete this run's cache keys and what is left in its Celery queues (they name ``prefix``)."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(f"*{prefix}*", count=1000))
+    for i in range(0, len(keys), 1000):
+        client.delete(*keys[i : i + 1000])
 
 
 def run_saturation(args, spec: ServerSpec, data: Seed, rng: random.Random, entry: dict) -> None:
