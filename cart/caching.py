@@ -2,7 +2,8 @@
 
 Every change of a cart line stores the buyer's whole cart again after commit
 (``write_cart_through_on_commit``, called by ``cart.receivers`` for every saved or deleted
-line, whoever deleted it: cart services, checkout, the reservation sweep, a cascade).
+line, whoever deleted it: the reservation sweep, a cascade; and directly by the one-statement
+writes that send no signals: the add/set upsert of ``cart.services`` and checkout's delete).
 Stores are versioned (``etsy.cache.store_if_newer``), so two changes that finish out of
 order leave the newer contents. Readers that miss store what they read under the same rule.
 """
