@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_PRODUCTS ?= 10000
 DEMO_SHOPS ?= 100
 
-.PHONY: run test venv lock stack stop migrate demo lint check search-rebuild bench-search bench-web bench-checkout bench-load clean
+.PHONY: run test venv lock stack stop migrate demo lint check search-rebuild bench-search bench-web bench-checkout bench-load bench-writes clean
 
 # Installs exactly the hash-locked versions (pyproject.toml declares them; `make lock` recompiles the locks).
 $(STAMP): requirements-dev.lock
@@ -83,6 +83,11 @@ bench-checkout: migrate
 ## bench-load: many concurrent buyers racing for unique items through the API, then the books are checked
 bench-load: migrate
 	@$(PY) scripts/bench_load.py
+
+## bench-writes: add-to-cart and 3-shop checkout saturation beside the bare view, open loop at 10x and 50x the
+## local peak against the SLOs, and a slow-payment run (BENCH_WRITES_ARGS="--servers sync:4,gthread:4x4" compares)
+bench-writes: migrate
+	@$(PY) scripts/bench_writes.py $(BENCH_WRITES_ARGS)
 
 clean:
 	rm -rf $(VENV) .data

@@ -2,7 +2,8 @@
 
 Every change of a cart line stores the buyer's whole cart again after commit
 (``write_cart_through_on_commit``, called by ``cart.receivers`` for every saved or deleted
-line, whoever deleted it: cart services, checkout, the reservation sweep, a cascade).
+line, whoever deleted it: the reservation sweep, a cascade; and directly by the one-statement
+writes that send no signals: the add/set upsert of ``cart.services`` and checkout's delete).
 Stores are versioned (``etsy.cache.store_if_newer``), so two changes that finish out of
 order leave the newer contents. Readers that miss store what they read under the same rule.
 """
@@ -91,6 +92,14 @@ def write_cart_through_on_commit(user_id: int) -> None:
             if isinstance(callback, _WriteCartThrough) and callback.user_id == user_id and not callback.done:
                 return
     transaction.on_commit(_WriteCartThrough(user_id))
+
+
+def refresh_caches_after_line_change_on_commit(*, user_id: int, product_id: int) -> None:
+    """After commit, what the receivers of a saved or deleted line do (``cart.receivers``), for writes that send
+    no model signals (one-statement upserts and deletes): store the buyer's cart, drop the product's stock count
+    (a hold changes what its page says)."""
+    write_cart_through_on_commit(user_id)
+    transaction.on_commit(partial(cache.delete, cache.inventory_key(product_id)))
 
 
 def list_cached_lines(*, user_id: int) -> list[StoredLine]:

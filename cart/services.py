@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from cart.caching import clear_ended_holds_flag, flag_ended_holds_on_commit
+from cart.caching import (
+    clear_ended_holds_flag,
+    flag_ended_holds_on_commit,
+    refresh_caches_after_line_change_on_commit,
+    write_cart_through_on_commit,
+)
 from cart.exceptions import MAX_LINE_QUANTITY, AlreadyInCart, InsufficientStock, InvalidQuantity, ItemReserved
 from cart.models import CartItem, EndedHold
 from catalog.exceptions import ProductNotFound
 from catalog.models import Product
 from catalog.stock import lock_products
-from etsy import metrics
+from etsy import cache, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +86,47 @@ def _refuse_if_short(*, product: Product, requested: int) -> None:
         )
 
 
+_UPSERT_LINE_SQL = """
+    INSERT INTO {table} (user_id, product_id, quantity, reserved_until, added_at, updated_at)
+    VALUES (%s, %s, %s, %s, %s, %s)
+    ON CONFLICT (user_id, product_id) DO UPDATE
+       SET quantity = {quantity}, reserved_until = EXCLUDED.reserved_until, updated_at = EXCLUDED.updated_at
+    RETURNING id, quantity, added_at
+"""
+_SET_LINE_SQL = _UPSERT_LINE_SQL.format(table=CartItem._meta.db_table, quantity="EXCLUDED.quantity")
+_ADD_TO_LINE_SQL = _UPSERT_LINE_SQL.format(
+    table=CartItem._meta.db_table, quantity=f"{CartItem._meta.db_table}.quantity + EXCLUDED.quantity"
+)
+
+
+def _upsert_line(
+    *, user, product: Product, quantity: int, reserved_until: datetime | None, now: datetime, add: bool = False
+) -> CartItem:
+    """Write the buyer's line in one statement (INSERT ... ON CONFLICT on the (user, product) constraint).
+
+    ``add`` adds ``quantity`` to a line already there instead of replacing it. Sends no model signals, so
+    the caches a saved line's receivers refresh are refreshed here, after commit, the same way.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ADD_TO_LINE_SQL if add else _SET_LINE_SQL, [user.pk, product.pk, quantity, reserved_until, now, now]
+        )
+        pk, stored_quantity, added_at = cursor.fetchone()
+    refresh_caches_after_line_change_on_commit(user_id=user.pk, product_id=product.pk)
+    item = CartItem(
+        pk=pk,
+        user=user,
+        product=product,
+        quantity=stored_quantity,
+        reserved_until=reserved_until,
+        added_at=added_at,
+        updated_at=now,
+    )
+    item._state.adding = False
+    item._state.db = connection.alias
+    return item
+
+
 def _store_line(*, user, product: Product, quantity: int, now: datetime) -> CartItem:
     """Write the buyer's line for a locked product with ``quantity``, (re)taking the hold for unique items."""
     _refuse_if_short(product=product, requested=quantity)
@@ -87,9 +134,7 @@ def _store_line(*, user, product: Product, quantity: int, now: datetime) -> Cart
     if product.is_unique:
         _refuse_if_held_by_other(product=product, user_id=user.pk, now=now)
         reserved_until = reservation_deadline(now=now)
-    item, created = CartItem.objects.update_or_create(
-        user=user, product=product, defaults={"quantity": quantity, "reserved_until": reserved_until}
-    )
+    item = _upsert_line(user=user, product=product, quantity=quantity, reserved_until=reserved_until, now=now)
     if reserved_until is not None:
         metrics.reservations_created.inc()
     return item
@@ -104,11 +149,17 @@ def add_item(*, user, product_id: int, quantity: int = 1) -> CartItem:
     """
     quantity = _check_quantity(quantity)
     product = _lock_purchasable_product(product_id, user_id=user.pk)
-    existing = CartItem.objects.filter(user=user, product=product).first()
-    if existing and product.is_unique:
-        raise AlreadyInCart(extra={"product_id": product.pk})
-    total = quantity + (existing.quantity if existing else 0)
-    return _store_line(user=user, product=product, quantity=total, now=timezone.now())
+    now = timezone.now()
+    if product.is_unique:
+        if CartItem.objects.filter(user=user, product=product).exists():
+            raise AlreadyInCart(extra={"product_id": product.pk})
+        return _store_line(user=user, product=product, quantity=quantity, now=now)
+    # A stocked item: the line grows in the statement that writes it. The product's row lock keeps every
+    # other add, change and checkout of it out meanwhile; a total past the stock raises and rolls it back.
+    _refuse_if_short(product=product, requested=quantity)
+    item = _upsert_line(user=user, product=product, quantity=quantity, reserved_until=None, now=now, add=True)
+    _refuse_if_short(product=product, requested=item.quantity)
+    return item
 
 
 @transaction.atomic
@@ -141,6 +192,24 @@ def remove_items(*, user, product_ids) -> int:
     if not ids:
         return 0
     deleted, _ = CartItem.objects.filter(user=user, product_id__in=ids).delete()
+    return deleted
+
+
+def remove_lines_by_id(*, user_id: int, line_ids: list[int], product_ids: list[int]) -> int:
+    """Delete these lines of the buyer's cart in one statement (checkout, under its locks); return how many.
+
+    Sends no model signals: the buyer's cart and the products' stock counts are refreshed after commit here.
+    """
+    if not line_ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {CartItem._meta.db_table} WHERE user_id = %s AND id = ANY(%s)", [user_id, list(line_ids)]
+        )
+        deleted = cursor.rowcount
+    write_cart_through_on_commit(user_id)
+    keys = [cache.inventory_key(pk) for pk in product_ids]
+    transaction.on_commit(partial(cache.delete, *keys))
     return deleted
 
 

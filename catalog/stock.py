@@ -32,10 +32,26 @@ def lock_products(*, product_ids: Iterable[int]) -> dict[int, Product]:
     return {product.pk: product for product in rows.order_by("pk")}
 
 
-def decrement_stock(*, product_id: int, quantity: int) -> bool:
-    """Take ``quantity`` units if and only if they are there; return whether the row was updated."""
-    updated = Product.objects.filter(pk=product_id, quantity__gte=quantity).update(quantity=F("quantity") - quantity)
-    return updated == 1
+_DECREMENT_SQL = f"""
+    UPDATE {Product._meta.db_table} AS p
+       SET quantity = p.quantity - taken.quantity
+      FROM unnest(%s::bigint[], %s::integer[]) AS taken(id, quantity)
+     WHERE p.id = taken.id AND p.quantity >= taken.quantity
+ RETURNING p.id
+"""
+
+
+def decrement_stocks(*, quantities: Mapping[int, int]) -> list[int]:
+    """Take each product's units if and only if they are all there, in one statement; return the ids that
+    were short (nothing taken from those rows). Lock the rows first (``lock_products``): the caller rolls
+    back when any is short, so a checkout takes all of its units or none."""
+    ids = sorted(quantities)
+    if not ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_DECREMENT_SQL, [ids, [int(quantities[pk]) for pk in ids]])
+        taken = {row[0] for row in cursor.fetchall()}
+    return [pk for pk in ids if pk not in taken]
 
 
 def restock(*, quantities: Mapping[int, int]) -> None:

@@ -245,7 +245,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One queue per kind of work (emails, search, payments, default), one worker pool each in production.
 # A test run's queues carry its suffix (and each pytest-xdist worker's name): its tasks never reach a `make run`
 # worker, nor another test worker.
-_QUEUE_SUFFIX = TASK_QUEUE_SUFFIX = _TEST_PREFIX_SUFFIX  # the outbox sends a topic's rows to its queue + suffix
+# CELERY_QUEUE_SUFFIX: a benchmark's own queues (scripts/bench_writes.py), so a `make run` worker on the same Redis
+# never takes its tasks (they name rows of another database).
+_QUEUE_SUFFIX = TASK_QUEUE_SUFFIX = _TEST_PREFIX_SUFFIX + env.str("CELERY_QUEUE_SUFFIX", default="")
 CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE + _QUEUE_SUFFIX
 CELERY_TASK_QUEUES = task_queues(CELERY_BROKER_URL, suffix=_QUEUE_SUFFIX)
 CELERY_TASK_ROUTES = task_routes(suffix=_QUEUE_SUFFIX)

@@ -40,6 +40,11 @@ def list_orders_for_buyer(*, buyer, state: str | None = None) -> QuerySet[Order]
     return _with_details(queryset).order_by("-created_at", "-id")
 
 
+def list_orders_of_checkout(*, checkout_id) -> list[Order]:
+    """Return a checkout's orders in shop order, with shop, checkout and items loaded (two queries)."""
+    return list(_with_details(Order.objects.filter(checkout_id=checkout_id)).order_by("shop_id"))
+
+
 def get_order_for_buyer(*, buyer, order_id) -> Order:
     """Return one of the buyer's orders. Raises OrderNotFound."""
     try:

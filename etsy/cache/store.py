@@ -118,12 +118,23 @@ def get_generations(keys: list[str]) -> list[int]:
 
 
 def bump_generations(keys: Iterable[str]) -> None:
-    cache = redis_cache()
-    for key in keys:
-        try:
-            cache.incr(key)
-        except ValueError:  # unknown key: start it (a missing generation reads as 0)
-            cache.set(key, 1, None)
+    """Move each generation on by one, in one round trip (INCR starts an unknown key at 1: it read as 0).
+
+    Generations are plain integers, which django-redis stores unencoded, so Redis's own INCR on the raw key
+    is what ``cache.incr`` did with one script call per key. A Redis error is logged, never raised.
+    """
+    keys = list(keys)
+    if not keys:
+        return
+    backend = redis_cache()
+    try:
+        client = backend.client.get_client(write=True)
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.incr(backend.client.make_key(key))
+        pipe.execute()
+    except Exception:
+        logger.warning("could not bump the generations %s", keys, exc_info=True)
 
 
 # --- invalidation -----------------------------------------------------------------

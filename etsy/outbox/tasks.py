@@ -1,4 +1,5 @@
-"""Outbox jobs: run one row, hand over due rows (beat, 30 s), prune processed rows (beat, hourly)."""
+"""Outbox jobs: dispatch a transaction's rows, run one row, hand over due rows (beat, 30 s), prune processed
+rows (beat, hourly)."""
 
 import logging
 
@@ -14,6 +15,12 @@ logger = logging.getLogger(__name__)
 def process_outbox_message(message_id: int) -> str:
     """Run one outbox row's handler (e.g. email a seller); at most once per row. Failures retry through the sweep."""
     return services.process(message_id=message_id)
+
+
+@shared_task(name="etsy.outbox.tasks.dispatch_outbox_messages", ignore_result=True, acks_late=True)
+def dispatch_outbox_messages(message_ids: list[int]) -> int:
+    """Queue one task per row of a committed transaction on its topic's queue (the request published only this)."""
+    return services.dispatch(list(message_ids))
 
 
 @shared_task(name="etsy.outbox.tasks.relay_outbox", ignore_result=True)

@@ -144,11 +144,6 @@ class CheckoutApi(ApiView):
                     data=error_body(code=declined.code, message=declined.message, extra=dict(declined.extra)),
                 )
             else:
-                result.orders = list(
-                    selectors.list_orders_for_buyer(buyer=request.user)
-                    .filter(checkout_id=result.checkout.pk)
-                    .order_by("shop_id")
-                )
                 response = attempt.complete_json(
                     status=status.HTTP_201_CREATED if result.payment_status == "paid" else status.HTTP_202_ACCEPTED,
                     data=CheckoutResultSerializer(result).data,

@@ -38,12 +38,12 @@ from django.utils import timezone
 from cart.exceptions import CartChanged, ItemReserved
 from cart.models import CartItem
 from cart.selectors import cart_version, list_cart_lines_for_checkout
-from cart.services import remove_items, reservation_deadline
+from cart.services import remove_items, remove_lines_by_id, reservation_deadline
 from catalog.signals import products_changed
-from catalog.stock import decrement_stock, lock_products, restock, set_lock_timeout
+from catalog.stock import decrement_stocks, lock_products, restock, set_lock_timeout
 from etsy import cache, metrics, outbox
 from etsy.outbox import selectors as outbox_selectors
-from orders import delivery, events, payments
+from orders import delivery, events, payments, selectors
 from orders.exceptions import (
     CartEmpty,
     CartTotalChanged,
@@ -246,11 +246,13 @@ def _create_orders(
         # (trigger) and a stock update one of them, so both take the shop row first (in id order)
         # and a payment settling never deadlocks with a checkout of the same shop.
         shop_services.lock_shops(shop_ids=by_shop)
-        for line in lines:  # already in product-id order, the order the rows were locked in
-            if not decrement_stock(product_id=line.product_id, quantity=line.quantity):
-                product = products[line.product_id]
-                raise _conflict(ItemUnavailable(extra={"products": [{"id": product.pk, "title": product.title}]}))
-        CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
+        # One conditional UPDATE for every line (rows already locked in id order); the rows it could not take
+        # from come back, so nothing is sold short.
+        short = decrement_stocks(quantities={line.product_id: line.quantity for line in lines})
+        if short:
+            gone = [products[pk] for pk in short]
+            raise _conflict(ItemUnavailable(extra={"products": [{"id": p.pk, "title": p.title} for p in gone]}))
+        remove_lines_by_id(user_id=buyer.pk, line_ids=[line.pk for line in lines], product_ids=sorted(products))
         transaction.on_commit(partial(_send_products_changed, sorted(products)))
     return checkout, orders
 
@@ -405,11 +407,15 @@ def _charge_and_report(*, checkout: Checkout, payment_method: str, started: floa
         status, client_secret = _collect_payment(checkout=checkout, payment_method=payment_method)
     finally:
         try:
-            orders = list(Order.objects.filter(checkout=checkout).select_related("shop").order_by("shop_id"))
+            # What the answer shows (the API serializes these): loaded once, with their checkout as it is now.
+            orders = selectors.list_orders_of_checkout(checkout_id=checkout.pk)
             _record_metrics(orders=orders, started=started)
         except (DatabaseError, InterfaceError):
             logger.warning("checkout metrics skipped: database unreachable", extra={"checkout_id": str(checkout.pk)})
-    checkout.refresh_from_db()
+    if orders:
+        checkout = orders[0].checkout
+    else:
+        checkout.refresh_from_db()
     logger.info(
         "checkout completed",
         extra={
@@ -544,23 +550,28 @@ def _count_sales(units_by_shop: dict[int, int], *, sign: int) -> None:
     Shops in id order: a shop's update re-syncs its search rows (trigger), so one order keeps
     parallel payments and cancellations from deadlocking there.
     """
+    moved = []
     for shop_id in sorted(units_by_shop):
         units = units_by_shop[shop_id]
         if not units:
             continue
         shop_services.add_sales(shop_id=shop_id, units=sign * units)
-        transaction.on_commit(partial(_drop_shop_figures, shop_id))
+        moved.append(shop_id)
+    if moved:
+        transaction.on_commit(partial(_drop_shop_figures, moved))
 
 
-def _drop_shop_figures(shop_id: int) -> None:
-    """Drop the cached copies that show a shop's sales count (its card, its page, its product pages).
+def _drop_shop_figures(shop_ids: list[int]) -> None:
+    """Drop the cached copies that show these shops' sales counts (cards, pages, product pages).
 
     Narrower than ``shops.signals.shop_changed`` (which also drops every listing card and the search
     results): a sale changes one number, and it is shown at once rather than after the caches expire.
+    The shops' cards go in one round trip and their generations in one pipeline.
     """
-    cache.delete(cache.shop_key(shop_id))
-    cache.delete_set_members(cache.shop_pages_key(shop_id))
-    cache.bump_generations([cache.shop_products_gen_key(shop_id)])
+    cache.delete(*[cache.shop_key(shop_id) for shop_id in shop_ids])
+    for shop_id in shop_ids:
+        cache.delete_set_members(cache.shop_pages_key(shop_id))
+    cache.bump_generations([cache.shop_products_gen_key(shop_id) for shop_id in shop_ids])
 
 
 @transaction.atomic

@@ -106,7 +106,7 @@ def test_development_sends_the_policy_report_only(client, settings):
 
 
 def _load_gunicorn_config(monkeypatch, **env) -> dict:
-    for name in ("WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR", "PORT"):
+    for name in ("WEB_CONCURRENCY", "WEB_THREADS", "PROMETHEUS_MULTIPROC_DIR", "PORT"):
         monkeypatch.setenv(name, "")  # recorded, so teardown restores what was there (or nothing)
         monkeypatch.delenv(name)
     for name, value in env.items():
@@ -125,6 +125,13 @@ def test_gunicorn_config_sizes_workers_from_cores_and_sets_multiprocess_dir(monk
     assert callable(config["on_starting"]) and callable(config["child_exit"])
     assert _load_gunicorn_config(monkeypatch, WEB_CONCURRENCY="0")["workers"] == config["workers"]
     assert _load_gunicorn_config(monkeypatch, WEB_CONCURRENCY="3")["workers"] == 3
+
+
+def test_gunicorn_config_runs_threaded_workers_unless_told_one_thread(monkeypatch):
+    config = _load_gunicorn_config(monkeypatch, PORT="8123")
+    assert (config["threads"], config["worker_class"]) == (4, "gthread")
+    one = _load_gunicorn_config(monkeypatch, PORT="8123", WEB_THREADS="1")
+    assert (one["threads"], one["worker_class"]) == (1, "sync")
 
 
 def test_gunicorn_config_leaves_no_multiprocess_dir_behind_in_this_process():

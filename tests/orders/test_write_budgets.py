@@ -1,0 +1,81 @@
+"""Query budgets of the write path (issue 23): add-to-cart and a 3-shop checkout through the API.
+
+Counted inside the test's transaction, so ``transaction.atomic`` shows as SAVEPOINT/RELEASE pairs where
+production sends BEGIN/COMMIT (the same number of round trips). Budgets, and what they were before:
+
+  request                                     queries   before
+  add-to-cart, stocked listing                5         11 (update_or_create: a locking read, an INSERT and
+                                                            two savepoints; the line read before it)
+  add-to-cart, unique listing (a hold)        7         12
+  checkout, 3 shops, 4 lines, paid            34        40 (a stock UPDATE per line, the cart read before its
+                                                            DELETE, the orders read twice, the checkout re-read)
+After commit, an add stores the buyer's cart (one read of its lines); a checkout hands its outbox rows to Celery
+in one publish (a worker dispatches them) where it read their topics, published each and updated them.
+"""
+
+import uuid
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from cart.models import CartItem
+from orders.models import Checkout
+from tests.catalog.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+ADDRESS = {"name": "Bea Buyer", "line1": "1 Market Street", "line2": "", "city": "Hudson", "postcode": "12534"}
+
+
+@pytest.fixture
+def buyer_client(buyer):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=buyer).key}")
+    return client
+
+
+def _add(client, product_id: int, quantity: int = 1):
+    return client.post("/api/v1/cart/items", {"product_id": product_id, "quantity": quantity}, format="json")
+
+
+def test_add_to_cart_of_a_stocked_listing_stays_within_its_query_budget(
+    buyer_client, buyer, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    product = ProductFactory(quantity=50)
+    buyer_client.get("/api/v1/cart")  # the token's first use is not the budget's business
+    with django_assert_max_num_queries(5):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            assert _add(buyer_client, product.pk, 2).status_code == 201
+    with django_assert_max_num_queries(1):  # the cart written through to Redis: one read of its lines
+        for callback in callbacks:
+            callback()
+    with django_assert_max_num_queries(5):  # a second add grows the line in the same statement
+        response = _add(buyer_client, product.pk, 3)
+    assert response.status_code == 201 and response.json()["quantity"] == 5
+    assert CartItem.objects.get(user=buyer, product=product).quantity == 5
+
+
+def test_add_to_cart_of_a_unique_listing_stays_within_its_query_budget(buyer_client, django_assert_max_num_queries):
+    product = ProductFactory(quantity=1)
+    buyer_client.get("/api/v1/cart")
+    with django_assert_max_num_queries(7):
+        response = _add(buyer_client, product.pk)
+    assert response.status_code == 201 and response.json()["reserved_until"]
+
+
+def test_three_shop_checkout_stays_within_its_query_budget(
+    buyer_client, buyer, three_shop_cart, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    body = {"address": {**ADDRESS, "country": "US"}, "payment_method": "pm_card_visa"}
+    with django_assert_max_num_queries(34):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = buyer_client.post(
+                "/api/v1/checkout", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
+            )
+    assert response.status_code == 201, response.content
+    assert len(response.json()["orders"]) == 3
+    assert Checkout.objects.get(buyer=buyer).payment_status == Checkout.PaymentStatus.PAID
+    assert not CartItem.objects.filter(user=buyer).exists()
+    handed_over = [c for c in callbacks if getattr(c, "func", None) and c.func.__name__ == "hand_over"]
+    assert len(handed_over) == 1  # one publish for the outbox rows of the payment, whatever their number
