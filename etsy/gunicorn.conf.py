@@ -3,10 +3,8 @@
 Every value can be overridden from the environment:
 
 - ``WEB_CONCURRENCY`` worker processes (unset or 0: 2 x usable cores + 1),
-  ``WEB_THREADS`` threads per worker (default 4: gthread workers; 1 gives sync workers). A request spends
-  most of its time waiting on PostgreSQL, Redis or the payment provider, and a thread that waits lets the
-  worker's other threads run; a sync worker waits whole (a checkout on a slow card held one for the 5 s
-  payment timeout). README "Web server workers" has the figures,
+  ``WEB_THREADS`` threads per worker (default 1: sync workers; more gives gthread workers, measured
+  against sync ones by ``make bench-writes``: README "Web server workers"),
 - ``WEB_TIMEOUT`` seconds before a silent worker is killed and replaced (30),
   ``WEB_GRACEFUL_TIMEOUT`` seconds a worker gets to finish in-flight requests on
   restart or shutdown (30),
@@ -44,7 +42,7 @@ port = os.environ.get("PORT", "8000")
 bind = f"{host}:{port}"
 # Unset, empty or 0 means "from the cores" (docker-compose passes 0 when not configured).
 workers = int(os.environ.get("WEB_CONCURRENCY") or 0) or _usable_cores() * 2 + 1
-threads = int(os.environ.get("WEB_THREADS") or 4)
+threads = int(os.environ.get("WEB_THREADS") or 1)
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))

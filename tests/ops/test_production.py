@@ -127,11 +127,11 @@ def test_gunicorn_config_sizes_workers_from_cores_and_sets_multiprocess_dir(monk
     assert _load_gunicorn_config(monkeypatch, WEB_CONCURRENCY="3")["workers"] == 3
 
 
-def test_gunicorn_config_runs_threaded_workers_unless_told_one_thread(monkeypatch):
+def test_gunicorn_config_runs_sync_workers_unless_given_threads(monkeypatch):
     config = _load_gunicorn_config(monkeypatch, PORT="8123")
-    assert (config["threads"], config["worker_class"]) == (4, "gthread")
-    one = _load_gunicorn_config(monkeypatch, PORT="8123", WEB_THREADS="1")
-    assert (one["threads"], one["worker_class"]) == (1, "sync")
+    assert (config["threads"], config["worker_class"]) == (1, "sync")
+    threaded = _load_gunicorn_config(monkeypatch, PORT="8123", WEB_THREADS="4")
+    assert (threaded["threads"], threaded["worker_class"]) == (4, "gthread")
 
 
 def test_gunicorn_config_leaves_no_multiprocess_dir_behind_in_this_process():
