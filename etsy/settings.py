@@ -309,6 +309,9 @@ TEST_PAYMENT_SLOW_SECONDS = env.float("TEST_PAYMENT_SLOW_SECONDS", default=PAYME
 MARKETPLACE_FEE_PERCENT = env.float("MARKETPLACE_FEE_PERCENT", default=6.5)
 PAYMENT_PROCESSING_PERCENT = env.float("PAYMENT_PROCESSING_PERCENT", default=3.0)
 PAYMENT_PROCESSING_FIXED = env.str("PAYMENT_PROCESSING_FIXED", default="0.25")
+# The buyer's account: addresses kept per buyer; how long an email-change link (mailed to the new address) is valid.
+ADDRESS_BOOK_LIMIT = env.int("ADDRESS_BOOK_LIMIT", default=50)
+EMAIL_CHANGE_MAX_AGE_SECONDS = env.int("EMAIL_CHANGE_MAX_AGE_SECONDS", default=3 * 24 * 3600)
 # Estimated delivery (orders/delivery.py): the shop's processing days, then these carrier days, in business days.
 SHIPPING_DAYS_DOMESTIC = env.int("SHIPPING_DAYS_DOMESTIC", default=4)
 SHIPPING_DAYS_INTERNATIONAL = env.int("SHIPPING_DAYS_INTERNATIONAL", default=10)

@@ -14,7 +14,7 @@ ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "co
 
 
 def _max_addresses() -> int:
-    return int(getattr(settings, "ADDRESS_BOOK_LIMIT", 50))
+    return settings.ADDRESS_BOOK_LIMIT
 
 
 def _lock_owner(owner_id: int) -> None:

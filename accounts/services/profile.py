@@ -50,7 +50,7 @@ def check_current_password(*, user: User, password: str, address: str) -> None:
 
 
 def _max_age() -> int:
-    return int(getattr(settings, "EMAIL_CHANGE_MAX_AGE_SECONDS", 3 * 24 * 3600))
+    return settings.EMAIL_CHANGE_MAX_AGE_SECONDS
 
 
 def email_change_token(*, user: User, new_email: str) -> str:
