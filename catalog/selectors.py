@@ -321,26 +321,35 @@ def get_inventory(*, product_id: int, known_missing: bool = False) -> Inventory:
     )
 
 
-def get_inventories(*, product_ids: list[int]) -> dict[int, Inventory]:
-    """Return the stock and reservation of several products (cached 30 s; one query for the misses)."""
+def get_inventories(*, product_ids: list[int], found: dict | None = None) -> dict[int, Inventory]:
+    """Return the stock and reservation of several products (cached 30 s; one query for the misses).
+
+    ``found``: the caller's read of these keys (``cache.cache_aside_many``).
+    """
     return cache.cache_aside_many(
         product_ids,
         key=cache.inventory_key,
         fetch=_fetch_inventories,
         ttl=cache.TTL["inventory"],
         cache_type="inventory",
+        found=found,
     )
 
 
-def get_product_cards(*, product_ids: list[int]) -> dict[int, Product]:
+def get_product_cards(*, product_ids: list[int], found: dict | None = None) -> dict[int, Product]:
     """Return products by id with shop, category and gallery, for lines that name them (a cart).
 
     Visible listings come from the product cache (5 minutes); listings no longer visible
     (deactivated, or their shop closed) from the database, uncached, so the caller can
-    say so. Ids of deleted listings are left out.
+    say so. Ids of deleted listings are left out. ``found``: the caller's read of these keys.
     """
     products = cache.cache_aside_many(
-        product_ids, key=cache.product_key, fetch=_fetch_cards, ttl=cache.TTL["product"], cache_type="product"
+        product_ids,
+        key=cache.product_key,
+        fetch=_fetch_cards,
+        ttl=cache.TTL["product"],
+        cache_type="product",
+        found=found,
     )
     hidden = [pk for pk in dict.fromkeys(product_ids) if products.get(pk) is None]
     if hidden:

@@ -163,15 +163,18 @@ def cache_aside_many(
     fetch: Callable[[list[int]], dict[int, Any]],
     ttl: int,
     cache_type: str,
+    found: dict[str, Any] | None = None,
 ) -> dict[int, Any]:
     """Return ``{id: value}`` for ``ids``: one MGET, then one ``fetch(missing ids)`` for the misses, stored.
 
     A cached ``None`` is a hit (the caller says what it means); ids ``fetch`` leaves out are
     neither stored nor returned. No stampede lock: a batch is one query for its misses, and
     entries shared by many pages (cards) are rebuilt by whichever batch misses them first.
+    ``found``: the caller already read these keys (with others, in one MGET); a key absent from it is a miss.
     """
     ids = list(dict.fromkeys(ids))
-    found = get_many([key(pk) for pk in ids])
+    if found is None:
+        found = get_many([key(pk) for pk in ids])
     values = {pk: found[key(pk)] for pk in ids if key(pk) in found}
     missing = [pk for pk in ids if pk not in values]
     count_lookups(cache_type, hits=len(values), misses=len(missing))
