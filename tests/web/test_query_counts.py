@@ -20,6 +20,7 @@ cart also reads the session row, the user and the category tree (navigation).
 import pytest
 from django.core.cache import caches
 
+from etsy import near_cache
 from tests.cart.factories import CartItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.django_db
 
 def _miss():
     caches["default"].delete_pattern("*")
+    assert near_cache.sync()  # the worker's kept copies (sessions, accounts, pages) go too, as they would in a moment
 
 
 @pytest.fixture
