@@ -476,6 +476,8 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
     args = parser.parse_args()
+    # Stopped from outside (kill, CI timeout): unwind, so each size's gunicorn is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = [int(n.replace("_", "")) for n in str(args.products).split(",") if n.strip()]
 
     started = time.monotonic()
