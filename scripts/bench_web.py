@@ -552,8 +552,9 @@ def bench_one_size(args, products: int) -> dict:
         manage(env, "load_demo_catalog", "--products", str(products), "--shops", str(args.shops), "--seed", "7")
         import psycopg
 
-        with psycopg.connect(db_url, autocommit=True) as conn:  # planner statistics after the bulk load
-            conn.execute("ANALYZE")
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            # Planner statistics, and the visibility map that lets counts read the indexes alone.
+            conn.execute("VACUUM ANALYZE")
         remember_load_time(db_url, time.monotonic() - started)
         log(f"loaded in {time.monotonic() - started:.0f} s")
     loaded_in = known_load_time(db_url)
