@@ -729,6 +729,8 @@ def bench_one_size(args, products: int) -> dict:
             r, b = median_pair(pairs[label])
             summary["pages"][label] = {"ratio": 100 * r["rps"] / b["rps"], "expiry": expiry}
 
+        if args.no_slo:
+            return summary
         print()
         print(
             f"SLOs at ten times the documents' local peak rates (open loop, latency from the scheduled send, "
@@ -744,9 +746,7 @@ def bench_one_size(args, products: int) -> dict:
             ("home", cookie),
             ("cart", cookie),
         )
-        for kind, cookie_ in [
-            p for p in slo_pages if not args.no_slo and (not args.pages or p[0] in args.pages.split(","))
-        ]:
+        for kind, cookie_ in [p for p in slo_pages if not args.pages or p[0] in args.pages.split(",")]:
             slo = SLO[kind]
             rate = slo["peak"] * 10
             runs = [
