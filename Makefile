@@ -73,8 +73,9 @@ bench-search: migrate
 	@$(PY) manage.py bench_search
 
 ## bench-web: page latency and throughput under concurrent load, beside a bare Django view
+## (options after ARGS=, e.g. make bench-web ARGS="--products 10000,100000,1000000"; see --help)
 bench-web: migrate
-	@$(PY) scripts/bench_web.py
+	@$(PY) scripts/bench_web.py $(ARGS)
 
 ## bench-checkout: checkout latency p50/p99 for a 3-shop cart
 bench-checkout: migrate
@@ -82,7 +83,7 @@ bench-checkout: migrate
 
 ## bench-load: many concurrent buyers racing for unique items through the API, then the books are checked
 bench-load: migrate
-	@$(PY) scripts/bench_load.py
+	@$(PY) scripts/bench_load.py $(ARGS)
 
 ## bench-writes: add-to-cart and 3-shop checkout saturation beside the bare view, open loop at 10x and 50x the
 ## local peak against the SLOs, and a slow-payment run (BENCH_WRITES_ARGS="--servers sync:4,gthread:4x4" compares)

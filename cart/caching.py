@@ -102,9 +102,18 @@ def refresh_caches_after_line_change_on_commit(*, user_id: int, product_id: int)
     transaction.on_commit(partial(cache.delete, cache.inventory_key(product_id)))
 
 
-def list_cached_lines(*, user_id: int) -> list[StoredLine]:
-    """Return the buyer's cart lines in the order they were added (one Redis round trip when cached)."""
-    found = cache.get_many([cache.cart_key(user_id), cache.cart_sequence_key(user_id)])
+def cart_read_keys(user_id: int) -> list[str]:
+    """The keys ``list_cached_lines`` reads (a page may read them with its own, in one round trip)."""
+    return [cache.cart_key(user_id), cache.cart_sequence_key(user_id)]
+
+
+def list_cached_lines(*, user_id: int, found: dict | None = None) -> list[StoredLine]:
+    """Return the buyer's cart lines in the order they were added (one Redis round trip when cached).
+
+    ``found``: the caller's read of ``cart_read_keys`` (a key absent from it is a miss).
+    """
+    if found is None:
+        found = cache.get_many(cart_read_keys(user_id))
     lines = found.get(cache.cart_key(user_id))
     if lines is not None:
         metrics.cache_hits.labels(cache_type="cart").inc()
@@ -124,21 +133,22 @@ def count_cached_items(*, user_id: int) -> int:
     return sum(line.quantity for line in list_cached_lines(user_id=user_id))
 
 
-def _ended_holds_key(user_id: int) -> str:
+def ended_holds_key(user_id: int) -> str:
+    """The flag ``has_ended_holds`` reads (a page may read it with its own keys)."""
     return f"cart:{user_id}:ended-holds"
 
 
 def flag_ended_holds_on_commit(user_ids) -> None:
     """After commit, mark these buyers as having ended holds to be told about (spares the cart page a query)."""
-    keys = [_ended_holds_key(user_id) for user_id in sorted(set(user_ids))]
+    keys = [ended_holds_key(user_id) for user_id in sorted(set(user_ids))]
     if keys:
         transaction.on_commit(partial(django_cache.set_many, dict.fromkeys(keys, 1), ENDED_HOLD_FLAG_TTL))
 
 
 def has_ended_holds(*, user_id: int) -> bool:
     """Whether the sweep took a held line out of this buyer's cart since the cart page last said so."""
-    return bool(django_cache.get(_ended_holds_key(user_id)))
+    return bool(django_cache.get(ended_holds_key(user_id)))
 
 
 def clear_ended_holds_flag(*, user_id: int) -> None:
-    django_cache.delete(_ended_holds_key(user_id))
+    django_cache.delete(ended_holds_key(user_id))

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from cart import selectors, services
-from cart.caching import has_ended_holds
+from cart import rendering, selectors, services
+from cart.caching import ended_holds_key, has_ended_holds
 from cart.exceptions import AlreadyInCart
 from cart.forms import QuantityForm
 from catalog.exceptions import ProductNotFound
+from etsy import cache
 from etsy.exceptions import DomainError
 
 
@@ -27,16 +28,21 @@ def _back_to_product(pk: int) -> str:
 
 def cart_detail(request: HttpRequest) -> HttpResponse:
     user = request.user if request.user.is_authenticated else None
-    summary = selectors.get_cart_summary(user=user, session=request.session)
+    personal = [cache.unread_messages_key(user.pk), ended_holds_key(user.pk)] if user is not None else []
+    summary, found = selectors.read_cart_page(
+        user=user, session=request.session, extra_keys=[*rendering.layout_keys(), *personal]
+    )
     for skipped in request.session.pop("cart_merge_skipped", None) or []:
         messages.warning(request, skipped.get("message") or "An item from your guest cart is no longer available.")
     ended = []
-    if user is not None and has_ended_holds(user_id=user.pk):
+    if user is not None and (
+        found.get(ended_holds_key(user.pk)) if cache.is_enabled() else has_ended_holds(user_id=user.pk)
+    ):
         ended = selectors.list_ended_holds(user=user)
         # Told once, like a message.
         services.forget_ended_holds(user=user, product_ids=[notice.product.pk for notice in ended])
-    context = {"cart": summary, "cart_count": summary.item_count, "ended_holds": ended}
-    return render(request, "cart/cart.html", context)
+    unread_key = personal[0] if personal else None
+    return HttpResponse(rendering.render_cart_page(request, summary, ended, found=found, unread_key=unread_key))
 
 
 @require_POST

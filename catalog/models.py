@@ -8,7 +8,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Substr
 from django.urls import reverse
 
@@ -160,6 +160,22 @@ class Product(StockWords, models.Model):
             # "Most loved" listings of a category (the category pages' popular sort) without sorting it all.
             models.Index(
                 fields=["category", "-favorite_count", "-view_count", "-id"], name="product_category_popular_idx"
+            ),
+            # Counting a category's listings (the category pages' "(9,600+ items)") from the index alone:
+            # the listed-and-in-stock rows with the two columns the count joins on.
+            models.Index(
+                fields=["category", "shop"],
+                name="product_listed_category_idx",
+                condition=Q(is_active=True, quantity__gt=0, reserved_for__isnull=True),
+            ),
+            # The trending pool's fill (catalog.personalization.compute_trending_ids): the most loved listed
+            # listings in order, not a sort of the whole catalog (0.5 s at 500k listings).
+            models.Index(
+                F("favorite_count").desc(),
+                F("view_count").desc(),
+                F("created_at").desc(),
+                name="product_listed_loved_idx",
+                condition=Q(is_active=True, quantity__gt=0, reserved_for__isnull=True),
             ),
             GinIndex(fields=["search_vector"], name="product_search_vector_gin"),
             GinIndex(fields=["tags"], name="product_tags_gin"),

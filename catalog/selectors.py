@@ -160,18 +160,33 @@ def list_products(
     return qs.order_by(*ORDERINGS.get(ordering, ORDERINGS[DEFAULT_ORDERING]))
 
 
+# A listing counts its matches up to this many and says "9,600+" beyond: counting a 1M catalog's
+# large category took seconds (every match read), and nobody pages past 400 pages of 24 (the
+# views stop there; deep pages are for search).
+COUNT_CAP = 9_600
+
+
 @dataclass
 class ProductPage:
     """One page of a listing: the products and what pagination needs."""
 
     products: list[Product]
-    total: int
+    total: int  # the number of matches, or COUNT_CAP + 1 for more than COUNT_CAP
     page: int
     per_page: int
 
     @property
+    def is_total_capped(self) -> bool:
+        return self.total > COUNT_CAP
+
+    @property
+    def shown_total(self) -> str:
+        """The number of matches as a page shows it ("9,600+" beyond the cap)."""
+        return f"{COUNT_CAP:,}+" if self.is_total_capped else str(self.total)
+
+    @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return max(1, -(-min(self.total, COUNT_CAP) // self.per_page))
 
     @property
     def has_previous(self) -> bool:
@@ -219,6 +234,8 @@ def list_products_page(
         "g": ".".join(map(str, gens)),
     }
     key = f"listing:{cache.params_digest(params)}"
+    # Every sort and page of one filter set has the same count: counted once for them all.
+    count_key = f"listing:count:{cache.params_digest({k: v for k, v in params.items() if k not in ('o', 'p', 'n')})}"
 
     def fetch() -> ProductPage:
         qs = list_products(
@@ -229,7 +246,12 @@ def list_products_page(
             vintage=vintage,
             ordering=ordering,
         )
-        total = qs.count()
+        total = cache.cache_aside(
+            count_key,
+            lambda: qs.order_by()[: COUNT_CAP + 1].count(),
+            ttl=cache.TTL["category"],
+            cache_type="category",
+        )
         offset = (page - 1) * per_page
         products = list(qs[offset : offset + per_page]) if offset < total else []
         return ProductPage(products=products, total=total, page=page, per_page=per_page)
@@ -321,26 +343,35 @@ def get_inventory(*, product_id: int, known_missing: bool = False) -> Inventory:
     )
 
 
-def get_inventories(*, product_ids: list[int]) -> dict[int, Inventory]:
-    """Return the stock and reservation of several products (cached 30 s; one query for the misses)."""
+def get_inventories(*, product_ids: list[int], found: dict | None = None) -> dict[int, Inventory]:
+    """Return the stock and reservation of several products (cached 30 s; one query for the misses).
+
+    ``found``: the caller's read of these keys (``cache.cache_aside_many``).
+    """
     return cache.cache_aside_many(
         product_ids,
         key=cache.inventory_key,
         fetch=_fetch_inventories,
         ttl=cache.TTL["inventory"],
         cache_type="inventory",
+        found=found,
     )
 
 
-def get_product_cards(*, product_ids: list[int]) -> dict[int, Product]:
+def get_product_cards(*, product_ids: list[int], found: dict | None = None) -> dict[int, Product]:
     """Return products by id with shop, category and gallery, for lines that name them (a cart).
 
     Visible listings come from the product cache (5 minutes); listings no longer visible
     (deactivated, or their shop closed) from the database, uncached, so the caller can
-    say so. Ids of deleted listings are left out.
+    say so. Ids of deleted listings are left out. ``found``: the caller's read of these keys.
     """
     products = cache.cache_aside_many(
-        product_ids, key=cache.product_key, fetch=_fetch_cards, ttl=cache.TTL["product"], cache_type="product"
+        product_ids,
+        key=cache.product_key,
+        fetch=_fetch_cards,
+        ttl=cache.TTL["product"],
+        cache_type="product",
+        found=found,
     )
     hidden = [pk for pk in dict.fromkeys(product_ids) if products.get(pk) is None]
     if hidden:

@@ -148,7 +148,9 @@ def shell_response(
     entry = found.get(key)
     if entry is not None and entry[0] == current:
         # Past its freshness, one request rebuilds it (the lock) and the others answer with the copy.
-        rebuilt = cache.rebuild_if_stale(key, entry[2] if len(entry) > 2 else None, build_shell)
+        rebuilt = cache.rebuild_if_stale(
+            key, entry[2] if len(entry) > 2 else None, build_shell, early=cache.EARLY_REFRESH_SECONDS
+        )
         (metrics.cache_hits if rebuilt is None else metrics.cache_misses).labels(cache_type="page").inc()
         shell = entry[1] if rebuilt is None else rebuilt
     else:

@@ -256,7 +256,10 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
             record = _product_page_record(request, pk, inventory, known_missing=view_buffered)
         else:  # past its freshness, this request may be the one that rebuilds it; the others answer with the copy
             rebuilt = cache.rebuild_if_stale(
-                page_key, record.get("fresh_until"), lambda: _build_product_page_record(request, pk, inventory)
+                page_key,
+                record.get("fresh_until"),
+                lambda: _build_product_page_record(request, pk, inventory),
+                early=cache.EARLY_REFRESH_SECONDS,
             )
             (metrics.cache_hits if rebuilt is None else metrics.cache_misses).labels(cache_type="page").inc()
             record = rebuilt or record

@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 # Logical key prefixes (etsy.cache's names) kept in each process. Under "account:" Redis holds
 # only a marker; the signed-in account it stands for never leaves the process (accounts.backends).
 TRACKED_PREFIXES = ("page:product:", "inventory:", "account:")
+# Signed-in visitors' sessions (etsy.sessions), kept when the sessions live in the cache's Redis
+# (the one this listener watches): Django's cached_db key prefix, under the same key prefix.
+SESSION_PREFIX = "django.contrib.sessions.cached_db"
 RECONNECT_DELAYS_SECONDS = (0.1, 0.5, 1, 2, 5)
 IDLE_PING_SECONDS = 5.0
 
@@ -255,6 +258,17 @@ def is_enabled() -> bool:
     return bool(getattr(settings, "CACHE_ENABLED", True) and getattr(settings, "NEAR_CACHE_ENABLED", True))
 
 
+def tracks_sessions() -> bool:
+    """Whether sessions are kept here: stored in the watched Redis, with the cache's key prefix."""
+    sessions = settings.CACHES.get(getattr(settings, "SESSION_CACHE_ALIAS", "default"), {})
+    default = settings.CACHES["default"]
+    return (
+        getattr(settings, "SESSION_ENGINE", "") == "etsy.sessions"
+        and getattr(settings, "REDIS_SESSIONS_URL", None) == settings.REDIS_CACHE_URL
+        and sessions.get("KEY_PREFIX") == default.get("KEY_PREFIX")
+    )
+
+
 def get() -> NearCache | None:
     """This process's near cache, started on first use (after a fork, the child starts its own)."""
     global _instance, _instance_pid
@@ -266,9 +280,10 @@ def get() -> NearCache | None:
     with _instance_lock:
         if _instance is None or _instance_pid != pid:
             backend = caches["default"]
+            prefixes = TRACKED_PREFIXES + ((SESSION_PREFIX,) if tracks_sessions() else ())
             _instance = NearCache(
                 redis_url=settings.REDIS_CACHE_URL,
-                raw_prefixes=tuple(backend.make_key(p) for p in TRACKED_PREFIXES),
+                raw_prefixes=tuple(backend.make_key(p) for p in prefixes),
                 max_entries=settings.NEAR_CACHE_MAX_ENTRIES,
             )
             _instance_pid = pid

@@ -221,7 +221,8 @@ CACHES = {
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Sessions survive a Redis outage: the database is the source of truth.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# cached_db, kept in each web process while Redis says it has not changed (etsy/sessions.py).
+SESSION_ENGINE = "etsy.sessions"
 SESSION_CACHE_ALIAS = "sessions"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 

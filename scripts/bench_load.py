@@ -2,7 +2,8 @@
 """Load with contention: many buyers race for unique items through the HTTP API, then the books are checked.
 
 ``make bench-load`` (defaults: 60 s, 24 buyers, gunicorn with 4 workers) creates a database of its own
-(``<DATABASE_URL name>_bench_load``), migrates it, seeds shops, unique items and a few stocked ones,
+(``<DATABASE_URL name>_bench_load``; with ``--products N``, ``..._bench_load_<N>`` holding N demo listings
+beside the race, loaded once), migrates it, seeds shops, unique items and a few stocked ones,
 starts a multi-worker gunicorn on a loopback port, and lets each buyer thread loop until the time is up:
 
     POST /api/v1/auth/token (once) -> POST /api/v1/cart/items -> POST /api/v1/checkout (Idempotency-Key)
@@ -451,7 +452,7 @@ def stop_gunicorn(process: subprocess.Popen) -> None:
 
 
 # --- Command line --------------------------------------------------------------------------------
-def _bench_database_url() -> str:
+def _bench_database_url(products: int = 0) -> str:
     import environ
 
     env = environ.Env()
@@ -460,16 +461,49 @@ def _bench_database_url() -> str:
         env.read_env(str(stack_env), overwrite=False)
     base = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/etsy")
     head, _, name = base.rpartition("/")
-    return f"{head}/{name.split('?')[0]}_bench_load"
+    suffix = f"_bench_load_{products}" if products else "_bench_load"
+    return f"{head}/{name.split('?')[0]}{suffix}"
 
 
-def _ensure_database(url: str) -> None:
+def _ensure_catalog(products: int) -> float | None:
+    """Load ``products`` demo listings beside the bench's own once (later runs reuse them); return seconds taken."""
+    from django.core.management import call_command
+
+    from catalog.models import Product
+
+    if not products or Product.objects.exclude(category__slug="bench-load").count() >= products:
+        return None
+    print(f"bench-load: loading {products:,} demo listings (once; later runs reuse them)", flush=True)
+    started = time.monotonic()
+    call_command("load_demo_catalog", products=products, shops=500, seed=7)
+    return time.monotonic() - started
+
+
+def _ensure_database(url: str, template: str | None = None) -> None:
+    """Create the database unless it exists: a copy of ``template`` when that database exists and is idle
+    (``make bench-web``'s catalog of the same size: copying files takes a minute, loading 1M listings half an hour)."""
     import psycopg
 
     head, _, name = url.rpartition("/")
     with psycopg.connect(f"{head}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return
+        if template and conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone():
+            try:
+                print(f"bench-load: copying {template} (make bench-web's catalog) into {name}", flush=True)
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                return
+            except psycopg.Error as exc:  # in use: load instead
+                print(f"bench-load: could not copy {template} ({exc}); loading instead", flush=True)
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _bench_web_database(products: int) -> str | None:
+    """The name of ``make bench-web``'s database of ``products`` listings (scripts/bench_web.py)."""
+    if not products:
+        return None
+    base = _bench_database_url().rpartition("/")[2].removesuffix("_bench_load")
+    return f"{base}_bench" if products == 100_000 else f"{base}_bench_{products}"
 
 
 def _refund_some(*, data: Seed) -> int:
@@ -513,11 +547,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--unique", type=int, default=60, help="unique items to race for")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--products", type=int, default=0, help="demo listings beside the race (own database per size, loaded once)"
+    )
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
-    database_url = _bench_database_url()
-    _ensure_database(database_url)
+    database_url = _bench_database_url(args.products)
+    _ensure_database(database_url, template=_bench_web_database(args.products))
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etsy.settings")
     os.environ["CACHE_KEY_PREFIX"] = f"benchload-{uuid.uuid4().hex[:8]}"  # a ledger of this run only
@@ -530,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+    loaded_in = _ensure_catalog(args.products)
     data = seed(unique=args.unique, buyers=max(args.buyers, 8))
     log_path = ROOT / ".data" / "bench_load_gunicorn.log"
     log_path.parent.mkdir(exist_ok=True)
@@ -553,6 +591,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2))
     else:
         print(f"bench-load: {args.buyers} buyers, {args.workers} gunicorn workers, {args.duration:g} s")
+        if args.products:
+            from catalog.models import Product
+
+            loaded = f", loaded in {loaded_in:.0f} s" if loaded_in is not None else ""
+            print(f"  catalog: {Product.objects.count():,} listings{loaded}")
         print(f"  refunds by sellers after the run: {refunds} orders (partial and full)")
         print(
             f"  attempts {report['attempts']}  checkouts {report['checkouts']}  orders {report['orders']}  "

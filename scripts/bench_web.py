@@ -1,8 +1,11 @@
 #!/usr/bin/env python
 """Page latency and throughput under concurrent load, beside a bare Django view (``make bench-web``).
 
-1. Loads the demo catalog (default 100,000 listings) into its own database
-   (``<DATABASE_URL name>_bench``; reused when it already holds that many listings).
+1. Loads the demo catalog (default 100,000 listings) into its own database per size
+   (``<DATABASE_URL name>_bench`` for 100,000, ``<name>_bench_<N>`` for other sizes; reused when it
+   already holds that many listings, so a 1M catalog is loaded once). ``--products 10000,100000,1000000``
+   runs every size in turn and prints each page's ratio side by side, with load time, database and
+   index sizes; ``--reuse`` refuses to load (fails when a size is missing).
 2. Serves the app the way production does: gunicorn with ``etsy/gunicorn.conf.py``,
    several sync workers, ``ETSY_ENV=production`` (DEBUG off, hashed static files), on a
    loopback port, with the ``/bench/bare`` ceiling view switched on (BENCH_BARE_VIEW=1).
@@ -89,10 +92,50 @@ def read_stack_env() -> dict[str, str]:
     return env
 
 
-def bench_database_url(base: str) -> str:
+def bench_database_url(base: str, products: int = 100_000) -> str:
+    """The bench database of a catalog size: ``<name>_bench`` for the default 100k, ``<name>_bench_<N>`` else."""
     parsed = urllib.parse.urlsplit(base)
     name = parsed.path.lstrip("/") or "etsy"
-    return urllib.parse.urlunsplit(parsed._replace(path=f"/{name}_bench"))
+    suffix = "_bench" if products == 100_000 else f"_bench_{products}"
+    return urllib.parse.urlunsplit(parsed._replace(path=f"/{name}{suffix}"))
+
+
+LOAD_TIMES = ROOT / ".data" / "bench_web_loads.json"
+
+
+def remember_load_time(db_url: str, seconds: float) -> None:
+    LOAD_TIMES.parent.mkdir(exist_ok=True)
+    known = json.loads(LOAD_TIMES.read_text()) if LOAD_TIMES.exists() else {}
+    known[urllib.parse.urlsplit(db_url).path.lstrip("/")] = round(seconds)
+    LOAD_TIMES.write_text(json.dumps(known, indent=1))
+
+
+def known_load_time(db_url: str) -> int | None:
+    if not LOAD_TIMES.exists():
+        return None
+    return json.loads(LOAD_TIMES.read_text()).get(urllib.parse.urlsplit(db_url).path.lstrip("/"))
+
+
+def database_sizes(db_url: str) -> dict[str, int]:
+    """Bytes: the whole database, its tables' heap (with TOAST) and its indexes; the biggest indexes by name."""
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        total = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        tables, indexes = conn.execute(
+            "SELECT coalesce(sum(pg_table_size(c.oid)), 0), coalesce(sum(pg_indexes_size(c.oid)), 0) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'm') AND n.nspname = 'public'"
+        ).fetchone()
+        biggest = conn.execute(
+            "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind = 'i' AND n.nspname = 'public' ORDER BY 2 DESC LIMIT 5"
+        ).fetchall()
+    return {"database": total, "tables": int(tables), "indexes": int(indexes), "biggest": biggest}
+
+
+def megabytes(n: int) -> str:
+    return f"{n / 2**20:,.0f} MB"
 
 
 def ensure_database(url: str) -> None:
@@ -413,13 +456,19 @@ def run_python_load(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument(
+        "--products",
+        default="100000",
+        help="listings; several sizes comma-separated (10000,100000,1000000) run in turn, compared at the end",
+    )
     parser.add_argument("--shops", type=int, default=500)
+    parser.add_argument("--reuse", action="store_true", help="never load: each size's database must be there")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per page")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per page (fills the caches)")
     parser.add_argument("--slo-seconds", type=int, default=10)
+    parser.add_argument("--no-slo", action="store_true", help="skip the open-loop SLO runs")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; each page reports its median round")
     parser.add_argument("--bare-seconds", type=int, default=4, help="bare-view run paired with each page run")
     parser.add_argument("--rewarm", action="store_true", help="request every URL again right before each page run")
@@ -427,10 +476,55 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
     args = parser.parse_args()
+    # Stopped from outside (kill, CI timeout): unwind, so each size's gunicorn is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sizes = [int(n.replace("_", "")) for n in str(args.products).split(",") if n.strip()]
 
+    started = time.monotonic()
+    results = {}
+    for products in sizes:
+        results[products] = bench_one_size(args, products)
+    if len(sizes) > 1:
+        print_side_by_side(results)
+    log(f"whole run {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def print_side_by_side(results: dict[int, dict]) -> None:
+    """Each page's ratio to its paired bare view at every size, the expiry round's, and each size's database."""
+    sizes = list(results)
+    head = " | ".join(f"{n:,}" for n in sizes)
+    print()
+    print("Every size side by side (% of the paired bare view, median round; in brackets round 3 / round 1)")
+    print(f"| page | {head} | change from the second-largest to the largest |")
+    print("|---|" + "---:|" * len(sizes) + "---:|")
+    labels = list(next(iter(results.values()))["pages"])
+    for label in labels:
+        cells, ratios = [], []
+        for n in sizes:
+            page = results[n]["pages"].get(label)
+            if page is None:
+                cells.append("–")
+                continue
+            ratios.append(page["ratio"])
+            cells.append(
+                f"{page['ratio']:.1f} % ({page['expiry']:.0f} %)" if page["expiry"] else f"{page['ratio']:.1f} %"
+            )
+        change = f"{ratios[-1] - ratios[-2]:+.1f} points" if len(ratios) > 1 else "–"
+        print(f"| {label} | {' | '.join(cells)} | {change} |")
+    print(f"| bare view req/s (median) | {' | '.join(str(round(results[n]['bare_rps'])) for n in sizes)} | |")
+    print(
+        f"| load time | {' | '.join(results[n]['load_time'] for n in sizes)} | |\n"
+        f"| database size | {' | '.join(megabytes(results[n]['sizes']['database']) for n in sizes)} | |\n"
+        f"| tables (heap + TOAST) | {' | '.join(megabytes(results[n]['sizes']['tables']) for n in sizes)} | |\n"
+        f"| indexes | {' | '.join(megabytes(results[n]['sizes']['indexes']) for n in sizes)} | |"
+    )
+
+
+def bench_one_size(args, products: int) -> dict:
     base_env = {**read_stack_env(), **os.environ}
     base_db = base_env.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/etsy")
-    db_url = base_env.get("BENCH_DATABASE_URL") or bench_database_url(base_db)
+    db_url = base_env.get("BENCH_DATABASE_URL") or bench_database_url(base_db, products)
     redis_url = base_env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     prefix = "benchweb"
     media = ROOT / ".data" / "bench_media"
@@ -444,21 +538,33 @@ def main() -> int:
 
     ensure_database(db_url)
     have = count_listings(db_url)
-    if have and have != args.products:
-        log(f"bench database holds {have} listings, not {args.products}: recreating it")
+    if args.reuse and have != products:
+        raise SystemExit(f"--reuse: {urllib.parse.urlsplit(db_url).path[1:]} holds {have} listings, not {products}")
+    if have and have != products:
+        log(f"bench database holds {have} listings, not {products}: recreating it")
         drop_database(db_url)
         ensure_database(db_url)
         have = 0
     manage(env, "migrate", "--no-input", "-v", "0")
     if not have:
-        log(f"loading {args.products} demo listings (once; later runs reuse them)")
+        log(f"loading {products} demo listings (once; later runs reuse them)")
         started = time.monotonic()
-        manage(env, "load_demo_catalog", "--products", str(args.products), "--shops", str(args.shops), "--seed", "7")
-        log(f"loaded in {time.monotonic() - started:.0f} s")
+        manage(env, "load_demo_catalog", "--products", str(products), "--shops", str(args.shops), "--seed", "7")
         import psycopg
 
-        with psycopg.connect(db_url, autocommit=True) as conn:  # planner statistics after the bulk load
-            conn.execute("ANALYZE")
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            # Planner statistics, and the visibility map that lets counts read the indexes alone.
+            conn.execute("VACUUM ANALYZE")
+        remember_load_time(db_url, time.monotonic() - started)
+        log(f"loaded in {time.monotonic() - started:.0f} s")
+    loaded_in = known_load_time(db_url)
+    load_time = f"{loaded_in // 60} min {loaded_in % 60} s" if loaded_in is not None else "not recorded"
+    sizes = database_sizes(db_url)
+    log(
+        f"{products:,} listings in {urllib.parse.urlsplit(db_url).path[1:]}: loaded in {load_time}; database "
+        f"{megabytes(sizes['database'])}, tables {megabytes(sizes['tables'])}, indexes {megabytes(sizes['indexes'])} "
+        f"(largest: {', '.join(f'{name} {megabytes(n)}' for name, n in sizes['biggest'])})"
+    )
 
     server_env = {
         **env,
@@ -586,7 +692,7 @@ def main() -> int:
             f"Saturation ({'wrk' if wrk else 'python'}; {args.connections} connections; every URL requested once, then "
             f"{args.warmup} s warm-up; each page run ({args.seconds} s) paired with a bare-view run "
             f"({args.bare_seconds} s) "
-            f"just before it; median of {args.rounds} rounds; {args.products:,} listings; gunicorn {args.workers} sync "
+            f"just before it; median of {args.rounds} rounds; {products:,} listings; gunicorn {args.workers} sync "
             f"workers; 2 cores shared with the load generator)"
         )
         print("| page | req/s | paired bare req/s | % of bare | p50 ms | p95 ms | p99 ms | errors |")
@@ -596,6 +702,7 @@ def main() -> int:
             f"| bare view (ceiling, median of {len(bares)} runs) | {b['rps']:.0f} | – | 100 % | {b['p50']:.1f} | "
             f"{b['p95']:.1f} | {b['p99']:.1f} | {b['errors']} |"
         )
+        summary = {"pages": {}, "bare_rps": bare_median["rps"], "load_time": load_time, "sizes": sizes}
         for label, _, _ in scenarios[1:]:
             r, b = median_pair(pairs[label])
             errors = sum(run["errors"] for run, _ in pairs[label])
@@ -603,7 +710,27 @@ def main() -> int:
                 f"| {label} | {r['rps']:.0f} | {b['rps']:.0f} | {100 * r['rps'] / b['rps']:.1f} % | {r['p50']:.1f} | "
                 f"{r['p95']:.1f} | {r['p99']:.1f} | {errors} |"
             )
+        print()
+        print(
+            "Each round (% of its paired bare view, p99 ms). Round 3 meets the first expiry of the pages "
+            "warmed at the start; goal: no page's round 3 below 80 % of its round 1"
+        )
+        print("| page | " + " | ".join(f"round {n + 1}" for n in range(args.rounds)) + " | round 3 / round 1 |")
+        print("|---|" + "---:|" * (args.rounds + 1))
+        for label, _, _ in scenarios[1:]:
+            ratios = [100 * run["rps"] / bare_["rps"] for run, bare_ in pairs[label]]
+            cells = [f"{ratio:.1f} % ({run['p99']:.0f})" for ratio, (run, _) in zip(ratios, pairs[label], strict=True)]
+            expiry = 100 * ratios[2] / ratios[0] if len(ratios) >= 3 else 0.0
+            print(
+                f"| {label} | {' | '.join(cells)} | {expiry:.0f} % |"
+                if expiry
+                else f"| {label} | {' | '.join(cells)} | – |"
+            )
+            r, b = median_pair(pairs[label])
+            summary["pages"][label] = {"ratio": 100 * r["rps"] / b["rps"], "expiry": expiry}
 
+        if args.no_slo:
+            return summary
         print()
         print(
             f"SLOs at ten times the documents' local peak rates (open loop, latency from the scheduled send, "
@@ -636,7 +763,7 @@ def main() -> int:
                 f"| {kind}, {who} | {rate} | {r['p50']:.1f} ({slo['p50']}) | {r['p95']:.1f} ({slo['p95']}) | "
                 f"{r['p99']:.1f} ({slo['p99']}) | {errors} | {'yes' if ok else 'NO'} |"
             )
-        return 0
+        return summary
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

@@ -33,14 +33,19 @@ def get_shop_card(*, shop_id: int) -> Shop:
     return shop
 
 
-def list_shop_cards(*, shop_ids: list[int]) -> dict[int, Shop]:
-    """Return the active shops among ``shop_ids`` by id (cached like ``get_shop_card``; one query for misses)."""
+def list_shop_cards(*, shop_ids: list[int], found: dict | None = None) -> dict[int, Shop]:
+    """Return the active shops among ``shop_ids`` by id (cached like ``get_shop_card``; one query for misses).
+
+    ``found``: the caller's read of these keys (``cache.cache_aside_many``).
+    """
 
     def fetch(missing: list[int]) -> dict[int, Shop | None]:
         active = _active_shops().in_bulk(missing)
         return {pk: active.get(pk) for pk in missing}  # closed shops cached as None, as get_shop_card does
 
-    shops = cache.cache_aside_many(shop_ids, key=cache.shop_key, fetch=fetch, ttl=cache.TTL["shop"], cache_type="shop")
+    shops = cache.cache_aside_many(
+        shop_ids, key=cache.shop_key, fetch=fetch, ttl=cache.TTL["shop"], cache_type="shop", found=found
+    )
     return {pk: shop for pk, shop in shops.items() if shop is not None}
 
 

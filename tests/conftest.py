@@ -30,7 +30,7 @@ def _clean_redis():
     """
     caches["strict"].delete_pattern("*")
     near_cache.clear()
-    cache_aside.refresh_budget.refill()  # each test starts with a full second's refreshes
+    cache_aside.refresh_budget.refill()  # each test starts with a full budget of refreshes
     yield
     near_cache.clear()
     try:

@@ -14,6 +14,7 @@ entries expire by themselves. Callers use the package: ``from etsy import cache`
 """
 
 from etsy.cache.aside import (
+    EARLY_REFRESH_SECONDS,
     LOCK_MAX_WAITS,
     LOCK_TTL_SECONDS,
     LOCK_WAITS_SECONDS,
@@ -75,6 +76,7 @@ __all__ = [
     "CATEGORY_TREE_BUILD_KEY",
     "CATEGORY_TREE_KEY",
     "CSRF_MARKER",
+    "EARLY_REFRESH_SECONDS",
     "HOME_PAGE_KEY",
     "LOCK_MAX_WAITS",
     "LOCK_TTL_SECONDS",

@@ -36,7 +36,7 @@ LOCK_MAX_WAITS = len(LOCK_WAITS_SECONDS)
 # wait on the stampede lock, and a sync worker that waits serves nobody. A copy kept a little
 # past its freshness lets them answer with it while the lock holder rebuilds: the page a reader
 # sees is never older than its TTL plus STALE_GRACE_SECONDS (usually one rebuild; longer while
-# many copies expire at once, see STALE_REFRESHES_PER_SECOND). Invalidation deletes the key, so
+# many copies expire at once, see REFRESH_SHARE). Invalidation deletes the key, so
 # an edit or a sale never waits on this.
 STALE_GRACE_SECONDS = 60
 
@@ -52,57 +52,70 @@ def set_with_grace(key: str, value: Any, *, ttl: int) -> None:
 
 
 # Refreshing stale copies is work a process can put off for up to the grace minute: when many
-# expire together (a warm-up, a deploy, a flush), each process refreshes at most this many a
-# second and answers the rest with their copies, instead of spending every request on rebuilds
-# (a product page rebuild takes 10-40 ms under load). Two processes at 10 a second refresh
-# 1,200 copies within the grace minute; a copy not refreshed by then is a plain miss.
-STALE_REFRESHES_PER_SECOND = 10
+# expire together (a warm-up, a deploy, a flush), each process spends at most REFRESH_SHARE of
+# its time on refreshes and answers the rest with their copies, instead of spending every request
+# on rebuilds. The budget is time, not a count: a product page is rebuilt in 10-40 ms, a category
+# page of a large catalog in up to 100 ms, and ten of those a second (the count this replaced) took
+# most of a process in `make bench-web`'s expiry round. A copy becomes due for a refresh
+# EARLY_REFRESH_SECONDS before its freshness ends, so a wave of copies built together is refreshed
+# over two minutes (the last one before it goes stale, the grace minute after it) instead of one.
+# Two processes at a tenth of their time rebuild about 24 s worth of pages in those two minutes,
+# some 1,500 product pages; a copy not refreshed by the end of its grace is a plain miss.
+REFRESH_SHARE = 0.1
+REFRESH_BURST_SECONDS = 0.25
+EARLY_REFRESH_SECONDS = 60
 
 
 class _RefreshBudget:
-    """A token bucket per process: STALE_REFRESHES_PER_SECOND, bursts of as many."""
+    """A token bucket of seconds per process: ``share`` of the time passing, up to ``burst`` seconds saved."""
 
-    def __init__(self, rate: float):
-        self.rate = rate
-        self.tokens = rate
+    def __init__(self, share: float = REFRESH_SHARE, burst: float = REFRESH_BURST_SECONDS):
+        self.share = share
+        self.burst = burst
+        self.tokens = burst
         self.checked = time.monotonic()
         self._lock = threading.Lock()
 
     def refill(self) -> None:
         with self._lock:
-            self.tokens, self.checked = self.rate, time.monotonic()
+            self.tokens, self.checked = self.burst, time.monotonic()
 
     def take(self) -> bool:
+        """Whether a refresh may start now (what it costs is paid afterwards, with :meth:`spend`)."""
         with self._lock:
             now = time.monotonic()
-            self.tokens = min(self.rate, self.tokens + (now - self.checked) * self.rate)
+            self.tokens = min(self.burst, self.tokens + (now - self.checked) * self.share)
             self.checked = now
-            if self.tokens < 1:
-                return False
-            self.tokens -= 1
-            return True
+            return self.tokens > 0
+
+    def spend(self, seconds: float) -> None:
+        with self._lock:
+            self.tokens -= seconds
 
 
-refresh_budget = _RefreshBudget(STALE_REFRESHES_PER_SECOND)
+refresh_budget = _RefreshBudget()
 
 
-def rebuild_if_stale(key: str, stamp: float | None, rebuild: Callable[[], T]) -> T | None:
-    """Return ``rebuild()`` when the copy's ``stamp`` has passed and this process may refresh it now.
+def rebuild_if_stale(key: str, stamp: float | None, rebuild: Callable[[], T], *, early: float = 0) -> T | None:
+    """Return ``rebuild()`` when the copy's ``stamp`` (less ``early`` seconds) has passed and this process may
+    refresh it now.
 
     ``None`` means: answer with the copy (still fresh, another process is rebuilding it, or
-    this process has used this second's refresh budget). ``rebuild`` stores the new copy
+    this process has spent its share of time on refreshes). ``rebuild`` stores the new copy
     itself; the lock is released whatever it raises.
     """
-    if stamp is None or stamp > time.time() or not is_enabled():
+    if stamp is None or stamp - early > time.time() or not is_enabled():
         return None
     if not refresh_budget.take():
         return None
     lock_key = _lock_key(key)
     if not redis_cache().add(lock_key, 1, LOCK_TTL_SECONDS):
         return None
+    started = time.monotonic()
     try:
         return rebuild()
     finally:
+        refresh_budget.spend(time.monotonic() - started)
         redis_cache().delete(lock_key)
 
 
@@ -163,15 +176,18 @@ def cache_aside_many(
     fetch: Callable[[list[int]], dict[int, Any]],
     ttl: int,
     cache_type: str,
+    found: dict[str, Any] | None = None,
 ) -> dict[int, Any]:
     """Return ``{id: value}`` for ``ids``: one MGET, then one ``fetch(missing ids)`` for the misses, stored.
 
     A cached ``None`` is a hit (the caller says what it means); ids ``fetch`` leaves out are
     neither stored nor returned. No stampede lock: a batch is one query for its misses, and
     entries shared by many pages (cards) are rebuilt by whichever batch misses them first.
+    ``found``: the caller already read these keys (with others, in one MGET); a key absent from it is a miss.
     """
     ids = list(dict.fromkeys(ids))
-    found = get_many([key(pk) for pk in ids])
+    if found is None:
+        found = get_many([key(pk) for pk in ids])
     values = {pk: found[key(pk)] for pk in ids if key(pk) in found}
     missing = [pk for pk in ids if pk not in values]
     count_lookups(cache_type, hits=len(values), misses=len(missing))

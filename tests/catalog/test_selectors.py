@@ -105,6 +105,26 @@ def test_list_products_page_paginates_and_caches(tree, shop, django_assert_num_q
         assert again.products[0].shop.name == shop.name  # loaded with the card
 
 
+def test_a_listing_counts_up_to_the_cap_and_says_so(tree, shop, monkeypatch):
+    monkeypatch.setattr(selectors, "COUNT_CAP", 4)
+    for _ in range(6):
+        ProductFactory(shop=shop, category=tree["art"])
+    page = selectors.list_products_page(category_slug="art", page=1, per_page=2)
+    assert (page.total, page.is_total_capped, page.shown_total, page.pages) == (5, True, "4+", 2)
+    ProductFactory(shop=shop, category=tree["mugs"])
+    small = selectors.list_products_page(category_slug="home", page=1, per_page=2)
+    assert (small.total, small.is_total_capped, small.shown_total, small.pages) == (1, False, "1", 1)
+
+
+def test_every_sort_and_page_of_a_listing_shares_one_count(tree, shop, django_assert_num_queries):
+    for _ in range(3):
+        ProductFactory(shop=shop, category=tree["art"])
+    selectors.list_products_page(category_slug="art", page=1, per_page=2, ordering="newest")
+    with django_assert_num_queries(2):  # the page's rows and their images: no count
+        page = selectors.list_products_page(category_slug="art", page=2, per_page=2, ordering="price_asc")
+    assert page.total == 3
+
+
 def test_get_product_detail_returns_sold_out_but_not_inactive(shop, category):
     sold = ProductFactory(shop=shop, category=category, quantity=0)
     hidden = ProductFactory(shop=shop, category=category, is_active=False)
