@@ -67,6 +67,8 @@ def build_timeline(*, order: Order, refunded: Decimal | None = None, now=None) -
     if order.shipped_at:
         entries.append(TimelineEntry(order.shipped_at, "Shipped", tracking=bool(order.tracking_number)))
     for event in order.tracking_events.all():
+        if event.status == "delivered" and order.delivered_via == Order.DeliveredVia.CARRIER:
+            continue  # the "Delivered" entry below says the carrier reported it
         entries.append(TimelineEntry(event.occurred_at, TRACKING_LABELS.get(event.status, event.status), event.carrier))
     if order.estimated_delivery and order.status in (
         Order.Status.PENDING_PAYMENT,
@@ -102,4 +104,6 @@ def status_line(*, order: Order, refunded: Decimal | None) -> str:
         if order.refund_when_charged and order.checkout.payment_status in UNSETTLED:
             return "Cancelled — if your payment still goes through, it is refunded at once"
         return "Cancelled — you were not charged"
+    if refunded:  # a seller's refund or a case's: the parcel may still be on its way
+        return f"{order.get_status_display()} — refunded {_money(refunded)}"
     return order.get_status_display()

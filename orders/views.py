@@ -300,7 +300,9 @@ def _get_order(request: HttpRequest, pk: int):
 
 def _detail_page(request, order, *, review_form=None, cancellation_form=None, status=200) -> HttpResponse:
     review = getattr(order, "review", None) if hasattr(order, "review") else None
-    refunded = extensions.get_refunded_amount(order_id=order.pk) if order.status == "cancelled" else None
+    refunded = (
+        extensions.get_refunded_amount(order_id=order.pk) if order.paid_at or order.status == "cancelled" else None
+    )
     if review_form is None:
         initial = {"rating": review.rating, "comment": review.comment} if review else None
         review_form = ReviewForm(initial=initial)

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from orders.models import Order, Review
 from tests.orders.factories import OrderFactory, OrderItemFactory
@@ -99,3 +100,24 @@ def test_an_order_cancelled_before_payment_says_what_happens_to_the_money(signed
     order = OrderFactory(buyer=buyer, status="pending_payment", checkout__payment_status=payment_status)
     Order.objects.filter(pk=order.pk).update(status="cancelled", refund_when_charged=payment_status != "declined")
     assert shown in signed_in.get(order.get_absolute_url()).content.decode()
+
+
+def test_a_shipped_order_refunded_in_full_says_so_and_the_carrier_delivery_is_told_once(signed_in, buyer):
+    from payments.services import ledger, refunds
+    from tests.payments.conftest import run_outbox
+
+    order = OrderFactory(buyer=buyer, status="shipped", total=Decimal("28.00"), tracking_number="1Z999AA10123456784")
+    OrderItemFactory(order=order)
+    ledger.record_sale(order=order)
+    refunds.refund_order(order=order)  # a lost parcel: the seller (or a case) refunds it in full
+    run_outbox()
+    body = signed_in.get(order.get_absolute_url()).content.decode()
+    assert "Shipped — refunded $28.00" in body
+
+    order.tracking_events.create(carrier="UPS", status="delivered", occurred_at=timezone.now())
+    Order.objects.filter(pk=order.pk).update(
+        status="delivered", delivered_at=timezone.now(), delivered_via=Order.DeliveredVia.CARRIER
+    )
+    body = signed_in.get(order.get_absolute_url()).content.decode()
+    assert "Delivered — refunded $28.00" in body
+    assert "The carrier reported the delivery." in body and "Delivered, says the carrier" not in body
