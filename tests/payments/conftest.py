@@ -8,10 +8,12 @@ Webhooks are signed with the stripe library's own scheme (``WebhookSignature.gen
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from decimal import Decimal
@@ -53,11 +55,24 @@ def localstripe_url():
     binary = shutil.which("localstripe") or str(Path(sys.executable).parent / "localstripe")
     if not Path(binary).exists():
         pytest.skip("localstripe is not installed (pip install -r requirements.txt)")
-    port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if not _wait_for_port(port, process):
+    # A free port can be taken between our check and localstripe's bind, and a cold start (a fresh virtualenv
+    # compiling its modules) can be slow: try three ports, 30 s each. CI must not skip the money tests silently.
+    failures = []
+    for _attempt in range(3):
+        port = free_port()
+        log = tempfile.TemporaryFile()
+        process = subprocess.Popen([binary, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+        if _wait_for_port(port, process, seconds=30):
+            break
         process.kill()
-        pytest.skip(f"localstripe did not start on 127.0.0.1:{port}")
+        process.wait(timeout=10)
+        log.seek(0)
+        failures.append(f"port {port}: {log.read()[-500:].decode(errors='replace')}")
+    else:
+        reason = "localstripe did not start: " + " | ".join(failures)
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=10)
