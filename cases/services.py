@@ -200,19 +200,23 @@ def _escalate(case: Case, *, by, now: datetime) -> Case:
 
 
 @transaction.atomic
-def escalate_by_buyer(*, buyer, case_id: int, now: datetime | None = None) -> Case:
-    """Hand an active case to marketplace staff once the seller's deadline has passed (idempotent).
+def escalate_by_buyer(*, buyer, case_id: int, note: str = "", now: datetime | None = None) -> Case:
+    """Hand an active case to marketplace staff once the seller's deadline has passed (idempotent); a note
+    goes into the thread in the same transaction.
 
-    Raises CaseNotFound, CaseClosed, CaseDeadlineNotPassed. Emails buyer and seller.
+    Raises CaseNotFound, CaseClosed, CaseDeadlineNotPassed, InvalidCase. Emails buyer and seller.
     """
     now = now or timezone.now()
+    note = _text(note, field="note", required=False)
     case = _locked(case_id, buyer_id=buyer.pk)
-    if case.status == Status.ESCALATED:
-        return case
-    _refuse_final(case)
-    if now < case.seller_deadline:
-        raise CaseDeadlineNotPassed(extra={"seller_deadline": case.seller_deadline.isoformat()})
-    return _escalate(case, by=buyer, now=now)
+    if case.status != Status.ESCALATED:
+        _refuse_final(case)
+        if now < case.seller_deadline:
+            raise CaseDeadlineNotPassed(extra={"seller_deadline": case.seller_deadline.isoformat()})
+        case = _escalate(case, by=buyer, now=now)
+    if note:
+        _message(case, role=Role.BUYER, author=buyer, body=note, now=now)
+    return case
 
 
 @transaction.atomic

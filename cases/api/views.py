@@ -121,10 +121,7 @@ class CaseEscalateApi(ApiView):
     def post(self, request, case_id: int):
         serializer = NoteRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        note = serializer.validated_data["note"].strip()
-        services.escalate_by_buyer(buyer=request.user, case_id=case_id)
-        if note:
-            services.add_buyer_message(buyer=request.user, case_id=case_id, body=note)
+        services.escalate_by_buyer(buyer=request.user, case_id=case_id, **serializer.validated_data)
         return Response(CaseSerializer(selectors.get_case_for_buyer(buyer=request.user, case_id=case_id)).data)
 
 

@@ -268,3 +268,16 @@ def test_the_same_message_twice_at_once_is_one_message(buyer, case, late):
     later = services.add_buyer_message(buyer=buyer, case_id=case.pk, body="Any news?", now=late + HOURS)
     assert first.pk == again.pk != later.pk
     assert CaseEvent.objects.filter(case=case, kind="message").count() == 2
+
+
+def test_buyer_escalation_note_goes_into_the_thread_with_it_and_a_refused_one_leaves_no_note(buyer, case):
+    early = case.seller_deadline - datetime.timedelta(minutes=1)
+    assert (
+        _code(services.escalate_by_buyer, buyer=buyer, case_id=case.pk, note="Please help", now=early)
+        == "case_deadline_not_passed"
+    )
+    assert not case.events.filter(kind="message", body="Please help").exists()
+    services.escalate_by_buyer(buyer=buyer, case_id=case.pk, note="  Still nothing.  ", now=case.seller_deadline)
+    case.refresh_from_db()
+    assert case.status == "escalated"
+    assert list(case.events.filter(kind="message", role="buyer").values_list("body", flat=True)) == ["Still nothing."]
