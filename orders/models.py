@@ -163,6 +163,11 @@ class Order(models.Model):
         return self.status == self.Status.PAID
 
     @property
+    def is_awaiting_delivery(self) -> bool:
+        """Neither delivered nor cancelled: its estimated delivery date is still worth showing."""
+        return self.status in (self.Status.PENDING_PAYMENT, self.Status.PAID, self.Status.SHIPPED)
+
+    @property
     def can_be_cancelled(self) -> bool:
         """An order can be cancelled (and restocked) until it ships."""
         return self.status in (self.Status.PENDING_PAYMENT, self.Status.PAID)

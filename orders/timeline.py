@@ -70,11 +70,7 @@ def build_timeline(*, order: Order, refunded: Decimal | None = None, now=None) -
         if event.status == "delivered" and order.delivered_via == Order.DeliveredVia.CARRIER:
             continue  # the "Delivered" entry below says the carrier reported it
         entries.append(TimelineEntry(event.occurred_at, TRACKING_LABELS.get(event.status, event.status), event.carrier))
-    if order.estimated_delivery and order.status in (
-        Order.Status.PENDING_PAYMENT,
-        Order.Status.PAID,
-        Order.Status.SHIPPED,
-    ):
+    if order.estimated_delivery and order.is_awaiting_delivery:
         at = _start_of(order.estimated_delivery)
         entries.append(TimelineEntry(at, "Estimated delivery", upcoming=at > now, all_day=True))
     if order.delivered_at:
