@@ -1,4 +1,4 @@
-"""Catalog models: the category tree, listings and their photos, favorites and product views."""
+"""Catalog models: the category tree, listings with their variations and offerings, photos, favorites and views."""
 
 from __future__ import annotations
 
@@ -113,8 +113,23 @@ class ProductQuerySet(models.QuerySet):
         return self.filter(quantity__lte=LOW_STOCK_THRESHOLD)
 
 
+#: Etsy's bounds on the buyer's personalisation text.
+PERSONALIZATION_DEFAULT_MAX = 256
+PERSONALIZATION_LIMIT = 1024
+
+
+class Personalization(models.TextChoices):
+    NONE = "none", "Not asked"
+    OPTIONAL = "optional", "Optional"
+    REQUIRED = "required", "Required"
+
+
 class Product(StockWords, models.Model):
-    """A listing. Most handmade and vintage listings are unique (quantity 1)."""
+    """A listing. Most handmade and vintage listings are unique (quantity 1).
+
+    ``price`` and ``quantity`` are the totals of its offerings (see ``Offering``): what cards,
+    search and "in stock" read without joining them.
+    """
 
     shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="products")
     title = models.CharField(max_length=200)
@@ -135,6 +150,10 @@ class Product(StockWords, models.Model):
         related_name="reserved_listings",
         help_text="A custom order: only this buyer can see and buy the listing.",
     )
+    # Text the buyer writes for this piece (initials to engrave): not asked, optional or required.
+    personalization = models.CharField(max_length=10, choices=Personalization.choices, default=Personalization.NONE)
+    personalization_prompt = models.CharField(max_length=200, blank=True)
+    personalization_max_length = models.PositiveSmallIntegerField(default=PERSONALIZATION_DEFAULT_MAX)
     # Denormalized counters, refreshed in batches (views) or by services (favorites).
     view_count = models.PositiveIntegerField(default=0)
     favorite_count = models.PositiveIntegerField(default=0)
@@ -150,6 +169,11 @@ class Product(StockWords, models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=0), name="product_quantity_nonnegative"),
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(personalization_max_length__gte=1)
+                & Q(personalization_max_length__lte=PERSONALIZATION_LIMIT),
+                name="product_personalization_limit",
+            ),
         ]
         indexes = [
             models.Index(fields=["price"], name="product_price_idx"),
@@ -214,6 +238,97 @@ class Product(StockWords, models.Model):
     def is_purchasable(self) -> bool:
         """The row form of ``Product.objects.purchasable()``."""
         return self.is_listed and self.quantity > 0
+
+
+class Variation(models.Model):
+    """One of a listing's at most two variation properties ("Size", "Metal"), with its options in order."""
+
+    MAX_PER_LISTING = 2
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variations")
+    name = models.CharField(max_length=40)
+    # 0 or 1: which of the offering's two option columns holds this property's option.
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "position"], name="variation_unique_position"),
+            models.UniqueConstraint(fields=["product", "name"], name="variation_unique_name"),
+            models.CheckConstraint(condition=Q(position__lte=1), name="variation_at_most_two"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VariationOption(models.Model):
+    """One value a buyer can choose for a variation property ("7", "Sterling silver")."""
+
+    variation = models.ForeignKey(Variation, on_delete=models.CASCADE, related_name="options")
+    value = models.CharField(max_length=60)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["variation", "value"], name="variation_option_unique_value")]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class OfferingQuerySet(models.QuerySet):
+    def on_sale(self) -> OfferingQuerySet:
+        """Offerings a buyer may choose: switched on (stock is read separately, as for listings)."""
+        return self.filter(is_enabled=True)
+
+
+class Offering(StockWords, models.Model):
+    """What is sold: one combination of a listing's options, or the listing itself when it has none.
+
+    Every cart line and order line points at an offering, so variations and plain listings share one
+    stock path (``catalog.stock``). A listing without variations has exactly one offering with no
+    options. ``Product.price`` and ``Product.quantity`` are the listing's totals over its switched-on
+    offerings (lowest price, summed quantity), kept by ``catalog.stock`` in the same transaction.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="offerings")
+    option1 = models.ForeignKey(
+        VariationOption, null=True, blank=True, on_delete=models.CASCADE, related_name="offerings_first"
+    )
+    option2 = models.ForeignKey(
+        VariationOption, null=True, blank=True, on_delete=models.CASCADE, related_name="offerings_second"
+    )
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.IntegerField(default=1)
+    sku = models.CharField(max_length=64, blank=True)
+    is_enabled = models.BooleanField(default=True)
+
+    objects = OfferingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="offering_quantity_nonnegative"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="offering_price_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(option2__isnull=True) | Q(option1__isnull=False), name="offering_options_in_order"
+            ),
+            # One offering per combination; NULLS NOT DISTINCT makes the plain listing's (NULL, NULL) unique too.
+            models.UniqueConstraint(
+                fields=["product", "option1", "option2"], name="offering_unique_combination", nulls_distinct=False
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = self.options_label
+        return f"{self.product_id}: {label}" if label else f"{self.product_id}"
+
+    @property
+    def options_label(self) -> str:
+        """ "Size: 7, Metal: Silver" (load option1/2 and their variations with select_related)."""
+        options = [option for option in (self.option1, self.option2) if option is not None]
+        return ", ".join(f"{option.variation.name}: {option.value}" for option in options)
 
 
 class ProductImage(models.Model):

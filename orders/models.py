@@ -205,7 +205,12 @@ class OrderItem(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey("catalog.Product", null=True, on_delete=models.SET_NULL, related_name="order_items")
+    offering = models.ForeignKey("catalog.Offering", null=True, on_delete=models.SET_NULL, related_name="order_items")
     title_at_purchase = models.CharField(max_length=200)
+    # Frozen with the title: "Size: 7, Metal: Silver", the seller's SKU and the buyer's text.
+    options_at_purchase = models.CharField(max_length=200, blank=True)
+    sku_at_purchase = models.CharField(max_length=64, blank=True)
+    personalization = models.CharField(max_length=1024, blank=True)
     price_at_purchase = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.PositiveIntegerField()
 
