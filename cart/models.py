@@ -15,7 +15,7 @@ class CartItem(models.Model):
     # beside it, always the offering's listing, because holds, pages and counts are per listing.
     offering = models.ForeignKey("catalog.Offering", null=True, on_delete=models.CASCADE, related_name="cart_items")
     # The buyer's text for a listing that asks for it; two lines of one offering differ by it.
-    personalization = models.CharField(max_length=1024, blank=True, default="")
+    personalization = models.CharField(max_length=1024, blank=True, default="", db_default="")
     quantity = models.PositiveIntegerField(default=1)
     reserved_until = models.DateTimeField(null=True, blank=True)
     added_at = models.DateTimeField(auto_now_add=True)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from django.db import connection
 from django.db.models import F
 
-from catalog.models import Product
+from catalog.models import Offering, Product
 
 
 def set_lock_timeout(milliseconds: int) -> None:
@@ -58,3 +58,48 @@ def restock(*, quantities: Mapping[int, int]) -> None:
     """Give units back, in id order (rows should already be locked through ``lock_products``)."""
     for product_id in sorted(quantities):
         Product.objects.filter(pk=product_id).update(quantity=F("quantity") + quantities[product_id])
+
+
+_REFRESH_TOTALS_SQL = f"""
+    UPDATE {Product._meta.db_table} AS p
+       SET price = totals.price, quantity = totals.quantity
+      FROM (SELECT product_id,
+                   COALESCE(MIN(price) FILTER (WHERE is_enabled AND quantity > 0),
+                            MIN(price) FILTER (WHERE is_enabled), MIN(price)) AS price,
+                   COALESCE(SUM(quantity) FILTER (WHERE is_enabled), 0) AS quantity
+              FROM {Offering._meta.db_table}
+             WHERE product_id = ANY(%s)
+             GROUP BY product_id) AS totals
+     WHERE p.id = totals.product_id AND (p.price, p.quantity) IS DISTINCT FROM (totals.price, totals.quantity)
+"""
+
+
+def refresh_listing_totals(*, product_ids: Iterable[int]) -> None:
+    """Recompute each listing's totals from its offerings: ``quantity`` the sum over switched-on offerings,
+    ``price`` the lowest switched-on price in stock (the cards' "from $X"), else the lowest switched-on one.
+
+    Call it in the transaction that changed the offerings, after locking the listings (``lock_products``).
+    """
+    ids = sorted(set(product_ids))
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute(_REFRESH_TOTALS_SQL, [ids])
+
+
+_CREATE_IMPLICIT_SQL = f"""
+    INSERT INTO {Offering._meta.db_table} (product_id, price, quantity, sku, is_enabled)
+    SELECT p.id, p.price, p.quantity, '', TRUE
+      FROM {Product._meta.db_table} AS p
+     WHERE p.id = ANY(%s)
+       AND NOT EXISTS (SELECT 1 FROM {Offering._meta.db_table} AS o WHERE o.product_id = p.id)
+     ORDER BY p.id
+"""
+
+
+def create_implicit_offerings(*, product_ids: Iterable[int]) -> None:
+    """Give each listing that has no offering yet its one implicit offering, at the listing's own price and
+    quantity (bulk loaders and imports that insert listings call this in the same transaction)."""
+    ids = sorted(set(product_ids))
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute(_CREATE_IMPLICIT_SQL, [ids])

@@ -29,6 +29,7 @@ from django.utils.text import slugify
 from accounts.models import User
 from catalog.models import Category, Favorite, Product, ProductImage
 from catalog.signals import products_changed
+from catalog.stock import create_implicit_offerings
 from demo import images as demo_images
 from demo.vocabulary import (
     CATEGORY_TREE,
@@ -473,6 +474,7 @@ def load_demo_catalog(
     def flush() -> None:
         with transaction.atomic(), _without_auto_now(Product, "created_at"):
             created = Product.objects.bulk_create([p for p, _ in batch])
+            create_implicit_offerings(product_ids=[p.pk for p in created])
         images = []
         for product, spec in zip(created, [s for _, s in batch], strict=True):
             name, thumb = _photo_paths(spec.kind, spec.shape, spec.colour)

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="cartitem",
             name="personalization",
-            field=models.CharField(blank=True, default="", max_length=1024),
+            field=models.CharField(blank=True, db_default="", default="", max_length=1024),
         ),
         migrations.RunPython(point_lines_at_offerings, migrations.RunPython.noop, elidable=False),
     ]

@@ -24,6 +24,7 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from catalog.models import Category, Product
+from catalog.stock import create_implicit_offerings
 from shops.models import Shop
 
 JUDGED_DIR = Path(__file__).resolve().parent.parent / "judged"
@@ -191,6 +192,7 @@ def load_catalog() -> dict[int, HandListing]:
             for item in listings
         ]
     )
+    create_implicit_offerings(product_ids=[product.pk for product in products])
     now = timezone.now()
     for index, product in enumerate(products):
         # Deterministic spread of ages (days), so recency neither helps nor hurts one group of listings.

@@ -3,6 +3,7 @@ from decimal import Decimal
 import factory
 
 from catalog.models import Category, Favorite, Product
+from catalog.stock import create_implicit_offerings
 from tests.shops.factories import ShopFactory
 
 
@@ -17,6 +18,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 class ProductFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Product
+        skip_postgeneration_save = True
 
     shop = factory.SubFactory(ShopFactory)
     category = factory.SubFactory(CategoryFactory)
@@ -26,6 +28,12 @@ class ProductFactory(factory.django.DjangoModelFactory):
     price = Decimal("24.00")
     quantity = 1
     tags = factory.LazyFunction(lambda: ["ceramic", "mug"])
+
+    @factory.post_generation
+    def offering(obj, create, extracted, **kwargs):
+        """Every listing sells through an offering: a plain one gets its implicit offering."""
+        if create:
+            create_implicit_offerings(product_ids=[obj.pk])
 
 
 class FavoriteFactory(factory.django.DjangoModelFactory):

@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand
 from cart import services as cart_services
 from cart.models import CartItem
 from catalog.models import Category, Product
+from catalog.stock import create_implicit_offerings
 from etsy.breakers import reset_all
 from etsy.outbox.models import OutboxMessage
 from orders import payments
@@ -83,7 +84,7 @@ class Command(BaseCommand):
             shop = Shop.objects.create(owner=owner, name=f"{run} shop {n}", slug=f"{run}-shop-{n}")
             shop_rows.append(shop)
             # The first shop sells one-of-a-kind items, the others stocked ones: both paths are timed.
-            products.append(
+            created = list(
                 Product.objects.bulk_create(
                     Product(
                         shop=shop,
@@ -96,6 +97,8 @@ class Command(BaseCommand):
                     for i in range(checkouts)
                 )
             )
+            create_implicit_offerings(product_ids=[p.pk for p in created])
+            products.append(created)
         return {
             "buyer": buyer,
             "category": category,
