@@ -28,6 +28,19 @@ def list_cases_for_buyer(*, buyer) -> QuerySet[Case]:
     return _with_thread(Case.objects.filter(buyer_id=buyer.pk)).order_by("-opened_at", "-id")
 
 
+def list_case_summaries_for_buyer(*, buyer, status: str | None = None) -> QuerySet[Case]:
+    """The buyer's cases for the "Your cases" page, newest first: each with its order and shop, no thread.
+
+    ``status`` is ``"active"`` (not final yet), ``"closed"`` (final) or None for all.
+    """
+    queryset = Case.objects.filter(buyer_id=buyer.pk)
+    if status == "active":
+        queryset = queryset.filter(status__in=Case.ACTIVE)
+    elif status == "closed":
+        queryset = queryset.exclude(status__in=Case.ACTIVE)
+    return queryset.select_related("order", "shop").order_by("-opened_at", "-id")
+
+
 def get_case_for_buyer(*, buyer, case_id) -> Case:
     try:
         return _with_thread(Case.objects.filter(buyer_id=buyer.pk)).get(pk=int(case_id))

@@ -255,6 +255,31 @@ def close_by_buyer(*, buyer, case_id: int, note: str = "", now: datetime | None 
     return case
 
 
+@transaction.atomic
+def resolve_case_refunded_outside(*, order_id: int, amount: Decimal, now: datetime | None = None) -> Case | None:
+    """Resolve the order's active case when the order was refunded in full another way (the seller's refund
+    in the payments admin, a cancellation): the buyer has their money back, so nothing is left to decide.
+
+    Idempotent: a case already final, or an order with money still to refund, is left as it is. Locks the
+    case. Emails the buyer.
+    """
+    now = now or timezone.now()
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .filter(order_id=order_id, status__in=Case.ACTIVE)
+        .first()
+    )
+    if case is None or refunds.has_remaining(order=case.order):
+        return None
+    case.status, case.resolved_at = Status.RESOLVED_REFUNDED, now
+    case.refund_amount += amount
+    case.save(update_fields=["status", "resolved_at", "refund_amount"])
+    body = "The order was refunded in full outside this case, so the case is resolved."
+    _record(case, kind=EventKind.REFUND, role=Role.SYSTEM, body=body, amount=amount, now=now)
+    return case
+
+
 def _require_staff(user) -> None:
     if not is_marketplace_admin(SimpleNamespace(user=user)):  # the admin's own rule, asked of a user
         raise NotMarketplaceStaff()

@@ -1,6 +1,7 @@
 """Cases background jobs (scheduled in settings)."""
 
 import logging
+from decimal import Decimal
 
 from celery import shared_task
 
@@ -16,3 +17,9 @@ def escalate_overdue_cases() -> int:
     if escalated:
         logger.info("cases escalated", extra={"event": "cases_escalated", "cases": escalated})
     return escalated
+
+
+@shared_task(name="cases.tasks.resolve_case_refunded_outside", ignore_result=True)
+def resolve_case_refunded_outside(order_id: int, amount: str) -> bool:
+    """Resolve the order's open case after a full refund booked outside it (idempotent)."""
+    return services.resolve_case_refunded_outside(order_id=order_id, amount=Decimal(amount)) is not None

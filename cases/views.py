@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +15,27 @@ from cases import selectors, services
 from cases.forms import CaseMessageForm, OpenCaseForm
 from etsy.exceptions import DomainError, NotFound
 from orders.selectors import get_order_for_buyer
+
+CASES_PER_PAGE = 20
+CASE_FILTERS = [("", "All"), ("active", "Open"), ("closed", "Closed")]
+
+
+@login_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    """The buyer's cases, newest first (``?state=active|closed``), 20 a page; each links to its order page."""
+    state = request.GET.get("state", "")
+    context = {
+        "filters": CASE_FILTERS,
+        "state": state,
+        "section": "cases",
+        "hours": settings.CASE_SELLER_RESPONSE_HOURS,
+    }
+    if state not in dict(CASE_FILTERS):
+        context |= {"cases": [], "error": "There is no such filter: pick one of the filters above."}
+        return render(request, "cases/list.html", context, status=400)
+    cases = selectors.list_case_summaries_for_buyer(buyer=request.user, status=state or None)
+    page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "cases/list.html", context | {"cases": page.object_list, "page": page})
 
 
 def _order_page(order_id: int) -> str:

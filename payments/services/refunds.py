@@ -22,6 +22,7 @@ from etsy import outbox
 from etsy.emails import send_templated_email
 from orders import payments as provider_calls
 from orders.models import Order
+from payments import signals
 from payments.exceptions import OrderNotRefundable, RefundTooLarge
 from payments.models import LedgerEntry, Transfer
 from payments.services import ledger
@@ -86,6 +87,15 @@ def refund_order(*, order: Order, amount: Decimal | None = None, restock_items: 
         outbox.publish(
             topic=TOPIC_REFUND_ISSUED,
             payload={"order_id": locked.pk, "number": number, "amount": str(amount), "fee_share": str(fee_share)},
+        )
+        transaction.on_commit(
+            partial(
+                signals.refund_booked.send,
+                sender=RefundBooked,
+                order_id=locked.pk,
+                amount=amount,
+                remaining=remaining - amount,
+            )
         )
     logger.info("refund booked", extra={"event": "refund_booked", "order_id": order.pk, "amount": str(amount)})
     return RefundBooked(

@@ -121,6 +121,7 @@ def test_buyer_pages_have_no_blocking_axe_violations_when_signed_in(live_server,
         "/account/",
         "/account/addresses/",
         "/account/addresses/new/",
+        "/cases/",
         f"/account/addresses/{home.pk}/edit/",
         f"/account/addresses/{home.pk}/delete/",
     ]

@@ -115,3 +115,43 @@ def test_no_review_while_a_case_is_open_and_a_review_after_it_closes(buyer, ship
     assert (caught.value.code, caught.value.status_code) == ("case_open", 409)
     services.close_by_buyer(buyer=buyer, case_id=case.pk)
     assert leave_review(buyer=buyer, order_id=shipped_order.pk, rating=5, comment="Lovely").rating == 5
+
+
+def test_a_full_refund_outside_the_case_resolves_it_after_commit_and_tells_the_buyer(
+    buyer, shipped_order, late, django_capture_on_commit_callbacks
+):
+    from payments.services.refunds import refund_order
+
+    order = shipped_order
+    case = services.open_case(buyer=buyer, order_id=order.pk, kind="not_received", description="Lost.", now=late)
+    run_outbox("cases.event")  # the opening's own emails
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_order(order=order, amount=Decimal("5.00"))  # in part: the case goes on
+    case.refresh_from_db()
+    assert case.status == "open" and case.refund_amount == 0
+    rest = order.total - Decimal("5.00")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        refund_order(order=order)  # the rest, from the payments admin: nothing left to decide
+    assert callbacks  # the signal's receiver only scheduled the work; it ran after commit
+    case.refresh_from_db()
+    assert case.status == "resolved_refunded" and case.resolved_at is not None and case.refund_amount == rest
+    event = case.events.order_by("id").last()
+    assert (event.kind, event.role, event.amount) == ("refund", "system", rest)
+    run_outbox("cases.event")
+    resolved = [m for m in mail.outbox if "Your case is resolved." in m.body]
+    assert [m.to for m in resolved] == [[buyer.email]]
+    # A later signal for the same order (a retried task) changes nothing.
+    assert services.resolve_case_refunded_outside(order_id=order.pk, amount=rest) is None
+
+
+def test_a_full_refund_through_the_case_is_counted_once(
+    seller, buyer, shipped_order, late, django_capture_on_commit_callbacks
+):
+    order = shipped_order
+    case = services.open_case(buyer=buyer, order_id=order.pk, kind="not_received", description="Lost.", now=late)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.refund_by_seller(seller=seller, case_id=case.pk)
+    case.refresh_from_db()
+    assert case.status == "resolved_refunded" and case.refund_amount == order.total
+    assert list(case.events.filter(kind="refund").values_list("role", flat=True)) == ["seller"]

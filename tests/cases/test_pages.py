@@ -87,3 +87,53 @@ def test_the_order_page_reads_a_long_case_thread_in_constant_queries(signed_in, 
     for n in range(8):
         services.add_seller_message(seller=seller, case_id=case.pk, body=f"Update {n}")
     assert count() <= few  # an N+1 would add a query per message (8 more); caches may only save some
+
+
+def test_your_cases_lists_the_buyers_cases_by_state_and_links_to_each_order(signed_in, past_estimate, buyer):
+    from cases import services
+
+    assert "You have not opened a case" in signed_in.get("/cases/").content.decode()
+    case = services.open_case(buyer=buyer, order_id=past_estimate.pk, kind="not_received", description="Lost.")
+    page = signed_in.get("/cases/").content.decode()
+    assert f'href="/orders/{past_estimate.pk}/#case"' in page
+    assert "Item not received" in page and "Waiting for the seller" in page and "the seller has until" in page
+    assert f"order #{past_estimate.pk}" in signed_in.get("/cases/?state=active").content.decode()
+    assert "No cases here." in signed_in.get("/cases/?state=closed").content.decode()
+    services.close_by_buyer(buyer=buyer, case_id=case.pk)
+    assert "Closed by the buyer" in signed_in.get("/cases/?state=closed").content.decode()
+    assert "No cases here." in signed_in.get("/cases/?state=active").content.decode()
+
+
+def test_your_cases_refuses_an_unknown_filter_and_shows_no_one_elses_cases(signed_in, past_estimate, other_buyer):
+    from cases import services
+
+    services.open_case(buyer=past_estimate.buyer, order_id=past_estimate.pk, kind="not_received", description="x")
+    bad = signed_in.get("/cases/?state=nonsense")
+    assert bad.status_code == 400 and "There is no such filter" in bad.content.decode()
+    other = Client()
+    assert other.login(email=other_buyer.email, password=PASSWORD)
+    page = other.get("/cases/").content.decode()
+    assert "You have not opened a case" in page and f"/orders/{past_estimate.pk}/" not in page
+    assert Client().get("/cases/").status_code == 302  # sign in first
+
+
+def test_your_cases_reads_many_cases_in_constant_queries(signed_in, buyer, shop):
+    from cases import services
+    from tests.cases.conftest import buy, day_after_estimate, ship
+
+    def count() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert signed_in.get("/cases/").status_code == 200
+        return len(queries)
+
+    orders = [ship(buy(buyer, shop)) for _ in range(4)]
+    now = day_after_estimate(orders[-1])
+    services.open_case(buyer=buyer, order_id=orders[0].pk, kind="not_received", description="Lost.", now=now)
+    count()
+    one = count()
+    for order in orders[1:]:
+        services.open_case(buyer=buyer, order_id=order.pk, kind="not_received", description="Lost.", now=now)
+    assert count() <= one
