@@ -18,6 +18,10 @@ list_order_timeline_entries = Hook("list_order_timeline_entries", default=lambda
 #: (the payments app's ledger). Zero without a payments app.
 get_refunded_amount = Hook("get_refunded_amount", default=lambda **kwargs: Decimal("0.00"))
 
+#: ``get_refunded_amounts(order_ids=[...]) -> dict[int, Decimal]``: the same for many orders in one read (lists
+#: of orders: the history page, the API's lists); orders without refunds may be missing from the dict.
+get_refunded_amounts = Hook("get_refunded_amounts", default=lambda **kwargs: {})
+
 #: ``(*, order, user) -> dict | None``: the order page's case section (the context of ``template``, which
 #: that dict names), or None to show nothing; cases supplies it.
 order_case_section = Hook("orders.order_case_section", default=lambda *, order, user: None)

@@ -286,7 +286,11 @@ def history(request: HttpRequest) -> HttpResponse:
     page = Paginator(list_orders_for_buyer(buyer=request.user, state=state or None), ORDERS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    return render(request, "orders/history.html", context | {"orders": page.object_list, "page": page})
+    orders = list(page.object_list)
+    refunded = extensions.get_refunded_amounts(order_ids=[order.pk for order in orders])
+    for order in orders:
+        order.refunded_amount = refunded.get(order.pk)
+    return render(request, "orders/history.html", context | {"orders": orders, "page": page})
 
 
 def _get_order(request: HttpRequest, pk: int):

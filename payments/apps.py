@@ -18,3 +18,4 @@ class PaymentsConfig(AppConfig):
         outbox.register(order_events.TOPIC_ORDER_REFUND, events.refund_cancelled_order)
         # The order page says how much was refunded ("Cancelled — refunded $X.XX").
         order_extensions.get_refunded_amount.supply(selectors.get_refunded_amount)
+        order_extensions.get_refunded_amounts.supply(selectors.get_refunded_amounts)

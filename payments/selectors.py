@@ -76,3 +76,14 @@ def get_refunded_total(*, order_id: int) -> Decimal:
 def get_refunded_amount(*, order_id: int) -> Decimal:
     """What the buyer has had back for an order (positive; orders' ``get_refunded_amount`` hook)."""
     return -get_refunded_total(order_id=order_id)
+
+
+def get_refunded_amounts(*, order_ids) -> dict[int, Decimal]:
+    """What the buyer has had back for each of these orders, in one query (orders without refunds are left out)."""
+    rows = (
+        LedgerEntry.objects.filter(order_id__in=list(order_ids), kind=Kind.REFUND)
+        .values("order_id")
+        .annotate(total=Sum("amount"))
+        .values_list("order_id", "total")
+    )
+    return {order_id: -total for order_id, total in rows if total}

@@ -1,13 +1,17 @@
 """Shapes of checkout, orders and reviews in the API. Validation of shape only; rules live in services."""
 
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.api.serializers import ShopSummarySerializer
 from etsy.api.fields import DecimalStringField, QuerySerializer, StrictJsonSerializer
+from orders import extensions
 from orders.models import CancellationRequest, Checkout, Order, OrderItem, Review
 
 _MONEY = {"max_digits": 12, "decimal_places": 2}
+ZERO = Decimal("0.00")
 
 
 class AddressSerializer(StrictJsonSerializer):
@@ -93,6 +97,15 @@ class ReviewWindowSerializer(serializers.Serializer):
     is_open = serializers.BooleanField()
 
 
+class OrderListSerializer(serializers.ListSerializer):
+    """A page of orders: their refunded amounts read once for the page, not once per order."""
+
+    def to_representation(self, data):
+        orders = list(data.all() if hasattr(data, "all") else data)
+        self.child.context["refunded_amounts"] = extensions.get_refunded_amounts(order_ids=[o.pk for o in orders])
+        return super().to_representation(orders)
+
+
 class OrderSerializer(serializers.ModelSerializer):
     shop = ShopSummarySerializer(read_only=True)
     items = OrderItemSerializer(many=True, read_only=True)
@@ -111,6 +124,18 @@ class OrderSerializer(serializers.ModelSerializer):
     review_window = serializers.SerializerMethodField(
         help_text="When the order may be reviewed and its review edited; null until it ships."
     )
+
+    refunded_amount = serializers.SerializerMethodField(
+        help_text="What you have had back for this order so far (refunds, cancellations, cases), to the cent."
+    )
+
+    @extend_schema_field(serializers.DecimalField(**_MONEY))
+    def get_refunded_amount(self, order: Order) -> str:
+        amounts = self.context.get("refunded_amounts")
+        amount = (
+            amounts.get(order.pk, ZERO) if amounts is not None else extensions.get_refunded_amount(order_id=order.pk)
+        )
+        return f"{amount:.2f}"
 
     @extend_schema_field(ReviewWindowSerializer(allow_null=True))
     def get_review_window(self, order: Order):
@@ -142,7 +167,9 @@ class OrderSerializer(serializers.ModelSerializer):
             "cancelled_at",
             "cancellation_request",
             "review_window",
+            "refunded_amount",
         ]
+        list_serializer_class = OrderListSerializer
 
 
 class SellerOrderSerializer(OrderSerializer):
