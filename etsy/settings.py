@@ -339,6 +339,9 @@ USES_STRIPE = PAYMENT_PROVIDER.endswith("StripePaymentProvider")
 # --- Cases (cases/) ---------------------------------------------------------------
 # A seller has this many hours to answer or refund a buyer's case before it escalates to marketplace staff.
 CASE_SELLER_RESPONSE_HOURS = env.int("CASE_SELLER_RESPONSE_HOURS", default=48)
+# A buyer's cancellation request the shop leaves unanswered this long is accepted (a pending request blocks
+# shipping, so an ignored one would hold the buyer's money and the order forever).
+CANCELLATION_RESPONSE_HOURS = env.int("CANCELLATION_RESPONSE_HOURS", default=48)
 
 # --- Messaging -------------------------------------------------------------------
 # At most one email per conversation and recipient in this many minutes (later messages wait and go together).
@@ -383,6 +386,11 @@ CELERY_BEAT_SCHEDULE.update(
         },
         # Hand cases the seller left unanswered past their deadline to marketplace staff (idempotent per case).
         "escalate-overdue-cases": {"task": "cases.tasks.escalate_overdue_cases", "schedule": 600.0},
+        # Accept cancellation requests the shop left unanswered past CANCELLATION_RESPONSE_HOURS (idempotent).
+        "accept-overdue-cancellations": {
+            "task": "orders.tasks.accept_overdue_cancellations",
+            "schedule": 600.0,
+        },
     }
 )
 

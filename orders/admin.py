@@ -137,6 +137,8 @@ class OrderAdmin(ShopScopedAdmin):
                 '<strong>Requested: decide</strong> <a href="{}">Accept or decline</a>',
                 reverse("admin:orders_order_cancellation", args=[obj.pk]),
             )
+        if request.accepted_on_timeout:
+            return "Accepted (unanswered in time)"
         return request.get_status_display()
 
     @admin.display(description="Messages")

@@ -25,6 +25,7 @@ TOPIC_ORDER_DELIVERED = "order.delivered"  # email the buyer: delivered, and an 
 TOPIC_ORDER_CANCELLED = "order.cancelled"  # email the buyer: cancelled, and what is refunded
 TOPIC_CANCELLATION_REQUESTED = "order.cancellation_requested"  # email the shop owner the buyer's request
 TOPIC_CANCELLATION_DECLINED = "order.cancellation_declined"  # email the buyer the seller's refusal
+TOPIC_CANCELLATION_TIMED_OUT = "order.cancellation_timed_out"  # email the shop: its unanswered request was accepted
 # Give a cancelled paid order's money back: handled by the payments app (refund, fee refund and transfer
 # reversal go through the shop's ledger), which registers the handler; orders only publishes it.
 TOPIC_ORDER_REFUND = "order.refund"
@@ -116,6 +117,7 @@ def notify_buyer_of_cancellation(payload: dict) -> str:
         order,
         refund_amount=order.total if order.paid_at else None,
         requested=request is not None,
+        timed_out=request is not None and request.accepted_on_timeout,
     )
     return DONE
 
@@ -141,6 +143,24 @@ def notify_seller_of_cancellation_request(payload: dict) -> str:
             "order": order,
             "shop": order.shop,
             "request": request,
+            "admin_url": settings.SITE_URL + reverse("admin:orders_order_change", args=[order.pk]),
+        },
+    )
+    return DONE
+
+
+def notify_seller_of_cancellation_timeout(payload: dict) -> str:
+    """Email the shop owner that the buyer's unanswered request was accepted for them (refunded, restocked)."""
+    order = _load_order(payload["order_id"])
+    if order is None or order.status != Order.Status.CANCELLED:
+        return DONE
+    send_templated_email(
+        template="order_cancellation_timed_out_seller",
+        to=[order.shop.owner.email],
+        context={
+            "order": order,
+            "shop": order.shop,
+            "hours": settings.CANCELLATION_RESPONSE_HOURS,
             "admin_url": settings.SITE_URL + reverse("admin:orders_order_change", args=[order.pk]),
         },
     )
@@ -180,4 +200,5 @@ HANDLERS = {
     TOPIC_ORDER_CANCELLED: notify_buyer_of_cancellation,
     TOPIC_CANCELLATION_REQUESTED: notify_seller_of_cancellation_request,
     TOPIC_CANCELLATION_DECLINED: notify_buyer_of_declined_cancellation,
+    TOPIC_CANCELLATION_TIMED_OUT: notify_seller_of_cancellation_timeout,
 }

@@ -266,6 +266,8 @@ class CancellationRequest(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     requested_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Accepted by the marketplace because the shop left it unanswered for CANCELLATION_RESPONSE_HOURS.
+    accepted_on_timeout = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -278,6 +280,11 @@ class CancellationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Cancellation of order {self.order_id} ({self.status})"
+
+    @property
+    def answer_due_at(self) -> datetime:
+        """When an unanswered request is accepted for the shop (orders.services.cancellations)."""
+        return self.requested_at + timedelta(hours=settings.CANCELLATION_RESPONSE_HOURS)
 
 
 class TrackingEvent(models.Model):

@@ -6,7 +6,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from orders.services import digest, fulfilment
+from orders.services import cancellations, digest, fulfilment
 from orders.services.checkout import resolve_unsettled_checkouts
 from shops.selectors import list_open_shop_ids
 
@@ -51,3 +51,12 @@ def mark_overdue_deliveries() -> int:
     if moved:
         logger.info("overdue orders taken as delivered", extra={"event": "orders_auto_delivered", "count": moved})
     return moved
+
+
+@shared_task(name="orders.tasks.accept_overdue_cancellations", ignore_result=True)
+def accept_overdue_cancellations() -> int:
+    """Accept buyers' cancellation requests the shop left unanswered past the deadline (idempotent per order)."""
+    accepted = cancellations.accept_overdue_cancellations()
+    if accepted:
+        logger.info("cancellations accepted on timeout", extra={"event": "cancellations_timed_out", "count": accepted})
+    return accepted

@@ -88,7 +88,7 @@ class ShippingAddressSerializer(serializers.ModelSerializer):
 class CancellationRequestOutSerializer(serializers.ModelSerializer):
     class Meta:
         model = CancellationRequest
-        fields = ["status", "reason", "requested_at", "decided_at"]
+        fields = ["status", "reason", "requested_at", "decided_at", "accepted_on_timeout"]
 
 
 class ReviewWindowSerializer(serializers.Serializer):

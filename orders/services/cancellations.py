@@ -4,11 +4,17 @@
                                      pending --decline--> declined (the order goes on; no second request)
 
 While a request is pending the order cannot ship (``cancellation_pending``). Both steps lock the
-order row first, so two clicks or two devices at once have one effect.
+order row first, so two clicks or two devices at once have one effect. A request the shop leaves
+unanswered for CANCELLATION_RESPONSE_HOURS is accepted by a scheduled task (``accept_overdue_cancellations``):
+the order could not ship meanwhile anyway, and the buyer's money must not wait forever.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -25,6 +31,8 @@ from orders.exceptions import (
 )
 from orders.models import CancellationRequest, Order
 from orders.services import fulfilment
+
+logger = logging.getLogger(__name__)
 
 MAX_REASON = 1000
 ACCEPT, DECLINE = "accept", "decline"
@@ -83,3 +91,36 @@ def decide_cancellation(*, order: Order, decision: str) -> Order:
     request.save(update_fields=["status", "decided_at"])
     outbox.publish(topic=events.TOPIC_CANCELLATION_DECLINED, payload={"order_id": locked.pk})
     return locked
+
+
+def accept_overdue_cancellation(*, order_id: int, now: datetime | None = None) -> bool:
+    """Accept one pending request past its deadline (cancel, restock, refund in full); email both sides.
+
+    Returns whether it was accepted now; a request answered meanwhile, or not overdue yet, is left as it is.
+    """
+    now = now or timezone.now()
+    deadline = now - timedelta(hours=settings.CANCELLATION_RESPONSE_HOURS)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().filter(pk=order_id).first()
+        request = (
+            CancellationRequest.objects.select_for_update()
+            .filter(order_id=order_id, status=CancellationRequest.Status.PENDING, requested_at__lte=deadline)
+            .first()
+        )
+        if locked is None or request is None:
+            return False
+        CancellationRequest.objects.filter(pk=request.pk).update(accepted_on_timeout=True)
+        fulfilment.cancel_order(order=locked)  # marks the request accepted and emails the buyer
+        outbox.publish(topic=events.TOPIC_CANCELLATION_TIMED_OUT, payload={"order_id": locked.pk})
+    logger.info("cancellation accepted on timeout", extra={"event": "cancellation_timed_out", "order_id": order_id})
+    return True
+
+
+def accept_overdue_cancellations(*, now: datetime | None = None) -> int:
+    """Accept every pending request older than CANCELLATION_RESPONSE_HOURS, each in its own transaction."""
+    now = now or timezone.now()
+    deadline = now - timedelta(hours=settings.CANCELLATION_RESPONSE_HOURS)
+    overdue = CancellationRequest.objects.filter(
+        status=CancellationRequest.Status.PENDING, requested_at__lte=deadline
+    ).values_list("order_id", flat=True)
+    return sum(accept_overdue_cancellation(order_id=order_id, now=now) for order_id in list(overdue))
