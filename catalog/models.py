@@ -12,6 +12,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Substr
 from django.urls import reverse
 
+from catalog.exceptions import PersonalizationNotAccepted, PersonalizationRequired, PersonalizationTooLong
 from etsy.names import validate_visible_text
 
 
@@ -238,6 +239,31 @@ class Product(StockWords, models.Model):
     def is_purchasable(self) -> bool:
         """The row form of ``Product.objects.purchasable()``."""
         return self.is_listed and self.quantity > 0
+
+    def clean_personalization(self, text: str | None) -> str:
+        """Return the buyer's personalisation text for this listing, stripped of surrounding whitespace.
+
+        The one home of the rule, for cart lines (API, pages, guest carts) alike. Raises
+        PersonalizationRequired (asked and required, none given), PersonalizationTooLong (past
+        ``personalization_max_length`` characters), PersonalizationNotAccepted (text given where none is asked).
+        """
+        text = (text or "").strip()
+        if self.personalization == Personalization.NONE:
+            if text:
+                raise PersonalizationNotAccepted()
+            return ""
+        if not text and self.personalization == Personalization.REQUIRED:
+            raise PersonalizationRequired(
+                self.personalization_prompt or PersonalizationRequired.default_message,
+                extra={"max_length": self.personalization_max_length},
+            )
+        if len(text) > self.personalization_max_length:
+            raise PersonalizationTooLong(
+                f"Your personalisation text is {len(text)} characters; this item takes at most "
+                f"{self.personalization_max_length}.",
+                extra={"max_length": self.personalization_max_length, "length": len(text)},
+            )
+        return text
 
 
 class Variation(models.Model):

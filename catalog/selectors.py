@@ -8,16 +8,18 @@ Every list returned for rendering is already ``select_related``/prefetched.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Case, Prefetch, Q, QuerySet, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog import extensions
-from catalog.exceptions import CategoryNotFound, ProductNotFound
-from catalog.models import Category, Favorite, Product, ProductImage, StockWords
+from catalog.exceptions import CategoryNotFound, OfferingNotFound, OfferingUnavailable, ProductNotFound
+from catalog.models import Category, Favorite, Offering, Product, ProductImage, StockWords, Variation
 from etsy import cache
 
 # Public sort names -> ORDER BY. Unknown names fall back to "newest" (bad input is not an error here).
@@ -296,13 +298,167 @@ def get_product_detail(*, product_id: int) -> Product:
     return product
 
 
+# --- offerings: what a buyer's choice resolves to ------------------------------------------
+#
+# The contract every adapter that sells shares (cart API, cart form, product page):
+#   HTML form fields posted to the cart's add view: ``product`` (listing id), ``options`` (repeated, one
+#   VariationOption id per variation property), ``offering`` (optional: an offering id instead of the
+#   options), ``quantity``, ``personalization``.
+#   API (POST /api/v1/cart/items): ``offering_id`` (or ``product_id`` for a listing without variations),
+#   ``quantity``, ``personalization``.
+# Both resolve through ``get_offering_for_choice`` / ``get_offering`` below; listing visibility (listed, or
+# reserved for this buyer) is the caller's rule (``Product.is_listed_for``), stock and holds the cart's.
+
+
+def _offering_queryset() -> QuerySet[Offering]:
+    return Offering.objects.select_related("product", "option1__variation", "option2__variation")
+
+
+def check_offering_available(offering: Offering, *, include_sold_out: bool = False) -> Offering:
+    if not offering.is_enabled:
+        raise OfferingUnavailable(
+            "That choice is switched off by the seller.",
+            extra={"offering_id": offering.pk, "product_id": offering.product_id, "reason": "switched_off"},
+        )
+    if not include_sold_out and offering.quantity <= 0:
+        raise OfferingUnavailable(
+            "That choice is sold out.",
+            extra={"offering_id": offering.pk, "product_id": offering.product_id, "reason": "sold_out"},
+        )
+    return offering
+
+
+def _as_ids(values: Sequence) -> list[int] | None:
+    ids = []
+    for value in values:
+        if isinstance(value, bool):
+            return None
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            return None
+    return ids
+
+
+def list_offerings_for_choice(*, product_id: int, option_ids: Sequence[int] = ()) -> QuerySet[Offering]:
+    """Return the listing's offerings (at most one) that carry exactly the chosen options, one per variation
+    property; a listing without variations: its implicit offering. With listing and options loaded.
+
+    The one home of "which offering is this choice" (``get_offering_for_choice`` and the cart's locking read
+    both ask it). Raises OfferingNotFound for malformed input (not ids, an option twice, more than two).
+    """
+    ids = _as_ids(option_ids)
+    try:
+        product_id = int(product_id)
+    except (TypeError, ValueError):
+        ids = None
+    if ids is None or len(ids) != len(set(ids)) or len(ids) > Variation.MAX_PER_LISTING:
+        raise OfferingNotFound(extra={"product_id": product_id})
+    # The offering must carry exactly the chosen options and the listing exactly that many properties, so a
+    # stale option-less offering of a listing that has since gained variations is never picked.
+    variation_count = Subquery(
+        Variation.objects.filter(product_id=OuterRef("product_id"))
+        .values("product_id")
+        .annotate(n=Count("id"))
+        .values("n"),
+        output_field=IntegerField(),
+    )
+    candidates = _offering_queryset().filter(product_id=product_id)
+    if not ids:
+        candidates = candidates.filter(option1__isnull=True, option2__isnull=True)
+    elif len(ids) == 1:
+        candidates = candidates.filter(option1_id=ids[0], option2__isnull=True)
+    else:
+        first, second = ids
+        candidates = candidates.filter(Q(option1_id=first, option2_id=second) | Q(option1_id=second, option2_id=first))
+    return candidates.alias(variation_count=Coalesce(variation_count, Value(0))).filter(variation_count=len(ids))
+
+
+def get_offering_for_choice(
+    *, product_id: int, option_ids: Sequence[int] = (), include_sold_out: bool = False
+) -> Offering:
+    """Return the switched-on offering of the listing for the buyer's options (one per variation property).
+
+    A listing without variations resolves to its implicit offering with no options. One query; the
+    offering comes with its listing and its options' properties (``options_label`` reads them).
+    Raises OfferingNotFound (no such combination, an option of another listing, a property left
+    unchosen or chosen twice), OfferingUnavailable (switched off; sold out unless ``include_sold_out``).
+    """
+    offering = list_offerings_for_choice(product_id=product_id, option_ids=option_ids).first()
+    if offering is None:
+        raise OfferingNotFound(extra={"product_id": product_id})
+    return check_offering_available(offering, include_sold_out=include_sold_out)
+
+
+def get_offering(*, offering_id: int, product_id: int | None = None, include_sold_out: bool = False) -> Offering:
+    """Return a switched-on offering by id (of ``product_id`` when given), with its listing and options.
+
+    Raises OfferingNotFound (unknown, or of another listing), OfferingUnavailable (switched off; sold out
+    unless ``include_sold_out``).
+    """
+    try:
+        offering_id = int(offering_id)
+    except (TypeError, ValueError):
+        raise OfferingNotFound(extra={"product_id": product_id}) from None
+    offerings = _offering_queryset().filter(pk=offering_id)
+    if product_id is not None:
+        offerings = offerings.filter(product_id=product_id)
+    offering = offerings.first()
+    if offering is None:
+        raise OfferingNotFound("That choice does not exist for this item.", extra={"product_id": product_id})
+    return check_offering_available(offering, include_sold_out=include_sold_out)
+
+
+def list_offerings(*, product_id: int) -> list[Offering]:
+    """Return the listing's offerings (switched off ones too) with their options, in option order."""
+    return list(
+        _offering_queryset()
+        .filter(product_id=product_id)
+        .order_by("option1__position", "option1_id", "option2__position", "option2_id", "id")
+    )
+
+
+def list_variations(*, product_id: int) -> list[Variation]:
+    """Return the listing's variation properties in order, each with its options prefetched in order."""
+    return list(Variation.objects.filter(product_id=product_id).prefetch_related("options").order_by("position"))
+
+
+@dataclass(frozen=True)
+class OfferingStock(StockWords):
+    """Live stock, price and hold of one offering, as buyers see it (read with its listing's ``Inventory``).
+
+    ``label`` is ``Offering.options_label`` computed in SQL (a test holds that they agree).
+    """
+
+    id: int
+    quantity: int
+    price: Decimal
+    is_enabled: bool = True
+    label: str = ""
+    sku: str = ""
+    reserved_by_user_id: int | None = None
+    reserved_until: datetime | None = None
+
+    def is_reserved_for_other(self, user_id: int | None) -> bool:
+        return (
+            self.reserved_until is not None
+            and self.reserved_until > timezone.now()
+            and self.reserved_by_user_id != user_id
+        )
+
+
 @dataclass(frozen=True)
 class Inventory(StockWords):
-    """Live stock of one product: quantity and the latest active reservation, if any."""
+    """Live stock of one product: quantity and the latest active reservation, if any, and per offering."""
 
     quantity: int
     reserved_by_user_id: int | None = None
     reserved_until: datetime | None = None
+    offerings: dict[int, OfferingStock] = field(default_factory=dict)
+
+    def get_offering(self, offering_id: int | None) -> OfferingStock | None:
+        """Return the live stock of one of the listing's offerings (None: not one of its offerings any more)."""
+        return self.offerings.get(offering_id) if offering_id is not None else None
 
     def is_reserved_for_other(self, user_id: int | None) -> bool:
         return (

@@ -43,3 +43,66 @@ class FavoriteFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory("tests.accounts.factories.UserFactory")
     kind = Favorite.Kind.PRODUCT
     product = factory.SubFactory(ProductFactory)
+
+
+def add_variations(product: Product, properties: dict[str, list[str]], *, price=None, quantity: int = 1):
+    """Give a listing its variation properties and one offering per combination (replacing the implicit one).
+
+    ``properties``: {"Size": ["6", "7"], "Metal": ["Silver", "Gold"]} (at most two). Every offering gets
+    ``price`` (the listing's by default) and ``quantity``; the listing's totals are refreshed. Returns
+    {(value, ...): offering}.
+    """
+    from itertools import product as combinations
+
+    from catalog.models import Offering, Variation, VariationOption
+    from catalog.stock import refresh_listing_totals
+
+    price = Decimal(price) if price is not None else product.price
+    options_by_property = []
+    for position, (name, values) in enumerate(properties.items()):
+        variation = Variation.objects.create(product=product, name=name, position=position)
+        options_by_property.append(
+            [VariationOption.objects.create(variation=variation, value=v, position=i) for i, v in enumerate(values)]
+        )
+    Offering.objects.filter(product=product, option1__isnull=True).delete()
+    offerings = {}
+    for combination in combinations(*options_by_property):
+        offering = Offering.objects.create(
+            product=product,
+            option1=combination[0],
+            option2=combination[1] if len(combination) > 1 else None,
+            price=price,
+            quantity=quantity,
+        )
+        offerings[tuple(option.value for option in combination)] = offering
+    refresh_listing_totals(product_ids=[product.pk])
+    product.refresh_from_db()
+    return offerings
+
+
+def set_offering_stock(offering, *, quantity: int | None = None, price=None, is_enabled: bool | None = None):
+    """Set an offering's stock, price or switch as a seller would, and refresh its listing's totals."""
+    from catalog.models import Offering
+    from catalog.stock import refresh_listing_totals
+
+    changes = {}
+    if quantity is not None:
+        changes["quantity"] = quantity
+    if price is not None:
+        changes["price"] = Decimal(price)
+    if is_enabled is not None:
+        changes["is_enabled"] = is_enabled
+    Offering.objects.filter(pk=offering.pk).update(**changes)
+    refresh_listing_totals(product_ids=[offering.product_id])
+    offering.refresh_from_db()
+    return offering
+
+
+def set_listing_stock(product: Product, *, quantity: int | None = None, price=None):
+    """Set a plain listing's stock or price through its implicit offering (the stock truth), then its totals."""
+    from catalog.models import Offering
+
+    offering = Offering.objects.get(product=product, option1__isnull=True)
+    set_offering_stock(offering, quantity=quantity, price=price)
+    product.refresh_from_db()
+    return product
