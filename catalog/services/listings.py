@@ -16,9 +16,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
-from catalog.models import Category, Product, ProductImage
+from catalog.models import Category, Offering, Product, ProductImage, Variation
 from catalog.signals import products_changed
-from catalog.stock import lock_products
+from catalog.stock import create_implicit_offerings, lock_products, refresh_listing_totals
 from etsy import images
 from etsy.exceptions import DomainError
 
@@ -127,8 +127,33 @@ def save_product(*, product: Product) -> Product:
     )
     product.tags = normalize_tags(product.tags or [])
     product.slug = slug_for(product.title)
+    if product.pk is not None:
+        lock_products(product_ids=[product.pk])
     product.save()
+    _write_listing_stock(product)
     return product
+
+
+def _write_listing_stock(product: Product) -> None:
+    """Keep the listing's price and quantity one with its offerings after a save.
+
+    A plain listing's price and quantity are its implicit offering's: they are written there. A listing with
+    variations takes both from its offerings (set through ``catalog.services.offerings``): its row's values are
+    recomputed, whatever the form held. Call with the listing locked (or new).
+    """
+    if not Variation.objects.filter(product=product).exists():
+        written = Offering.objects.filter(product=product, option1__isnull=True).update(
+            price=product.price, quantity=product.quantity
+        )
+        if not written:
+            create_implicit_offerings(product_ids=[product.pk])
+    refresh_listing_totals(product_ids=[product.pk])
+    product.refresh_from_db(fields=["price", "quantity"])
+
+
+def has_variations(*, product: Product) -> bool:
+    """Whether the listing's price and quantity come from a grid of offerings rather than the listing form."""
+    return Variation.objects.filter(product=product).exists()
 
 
 @transaction.atomic
@@ -138,14 +163,19 @@ def update_product(*, product: Product, **fields) -> Product:
     if unknown:
         raise TypeError(f"update_product() got unexpected fields: {sorted(unknown)}")
     _validate(fields)
+    if ({"price", "quantity"} & set(fields)) and has_variations(product=product):
+        raise InvalidListing("This listing has variations: set price and quantity per offering.")
     if "tags" in fields:
         fields["tags"] = normalize_tags(fields["tags"])
     if "title" in fields:
         fields["title"] = fields["title"].strip()
         product.slug = slug_for(fields["title"])
+    lock_products(product_ids=[product.pk])
     for key, value in fields.items():
         setattr(product, key, value)
     product.save()
+    if {"price", "quantity"} & set(fields):
+        _write_listing_stock(product)
     return product
 
 
@@ -226,8 +256,12 @@ def _scoped_ids(shop, product_ids: Iterable[int]) -> list[int]:
 
 @transaction.atomic
 def mark_sold_out(*, shop, product_ids: Iterable[int]) -> int:
-    """Set quantity 0 on the given listings of ``shop`` (None: any shop, for marketplace admins)."""
-    ids = _scoped_ids(shop, product_ids)
+    """Set quantity 0 on every offering of the given listings of ``shop`` (None: any shop, for marketplace admins).
+
+    Locks the listings in id order.
+    """
+    ids = sorted(lock_products(product_ids=_scoped_ids(shop, product_ids)))
+    Offering.objects.filter(product_id__in=ids).update(quantity=0)
     count = Product.objects.filter(pk__in=ids).update(quantity=0)
     send_products_changed_on_commit(product_ids=ids, reason="stock")
     return count
