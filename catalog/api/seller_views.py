@@ -210,14 +210,14 @@ class SellerPersonalizationApi(ApiView):
         tags=["seller"],
         summary="Ask buyers of one of your listings for text (optional or required, a prompt, a limit)",
         request=SellerPersonalizationSerializer,
-        responses={200: SellerPersonalizationSerializer, 400: _OFFERINGS_400, 404: _PRODUCT_404},
+        responses={200: SellerPersonalizationSerializer, 400: _INVALID, 404: _PRODUCT_404},
     )
     def put(self, request, product_id: int):
         product = _get_seller_product(request, product_id)
         serializer = SellerPersonalizationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        product = offerings.set_personalization(
+        product = listings.set_personalization(
             product=product,
             mode=data["personalization"],
             prompt=data["personalization_prompt"],

@@ -25,14 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import transaction
 
-from catalog.models import (
-    PERSONALIZATION_LIMIT,
-    Offering,
-    Personalization,
-    Product,
-    Variation,
-    VariationOption,
-)
+from catalog.models import Offering, Product, Variation, VariationOption
 from catalog.services.listings import send_products_changed_on_commit
 from catalog.stock import lock_products, refresh_listing_totals
 from etsy.exceptions import DomainError
@@ -422,43 +415,3 @@ def bulk_edit_offerings(
     refresh_listing_totals(product_ids=touched)
     send_products_changed_on_commit(product_ids=touched, reason="stock")
     return len(offerings)
-
-
-@transaction.atomic
-def set_personalization(*, product: Product, mode: str, prompt: str = "", max_length: int | None = None) -> Product:
-    """Ask the buyer for text or not: mode none, optional or required, a prompt, a character limit (1..1024).
-
-    Locks the listing. Raises InvalidOfferings.
-    """
-    if mode not in Personalization.values:
-        raise InvalidOfferings(
-            f"Unknown personalisation mode {mode!r}.",
-            fields={"personalization": f"One of {', '.join(Personalization.values)}."},
-        )
-    prompt = " ".join(str(prompt or "").split())
-    if len(prompt) > 200:
-        raise InvalidOfferings("The prompt has at most 200 characters.", fields={"personalization_prompt": "Too long."})
-    if mode == Personalization.REQUIRED and not prompt:
-        raise InvalidOfferings(
-            "Tell the buyer what to write when the text is required.",
-            fields={"personalization_prompt": "A required personalisation needs a prompt."},
-        )
-    product = _lock(product)
-    if max_length is None:
-        max_length = product.personalization_max_length
-    try:
-        max_length = int(max_length)
-    except (TypeError, ValueError):
-        max_length = 0
-    if not 1 <= max_length <= PERSONALIZATION_LIMIT:
-        raise InvalidOfferings(
-            f"The character limit must be 1 to {PERSONALIZATION_LIMIT}.",
-            fields={"personalization_max_length": f"Enter 1 to {PERSONALIZATION_LIMIT}."},
-        )
-    product.personalization = mode
-    product.personalization_prompt = prompt
-    product.personalization_max_length = max_length
-    product.save(
-        update_fields=["personalization", "personalization_prompt", "personalization_max_length", "updated_at"]
-    )
-    return product

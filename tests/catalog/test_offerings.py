@@ -17,7 +17,6 @@ from catalog.services.offerings import (
     clean_quantity,
     replace_offerings,
     set_offerings,
-    set_personalization,
     set_variations,
     update_offering,
 )
@@ -339,7 +338,7 @@ def test_bulk_edit_refuses_bad_input(ring, kwargs):
 
 
 def test_set_personalization_asks_for_text(ring):
-    product = set_personalization(
+    product = listings.set_personalization(
         product=ring, mode=Personalization.REQUIRED, prompt="  Initials   to engrave ", max_length=3
     )
     product = Product.objects.get(pk=product.pk)
@@ -348,7 +347,7 @@ def test_set_personalization_asks_for_text(ring):
         "Initials to engrave",
         3,
     )
-    set_personalization(product=ring, mode=Personalization.NONE)
+    listings.set_personalization(product=ring, mode=Personalization.NONE)
     ring.refresh_from_db()
     assert ring.personalization == "none" and ring.personalization_max_length == 3
 
@@ -365,11 +364,25 @@ def test_set_personalization_asks_for_text(ring):
     ],
 )
 def test_set_personalization_refuses_bad_settings(ring, kwargs, field):
-    with pytest.raises(InvalidOfferings) as caught:
-        set_personalization(product=ring, **kwargs)
+    """The listing form (save_product) asks the same rule: one home, listings.clean_personalization."""
+    with pytest.raises(listings.InvalidListing) as caught:
+        listings.set_personalization(product=ring, **kwargs)
     assert field in caught.value.extra["fields"]
     ring.refresh_from_db()
     assert ring.personalization == "none"
+    for name, value in {"personalization": "optional", **kwargs}.items():
+        setattr(
+            ring,
+            {
+                "mode": "personalization",
+                "prompt": "personalization_prompt",
+                "max_length": "personalization_max_length",
+            }.get(name, name),
+            value,
+        )
+    with pytest.raises(listings.InvalidListing):
+        listings.save_product(product=ring)
+    assert Product.objects.get(pk=ring.pk).personalization == "none"
 
 
 # --- the listing form's price and quantity ----------------------------------------------------
