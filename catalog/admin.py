@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from catalog import csv_io
 from catalog.admin_offerings import OfferingsAdminMixin
-from catalog.models import Category, Favorite, Product, ProductImage
+from catalog.models import PERSONALIZATION_DEFAULT_MAX, Category, Favorite, Personalization, Product, ProductImage
 from catalog.services import listings
 from etsy import images
 from etsy.admin_refusals import DomainRefusalAsMessage
@@ -92,6 +92,20 @@ class ProductAdminForm(forms.ModelForm):
     class Meta:
         model = Product
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Optional in a POST (scripts and older forms leave them out): absent means "not asked", 256 characters.
+        for name in ("personalization", "personalization_max_length"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_personalization(self):
+        return self.cleaned_data.get("personalization") or Personalization.NONE
+
+    def clean_personalization_max_length(self):
+        value = self.cleaned_data.get("personalization_max_length")
+        return PERSONALIZATION_DEFAULT_MAX if value is None else value
 
     def clean_tags(self):
         try:
