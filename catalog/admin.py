@@ -10,7 +10,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from catalog import csv_io
-from catalog.models import Category, Favorite, Product, ProductImage
+from catalog.admin_offerings import OfferingsAdminMixin
+from catalog.models import PERSONALIZATION_DEFAULT_MAX, Category, Favorite, Personalization, Product, ProductImage
 from catalog.services import listings
 from etsy import images
 from etsy.admin_refusals import DomainRefusalAsMessage
@@ -92,6 +93,20 @@ class ProductAdminForm(forms.ModelForm):
         model = Product
         fields = "__all__"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Optional in a POST (scripts and older forms leave them out): absent means "not asked", 256 characters.
+        for name in ("personalization", "personalization_max_length"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_personalization(self):
+        return self.cleaned_data.get("personalization") or Personalization.NONE
+
+    def clean_personalization_max_length(self):
+        value = self.cleaned_data.get("personalization_max_length")
+        return PERSONALIZATION_DEFAULT_MAX if value is None else value
+
     def clean_tags(self):
         try:
             return listings.normalize_tags(self.cleaned_data.get("tags") or [])
@@ -108,7 +123,7 @@ class CsvImportForm(forms.Form):
 
 
 @admin.register(Product)
-class ProductAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
+class ProductAdmin(OfferingsAdminMixin, DomainRefusalAsMessage, ShopScopedAdmin):
     form = ProductAdminForm
     list_display = ["cover", "title", "price", "quantity", "category", "is_active", "view_count", "favorite_count"]
     list_display_links = ["cover", "title"]
@@ -116,7 +131,7 @@ class ProductAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
     list_select_related = ["category", "shop"]
     search_fields = ["title", "description"]
     autocomplete_fields = ["category"]
-    readonly_fields = ["slug", "view_count", "favorite_count", "created_at", "updated_at"]
+    readonly_fields = ["slug", "offerings_link", "view_count", "favorite_count", "created_at", "updated_at"]
     fields = [
         "shop",
         "title",
@@ -124,6 +139,10 @@ class ProductAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
         "description",
         "price",
         "quantity",
+        "offerings_link",
+        "personalization",
+        "personalization_prompt",
+        "personalization_max_length",
         "category",
         "tags",
         "is_vintage",
@@ -134,7 +153,7 @@ class ProductAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
         "updated_at",
     ]
     inlines = [ProductImageInline]
-    actions = ["mark_sold_out", "change_category", "activate", "deactivate", "export_csv"]
+    actions = ["mark_sold_out", "bulk_edit_offerings", "change_category", "activate", "deactivate", "export_csv"]
     change_list_template = "admin/catalog/product/change_list.html"
 
     def get_list_display(self, request):
@@ -144,6 +163,12 @@ class ProductAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("images")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.pk and listings.has_variations(product=obj):
+            readonly += ["price", "quantity"]  # totals of the offerings: edited on the offerings page
+        return readonly
 
     @admin.display(description="Photo")
     def cover(self, obj):
@@ -247,7 +272,7 @@ class ProductAdmin(DomainRefusalAsMessage, ShopScopedAdmin):
             path("import-csv/", self.admin_site.admin_view(self.import_csv_view), name="catalog_product_import_csv"),
             path("export-csv/", self.admin_site.admin_view(self.export_csv_view), name="catalog_product_export_csv"),
         ]
-        return extra + super().get_urls()
+        return extra + self.offerings_urls() + super().get_urls()
 
     def _csv_response(self, queryset):
         buffer = io.StringIO()

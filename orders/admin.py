@@ -28,7 +28,16 @@ def _fulfilment():
 class OrderItemInline(ShopScopedMixin, admin.TabularInline):
     model = OrderItem
     shop_path = "order__shop"
-    fields = ["title_at_purchase", "price_at_purchase", "quantity", "line_total", "product"]
+    fields = [
+        "title_at_purchase",
+        "options_at_purchase",
+        "sku_at_purchase",
+        "personalization",
+        "price_at_purchase",
+        "quantity",
+        "line_total",
+        "product",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -167,7 +176,25 @@ class OrderAdmin(ShopScopedAdmin):
             path("<path:object_id>/ship/", wrap(self.ship_view), name="orders_order_ship"),
             path("<path:object_id>/cancel/", wrap(self.cancel_view), name="orders_order_cancel"),
             path("<path:object_id>/cancellation/", wrap(self.cancellation_view), name="orders_order_cancellation"),
+            path("<path:object_id>/packing-slip/", wrap(self.packing_slip_view), name="orders_order_packing_slip"),
         ] + super().get_urls()
+
+    def packing_slip_view(self, request, object_id):
+        """What to put in the parcel: each line's options, SKU and the buyer's text, and where it goes."""
+        order = self.get_object(request, object_id)  # scoped to the seller's shop: another's is missing
+        if order is None:
+            raise Http404("No such order.")
+        if not self.has_view_permission(request, order):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Packing slip: {order}",
+            "opts": self.model._meta,
+            "original": order,
+            "items": order.items.all(),
+            "address": self.shipping_address(order),
+        }
+        return TemplateResponse(request, "admin/orders/order/packing_slip.html", context)
 
     def dashboard_view(self, request):
         """Sales figures of the seller's own shop (superusers pick a shop with ?shop=<id>)."""

@@ -3,7 +3,15 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import Category, Favorite, Product, ProductImage
+from catalog.models import (
+    PERSONALIZATION_DEFAULT_MAX,
+    PERSONALIZATION_LIMIT,
+    Category,
+    Favorite,
+    Personalization,
+    Product,
+    ProductImage,
+)
 from catalog.selectors import DEFAULT_ORDERING, ORDERINGS
 from etsy.api.fields import (
     MAX_ID,
@@ -194,7 +202,17 @@ class SellerProductSerializer(ProductCardSerializer):
     images = ProductImageSerializer(many=True, read_only=True)
 
     class Meta(ProductCardSerializer.Meta):
-        fields = [*ProductCardSerializer.Meta.fields, "description", "is_active", "images", "view_count", "updated_at"]
+        fields = [
+            *ProductCardSerializer.Meta.fields,
+            "description",
+            "is_active",
+            "images",
+            "view_count",
+            "personalization",
+            "personalization_prompt",
+            "personalization_max_length",
+            "updated_at",
+        ]
 
 
 class ProductWriteSerializer(StrictJsonSerializer):
@@ -213,3 +231,75 @@ class ProductWriteSerializer(StrictJsonSerializer):
 class ProductImageUploadSerializer(serializers.Serializer):
     image = serializers.FileField(help_text="JPEG, PNG, GIF or WebP; at most 10 MB (checked by etsy.images).")
     alt_text = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class SellerVariationSerializer(StrictJsonSerializer):
+    """A variation property: its name and its options, in order."""
+
+    name = serializers.CharField(max_length=40)
+    options = serializers.ListField(child=serializers.CharField(max_length=60), max_length=70)
+
+
+class SellerOfferingSerializer(serializers.Serializer):
+    """One offering of the grid: the option values in property order (empty for a plain listing)."""
+
+    id = serializers.IntegerField(read_only=True)
+    options = serializers.SerializerMethodField()
+    price = DecimalStringField(**MONEY_KWARGS)
+    quantity = serializers.IntegerField(min_value=0)
+    sku = serializers.CharField(allow_blank=True)
+    is_enabled = serializers.BooleanField()
+
+    def get_options(self, offering) -> list[str]:
+        return [option.value for option in (offering.option1, offering.option2) if option is not None]
+
+
+class SellerOfferingsSerializer(serializers.Serializer):
+    """A listing's properties and its grid of offerings (one per combination)."""
+
+    variations = serializers.SerializerMethodField()
+    offerings = SellerOfferingSerializer(many=True)
+
+    @extend_schema_field(SellerVariationSerializer(many=True))
+    def get_variations(self, grid) -> list[dict]:
+        return [{"name": v.name, "options": [o.value for o in v.options.all()]} for v in grid["variations"]]
+
+
+class SellerOfferingWriteSerializer(StrictJsonSerializer):
+    """One row of the grid as sent: each combination of the properties' options exactly once."""
+
+    options = serializers.ListField(
+        child=serializers.CharField(max_length=60),
+        max_length=2,
+        help_text="The option of each property, in the properties' order; [] for a listing without variations.",
+    )
+    price = DecimalStringField(**MONEY_KWARGS)
+    quantity = serializers.IntegerField(min_value=0, max_value=1_000_000)
+    sku = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    is_enabled = serializers.BooleanField(required=False, default=True)
+
+
+class SellerOfferingsWriteSerializer(StrictJsonSerializer):
+    """The whole grid: 0-2 properties and every combination's price, quantity, SKU and on/off."""
+
+    variations = SellerVariationSerializer(many=True, max_length=2)
+    offerings = SellerOfferingWriteSerializer(many=True, max_length=5000)
+
+
+class SellerOfferingPatchSerializer(StrictJsonSerializer):
+    """Fields of one offering to change; switching it off is ``is_enabled: false``."""
+
+    price = DecimalStringField(required=False, **MONEY_KWARGS)
+    quantity = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
+    sku = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    is_enabled = serializers.BooleanField(required=False)
+
+
+class SellerPersonalizationSerializer(StrictJsonSerializer):
+    """Whether the buyer writes text for this listing (initials to engrave), what to ask, how long it may be."""
+
+    personalization = serializers.ChoiceField(choices=Personalization.choices)
+    personalization_prompt = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    personalization_max_length = serializers.IntegerField(
+        required=False, min_value=1, max_value=PERSONALIZATION_LIMIT, default=PERSONALIZATION_DEFAULT_MAX
+    )

@@ -22,4 +22,19 @@ urlpatterns = [
         seller_views.SellerProductImageApi.as_view(),
         name="seller-product-images",
     ),
+    path(
+        "seller/products/<int:product_id>/offerings",
+        seller_views.SellerOfferingsApi.as_view(),
+        name="seller-product-offerings",
+    ),
+    path(
+        "seller/products/<int:product_id>/offerings/<int:offering_id>",
+        seller_views.SellerOfferingApi.as_view(),
+        name="seller-product-offering",
+    ),
+    path(
+        "seller/products/<int:product_id>/personalization",
+        seller_views.SellerPersonalizationApi.as_view(),
+        name="seller-product-personalization",
+    ),
 ]

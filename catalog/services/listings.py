@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
-from catalog.models import Category, Product, ProductImage
+from catalog.models import PERSONALIZATION_LIMIT, Category, Personalization, Product, ProductImage, Variation
 from catalog.signals import products_changed
 from catalog.stock import apply_listing_edits_to_offerings, lock_products, set_offerings_sold_out
 from etsy import images
@@ -77,6 +77,44 @@ def _validate(fields: dict) -> None:
         raise InvalidListing("Choose a category.")
 
 
+def clean_personalization(*, mode: str, prompt: str, max_length) -> tuple[str, str, int]:
+    """Check what a listing asks the buyer to write: the mode, a prompt (required text needs one), a limit
+    of 1 to 1024 characters. Returns them cleaned. Raises InvalidListing (``extra["fields"]`` names the field)."""
+
+    def refuse(message: str, field: str):
+        return InvalidListing(message, extra={"fields": {field: message}})
+
+    if mode not in Personalization.values:
+        raise refuse(f"Choose one of {', '.join(Personalization.values)}.", "personalization")
+    prompt = " ".join(str(prompt or "").split())
+    if len(prompt) > 200:
+        raise refuse("The prompt has at most 200 characters.", "personalization_prompt")
+    if mode == Personalization.REQUIRED and not prompt:
+        raise refuse("Tell the buyer what to write when the text is required.", "personalization_prompt")
+    try:
+        max_length = int(max_length)
+    except (TypeError, ValueError):
+        max_length = 0
+    if not 1 <= max_length <= PERSONALIZATION_LIMIT:
+        raise refuse(f"The character limit must be 1 to {PERSONALIZATION_LIMIT}.", "personalization_max_length")
+    return mode, prompt, max_length
+
+
+@transaction.atomic
+def set_personalization(*, product: Product, mode: str, prompt: str = "", max_length: int | None = None) -> Product:
+    """Ask the buyer for text or not (none, optional, required), with a prompt and a limit. Locks the listing.
+
+    Raises InvalidListing.
+    """
+    locked = lock_products(product_ids=[product.pk])[product.pk]
+    mode, prompt, max_length = clean_personalization(
+        mode=mode, prompt=prompt, max_length=locked.personalization_max_length if max_length is None else max_length
+    )
+    locked.personalization, locked.personalization_prompt, locked.personalization_max_length = mode, prompt, max_length
+    locked.save(update_fields=["personalization", "personalization_prompt", "personalization_max_length", "updated_at"])
+    return locked
+
+
 def slug_for(title: str) -> str:
     return slugify(title)[:220] or "listing"
 
@@ -127,6 +165,11 @@ def save_product(*, product: Product) -> Product:
     )
     product.tags = normalize_tags(product.tags or [])
     product.slug = slug_for(product.title)
+    product.personalization, product.personalization_prompt, product.personalization_max_length = clean_personalization(
+        mode=product.personalization,
+        prompt=product.personalization_prompt,
+        max_length=product.personalization_max_length,
+    )
     if product.pk is not None:
         lock_products(product_ids=[product.pk])
     product.save()
@@ -141,6 +184,11 @@ def _carry_stock_to_offerings(product: Product) -> None:
     product.price, product.quantity = Product.objects.values_list("price", "quantity").get(pk=product.pk)
 
 
+def has_variations(*, product: Product) -> bool:
+    """Whether the listing's price and quantity come from a grid of offerings rather than the listing form."""
+    return Variation.objects.filter(product=product).exists()
+
+
 @transaction.atomic
 def update_product(*, product: Product, **fields) -> Product:
     """Change the editable fields of a listing. Raises InvalidListing."""
@@ -148,14 +196,16 @@ def update_product(*, product: Product, **fields) -> Product:
     if unknown:
         raise TypeError(f"update_product() got unexpected fields: {sorted(unknown)}")
     _validate(fields)
+    if ({"price", "quantity"} & set(fields)) and has_variations(product=product):
+        raise InvalidListing("This listing has variations: set price and quantity per offering.")
     if "tags" in fields:
         fields["tags"] = normalize_tags(fields["tags"])
     if "title" in fields:
         fields["title"] = fields["title"].strip()
         product.slug = slug_for(fields["title"])
+    lock_products(product_ids=[product.pk])
     for key, value in fields.items():
         setattr(product, key, value)
-    lock_products(product_ids=[product.pk])
     product.save()
     if {"price", "quantity"} & set(fields):
         _carry_stock_to_offerings(product)

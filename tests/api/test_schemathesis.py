@@ -71,6 +71,9 @@ RULE_400_OPERATIONS = {
     "POST /api/v1/seller/products",
     "PATCH /api/v1/seller/products/{product_id}",
     "POST /api/v1/seller/products/{product_id}/images",
+    "PUT /api/v1/seller/products/{product_id}/offerings",  # the grid must cover the combinations, unique names
+    "PATCH /api/v1/seller/products/{product_id}/offerings/{offering_id}",
+    "PUT /api/v1/seller/products/{product_id}/personalization",  # a required text needs a prompt
     "GET /api/v1/search",
     "POST /api/v1/orders/{order_id}/review",
     "POST /api/v1/shops",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from accounts.services import addresses as address_services
+from catalog.services.offerings import VariationSpec, set_variations
 from orders.models import Order
 from shops.services import open_shop
 from tests.accounts.factories import UserFactory
@@ -137,7 +138,10 @@ def test_seller_admin_forms_have_no_blocking_axe_violations(live_server, page, a
     product = ProductFactory(shop=shop, title="Speckled stoneware bowl", price=Decimal("42.00"))
     make_image(product)
     order = OrderFactory(shop=shop, status=Order.Status.PAID)
-    OrderItemFactory(order=order, product=product)
+    OrderItemFactory(
+        order=order, product=product, options_at_purchase="Size: M", sku_at_purchase="BOWL-M", personalization="J.B."
+    )
+    set_variations(product=product, variations=[VariationSpec(name="Size", options=["S", "M"])])
 
     _sign_in(page, base, seller.email, admin=True)
     pages = [
@@ -149,6 +153,8 @@ def test_seller_admin_forms_have_no_blocking_axe_violations(live_server, page, a
         f"/admin/catalog/product/{product.pk}/change/",
         "/admin/orders/order/",
         f"/admin/orders/order/{order.pk}/change/",
+        f"/admin/catalog/product/{product.pk}/offerings/",
+        f"/admin/orders/order/{order.pk}/packing-slip/",
     ]
     found = [line for path in pages for line in axe(page, base + path)]
     assert found == [], "\n".join(found)

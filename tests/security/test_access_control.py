@@ -21,7 +21,7 @@ from accounts.services.addresses import create_address
 from cart.models import CartItem
 from cases.models import Case, CaseEvent
 from cases.services import open_case
-from catalog.models import Favorite, Product
+from catalog.models import Favorite, Offering, Product, Variation
 from etsy.outbox.models import OutboxMessage
 from messaging.models import Block, Conversation, Message, Report
 from messaging.services import report_message, send_message, set_blocked, start_conversation
@@ -161,6 +161,8 @@ def snapshot(w: World):
         list(Address.objects.filter(owner=w.owner).values()),
         list(Case.objects.values()),
         list(CaseEvent.objects.values()),
+        list(Offering.objects.filter(product=w.product).values()),
+        list(Variation.objects.filter(product=w.product).values()),
     )
 
 
@@ -197,6 +199,12 @@ API_RULES = {
     "api/v1/seller/products/<int:product_id>": [("get", None), ("patch", {"price": "0.50"}), ("delete", None)],
     "api/v1/seller/products/<int:product_id>/images": [("post", {})],
     "api/v1/cart/items/<int:line_id>": [("patch", {"quantity": 1}), ("delete", None)],
+    "api/v1/seller/products/<int:product_id>/offerings": [
+        ("get", None),
+        ("put", {"variations": [], "offerings": [{"options": [], "price": "0.50", "quantity": 0}]}),
+    ],
+    "api/v1/seller/products/<int:product_id>/offerings/<int:offering_id>": [("patch", {"quantity": 0})],
+    "api/v1/seller/products/<int:product_id>/personalization": [("put", {"personalization": "optional"})],
     "api/v1/favorites/products/<int:target_id>": [("delete", None)],
     "api/v1/favorites/shops/<int:target_id>": [("delete", None)],
     "api/v1/conversations/<int:conversation_id>": [("get", None)],
@@ -244,6 +252,8 @@ ADMIN_ACTIONS = {
     "ship": ("post", {"tracking_number": "1Z999"}),
     "cancel": ("post", {}),
     "cancellation": ("post", {"decision": "accept"}),
+    "offerings": ("post", {"save_variations": "1", "name_0": "Size", "options_0": "S"}),
+    "packing-slip": ("get", None),
 }
 
 
@@ -258,6 +268,7 @@ def fill(route: str, w: World) -> str:
         "address_id": w.address.pk,
         "case_id": w.case.pk,
         "line_id": w.cart_item.pk,
+        "offering_id": Offering.objects.get(product=w.product).pk,
     }
     if route.startswith(("orders/<int:pk>",)):
         ids["pk"] = w.order.pk
@@ -309,7 +320,7 @@ def admin_objects(w: World) -> dict[str, object]:
     }
 
 
-ADMIN_ROUTE = re.compile(r"^admin/(\w+)/(\w+)/(?:<path:object_id>|<id>)/(?:(\w+)/)?$")
+ADMIN_ROUTE = re.compile(r"^admin/(\w+)/(\w+)/(?:<path:object_id>|<id>)/(?:([\w-]+)/)?$")
 
 
 def test_every_object_url_is_covered_by_a_rule(world):
