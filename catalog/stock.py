@@ -62,21 +62,27 @@ def restock(*, quantities: Mapping[int, int]) -> None:
 
 _REFRESH_TOTALS_SQL = f"""
     UPDATE {Product._meta.db_table} AS p
-       SET price = totals.price, quantity = totals.quantity
+       SET price = totals.price, quantity = totals.quantity, has_price_range = totals.has_price_range
       FROM (SELECT product_id,
                    COALESCE(MIN(price) FILTER (WHERE is_enabled AND quantity > 0),
                             MIN(price) FILTER (WHERE is_enabled), MIN(price)) AS price,
-                   COALESCE(SUM(quantity) FILTER (WHERE is_enabled), 0) AS quantity
+                   COALESCE(SUM(quantity) FILTER (WHERE is_enabled), 0) AS quantity,
+                   COALESCE(MIN(price) FILTER (WHERE is_enabled) <> MAX(price) FILTER (WHERE is_enabled),
+                            FALSE) AS has_price_range
               FROM {Offering._meta.db_table}
              WHERE product_id = ANY(%s)
              GROUP BY product_id) AS totals
-     WHERE p.id = totals.product_id AND (p.price, p.quantity) IS DISTINCT FROM (totals.price, totals.quantity)
+     WHERE p.id = totals.product_id
+       AND (p.price, p.quantity, p.has_price_range)
+           IS DISTINCT FROM (totals.price, totals.quantity, totals.has_price_range)
 """
 
 
 def refresh_listing_totals(*, product_ids: Iterable[int]) -> None:
     """Recompute each listing's totals from its offerings: ``quantity`` the sum over switched-on offerings,
-    ``price`` the lowest switched-on price in stock (the cards' "from $X"), else the lowest switched-on one.
+    ``price`` the lowest switched-on price in stock (the cards' "from $X"), else the lowest switched-on one,
+    ``has_price_range`` whether the switched-on offerings differ in price (whatever their stock: a card's "from"
+    does not come and go with sales).
 
     Call it in the transaction that changed the offerings, after locking the listings (``lock_products``).
     """
