@@ -25,16 +25,20 @@ ENDED_HOLD_FLAG_TTL = 7 * 24 * 3600  # as long as the notices are kept (cart.ser
 
 
 class StoredLine(NamedTuple):
-    """One cart line as cached: what to show comes from the product, shop and inventory caches."""
+    """One cart line as cached: what to show comes from the product, shop and inventory caches (the
+    offering's stock, price and options label from its listing's inventory)."""
 
     product_id: int
     shop_id: int
     quantity: int
     reserved_until: datetime | None
+    id: int = 0
+    offering_id: int | None = None
+    personalization: str = ""
 
 
 _LINES_SQL = f"""
-    SELECT c.product_id, p.shop_id, c.quantity, c.reserved_until
+    SELECT c.product_id, p.shop_id, c.quantity, c.reserved_until, c.id, c.offering_id, c.personalization
       FROM {CartItem._meta.db_table} c
       JOIN {Product._meta.db_table} p ON p.id = c.product_id
      WHERE c.user_id = %s

@@ -1,6 +1,6 @@
 """Cart rule errors. They know nothing about HTTP; ``status_code`` is a hint for adapters."""
 
-from etsy.exceptions import DomainError
+from etsy.exceptions import DomainError, NotFound
 
 MAX_LINE_QUANTITY = 10_000  # units of one listing in one cart line (the API schema states it too)
 
@@ -37,3 +37,8 @@ class CartChanged(DomainError):
 
     code = "cart_changed"
     default_message = "Your cart changed while you were checking out. Please review it and try again."
+
+
+class CartLineNotFound(NotFound):
+    code = "cart_line_not_found"
+    default_message = "That line is not in your cart."

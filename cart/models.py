@@ -11,9 +11,11 @@ class CartItem(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart_items")
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="cart_items")
-    # What is bought: the listing's offering (its size and colour, or the listing itself). ``product`` stays
-    # beside it, always the offering's listing, because holds, pages and counts are per listing.
-    offering = models.ForeignKey("catalog.Offering", null=True, on_delete=models.CASCADE, related_name="cart_items")
+    # What is bought: the listing's offering (its size and colour, or the listing itself); its hold is per
+    # offering. ``product`` stays beside it, always the offering's listing (written from the locked offering
+    # by cart.services, never apart from it): the cached cart, product cards, shop grouping, ended-hold
+    # notices and checkout's listing locks are per listing, and reading it here spares them a join.
+    offering = models.ForeignKey("catalog.Offering", on_delete=models.CASCADE, related_name="cart_items")
     # The buyer's text for a listing that asks for it; two lines of one offering differ by it.
     personalization = models.CharField(max_length=1024, blank=True, default="", db_default="")
     quantity = models.PositiveIntegerField(default=1)
@@ -24,7 +26,10 @@ class CartItem(models.Model):
     class Meta:
         ordering = ["added_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "product"], name="cart_item_unique_user_product"),
+            # One line per offering and text: two sizes are two lines, and so is one size with two engravings.
+            models.UniqueConstraint(
+                fields=["user", "offering", "personalization"], name="cart_item_unique_user_offering_text"
+            ),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="cart_item_quantity_positive"),
         ]
         indexes = [
@@ -36,7 +41,7 @@ class CartItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.product_id} for {self.user_id}"
+        return f"{self.quantity} × {self.product_id}/{self.offering_id} for {self.user_id}"
 
 
 class EndedHold(models.Model):

@@ -32,7 +32,10 @@ CONTENT_HOLE = "cart"
 
 
 class LineView(NamedTuple):
-    pk: int
+    pk: int  # the listing's
+    line_id: int  # the cart line's (a guest line's own number): what update and remove name
+    options: str  # "Size: 7, Metal: Silver"
+    personalization: str
     title: str
     url: str
     image: str
@@ -82,11 +85,14 @@ def _line_view(line, now: datetime) -> LineView:
     held = line.reserved_until
     return LineView(
         pk=product.pk,
+        line_id=line.line_id,
+        options=line.options_label,
+        personalization=line.personalization,
         title=product.title,
         url="/messages/" if product.reserved_for_id else product.get_absolute_url(),
         image=product_image(product),
         made_for_you=bool(product.reserved_for_id),
-        is_unique=product.is_unique,
+        is_unique=line.available == 1,  # the offering's one piece: held, no quantity to change
         quantity=line.quantity,
         unit_price=line.unit_price,
         line_total=line.line_total,

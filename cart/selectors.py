@@ -9,10 +9,12 @@ whatever its size (four when only its lines are cached); a warm one none.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -20,7 +22,7 @@ from cart.caching import cart_read_keys, count_cached_items, list_cached_lines
 from cart.models import CartItem, EndedHold
 from cart.services import get_guest_lines
 from catalog.models import Product
-from catalog.selectors import get_inventories, get_product_cards
+from catalog.selectors import OfferingStock, get_inventories, get_product_cards
 from etsy import cache
 from shops.models import Shop
 from shops.selectors import list_shop_cards
@@ -29,10 +31,11 @@ ZERO = Decimal("0.00")
 UNCHARGED_PROBLEMS = ("sold_out", "unavailable")
 
 
-def cart_version(lines: Iterable[tuple[int, int, Decimal]], total: Decimal) -> str:
-    """Return the version of a cart as the buyer saw it: its charged lines ``(product id, quantity,
-    unit price)`` and total. Checkout compares it with the cart it is about to charge."""
-    text = ";".join(f"{pid}:{qty}:{price:.2f}" for pid, qty, price in sorted(lines)) + f"|{total:.2f}"
+def cart_version(lines: Iterable[tuple[int, str, int, Decimal]], total: Decimal) -> str:
+    """Return the version of a cart as the buyer saw it: its charged lines ``(offering id, personalisation
+    text, quantity, unit price)`` and total. Checkout compares it with the cart it is about to charge."""
+    rows = sorted((int(oid), str(text), int(qty), f"{price:.2f}") for oid, text, qty, price in lines)
+    text = json.dumps([rows, f"{total:.2f}"], separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -46,7 +49,12 @@ class CartLine:
     is_available: bool
     problem: str | None = None  # "unavailable", "sold_out", "insufficient_stock", "reserved"
     reserved_by_other_until: datetime | None = None
-    available: int = 0  # units in stock as the page was built
+    available: int = 0  # units of the offering in stock as the page was built
+    line_id: int = 0  # the cart line's id (a guest line's own number): what update and remove name
+    offering_id: int | None = None
+    options_label: str = ""  # "Size: 7, Metal: Silver"; empty for a listing without variations
+    sku: str = ""
+    personalization: str = ""
 
     @property
     def counts_toward_total(self) -> bool:
@@ -93,7 +101,7 @@ class CartSummary:
     def version(self) -> str:
         """The cart's version (``cart_version``) as this summary shows it."""
         lines = [
-            (line.product.pk, line.quantity, line.unit_price)
+            (line.offering_id or 0, line.personalization, line.quantity, line.unit_price)
             for group in self.groups
             for line in group.lines
             if line.counts_toward_total
@@ -102,29 +110,43 @@ class CartSummary:
 
 
 def _line_problem(
-    product: Product, shop: Shop | None, quantity: int, available: int, held_by_other: bool, user_id: int | None
+    product: Product,
+    shop: Shop | None,
+    offering: OfferingStock | None,
+    quantity: int,
+    held_by_other: bool,
+    user_id: int | None,
 ) -> str | None:
-    if shop is None or not product.is_listed_for(user_id, shop=shop):
+    if shop is None or not product.is_listed_for(user_id, shop=shop) or offering is None or not offering.is_enabled:
         return "unavailable"
-    if available <= 0:
+    if offering.quantity <= 0:
         return "sold_out"
-    if quantity > available:
+    if quantity > offering.quantity:
         return "insufficient_stock"
     if held_by_other:
         return "reserved"
     return None
 
 
-def _summarize(
-    rows: list[tuple[int, int, datetime | None]], *, user_id: int | None, shop_ids: Iterable[int] = ()
-) -> CartSummary:
-    """Group ``(product id, quantity, own hold)`` rows by shop, reading products, stock and shops from their caches.
+class Row(NamedTuple):
+    """One cart line to summarize, signed-in (``cart.caching.StoredLine``) or guest (``GuestLine``)."""
+
+    line_id: int
+    product_id: int
+    offering_id: int | None
+    personalization: str
+    quantity: int
+    reserved_until: datetime | None = None
+
+
+def _summarize(rows: list[Row], *, user_id: int | None, shop_ids: Iterable[int] = ()) -> CartSummary:
+    """Group the lines by shop, reading products, stock (per offering) and shops from their caches.
 
     With the lines' ``shop_ids`` known (a signed-in buyer's cached lines name them), the three
     caches are read in one round trip; misses are fetched as usual.
     """
     now = timezone.now()
-    product_ids = [pid for pid, _, _ in rows]
+    product_ids = list(dict.fromkeys(row.product_id for row in rows))
     found = None
     if shop_ids:
         found = cache.get_many(
@@ -136,28 +158,40 @@ def _summarize(
     inventories = get_inventories(product_ids=[pid for pid in product_ids if pid in products], found=found)
     shops = list_shop_cards(shop_ids=sorted({p.shop_id for p in products.values()}), found=found)
     groups: dict[int, ShopGroup] = {}
-    for product_id, quantity, own_hold in rows:
-        product = products.get(product_id)
+    for row in rows:
+        product = products.get(row.product_id)
         if product is None:  # deleted since the line was read
             continue
         shop = shops.get(product.shop_id)
         if shop is not None:
             product.shop = shop  # the cached product's copy of its shop can be older than the shop's own entry
-        inventory = inventories[product_id]
-        other_until = inventory.reserved_until if inventory.is_reserved_for_other(user_id) else None
-        problem = _line_problem(product, shop, quantity, inventory.quantity, other_until is not None, user_id)
+        inventory = inventories[row.product_id]
+        offering_id = row.offering_id
+        if offering_id is None and len(inventory.offerings) == 1:  # a line stored before offerings
+            offering_id = next(iter(inventory.offerings))
+        offering = inventory.get_offering(offering_id)
+        other_until = (
+            offering.reserved_until if offering is not None and offering.is_reserved_for_other(user_id) else None
+        )
+        problem = _line_problem(product, shop, offering, row.quantity, other_until is not None, user_id)
+        price = offering.price if offering is not None else product.price
         group = groups.setdefault(product.shop_id, ShopGroup(shop=product.shop))
         group.lines.append(
             CartLine(
                 product=product,
-                quantity=quantity,
-                unit_price=product.price,
-                line_total=product.price * quantity,
-                reserved_until=own_hold if own_hold and own_hold > now else None,
+                quantity=row.quantity,
+                unit_price=price,
+                line_total=price * row.quantity,
+                reserved_until=row.reserved_until if row.reserved_until and row.reserved_until > now else None,
                 is_available=problem is None,
                 problem=problem,
                 reserved_by_other_until=other_until,
-                available=max(inventory.quantity, 0),
+                available=max(offering.quantity, 0) if offering is not None else 0,
+                line_id=row.line_id,
+                offering_id=offering_id,
+                options_label=offering.label if offering is not None else "",
+                sku=offering.sku if offering is not None else "",
+                personalization=row.personalization,
             )
         )
     for group in groups.values():
@@ -199,12 +233,16 @@ def read_cart_page(*, user=None, session=None, extra_keys: Iterable[str] = ()) -
     if user is not None and user.is_authenticated:
         found = cache.get_many([*cart_read_keys(user.pk), *extra_keys])
         lines = list_cached_lines(user_id=user.pk, found=found)
-        rows = [(line.product_id, line.quantity, line.reserved_until) for line in lines]
+        rows = [
+            Row(ln.id, ln.product_id, ln.offering_id, ln.personalization, ln.quantity, ln.reserved_until)
+            for ln in lines
+        ]
         summary = _summarize(rows, user_id=user.pk, shop_ids=[line.shop_id for line in lines])
         return summary, found
     found = cache.get_many(extra_keys)
-    guest = get_guest_lines(session=session) if session is not None else {}
-    return _summarize([(pid, qty, None) for pid, qty in guest.items()], user_id=None), found
+    guest = get_guest_lines(session=session) if session is not None else []
+    rows = [Row(ln.id, ln.product_id, ln.offering_id, ln.personalization, ln.quantity) for ln in guest]
+    return _summarize(rows, user_id=None), found
 
 
 def count_cart_items(*, user=None, session=None) -> int:
@@ -213,27 +251,31 @@ def count_cart_items(*, user=None, session=None) -> int:
         return count_cached_items(user_id=user.pk)
     if session is None:
         return 0
-    return sum(get_guest_lines(session=session).values())
+    return sum(line.quantity for line in get_guest_lines(session=session))
 
 
 def is_in_guest_cart(*, session, product_id: int) -> bool:
     """Return whether a guest's cart (kept in their session) has this product."""
-    return product_id in get_guest_lines(session=session)
+    return any(line.product_id == product_id for line in get_guest_lines(session=session))
 
 
-def has_cart_line(*, user, product_id: int) -> bool:
-    """Return whether the product is in the buyer's cart, from the database (writes decide on this)."""
-    return CartItem.objects.filter(user=user, product_id=product_id).exists()
+def has_cart_line(*, user, line_id: int) -> bool:
+    """Return whether the line is in the buyer's cart, from the database (writes decide on this)."""
+    return CartItem.objects.filter(user=user, pk=line_id).exists()
 
 
-def get_cart_line(*, user, product_id: int) -> CartItem | None:
-    """Return the buyer's cart line for the product, from the database, or None."""
-    return CartItem.objects.filter(user=user, product_id=product_id).first()
+def get_cart_line(*, user, line_id: int) -> CartItem | None:
+    """Return the buyer's cart line, from the database, or None."""
+    return CartItem.objects.filter(user=user, pk=line_id).first()
 
 
 def list_cart_lines_for_checkout(*, user) -> list[CartItem]:
-    """Return the buyer's cart lines with product and shop, in product-id order."""
-    return list(CartItem.objects.filter(user=user).select_related("product__shop").order_by("product_id"))
+    """Return the buyer's cart lines with listing, shop and offering, in listing then offering order."""
+    return list(
+        CartItem.objects.filter(user=user)
+        .select_related("product__shop", "offering")
+        .order_by("product_id", "offering_id", "id")
+    )
 
 
 @dataclass(frozen=True)

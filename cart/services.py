@@ -1,21 +1,25 @@
 """Cart writes: signed-in carts (rows, with reservations) and guest carts (session).
 
-A unique item (stock 1) added to a signed-in cart is held for the buyer for
-``settings.RESERVATION_MINUTES``. A hold past ``reserved_until`` is no hold: every
-reader compares with now(), the cleanup task only deletes dead rows.
-Adds lock the product row (``catalog.stock.lock_products``) so two buyers
-reaching for the same unique item are serialized and exactly one gets the hold.
+A cart line buys an offering (a size and colour of a listing, or a plain listing's implicit
+offering) with the buyer's personalisation text; lines are named by their id. A unique offering
+(stock 1) added to a signed-in cart is held for the buyer for ``settings.RESERVATION_MINUTES``.
+A hold past ``reserved_until`` is no hold: every reader compares with now(), the cleanup task
+only deletes dead rows. Adds lock the listing row (``catalog.stock``: the listing's lock covers
+its offerings) so two buyers reaching for the same unique offering are serialized and exactly
+one gets the hold.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from cart.caching import (
@@ -24,12 +28,21 @@ from cart.caching import (
     refresh_caches_after_line_change_on_commit,
     write_cart_through_on_commit,
 )
-from cart.exceptions import MAX_LINE_QUANTITY, AlreadyInCart, InsufficientStock, InvalidQuantity, ItemReserved
+from cart.exceptions import (
+    MAX_LINE_QUANTITY,
+    AlreadyInCart,
+    CartLineNotFound,
+    InsufficientStock,
+    InvalidQuantity,
+    ItemReserved,
+)
 from cart.models import CartItem, EndedHold
-from catalog.exceptions import ProductNotFound
-from catalog.models import Product
-from catalog.stock import lock_products
+from catalog import selectors as catalog_selectors
+from catalog.exceptions import OfferingNotFound, OfferingUnavailable, PersonalizationError, ProductNotFound
+from catalog.models import Offering, Product
+from catalog.stock import lock_listing_of_offering, lock_products
 from etsy import cache, metrics
+from etsy.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -51,45 +64,105 @@ def _check_quantity(quantity: Any, *, allow_zero: bool = False) -> int:
     return quantity
 
 
-def _lock_purchasable_product(product_id: Any, *, user_id: int | None = None) -> Product:
+def _as_int(value: Any, error: type[DomainError], **extra) -> int:
+    if isinstance(value, bool):
+        raise error(extra=extra)
     try:
-        product_id = int(product_id)
+        return int(value)
     except (TypeError, ValueError):
-        raise ProductNotFound() from None
-    product = lock_products(product_ids=[product_id]).get(product_id)
-    if product is None or not product.is_listed_for(user_id):  # a custom piece only for the buyer it is reserved for
+        raise error(extra=extra) from None
+
+
+def _resolve_offering(
+    *, product: Product, offering_id: Any, user_id: int | None, option_ids: Sequence[Any] | None = None
+) -> Offering:
+    """The listing's offering the buyer names: ``offering_id``, else the one of the chosen ``option_ids`` (one
+    per variation property), else the implicit one of a plain listing.
+
+    Sold-out offerings resolve (the stock check says how many are left); switched-off ones do not.
+    """
+    if not product.is_listed_for(user_id):  # a custom piece only for the buyer it is reserved for
         raise ProductNotFound()
-    return product
+    if offering_id is not None:
+        offering = catalog_selectors.get_offering(offering_id=offering_id, product_id=product.pk, include_sold_out=True)
+    elif option_ids:
+        offering = catalog_selectors.get_offering_for_choice(
+            product_id=product.pk, option_ids=option_ids, include_sold_out=True
+        )
+    else:
+        try:
+            offering = catalog_selectors.get_offering_for_choice(product_id=product.pk, include_sold_out=True)
+        except OfferingNotFound:
+            raise OfferingNotFound(
+                "This item comes in several choices: choose one (offering_id).",
+                extra={"product_id": product.pk, "needs_offering": True},
+            ) from None
+    offering.product = product
+    return offering
 
 
-def _active_hold_by_other(*, product_id: int, user_id: int | None, now: datetime) -> CartItem | None:
-    holds = CartItem.objects.filter(product_id=product_id, reserved_until__gt=now)
+def _lock_offering_for_sale(
+    *, offering_id: Any, product_id: Any, user_id: int | None, option_ids: Sequence[Any] | None = None
+) -> Offering:
+    """Lock the listing of the named offering (``offering_id``, else ``product_id``'s implicit one) and return the
+    offering with the locked listing as ``offering.product``.
+
+    The listing's row lock covers its offerings: every stock writer takes it first (catalog.stock's lock order).
+    Raises ProductNotFound, OfferingNotFound, OfferingUnavailable (switched off).
+    """
+    if offering_id is not None:
+        offering_id = _as_int(offering_id, OfferingNotFound, product_id=product_id)
+        product = lock_listing_of_offering(offering_id=offering_id)
+        if product is None:
+            raise OfferingNotFound("That choice does not exist.", extra={"product_id": product_id})
+        if product_id is not None and _as_id(product_id) != product.pk:
+            raise OfferingNotFound("That choice belongs to another item.", extra={"product_id": product_id})
+    else:
+        product_id = _as_int(product_id, ProductNotFound)
+        product = lock_products(product_ids=[product_id]).get(product_id)
+        if product is None:
+            raise ProductNotFound()
+    return _resolve_offering(product=product, offering_id=offering_id, user_id=user_id, option_ids=option_ids)
+
+
+def _active_hold_by_other(*, offering_id: int, user_id: int | None, now: datetime) -> CartItem | None:
+    holds = CartItem.objects.filter(offering_id=offering_id, reserved_until__gt=now)
     if user_id is not None:
         holds = holds.exclude(user_id=user_id)
     return holds.order_by("-reserved_until").first()
 
 
-def _refuse_if_held_by_other(*, product: Product, user_id: int | None, now: datetime) -> None:
-    hold = _active_hold_by_other(product_id=product.pk, user_id=user_id, now=now)
+def _refuse_if_held_by_other(*, offering: Offering, user_id: int | None, now: datetime) -> None:
+    hold = _active_hold_by_other(offering_id=offering.pk, user_id=user_id, now=now)
     if hold is not None:
         metrics.inventory_conflicts.inc()
         raise ItemReserved(
-            extra={"product_id": product.pk, "reserved_until": hold.reserved_until.isoformat()},
+            extra={
+                "product_id": offering.product_id,
+                "offering_id": offering.pk,
+                "reserved_until": hold.reserved_until.isoformat(),
+            },
         )
 
 
-def _refuse_if_short(*, product: Product, requested: int) -> None:
-    if requested > product.quantity:
+def _refuse_if_short(*, offering: Offering, requested: int) -> None:
+    if requested > offering.quantity:
         metrics.inventory_conflicts.inc()
         raise InsufficientStock(
-            extra={"product_id": product.pk, "available": max(product.quantity, 0), "requested": requested},
+            extra={
+                "product_id": offering.product_id,
+                "offering_id": offering.pk,
+                "available": max(offering.quantity, 0),
+                "requested": requested,
+            },
         )
 
 
 _UPSERT_LINE_SQL = """
-    INSERT INTO {table} (user_id, product_id, quantity, reserved_until, added_at, updated_at)
-    VALUES (%s, %s, %s, %s, %s, %s)
-    ON CONFLICT (user_id, product_id) DO UPDATE
+    INSERT INTO {table} (user_id, product_id, offering_id, personalization, quantity, reserved_until, added_at,
+                         updated_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (user_id, offering_id, personalization) DO UPDATE
        SET quantity = {quantity}, reserved_until = EXCLUDED.reserved_until, updated_at = EXCLUDED.updated_at
     RETURNING id, quantity, added_at
 """
@@ -100,16 +173,25 @@ _ADD_TO_LINE_SQL = _UPSERT_LINE_SQL.format(
 
 
 def _upsert_line(
-    *, user, product: Product, quantity: int, reserved_until: datetime | None, now: datetime, add: bool = False
+    *,
+    user,
+    offering: Offering,
+    personalization: str,
+    quantity: int,
+    reserved_until: datetime | None,
+    now: datetime,
+    add: bool = False,
 ) -> CartItem:
-    """Write the buyer's line in one statement (INSERT ... ON CONFLICT on the (user, product) constraint).
+    """Write the buyer's line in one statement (INSERT ... ON CONFLICT on the (user, offering, text) constraint).
 
     ``add`` adds ``quantity`` to a line already there instead of replacing it. Sends no model signals, so
     the caches a saved line's receivers refresh are refreshed here, after commit, the same way.
     """
+    product = offering.product
     with connection.cursor() as cursor:
         cursor.execute(
-            _ADD_TO_LINE_SQL if add else _SET_LINE_SQL, [user.pk, product.pk, quantity, reserved_until, now, now]
+            _ADD_TO_LINE_SQL if add else _SET_LINE_SQL,
+            [user.pk, product.pk, offering.pk, personalization, quantity, reserved_until, now, now],
         )
         pk, stored_quantity, added_at = cursor.fetchone()
     refresh_caches_after_line_change_on_commit(user_id=user.pk, product_id=product.pk)
@@ -117,6 +199,8 @@ def _upsert_line(
         pk=pk,
         user=user,
         product=product,
+        offering=offering,
+        personalization=personalization,
         quantity=stored_quantity,
         reserved_until=reserved_until,
         added_at=added_at,
@@ -127,62 +211,109 @@ def _upsert_line(
     return item
 
 
-def _store_line(*, user, product: Product, quantity: int, now: datetime) -> CartItem:
-    """Write the buyer's line for a locked product with ``quantity``, (re)taking the hold for unique items."""
-    _refuse_if_short(product=product, requested=quantity)
+def _store_line(*, user, offering: Offering, personalization: str, quantity: int, now: datetime) -> CartItem:
+    """Write the buyer's line of a locked listing's offering with ``quantity``, (re)taking the hold of a unique
+    offering (quantity 1: the one piece there is)."""
+    _refuse_if_short(offering=offering, requested=quantity)
     reserved_until = None
-    if product.is_unique:
-        _refuse_if_held_by_other(product=product, user_id=user.pk, now=now)
+    if offering.is_unique:
+        _refuse_if_held_by_other(offering=offering, user_id=user.pk, now=now)
         reserved_until = reservation_deadline(now=now)
-    item = _upsert_line(user=user, product=product, quantity=quantity, reserved_until=reserved_until, now=now)
+    item = _upsert_line(
+        user=user,
+        offering=offering,
+        personalization=personalization,
+        quantity=quantity,
+        reserved_until=reserved_until,
+        now=now,
+    )
     if reserved_until is not None:
         metrics.reservations_created.inc()
     return item
 
 
 @transaction.atomic
-def add_item(*, user, product_id: int, quantity: int = 1) -> CartItem:
-    """Add units to the buyer's cart (merging with a line already there); hold unique items.
+def add_item(
+    *,
+    user,
+    offering_id: int | None = None,
+    product_id: int | None = None,
+    option_ids: Sequence[int] | None = None,
+    quantity: int = 1,
+    personalization: str | None = "",
+) -> CartItem:
+    """Add units of an offering to the buyer's cart (merging with its line of the same personalisation text);
+    hold a unique offering. ``product_id`` with ``option_ids`` (one per variation property) names an offering
+    by the buyer's choices; ``product_id`` alone a listing without variations (its implicit offering).
 
-    Locks the product row. Raises ProductNotFound, InvalidQuantity, InsufficientStock,
-    ItemReserved (extra["reserved_until"]), AlreadyInCart (a unique item already there).
+    Locks the listing row. Raises ProductNotFound, OfferingNotFound (another listing's offering, none named
+    for a listing with variations), OfferingUnavailable (switched off), PersonalizationRequired,
+    PersonalizationTooLong, PersonalizationNotAccepted, InvalidQuantity, InsufficientStock,
+    ItemReserved (extra["reserved_until"]), AlreadyInCart (a unique offering already there).
     """
     quantity = _check_quantity(quantity)
-    product = _lock_purchasable_product(product_id, user_id=user.pk)
+    offering = _lock_offering_for_sale(
+        offering_id=offering_id, product_id=product_id, user_id=user.pk, option_ids=option_ids
+    )
+    text = offering.product.clean_personalization(personalization)
     now = timezone.now()
-    if product.is_unique:
-        if CartItem.objects.filter(user=user, product=product).exists():
-            raise AlreadyInCart(extra={"product_id": product.pk})
-        return _store_line(user=user, product=product, quantity=quantity, now=now)
-    # A stocked item: the line grows in the statement that writes it. The product's row lock keeps every
+    if offering.is_unique:
+        if CartItem.objects.filter(user=user, offering=offering).exists():
+            raise AlreadyInCart(extra={"product_id": offering.product_id, "offering_id": offering.pk})
+        return _store_line(user=user, offering=offering, personalization=text, quantity=quantity, now=now)
+    # A stocked offering: the line grows in the statement that writes it. The listing's row lock keeps every
     # other add, change and checkout of it out meanwhile; a total past the stock raises and rolls it back.
-    _refuse_if_short(product=product, requested=quantity)
-    item = _upsert_line(user=user, product=product, quantity=quantity, reserved_until=None, now=now, add=True)
-    _refuse_if_short(product=product, requested=item.quantity)
+    _refuse_if_short(offering=offering, requested=quantity)
+    item = _upsert_line(
+        user=user, offering=offering, personalization=text, quantity=quantity, reserved_until=None, now=now, add=True
+    )
+    # Every line of this offering counts against its stock (two engravings of one size are two lines).
+    in_cart = (
+        CartItem.objects.filter(user=user, offering=offering).exclude(pk=item.pk).aggregate(n=Sum("quantity"))["n"] or 0
+    )
+    _refuse_if_short(offering=offering, requested=item.quantity + in_cart)
     return item
 
 
-@transaction.atomic
-def set_quantity(*, user, product_id: int, quantity: int) -> CartItem | None:
-    """Set a line's quantity (0 removes it and returns None); re-takes the hold of a unique item.
+def _get_line(*, user, line_id: Any) -> CartItem:
+    line = CartItem.objects.filter(user=user, pk=_as_id(line_id)).only("pk", "product_id", "offering_id").first()
+    if line is None:
+        raise CartLineNotFound()
+    return line
 
-    Raises ProductNotFound, InvalidQuantity, InsufficientStock, ItemReserved.
+
+@transaction.atomic
+def set_quantity(*, user, line_id: int, quantity: int) -> CartItem | None:
+    """Set a line's quantity (0 removes it and returns None); re-takes the hold of a unique offering.
+
+    Locks the line's listing. Raises CartLineNotFound, ProductNotFound, OfferingUnavailable, InvalidQuantity,
+    InsufficientStock, ItemReserved.
     """
     quantity = _check_quantity(quantity, allow_zero=True)
+    line = _get_line(user=user, line_id=line_id)
     if quantity == 0:
-        remove_item(user=user, product_id=product_id)
+        remove_item(user=user, line_id=line.pk)
         return None
-    product = _lock_purchasable_product(product_id, user_id=user.pk)
-    return _store_line(user=user, product=product, quantity=quantity, now=timezone.now())
+    offering = _lock_offering_for_sale(offering_id=line.offering_id, product_id=line.product_id, user_id=user.pk)
+    line = CartItem.objects.filter(pk=line.pk).only("pk", "personalization").first()  # under the listing lock
+    if line is None:
+        raise CartLineNotFound()
+    others = (
+        CartItem.objects.filter(user=user, offering=offering).exclude(pk=line.pk).aggregate(n=Sum("quantity"))["n"] or 0
+    )
+    _refuse_if_short(offering=offering, requested=quantity + others)
+    return _store_line(
+        user=user, offering=offering, personalization=line.personalization, quantity=quantity, now=timezone.now()
+    )
 
 
-def remove_item(*, user, product_id: int) -> None:
-    """Remove a product from the buyer's cart (releasing its hold); missing lines are ignored."""
-    remove_items(user=user, product_ids=[product_id])
+def remove_item(*, user, line_id: int) -> None:
+    """Remove a line from the buyer's cart (releasing its hold); missing lines are ignored."""
+    CartItem.objects.filter(user=user, pk=_as_id(line_id)).delete()
 
 
 def remove_items(*, user, product_ids) -> int:
-    """Remove several products from the buyer's cart; return how many lines went."""
+    """Remove every line of these listings from the buyer's cart; return how many lines went."""
     ids = []
     for value in product_ids:
         try:
@@ -192,6 +323,15 @@ def remove_items(*, user, product_ids) -> int:
     if not ids:
         return 0
     deleted, _ = CartItem.objects.filter(user=user, product_id__in=ids).delete()
+    return deleted
+
+
+def remove_lines(*, user, line_ids) -> int:
+    """Remove these lines from the buyer's cart (releasing their holds); return how many went."""
+    ids = [_as_id(value) for value in line_ids]
+    if not ids:
+        return 0
+    deleted, _ = CartItem.objects.filter(user=user, pk__in=ids).delete()
     return deleted
 
 
@@ -220,84 +360,174 @@ def clear_cart(*, user) -> int:
 
 
 # --- Guest carts (session) ----------------------------------------------------
-# A guest cart is {"<product id>": quantity} in the session. Guests hold nothing
-# (a hold needs an account), but they cannot add an item another buyer holds. A second
-# add of a one-of-a-kind item already in the cart says so (AlreadyInCart), for guests
-# and signed-in buyers alike, rather than "not enough in stock".
+# A guest cart is {"lines": [{"id", "product", "offering", "text", "quantity"}], "next": id} in the
+# session: lines keyed by offering and personalisation text, as a signed-in cart's rows, with ids of their
+# own so that the page's buttons name one line. Guests hold nothing (a hold needs an account), but they
+# cannot add an offering another buyer holds. A second add of a one-of-a-kind offering already in the cart
+# says so (AlreadyInCart), for guests and signed-in buyers alike, rather than "not enough in stock".
 
 
-def get_guest_lines(*, session) -> dict[int, int]:
-    """Return the guest cart as {product_id: quantity}, skipping malformed entries."""
+class GuestLine(NamedTuple):
+    id: int
+    product_id: int
+    offering_id: int | None  # None: a line stored before offerings (the listing's implicit offering)
+    personalization: str
+    quantity: int
+
+
+def get_guest_lines(*, session) -> list[GuestLine]:
+    """Return the guest cart's lines in the order they were added, skipping malformed entries."""
     raw = session.get(GUEST_CART_SESSION_KEY) or {}
-    lines: dict[int, int] = {}
     if not isinstance(raw, dict):
+        return []
+    if "lines" not in raw:  # stored before offerings: {"<product id>": quantity}
+        lines = []
+        for number, (key, value) in enumerate(raw.items(), start=1):
+            try:
+                product_id, quantity = int(key), int(value)
+            except (TypeError, ValueError):
+                continue
+            if quantity > 0:
+                lines.append(GuestLine(number, product_id, None, "", quantity))
         return lines
-    for key, value in raw.items():
+    lines = []
+    for entry in raw.get("lines") or []:
         try:
-            product_id, quantity = int(key), int(value)
-        except (TypeError, ValueError):
+            line = GuestLine(
+                int(entry["id"]),
+                int(entry["product"]),
+                int(entry["offering"]) if entry.get("offering") is not None else None,
+                str(entry.get("text") or ""),
+                int(entry["quantity"]),
+            )
+        except (TypeError, ValueError, KeyError):
             continue
-        if quantity > 0:
-            lines[product_id] = quantity
+        if line.quantity > 0:
+            lines.append(line)
     return lines
 
 
-def _save_guest_lines(session, lines: dict[int, int]) -> None:
-    session[GUEST_CART_SESSION_KEY] = {str(pid): qty for pid, qty in lines.items()}
+def _save_guest_lines(session, lines: list[GuestLine]) -> None:
+    next_id = _next_guest_line_id(session, lines)
+    session[GUEST_CART_SESSION_KEY] = {
+        "lines": [
+            {
+                "id": ln.id,
+                "product": ln.product_id,
+                "offering": ln.offering_id,
+                "text": ln.personalization,
+                "quantity": ln.quantity,
+            }
+            for ln in lines
+        ],
+        "next": next_id,
+    }
     session.modified = True
 
 
-def _check_guest_line(*, product_id: Any, quantity: int) -> Product:
-    try:
-        product = Product.objects.select_related("shop").get(pk=int(product_id))
-    except (Product.DoesNotExist, TypeError, ValueError):
-        raise ProductNotFound() from None
-    if not product.is_listed:
-        raise ProductNotFound()
-    _refuse_if_short(product=product, requested=quantity)
-    if product.is_unique:
-        _refuse_if_held_by_other(product=product, user_id=None, now=timezone.now())
-    return product
+def _next_guest_line_id(session, lines: list[GuestLine]) -> int:
+    raw = session.get(GUEST_CART_SESSION_KEY) or {}
+    stored_next = _as_id(raw.get("next")) if isinstance(raw, dict) else -1
+    return max([stored_next, 1] + [line.id + 1 for line in lines])
 
 
-def add_guest_item(*, session, product_id: int, quantity: int = 1) -> int:
-    """Add units to the guest cart; return the line's new quantity.
+def _guest_offering(*, offering_id: Any, product_id: Any, option_ids: Sequence[Any] | None = None) -> Offering:
+    """The listing's offering a guest names, read without locks (nothing is held for a guest)."""
+    if offering_id is not None:
+        offering_id = _as_int(offering_id, OfferingNotFound, product_id=product_id)
+        product = Product.objects.select_related("shop").filter(offerings__pk=offering_id).first()
+        if product is None:
+            raise OfferingNotFound("That choice does not exist.", extra={"product_id": product_id})
+        if product_id is not None and _as_id(product_id) != product.pk:
+            raise OfferingNotFound("That choice belongs to another item.", extra={"product_id": product_id})
+    else:
+        product = Product.objects.select_related("shop").filter(pk=_as_int(product_id, ProductNotFound)).first()
+        if product is None:
+            raise ProductNotFound()
+    return _resolve_offering(product=product, offering_id=offering_id, user_id=None, option_ids=option_ids)
 
-    Raises ProductNotFound, InvalidQuantity, InsufficientStock, ItemReserved, AlreadyInCart.
+
+def _check_guest_line(*, offering: Offering, quantity: int) -> None:
+    _refuse_if_short(offering=offering, requested=quantity)
+    if offering.is_unique:
+        _refuse_if_held_by_other(offering=offering, user_id=None, now=timezone.now())
+
+
+def add_guest_item(
+    *,
+    session,
+    offering_id: int | None = None,
+    product_id: int | None = None,
+    option_ids: Sequence[int] | None = None,
+    quantity: int = 1,
+    personalization: str | None = "",
+) -> GuestLine:
+    """Add units of an offering to the guest cart (merging with its line of the same text); return the line.
+
+    Raises ProductNotFound, OfferingNotFound, OfferingUnavailable, PersonalizationRequired,
+    PersonalizationTooLong, PersonalizationNotAccepted, InvalidQuantity, InsufficientStock, ItemReserved,
+    AlreadyInCart.
     """
     quantity = _check_quantity(quantity)
-    lines = get_guest_lines(session=session)
-    if lines.get(_as_id(product_id)) and _is_unique(product_id):
-        raise AlreadyInCart(extra={"product_id": _as_id(product_id)})
-    product = _check_guest_line(product_id=product_id, quantity=quantity + lines.get(_as_id(product_id), 0))
-    lines[product.pk] = lines.get(product.pk, 0) + quantity
+    offering = _guest_offering(offering_id=offering_id, product_id=product_id, option_ids=option_ids)
+    text = offering.product.clean_personalization(personalization)
+    lines = _with_offerings(get_guest_lines(session=session))
+    same = [ln for ln in lines if ln.offering_id == offering.pk]
+    if same and offering.is_unique:
+        raise AlreadyInCart(extra={"product_id": offering.product_id, "offering_id": offering.pk})
+    _check_guest_line(offering=offering, quantity=quantity + sum(ln.quantity for ln in same))
+    existing = next((ln for ln in same if ln.personalization == text), None)
+    if existing is not None:
+        line = existing._replace(quantity=existing.quantity + quantity)
+        lines = [line if ln.id == existing.id else ln for ln in lines]
+    else:
+        line = GuestLine(_next_guest_line_id(session, lines), offering.product_id, offering.pk, text, quantity)
+        lines.append(line)
     _save_guest_lines(session, lines)
-    return lines[product.pk]
+    return line
 
 
-def set_guest_quantity(*, session, product_id: int, quantity: int) -> int:
-    """Set a guest line's quantity (0 removes it); return the new quantity."""
+def set_guest_quantity(*, session, line_id: int, quantity: int) -> int:
+    """Set a guest line's quantity (0 removes it); return the new quantity. Raises CartLineNotFound,
+    OfferingNotFound, OfferingUnavailable, InvalidQuantity, InsufficientStock, ItemReserved."""
     quantity = _check_quantity(quantity, allow_zero=True)
+    lines = _with_offerings(get_guest_lines(session=session))
+    line = next((ln for ln in lines if ln.id == _as_id(line_id)), None)
+    if line is None:
+        raise CartLineNotFound()
     if quantity == 0:
-        remove_guest_item(session=session, product_id=product_id)
+        remove_guest_item(session=session, line_id=line.id)
         return 0
-    product = _check_guest_line(product_id=product_id, quantity=quantity)
-    lines = get_guest_lines(session=session)
-    lines[product.pk] = quantity
-    _save_guest_lines(session, lines)
+    offering = _guest_offering(offering_id=line.offering_id, product_id=line.product_id)
+    others = sum(ln.quantity for ln in lines if ln.offering_id == offering.pk and ln.id != line.id)
+    _check_guest_line(offering=offering, quantity=quantity + others)
+    _save_guest_lines(session, [ln._replace(quantity=quantity) if ln.id == line.id else ln for ln in lines])
     return quantity
 
 
-def remove_guest_item(*, session, product_id: int) -> None:
-    """Remove a product from the guest cart; missing lines are ignored."""
+def remove_guest_item(*, session, line_id: int) -> None:
+    """Remove a line from the guest cart; missing lines are ignored."""
     lines = get_guest_lines(session=session)
-    if lines.pop(_as_id(product_id), None) is not None:
-        _save_guest_lines(session, lines)
+    kept = [ln for ln in lines if ln.id != _as_id(line_id)]
+    if len(kept) != len(lines):
+        _save_guest_lines(session, kept)
 
 
-def _is_unique(product_id: Any) -> bool:
-    product = Product.objects.filter(pk=_as_id(product_id)).only("quantity").first()
-    return product is not None and product.is_unique
+def _with_offerings(lines: list[GuestLine]) -> list[GuestLine]:
+    """Point lines stored before offerings at their listing's implicit offering (one query, only when needed)."""
+    missing = [ln.product_id for ln in lines if ln.offering_id is None]
+    if not missing:
+        return lines
+    implicit = dict(
+        Offering.objects.filter(product_id__in=missing, option1__isnull=True, option2__isnull=True).values_list(
+            "product_id", "pk"
+        )
+    )
+    return [
+        ln._replace(offering_id=implicit.get(ln.product_id)) if ln.offering_id is None else ln
+        for ln in lines
+        if ln.offering_id is not None or ln.product_id in implicit
+    ]
 
 
 def _as_id(value: Any) -> int:
@@ -310,26 +540,42 @@ def _as_id(value: Any) -> int:
 def merge_guest_cart(*, user, session) -> list[dict[str, Any]]:
     """Move the guest cart into the buyer's account cart (at login) and empty it.
 
-    Quantities add up, capped at the stock; unique items get the buyer's hold.
-    Lines that cannot move (gone, held by someone else) are dropped and returned
+    Quantities add up per offering and text, capped at the offering's stock; unique offerings get the
+    buyer's hold. Lines that cannot move (gone, switched off, held by someone else) are dropped and returned
     as [{"product_id", "code", "message"}] so the caller can tell the buyer.
     """
-    lines = get_guest_lines(session=session)
+    lines = _with_offerings(get_guest_lines(session=session))
     if not lines:
+        session.pop(GUEST_CART_SESSION_KEY, None)
         return []
     skipped: list[dict[str, Any]] = []
-    for product_id in sorted(lines):
+    for line in sorted(lines, key=lambda ln: (ln.product_id, ln.offering_id or 0, ln.id)):
         try:
             with transaction.atomic():
-                product = _lock_purchasable_product(product_id, user_id=user.pk)
-                existing = CartItem.objects.filter(user=user, product=product).first()
-                wanted = lines[product_id] + (existing.quantity if existing else 0)
-                capped = min(wanted, max(product.quantity, 0))
+                offering = _lock_offering_for_sale(
+                    offering_id=line.offering_id, product_id=line.product_id, user_id=user.pk
+                )
+                text = offering.product.clean_personalization(line.personalization)
+                in_cart = dict(
+                    CartItem.objects.filter(user=user, offering=offering).values_list("personalization", "quantity")
+                )
+                if offering.is_unique and in_cart and text not in in_cart:
+                    continue  # the one piece is in the account's cart already
+                wanted = line.quantity + in_cart.get(text, 0)
+                room = max(offering.quantity - sum(q for t, q in in_cart.items() if t != text), 0)
+                capped = min(wanted, room)
                 if capped < 1:
-                    _refuse_if_short(product=product, requested=wanted)
-                _store_line(user=user, product=product, quantity=capped, now=timezone.now())
-        except (ProductNotFound, InsufficientStock, ItemReserved) as exc:
-            skipped.append({"product_id": product_id, "code": exc.code, "message": exc.message})
+                    _refuse_if_short(offering=offering, requested=wanted)
+                _store_line(user=user, offering=offering, personalization=text, quantity=capped, now=timezone.now())
+        except (
+            ProductNotFound,
+            OfferingNotFound,
+            OfferingUnavailable,
+            PersonalizationError,
+            InsufficientStock,
+            ItemReserved,
+        ) as exc:
+            skipped.append({"product_id": line.product_id, "code": exc.code, "message": exc.message})
     session.pop(GUEST_CART_SESSION_KEY, None)
     session.modified = True
     if skipped:

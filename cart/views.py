@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from cart import rendering, selectors, services
 from cart.caching import ended_holds_key, has_ended_holds
 from cart.exceptions import AlreadyInCart
-from cart.forms import QuantityForm
+from cart.forms import AddToCartForm, QuantityForm
 from catalog.exceptions import ProductNotFound
 from etsy import cache
 from etsy.exceptions import DomainError
@@ -47,17 +47,28 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def add(request: HttpRequest, pk: int) -> HttpResponse:
-    """Add to cart; with htmx, answer with the refreshed buy box instead of a redirect."""
-    quantity = _quantity(request)
+    """Add the chosen offering of listing ``pk`` (fields: ``cart.forms.AddToCartForm``); with htmx, answer with
+    the refreshed buy box instead of a redirect. A refusal (no such choice, sold out, personalisation missing
+    or too long) goes back to the listing's page as an error message naming what to fix."""
+    form = AddToCartForm(request.POST or {"quantity": 1})
     error, notice = "", "Added to your cart."
-    if not quantity:
-        error = "Choose a quantity of at least 1."
+    if not form.is_valid():
+        error = _form_error(form)
+    elif form.cleaned_data["product"] not in (None, pk):
+        error = "That choice belongs to another item."
     else:
+        choice = {
+            "product_id": pk,
+            "offering_id": form.cleaned_data["offering"],
+            "option_ids": form.cleaned_data["options"],
+            "quantity": form.cleaned_data["quantity"],
+            "personalization": form.cleaned_data["personalization"],
+        }
         try:
             if request.user.is_authenticated:
-                services.add_item(user=request.user, product_id=pk, quantity=quantity)
+                services.add_item(user=request.user, **choice)
             else:
-                services.add_guest_item(session=request.session, product_id=pk, quantity=quantity)
+                services.add_guest_item(session=request.session, **choice)
         except ProductNotFound:
             raise Http404("No such listing") from None
         except AlreadyInCart as exc:
@@ -76,17 +87,26 @@ def add(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("cart:detail")
 
 
+def _form_error(form: AddToCartForm) -> str:
+    if "quantity" in form.errors:
+        return "Choose a quantity of at least 1."
+    if "personalization" in form.errors:
+        return "Your personalisation text is too long."
+    return "Choose from the options shown."
+
+
 @require_POST
 def update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the quantity of cart line ``pk`` (a guest line's own number)."""
     quantity = _quantity(request)
     if quantity is None:
         messages.error(request, "Quantity must be a whole number.")
         return redirect("cart:detail")
     try:
         if request.user.is_authenticated:
-            services.set_quantity(user=request.user, product_id=pk, quantity=quantity)
+            services.set_quantity(user=request.user, line_id=pk, quantity=quantity)
         else:
-            services.set_guest_quantity(session=request.session, product_id=pk, quantity=quantity)
+            services.set_guest_quantity(session=request.session, line_id=pk, quantity=quantity)
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("cart:detail")
@@ -94,9 +114,10 @@ def update(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove cart line ``pk`` (a guest line's own number)."""
     if request.user.is_authenticated:
-        services.remove_item(user=request.user, product_id=pk)
+        services.remove_item(user=request.user, line_id=pk)
     else:
-        services.remove_guest_item(session=request.session, product_id=pk)
+        services.remove_guest_item(session=request.session, line_id=pk)
     messages.success(request, "Removed from your cart.")
     return redirect("cart:detail")

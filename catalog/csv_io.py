@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from catalog.models import Category, Product
 from catalog.services.listings import InvalidListing, normalize_tags, send_products_changed_on_commit, slug_for
-from catalog.stock import create_implicit_offerings, lock_products
+from catalog.stock import apply_listing_edits_to_offerings, create_implicit_offerings, lock_products
 from etsy.exceptions import DomainError
 from etsy.names import hidden_characters
 
@@ -212,6 +212,7 @@ def _write_rows(shop, rows: list[dict]) -> ImportReport:
         [Product(shop=shop, slug=slug_for(r["title"]), **{f: r[f] for f in fields}) for r in rows if "id" not in r]
     )
     create_implicit_offerings(product_ids=[p.pk for p in created])
+    apply_listing_edits_to_offerings(product_ids=existing)
     report.created = len(created)
     send_products_changed_on_commit(product_ids=[*existing, *(p.pk for p in created)], reason="bulk")
     return report

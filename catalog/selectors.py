@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -427,12 +427,41 @@ def list_variations(*, product_id: int) -> list[Variation]:
 
 
 @dataclass(frozen=True)
+class OfferingStock(StockWords):
+    """Live stock, price and hold of one offering, as buyers see it (read with its listing's ``Inventory``).
+
+    ``label`` is ``Offering.options_label`` computed in SQL (a test holds that they agree).
+    """
+
+    id: int
+    quantity: int
+    price: Decimal
+    is_enabled: bool = True
+    label: str = ""
+    sku: str = ""
+    reserved_by_user_id: int | None = None
+    reserved_until: datetime | None = None
+
+    def is_reserved_for_other(self, user_id: int | None) -> bool:
+        return (
+            self.reserved_until is not None
+            and self.reserved_until > timezone.now()
+            and self.reserved_by_user_id != user_id
+        )
+
+
+@dataclass(frozen=True)
 class Inventory(StockWords):
-    """Live stock of one product: quantity and the latest active reservation, if any."""
+    """Live stock of one product: quantity and the latest active reservation, if any, and per offering."""
 
     quantity: int
     reserved_by_user_id: int | None = None
     reserved_until: datetime | None = None
+    offerings: dict[int, OfferingStock] = field(default_factory=dict)
+
+    def get_offering(self, offering_id: int | None) -> OfferingStock | None:
+        """Return the live stock of one of the listing's offerings (None: not one of its offerings any more)."""
+        return self.offerings.get(offering_id) if offering_id is not None else None
 
     def is_reserved_for_other(self, user_id: int | None) -> bool:
         return (

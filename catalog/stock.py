@@ -1,10 +1,14 @@
-"""Stock rows: the one place that locks products and moves their quantity.
+"""Stock rows: the one place that locks listings and offerings and moves their quantity.
 
-Every writer locks product rows through ``lock_products`` so locks are always
-taken in primary-key order: two checkouts with overlapping carts then queue
-behind each other instead of deadlocking. ``FOR NO KEY UPDATE`` still lets
-other transactions insert rows that merely reference a product (cart lines,
-order items) without waiting.
+The offering is the stock truth (what a cart line and an order line point at); a listing's
+``price`` and ``quantity`` are totals over its offerings, rewritten in the statement that moves
+the offerings' stock (``decrement_offerings``, ``restock_offerings``) or by ``refresh_listing_totals``.
+
+Lock order, for every writer: the listings in primary-key order (``lock_products``), then their
+offerings in primary-key order (``lock_offerings``). Two checkouts with overlapping carts then
+queue behind each other instead of deadlocking. ``FOR NO KEY UPDATE`` still lets other
+transactions insert rows that merely reference a listing or offering (cart lines, order items)
+without waiting.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from django.db import connection
-from django.db.models import F
 
 from catalog.models import Offering, Product
 
@@ -32,46 +35,117 @@ def lock_products(*, product_ids: Iterable[int]) -> dict[int, Product]:
     return {product.pk: product for product in rows.order_by("pk")}
 
 
-_DECREMENT_SQL = f"""
-    UPDATE {Product._meta.db_table} AS p
-       SET quantity = p.quantity - taken.quantity
-      FROM unnest(%s::bigint[], %s::integer[]) AS taken(id, quantity)
-     WHERE p.id = taken.id AND p.quantity >= taken.quantity
- RETURNING p.id
+def lock_listing_of_offering(*, offering_id: int) -> Product | None:
+    """Lock the listing an offering belongs to (the one row a cart write on that offering locks) and return
+    it with its shop; None when there is no such offering. Must run inside a transaction."""
+    return (
+        Product.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("shop")
+        .filter(pk__in=Offering.objects.filter(pk=offering_id).values("product_id"))
+        .first()
+    )
+
+
+def lock_offerings(*, offering_ids: Iterable[int]) -> dict[int, Offering]:
+    """Lock the given offering rows in id order and return them by id (with their options' labels loaded).
+
+    The lock order is listings first, then offerings: lock the offerings' listings with ``lock_products``
+    before calling this. Every stock writer takes the listing row (the totals live there) and then its
+    offerings, so two writers never wait on each other in opposite orders.
+    """
+    ids = sorted(set(offering_ids))
+    if not ids:
+        return {}
+    rows = (
+        Offering.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("option1__variation", "option2__variation")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    return {offering.pk: offering for offering in rows}
+
+
+# A listing's totals from its offerings: the one home of "Product.price and Product.quantity are derived".
+# ``{quantity}`` is the offering's quantity as the statement leaves it (a stock move substitutes the moved
+# rows' new quantity, since a data-modifying CTE's sibling statements all read the same snapshot).
+_TOTALS_SELECT = """
+    SELECT o.product_id,
+           COALESCE(MIN(o.price) FILTER (WHERE o.is_enabled AND {quantity} > 0),
+                    MIN(o.price) FILTER (WHERE o.is_enabled), MIN(o.price)) AS price,
+           COALESCE(SUM({quantity}) FILTER (WHERE o.is_enabled), 0) AS quantity,
+           -- "from $X" on cards: switched-on offerings differ in price, whatever their stock (a stock move
+           -- leaves it as it is).
+           COALESCE(MIN(o.price) FILTER (WHERE o.is_enabled) <> MAX(o.price) FILTER (WHERE o.is_enabled),
+                    FALSE) AS has_price_range
+      FROM {offering} AS o {join}
+     WHERE o.product_id IN ({product_ids})
+     GROUP BY o.product_id
+"""
+
+# Moves stock of several offerings and their listings' totals in one statement. ``moved`` takes or gives
+# units: a taking row is only updated while it has them (``o.quantity + delta >= 0``), so a short offering
+# comes back missing from RETURNING and nothing is taken from it; the caller rolls back. The constraints
+# ``quantity >= 0`` on both tables stand behind it.
+_MOVE_SQL = f"""
+    WITH moved AS (
+        UPDATE {Offering._meta.db_table} AS o
+           SET quantity = o.quantity + delta.units
+          FROM unnest(%s::bigint[], %s::integer[]) AS delta(id, units)
+         WHERE o.id = delta.id AND o.quantity + delta.units >= 0
+     RETURNING o.id, o.product_id, delta.units
+    ), totals AS (
+        UPDATE {Product._meta.db_table} AS p
+           SET price = t.price, quantity = t.quantity
+          FROM ({
+    _TOTALS_SELECT.format(
+        quantity="(o.quantity + COALESCE(m.units, 0))",
+        offering=Offering._meta.db_table,
+        join="LEFT JOIN moved AS m ON m.id = o.id",
+        product_ids="SELECT product_id FROM moved",
+    )
+}) AS t
+         WHERE p.id = t.product_id
+     RETURNING p.id
+    )
+    SELECT id FROM moved
 """
 
 
-def decrement_stocks(*, quantities: Mapping[int, int]) -> list[int]:
-    """Take each product's units if and only if they are all there, in one statement; return the ids that
-    were short (nothing taken from those rows). Lock the rows first (``lock_products``): the caller rolls
-    back when any is short, so a checkout takes all of its units or none."""
-    ids = sorted(quantities)
+def _move_stock(units: Mapping[int, int]) -> set[int]:
+    ids = sorted(units)
     if not ids:
-        return []
+        return set()
     with connection.cursor() as cursor:
-        cursor.execute(_DECREMENT_SQL, [ids, [int(quantities[pk]) for pk in ids]])
-        taken = {row[0] for row in cursor.fetchall()}
-    return [pk for pk in ids if pk not in taken]
+        cursor.execute(_MOVE_SQL, [ids, [int(units[pk]) for pk in ids]])
+        return {row[0] for row in cursor.fetchall()}
 
 
-def restock(*, quantities: Mapping[int, int]) -> None:
-    """Give units back, in id order (rows should already be locked through ``lock_products``)."""
-    for product_id in sorted(quantities):
-        Product.objects.filter(pk=product_id).update(quantity=F("quantity") + quantities[product_id])
+def decrement_offerings(*, quantities: Mapping[int, int]) -> list[int]:
+    """Take each offering's units if and only if they are all there, and refresh their listings' totals, in
+    one statement; return the offering ids that were short (nothing taken from those rows).
+
+    Lock first (``lock_products`` on the listings, then ``lock_offerings``): the caller rolls back when any
+    is short, so a checkout takes all of its units or none.
+    """
+    wanted = {pk: int(n) for pk, n in quantities.items() if int(n) > 0}
+    taken = _move_stock({pk: -n for pk, n in wanted.items()})
+    return [pk for pk in sorted(wanted) if pk not in taken]
+
+
+def restock_offerings(*, quantities: Mapping[int, int]) -> None:
+    """Give units back to each offering and refresh their listings' totals, in one statement (lock the
+    listings and offerings first, as for ``decrement_offerings``). Offerings deleted since are skipped."""
+    _move_stock({pk: int(n) for pk, n in quantities.items() if int(n) > 0})
 
 
 _REFRESH_TOTALS_SQL = f"""
     UPDATE {Product._meta.db_table} AS p
        SET price = totals.price, quantity = totals.quantity, has_price_range = totals.has_price_range
-      FROM (SELECT product_id,
-                   COALESCE(MIN(price) FILTER (WHERE is_enabled AND quantity > 0),
-                            MIN(price) FILTER (WHERE is_enabled), MIN(price)) AS price,
-                   COALESCE(SUM(quantity) FILTER (WHERE is_enabled), 0) AS quantity,
-                   COALESCE(MIN(price) FILTER (WHERE is_enabled) <> MAX(price) FILTER (WHERE is_enabled),
-                            FALSE) AS has_price_range
-              FROM {Offering._meta.db_table}
-             WHERE product_id = ANY(%s)
-             GROUP BY product_id) AS totals
+      FROM ({
+    _TOTALS_SELECT.format(
+        quantity="o.quantity", offering=Offering._meta.db_table, join="", product_ids="SELECT unnest(%s::bigint[])"
+    )
+}) AS totals
      WHERE p.id = totals.product_id
        AND (p.price, p.quantity, p.has_price_range)
            IS DISTINCT FROM (totals.price, totals.quantity, totals.has_price_range)
@@ -90,6 +164,40 @@ def refresh_listing_totals(*, product_ids: Iterable[int]) -> None:
     if ids:
         with connection.cursor() as cursor:
             cursor.execute(_REFRESH_TOTALS_SQL, [ids])
+
+
+_APPLY_LISTING_EDITS_SQL = f"""
+    UPDATE {Offering._meta.db_table} AS o
+       SET price = p.price, quantity = p.quantity
+      FROM {Product._meta.db_table} AS p
+     WHERE o.product_id = p.id AND p.id = ANY(%s)
+       AND o.option1_id IS NULL AND o.option2_id IS NULL
+       AND (o.price, o.quantity) IS DISTINCT FROM (p.price, p.quantity)
+"""
+
+
+def apply_listing_edits_to_offerings(*, product_ids: Iterable[int]) -> None:
+    """After a seller wrote a listing's own ``price``/``quantity`` (listing form, bulk edit, CSV import), carry
+    them onto the implicit offering of each listing without variations, then refresh every listing's totals
+    (a listing with variations gets its offerings' totals back: its stock is edited per offering).
+
+    Lock the listings first (``lock_products``); a listing that has no offering yet gets its implicit one.
+    """
+    ids = sorted(set(product_ids))
+    if not ids:
+        return
+    create_implicit_offerings(product_ids=ids)
+    with connection.cursor() as cursor:
+        cursor.execute(_APPLY_LISTING_EDITS_SQL, [ids])
+    refresh_listing_totals(product_ids=ids)
+
+
+def set_offerings_sold_out(*, product_ids: Iterable[int]) -> None:
+    """Set every offering of these listings to quantity 0 and their totals with it (lock the listings first)."""
+    ids = sorted(set(product_ids))
+    if ids:
+        Offering.objects.filter(product_id__in=ids).exclude(quantity=0).update(quantity=0)
+        refresh_listing_totals(product_ids=ids)
 
 
 _CREATE_IMPLICIT_SQL = f"""

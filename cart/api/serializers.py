@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from cart.exceptions import MAX_LINE_QUANTITY
 from catalog.api.serializers import ShopSummarySerializer
-from catalog.models import Product
+from catalog.models import PERSONALIZATION_LIMIT, Product
 from etsy.api.fields import MAX_ID, StrictJsonSerializer
 
 _MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -19,7 +19,13 @@ class CartProductSerializer(serializers.ModelSerializer):
 
 
 class CartLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="line_id", help_text="The line's id: what PATCH and DELETE name.")
     product = CartProductSerializer()
+    offering_id = serializers.IntegerField(allow_null=True, help_text="The offering (size, colour...) bought.")
+    options = serializers.CharField(
+        source="options_label", help_text='The chosen options, e.g. "Size: 7, Metal: Silver"; empty for none.'
+    )
+    personalization = serializers.CharField(help_text="Your personalisation text for this line.")
     quantity = serializers.IntegerField()
     unit_price = serializers.DecimalField(**_MONEY)
     line_total = serializers.DecimalField(**_MONEY)
@@ -55,16 +61,44 @@ class CartSerializer(serializers.Serializer):
 
 
 class CartItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The line's id: what PATCH and DELETE name.")
     product_id = serializers.IntegerField()
+    offering_id = serializers.IntegerField()
+    options = serializers.SerializerMethodField(help_text='The chosen options, e.g. "Size: 7, Metal: Silver".')
+    personalization = serializers.CharField()
     quantity = serializers.IntegerField()
     reserved_until = serializers.DateTimeField(
         allow_null=True, help_text="Unique items are held for you until then; null for stocked items."
     )
 
+    def get_options(self, item) -> str:
+        return item.offering.options_label
+
 
 class AddCartItemSerializer(StrictJsonSerializer):
-    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    offering_id = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="The offering to buy (a size, a colour...)."
+    )
+    product_id = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="A listing without variations (its one offering); a listing with variations needs `offering_id`.",
+    )
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY, default=1)
+    personalization = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=PERSONALIZATION_LIMIT,
+        help_text="Your text for a listing that asks for it (its limit applies); leave out otherwise.",
+    )
+
+    def validate(self, attrs):
+        if attrs.get("offering_id") is None and attrs.get("product_id") is None:
+            raise serializers.ValidationError({"offering_id": ["Give offering_id (or product_id)."]})
+        return attrs
 
 
 class SetQuantitySerializer(StrictJsonSerializer):

@@ -1,3 +1,5 @@
+from contextlib import contextmanager
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -6,6 +8,7 @@ from rest_framework.response import Response
 
 from cart import selectors, services
 from cart.api.serializers import AddCartItemSerializer, CartItemSerializer, CartSerializer, SetQuantitySerializer
+from catalog.exceptions import OfferingNotFound, OfferingUnavailable, PersonalizationError
 from etsy.api.schema import error_response
 from etsy.api.views import ApiView
 
@@ -13,11 +16,31 @@ _CONFLICTS = error_response(
     "`item_reserved` (another buyer holds it: `extra.reserved_until`), `insufficient_stock` "
     "(`extra.available`, `extra.requested`) or `already_in_cart` (a one-of-a-kind item is there already)."
 )
-_NOT_IN_CART = "That listing is not in your cart."
+_NOT_IN_CART = "That line is not in your cart."
+_CHOICE_ERRORS = (
+    "Invalid input (`invalid`; `invalid_quantity`: 1 to 10,000 units a line), or a choice that cannot be bought, "
+    "with `fields`: `offering_not_found` (another listing's offering, no such offering, or `product_id` of a "
+    "listing with variations), `offering_unavailable` (switched off), `personalization_required`, "
+    "`personalization_too_long`, `personalization_not_accepted`."
+)
 
 
-def _in_cart(user, product_id: int) -> bool:
-    return selectors.has_cart_line(user=user, product_id=product_id)
+def _in_cart(user, line_id: int) -> bool:
+    return selectors.has_cart_line(user=user, line_id=line_id)
+
+
+@contextmanager
+def _choice_fields(*, product_given: bool):
+    """Name the request field a refused choice is about (the handler answers 400 with ``fields``)."""
+    try:
+        yield
+    except (OfferingNotFound, OfferingUnavailable) as exc:
+        field = "product_id" if product_given and not exc.extra.get("needs_offering") else "offering_id"
+        exc.extra["fields"] = {field: [exc.message]}
+        raise
+    except PersonalizationError as exc:
+        exc.extra["fields"] = {"personalization": [exc.message]}
+        raise
 
 
 class CartApi(ApiView):
@@ -37,7 +60,7 @@ class CartItemListApi(ApiView):
         request=AddCartItemSerializer,
         responses={
             201: CartItemSerializer,
-            400: error_response("Invalid input (`invalid`; `invalid_quantity`: 1 to 10,000 units a line)."),
+            400: error_response(_CHOICE_ERRORS),
             404: error_response("No such listing, or it cannot be bought (`product_not_found`)."),
             409: _CONFLICTS,
         },
@@ -45,7 +68,9 @@ class CartItemListApi(ApiView):
     def post(self, request):
         serializer = AddCartItemSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        item = services.add_item(user=request.user, **serializer.validated_data)
+        data = serializer.validated_data
+        with _choice_fields(product_given=data.get("offering_id") is None):
+            item = services.add_item(user=request.user, **data)
         return Response(CartItemSerializer(item).data, status=status.HTTP_201_CREATED)
 
 
@@ -63,17 +88,17 @@ class CartItemApi(ApiView):
             409: _CONFLICTS,
         },
     )
-    def patch(self, request, product_id: int):
+    def patch(self, request, line_id: int):
         serializer = SetQuantitySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         if "quantity" not in serializer.validated_data:  # a partial update that changes nothing
-            item = selectors.get_cart_line(user=request.user, product_id=product_id)
+            item = selectors.get_cart_line(user=request.user, line_id=line_id)
             if item is None:
                 raise NotFound(_NOT_IN_CART)
             return Response(CartItemSerializer(item).data)
-        if not _in_cart(request.user, product_id):
+        if not _in_cart(request.user, line_id):
             raise NotFound(_NOT_IN_CART)
-        item = services.set_quantity(user=request.user, product_id=product_id, **serializer.validated_data)
+        item = services.set_quantity(user=request.user, line_id=line_id, **serializer.validated_data)
         if item is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(CartItemSerializer(item).data)
@@ -83,8 +108,8 @@ class CartItemApi(ApiView):
         summary="Remove a line (releases your hold)",
         responses={204: None, 404: error_response("Not in your cart.")},
     )
-    def delete(self, request, product_id: int):
-        if not _in_cart(request.user, product_id):
+    def delete(self, request, line_id: int):
+        if not _in_cart(request.user, line_id):
             raise NotFound(_NOT_IN_CART)
-        services.remove_item(user=request.user, product_id=product_id)
+        services.remove_item(user=request.user, line_id=line_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

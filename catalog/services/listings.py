@@ -18,7 +18,7 @@ from django.utils.text import slugify
 
 from catalog.models import Category, Product, ProductImage
 from catalog.signals import products_changed
-from catalog.stock import lock_products
+from catalog.stock import apply_listing_edits_to_offerings, lock_products, set_offerings_sold_out
 from etsy import images
 from etsy.exceptions import DomainError
 
@@ -127,8 +127,18 @@ def save_product(*, product: Product) -> Product:
     )
     product.tags = normalize_tags(product.tags or [])
     product.slug = slug_for(product.title)
+    if product.pk is not None:
+        lock_products(product_ids=[product.pk])
     product.save()
+    _carry_stock_to_offerings(product)
     return product
+
+
+def _carry_stock_to_offerings(product: Product) -> None:
+    """The offering is the stock truth: a price or quantity written on the listing goes to its implicit
+    offering (a listing with variations keeps its offerings' totals)."""
+    apply_listing_edits_to_offerings(product_ids=[product.pk])
+    product.price, product.quantity = Product.objects.values_list("price", "quantity").get(pk=product.pk)
 
 
 @transaction.atomic
@@ -145,7 +155,10 @@ def update_product(*, product: Product, **fields) -> Product:
         product.slug = slug_for(fields["title"])
     for key, value in fields.items():
         setattr(product, key, value)
+    lock_products(product_ids=[product.pk])
     product.save()
+    if {"price", "quantity"} & set(fields):
+        _carry_stock_to_offerings(product)
     return product
 
 
@@ -228,7 +241,9 @@ def _scoped_ids(shop, product_ids: Iterable[int]) -> list[int]:
 def mark_sold_out(*, shop, product_ids: Iterable[int]) -> int:
     """Set quantity 0 on the given listings of ``shop`` (None: any shop, for marketplace admins)."""
     ids = _scoped_ids(shop, product_ids)
-    count = Product.objects.filter(pk__in=ids).update(quantity=0)
+    lock_products(product_ids=ids)
+    count = len(ids)
+    set_offerings_sold_out(product_ids=ids)
     send_products_changed_on_commit(product_ids=ids, reason="stock")
     return count
 

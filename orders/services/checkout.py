@@ -38,9 +38,9 @@ from django.utils import timezone
 from cart.exceptions import CartChanged, ItemReserved
 from cart.models import CartItem
 from cart.selectors import cart_version, list_cart_lines_for_checkout
-from cart.services import remove_items, remove_lines_by_id, reservation_deadline
+from cart.services import remove_lines, remove_lines_by_id, reservation_deadline
 from catalog.signals import products_changed
-from catalog.stock import decrement_stocks, lock_products, restock, set_lock_timeout
+from catalog.stock import decrement_offerings, lock_offerings, lock_products, restock_offerings, set_lock_timeout
 from etsy import cache, metrics, outbox
 from etsy.outbox import selectors as outbox_selectors
 from orders import delivery, events, payments, selectors
@@ -111,12 +111,17 @@ def _conflict(exc):
     return exc
 
 
-def _refuse_unbuyable_lines(*, buyer_id: int, lines: list[CartItem], products: dict, now) -> None:
-    """Raise ItemReserved or ItemUnavailable for the first kind of problem found among the lines."""
+def _refuse_unbuyable_lines(*, buyer_id: int, lines: list[CartItem], products: dict, offerings: dict, now) -> None:
+    """Raise ItemReserved or ItemUnavailable for the first kind of problem found among the lines.
+
+    Per offering: another buyer's live hold on it, or the listing withdrawn, the offering switched off or
+    deleted, or fewer units than the buyer's lines of it ask for (two engravings of one size add up).
+    ItemUnavailable's ``extra["line_ids"]`` names the lines to take out of the cart.
+    """
     holds = (
-        CartItem.objects.filter(product_id__in=[line.product_id for line in lines], reserved_until__gt=now)
+        CartItem.objects.filter(offering_id__in=[line.offering_id for line in lines], reserved_until__gt=now)
         .exclude(user_id=buyer_id)
-        .order_by("product_id", "-reserved_until")
+        .order_by("offering_id", "-reserved_until")
     )
     held = {}
     for hold in holds:
@@ -132,13 +137,38 @@ def _refuse_unbuyable_lines(*, buyer_id: int, lines: list[CartItem], products: d
                 }
             )
         )
+    wanted: dict[int, int] = defaultdict(int)
+    for line in lines:
+        wanted[line.offering_id] += line.quantity
     gone = [
-        products[line.product_id]
+        line
         for line in lines
-        if not products[line.product_id].is_listed_for(buyer_id) or products[line.product_id].quantity < line.quantity
+        if not products[line.product_id].is_listed_for(buyer_id)
+        or _unsellable(offerings.get(line.offering_id), wanted[line.offering_id])
     ]
     if gone:
-        raise _conflict(ItemUnavailable(extra={"products": [{"id": p.pk, "title": p.title} for p in gone]}))
+        raise _conflict(_unavailable(gone, products, offerings))
+
+
+def _unsellable(offering, wanted: int) -> bool:
+    return offering is None or not offering.is_enabled or offering.quantity < wanted
+
+
+def _unavailable(lines: list[CartItem], products: dict, offerings: dict) -> ItemUnavailable:
+    """ItemUnavailable naming the listings (``products``: id, title, options) and the lines (``line_ids``)."""
+    shown = {}
+    for line in lines:
+        offering = offerings.get(line.offering_id)
+        shown.setdefault(
+            (line.product_id, line.offering_id),
+            {
+                "id": line.product_id,
+                "title": products[line.product_id].title,
+                "offering_id": line.offering_id,
+                "options": offering.options_label if offering is not None else "",
+            },
+        )
+    return ItemUnavailable(extra={"products": list(shown.values()), "line_ids": [line.pk for line in lines]})
 
 
 def _frozen_fees(subtotal: Decimal, shipping: Decimal) -> dict:
@@ -165,15 +195,17 @@ def _create_orders(
     """
     with transaction.atomic():
         set_lock_timeout(settings.CHECKOUT_LOCK_TIMEOUT_MS)
+        # catalog.stock's lock order: the listings, then their offerings, each in id order.
         products = lock_products(product_ids=expected_ids)
         now = timezone.now()
         # Re-read under the locks: a parallel checkout of this buyer may have emptied the cart.
-        lines = list(CartItem.objects.filter(user=buyer).order_by("product_id"))
+        lines = list(CartItem.objects.filter(user=buyer).order_by("product_id", "offering_id", "id"))
         if not lines:
             raise CartEmpty()
         if any(line.product_id not in products for line in lines):
             raise CartChanged()
-        _refuse_unbuyable_lines(buyer_id=buyer.pk, lines=lines, products=products, now=now)
+        offerings = lock_offerings(offering_ids=[line.offering_id for line in lines])
+        _refuse_unbuyable_lines(buyer_id=buyer.pk, lines=lines, products=products, offerings=offerings, now=now)
 
         by_shop: dict[int, list[CartItem]] = defaultdict(list)
         for line in lines:
@@ -186,7 +218,7 @@ def _create_orders(
                 processing_days=shop.processing_days,
                 international=delivery.is_international(shop_country=shop.country, ship_country=address.country),
             )
-            subtotal = sum((products[ln.product_id].price * ln.quantity for ln in shop_lines), Decimal("0.00"))
+            subtotal = sum((offerings[ln.offering_id].price * ln.quantity for ln in shop_lines), Decimal("0.00"))
             shipping = shop.shipping_for(item_count=sum(ln.quantity for ln in shop_lines), subtotal=subtotal)
             shop_totals[shop_id] = (subtotal, shipping)
         total = sum((s + sh for s, sh in shop_totals.values()), Decimal("0.00"))
@@ -194,7 +226,7 @@ def _create_orders(
         if expected_total is not None and expected_total != total:
             raise CartTotalChanged(extra={"expected_total": str(expected_total), "total": str(total)})
         if expected_version is not None:
-            seen = [(ln.product_id, ln.quantity, products[ln.product_id].price) for ln in lines]
+            seen = [(ln.offering_id, ln.personalization, ln.quantity, offerings[ln.offering_id].price) for ln in lines]
             if expected_version != cart_version(seen, total):
                 raise CartChanged(extra={"total": str(total)})
 
@@ -228,8 +260,12 @@ def _create_orders(
             OrderItem(
                 order=order,
                 product=products[line.product_id],
+                offering=offerings[line.offering_id],
                 title_at_purchase=products[line.product_id].title,
-                price_at_purchase=products[line.product_id].price,
+                options_at_purchase=offerings[line.offering_id].options_label,
+                sku_at_purchase=offerings[line.offering_id].sku,
+                personalization=line.personalization,
+                price_at_purchase=offerings[line.offering_id].price,
                 quantity=line.quantity,
             )
             for order in orders
@@ -248,10 +284,13 @@ def _create_orders(
         shop_services.lock_shops(shop_ids=by_shop)
         # One conditional UPDATE for every line (rows already locked in id order); the rows it could not take
         # from come back, so nothing is sold short.
-        short = decrement_stocks(quantities={line.product_id: line.quantity for line in lines})
+        # Per offering, with the listings' totals in the same statement.
+        taking: dict[int, int] = defaultdict(int)
+        for line in lines:
+            taking[line.offering_id] += line.quantity
+        short = set(decrement_offerings(quantities=taking))
         if short:
-            gone = [products[pk] for pk in short]
-            raise _conflict(ItemUnavailable(extra={"products": [{"id": p.pk, "title": p.title} for p in gone]}))
+            raise _conflict(_unavailable([ln for ln in lines if ln.offering_id in short], products, offerings))
         remove_lines_by_id(user_id=buyer.pk, line_ids=[line.pk for line in lines], product_ids=sorted(products))
         transaction.on_commit(partial(_send_products_changed, sorted(products)))
     return checkout, orders
@@ -344,7 +383,11 @@ def _place_order(
         raise CartEmpty()
     try:
         _refuse_unbuyable_lines(
-            buyer_id=buyer.pk, lines=lines, products={ln.product_id: ln.product for ln in lines}, now=timezone.now()
+            buyer_id=buyer.pk,
+            lines=lines,
+            products={ln.product_id: ln.product for ln in lines},
+            offerings={ln.offering_id: ln.offering for ln in lines},
+            now=timezone.now(),
         )
     except ItemUnavailable as exc:
         _remove_unbuyable_lines(buyer=buyer, exc=exc)
@@ -395,8 +438,7 @@ def _remove_unbuyable_lines(*, buyer, exc: ItemUnavailable) -> None:
 
     The buyer is told which (``exc.extra["products"]``) and can place the rest at once.
     """
-    product_ids = [p["id"] for p in exc.extra.get("products") or []]
-    remove_items(user=buyer, product_ids=product_ids)
+    remove_lines(user=buyer, line_ids=exc.extra.pop("line_ids", None) or [])
     exc.extra["removed"] = True
 
 
@@ -603,32 +645,38 @@ def _cancel_orders(*, orders: list[Order], restore_cart_for: int | None) -> None
     """
     if not orders:
         return
-    quantities: dict[int, int] = defaultdict(int)
+    quantities: dict[int, int] = defaultdict(int)  # per offering
+    product_ids: set[int] = set()
+    restore: dict[tuple[int, int, str], int] = defaultdict(int)  # (listing, offering, text) -> units
     sold_by_shop: dict[int, int] = defaultdict(int)
     for order in orders:
         for item in order.items.all():
-            if item.product_id is not None:
-                quantities[item.product_id] += item.quantity
+            if item.product_id is not None and item.offering_id is not None:
+                quantities[item.offering_id] += item.quantity
+                product_ids.add(item.product_id)
+                restore[(item.product_id, item.offering_id, item.personalization)] += item.quantity
             if order.status == Order.Status.PAID:  # only paid orders were counted as sales
                 sold_by_shop[order.shop_id] += item.quantity
-    products = lock_products(product_ids=quantities)
+    products = lock_products(product_ids=product_ids)  # catalog.stock's order: listings, then offerings
+    offerings = lock_offerings(offering_ids=quantities)
     _count_sales(sold_by_shop, sign=-1)  # shops before stock (no deadlock with checkouts)
-    restock(quantities=quantities)
+    restock_offerings(quantities=quantities)
     now = timezone.now()
     Order.objects.filter(pk__in=[o.pk for o in orders]).update(
         status=Order.Status.CANCELLED, cancelled_at=now, updated_at=now
     )
     if restore_cart_for is not None:
-        for product_id in sorted(quantities):
-            product = products.get(product_id)
-            if product is None:
+        for (product_id, offering_id, text), units in sorted(restore.items()):
+            if product_id not in products or offering_id not in offerings:
                 continue
-            restocked = product.quantity + quantities[product_id]
+            restocked = offerings[offering_id].quantity + quantities[offering_id]
             CartItem.objects.update_or_create(
                 user_id=restore_cart_for,
-                product_id=product_id,
+                offering_id=offering_id,
+                personalization=text,
                 defaults={
-                    "quantity": quantities[product_id],
+                    "product_id": product_id,
+                    "quantity": units,
                     "reserved_until": reservation_deadline(now=now) if restocked == 1 else None,
                 },
             )
@@ -638,7 +686,7 @@ def _cancel_orders(*, orders: list[Order], restore_cart_for: int | None) -> None
         relay=False,
     )
     outbox.relay_on_commit(_outbox_ids_for([o.pk for o in orders]) + [r.pk for r in refunds])
-    transaction.on_commit(partial(_send_products_changed, sorted(quantities)))
+    transaction.on_commit(partial(_send_products_changed, sorted(product_ids)))
 
 
 def resolve_checkout_payment(*, checkout_id) -> str:
@@ -730,5 +778,9 @@ def fingerprint_checkout(*, buyer, payload: dict) -> str:
     """Return the idempotency fingerprint of a checkout request: its payload and the buyer's cart now."""
     from etsy.idempotency import fingerprint
 
-    lines = list(CartItem.objects.filter(user=buyer).order_by("product_id").values_list("product_id", "quantity"))
+    lines = list(
+        CartItem.objects.filter(user=buyer)
+        .order_by("product_id", "offering_id", "id")
+        .values_list("offering_id", "personalization", "quantity")
+    )
     return fingerprint({"payload": payload, "cart": lines})

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from catalog.signals import products_changed
-from catalog.stock import lock_products, restock
+from catalog.stock import lock_offerings, lock_products, restock_offerings
 from etsy import outbox
 from etsy.emails import send_templated_email
 from orders import payments as provider_calls
@@ -94,13 +94,17 @@ def refund_order(*, order: Order, amount: Decimal | None = None, restock_items: 
 
 
 def _restock(order: Order) -> None:
+    """Give the order's units back to the offerings they were sold from (lines whose offering is gone: none)."""
     quantities: dict[int, int] = {}
+    product_ids: set[int] = set()
     for item in order.items.all():
-        if item.product_id is not None:
-            quantities[item.product_id] = quantities.get(item.product_id, 0) + item.quantity
-    lock_products(product_ids=quantities)
-    restock(quantities=quantities)
-    transaction.on_commit(partial(_send_products_changed, sorted(quantities)))
+        if item.offering_id is not None and item.product_id is not None:
+            quantities[item.offering_id] = quantities.get(item.offering_id, 0) + item.quantity
+            product_ids.add(item.product_id)
+    lock_products(product_ids=product_ids)  # listings, then their offerings: catalog.stock's lock order
+    lock_offerings(offering_ids=quantities)
+    restock_offerings(quantities=quantities)
+    transaction.on_commit(partial(_send_products_changed, sorted(product_ids)))
 
 
 def _send_products_changed(product_ids: list[int]) -> None:

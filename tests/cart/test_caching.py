@@ -13,11 +13,12 @@ from cart import caching, services
 from cart.models import CartItem
 from cart.selectors import count_cart_items, get_cart_summary
 from catalog.models import Product
+from catalog.services.listings import update_product
 from etsy import cache
 from orders import payments
 from orders.services.checkout import ShippingAddress, place_order
 from tests.cart.factories import CartItemFactory
-from tests.catalog.factories import ProductFactory
+from tests.catalog.factories import ProductFactory, set_listing_stock
 from tests.shops.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
@@ -112,13 +113,13 @@ def test_every_way_of_removing_a_line_updates_the_cached_cart(how, buyer, shop, 
     keep, gone = ProductFactory(shop=shop, quantity=4), ProductFactory(shop=shop, quantity=4)
     with django_capture_on_commit_callbacks(execute=True):
         services.add_item(user=buyer, product_id=keep.pk)
-        services.add_item(user=buyer, product_id=gone.pk)
+        line = services.add_item(user=buyer, product_id=gone.pk)
     get_cart_summary(user=buyer)  # warm every cache the page uses
     with django_capture_on_commit_callbacks(execute=True):
         if how == "remove":
-            services.remove_item(user=buyer, product_id=gone.pk)
+            services.remove_item(user=buyer, line_id=line.pk)
         elif how == "set_zero":
-            services.set_quantity(user=buyer, product_id=gone.pk, quantity=0)
+            services.set_quantity(user=buyer, line_id=line.pk, quantity=0)
         elif how == "clear":
             services.clear_cart(user=buyer)
         elif how == "queryset_delete":  # how checkout takes bought lines out
@@ -167,15 +168,14 @@ def test_cached_cart_shows_price_stock_shipping_and_holds_changed_elsewhere(
     assert first.groups[0].subtotal == Decimal("30.00") and first.groups[0].shipping == Decimal("6.00")
 
     with django_capture_on_commit_callbacks(execute=True):
-        stocked.price = Decimal("12.50")
-        stocked.save()
+        update_product(product=stocked, price=Decimal("12.50"))  # the seller's edit reaches the offering
         shop.shipping_base = Decimal("7.00")
         shop.save()
     group = get_cart_summary(user=buyer).groups[0]
     assert (group.subtotal, group.shipping) == (Decimal("37.50"), Decimal("9.00"))
 
     with django_capture_on_commit_callbacks(execute=True):
-        Product.objects.filter(pk=stocked.pk).update(quantity=2)  # sold elsewhere, as checkout does it
+        set_listing_stock(stocked, quantity=2)  # sold elsewhere, as checkout does it
         from catalog.signals import products_changed
 
         products_changed.send(sender=Product, product_ids=[stocked.pk], reason="stock")
@@ -229,10 +229,15 @@ def test_concurrent_changes_of_one_cart_leave_the_cache_equal_to_the_database():
         @in_thread_db
         def change(i, round_number=round_number):
             barrier.wait()
+            line = CartItem.objects.filter(user=buyer, product=products[i]).first()
+            quantity = 1 + (i + round_number) % 4
             if (i + round_number) % 3 == 0:
-                services.remove_item(user=buyer, product_id=products[i].pk)
+                if line is not None:
+                    services.remove_item(user=buyer, line_id=line.pk)
+            elif line is not None:
+                services.set_quantity(user=buyer, line_id=line.pk, quantity=quantity)
             else:
-                services.set_quantity(user=buyer, product_id=products[i].pk, quantity=1 + (i + round_number) % 4)
+                services.add_item(user=buyer, product_id=products[i].pk, quantity=quantity)
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(change, range(8)))

@@ -17,4 +17,4 @@ def test_logging_in_merges_the_guest_cart(client, buyer, shop):
 
     item = CartItem.objects.get(user=buyer)
     assert (item.product_id, item.quantity) == (product.pk, 2)
-    assert services.get_guest_lines(session=client.session) == {}
+    assert services.get_guest_lines(session=client.session) == []

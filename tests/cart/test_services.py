@@ -44,7 +44,8 @@ def test_add_item_rejects_more_than_stock(buyer, shop):
     product = ProductFactory(shop=shop, quantity=3)
     with pytest.raises(InsufficientStock) as exc:
         services.add_item(user=buyer, product_id=product.pk, quantity=4)
-    assert exc.value.extra == {"product_id": product.pk, "available": 3, "requested": 4}
+    offering_id = product.offerings.get().pk
+    assert exc.value.extra == {"product_id": product.pk, "offering_id": offering_id, "available": 3, "requested": 4}
     assert not CartItem.objects.exists()
 
 
@@ -81,17 +82,17 @@ def test_expired_hold_is_no_hold_even_before_cleanup(buyer, other_buyer, product
 
 def test_set_quantity_updates_and_zero_removes(buyer, shop):
     product = ProductFactory(shop=shop, quantity=4)
-    services.add_item(user=buyer, product_id=product.pk)
-    assert services.set_quantity(user=buyer, product_id=product.pk, quantity=4).quantity == 4
+    line = services.add_item(user=buyer, product_id=product.pk)
+    assert services.set_quantity(user=buyer, line_id=line.pk, quantity=4).quantity == 4
     with pytest.raises(InsufficientStock):
-        services.set_quantity(user=buyer, product_id=product.pk, quantity=5)
-    assert services.set_quantity(user=buyer, product_id=product.pk, quantity=0) is None
+        services.set_quantity(user=buyer, line_id=line.pk, quantity=5)
+    assert services.set_quantity(user=buyer, line_id=line.pk, quantity=0) is None
     assert not CartItem.objects.exists()
 
 
 def test_set_quantity_renews_own_expired_hold(buyer, product):
-    CartItemFactory(user=buyer, product=product, reserved_until=timezone.now() - timedelta(minutes=1))
-    item = services.set_quantity(user=buyer, product_id=product.pk, quantity=1)
+    line = CartItemFactory(user=buyer, product=product, reserved_until=timezone.now() - timedelta(minutes=1))
+    item = services.set_quantity(user=buyer, line_id=line.pk, quantity=1)
     assert item.reserved_until > timezone.now() + timedelta(minutes=14)
 
 
@@ -99,9 +100,9 @@ def test_remove_items_only_touches_own_cart(buyer, other_buyer, shop):
     a, b = ProductFactory(shop=shop, quantity=3), ProductFactory(shop=shop, quantity=3)
     services.add_item(user=buyer, product_id=a.pk)
     services.add_item(user=buyer, product_id=b.pk)
-    services.add_item(user=other_buyer, product_id=a.pk)
+    theirs = services.add_item(user=other_buyer, product_id=a.pk)
     assert services.remove_items(user=buyer, product_ids=[a.pk, b.pk, "junk"]) == 2
-    services.remove_item(user=buyer, product_id=a.pk)  # already gone: no error
+    services.remove_item(user=buyer, line_id=theirs.pk)  # not the buyer's: nothing happens, no error
     assert list(CartItem.objects.values_list("user_id", flat=True)) == [other_buyer.pk]
 
 
@@ -114,16 +115,17 @@ def _session():
 def test_guest_cart_adds_merges_and_respects_holds(other_buyer, shop, product):
     session = _session()
     multi = ProductFactory(shop=shop, quantity=3, price=Decimal("5.00"))
-    assert services.add_guest_item(session=session, product_id=multi.pk) == 1
-    assert services.add_guest_item(session=session, product_id=multi.pk, quantity=2) == 3
+    line = services.add_guest_item(session=session, product_id=multi.pk)
+    assert line.quantity == 1
+    assert services.add_guest_item(session=session, product_id=multi.pk, quantity=2) == line._replace(quantity=3)
     with pytest.raises(InsufficientStock):
         services.add_guest_item(session=session, product_id=multi.pk)
     services.add_item(user=other_buyer, product_id=product.pk)
     with pytest.raises(ItemReserved):
         services.add_guest_item(session=session, product_id=product.pk)
-    assert services.set_guest_quantity(session=session, product_id=multi.pk, quantity=1) == 1
-    services.remove_guest_item(session=session, product_id=multi.pk)
-    assert services.get_guest_lines(session=session) == {}
+    assert services.set_guest_quantity(session=session, line_id=line.id, quantity=1) == 1
+    services.remove_guest_item(session=session, line_id=line.id)
+    assert services.get_guest_lines(session=session) == []
 
 
 def test_merge_guest_cart_moves_lines_takes_holds_and_reports_skips(buyer, other_buyer, shop):
@@ -144,21 +146,22 @@ def test_merge_guest_cart_moves_lines_takes_holds_and_reports_skips(buyer, other
     assert lines[multi.pk].quantity == 3  # 2 + 2 capped at stock
     assert taken.pk not in lines
     assert skipped == [{"product_id": taken.pk, "code": "item_reserved", "message": ItemReserved.default_message}]
-    assert services.get_guest_lines(session=session) == {}
+    assert services.get_guest_lines(session=session) == []
 
 
 def test_adding_a_unique_item_already_in_the_cart_says_so_for_buyers_and_guests(buyer, product):
     services.add_item(user=buyer, product_id=product.pk)
     with pytest.raises(AlreadyInCart) as exc:
         services.add_item(user=buyer, product_id=product.pk)
-    assert exc.value.extra == {"product_id": product.pk}
+    assert exc.value.extra == {"product_id": product.pk, "offering_id": product.offerings.get().pk}
     assert CartItem.objects.get(user=buyer, product=product).quantity == 1
     session = _session()
     other = ProductFactory(shop=product.shop, quantity=1)
-    assert services.add_guest_item(session=session, product_id=other.pk) == 1
+    line = services.add_guest_item(session=session, product_id=other.pk)
     with pytest.raises(AlreadyInCart):
         services.add_guest_item(session=session, product_id=other.pk)
-    assert services.get_guest_lines(session=session) == {other.pk: 1}
+    assert services.get_guest_lines(session=session) == [line]
+    assert (line.product_id, line.offering_id, line.quantity) == (other.pk, other.offerings.get().pk, 1)
 
 
 def test_expired_hold_sweep_remembers_what_left_each_cart_and_spares_renewed_holds(buyer, other_buyer, shop):
