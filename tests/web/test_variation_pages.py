@@ -184,3 +184,98 @@ def test_product_page_with_variations_keeps_the_product_page_query_budget(client
         assert client.get(url).status_code == 200
     with django_assert_max_num_queries(0):  # the choice line reads the cached listing and choices
         assert _choice(client, product, offerings[("7", "Gold")]).status_code == 200
+
+
+# --- adding a choice to the cart (no JavaScript: the selects and a form post) -------------------------
+
+
+def _post_choice(client, product, offering, *, text="", htmx=False, **extra):
+    data = {"product": product.pk, "options": _option_ids(offering), "personalization": text, "quantity": 1, **extra}
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(f"/cart/add/{product.pk}/", data, headers=headers)
+
+
+@pytest.mark.parametrize("signed_in", [True, False], ids=["signed-in", "guest"])
+def test_a_chosen_combination_with_initials_goes_to_the_cart_and_shows_there(client, ring, buyer, signed_in):
+    from cart.models import CartItem
+
+    product, offerings = ring
+    if signed_in:
+        client.force_login(buyer)
+    response = _post_choice(client, product, offerings[("7", "Gold")], text="A.B")
+    assert response.status_code == 302 and response["Location"] == "/cart/"
+    _post_choice(client, product, offerings[("6", "Gold")], text="C.D")  # a second size: a line of its own
+    if signed_in:
+        lines = {(line.offering_id, line.personalization) for line in CartItem.objects.filter(user=buyer)}
+        assert lines == {(offerings[("7", "Gold")].pk, "A.B"), (offerings[("6", "Gold")].pk, "C.D")}
+    html = client.get("/cart/").content.decode()
+    assert html.count('<li class="cart-line') == 2
+    assert '<span class="line-options">Size: 7, Metal: Gold</span>' in html
+    assert '<span class="line-personalization">Personalization: <q>A.B</q></span>' in html
+    assert "Size: 6, Metal: Gold" in html and "<q>C.D</q>" in html
+    assert "Remove<span class=\"visually-hidden\"> Stacking ring (Size: 7, Metal: Gold)</span>" in html
+
+
+@pytest.mark.parametrize(
+    ("combination", "reason"),
+    [(("8", "Gold"), "sold out"), (("6", "Silver"), "switched off")],
+)
+def test_an_unavailable_combination_is_refused_beside_the_selects_keeping_the_choice_and_text(
+    client, ring, buyer, combination, reason
+):
+    from cart.models import CartItem
+
+    product, offerings = ring
+    client.force_login(buyer)
+    offering = offerings[combination]
+    response = _post_choice(client, product, offering, text="A.B")
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert re.search(r'<p class="message message-error field-error" id="choice-error" role="alert">[^<]*' + reason, html)
+    assert 'aria-invalid="true" aria-describedby="choice-error"' in html
+    assert f'<option value="{offering.option1_id}" selected>' in html
+    assert f'<option value="{offering.option2_id}" selected>' in html
+    assert ">A.B</textarea>" in html  # the buyer's text is kept
+    assert "<h1" in html and "Stacking ring" in html  # the whole page, not a fragment
+    assert not CartItem.objects.filter(user=buyer).exists()
+
+
+def test_a_combination_that_does_not_exist_is_refused_as_such(client, ring, catalog):
+    product, offerings = ring
+    foreign = add_variations(
+        ProductFactory(shop=catalog["shop_b"], category=catalog["art"], slug="other"), {"Size": ["6"]}
+    )[("6",)]
+    data = {"options": [offerings[("7", "Gold")].option1_id, foreign.option1_id], "personalization": "A"}
+    response = client.post(f"/cart/add/{product.pk}/", data)
+    assert response.status_code == 400
+    assert 'id="choice-error" role="alert">' in response.content.decode()
+    response = client.post(f"/cart/add/{product.pk}/", {"options": ["x"], "personalization": "A"})
+    assert response.status_code == 400 and 'id="choice-error"' in response.content.decode()
+    assert client.get("/cart/").content.decode().count('<li class="cart-line') == 0
+
+
+def test_missing_required_personalisation_is_refused_beside_the_text_box(client, ring, buyer):
+    from cart.models import CartItem
+
+    product, offerings = ring
+    client.force_login(buyer)
+    offering = offerings[("7", "Silver")]
+    response = _post_choice(client, product, offering, text="   ")
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert '<p class="field-error" id="personalization-error" role="alert">' in html
+    assert 'personalization-limit personalization-error" aria-invalid="true"' in html
+    assert f'<option value="{offering.option1_id}" selected>7</option>' in html  # the choice is kept
+    too_long = _post_choice(client, product, offering, text="ABCD").content.decode()
+    assert 'id="personalization-error" role="alert">' in too_long and ">ABCD</textarea>" in too_long
+    assert not CartItem.objects.filter(user=buyer).exists()
+
+
+def test_with_htmx_a_refusal_answers_the_buy_box_with_the_reason(client, ring):
+    product, offerings = ring
+    response = _post_choice(client, product, offerings[("8", "Gold")], text="A.B", htmx=True)
+    html = response.content.decode()
+    assert response.status_code == 200  # htmx swaps it in
+    assert html.startswith('<div class="buy-box" id="buy-box">') and 'id="choice-error" role="alert"' in html
+    ok = _post_choice(client, product, offerings[("7", "Gold")], text="A.B", htmx=True).content.decode()
+    assert "Added to your cart." in ok and 'hx-swap-oob="true">1</span>' in ok
