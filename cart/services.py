@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from cart.caching import (
@@ -40,7 +40,7 @@ from cart.models import CartItem, EndedHold
 from catalog import selectors as catalog_selectors
 from catalog.exceptions import OfferingNotFound, OfferingUnavailable, PersonalizationError, ProductNotFound
 from catalog.models import Offering, Product
-from catalog.stock import lock_listing_of_offering, lock_products
+from catalog.stock import lock_offering_with_listing
 from etsy import cache, metrics
 from etsy.exceptions import DomainError
 
@@ -73,56 +73,55 @@ def _as_int(value: Any, error: type[DomainError], **extra) -> int:
         raise error(extra=extra) from None
 
 
-def _resolve_offering(
-    *, product: Product, offering_id: Any, user_id: int | None, option_ids: Sequence[Any] | None = None
-) -> Offering:
-    """The listing's offering the buyer names: ``offering_id``, else the one of the chosen ``option_ids`` (one
-    per variation property), else the implicit one of a plain listing.
-
-    Sold-out offerings resolve (the stock check says how many are left); switched-off ones do not.
-    """
-    if not product.is_listed_for(user_id):  # a custom piece only for the buyer it is reserved for
-        raise ProductNotFound()
+def _choice(*, offering_id: Any, product_id: Any, option_ids: Sequence[Any] | None) -> QuerySet[Offering]:
+    """The offerings (at most one) the buyer names: ``offering_id`` (of ``product_id`` when given), else the
+    one of the chosen ``option_ids`` (one per variation property), else a plain listing's implicit one."""
     if offering_id is not None:
-        offering = catalog_selectors.get_offering(offering_id=offering_id, product_id=product.pk, include_sold_out=True)
-    elif option_ids:
-        offering = catalog_selectors.get_offering_for_choice(
-            product_id=product.pk, option_ids=option_ids, include_sold_out=True
+        offerings = Offering.objects.select_related("option1__variation", "option2__variation").filter(
+            pk=_as_int(offering_id, OfferingNotFound, product_id=product_id)
         )
-    else:
-        try:
-            offering = catalog_selectors.get_offering_for_choice(product_id=product.pk, include_sold_out=True)
-        except OfferingNotFound:
-            raise OfferingNotFound(
-                "This item comes in several choices: choose one (offering_id).",
-                extra={"product_id": product.pk, "needs_offering": True},
-            ) from None
-    offering.product = product
-    return offering
+        return offerings if product_id is None else offerings.filter(product_id=_as_id(product_id))
+    product_id = _as_int(product_id, ProductNotFound)
+    return catalog_selectors.list_offerings_for_choice(product_id=product_id, option_ids=option_ids or ())
+
+
+def _refuse_choice(*, offering_id: Any, product_id: Any, option_ids: Sequence[Any] | None) -> None:
+    """Say why a choice named nothing (the error path only: one more read)."""
+    if offering_id is not None:
+        raise OfferingNotFound("That choice does not exist for this item.", extra={"product_id": product_id})
+    if not Product.objects.filter(pk=_as_id(product_id)).exists():
+        raise ProductNotFound()
+    if option_ids:
+        raise OfferingNotFound(extra={"product_id": _as_id(product_id)})
+    raise OfferingNotFound(
+        "This item comes in several choices: choose one (offering_id).",
+        extra={"product_id": _as_id(product_id), "needs_offering": True},
+    )
+
+
+def _checked(offering: Offering | None, *, user_id: int | None, **choice) -> Offering:
+    """The named offering, if its listing is listed for this buyer and the offering switched on.
+
+    Sold-out offerings pass (the stock check says how many are left). Raises ProductNotFound,
+    OfferingNotFound, OfferingUnavailable.
+    """
+    if offering is None:
+        _refuse_choice(**choice)
+    if not offering.product.is_listed_for(user_id):  # a custom piece only for the buyer it is reserved for
+        raise ProductNotFound()
+    return catalog_selectors.check_offering_available(offering, include_sold_out=True)
 
 
 def _lock_offering_for_sale(
     *, offering_id: Any, product_id: Any, user_id: int | None, option_ids: Sequence[Any] | None = None
 ) -> Offering:
-    """Lock the listing of the named offering (``offering_id``, else ``product_id``'s implicit one) and return the
-    offering with the locked listing as ``offering.product``.
+    """Lock the listing of the named offering and return the offering with the locked listing as
+    ``offering.product``, in one statement (``catalog.stock.lock_offering_with_listing``).
 
-    The listing's row lock covers its offerings: every stock writer takes it first (catalog.stock's lock order).
     Raises ProductNotFound, OfferingNotFound, OfferingUnavailable (switched off).
     """
-    if offering_id is not None:
-        offering_id = _as_int(offering_id, OfferingNotFound, product_id=product_id)
-        product = lock_listing_of_offering(offering_id=offering_id)
-        if product is None:
-            raise OfferingNotFound("That choice does not exist.", extra={"product_id": product_id})
-        if product_id is not None and _as_id(product_id) != product.pk:
-            raise OfferingNotFound("That choice belongs to another item.", extra={"product_id": product_id})
-    else:
-        product_id = _as_int(product_id, ProductNotFound)
-        product = lock_products(product_ids=[product_id]).get(product_id)
-        if product is None:
-            raise ProductNotFound()
-    return _resolve_offering(product=product, offering_id=offering_id, user_id=user_id, option_ids=option_ids)
+    choice = {"offering_id": offering_id, "product_id": product_id, "option_ids": option_ids}
+    return _checked(lock_offering_with_listing(offerings=_choice(**choice)), user_id=user_id, **choice)
 
 
 def _active_hold_by_other(*, offering_id: int, user_id: int | None, now: datetime) -> CartItem | None:
@@ -158,13 +157,17 @@ def _refuse_if_short(*, offering: Offering, requested: int) -> None:
         )
 
 
+# RETURNING also sums the buyer's other lines of the offering (other personalisation texts): they share its
+# stock. The subquery reads the snapshot the statement started from, which those lines are not changed by.
 _UPSERT_LINE_SQL = """
     INSERT INTO {table} (user_id, product_id, offering_id, personalization, quantity, reserved_until, added_at,
                          updated_at)
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (user_id, offering_id, personalization) DO UPDATE
        SET quantity = {quantity}, reserved_until = EXCLUDED.reserved_until, updated_at = EXCLUDED.updated_at
-    RETURNING id, quantity, added_at
+    RETURNING id, quantity, added_at,
+              (SELECT COALESCE(SUM(other.quantity), 0) FROM {table} AS other
+                WHERE other.user_id = %s AND other.offering_id = %s AND other.personalization <> %s)
 """
 _SET_LINE_SQL = _UPSERT_LINE_SQL.format(table=CartItem._meta.db_table, quantity="EXCLUDED.quantity")
 _ADD_TO_LINE_SQL = _UPSERT_LINE_SQL.format(
@@ -181,8 +184,9 @@ def _upsert_line(
     reserved_until: datetime | None,
     now: datetime,
     add: bool = False,
-) -> CartItem:
-    """Write the buyer's line in one statement (INSERT ... ON CONFLICT on the (user, offering, text) constraint).
+) -> tuple[CartItem, int]:
+    """Write the buyer's line in one statement (INSERT ... ON CONFLICT on the (user, offering, text) constraint);
+    return it with the units of the buyer's other lines of the offering.
 
     ``add`` adds ``quantity`` to a line already there instead of replacing it. Sends no model signals, so
     the caches a saved line's receivers refresh are refreshed here, after commit, the same way.
@@ -191,9 +195,10 @@ def _upsert_line(
     with connection.cursor() as cursor:
         cursor.execute(
             _ADD_TO_LINE_SQL if add else _SET_LINE_SQL,
-            [user.pk, product.pk, offering.pk, personalization, quantity, reserved_until, now, now],
+            [user.pk, product.pk, offering.pk, personalization, quantity, reserved_until, now, now]
+            + [user.pk, offering.pk, personalization],
         )
-        pk, stored_quantity, added_at = cursor.fetchone()
+        pk, stored_quantity, added_at, others = cursor.fetchone()
     refresh_caches_after_line_change_on_commit(user_id=user.pk, product_id=product.pk)
     item = CartItem(
         pk=pk,
@@ -208,7 +213,7 @@ def _upsert_line(
     )
     item._state.adding = False
     item._state.db = connection.alias
-    return item
+    return item, int(others)
 
 
 def _store_line(*, user, offering: Offering, personalization: str, quantity: int, now: datetime) -> CartItem:
@@ -219,7 +224,7 @@ def _store_line(*, user, offering: Offering, personalization: str, quantity: int
     if offering.is_unique:
         _refuse_if_held_by_other(offering=offering, user_id=user.pk, now=now)
         reserved_until = reservation_deadline(now=now)
-    item = _upsert_line(
+    item, others = _upsert_line(
         user=user,
         offering=offering,
         personalization=personalization,
@@ -227,6 +232,7 @@ def _store_line(*, user, offering: Offering, personalization: str, quantity: int
         reserved_until=reserved_until,
         now=now,
     )
+    _refuse_if_short(offering=offering, requested=quantity + others)  # raises: the write rolls back
     if reserved_until is not None:
         metrics.reservations_created.inc()
     return item
@@ -264,14 +270,11 @@ def add_item(
     # A stocked offering: the line grows in the statement that writes it. The listing's row lock keeps every
     # other add, change and checkout of it out meanwhile; a total past the stock raises and rolls it back.
     _refuse_if_short(offering=offering, requested=quantity)
-    item = _upsert_line(
+    item, others = _upsert_line(
         user=user, offering=offering, personalization=text, quantity=quantity, reserved_until=None, now=now, add=True
     )
     # Every line of this offering counts against its stock (two engravings of one size are two lines).
-    in_cart = (
-        CartItem.objects.filter(user=user, offering=offering).exclude(pk=item.pk).aggregate(n=Sum("quantity"))["n"] or 0
-    )
-    _refuse_if_short(offering=offering, requested=item.quantity + in_cart)
+    _refuse_if_short(offering=offering, requested=item.quantity + others)
     return item
 
 
@@ -298,10 +301,6 @@ def set_quantity(*, user, line_id: int, quantity: int) -> CartItem | None:
     line = CartItem.objects.filter(pk=line.pk).only("pk", "personalization").first()  # under the listing lock
     if line is None:
         raise CartLineNotFound()
-    others = (
-        CartItem.objects.filter(user=user, offering=offering).exclude(pk=line.pk).aggregate(n=Sum("quantity"))["n"] or 0
-    )
-    _refuse_if_short(offering=offering, requested=quantity + others)
     return _store_line(
         user=user, offering=offering, personalization=line.personalization, quantity=quantity, now=timezone.now()
     )
@@ -433,18 +432,8 @@ def _next_guest_line_id(session, lines: list[GuestLine]) -> int:
 
 def _guest_offering(*, offering_id: Any, product_id: Any, option_ids: Sequence[Any] | None = None) -> Offering:
     """The listing's offering a guest names, read without locks (nothing is held for a guest)."""
-    if offering_id is not None:
-        offering_id = _as_int(offering_id, OfferingNotFound, product_id=product_id)
-        product = Product.objects.select_related("shop").filter(offerings__pk=offering_id).first()
-        if product is None:
-            raise OfferingNotFound("That choice does not exist.", extra={"product_id": product_id})
-        if product_id is not None and _as_id(product_id) != product.pk:
-            raise OfferingNotFound("That choice belongs to another item.", extra={"product_id": product_id})
-    else:
-        product = Product.objects.select_related("shop").filter(pk=_as_int(product_id, ProductNotFound)).first()
-        if product is None:
-            raise ProductNotFound()
-    return _resolve_offering(product=product, offering_id=offering_id, user_id=None, option_ids=option_ids)
+    choice = {"offering_id": offering_id, "product_id": product_id, "option_ids": option_ids}
+    return _checked(_choice(**choice).select_related("product__shop").first(), user_id=None, **choice)
 
 
 def _check_guest_line(*, offering: Offering, quantity: int) -> None:

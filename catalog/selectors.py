@@ -323,7 +323,7 @@ def _offering_queryset() -> QuerySet[Offering]:
     return Offering.objects.select_related("product", "option1__variation", "option2__variation")
 
 
-def _check_available(offering: Offering, *, include_sold_out: bool) -> Offering:
+def check_offering_available(offering: Offering, *, include_sold_out: bool = False) -> Offering:
     if not offering.is_enabled:
         raise OfferingUnavailable(
             "That choice is switched off by the seller.",
@@ -349,15 +349,12 @@ def _as_ids(values: Sequence) -> list[int] | None:
     return ids
 
 
-def get_offering_for_choice(
-    *, product_id: int, option_ids: Sequence[int] = (), include_sold_out: bool = False
-) -> Offering:
-    """Return the switched-on offering of the listing for the buyer's options (one per variation property).
+def list_offerings_for_choice(*, product_id: int, option_ids: Sequence[int] = ()) -> QuerySet[Offering]:
+    """Return the listing's offerings (at most one) that carry exactly the chosen options, one per variation
+    property; a listing without variations: its implicit offering. With listing and options loaded.
 
-    A listing without variations resolves to its implicit offering with no options. One query; the
-    offering comes with its listing and its options' properties (``options_label`` reads them).
-    Raises OfferingNotFound (no such combination, an option of another listing, a property left
-    unchosen or chosen twice), OfferingUnavailable (switched off; sold out unless ``include_sold_out``).
+    The one home of "which offering is this choice" (``get_offering_for_choice`` and the cart's locking read
+    both ask it). Raises OfferingNotFound for malformed input (not ids, an option twice, more than two).
     """
     ids = _as_ids(option_ids)
     try:
@@ -383,14 +380,23 @@ def get_offering_for_choice(
     else:
         first, second = ids
         candidates = candidates.filter(Q(option1_id=first, option2_id=second) | Q(option1_id=second, option2_id=first))
-    offering = (
-        candidates.annotate(variation_count=Coalesce(variation_count, Value(0)))
-        .filter(variation_count=len(ids))
-        .first()
-    )
+    return candidates.alias(variation_count=Coalesce(variation_count, Value(0))).filter(variation_count=len(ids))
+
+
+def get_offering_for_choice(
+    *, product_id: int, option_ids: Sequence[int] = (), include_sold_out: bool = False
+) -> Offering:
+    """Return the switched-on offering of the listing for the buyer's options (one per variation property).
+
+    A listing without variations resolves to its implicit offering with no options. One query; the
+    offering comes with its listing and its options' properties (``options_label`` reads them).
+    Raises OfferingNotFound (no such combination, an option of another listing, a property left
+    unchosen or chosen twice), OfferingUnavailable (switched off; sold out unless ``include_sold_out``).
+    """
+    offering = list_offerings_for_choice(product_id=product_id, option_ids=option_ids).first()
     if offering is None:
         raise OfferingNotFound(extra={"product_id": product_id})
-    return _check_available(offering, include_sold_out=include_sold_out)
+    return check_offering_available(offering, include_sold_out=include_sold_out)
 
 
 def get_offering(*, offering_id: int, product_id: int | None = None, include_sold_out: bool = False) -> Offering:
@@ -409,7 +415,7 @@ def get_offering(*, offering_id: int, product_id: int | None = None, include_sol
     offering = offerings.first()
     if offering is None:
         raise OfferingNotFound("That choice does not exist for this item.", extra={"product_id": product_id})
-    return _check_available(offering, include_sold_out=include_sold_out)
+    return check_offering_available(offering, include_sold_out=include_sold_out)
 
 
 def list_offerings(*, product_id: int) -> list[Offering]:

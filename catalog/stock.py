@@ -4,11 +4,13 @@ The offering is the stock truth (what a cart line and an order line point at); a
 ``price`` and ``quantity`` are totals over its offerings, rewritten in the statement that moves
 the offerings' stock (``decrement_offerings``, ``restock_offerings``) or by ``refresh_listing_totals``.
 
-Lock order, for every writer: the listings in primary-key order (``lock_products``), then their
-offerings in primary-key order (``lock_offerings``). Two checkouts with overlapping carts then
-queue behind each other instead of deadlocking. ``FOR NO KEY UPDATE`` still lets other
-transactions insert rows that merely reference a listing or offering (cart lines, order items)
-without waiting.
+Lock order, for every writer: the listings in primary-key order (``lock_products``), then, when
+the offering rows themselves are wanted, their offerings (``lock_offerings``). An offering is
+written only under its listing's lock (stock moves, seller edits, cart holds), so the listing
+lock is what serializes writers of its offerings and the order of offering locks cannot
+deadlock. Two checkouts with overlapping carts queue behind each other on the listings.
+``FOR NO KEY UPDATE`` still lets other transactions insert rows that merely reference a listing
+or offering (cart lines, order items) without waiting.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from catalog.models import Offering, Product
 
@@ -35,15 +38,14 @@ def lock_products(*, product_ids: Iterable[int]) -> dict[int, Product]:
     return {product.pk: product for product in rows.order_by("pk")}
 
 
-def lock_listing_of_offering(*, offering_id: int) -> Product | None:
-    """Lock the listing an offering belongs to (the one row a cart write on that offering locks) and return
-    it with its shop; None when there is no such offering. Must run inside a transaction."""
-    return (
-        Product.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("shop")
-        .filter(pk__in=Offering.objects.filter(pk=offering_id).values("product_id"))
-        .first()
-    )
+def lock_offering_with_listing(*, offerings: QuerySet[Offering]) -> Offering | None:
+    """Lock the listing of the first of ``offerings`` (a choice of at most one, e.g.
+    ``catalog.selectors.list_offerings_for_choice``) and return that offering with its locked listing and the
+    listing's shop, in one statement; None when there is none. Must run inside a transaction.
+
+    Only the listing row is locked: its lock covers its offerings (see the module's lock order).
+    """
+    return offerings.select_related("product__shop").select_for_update(no_key=True, of=("product",)).first()
 
 
 def lock_offerings(*, offering_ids: Iterable[int]) -> dict[int, Offering]:

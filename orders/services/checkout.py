@@ -199,12 +199,19 @@ def _create_orders(
         products = lock_products(product_ids=expected_ids)
         now = timezone.now()
         # Re-read under the locks: a parallel checkout of this buyer may have emptied the cart.
-        lines = list(CartItem.objects.filter(user=buyer).order_by("product_id", "offering_id", "id"))
+        # The lines come with their offerings, locked in the same statement (their listings' locks, taken
+        # above, already keep every other writer of them out: catalog.stock's lock order).
+        lines = list(
+            CartItem.objects.filter(user=buyer)
+            .select_related("offering__option1__variation", "offering__option2__variation")
+            .select_for_update(no_key=True, of=("offering",))
+            .order_by("product_id", "offering_id", "id")
+        )
         if not lines:
             raise CartEmpty()
         if any(line.product_id not in products for line in lines):
             raise CartChanged()
-        offerings = lock_offerings(offering_ids=[line.offering_id for line in lines])
+        offerings = {line.offering_id: line.offering for line in lines}
         _refuse_unbuyable_lines(buyer_id=buyer.pk, lines=lines, products=products, offerings=offerings, now=now)
 
         by_shop: dict[int, list[CartItem]] = defaultdict(list)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from catalog.models import Product, ProductImage
 from orders.models import Order, Review
 from shops.models import Shop
+from tests.catalog.factories import set_listing_stock
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +96,8 @@ def test_forged_delete_post_to_another_shop_deletes_nothing(seller_a, seller_b, 
     ],
 )
 def test_product_bulk_actions_ignore_other_shops_ids(seller_a, seller_b, action, extra):
-    Product.objects.filter(pk=seller_b.product.pk).update(quantity=5, is_active=action != "deactivate")
+    set_listing_stock(seller_b.product, quantity=5)
+    Product.objects.filter(pk=seller_b.product.pk).update(is_active=action != "deactivate")
     before = _snapshot(seller_b.product)
     payload = {"action": action, "_selected_action": [seller_b.product.pk], "index": 0, **extra}
     response = seller_a.client.post(reverse("admin:catalog_product_changelist"), payload)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from catalog.models import Product
 from orders.models import CancellationRequest, Order
 from orders.services import cancellations
+from tests.catalog.factories import set_listing_stock
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def test_list_and_detail_show_the_estimated_delivery_and_a_pending_request(selle
 
 
 def test_accept_in_the_admin_cancels_refunds_and_restocks_once(seller_a):
-    Product.objects.filter(pk=seller_a.product.pk).update(quantity=0)
+    set_listing_stock(Product.objects.get(pk=seller_a.product.pk), quantity=0)
     _request(seller_a)
     url = reverse("admin:orders_order_cancellation", args=[seller_a.order.pk])
     page = seller_a.client.get(url).content.decode()

@@ -12,6 +12,7 @@ from django.urls import reverse
 from catalog.models import Product
 from orders.models import Order
 from tests.admin.conftest import PASSWORD, Seller
+from tests.catalog.factories import set_listing_stock
 from tests.orders.factories import OrderFactory, OrderItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +76,7 @@ def test_shipping_a_cancelled_order_is_refused_with_a_message(seller_a):
 
 
 def test_cancel_restocks_exactly_once_even_if_clicked_twice(seller_a, django_capture_on_commit_callbacks):
-    Product.objects.filter(pk=seller_a.product.pk).update(quantity=0)
+    set_listing_stock(Product.objects.get(pk=seller_a.product.pk), quantity=0)
     url = reverse("admin:orders_order_cancel", args=[seller_a.order.pk])
     with django_capture_on_commit_callbacks(execute=False):
         assert seller_a.client.post(url).status_code == 302
@@ -87,7 +88,7 @@ def test_cancel_restocks_exactly_once_even_if_clicked_twice(seller_a, django_cap
 def test_bulk_cancel_action_restocks_own_orders(seller_a, django_capture_on_commit_callbacks):
     second = OrderFactory(shop=seller_a.shop)
     OrderItemFactory(order=second, product=seller_a.product, quantity=2)
-    Product.objects.filter(pk=seller_a.product.pk).update(quantity=0)
+    set_listing_stock(Product.objects.get(pk=seller_a.product.pk), quantity=0)
     payload = {"action": "cancel_and_restock", "_selected_action": [seller_a.order.pk, second.pk]}
     with django_capture_on_commit_callbacks(execute=False):
         seller_a.client.post(reverse("admin:orders_order_changelist"), payload)
@@ -98,7 +99,7 @@ def test_bulk_cancel_action_restocks_own_orders(seller_a, django_capture_on_comm
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_cancel_clicks_restock_once(category):
     seller = Seller("racer@example.com", "Race Shop", category)
-    Product.objects.filter(pk=seller.product.pk).update(quantity=0)
+    set_listing_stock(Product.objects.get(pk=seller.product.pk), quantity=0)
     url = reverse("admin:orders_order_cancel", args=[seller.order.pk])
     barrier = threading.Barrier(4)
     statuses = []

@@ -17,7 +17,7 @@ from orders import payments
 from orders.models import Checkout, Order
 from orders.services import checkout as checkout_service
 from tests.api.conftest import error_of
-from tests.catalog.factories import ProductFactory
+from tests.catalog.factories import ProductFactory, set_listing_stock
 from tests.orders.conftest import terminate_app_connection
 from tests.shops.factories import ShopFactory
 
@@ -93,7 +93,7 @@ def test_schema_documents_expected_total_and_its_conflict(api_client):
 @pytest.mark.django_db
 def test_api_checkout_takes_a_sold_line_out_of_the_cart_like_the_html_checkout(buyer_client, buyer):
     gone, kept = _cart(buyer)
-    Product.objects.filter(pk=gone.pk).update(quantity=0)
+    set_listing_stock(Product.objects.get(pk=gone.pk), quantity=0)
     response = _checkout(buyer_client, "sold-one")
     assert response.status_code == 409
     error = error_of(response)

@@ -48,6 +48,8 @@ class OrderItemFactory(factory.django.DjangoModelFactory):
 
     order = factory.SubFactory(OrderFactory)
     product = factory.SubFactory(ProductFactory, shop=factory.SelfAttribute("..order.shop"))
+    # A plain listing's one offering (pass ``offering=`` for a listing with variations).
+    offering = factory.LazyAttribute(lambda item: item.product and item.product.offerings.order_by("pk").first())
     title_at_purchase = factory.SelfAttribute("product.title")
     price_at_purchase = factory.SelfAttribute("product.price")
     quantity = 1

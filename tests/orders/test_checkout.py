@@ -30,6 +30,7 @@ from orders.services.checkout import ShippingAddress, place_order
 from orders.tasks import resolve_pending_payments
 from shops.models import Shop
 from tests.cart.factories import CartItemFactory
+from tests.catalog.factories import set_listing_stock
 
 pytestmark = pytest.mark.django_db
 
@@ -95,10 +96,13 @@ def test_place_order_creates_one_paid_order_per_shop_with_exact_totals(
 
 
 def test_rolled_back_checkout_schedules_nothing(buyer, address, three_shop_cart, django_capture_on_commit_callbacks):
-    Product.objects.filter(pk=three_shop_cart[3].pk).update(quantity=0)
+    set_listing_stock(Product.objects.get(pk=three_shop_cart[3].pk), quantity=0)
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(ItemUnavailable) as exc:
         _place(buyer, address)
-    assert exc.value.extra["products"] == [{"id": three_shop_cart[3].pk, "title": three_shop_cart[3].title}]
+    sold = three_shop_cart[3]
+    assert exc.value.extra["products"] == [
+        {"id": sold.pk, "title": sold.title, "offering_id": sold.offerings.get().pk, "options": ""}
+    ]
     # Only the sold line leaving the cart schedules anything (its cache refresh): no order, stock or outbox work.
     assert exc.value.extra["removed"] is True
     assert not any("products_changed" in repr(cb) or "relay" in repr(cb) for cb in callbacks)

@@ -19,6 +19,7 @@ from orders import extensions
 from orders.models import CancellationRequest, Order, Review, TrackingEvent
 from orders.services import cancellations, fulfilment, reviews
 from orders.services.cancellations import ACCEPT, DECLINE
+from tests.catalog.factories import set_listing_stock
 from tests.orders.factories import OrderFactory, OrderItemFactory
 from tests.payments.conftest import run_outbox
 
@@ -213,7 +214,7 @@ def test_buyer_request_then_seller_accepts_refunds_in_full_and_restocks_once(
     buyer, paid, django_capture_on_commit_callbacks
 ):
     product = paid.items.get().product
-    Product.objects.filter(pk=product.pk).update(quantity=0)
+    set_listing_stock(Product.objects.get(pk=product.pk), quantity=0)
     request = cancellations.request_cancellation(buyer=buyer, order_id=paid.pk, reason="Ordered the wrong colour.")
     assert request.status == "pending"
     assert _emails() == [(paid.shop.owner.email, f"The buyer of order #{paid.pk} asks to cancel it")]

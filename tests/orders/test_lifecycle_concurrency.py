@@ -11,6 +11,7 @@ from etsy.exceptions import DomainError
 from etsy.outbox.models import OutboxMessage
 from orders.models import CancellationRequest, Order
 from orders.services import cancellations, fulfilment
+from tests.catalog.factories import set_listing_stock
 from tests.orders.conftest import in_thread_db
 from tests.orders.factories import OrderFactory, OrderItemFactory
 
@@ -53,7 +54,7 @@ def test_accepting_a_cancellation_twice_at_once_refunds_and_restocks_once(buyer)
     for _ in range(ROUNDS):
         order = OrderFactory(buyer=buyer, status=Order.Status.PAID)
         item = OrderItemFactory(order=order, quantity=2)
-        Product.objects.filter(pk=item.product_id).update(quantity=0)
+        set_listing_stock(Product.objects.get(pk=item.product_id), quantity=0)
         cancellations.request_cancellation(buyer=buyer, order_id=order.pk, reason="Wrong colour")
         outcomes = _race(lambda order=order: cancellations.decide_cancellation(order=order, decision="accept"))
         assert outcomes == ["ok"] * THREADS

@@ -14,6 +14,7 @@ from orders import events
 from orders.exceptions import InvalidOrderTransition
 from orders.models import Order
 from orders.services import fulfilment
+from tests.catalog.factories import set_listing_stock
 from tests.orders.factories import OrderFactory, OrderItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +102,7 @@ def test_mark_shipped_requires_paid_order_and_tracking_number():
 def test_cancel_order_restocks_exactly_once():
     order = OrderFactory(status=Order.Status.PAID)
     item = OrderItemFactory(order=order, quantity=2)
-    Product.objects.filter(pk=item.product_id).update(quantity=0)
+    set_listing_stock(Product.objects.get(pk=item.product_id), quantity=0)
     order.shop.__class__.objects.filter(pk=order.shop_id).update(sales_count=5)
 
     fulfilment.cancel_order(order=order)

@@ -12,7 +12,7 @@ from search.selectors import search_products
 from search.types import SearchParams
 from shops.models import Shop
 from shops.signals import shop_changed
-from tests.catalog.factories import ProductFactory
+from tests.catalog.factories import ProductFactory, set_listing_stock
 from tests.shops.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def listing(title, **kwargs):
 def _sell(product, django_capture_on_commit_callbacks):
     """Take the last one as checkout does: a conditional update, then the signal after commit."""
     with django_capture_on_commit_callbacks(execute=True):
-        Product.objects.filter(pk=product.pk).update(quantity=0)
+        set_listing_stock(Product.objects.get(pk=product.pk), quantity=0)
         products_changed.send(sender=Product, product_ids=[product.pk], reason="stock")
 
 
@@ -74,7 +74,7 @@ def test_a_stale_answer_never_shows_a_listing_sold_without_a_signal():
     mug = listing("Stoneware mug")
     params = SearchParams(q="mug")
     search_products(params=params)
-    Product.objects.filter(pk=mug.pk).update(quantity=0)
+    set_listing_stock(Product.objects.get(pk=mug.pk), quantity=0)
 
     assert search_products(params=params).hits == []
 
@@ -119,7 +119,7 @@ def test_an_expired_stamp_never_keeps_a_wrong_answer(django_capture_on_commit_ca
     from django.core.cache import cache
 
     cache.delete_many([caching.listing_stamp_key(pk) for pk in (mug.pk,)])
-    Product.objects.filter(pk=mug.pk).update(quantity=0)
+    set_listing_stock(Product.objects.get(pk=mug.pk), quantity=0)
     caching.stamp_listings([mug.pk])
 
     assert search_products(params=params).total == 0

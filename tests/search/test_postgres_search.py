@@ -12,7 +12,7 @@ from search.exceptions import InvalidSearch
 from search.selectors import search_products
 from search.types import SearchParams
 from shops.models import Shop
-from tests.catalog.factories import CategoryFactory, ProductFactory
+from tests.catalog.factories import CategoryFactory, ProductFactory, set_listing_stock
 from tests.shops.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
@@ -366,10 +366,10 @@ def test_unknown_category_raises_not_found(db):
 
 def test_stock_update_without_save_hides_listing_at_once(make_listing):
     listing = make_listing("Leather wallet")
-    Product.objects.filter(pk=listing.pk).update(quantity=0)
+    set_listing_stock(Product.objects.get(pk=listing.pk), quantity=0)
 
     assert search("leather wallet").total == 0
-    Product.objects.filter(pk=listing.pk).update(quantity=2)
+    set_listing_stock(Product.objects.get(pk=listing.pk), quantity=2)
     assert titles(search("leather wallet", per_page=5)) == ["Leather wallet"]  # per_page: not the cached answer
 
 

@@ -11,7 +11,7 @@ from catalog.models import Product
 from search import caching
 from search.selectors import search_products
 from search.types import PRICE_RANGES, SearchParams
-from tests.catalog.factories import CategoryFactory
+from tests.catalog.factories import CategoryFactory, set_listing_stock
 from tests.shops.factories import ShopFactory
 
 
@@ -137,7 +137,7 @@ def test_sold_out_listing_leaves_a_broad_querys_candidates_at_once(make_listing,
         make_listing(f"Silver ring {age} days", age_days=age)
     assert titles(search("ring", sort="newest", per_page=2).hits)[0] == "Silver ring newest"
 
-    Product.objects.filter(pk=newest.pk).update(quantity=0)
+    set_listing_stock(Product.objects.get(pk=newest.pk), quantity=0)
 
     assert titles(search("ring", sort="newest", per_page=2).hits) == ["Silver ring 10 days", "Silver ring 20 days"]
     assert search("ring").total == 2

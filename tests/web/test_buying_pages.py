@@ -5,6 +5,7 @@ from django.utils import timezone
 from cart.models import CartItem
 from orders.models import Order, Review
 from tests.cart.factories import CartItemFactory
+from tests.catalog.factories import set_listing_stock
 from tests.orders.factories import OrderFactory, OrderItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +107,7 @@ def test_checkout_takes_out_an_item_that_just_sold_and_offers_the_rest(client, c
     client.post(f"/cart/add/{gone.pk}/")
     client.post(f"/cart/add/{kept.pk}/")
     token = _token(client)
-    Product.objects.filter(pk=gone.pk).update(quantity=0)  # sold elsewhere a moment ago
+    set_listing_stock(Product.objects.get(pk=gone.pk), quantity=0)  # sold elsewhere a moment ago
     response = client.post("/orders/checkout/", {**ADDRESS, "token": token})
     html = response.content.decode()
     assert response.status_code == 409

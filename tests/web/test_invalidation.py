@@ -8,6 +8,7 @@ from catalog.models import Product
 from catalog.signals import products_changed
 from etsy import near_cache
 from shops.signals import shop_changed
+from tests.catalog.factories import set_listing_stock
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def test_product_sold_through_a_bulk_update_shows_as_sold(client, catalog, djang
     _warm(client, product.get_absolute_url(), "/c/mugs/")
     assert product.title in client.get("/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        Product.objects.filter(pk=product.pk).update(quantity=0)  # how checkout decrements stock
+        set_listing_stock(Product.objects.get(pk=product.pk), quantity=0)  # how checkout decrements stock
         products_changed.send(sender=Product, product_ids=[product.pk], reason="stock")
     html = client.get(product.get_absolute_url()).content.decode()
     assert "Sold out" in html and "Add to cart" not in html
@@ -86,7 +87,7 @@ def test_rolled_back_write_invalidates_nothing(client, catalog, django_capture_o
     with django_capture_on_commit_callbacks() as callbacks:
         try:
             with transaction.atomic():
-                Product.objects.filter(pk=product.pk).update(price=Decimal("1.00"))
+                set_listing_stock(Product.objects.get(pk=product.pk), price=Decimal("1.00"))
                 product.refresh_from_db()
                 product.save()
                 raise RuntimeError("rollback")
