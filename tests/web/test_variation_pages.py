@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from catalog.models import Offering, Personalization, Product
-from tests.catalog.factories import ProductFactory, add_variations, set_offering_stock
+from catalog.models import Offering, Product
+from tests.catalog.factories import ProductFactory, add_variations, make_ring, ring_offerings, set_offering_stock
 
 pytestmark = pytest.mark.django_db
 
@@ -18,24 +18,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def ring(catalog):
-    """A ring in two sizes and two metals; gold costs more, size 8 in gold is sold out, 6 silver switched off."""
-    product = ProductFactory(
-        shop=catalog["shop_a"],
-        category=catalog["mugs"],
-        title="Stacking ring",
-        slug="stacking-ring",
-        price=Decimal("30.00"),
-        personalization=Personalization.REQUIRED,
-        personalization_prompt="Initials to engrave inside the band",
-        personalization_max_length=3,
-    )
-    offerings = add_variations(product, {"Size": ["6", "7", "8"], "Metal": ["Silver", "Gold"]}, quantity=4)
-    for size in ("6", "7", "8"):
-        set_offering_stock(offerings[(size, "Gold")], price="45.00")
-    set_offering_stock(offerings[("8", "Gold")], quantity=0)
-    set_offering_stock(offerings[("6", "Silver")], is_enabled=False)
-    product.refresh_from_db()
-    return product, offerings
+    """A ring in three sizes and two metals (gold dearer, 8 in gold sold out, 6 in silver switched off)."""
+    product = make_ring(shop=catalog["shop_a"], category=catalog["mugs"])
+    return product, {key: Offering.objects.get(pk=o.pk) for key, o in ring_offerings(product).items()}
 
 
 def _option_ids(offering):
@@ -213,7 +198,7 @@ def test_a_chosen_combination_with_initials_goes_to_the_cart_and_shows_there(cli
     assert '<span class="line-options">Size: 7, Metal: Gold</span>' in html
     assert '<span class="line-personalization">Personalization: <q>A.B</q></span>' in html
     assert "Size: 6, Metal: Gold" in html and "<q>C.D</q>" in html
-    assert "Remove<span class=\"visually-hidden\"> Stacking ring (Size: 7, Metal: Gold)</span>" in html
+    assert 'Remove<span class="visually-hidden"> Stacking ring (Size: 7, Metal: Gold)</span>' in html
 
 
 @pytest.mark.parametrize(
@@ -231,7 +216,8 @@ def test_an_unavailable_combination_is_refused_beside_the_selects_keeping_the_ch
     response = _post_choice(client, product, offering, text="A.B")
     html = response.content.decode()
     assert response.status_code == 400
-    assert re.search(r'<p class="message message-error field-error" id="choice-error" role="alert">[^<]*' + reason, html)
+    error = re.search(r'<p class="message message-error field-error" id="choice-error" role="alert">([^<]*)<', html)
+    assert error and reason in error.group(1)
     assert 'aria-invalid="true" aria-describedby="choice-error"' in html
     assert f'<option value="{offering.option1_id}" selected>' in html
     assert f'<option value="{offering.option2_id}" selected>' in html
