@@ -256,18 +256,25 @@ def _buy_box(
             "is_favorite": is_favorite,
             "notice": notice,
             "error": error,
-            **_choice_context(product.choices, choice, choice_error=choice_error),
+            **_choice_context(product.choices, choice, choice_error=choice_error, error=error),
             "personalization_error": personalization_error,
         },
     )
 
 
-def _choice_context(choices: selectors.ListingChoices, choice: BuyerChoice | None, *, choice_error: str = "") -> dict:
-    """What the buy box and its price-and-stock line show for the buyer's choice (None: nothing chosen yet)."""
+def _choice_context(
+    choices: selectors.ListingChoices, choice: BuyerChoice | None, *, choice_error: str = "", error: str = ""
+) -> dict:
+    """What the buy box and its price-and-stock line show for the buyer's choice (None: nothing chosen yet).
+
+    A combination the page knows cannot be bought is said beside the selects, in the page's words, and
+    stands for a stock refusal of the add (``error``) rather than repeating it above the button.
+    """
     choice = choice or BuyerChoice()
     state, offering = choices.find(choice.option_ids) if choices.has_variations else (None, None)
-    if not choice_error and choice.option_ids and state in selectors.CHOICE_MESSAGES:
-        choice_error = selectors.CHOICE_MESSAGES[state]
+    if choice.option_ids and state in selectors.CHOICE_MESSAGES:
+        choice_error = choice_error or selectors.CHOICE_MESSAGES[state]
+        error = ""
     chosen = choices.chosen(choice.option_ids)
     return {
         "choices": choices,
@@ -285,6 +292,7 @@ def _choice_context(choices: selectors.ListingChoices, choice: BuyerChoice | Non
         "choice_state": state,
         "offering": offering if state == selectors.ChoiceState.AVAILABLE else None,
         "choice_error": choice_error,
+        "error": error,
     }
 
 

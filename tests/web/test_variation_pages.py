@@ -218,6 +218,7 @@ def test_an_unavailable_combination_is_refused_beside_the_selects_keeping_the_ch
     assert response.status_code == 400
     error = re.search(r'<p class="message message-error field-error" id="choice-error" role="alert">([^<]*)<', html)
     assert error and reason in error.group(1)
+    assert '<p class="message message-error" role="alert">' not in html  # said once, beside the selects
     assert 'aria-invalid="true" aria-describedby="choice-error"' in html
     assert f'<option value="{offering.option1_id}" selected>' in html
     assert f'<option value="{offering.option2_id}" selected>' in html
