@@ -266,3 +266,47 @@ def test_with_htmx_a_refusal_answers_the_buy_box_with_the_reason(client, ring):
     assert html.startswith('<div class="buy-box" id="buy-box">') and 'id="choice-error" role="alert"' in html
     ok = _post_choice(client, product, offerings[("7", "Gold")], text="A.B", htmx=True).content.decode()
     assert "Added to your cart." in ok and 'hx-swap-oob="true">1</span>' in ok
+
+
+def test_cart_page_with_variation_lines_keeps_the_cart_page_query_budget(
+    client, ring, catalog, buyer, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    from tests.cart.factories import CartItemFactory
+    from tests.web.test_query_counts import _miss
+
+    product, offerings = ring
+    client.force_login(buyer)
+    with django_capture_on_commit_callbacks(execute=True):  # the cart is written through after each commit
+        for plain in catalog["products"][:6]:  # both shops
+            CartItemFactory(user=buyer, product=plain)
+        for key in (("7", "Gold"), ("7", "Silver"), ("6", "Gold")):  # three lines of one listing
+            assert _post_choice(client, product, offerings[key], text="AB").status_code == 302
+    _miss()
+    with django_assert_max_num_queries(9):  # the plain cart's budget (tests/web/test_query_counts.py)
+        html = client.get("/cart/").content.decode()
+    assert html.count('<li class="cart-line') == 9
+    assert html.count("<q>AB</q>") == 3 and "Size: 6, Metal: Gold" in html
+    with django_assert_max_num_queries(1):
+        assert client.get("/cart/").content.decode().count('<li class="cart-line') == 9
+
+
+def test_order_page_history_and_emails_show_the_options_and_the_text(client, buyer, catalog):
+    from django.template.loader import render_to_string
+
+    from tests.orders.factories import OrderFactory, OrderItemFactory
+
+    order = OrderFactory(buyer=buyer, shop=catalog["shop_a"])
+    OrderItemFactory(
+        order=order, title_at_purchase="Stacking ring", options_at_purchase="Size: 7, Metal: Gold", personalization="JM"
+    )
+    client.force_login(buyer)
+    for url in (order.get_absolute_url(), "/orders/"):
+        html = client.get(url).content.decode()
+        assert '<span class="line-options">Size: 7, Metal: Gold</span>' in html, url
+        assert '<span class="line-personalization">Personalization: <q>JM</q></span>' in html, url
+    from etsy.emails import render_text
+
+    text = render_text("emails/_order_lines.txt", {"order": order})
+    assert "x Stacking ring (Size: 7, Metal: Gold):" in text and 'Personalization: "JM"' in text
+    table = render_to_string("emails/_order_table.html", {"order": order})
+    assert "Size: 7, Metal: Gold" in table and "Personalization: &ldquo;JM&rdquo;" in table
