@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from cart import rendering, selectors, services
@@ -13,6 +12,7 @@ from cart.caching import ended_holds_key, has_ended_holds
 from cart.exceptions import AlreadyInCart
 from cart.forms import AddToCartForm, QuantityForm
 from catalog.exceptions import ProductNotFound
+from catalog.views import BuyerChoice, buy_box_errors, render_buy_box, render_refused_choice
 from etsy import cache
 from etsy.exceptions import DomainError
 
@@ -20,10 +20,6 @@ from etsy.exceptions import DomainError
 def _quantity(request: HttpRequest, default: int = 1) -> int | None:
     form = QuantityForm({"quantity": request.POST.get("quantity", default)})
     return form.cleaned_data["quantity"] if form.is_valid() else None
-
-
-def _back_to_product(pk: int) -> str:
-    return reverse("catalog:product_short", args=[pk])
 
 
 def cart_detail(request: HttpRequest) -> HttpResponse:
@@ -49,13 +45,17 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
 def add(request: HttpRequest, pk: int) -> HttpResponse:
     """Add the chosen offering of listing ``pk`` (fields: ``cart.forms.AddToCartForm``); with htmx, answer with
     the refreshed buy box instead of a redirect. A refusal (no such choice, sold out, personalisation missing
-    or too long) goes back to the listing's page as an error message naming what to fix."""
-    form = AddToCartForm(request.POST or {"quantity": 1})
-    error, notice = "", "Added to your cart."
+    or too long) shows the listing's page again (400; the buy box with htmx) with the buyer's choices and text
+    kept and the reason beside the field to fix."""
+    data = request.POST.copy()
+    data.setdefault("quantity", "1")  # a one-of-a-kind piece's form has no quantity field
+    form = AddToCartForm(data)
+    refused: dict[str, str] = {}
+    notice = "Added to your cart."
     if not form.is_valid():
-        error = _form_error(form)
+        refused = _form_errors(form)
     elif form.cleaned_data["product"] not in (None, pk):
-        error = "That choice belongs to another item."
+        refused = {"choice_error": "That choice belongs to another item."}
     else:
         choice = {
             "product_id": pk,
@@ -74,25 +74,24 @@ def add(request: HttpRequest, pk: int) -> HttpResponse:
         except AlreadyInCart as exc:
             notice = exc.message
         except DomainError as exc:
-            error = exc.message
+            refused = buy_box_errors(exc)
+    if refused:
+        kept = BuyerChoice.from_data(request.POST)
+        if getattr(request, "htmx", False):
+            return HttpResponse(render_buy_box(request, pk, choice=kept, **refused))
+        return render_refused_choice(request, pk, choice=kept, errors=refused)
     if getattr(request, "htmx", False):
-        from catalog.views import render_buy_box
-
-        notice = "" if error else notice
-        return HttpResponse(render_buy_box(request, pk, notice=notice, error=error))
-    if error:
-        messages.error(request, error)
-        return redirect(_back_to_product(pk))
+        return HttpResponse(render_buy_box(request, pk, notice=notice))
     messages.success(request, notice)
     return redirect("cart:detail")
 
 
-def _form_error(form: AddToCartForm) -> str:
+def _form_errors(form: AddToCartForm) -> dict[str, str]:
     if "quantity" in form.errors:
-        return "Choose a quantity of at least 1."
+        return {"error": "Choose a quantity of at least 1."}
     if "personalization" in form.errors:
-        return "Your personalisation text is too long."
-    return "Choose from the options shown."
+        return {"personalization_error": "Your personalisation text is too long."}
+    return {"choice_error": "Choose from the options shown."}
 
 
 @require_POST

@@ -129,7 +129,8 @@ class Product(StockWords, models.Model):
     """A listing. Most handmade and vintage listings are unique (quantity 1).
 
     ``price`` and ``quantity`` are the totals of its offerings (see ``Offering``): what cards,
-    search and "in stock" read without joining them.
+    search and "in stock" read without joining them; ``has_price_range`` says its switched-on
+    offerings differ in price, so ``price`` is a "from" price (the cards' "from $X").
     """
 
     shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="products")
@@ -138,6 +139,8 @@ class Product(StockWords, models.Model):
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.IntegerField(default=1)
+    # Kept with the totals by catalog.stock.refresh_listing_totals: a card shows "from $X" without the offerings.
+    has_price_range = models.BooleanField(default=False, db_default=False)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     is_vintage = models.BooleanField(default=False)

@@ -1,7 +1,9 @@
 """Cache invalidation for catalog pages, driven by events (the documents' invalidation table).
 
 | event                                  | keys                                                        |
-| product saved / deleted / changed      | product:{id}, page:product:{id}, inventory:{id}, similar,   |
+| product saved / deleted / changed      | product:{id}, page:product:{id}, its choices, inventory,    |
+| (or one of its offerings, variations   | similar,                                                    |
+|  or options)                           |                                                             |
 |                                        | listing generations of its category (and ancestors) and shop|
 | product sold or restocked ("stock")    | the above + trending:*, page:home                           |
 | shop saved / shop_changed (reviews...) | shop:{id}, shop:{id}:rating, shop listing generation,       |
@@ -25,7 +27,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from catalog.models import Category, Favorite, Product, ProductImage
+from catalog.models import Category, Favorite, Offering, Product, ProductImage, Variation, VariationOption
 from catalog.signals import products_changed
 from etsy import cache
 from shops.models import Shop
@@ -48,7 +50,13 @@ def invalidate_products(
         rows = [known]
     keys = []
     for pid in product_ids:
-        keys += [cache.product_key(pid), cache.product_page_key(pid), cache.inventory_key(pid), cache.similar_key(pid)]
+        keys += [
+            cache.product_key(pid),
+            cache.product_page_key(pid),
+            cache.product_choices_key(pid),
+            cache.inventory_key(pid),
+            cache.similar_key(pid),
+        ]
     cache.delete(*keys)
     by_id = get_category_tree().by_id
     gens = set()
@@ -91,6 +99,23 @@ def product_written(sender, instance: Product, **kwargs) -> None:
 @receiver(post_delete, sender=ProductImage, dispatch_uid="catalog_image_deleted")
 def image_written(sender, instance: ProductImage, **kwargs) -> None:
     transaction.on_commit(partial(invalidate_products, [instance.product_id], stock_changed=False))
+
+
+@receiver(post_save, sender=Offering, dispatch_uid="catalog_offering_saved")
+@receiver(post_delete, sender=Offering, dispatch_uid="catalog_offering_deleted")
+@receiver(post_save, sender=Variation, dispatch_uid="catalog_variation_saved")
+@receiver(post_delete, sender=Variation, dispatch_uid="catalog_variation_deleted")
+def offerings_written(sender, instance: Offering | Variation, **kwargs) -> None:
+    # A listing's choices, prices and stock show on its page and cards (bulk writes send products_changed).
+    transaction.on_commit(partial(invalidate_products, [instance.product_id]))
+
+
+@receiver(post_save, sender=VariationOption, dispatch_uid="catalog_variation_option_saved")
+@receiver(post_delete, sender=VariationOption, dispatch_uid="catalog_variation_option_deleted")
+def variation_option_written(sender, instance: VariationOption, **kwargs) -> None:
+    product_id = Variation.objects.filter(pk=instance.variation_id).values_list("product_id", flat=True).first()
+    if product_id is not None:
+        transaction.on_commit(partial(invalidate_products, [product_id], stock_changed=False))
 
 
 @receiver(products_changed, dispatch_uid="catalog_products_changed")

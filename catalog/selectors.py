@@ -19,7 +19,16 @@ from django.utils import timezone
 
 from catalog import extensions
 from catalog.exceptions import CategoryNotFound, OfferingNotFound, OfferingUnavailable, ProductNotFound
-from catalog.models import Category, Favorite, Offering, Product, ProductImage, StockWords, Variation
+from catalog.models import (
+    Category,
+    Favorite,
+    Offering,
+    Personalization,
+    Product,
+    ProductImage,
+    StockWords,
+    Variation,
+)
 from etsy import cache
 
 # Public sort names -> ORDER BY. Unknown names fall back to "newest" (bad input is not an error here).
@@ -584,6 +593,165 @@ def list_similar_products(*, product: Product, limit: int = 8, same_shop_first: 
         if pid not in chosen:
             chosen.append(pid)
     return [p for p in list_products_by_ids(product_ids=chosen) if p.quantity > 0][:limit]
+
+
+# --- the product page's choices: variation selects and personalisation ---------------------------
+
+
+@dataclass(frozen=True)
+class OptionChoice:
+    pk: int
+    value: str
+
+
+@dataclass(frozen=True)
+class PropertyChoice:
+    """One variation property as the buy box offers it ("Size"), with the options some offering carries."""
+
+    pk: int
+    name: str
+    options: tuple[OptionChoice, ...]
+
+
+@dataclass(frozen=True)
+class OfferingChoice(StockWords):
+    """One offering as the page shows it: its options (in property order), price, stock, on or off."""
+
+    pk: int
+    option_ids: tuple[int, ...]
+    label: str  # "Size: 7, Metal: Silver"
+    price: Decimal
+    quantity: int
+    is_enabled: bool
+
+
+class ChoiceState:
+    INCOMPLETE = "incomplete"  # a property left unchosen
+    MISSING = "missing"  # no offering has this combination
+    SWITCHED_OFF = "switched_off"
+    SOLD_OUT = "sold_out"
+    AVAILABLE = "available"
+
+
+CHOICE_MESSAGES = {
+    ChoiceState.MISSING: "That combination is not available. Choose another.",
+    ChoiceState.SWITCHED_OFF: "That combination is not available. Choose another.",
+    ChoiceState.SOLD_OUT: "That combination is sold out. Choose another.",
+}
+
+
+@dataclass(frozen=True)
+class ListingChoices:
+    """What a buyer chooses on a listing's page: its variation properties and offerings, and the
+    personalisation it asks for. Kept with the listing's cached page (``get_listing_choices``)."""
+
+    properties: tuple[PropertyChoice, ...]
+    offerings: tuple[OfferingChoice, ...]
+    personalization: str
+    personalization_prompt: str
+    personalization_max_length: int
+
+    @property
+    def has_variations(self) -> bool:
+        return bool(self.properties)
+
+    @property
+    def asks_personalization(self) -> bool:
+        return self.personalization != Personalization.NONE
+
+    @property
+    def requires_personalization(self) -> bool:
+        return self.personalization == Personalization.REQUIRED
+
+    def chosen(self, option_ids) -> tuple[int | None, ...]:
+        """The buyer's option per property, in property order (None where unchosen); stray ids are dropped."""
+        wanted = set()
+        for value in option_ids or ():
+            try:
+                wanted.add(int(value))
+            except (TypeError, ValueError):
+                continue
+        return tuple(
+            next((option.pk for option in prop.options if option.pk in wanted), None) for prop in self.properties
+        )
+
+    def find(self, option_ids) -> tuple[str, OfferingChoice | None]:
+        """Return the state of the buyer's choice (``ChoiceState``) and the offering it names, if any."""
+        chosen = self.chosen(option_ids)
+        if None in chosen:
+            return ChoiceState.INCOMPLETE, None
+        offering = next((o for o in self.offerings if o.option_ids == chosen), None)
+        if offering is None:
+            return ChoiceState.MISSING, None
+        if not offering.is_enabled:
+            return ChoiceState.SWITCHED_OFF, offering
+        if offering.is_sold_out:
+            return ChoiceState.SOLD_OUT, offering
+        return ChoiceState.AVAILABLE, offering
+
+
+def _fetch_listing_choices(product: Product) -> ListingChoices:
+    rows = list(
+        Offering.objects.filter(product_id=product.pk)
+        .select_related("option1__variation", "option2__variation")
+        .order_by("id")
+    )
+    variations: dict[int, tuple] = {}
+    options: dict[int, dict[int, tuple]] = {}
+    for row in rows:
+        for option in (row.option1, row.option2):
+            if option is not None:
+                variations[option.variation_id] = (option.variation.position, option.variation.name)
+                options.setdefault(option.variation_id, {})[option.pk] = (option.position, option.value)
+    properties = tuple(
+        PropertyChoice(
+            pk=vid,
+            name=name,
+            options=tuple(
+                OptionChoice(pk=oid, value=value)
+                for oid, (_, value) in sorted(options[vid].items(), key=lambda item: (item[1][0], item[0]))
+            ),
+        )
+        for vid, (_, name) in sorted(variations.items(), key=lambda item: item[1][0])
+    )
+    order = [prop.pk for prop in properties]
+
+    def in_property_order(row: Offering) -> tuple[int, ...]:
+        chosen = [option for option in (row.option1, row.option2) if option is not None]
+        return tuple(option.pk for option in sorted(chosen, key=lambda option: order.index(option.variation_id)))
+
+    offerings = tuple(
+        OfferingChoice(
+            pk=row.pk,
+            option_ids=in_property_order(row),
+            label=row.options_label,
+            price=row.price,
+            quantity=row.quantity,
+            is_enabled=row.is_enabled,
+        )
+        for row in rows
+    )
+    return ListingChoices(
+        properties=properties,
+        offerings=offerings,
+        personalization=product.personalization,
+        personalization_prompt=product.personalization_prompt,
+        personalization_max_length=product.personalization_max_length,
+    )
+
+
+def get_listing_choices(*, product: Product) -> ListingChoices:
+    """Return the listing's variation properties, offerings and personalisation ask (cached 5 minutes).
+
+    One query on a miss. Dropped with the listing's other entries (``catalog.receivers``) when the listing,
+    one of its offerings or options changes, or it sells.
+    """
+    return cache.cache_aside(
+        cache.product_choices_key(product.pk),
+        lambda: _fetch_listing_choices(product),
+        ttl=cache.TTL["product"],
+        cache_type="product",
+    )
 
 
 # --- trending and the home feed -------------------------------------------------------------

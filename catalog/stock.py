@@ -74,7 +74,11 @@ _TOTALS_SELECT = """
     SELECT o.product_id,
            COALESCE(MIN(o.price) FILTER (WHERE o.is_enabled AND {quantity} > 0),
                     MIN(o.price) FILTER (WHERE o.is_enabled), MIN(o.price)) AS price,
-           COALESCE(SUM({quantity}) FILTER (WHERE o.is_enabled), 0) AS quantity
+           COALESCE(SUM({quantity}) FILTER (WHERE o.is_enabled), 0) AS quantity,
+           -- "from $X" on cards: switched-on offerings differ in price, whatever their stock (a stock move
+           -- leaves it as it is).
+           COALESCE(MIN(o.price) FILTER (WHERE o.is_enabled) <> MAX(o.price) FILTER (WHERE o.is_enabled),
+                    FALSE) AS has_price_range
       FROM {offering} AS o {join}
      WHERE o.product_id IN ({product_ids})
      GROUP BY o.product_id
@@ -138,19 +142,23 @@ def restock_offerings(*, quantities: Mapping[int, int]) -> None:
 
 _REFRESH_TOTALS_SQL = f"""
     UPDATE {Product._meta.db_table} AS p
-       SET price = totals.price, quantity = totals.quantity
+       SET price = totals.price, quantity = totals.quantity, has_price_range = totals.has_price_range
       FROM ({
     _TOTALS_SELECT.format(
         quantity="o.quantity", offering=Offering._meta.db_table, join="", product_ids="SELECT unnest(%s::bigint[])"
     )
 }) AS totals
-     WHERE p.id = totals.product_id AND (p.price, p.quantity) IS DISTINCT FROM (totals.price, totals.quantity)
+     WHERE p.id = totals.product_id
+       AND (p.price, p.quantity, p.has_price_range)
+           IS DISTINCT FROM (totals.price, totals.quantity, totals.has_price_range)
 """
 
 
 def refresh_listing_totals(*, product_ids: Iterable[int]) -> None:
     """Recompute each listing's totals from its offerings: ``quantity`` the sum over switched-on offerings,
-    ``price`` the lowest switched-on price in stock (the cards' "from $X"), else the lowest switched-on one.
+    ``price`` the lowest switched-on price in stock (the cards' "from $X"), else the lowest switched-on one,
+    ``has_price_range`` whether the switched-on offerings differ in price (whatever their stock: a card's "from"
+    does not come and go with sales).
 
     Call it in the transaction that changed the offerings, after locking the listings (``lock_products``).
     """

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("c/<slug:slug>/", views.category, name="category"),
     path("listing/<int:pk>/", views.product_detail, name="product_short"),
+    path("listing/choice/<int:pk>/", views.choice_status, name="choice"),
     path("listing/<int:pk>/<slug:slug>/", views.product_detail, name="product"),
     path("favorites/", views.favorites, name="favorites"),
     path("favorites/listing/<int:pk>/", views.toggle_favorite_product, name="favorite_product"),

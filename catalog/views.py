@@ -24,7 +24,14 @@ from django.utils._os import safe_join
 from django.views.decorators.http import require_POST
 
 from catalog import extensions, personalization, selectors
-from catalog.exceptions import CategoryNotFound, ProductNotFound
+from catalog.exceptions import (
+    CategoryNotFound,
+    OfferingNotFound,
+    OfferingUnavailable,
+    PersonalizationError,
+    ProductNotFound,
+)
+from catalog.models import PERSONALIZATION_LIMIT
 from catalog.services import favorites as favorite_services
 from catalog.shells import (
     base_holes,
@@ -37,6 +44,7 @@ from catalog.shells import (
     shell_response,
     signed_in_user_id,
 )
+from catalog.templatetags.shop_tags import money
 from etsy import cache, metrics
 from etsy.exceptions import DomainError
 from shops.selectors import get_shop_card
@@ -172,7 +180,53 @@ def _price_label(low: Decimal | None, high: Decimal | None) -> str:
 # --- product ---------------------------------------------------------------------------------
 
 
-def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: str = "", error: str = "") -> str:
+@dataclass(frozen=True)
+class BuyerChoice:
+    """What the buyer put in the buy box (options, personalisation text, quantity), kept when refused."""
+
+    option_ids: tuple[int, ...] = ()
+    personalization: str = ""
+    quantity: int = 1
+
+    @classmethod
+    def from_data(cls, data) -> BuyerChoice:
+        """Read the add-to-cart form's fields (or a page link's ``?options=``); bad values are dropped."""
+        option_ids = []
+        for raw in data.getlist("options"):
+            try:
+                option_ids.append(int(raw))
+            except (TypeError, ValueError):
+                continue
+        try:
+            quantity = max(1, min(int(data.get("quantity", 1)), 999))
+        except (TypeError, ValueError):
+            quantity = 1
+        # Kept as typed (a refused form shows it again); the cart's rule checks its length.
+        text = str(data.get("personalization", ""))[: PERSONALIZATION_LIMIT + 1]
+        return cls(option_ids=tuple(option_ids), personalization=text, quantity=quantity)
+
+
+def buy_box_errors(exc: DomainError) -> dict[str, str]:
+    """Where the buy box shows a refusal: beside the selects, the personalisation box, or above the button."""
+    if isinstance(exc, OfferingNotFound | OfferingUnavailable):
+        return {"choice_error": exc.message}
+    if isinstance(exc, PersonalizationError):
+        return {"personalization_error": exc.message}
+    return {"error": exc.message}
+
+
+def _buy_box(
+    request: HttpRequest,
+    product,
+    inventory,
+    favorite_ids,
+    *,
+    notice: str = "",
+    error: str = "",
+    choice: BuyerChoice | None = None,
+    choice_error: str = "",
+    personalization_error: str = "",
+) -> str:
     user_id = signed_in_user_id(request)
     reserved_for_other = inventory.is_reserved_for_other(user_id)
     held_by_me = inventory.is_held_by(user_id)
@@ -184,10 +238,12 @@ def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: 
         and extensions.is_in_guest_cart(session=request.session, product_id=product.pk)
     )
     is_favorite = product.pk in favorite_ids.product_ids
-    if not held_by_me and not in_guest_cart and not notice and not error:
-        # Without the buyer's own hold (a ticking countdown) the box depends only on the stock and
-        # the favorite flag: rendered once per state, the CSRF token filled later.
-        return _stock_buy_box(product.pk, inventory.quantity, reserved_for_other, inventory.reserved_until, is_favorite)
+    personal = held_by_me or in_guest_cart or notice or error or choice_error or personalization_error
+    if not personal and choice is None:
+        # Without the buyer's own hold (a ticking countdown) or their refused choice the box depends only on
+        # the listing (its choices), the stock and the favorite flag: rendered once per state, the CSRF token
+        # filled later.
+        return _stock_buy_box(product, inventory.quantity, reserved_for_other, inventory.reserved_until, is_favorite)
     return render_personal(
         request,
         "buy_box",
@@ -200,35 +256,128 @@ def _buy_box(request: HttpRequest, product, inventory, favorite_ids, *, notice: 
             "is_favorite": is_favorite,
             "notice": notice,
             "error": error,
+            **_choice_context(product.choices, choice, choice_error=choice_error, error=error),
+            "personalization_error": personalization_error,
         },
     )
 
 
+def _choice_context(
+    choices: selectors.ListingChoices, choice: BuyerChoice | None, *, choice_error: str = "", error: str = ""
+) -> dict:
+    """What the buy box and its price-and-stock line show for the buyer's choice (None: nothing chosen yet).
+
+    A combination the page knows cannot be bought is said beside the selects, in the page's words, and
+    stands for a stock refusal of the add (``error``) rather than repeating it above the button.
+    """
+    choice = choice or BuyerChoice()
+    state, offering = choices.find(choice.option_ids) if choices.has_variations else (None, None)
+    if choice.option_ids and state in selectors.CHOICE_MESSAGES:
+        choice_error = choice_error or selectors.CHOICE_MESSAGES[state]
+        error = ""
+    chosen = choices.chosen(choice.option_ids)
+    return {
+        "choices": choices,
+        "choice": choice,
+        "selects": [
+            {
+                "property": prop,
+                "options": [
+                    {"pk": option.pk, "label": _option_label(choices, option), "selected": option.pk == picked}
+                    for option in prop.options
+                ],
+            }
+            for prop, picked in zip(choices.properties, chosen, strict=True)
+        ],
+        "choice_state": state,
+        "offering": offering if state == selectors.ChoiceState.AVAILABLE else None,
+        "choice_error": choice_error,
+        "error": error,
+    }
+
+
+def _option_label(choices: selectors.ListingChoices, option: selectors.OptionChoice) -> str:
+    """An option as its select shows it; with one property the option is the offering, so say its price and stock."""
+    if len(choices.properties) != 1:
+        return option.value
+    state, offering = choices.find((option.pk,))
+    if state == selectors.ChoiceState.AVAILABLE:
+        has_range = len({o.price for o in choices.offerings if o.is_enabled}) > 1
+        return f"{option.value} ({money(offering.price)})" if has_range else option.value
+    return f"{option.value} (sold out)" if state == selectors.ChoiceState.SOLD_OUT else f"{option.value} (unavailable)"
+
+
 @lru_cache(maxsize=4096)
-def _stock_buy_box(product_id: int, quantity: int, reserved_for_other: bool, reserved_until, is_favorite: bool) -> str:
+def _stock_buy_box(
+    product: PageProduct, quantity: int, reserved_for_other: bool, reserved_until, is_favorite: bool
+) -> str:
     from catalog.selectors import Inventory
 
     inventory = Inventory(quantity=quantity, reserved_until=reserved_until if reserved_for_other else None)
     return render_to_string(
         "personal/buy_box.html",
         {
-            "product": PageProduct(pk=product_id, title="", quantity=quantity),
+            "product": product,
             "inventory": inventory,
             "reserved_for_other": reserved_for_other,
             "held_by_me": False,
             "is_favorite": is_favorite,
             "csrf_token": cache.CSRF_MARKER,
+            **_choice_context(product.choices, None),
         },
     )
 
 
-def render_buy_box(request: HttpRequest, product_id: int, *, notice: str = "", error: str = "") -> str:
-    """The buy box alone (htmx answers after add to cart), with the header badge swapped out of band."""
+def render_buy_box(request: HttpRequest, product_id: int, *, notice: str = "", error: str = "", **refused) -> str:
+    """The buy box alone (htmx answers after add to cart), with the header badge swapped out of band.
+
+    ``refused``: the buyer's ``choice`` and ``choice_error`` / ``personalization_error`` (``buy_box_errors``).
+    """
     product = selectors.get_product_detail(product_id=product_id)
     inventory = selectors.get_inventory(product_id=product_id)
-    box = _buy_box(request, product, inventory, favorite_ids_of(request), notice=notice, error=error)
+    box = _buy_box(
+        request, _page_product(product), inventory, favorite_ids_of(request), notice=notice, error=error, **refused
+    )
     badge = render_personal(request, "cart_badge", {"cart_count": cart_count(request), "oob": True})
     return cache.fill_shell(box + badge, {}, lambda: get_token(request))
+
+
+def render_refused_choice(
+    request: HttpRequest, product_id: int, *, choice: BuyerChoice, errors: dict[str, str]
+) -> HttpResponse:
+    """The product page again (400) with the buyer's refused choice and text kept and the reason beside its field.
+
+    ``errors``: ``buy_box_errors`` of the refusal. Raises Http404 for a listing nobody may see.
+    """
+    inventory = selectors.get_inventory(product_id=product_id)
+    try:
+        record = _product_page_record(request, product_id, inventory)
+    except ProductNotFound:
+        raise Http404("No such listing") from None
+    holes = base_holes(request)
+    holes["buy_box"] = _buy_box(
+        request, record["product"], inventory, favorite_ids_of(request), choice=choice, **errors
+    )
+    return HttpResponse(cache.fill_shell(record["html"], holes, lambda: get_token(request)), status=400)
+
+
+def choice_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The price-and-stock line of one combination of options (htmx, as the buyer changes a select).
+
+    Answers the line and, out of band, the page's price; unknown or foreign option ids read as unchosen.
+    """
+    try:
+        product = selectors.get_product_detail(product_id=pk)
+    except ProductNotFound:
+        raise Http404("No such listing") from None
+    inventory = selectors.get_inventory(product_id=pk)
+    context = {
+        "product": product,
+        "inventory": inventory,
+        "oob_price": True,
+        **_choice_context(selectors.get_listing_choices(product=product), BuyerChoice.from_data(request.GET)),
+    }
+    return render(request, "catalog/_choice_status.html", context)
 
 
 def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:
@@ -277,7 +426,9 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
     if favorite_ids is None:
         favorite_ids = favorite_ids_of(request)
     holes = base_holes(request, **known_personal(found, user_id))
-    holes["buy_box"] = _buy_box(request, record["product"], inventory, favorite_ids)
+    # A link to one combination (?options=…) opens with it chosen, its price and stock shown (no script needed).
+    choice = BuyerChoice.from_data(request.GET) if "options" in request.GET else None
+    holes["buy_box"] = _buy_box(request, record["product"], inventory, favorite_ids, choice=choice)
     return HttpResponse(cache.fill_shell(record["html"], holes, lambda: get_token(request)))
 
 
@@ -314,7 +465,7 @@ def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, stor
     html = cache.render_shell(request, "catalog/product_detail.html", context)
     # Shop edits (rating, name, shipping) drop every cached page of the shop's products.
     cache.add_to_set(cache.shop_pages_key(product.shop_id), cache.product_page_key(pk), ttl=2 * cache.TTL["page"])
-    slim = PageProduct(pk=product.pk, title=product.title, quantity=product.quantity)
+    slim = _page_product(product)
     record = {
         "html": html,
         "slug": product.slug,
@@ -330,11 +481,25 @@ def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, stor
 
 @dataclass(frozen=True)
 class PageProduct:
-    """What the buy box needs of a product (kept with the cached page)."""
+    """What the buy box needs of a product (kept with the cached page): its choices (selects, personalisation)."""
 
     pk: int
     title: str
     quantity: int
+    choices: selectors.ListingChoices
+    price: Decimal
+    has_price_range: bool
+
+
+def _page_product(product) -> PageProduct:
+    return PageProduct(
+        pk=product.pk,
+        title=product.title,
+        quantity=product.quantity,
+        choices=selectors.get_listing_choices(product=product),
+        price=product.price,
+        has_price_range=product.has_price_range,
+    )
 
 
 # --- favorites --------------------------------------------------------------------------------

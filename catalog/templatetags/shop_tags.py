@@ -24,6 +24,13 @@ def money(value) -> str:
     return f"${Decimal(value):,.2f}"
 
 
+@register.filter
+def listing_price(product) -> str:
+    """A listing's price as cards and its page show it: "from $18.00" when its offerings differ in price."""
+    price = money(product.price)
+    return f"from {price}" if product.has_price_range else price
+
+
 @register.simple_tag(takes_context=True)
 def personal(context, name: str):
     """Render a per-visitor block, or leave a hole in a cached page shell (filled per request)."""

@@ -35,7 +35,13 @@ def product_key(product_id: int) -> str:
 
 
 def product_page_key(product_id: int) -> str:
-    return f"page:product:{product_id}"
+    # v2: the record's buy-box product carries the listing's choices (variation selects, personalisation).
+    return f"page:product:v2:{product_id}"
+
+
+def product_choices_key(product_id: int) -> str:
+    """A listing's variation properties, offerings and personalisation ask (its page's selects)."""
+    return f"product:{product_id}:choices"
 
 
 def inventory_key(product_id: int) -> str:

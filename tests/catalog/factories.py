@@ -106,3 +106,38 @@ def set_listing_stock(product: Product, *, quantity: int | None = None, price=No
     set_offering_stock(offering, quantity=quantity, price=price)
     product.refresh_from_db()
     return product
+
+
+# --- var-buyer: a listing with variations and personalisation, as the buyer pages and journeys use it ---------
+
+
+def make_ring(*, shop, category, title: str = "Stacking ring", slug: str = "stacking-ring") -> Product:
+    """A ring in sizes 6, 7, 8 and Silver or Gold, 4 of each: gold $45, silver $30; 8 in gold sold out, 6 in silver
+    switched off; engraving required (3 characters at most)."""
+    from catalog.models import Personalization
+
+    product = ProductFactory(
+        shop=shop,
+        category=category,
+        title=title,
+        slug=slug,
+        price=Decimal("30.00"),
+        personalization=Personalization.REQUIRED,
+        personalization_prompt="Initials to engrave inside the band",
+        personalization_max_length=3,
+    )
+    offerings = add_variations(product, {"Size": ["6", "7", "8"], "Metal": ["Silver", "Gold"]}, quantity=4)
+    for size in ("6", "7", "8"):
+        set_offering_stock(offerings[(size, "Gold")], price="45.00")
+    set_offering_stock(offerings[("8", "Gold")], quantity=0)
+    set_offering_stock(offerings[("6", "Silver")], is_enabled=False)
+    product.refresh_from_db()
+    return product
+
+
+def ring_offerings(product: Product) -> dict:
+    """{(size, metal): offering} of a ``make_ring`` listing."""
+    from catalog.models import Offering
+
+    rows = Offering.objects.filter(product=product).select_related("option1", "option2")
+    return {(o.option1.value, o.option2.value): o for o in rows}

@@ -37,13 +37,14 @@ def test_guest_adds_items_and_sees_the_cart_grouped_by_shop(client, catalog):
     assert "data-cart-count>2<" in html
 
 
-def test_add_to_cart_errors_are_messages_not_500s(client, catalog, other_buyer):
+def test_add_to_cart_errors_reshow_the_page_with_the_reason_not_500s(client, catalog, other_buyer):
     product = catalog["products"][2]
     CartItemFactory(user=other_buyer, product=product, reserved_until=timezone.now() + timezone.timedelta(minutes=5))
-    response = client.post(f"/cart/add/{product.pk}/", follow=True)
-    assert response.status_code == 200
+    response = client.post(f"/cart/add/{product.pk}/")
+    assert response.status_code == 400
     assert "Someone else is checking out this item" in response.content.decode()
-    assert client.post(f"/cart/add/{product.pk}/", {"quantity": "lots"}).status_code == 302
+    lots = client.post(f"/cart/add/{product.pk}/", {"quantity": "lots"})
+    assert lots.status_code == 400 and "Choose a quantity of at least 1." in lots.content.decode()
     assert client.post("/cart/add/999999/").status_code == 404
     assert client.get(f"/cart/add/{product.pk}/").status_code == 405
 
@@ -59,12 +60,12 @@ def test_cart_update_and_remove(client, catalog, buyer):
     client.force_login(buyer)
     print_ = catalog["products"][25]  # quantity 3
     client.post(f"/cart/add/{print_.pk}/")
-    line = CartItem.objects.get(user=buyer, product=print_).pk  # the page's buttons name the line
-    client.post(f"/cart/update/{line}/", {"quantity": "2"})
+    line = CartItem.objects.get(user=buyer, product=print_)  # the controls name the line
+    client.post(f"/cart/update/{line.pk}/", {"quantity": "2"})
     assert CartItem.objects.get(user=buyer, product=print_).quantity == 2
-    client.post(f"/cart/update/{line}/", {"quantity": "9"}, follow=True)
+    client.post(f"/cart/update/{line.pk}/", {"quantity": "9"}, follow=True)
     assert CartItem.objects.get(user=buyer, product=print_).quantity == 2  # refused: only 3 in stock
-    client.post(f"/cart/remove/{line}/")
+    client.post(f"/cart/remove/{line.pk}/")
     assert not CartItem.objects.filter(user=buyer).exists()
 
 
