@@ -203,7 +203,14 @@ BEGIN
     ELSE
         SELECT array_agg(DISTINCT product_id) INTO listings FROM old_offerings WHERE option1_id IS NOT NULL;
     END IF;
-    IF listings IS NOT NULL THEN
+    IF listings IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(listings) AS c(id)
+          JOIN search_listing l ON l.product_id = c.id, LATERAL search_listing_offer_facts(c.id) f
+         WHERE l.offer_prices IS DISTINCT FROM f.offer_prices OR l.options IS DISTINCT FROM f.options
+    ) THEN
+        -- The listings' rows first, in id order (catalog.stock.lock_products' order; free when the writer
+        -- holds them): the product trigger writes search_listing under that lock, so this one does too.
+        PERFORM 1 FROM catalog_product WHERE id = ANY (listings) ORDER BY id FOR NO KEY UPDATE;
         UPDATE search_listing l
            SET offer_prices = f.offer_prices, options = f.options
           FROM unnest(listings) AS c(id), LATERAL search_listing_offer_facts(c.id) f

@@ -361,3 +361,107 @@ def test_build_option_facets_keeps_a_chosen_value_and_the_top_values():
         ("colour", [("c01", 2)]),
         ("size", [("8", 3)]),
     ]
+
+
+# --- the migration and deletions ----------------------------------------------------------------
+
+
+def _row_versions(product_ids):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT array_agg(ctid::text ORDER BY id) FROM catalog_product WHERE id = ANY(%s)),"
+            " (SELECT array_agg(ctid::text ORDER BY product_id) FROM search_listing WHERE product_id = ANY(%s))",
+            [product_ids, product_ids],
+        )
+        return cursor.fetchone()
+
+
+def test_migration_backfill_rewrites_only_listings_with_variations(make_listing):
+    from importlib import import_module
+
+    plain = [make_listing("Stoneware mug").pk, make_listing("Linen tea towel").pk]
+    ring = make_listing("Stacking ring")
+    add_variations(ring, {"Size": ["7"]})
+    Variation.objects.filter(product=ring).update(name="Size")  # unchanged: nothing to rewrite
+    before_plain, before_ring = _row_versions(plain), _row_versions([ring.pk])
+
+    with connection.cursor() as cursor:
+        cursor.execute(import_module("search.migrations.0010_listing_options").BACKFILL)
+
+    assert _row_versions(plain) == before_plain  # not a single plain row written
+    assert _row_versions([ring.pk]) != before_ring
+    assert listing_row(ring.pk) == (None, ["size:7"])
+
+
+def test_deleting_a_listing_with_variations_removes_it_from_search(make_listing):
+    ring = make_listing("Stacking ring")
+    add_variations(ring, {"Size": ["7", "8"], "Colour": ["Red"]})
+
+    ring.delete()
+
+    assert listing_row(ring.pk) is None
+
+
+# --- concurrency --------------------------------------------------------------------------------
+
+
+def _wait_until_another_backend_waits_for_mine(timeout=10.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE pg_backend_pid() = ANY (pg_blocking_pids(pid))")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the other writer never waited")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_offering_sold_out_beside_a_writer_locking_its_listing_never_deadlocks(make_listing):
+    """One transaction sells an offering out and then refreshes the totals; another locks the listing first
+    (catalog.stock.lock_products) and then writes another offering. The offering trigger takes the listing's
+    row before its search row, as the product trigger does, so the second waits instead of deadlocking."""
+    import threading
+
+    from django.db import connections, transaction
+
+    from catalog.stock import lock_products
+
+    ring = make_listing("Stacking ring")
+    offerings = add_variations(ring, {"Size": ["7", "8"]}, quantity=1)
+    first_written, errors = threading.Event(), []
+
+    def sell_out_first():
+        try:
+            with transaction.atomic():
+                Offering.objects.filter(pk=offerings[("7",)].pk).update(quantity=0)  # its key leaves the listing
+                first_written.set()
+                _wait_until_another_backend_waits_for_mine()
+                refresh_listing_totals(product_ids=[ring.pk])
+        except Exception as exc:  # a deadlock is raised in one of the two
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def lock_then_write():
+        first_written.wait(10)
+        try:
+            with transaction.atomic():
+                lock_products(product_ids=[ring.pk])
+                Offering.objects.filter(pk=offerings[("8",)].pk).update(quantity=3)
+                refresh_listing_totals(product_ids=[ring.pk])
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sell_out_first), threading.Thread(target=lock_then_write)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert listing_row(ring.pk) == (None, ["size:8"])
