@@ -84,6 +84,7 @@ def result_key(params: SearchParams, *, version: int) -> str:
         "price_range": params.price_range,
         "vintage": params.vintage,
         "shop_id": params.shop_id,
+        "options": params.chosen_options,
         "sort": params.sort,
         "page": params.page,
         "per_page": params.per_page,

@@ -16,11 +16,13 @@ from __future__ import annotations
 import sys
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django_elasticsearch_dsl import Document, fields
 from django_elasticsearch_dsl.registries import registry
 from tqdm import tqdm
 
-from catalog.models import Category, Product
+from catalog.models import Category, Offering, Product, Variation
+from search.options import PAIR_SEPARATOR, offering_keys
 from search.synonyms import solr_lines
 
 ANALYSIS = {
@@ -71,6 +73,16 @@ class ProductDocument(Document):
     is_active = fields.BooleanField()
     quantity = fields.IntegerField()
     created_at = fields.DateField()
+    # Variations (search/options.py): the words of the properties and options (PostgreSQL: weight C), the
+    # facet values of the switched-on offerings in stock, their keys (filters: one key, or the pair for two
+    # options of one offering) and prices (a listing is in a price range when one of them is).
+    option_words = _text()
+    colour = fields.KeywordField(multi=True)
+    size = fields.KeywordField(multi=True)
+    material = fields.KeywordField(multi=True)
+    option_keys = fields.KeywordField(multi=True)
+    offer_prices = fields.FloatField(multi=True)
+    price_max = fields.FloatField()
 
     class Index:
         name = settings.ELASTICSEARCH_INDEX
@@ -97,7 +109,17 @@ class ProductDocument(Document):
         return {name: prepare(instance) for name, _field, prepare in self._preparers}
 
     def get_queryset(self):
-        return Product.objects.select_related("shop", "category").order_by("pk")
+        in_stock = (
+            Offering.objects.on_sale().filter(quantity__gt=0).select_related("option1__variation", "option2__variation")
+        )
+        return (
+            Product.objects.select_related("shop", "category")
+            .prefetch_related(
+                Prefetch("offerings", queryset=in_stock, to_attr="offerings_in_stock"),
+                Prefetch("variations", queryset=Variation.objects.prefetch_related("options")),
+            )
+            .order_by("pk")
+        )
 
     def get_indexing_queryset(self):
         """Yield every listing, showing progress on stderr (``manage.py search_index --rebuild``)."""
@@ -108,6 +130,55 @@ class ProductDocument(Document):
 
     def prepare_price(self, instance: Product) -> float:
         return float(instance.price)
+
+    def _offerings(self, instance: Product) -> list[Offering]:
+        found = getattr(instance, "offerings_in_stock", None)
+        if found is None:  # a listing not loaded through get_queryset
+            found = list(
+                instance.offerings.on_sale()
+                .filter(quantity__gt=0)
+                .select_related("option1__variation", "option2__variation")
+            )
+        return found
+
+    def prepare_option_keys(self, instance: Product) -> list[str]:
+        keys: set[str] = set()
+        for offering in self._offerings(instance):
+            options = [o for o in (offering.option1, offering.option2) if o is not None]
+            keys |= offering_keys((o.variation.name, o.value) for o in options)
+        return sorted(keys)
+
+    def _facet_values(self, instance: Product, facet: str) -> list[str]:
+        prefix = f"{facet}:"
+        return [
+            k[len(prefix) :]
+            for k in self.prepare_option_keys(instance)
+            if k.startswith(prefix) and PAIR_SEPARATOR not in k
+        ]
+
+    def prepare_colour(self, instance: Product) -> list[str]:
+        return self._facet_values(instance, "colour")
+
+    def prepare_size(self, instance: Product) -> list[str]:
+        return self._facet_values(instance, "size")
+
+    def prepare_material(self, instance: Product) -> list[str]:
+        return self._facet_values(instance, "material")
+
+    def prepare_offer_prices(self, instance: Product) -> list[float]:
+        """Every price a buyer can pay now (a plain listing: its price)."""
+        prices = sorted({float(o.price) for o in self._offerings(instance)})
+        return prices or [float(instance.price)]
+
+    def prepare_price_max(self, instance: Product) -> float:
+        return self.prepare_offer_prices(instance)[-1]
+
+    def prepare_option_words(self, instance: Product) -> str:
+        """The properties' names and options' values, as the PostgreSQL vector holds them."""
+        return " ".join(
+            " ".join([variation.name, *(option.value for option in variation.options.all())])
+            for variation in instance.variations.all()
+        )
 
     def prepare_shop_id(self, instance: Product) -> str:
         return str(instance.shop_id)

@@ -34,6 +34,8 @@ from search.analysis import MAX_WORD_LENGTH, fold
 from search.backends import BackendResult
 from search.backends import postgres as postgres_backend
 from search.exceptions import InvalidSearch
+from search.options import FACET_KEYS, normalize_option_value
+from search.options import MAX_VALUE_LENGTH as MAX_OPTION_VALUE_LENGTH
 from search.synonyms import tokenize
 from search.types import PRICE_RANGE_KEYS, SORTS, SearchParams, SearchResult, Suggestion
 
@@ -70,6 +72,7 @@ def search_products(*, params: SearchParams) -> SearchResult:
         total=answer.total,
         categories=answer.categories,
         price_ranges=answer.price_ranges,
+        options=answer.options,
         suggestion=answer.suggestion,
         degraded=degraded,
         backend=answer.backend,
@@ -141,10 +144,18 @@ def _validated(params: SearchParams) -> SearchParams:
         raise InvalidSearch("vintage must be true or false.", extra={"field": "vintage"})
     if params.price_min is not None and params.price_max is not None and params.price_min > params.price_max:
         raise InvalidSearch("price_min must not exceed price_max.", extra={"field": "price_min"})
+    options = {}
+    for facet in FACET_KEYS:
+        value = getattr(params, facet)
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_OPTION_VALUE_LENGTH):
+            raise InvalidSearch(
+                f"{facet} must be an option of at most {MAX_OPTION_VALUE_LENGTH} characters.", extra={"field": facet}
+            )
+        options[facet] = (normalize_option_value(value) or None) if value is not None else None
     q = " ".join((params.q or "").split())[:MAX_QUERY_LENGTH]
     category = params.category or None
-    if q != params.q or category != params.category:
-        params = replace(params, q=q, category=category)
+    if q != params.q or category != params.category or any(getattr(params, k) != v for k, v in options.items()):
+        params = replace(params, q=q, category=category, **options)
     return params
 
 

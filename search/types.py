@@ -10,12 +10,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from search.options import OptionFacet
+
 SORTS = ("relevance", "newest", "price_asc", "price_desc")
 SUGGESTION_KINDS = ("query", "category")
 
 # The documents' four price facets: Under $25, $25-$50, $50-$100, $100+. Each is the half-open
 # interval [low, high): a $50.00 listing is in "$50 to $100" only. The facet counts and the
 # ``price_range`` filter both use these bounds (``price_range_bounds``), in both backends.
+# A listing is in a range when one of its switched-on offerings in stock is: a ring offered at
+# $20 and $60 is in "Under $25" and "$50 to $100", not in "$25 to $50" (``price_window``).
 PRICE_RANGES: tuple[tuple[str, str, Decimal | None, Decimal | None], ...] = (
     ("under-25", "Under $25", None, Decimal("25")),
     ("25-50", "$25 to $50", Decimal("25"), Decimal("50")),
@@ -33,6 +37,24 @@ def price_range_bounds(key: str) -> tuple[Decimal | None, Decimal | None]:
     raise KeyError(key)
 
 
+def price_window(params: SearchParams) -> tuple[Decimal | None, Decimal | None, bool] | None:
+    """Return the one price window a listing must have an offering in: (inclusive low, high, high inclusive).
+
+    ``price_min``/``price_max`` are inclusive, ``price_range`` half-open; given together, the window is
+    their intersection (one offering must be in both). None: no price filter.
+    """
+    low, high, high_inclusive = params.price_min, params.price_max, params.price_max is not None
+    if params.price_range is not None:
+        range_low, range_high = price_range_bounds(params.price_range)
+        if range_low is not None and (low is None or range_low > low):
+            low = range_low
+        if range_high is not None and (high is None or range_high <= high):
+            high, high_inclusive = range_high, False
+    if low is None and high is None:
+        return None
+    return low, high, high_inclusive
+
+
 @dataclass(frozen=True)
 class SearchParams:
     q: str = ""
@@ -42,6 +64,11 @@ class SearchParams:
     price_range: str | None = None  # a PRICE_RANGES key: low <= price < high
     vintage: bool | None = None
     shop_id: int | None = None
+    # Variation options (search/options.py): normalized values; a listing matches when one switched-on
+    # offering in stock has every option chosen.
+    colour: str | None = None
+    size: str | None = None
+    material: str | None = None
     sort: str = "relevance"
     page: int = 1
     per_page: int = 24
@@ -50,8 +77,21 @@ class SearchParams:
     def has_filters(self) -> bool:
         return any(
             v is not None
-            for v in (self.category, self.price_min, self.price_max, self.price_range, self.vintage, self.shop_id)
+            for v in (
+                self.category,
+                self.price_min,
+                self.price_max,
+                self.price_range,
+                self.vintage,
+                self.shop_id,
+                *self.chosen_options.values(),
+            )
         )
+
+    @property
+    def chosen_options(self) -> dict[str, str]:
+        """{facet: value} of the option filters given ("colour", "size", "material")."""
+        return {facet: getattr(self, facet) for facet in ("colour", "size", "material") if getattr(self, facet)}
 
     @property
     def query_type(self) -> str:
@@ -91,6 +131,7 @@ class SearchResult:
     total: int
     categories: list[CategoryFacet] = field(default_factory=list)
     price_ranges: list[PriceRangeFacet] = field(default_factory=list)
+    options: list[OptionFacet] = field(default_factory=list)  # colour, size, material (those with values)
     suggestion: str | None = None  # "did you mean"
     degraded: bool = False  # answered by the fallback because the primary backend failed
     backend: str = "postgres"

@@ -17,6 +17,7 @@ from etsy import cache
 from search import selectors
 from search.caching import VERSION_KEY, read_listing_stamps
 from search.exceptions import InvalidSearch
+from search.options import FACET_KEYS, FACET_LABELS, MAX_VALUE_LENGTH, option_value_label
 from search.types import PRICE_RANGE_KEYS, PRICE_RANGES, SORTS, SearchParams
 
 SORT_LABELS = {
@@ -45,6 +46,8 @@ def _params(request: HttpRequest) -> SearchParams:
         price_max=price_max,
         price_range=price_range,
         vintage={"1": True, "0": False}.get(g.get("vintage", "")),
+        # Cut to the longest an option can be (a longer one matches nothing): no results, not an error page.
+        **{facet: g.get(facet)[:MAX_VALUE_LENGTH] or None for facet in FACET_KEYS if g.get(facet)},
         sort=sort if sort in SORTS else "relevance",
         page=_int_param(g.get("page")),
         per_page=PER_PAGE,
@@ -65,6 +68,8 @@ def _chips(params: SearchParams, result) -> list[tuple[str, dict]]:
         chips.append((label, {"price": "", "min": "", "max": ""}))
     if params.vintage is not None:
         chips.append(("Vintage" if params.vintage else "Handmade", {"vintage": ""}))
+    for facet, value in result.params.chosen_options.items():  # normalized as the facets show them
+        chips.append((f"{FACET_LABELS[facet]}: {option_value_label(facet, value)}", {facet: ""}))
     return chips
 
 

@@ -4,6 +4,8 @@ from rest_framework import serializers
 
 from catalog.api.serializers import ProductCardSerializer
 from etsy.api.fields import MAX_ID, MAX_QUERY_TEXT_LENGTH, MONEY_KWARGS, DecimalStringField, QuerySerializer
+from search.options import FACET_KEYS
+from search.options import MAX_VALUE_LENGTH as MAX_OPTION_VALUE_LENGTH
 from search.selectors import MAX_PAGE, MAX_PER_PAGE, MAX_SUGGEST_LENGTH, MIN_SUGGEST_LENGTH
 from search.types import PRICE_RANGE_KEYS, SORTS, SUGGESTION_KINDS
 
@@ -13,7 +15,11 @@ class SearchParamsSerializer(QuerySerializer):
     category = serializers.SlugField(
         required=False, max_length=120, help_text="Category slug; includes its subcategories."
     )
-    price_min = DecimalStringField(required=False, help_text="Inclusive lower bound.", **MONEY_KWARGS)
+    price_min = DecimalStringField(
+        required=False,
+        help_text="Inclusive lower bound: one of the listing's offerings in stock costs this or more.",
+        **MONEY_KWARGS,
+    )
     price_max = DecimalStringField(required=False, help_text="Inclusive upper bound.", **MONEY_KWARGS)
     price_range = serializers.ChoiceField(
         choices=list(PRICE_RANGE_KEYS),
@@ -23,6 +29,19 @@ class SearchParamsSerializer(QuerySerializer):
     vintage = serializers.BooleanField(required=False)
     shop = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_ID, help_text="Only this shop's listings."
+    )
+    colour = serializers.CharField(
+        required=False,
+        max_length=MAX_OPTION_VALUE_LENGTH,
+        help_text="A colour option (e.g. `green`): listings with a switched-on offering of it in stock.",
+    )
+    size = serializers.CharField(
+        required=False,
+        max_length=MAX_OPTION_VALUE_LENGTH,
+        help_text="A size option (e.g. `8`, `xl`). With another option: one offering in stock has both.",
+    )
+    material = serializers.CharField(
+        required=False, max_length=MAX_OPTION_VALUE_LENGTH, help_text="A material option (e.g. `silver`)."
     )
     sort = serializers.ChoiceField(choices=list(SORTS), required=False, default="relevance")
     page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=MAX_PAGE)
@@ -43,9 +62,25 @@ class PriceRangeFacetSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+class OptionValueFacetSerializer(serializers.Serializer):
+    value = serializers.CharField(help_text="The filter's value (normalized: lower case, single spaces).")
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class OptionFacetSerializer(serializers.Serializer):
+    key = serializers.ChoiceField(choices=list(FACET_KEYS), help_text="The filter's parameter.")
+    label = serializers.CharField()
+    is_chosen = serializers.BooleanField(help_text="Filtered by it: `values` is the chosen one.")
+    values = OptionValueFacetSerializer(many=True, help_text="Listings with a switched-on offering in stock of each.")
+
+
 class FacetsSerializer(serializers.Serializer):
     categories = CategoryFacetSerializer(many=True)
-    price_ranges = PriceRangeFacetSerializer(many=True)
+    price_ranges = PriceRangeFacetSerializer(
+        many=True, help_text="A listing counts in each range one of its switched-on offerings in stock is in."
+    )
+    options = OptionFacetSerializer(many=True, help_text="Colour, size, material: those with values.")
 
 
 class ShopMatchSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from search.options import OptionFacet
 from search.types import CategoryFacet, PriceRangeFacet, ShopMatch
 
 
@@ -17,6 +18,7 @@ class BackendResult:
     total: int
     categories: list[CategoryFacet] = field(default_factory=list)
     price_ranges: list[PriceRangeFacet] = field(default_factory=list)
+    options: list[OptionFacet] = field(default_factory=list)
     suggestion: str | None = None
     backend: str = "postgres"
     exact_total: int | None = None  # listings matching the whole query, when partial matches follow them

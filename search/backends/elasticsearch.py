@@ -8,6 +8,7 @@ sends it through the product document's connection (3 s request timeout from
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from catalog.models import Category
@@ -15,12 +16,20 @@ from search import ranking
 from search.analysis import split_qualifiers
 from search.backends import BackendResult
 from search.backends.postgres import CANDIDATE_LIMIT
-from search.types import PRICE_RANGES, CategoryFacet, PriceRangeFacet, SearchParams, price_range_bounds
+from search.options import (
+    FACET_KEYS,
+    FACET_VALUES_SHOWN,
+    PAIR_SEPARATOR,
+    build_option_facets,
+    counted_keys_context,
+    filter_key,
+)
+from search.types import PRICE_RANGES, CategoryFacet, PriceRangeFacet, SearchParams, price_window
 
 CATEGORY_FACET_SIZE = 20
 # The PostgreSQL weights (search.ranking.TS_RANK_WEIGHTS) as field boosts: title A, tags B,
 # category names D (a weighted field, above the description), description C.
-TEXT_FIELDS = ["title^3", "tags^1.5", "category_names^1.2", "description"]
+TEXT_FIELDS = ["title^3", "tags^1.5", "category_names^1.2", "description", "option_words"]
 # search.analysis.allowed_edits: one edit from 3 letters, two from 7; a swap counts as one.
 FUZZINESS = "AUTO:3,7"
 # Boosts that put tiers before the text score (which stays far below them): listings of a shop
@@ -101,20 +110,15 @@ def build_search_body(*, params: SearchParams, category: Category | None, relaxe
     ]
     if category is not None:
         filters.append({"prefix": {"category_path": category.path}})
-    price: dict[str, float] = {}
-    if params.price_min is not None:
-        price["gte"] = float(params.price_min)
-    if params.price_max is not None:
-        price["lte"] = float(params.price_max)
-    if price:
-        filters.append({"range": {"price": price}})
-    if params.price_range is not None:
-        # The facet's own bounds, half-open like its range aggregation ("from" inclusive, "to" exclusive).
-        low, high = price_range_bounds(params.price_range)
-        bounds = {"gte": float(low)} if low is not None else {}
-        if high is not None:
-            bounds["lt"] = float(high)
-        filters.append({"range": {"price": bounds}})
+    window = price_window(params)
+    if window is not None:
+        # A listing is in the window when one of its offerings in stock is: a range query on a field with
+        # several values matches when one of them does. A facet's range is half-open, like its bucket.
+        filters.append({"range": {"offer_prices": _bounds(window)}})
+    chosen = params.chosen_options
+    key = filter_key(chosen)
+    if key is not None:
+        filters.append({"term": {"option_keys": key}} if key else {"match_none": {}})
     if params.vintage is not None:
         filters.append({"term": {"is_vintage": params.vintage}})
     if params.shop_id is not None:
@@ -164,7 +168,9 @@ def build_search_body(*, params: SearchParams, category: Category | None, relaxe
         },
         "aggs": {
             "categories": {"terms": {"field": "category", "size": CATEGORY_FACET_SIZE}},
-            "price_ranges": {"range": {"field": "price", "keyed": True, "ranges": _price_ranges()}},
+            # A listing counts in every bucket one of its offering prices falls in (once per bucket).
+            "price_ranges": {"range": {"field": "offer_prices", "keyed": True, "ranges": _price_ranges()}},
+            **_option_aggs(chosen),
         },
         "from": (params.page - 1) * params.per_page,
         "size": params.per_page,
@@ -188,6 +194,40 @@ def build_search_body(*, params: SearchParams, category: Category | None, relaxe
     return body
 
 
+def _bounds(window: tuple[Decimal | None, Decimal | None, bool]) -> dict[str, float]:
+    low, high, high_inclusive = window
+    bounds = {"gte": float(low)} if low is not None else {}
+    if high is not None:
+        bounds["lte" if high_inclusive else "lt"] = float(high)
+    return bounds
+
+
+def _regex_literal(text: str) -> str:
+    """``text`` as a literal in a Lucene regular expression (every character but letters and digits escaped)."""
+    return "".join(ch if ch.isascii() and ch.isalnum() else "\\" + ch for ch in text)
+
+
+def _option_aggs(chosen: dict[str, str]) -> dict[str, Any]:
+    """One terms aggregation per facet over the option keys, read as ``build_option_facets`` expects:
+    the single keys, or with one option chosen the pairs holding it (offerings having both)."""
+    context = counted_keys_context(chosen)
+    if context == "":
+        return {}
+    sep = _regex_literal(PAIR_SEPARATOR)
+    aggs = {}
+    for facet in FACET_KEYS:
+        if facet in chosen:
+            continue
+        value = f"{facet}:[^{sep}]*"
+        if context is None:
+            include = value
+        else:
+            held = _regex_literal(context)
+            include = f"{value}{sep}{held}|{held}{sep}{value}"
+        aggs[f"option_{facet}"] = {"terms": {"field": "option_keys", "include": include, "size": FACET_VALUES_SHOWN}}
+    return aggs
+
+
 def _price_ranges() -> list[dict[str, Any]]:
     ranges = []
     for key, _label, low, high in PRICE_RANGES:
@@ -200,8 +240,13 @@ def _price_ranges() -> list[dict[str, Any]]:
     return ranges
 
 
-def parse_response(response: dict[str, Any]) -> BackendResult:
-    """Read ids, total, facets and the suggestion from a search response (a plain dict)."""
+def parse_response(response: dict[str, Any], *, chosen: dict[str, str] | None = None) -> BackendResult:
+    """Read ids, total, facets and the suggestion from a search response (a plain dict).
+
+    ``chosen``: the option filters of the request (``SearchParams.chosen_options``), which say how the
+    option aggregations were counted.
+    """
+    chosen = chosen or {}
     hits = response.get("hits", {})
     total = hits.get("total", 0)
     capped = isinstance(total, dict) and total.get("relation") == "gte"
@@ -219,6 +264,11 @@ def parse_response(response: dict[str, Any]) -> BackendResult:
         )
         for key, label, low, high in PRICE_RANGES
     ]
+    option_counts = [
+        (b["key"], int(b["doc_count"]))
+        for facet in FACET_KEYS
+        for b in aggs.get(f"option_{facet}", {}).get("buckets", [])
+    ]
     suggestion = None
     options = response.get("suggest", {}).get("did_you_mean", [{}])
     if options and options[0].get("options"):
@@ -228,6 +278,7 @@ def parse_response(response: dict[str, Any]) -> BackendResult:
         total=int(total),
         categories=categories,
         price_ranges=price_ranges,
+        options=build_option_facets(option_counts, chosen=chosen, total=int(total)),
         suggestion=suggestion,
         backend="elasticsearch",
         total_is_capped=capped,
@@ -240,22 +291,24 @@ def search(*, params: SearchParams, category: Category | None) -> BackendResult:
     As in PostgreSQL: when full matches are fewer than a page and the query has two concepts
     or more, a second request adds the listings missing one, after the full matches.
     """
-    result = _execute(build_search_body(params=params, category=category))
+    result = _execute(build_search_body(params=params, category=category), chosen=params.chosen_options)
     qualified = split_qualifiers(params.q)
     can_relax = qualified.concepts >= 2 or bool(qualified.concepts and qualified.optional)
     if params.q.strip() and result.total < params.per_page and can_relax:
         exact_total = result.total
-        result = _execute(build_search_body(params=params, category=category, relaxed=True))
+        result = _execute(
+            build_search_body(params=params, category=category, relaxed=True), chosen=params.chosen_options
+        )
         result.exact_total = exact_total
     result.offers_vintage_filter = qualified.vintage and params.vintage is None
     return result
 
 
-def _execute(body: dict[str, Any]) -> BackendResult:
+def _execute(body: dict[str, Any], *, chosen: dict[str, str]) -> BackendResult:
     from search.documents import ProductDocument
 
     response = ProductDocument.search().update_from_dict(body).execute()
-    return parse_response(response.to_dict())
+    return parse_response(response.to_dict(), chosen=chosen)
 
 
 # --- The index behind its alias -------------------------------------------------------------

@@ -100,7 +100,7 @@ def test_keyword_query_body_is_the_documented_multi_match_with_boosts_and_aggreg
     text = {
         "multi_match": {
             "query": "leather wallet",
-            "fields": ["title^3", "tags^1.5", "category_names^1.2", "description"],
+            "fields": ["title^3", "tags^1.5", "category_names^1.2", "description", "option_words"],
             "fuzziness": "AUTO:3,7",
             "prefix_length": 2,
             "operator": "and",
@@ -156,7 +156,7 @@ def test_filters_become_filter_clauses_and_sorts_become_sort():
 
     filters = body["query"]["function_score"]["query"]["bool"]["filter"]
     assert {"prefix": {"category_path": parent.path}} in filters
-    assert {"range": {"price": {"gte": 10.0, "lte": 99.5}}} in filters
+    assert {"range": {"offer_prices": {"gte": 10.0, "lte": 99.5}}} in filters
     assert {"term": {"is_vintage": False}} in filters
     assert {"term": {"shop_id": "7"}} in filters
     assert {"range": {"quantity": {"gt": 0}}} in filters
@@ -317,7 +317,7 @@ def test_search_sends_the_body_to_the_products_index_and_reads_the_answer(monkey
     text = sent["query"]["function_score"]["query"]["bool"]["must"][0]["bool"]["should"][0]["bool"]["must"][0]
     assert text["multi_match"]["fuzziness"] == "AUTO:3,7"
     assert sent["size"] == 5 and sent["track_total_hits"] == 10_000
-    assert set(sent["aggs"]) == {"categories", "price_ranges"}
+    assert set(sent["aggs"]) == {"categories", "price_ranges", "option_colour", "option_size", "option_material"}
 
 
 @pytest.mark.django_db
@@ -415,7 +415,7 @@ def test_price_range_filter_has_the_half_open_bounds_of_its_aggregation_bucket(k
     body = es_backend.build_search_body(params=SearchParams(q="ring", price_range=key), category=None)
 
     filters = body["query"]["function_score"]["query"]["bool"]["filter"]
-    assert {"range": {"price": bounds}} in filters
+    assert {"range": {"offer_prices": bounds}} in filters
     bucket = next(b for b in body["aggs"]["price_ranges"]["range"]["ranges"] if b["key"] == key)
     # A range aggregation counts "from" <= price < "to": the same interval.
     assert (bucket.get("from"), bucket.get("to")) == (bounds.get("gte"), bounds.get("lt"))

@@ -12,7 +12,9 @@ from search.backends import BackendResult
 from search.backends.postgres.plan import IN_NAMED_SHOP, NAMED_SHOPS_SQL, NO_SHOPS_SQL, Plan, make_plan, match_sql
 from search.backends.postgres.scoring import BOOST_SQL, EXACT_WORDS_WEIGHT, NAMED_SHOP_RANK, TS_WEIGHTS
 from search.backends.postgres.statements import broad_page_sql, browse_sql, search_sql
-from search.types import PRICE_RANGES, CategoryFacet, PriceRangeFacet, SearchParams, ShopMatch, price_range_bounds
+from search.backends.postgres.variations import option_counts_sql, option_filter_sql, price_sql
+from search.options import build_option_facets
+from search.types import PRICE_RANGES, CategoryFacet, PriceRangeFacet, SearchParams, ShopMatch, price_window
 
 CATEGORY_FACET_SIZE = 20
 
@@ -109,18 +111,9 @@ def _run(*, params: SearchParams, category: Category | None, plan: Plan | None, 
     if category is not None:
         where.append("p.category_id IN (SELECT c.id FROM catalog_category c WHERE c.path LIKE %(category_path)s)")
         sql_params["category_path"] = category.path + "%"
-    if params.price_min is not None:
-        where.append("p.price >= %(price_min)s")
-        sql_params["price_min"] = params.price_min
-    if params.price_max is not None:
-        where.append("p.price <= %(price_max)s")
-        sql_params["price_max"] = params.price_max
-    if params.price_range is not None:
-        for bound, (op, value) in zip(("low", "high"), ((">=", 0), ("<", 1)), strict=True):
-            limit = price_range_bounds(params.price_range)[value]
-            if limit is not None:
-                where.append(f"p.price {op} %(range_{bound})s")
-                sql_params[f"range_{bound}"] = limit
+    window = price_window(params)
+    if window is not None:  # one of the listing's offerings in stock is within it
+        where.append(price_sql(window, sql_params=sql_params, name="price"))
     if params.vintage is not None:
         where.append("p.is_vintage = %(vintage)s")
         sql_params["vintage"] = params.vintage
@@ -128,26 +121,34 @@ def _run(*, params: SearchParams, category: Category | None, plan: Plan | None, 
         where.append("p.shop_id = %(shop_id)s")
         sql_params["shop_id"] = params.shop_id
 
-    price_counts = []
-    for i, (_key, _label, low, high) in enumerate(PRICE_RANGES):
-        # The same half-open intervals as the price_range filter above.
-        conds = []
-        if low is not None:
-            conds.append(f"p.price >= %(pr{i}_low)s")
-            sql_params[f"pr{i}_low"] = low
-        if high is not None:
-            conds.append(f"p.price < %(pr{i}_high)s")
-            sql_params[f"pr{i}_high"] = high
-        price_counts.append(f"count(*) FILTER (WHERE {' AND '.join(conds) or 'true'})")
+    chosen = params.chosen_options
+    option_filter = option_filter_sql(chosen, sql_params=sql_params)
+    if option_filter is not None:
+        where.append(option_filter)
+
+    # The same condition as the price filter above, for each facet's half-open interval.
+    price_counts = [
+        f"count(*) FILTER (WHERE {price_sql((low, high, False), sql_params=sql_params, name=f'pr{i}')})"
+        for i, (_key, _label, low, high) in enumerate(PRICE_RANGES)
+    ]
     sql_params["limit"] = params.per_page
     sql_params["offset"] = (params.page - 1) * params.per_page
     sql_params["facet_size"] = CATEGORY_FACET_SIZE
 
     if plan is None:
+        where_sql = " AND ".join(where)
         sql = browse_sql(
-            where=" AND ".join(where), score=score, order_by=_BROWSE_ORDER_BY[params.sort], price_counts=price_counts
+            where=where_sql,
+            score=score,
+            order_by=_BROWSE_ORDER_BY[params.sort],
+            price_counts=price_counts,
+            option_counts=option_counts_sql(
+                chosen,
+                rows=f"(SELECT p.options FROM search_listing p WHERE {where_sql} AND p.options IS NOT NULL) p",
+                sql_params=sql_params,
+            ),
         )
-        return _fetch(sql, sql_params)
+        return _fetch(sql, sql_params, chosen=chosen)
 
     named = NAMED_SHOPS_SQL if plan.shop_query else NO_SHOPS_SQL
     sql_params["count_limit"] = CANDIDATE_LIMIT + 1  # one more tells there are more
@@ -171,8 +172,9 @@ def _run(*, params: SearchParams, category: Category | None, plan: Plan | None, 
         pick_order=_PICK_ORDER[params.sort],
         order_by=_ORDER_BY[params.sort],
         price_counts=price_counts,
+        option_counts=option_counts_sql(chosen, rows="counted p", sql_params=sql_params),
     )
-    result = _fetch(sql, sql_params)
+    result = _fetch(sql, sql_params, chosen=chosen)
     if result.total <= CANDIDATE_LIMIT:
         return result
     # A broad query: "10,000+" and the facets of the first 10,000 found.
@@ -206,12 +208,13 @@ def _fetch_ids(sql: str, sql_params: dict[str, object]) -> list[int]:
         return list(cursor.fetchone()[0])
 
 
-def _fetch(sql: str, sql_params: dict[str, object]) -> BackendResult:
+def _fetch(sql: str, sql_params: dict[str, object], *, chosen: dict[str, str]) -> BackendResult:
     with _cursor() as cursor:
         cursor.execute(sql, sql_params)
-        total, categories, prices, ids, *shops = cursor.fetchone()
+        total, categories, prices, ids, options, *shops = cursor.fetchone()
     categories = json.loads(categories) if isinstance(categories, str) else categories
     prices = json.loads(prices) if isinstance(prices, str) else prices
+    options = json.loads(options) if isinstance(options, str) else options
     shops = json.loads(shops[0]) if shops and isinstance(shops[0], str) else (shops[0] if shops else None)
     return BackendResult(
         shops=[ShopMatch(id=int(i), name=name, slug=slug) for i, name, slug in shops or ()],
@@ -222,6 +225,7 @@ def _fetch(sql: str, sql_params: dict[str, object]) -> BackendResult:
             PriceRangeFacet(key=key, label=label, min=low, max=high, count=int(n))
             for (key, label, low, high), n in zip(PRICE_RANGES, prices, strict=True)
         ],
+        options=build_option_facets(options, chosen=chosen, total=int(total)),
     )
 
 

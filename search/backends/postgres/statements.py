@@ -15,6 +15,7 @@ def search_sql(
     pick_order: str,
     order_by: str,
     price_counts: list[str],
+    option_counts: str,
 ) -> str:
     """Find the matches (at most ``count_limit``), rank the best ``rank_limit`` of them, read the answer.
 
@@ -39,7 +40,8 @@ def search_sql(
     return f"""
 WITH named AS MATERIALIZED ({named}),
 found AS MATERIALIZED (
-    SELECT p.product_id AS id, p.category_id, p.price, p.created_at, {tier} AS tier, {pick_head} AS head
+    SELECT p.product_id AS id, p.category_id, p.price, p.created_at, {tier} AS tier, {pick_head} AS head,
+           p.offer_prices, p.options
       FROM search_listing p
      WHERE {where}
      LIMIT %(count_limit)s
@@ -71,6 +73,7 @@ SELECT
     (SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
        FROM (SELECT id, score, created_at, price, tier, head FROM ranked
               ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page),
+    {option_counts},
     (SELECT coalesce(json_agg(json_build_array(id, name, slug) ORDER BY ord), '[]') FROM named)
 """
 
@@ -101,7 +104,7 @@ SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
 """
 
 
-def browse_sql(*, where: str, score: str, order_by: str, price_counts: list[str]) -> str:
+def browse_sql(*, where: str, score: str, order_by: str, price_counts: list[str], option_counts: str) -> str:
     """Without words: facets from one grouped pass, the page from a top-N scan (no materialized set)."""
     per_category = ", ".join(f"{expr} AS pr{i}" for i, expr in enumerate(price_counts))
     price_sums = ", ".join(f"coalesce(sum(pr{i}), 0)" for i in range(len(price_counts)))
@@ -122,5 +125,6 @@ SELECT
        FROM (SELECT p.product_id AS id, {score} AS score, p.created_at, p.price
                FROM search_listing p
               WHERE {where}
-              ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page)
+              ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page),
+    {option_counts}
 """
