@@ -4,7 +4,6 @@ from decimal import Decimal
 
 import pytest
 
-from cart.models import CartItem
 from catalog.models import Product
 from catalog.signals import products_changed
 from etsy import near_cache
