@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import close_old_connections
 
 from etsy import metrics
@@ -194,10 +195,13 @@ def refresh_when_stale(key: str, stamp: float | None, rebuild: Callable[[], Any]
     """Queue ``rebuild`` for the refresher when the copy's ``stamp`` (less ``early`` seconds) has passed.
 
     The caller answers with its copy either way. ``rebuild`` stores the new copy itself and must not
-    use the request's visitor (it runs after the response, in another thread). Whether it was queued.
+    use the request's visitor (it runs after the response, in another thread). Whether it was queued
+    (with ``CACHE_REFRESH_IN_BACKGROUND`` off: rebuilt now, by this request, when the budget allows).
     """
     if stamp is None or stamp - early > time.time() or not is_enabled():
         return False
+    if not getattr(settings, "CACHE_REFRESH_IN_BACKGROUND", True):  # the reader rebuilds it, within the budget
+        return refresh_budget.take() and bool(refresher._refresh(key, rebuild))
     return refresher.submit(key, rebuild)
 
 

@@ -279,3 +279,16 @@ def test_a_shell_rebuilt_after_a_signed_in_view_names_nobody(client, catalog, bu
     _, rebuilt, fresh = caches["default"].get(key)
     assert fresh > 0
     assert "Zebulon Quill" not in rebuilt and buyer.email not in rebuilt
+
+
+def test_with_background_refresh_off_the_reader_rebuilds_a_stale_page_itself(client, catalog, settings):
+    from etsy.cache import aside
+
+    settings.CACHE_REFRESH_IN_BACKGROUND = False
+    product = catalog["products"][2]
+    _warm(client, product.get_absolute_url())
+    Product.objects.filter(pk=product.pk).update(title="Renamed for the reader")
+    _expire_product_page(product)
+    client.get(product.get_absolute_url())  # answered with the copy, rebuilt before the response
+    assert aside.refresher.pending() == 0
+    assert "Renamed for the reader" in client.get(product.get_absolute_url()).content.decode()
