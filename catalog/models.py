@@ -196,6 +196,14 @@ class Product(StockWords, models.Model):
                 name="product_listed_category_idx",
                 condition=Q(is_active=True, quantity__gt=0, reserved_for__isnull=True),
             ),
+            # A category's listings by price (the category pages' price sorts, each subcategory read in order and
+            # merged: catalog.selectors.list_products_page), not a walk of the whole catalog's price index past
+            # every cheaper listing of other categories (234k rows, 2.5 s at 1M listings).
+            models.Index(
+                fields=["category", "price", "id"],
+                name="product_listed_price_idx",
+                condition=Q(is_active=True, quantity__gt=0, reserved_for__isnull=True),
+            ),
             # The trending pool's fill (catalog.personalization.compute_trending_ids): the most loved listed
             # listings in order, not a sort of the whole catalog (0.5 s at 500k listings).
             models.Index(

@@ -130,6 +130,20 @@ def get_category(*, slug: str) -> Category:
     return category
 
 
+def list_category_ids(*, category: Category) -> list[int]:
+    """Return the ids of ``category`` and every category below it (a category's listings include its subcategories').
+
+    Read from the cached tree: a listing query filters on these ids, which its indexes lead with, instead of
+    joining the category table on its path.
+    """
+    ids, todo = [], [get_category_tree().by_id.get(category.pk, category)]
+    while todo:
+        node = todo.pop()
+        ids.append(node.pk)
+        todo.extend(getattr(node, "tree_children", ()))
+    return sorted(ids)
+
+
 def list_category_ancestors(*, category: Category) -> list[Category]:
     """Return the breadcrumb from the root down to ``category`` (inclusive)."""
     by_id = get_category_tree().by_id
@@ -156,8 +170,7 @@ def list_products(
     """
     qs = _card_queryset()
     if category_slug:
-        category = get_category(slug=category_slug)
-        qs = qs.filter(category__path__startswith=category.path)
+        qs = qs.filter(category_id__in=list_category_ids(category=get_category(slug=category_slug)))
     if shop_id is not None:
         qs = qs.filter(shop_id=shop_id)
     if price_min is not None:
@@ -264,10 +277,44 @@ def list_products_page(
             cache_type="category",
         )
         offset = (page - 1) * per_page
-        products = list(qs[offset : offset + per_page]) if offset < total else []
+        if offset >= total:
+            products = []
+        elif category_slug and ordering in MERGED_ORDERINGS and len(ids := _subtree_ids(category_slug)) > 1:
+            products = _page_merged_by_category(qs, ids, ordering=ordering, offset=offset, limit=per_page)
+        else:
+            products = list(qs[offset : offset + per_page])
         return ProductPage(products=products, total=total, page=page, per_page=per_page)
 
     return cache.cache_aside(key, fetch, ttl=cache.TTL["category"], cache_type="category")
+
+
+# Sorts whose order a category's listings can be read in from an index leading with the category
+# (product_listed_price_idx): a category page with subcategories reads each one's first rows in order
+# and merges them, where one query over all of them walked the whole catalog's price index past every
+# cheaper listing of other categories (234k rows, 2.5 s, at 1M listings).
+MERGED_ORDERINGS = ("price_asc", "price_desc")
+
+
+def _subtree_ids(category_slug: str) -> list[int]:
+    return list_category_ids(category=get_category(slug=category_slug))
+
+
+def _page_merged_by_category(
+    qs: QuerySet[Product], category_ids: list[int], *, ordering: str, offset: int, limit: int
+) -> list[Product]:
+    """One page of ``qs`` (already filtered to ``category_ids``) in ``ordering``: the page's ids from each
+    category's first ``offset + limit`` rows merged in SQL, then the cards of those ids (two queries and images)."""
+    order = ORDERINGS[ordering]
+    columns = [name.lstrip("-") for name in order]
+    rows = qs.select_related(None).prefetch_related(None).order_by(*order).values_list(*columns)
+    if len(category_ids) == 1:
+        page = rows.filter(category_id=category_ids[0])[offset : offset + limit]
+    else:
+        parts = [rows.filter(category_id=pk)[: offset + limit] for pk in category_ids]
+        page = parts[0].union(*parts[1:], all=True).order_by(*order)[offset : offset + limit]
+    ids = [row[-1] for row in page]
+    cards = {p.pk: p for p in qs.order_by().filter(pk__in=ids)}
+    return [cards[pk] for pk in ids if pk in cards]
 
 
 def _fetch_cards(product_ids: list[int]) -> dict[int, Product]:

@@ -8,11 +8,14 @@ few small renders on top of one Redis read, not a whole page.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import copy
+from functools import lru_cache, partial
 from types import SimpleNamespace
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import get_messages
+from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -109,6 +112,17 @@ def _account_nav(*, is_authenticated: bool, is_staff: bool, count: int, unread: 
     )
 
 
+def shell_request(request: HttpRequest) -> HttpRequest:
+    """A copy of ``request`` without its visitor, to render a shell after the response (the refresher's thread).
+
+    A shell holds nobody's data, so the copy is anonymous: its user is never loaded, its session never read.
+    """
+    detached = copy.copy(request)
+    detached.user = AnonymousUser()
+    detached.session = SessionBase()
+    return detached
+
+
 def shell_response(
     request: HttpRequest,
     *,
@@ -138,24 +152,27 @@ def shell_response(
         found = cache.read_with(keys) or {}
     current = tuple(int(found.get(g) or 0) for g in gen_keys)
 
-    def build_shell() -> str:
+    def build_shell(on: HttpRequest) -> str:
         context = build_context()
-        shell = cache.render_shell(request, template, context)
+        shell = cache.render_shell(on, template, context)
         if cacheable(context):
             cache.set_with_grace(key, (current, shell, cache.fresh_until(ttl)), ttl=ttl)
         return shell
 
     entry = found.get(key)
     if entry is not None and entry[0] == current:
-        # Past its freshness, one request rebuilds it (the lock) and the others answer with the copy.
-        rebuilt = cache.rebuild_if_stale(
-            key, entry[2] if len(entry) > 2 else None, build_shell, early=cache.EARLY_REFRESH_SECONDS
+        # Past its freshness, it is rebuilt after the response (this process's refresher); answer with the copy.
+        cache.refresh_when_stale(
+            key,
+            entry[2] if len(entry) > 2 else None,
+            partial(build_shell, shell_request(request)),
+            early=cache.EARLY_REFRESH_SECONDS,
         )
-        (metrics.cache_hits if rebuilt is None else metrics.cache_misses).labels(cache_type="page").inc()
-        shell = entry[1] if rebuilt is None else rebuilt
+        metrics.cache_hits.labels(cache_type="page").inc()
+        shell = entry[1]
     else:
         metrics.cache_misses.labels(cache_type="page").inc()
-        shell = build_shell()
+        shell = build_shell(request)
     all_holes = base_holes(request, **known_personal(found, user_id))
     if holes:
         all_holes.update(holes)

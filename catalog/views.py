@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from django.conf import settings
@@ -41,6 +41,7 @@ from catalog.shells import (
     known_personal,
     personal_keys,
     render_personal,
+    shell_request,
     shell_response,
     signed_in_user_id,
 )
@@ -403,15 +404,14 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
     try:
         if record is None:
             record = _product_page_record(request, pk, inventory, known_missing=view_buffered)
-        else:  # past its freshness, this request may be the one that rebuilds it; the others answer with the copy
-            rebuilt = cache.rebuild_if_stale(
+        else:  # past its freshness, it is rebuilt after the response (this process's refresher); answer with the copy
+            cache.refresh_when_stale(
                 page_key,
                 record.get("fresh_until"),
-                lambda: _build_product_page_record(request, pk, inventory),
+                partial(_refresh_product_page_record, shell_request(request), pk),
                 early=cache.EARLY_REFRESH_SECONDS,
             )
-            (metrics.cache_hits if rebuilt is None else metrics.cache_misses).labels(cache_type="page").inc()
-            record = rebuilt or record
+            metrics.cache_hits.labels(cache_type="page").inc()
     except ProductNotFound:
         raise Http404("No such listing") from None
     if slug != record["slug"]:
@@ -477,6 +477,14 @@ def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, stor
     if store:
         cache.set_with_grace(cache.product_page_key(pk), record, ttl=cache.TTL["page"])
     return record
+
+
+def _refresh_product_page_record(request: HttpRequest, pk: int) -> None:
+    """Rebuild a stale product page with the stock as it is now (the refresher runs this after the response)."""
+    try:
+        _build_product_page_record(request, pk, selectors.get_inventory(product_id=pk))
+    except ProductNotFound:
+        cache.delete(cache.product_page_key(pk))
 
 
 @dataclass(frozen=True)

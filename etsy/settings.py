@@ -173,6 +173,9 @@ REDIS_SENTINELS = [
     (host, int(port)) for host, _, port in (item.rpartition(":") for item in env.list("REDIS_SENTINELS", default=[]))
 ]
 CACHE_ENABLED = env.bool("CACHE_ENABLED", default=True)
+# Stale page copies are rebuilt by each web process's refresher thread after the responses (etsy/cache/aside.py);
+# false: by the request that finds one due, before its response (the earlier behaviour, to compare the two).
+CACHE_REFRESH_IN_BACKGROUND = env.bool("CACHE_REFRESH_IN_BACKGROUND", default=True)
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="etsy")
 # Tests in parallel (pytest-xdist): each worker keeps its own keys, near-cache invalidations and task queue;
 # pytest-django gives each its own test database.

@@ -5,7 +5,8 @@
    (``<DATABASE_URL name>_bench`` for 100,000, ``<name>_bench_<N>`` for other sizes; reused when it
    already holds that many listings, so a 1M catalog is loaded once). ``--products 10000,100000,1000000``
    runs every size in turn and prints each page's ratio side by side, with load time, database and
-   index sizes; ``--reuse`` refuses to load (fails when a size is missing).
+   index sizes; ``--reuse`` refuses to load (fails when a size is missing); ``--copy-from 100000``
+   builds a missing larger size as copies of the 100,000-listing database, in SQL (``copy_catalog``).
 2. Serves the app the way production does: gunicorn with ``etsy/gunicorn.conf.py``,
    several sync workers, ``ETSY_ENV=production`` (DEBUG off, hashed static files), on a
    loopback port, with the ``/bench/bare`` ceiling view switched on (BENCH_BARE_VIEW=1).
@@ -174,6 +175,68 @@ def count_listings(url: str) -> int:
             return conn.execute("SELECT count(*) FROM catalog_product").fetchone()[0]
     except psycopg.Error:
         return 0
+
+
+def copy_catalog(source_url: str, target_url: str, *, copies: int) -> None:
+    """Build ``target_url`` as ``copies`` copies of the catalog in ``source_url``, in SQL (minutes, not hours).
+
+    The target starts as a file copy of the source (``CREATE DATABASE ... TEMPLATE``); each further copy
+    inserts every listing again under new ids (the source's id plus a multiple of a million), with its
+    photo rows, its implicit offering (the listing's price and quantity, as ``catalog.stock`` gives a plain
+    listing) and its search row copied beside it. Triggers are off while copying: the copied search
+    vectors and search rows are the originals'. Past orders, reviews and favorites are not copied.
+    """
+    import psycopg
+
+    parsed = urllib.parse.urlsplit(target_url)
+    name = parsed.path.lstrip("/")
+    source = urllib.parse.urlsplit(source_url).path.lstrip("/")
+    admin = urllib.parse.urlunsplit(parsed._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        # A template must have no other sessions (a running bench server would hold some).
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    product_columns = (
+        "title, slug, description, price, quantity, tags, is_vintage, is_active, view_count, favorite_count, "
+        "search_vector, created_at, updated_at, category_id, shop_id, reserved_for_id, personalization, "
+        "personalization_max_length, personalization_prompt"
+    )
+    with psycopg.connect(target_url, autocommit=True) as conn:
+        top = conn.execute("SELECT max(id) FROM catalog_product").fetchone()[0]
+        step = 10 ** len(str(top))
+        for n in range(1, copies):
+            started = time.monotonic()
+            offset = n * step
+            with conn.transaction():
+                conn.execute("SET LOCAL session_replication_role = replica")
+                conn.execute(
+                    f"INSERT INTO catalog_product (id, {product_columns}) "
+                    f"SELECT id + %s, {product_columns} FROM catalog_product WHERE id <= %s ORDER BY id",
+                    [offset, top],
+                )
+                conn.execute(
+                    "INSERT INTO catalog_productimage (image, thumbnail, alt_text, position, width, height, "
+                    "created_at, product_id) SELECT image, thumbnail, alt_text, position, width, height, created_at, "
+                    "product_id + %s FROM catalog_productimage WHERE product_id <= %s ORDER BY id",
+                    [offset, top],
+                )
+                conn.execute(
+                    "INSERT INTO catalog_offering (product_id, price, quantity, sku, is_enabled) "
+                    "SELECT id, price, quantity, '', TRUE FROM catalog_product WHERE id > %s AND id <= %s ORDER BY id",
+                    [offset, offset + top],
+                )
+                conn.execute(
+                    "INSERT INTO search_listing (product_id, shop_id, category_id, price, created_at, is_vintage, "
+                    "shop_rating, shop_sales_count, search_vector) SELECT product_id + %s, shop_id, category_id, "
+                    "price, created_at, is_vintage, shop_rating, shop_sales_count, search_vector "
+                    "FROM search_listing WHERE product_id <= %s",
+                    [offset, top],
+                )
+            log(f"copy {n + 1} of {copies} in {time.monotonic() - started:.0f} s")
+        conn.execute(
+            "SELECT setval(pg_get_serial_sequence('catalog_product', 'id'), (SELECT max(id) FROM catalog_product))"
+        )
+        conn.execute("VACUUM ANALYZE")
 
 
 def ensure_wrk() -> str | None:
@@ -463,6 +526,13 @@ def main() -> int:
     )
     parser.add_argument("--shops", type=int, default=500)
     parser.add_argument("--reuse", action="store_true", help="never load: each size's database must be there")
+    parser.add_argument(
+        "--copy-from",
+        type=int,
+        default=0,
+        help="build a missing larger size as copies of this size's database, in SQL (e.g. 1M as ten copies of "
+        "100k: minutes where the generator takes an hour or more on a shared machine)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per page")
@@ -545,6 +615,17 @@ def bench_one_size(args, products: int) -> dict:
         drop_database(db_url)
         ensure_database(db_url)
         have = 0
+    copies = products // args.copy_from if args.copy_from and products % args.copy_from == 0 else 0
+    if not have and copies > 1:
+        source = bench_database_url(base_db, args.copy_from)
+        if count_listings(source) != args.copy_from:
+            raise SystemExit(f"--copy-from {args.copy_from}: load that size first")
+        log(f"building {products:,} listings as {copies} copies of the {args.copy_from:,}-listing database")
+        started = time.monotonic()
+        copy_catalog(source, db_url, copies=copies)
+        remember_load_time(db_url, time.monotonic() - started)
+        have = count_listings(db_url)
+        log(f"built in {time.monotonic() - started:.0f} s")
     manage(env, "migrate", "--no-input", "-v", "0")
     if not have:
         log(f"loading {products} demo listings (once; later runs reuse them)")

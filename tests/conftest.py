@@ -31,7 +31,10 @@ def _clean_redis():
     caches["strict"].delete_pattern("*")
     near_cache.clear()
     cache_aside.refresh_budget.refill()  # each test starts with a full budget of refreshes
+    cache_aside.refresher.background = False  # queued refreshes run when a test says so (run_pending)
+    cache_aside.refresher.clear()
     yield
+    cache_aside.refresher.clear()
     near_cache.clear()
     try:
         caches["strict"].delete_pattern("*")

@@ -3,7 +3,8 @@
 - ``keys``: the cache keys and the documents' TTL table.
 - ``store``: plain reads, writes and deletes; Redis errors read as "not cached", so with Redis
   down every page is built from the database. ``CACHE_ENABLED=false`` bypasses it all.
-- ``aside``: cache-aside under a stampede lock, and stale copies served while one process rebuilds.
+- ``aside``: cache-aside under a stampede lock, and stale copies served while this process's refresher
+  thread rebuilds them off the request path.
 - ``write_through``: versioned stores for data written after every change (carts).
 - ``pages``: page shells with holes for the visitor's blocks, and the one pipelined read of a
   hot page (answered from the worker's near copies when it has them, ``etsy.near_cache``).
@@ -22,7 +23,8 @@ from etsy.cache.aside import (
     cache_aside,
     cache_aside_many,
     fresh_until,
-    rebuild_if_stale,
+    refresh_when_stale,
+    refresher,
     set_with_grace,
 )
 from etsy.cache.keys import (
@@ -118,7 +120,8 @@ __all__ = [
     "product_page_key",
     "raw_key",
     "read_with",
-    "rebuild_if_stale",
+    "refresh_when_stale",
+    "refresher",
     "render_shell",
     "set",
     "set_many",

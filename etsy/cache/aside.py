@@ -1,4 +1,4 @@
-"""Cache-aside with a stampede lock, and stale copies served while one process rebuilds.
+"""Cache-aside with a stampede lock, and stale copies served while a background thread refreshes them.
 
 Every cached read of page data goes through :func:`cache_aside`: try Redis, on a miss take a
 short lock (``SET lock:<key> 1 NX EX 5``) so one process rebuilds the value while the others
@@ -9,10 +9,15 @@ themselves). A Redis failure at any step degrades to the database.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import close_old_connections
 
 from etsy import metrics
 from etsy.cache import store
@@ -52,15 +57,16 @@ def set_with_grace(key: str, value: Any, *, ttl: int) -> None:
 
 
 # Refreshing stale copies is work a process can put off for up to the grace minute: when many
-# expire together (a warm-up, a deploy, a flush), each process spends at most REFRESH_SHARE of
-# its time on refreshes and answers the rest with their copies, instead of spending every request
-# on rebuilds. The budget is time, not a count: a product page is rebuilt in 10-40 ms, a category
-# page of a large catalog in up to 100 ms, and ten of those a second (the count this replaced) took
-# most of a process in `make bench-web`'s expiry round. A copy becomes due for a refresh
-# EARLY_REFRESH_SECONDS before its freshness ends, so a wave of copies built together is refreshed
-# over two minutes (the last one before it goes stale, the grace minute after it) instead of one.
-# Two processes at a tenth of their time rebuild about 24 s worth of pages in those two minutes,
-# some 1,500 product pages; a copy not refreshed by the end of its grace is a plain miss.
+# expire together (a warm-up, a deploy, a flush), each process's refresher thread spends at most
+# REFRESH_SHARE of its time on refreshes while requests answer with the copies. (Rebuilt inline by
+# the reader that found them due, the refreshes all fell on the requests of the page that expired;
+# spread by the thread, they cost every page the process serves a little: see the README.) The
+# budget is time, not a count: a product page is rebuilt in 10-40 ms, a category page of a large
+# catalog in up to 100 ms. A copy becomes due for a refresh EARLY_REFRESH_SECONDS before its
+# freshness ends, so a wave of copies built together is refreshed over two minutes (the last one
+# before it goes stale, the grace minute after it) instead of one. Two processes at a tenth of
+# their time rebuild about 24 s worth of pages in those two minutes, some 1,500 product pages; a
+# copy not refreshed by the end of its grace is a plain miss.
 REFRESH_SHARE = 0.1
 REFRESH_BURST_SECONDS = 0.25
 EARLY_REFRESH_SECONDS = 60
@@ -96,27 +102,107 @@ class _RefreshBudget:
 refresh_budget = _RefreshBudget()
 
 
-def rebuild_if_stale(key: str, stamp: float | None, rebuild: Callable[[], T], *, early: float = 0) -> T | None:
-    """Return ``rebuild()`` when the copy's ``stamp`` (less ``early`` seconds) has passed and this process may
-    refresh it now.
+class _Refresher:
+    """This process's refresher: readers queue the stale copies they answered with, one daemon thread rebuilds them.
 
-    ``None`` means: answer with the copy (still fresh, another process is rebuilding it, or
-    this process has spent its share of time on refreshes). ``rebuild`` stores the new copy
-    itself; the lock is released whatever it raises.
+    A rebuild never runs on a request's path (the reader answers with the copy at once), and the thread
+    spends at most ``refresh_budget``'s share of the process's time: when many copies go stale together,
+    the work is spread over the following minutes, across every page the process serves, instead of
+    landing on the requests of the page that expired. One key is queued once; the queue is bounded (a
+    copy not refreshed by the end of its grace is a plain miss, rebuilt under the stampede lock).
+    ``background=False`` (the test suite) leaves the queue to :meth:`run_pending`.
+    """
+
+    def __init__(self, *, max_pending: int = 5000):
+        self.max_pending = max_pending
+        self.background = True
+        self._pending: OrderedDict[str, Callable[[], Any]] = OrderedDict()
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def submit(self, key: str, rebuild: Callable[[], Any]) -> bool:
+        """Queue ``rebuild`` of ``key`` unless it is queued already or the queue is full; whether it was queued."""
+        with self._cv:
+            if self._pid != os.getpid():  # a forked worker starts with an empty queue and its own thread
+                self._pending.clear()
+                self._thread = None
+                self._pid = os.getpid()
+            if key in self._pending or len(self._pending) >= self.max_pending:
+                return False
+            self._pending[key] = rebuild
+            if self.background and (self._thread is None or not self._thread.is_alive()):
+                self._thread = threading.Thread(target=self._loop, name="cache-refresher", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+            return True
+
+    def pending(self) -> int:
+        with self._cv:
+            return len(self._pending)
+
+    def clear(self) -> None:
+        with self._cv:
+            self._pending.clear()
+
+    def run_pending(self) -> int:
+        """Rebuild what is queued, in this thread, while the budget allows; the number rebuilt (tests, shutdown)."""
+        done = 0
+        while True:
+            with self._cv:
+                if not self._pending or not refresh_budget.take():
+                    return done
+                key, rebuild = self._pending.popitem(last=False)
+            done += self._refresh(key, rebuild)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._pending:
+                    self._cv.wait()
+            while not refresh_budget.take():
+                time.sleep(REFRESH_PAUSE_SECONDS)
+            with self._cv:
+                if not self._pending:
+                    continue
+                key, rebuild = self._pending.popitem(last=False)
+            self._refresh(key, rebuild)
+            close_old_connections()  # this thread's own connection, past its age or broken
+
+    @staticmethod
+    def _refresh(key: str, rebuild: Callable[[], Any]) -> int:
+        lock_key = _lock_key(key)
+        if not redis_cache().add(lock_key, 1, LOCK_TTL_SECONDS):  # another process is at it (or Redis is down)
+            return 0
+        started = time.monotonic()
+        try:
+            rebuild()
+            return 1
+        except Exception:  # the copy stays until its grace ends; the next reader queues it again
+            logger.warning("background refresh of %s failed", key, exc_info=True)
+            return 0
+        finally:
+            refresh_budget.spend(time.monotonic() - started)
+            redis_cache().delete(lock_key)
+
+
+refresher = _Refresher()
+# How long the refresher sleeps when its share of time is spent (the budget refills at REFRESH_SHARE).
+REFRESH_PAUSE_SECONDS = 0.05
+
+
+def refresh_when_stale(key: str, stamp: float | None, rebuild: Callable[[], Any], *, early: float = 0) -> bool:
+    """Queue ``rebuild`` for the refresher when the copy's ``stamp`` (less ``early`` seconds) has passed.
+
+    The caller answers with its copy either way. ``rebuild`` stores the new copy itself and must not
+    use the request's visitor (it runs after the response, in another thread). Whether it was queued
+    (with ``CACHE_REFRESH_IN_BACKGROUND`` off: rebuilt now, by this request, when the budget allows).
     """
     if stamp is None or stamp - early > time.time() or not is_enabled():
-        return None
-    if not refresh_budget.take():
-        return None
-    lock_key = _lock_key(key)
-    if not redis_cache().add(lock_key, 1, LOCK_TTL_SECONDS):
-        return None
-    started = time.monotonic()
-    try:
-        return rebuild()
-    finally:
-        refresh_budget.spend(time.monotonic() - started)
-        redis_cache().delete(lock_key)
+        return False
+    if not getattr(settings, "CACHE_REFRESH_IN_BACKGROUND", True):  # the reader rebuilds it, within the budget
+        return refresh_budget.take() and bool(refresher._refresh(key, rebuild))
+    return refresher.submit(key, rebuild)
 
 
 def _lock_key(key: str) -> str:

@@ -130,5 +130,6 @@ def test_entries_filled_together_expire_spread_over_the_last_fifth_of_their_ttl(
         cache.cache_aside(f"k:spread:{i}", lambda: i, ttl=300, cache_type="t")
         cache.set(f"k:set:{i}", i, ttl=300)
     ttls = [caches["default"].ttl(f"k:{kind}:{i}") for kind in ("spread", "set") for i in range(200)]
-    assert min(ttls) >= 240 and max(ttls) <= 300  # never longer than the documents' TTL
+    # never longer than the documents' TTL (less the seconds the 400 writes took on a busy machine)
+    assert min(ttls) >= 240 - 3 and max(ttls) <= 300
     assert max(ttls) - min(ttls) >= 45  # and not one wave

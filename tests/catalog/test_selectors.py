@@ -94,6 +94,36 @@ def test_list_products_filters_and_orders(tree, shop):
     assert list(selectors.list_products(ordering="bogus", category_slug="art")) == [dear, mid, cheap]
 
 
+@pytest.mark.parametrize("ordering", ["price_asc", "price_desc"])
+def test_a_price_sorted_page_of_a_category_with_subcategories_merges_them_in_the_listing_order(
+    tree, shop, ordering, django_assert_num_queries
+):
+    closed = ShopFactory(is_active=False)
+    prices = {"home": ["15", "40", "40"], "kitchen": ["5", "40", "90"], "mugs": ["1", "20", "40", "60"]}
+    for slug, amounts in prices.items():
+        for amount in amounts:
+            ProductFactory(shop=shop, category=tree[slug], price=Decimal(amount))
+    ProductFactory(shop=shop, category=tree["mugs"], price=Decimal("2"), quantity=0)  # sold out
+    ProductFactory(shop=closed, category=tree["kitchen"], price=Decimal("3"))  # a closed shop's
+    ProductFactory(shop=shop, category=tree["art"], price=Decimal("4"))  # another category's
+    expected = [p.pk for p in selectors.list_products(category_slug="home", ordering=ordering)]
+    assert len(expected) == 10
+    selectors.list_products_page(category_slug="home", ordering=ordering, page=1, per_page=4)  # the count, cached
+    pages = []
+    for number in range(1, 5):
+        with django_assert_num_queries(3):  # the page's ids merged from each subcategory, their cards, the images
+            page = selectors.list_products_page(category_slug="home", ordering=ordering, page=number, per_page=3)
+        pages += [p.pk for p in page.products]
+        assert all(p.shop.name for p in page.products)  # whole cards
+    assert pages == expected
+
+
+def test_list_category_ids_names_a_category_and_everything_below_it(tree):
+    home = selectors.get_category(slug="home")
+    assert selectors.list_category_ids(category=home) == sorted([tree["home"].pk, tree["kitchen"].pk, tree["mugs"].pk])
+    assert selectors.list_category_ids(category=selectors.get_category(slug="art")) == [tree["art"].pk]
+
+
 def test_list_products_page_paginates_and_caches(tree, shop, django_assert_num_queries):
     for _ in range(5):
         ProductFactory(shop=shop, category=tree["art"])

@@ -126,18 +126,57 @@ def _expire_product_page(product) -> dict:
     return record
 
 
-def test_a_page_past_its_freshness_is_rebuilt_by_the_next_view(client, catalog):
+def test_a_page_past_its_freshness_is_answered_with_its_copy_and_rebuilt_after_the_response(client, catalog):
+    from django.core.cache import caches
+
+    from etsy import cache
+    from etsy.cache import aside
+
     product = catalog["products"][2]
     _warm(client, product.get_absolute_url())
     Product.objects.filter(pk=product.pk).update(title="Renamed without a signal")  # only the TTL can show it
     assert "Renamed without a signal" not in client.get(product.get_absolute_url()).content.decode()
     _expire_product_page(product)
+    assert "Renamed without a signal" not in client.get(product.get_absolute_url()).content.decode()  # the copy
+    assert aside.refresher.pending() == 1
+    assert aside.refresher.run_pending() == 1  # what the process's refresher thread does after the response
     assert "Renamed without a signal" in client.get(product.get_absolute_url()).content.decode()
+    assert caches["default"].get(cache.product_page_key(product.pk))["fresh_until"] > 0  # stored fresh again
+
+
+def test_a_stale_page_is_queued_once_however_many_readers_find_it(client, catalog):
+    from etsy.cache import aside
+
+    product = catalog["products"][2]
+    _warm(client, product.get_absolute_url())
+    _expire_product_page(product)
+    for _ in range(3):
+        assert client.get(product.get_absolute_url()).status_code == 200
+    assert aside.refresher.pending() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the thread reads with its own connection: the data must be committed
+def test_the_refresher_thread_rebuilds_a_stale_page_without_a_request(client, catalog, monkeypatch):
+    import time
+
     from django.core.cache import caches
 
     from etsy import cache
+    from etsy.cache import aside
 
-    assert caches["default"].get(cache.product_page_key(product.pk))["fresh_until"] > 0  # stored fresh again
+    product = catalog["products"][2]
+    _warm(client, product.get_absolute_url())
+    Product.objects.filter(pk=product.pk).update(title="Renamed for the thread")
+    _expire_product_page(product)
+    refresher = aside._Refresher()  # a thread of its own, as a web process has
+    monkeypatch.setattr(aside, "refresher", refresher)
+    client.get(product.get_absolute_url())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "Renamed for the thread" not in str(
+        caches["default"].get(cache.product_page_key(product.pk), {}).get("html", "")
+    ):
+        time.sleep(0.02)
+    assert "Renamed for the thread" in caches["default"].get(cache.product_page_key(product.pk))["html"]
 
 
 def test_when_many_pages_go_stale_together_a_process_spends_a_share_of_its_time_refreshing(
@@ -152,9 +191,13 @@ def test_when_many_pages_go_stale_together_a_process_spends_a_share_of_its_time_
         _expire_product_page(p)
     budget = aside._RefreshBudget(share=0.0001, burst=0.0001)  # time for one refresh now, then none for a while
     monkeypatch.setattr(aside, "refresh_budget", budget)
+    for p in products:
+        client.get(p.get_absolute_url())
+    assert aside.refresher.run_pending() == 1
     pages = [client.get(p.get_absolute_url()).content.decode() for p in products]
     assert [f"Renamed {p.pk}" in page for p, page in zip(products, pages, strict=True)] == [True, False, False]
     budget.refill()  # a second later
+    aside.refresher.run_pending()
     assert f"Renamed {products[1].pk}" in client.get(products[1].get_absolute_url()).content.decode()
 
 
@@ -193,17 +236,20 @@ def _category_shell_key():
     return keys[0]
 
 
-def test_a_category_page_past_its_freshness_is_rebuilt_once_and_stored_fresh(client, catalog):
+def test_a_category_page_past_its_freshness_is_rebuilt_after_the_response_and_stored_fresh(client, catalog):
     import time
 
     from django.core.cache import caches
+
+    from etsy.cache import aside
 
     _warm(client, "/c/mugs/")
     key = _category_shell_key()
     gens, shell, _ = caches["default"].get(key)
     caches["default"].set(key, (gens, shell.replace("Mugs", "Old copy"), 0.0), 60)
-    html = client.get("/c/mugs/").content.decode()
-    assert "Old copy" not in html  # rebuilt by this request
+    assert "Old copy" in client.get("/c/mugs/").content.decode()  # answered with the copy, the rebuild queued
+    assert aside.refresher.run_pending() == 1  # after the response, by the process's refresher
+    assert "Old copy" not in client.get("/c/mugs/").content.decode()
     assert caches["default"].get(key)[2] > time.time()  # and stored fresh again
 
 
@@ -216,3 +262,35 @@ def test_while_another_process_rebuilds_a_category_page_a_view_answers_with_the_
     caches["default"].set(key, (gens, shell.replace("Mugs", "Old copy"), 0.0), 60)
     caches["default"].set(f"lock:{key}", 1, 5)
     assert "Old copy" in client.get("/c/mugs/").content.decode()
+
+
+def test_a_shell_rebuilt_after_a_signed_in_view_names_nobody(client, catalog, buyer):
+    from django.core.cache import caches
+
+    from etsy.cache import aside
+
+    buyer.display_name = "Zebulon Quill"
+    buyer.save()
+    client.force_login(buyer)
+    _warm(client, "/c/mugs/")
+    key = _category_shell_key()
+    gens, shell, _ = caches["default"].get(key)
+    caches["default"].set(key, (gens, shell, 0.0), 60)
+    assert client.get("/c/mugs/").status_code == 200  # answered with the copy; the rebuild queued
+    assert aside.refresher.run_pending() == 1
+    _, rebuilt, fresh = caches["default"].get(key)
+    assert fresh > 0
+    assert "Zebulon Quill" not in rebuilt and buyer.email not in rebuilt
+
+
+def test_with_background_refresh_off_the_reader_rebuilds_a_stale_page_itself(client, catalog, settings):
+    from etsy.cache import aside
+
+    settings.CACHE_REFRESH_IN_BACKGROUND = False
+    product = catalog["products"][2]
+    _warm(client, product.get_absolute_url())
+    Product.objects.filter(pk=product.pk).update(title="Renamed for the reader")
+    _expire_product_page(product)
+    client.get(product.get_absolute_url())  # answered with the copy, rebuilt before the response
+    assert aside.refresher.pending() == 0
+    assert "Renamed for the reader" in client.get(product.get_absolute_url()).content.decode()
