@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("catalog", "0006_variations_offerings"),
+        ("catalog", "0007_product_has_price_range"),
     ]
 
     operations = [
