@@ -35,6 +35,7 @@ from tqdm import tqdm
 from catalog.models import Product
 from catalog.signals import products_changed
 from demo.loader import Progress, iter_listings, load_demo_catalog
+from demo.replication import replicate_catalog
 from search import caching, selectors
 from search.backends.postgres import refresh_vocabulary
 from search.bench import hand_judged
@@ -46,17 +47,43 @@ DEFAULT_WANDS = Path(settings.BASE_DIR).parent / "shared" / "datasets" / "wands"
 
 
 class _Progress(Progress):
-    def __init__(self) -> None:
+    """A bar on a terminal; a line every tenth of a phase otherwise (a load run in the background, logged)."""
+
+    def __init__(self, stdout) -> None:
+        self.stdout = stdout
         self.bar: tqdm | None = None
+        self.lines = not stdout.isatty()
+        self.phase, self.total, self.done, self.started = "", 0, 0, 0.0
 
     def start(self, phase: str, total: int) -> None:
         if self.bar:
             self.bar.close()
+        self.phase, self.total, self.done, self.started = phase, total, 0, time.perf_counter()
+        if self.lines:
+            self.bar = None
+            if total:
+                self.stdout.write(f"  {phase}: 0/{total:,}")
+            return
         self.bar = tqdm(total=total, desc=phase, disable=True if total == 0 else None)
 
     def advance(self, steps: int) -> None:
         if self.bar:
             self.bar.update(steps)
+            return
+        before, self.done = self.done, self.done + steps
+        if self.lines and self.total and (10 * self.done) // self.total > (10 * before) // self.total:
+            self.stdout.write(
+                f"  {self.phase}: {self.done:,}/{self.total:,} ({self.done / self.total:.0%},"
+                f" {time.perf_counter() - self.started:.0f} s)"
+            )
+
+
+def _size_label(count: int) -> str:
+    """Return 1000000 as "1m", 100000 as "100k" (benchmark database names)."""
+    for unit, size in (("m", 1_000_000), ("k", 1_000)):
+        if count % size == 0:
+            return f"{count // size}{unit}"
+    return str(count)
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -100,6 +127,13 @@ class Command(BaseCommand):
             help="Only measure cache-miss latency (p50/p95/p99) of the judged and broad queries on the large catalog.",
         )
         parser.add_argument(
+            "--copies",
+            type=int,
+            default=1,
+            help="With --latency: the generator loads --products / COPIES listings, then SQL copies them "
+            "COPIES times in all (the fast path to 1M: make bench-search-1m; see demo/replication.py).",
+        )
+        parser.add_argument(
             "--rank-limits",
             default="",
             metavar="N,N",
@@ -110,10 +144,16 @@ class Command(BaseCommand):
         prefix = options["database"] or f"{connections.databases['default']['NAME']}_bench"
         if options["latency"]:
             # A loaded database is reused (``--database``); only an empty one is loaded.
+            if not options["database"] and options["products"] != 100_000:
+                prefix = f"{prefix}_{_size_label(options['products'])}"
             self._use_bench_database(prefix)
             started = time.perf_counter()
             self._prepare_catalog(
-                products=options["products"], shops=options["shops"], seed=options["seed"], judge=False
+                products=options["products"],
+                shops=options["shops"],
+                seed=options["seed"],
+                judge=False,
+                copies=options["copies"],
             )
             self.stdout.write(f"Catalog ready in {time.perf_counter() - started:.0f} s")
             self._report_sizes()
@@ -168,12 +208,28 @@ class Command(BaseCommand):
         self.stdout.write(f"Benchmark database: {name}")
         call_command("migrate", verbosity=0, interactive=False)
 
-    def _prepare_catalog(self, *, products: int, shops: int, seed: int, judge: bool = True) -> dict[int, Truth]:
+    def _prepare_catalog(
+        self, *, products: int, shops: int, seed: int, judge: bool = True, copies: int = 1
+    ) -> dict[int, Truth]:
         count = Product.objects.count()
         if count == 0:
-            self.stdout.write(f"Loading the demo catalog: {products} listings, {shops} shops, seed {seed}")
+            if copies < 1 or products % copies:
+                raise CommandError("--products must be a multiple of --copies.")
+            generated = products // copies
+            self.stdout.write(f"Loading the demo catalog: {generated} listings, {shops} shops, seed {seed}")
             started = time.perf_counter()
-            load_demo_catalog(products=products, shops=shops, seed=seed, progress=_Progress())
+            progress = _Progress(self.stdout)
+            load_demo_catalog(products=generated, shops=shops, seed=seed, progress=progress)
+            self.stdout.write(f"Generated {generated:,} listings in {time.perf_counter() - started:.0f} s")
+            if copies > 1:
+                copied = time.perf_counter()
+                self.stdout.write(f"Copying them in SQL to {products:,} listings (demo/replication.py)")
+                progress.start("copies", generated)
+                replicate_catalog(
+                    copies=copies,
+                    progress=lambda done, total: progress.advance(generated * done // total - progress.done),
+                )
+                self.stdout.write(f"Copied in {time.perf_counter() - copied:.0f} s")
             # The load rewrites every listing's row once (shop sales counts): what autovacuum does
             # after a bulk load in production, so the text index holds no dead entries.
             with connection.cursor() as cursor:
