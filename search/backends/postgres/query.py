@@ -9,9 +9,10 @@ from django.db import connections, router
 from catalog.models import Category
 from search.analysis import analyze
 from search.backends import BackendResult
+from search.backends.postgres.counts import browse_counts_sql, counts_price_bound
 from search.backends.postgres.plan import IN_NAMED_SHOP, NAMED_SHOPS_SQL, NO_SHOPS_SQL, Plan, make_plan, match_sql
 from search.backends.postgres.scoring import BOOST_SQL, EXACT_WORDS_WEIGHT, NAMED_SHOP_RANK, TS_WEIGHTS
-from search.backends.postgres.statements import broad_page_sql, browse_sql, search_sql
+from search.backends.postgres.statements import broad_page_sql, browse_live_counts_sql, browse_page_sql, search_sql
 from search.types import PRICE_RANGES, CategoryFacet, PriceRangeFacet, SearchParams, ShopMatch, price_range_bounds
 
 CATEGORY_FACET_SIZE = 20
@@ -26,6 +27,8 @@ RANK_LIMIT = 300
 # A broad query's candidates: the listings found (in table order) and the matches among this many
 # newest listings, read in index order (recency is part of the ranking).
 RECENT_LIMIT = 3_000
+# Browsing without words ranks (by the boosts) the newest this many listings of its filter.
+BROWSE_CANDIDATES = 3_000
 # A broad query sorted by age or price reads its page from an index in this order.
 _CANDIDATES_ORDER = {
     "newest": "p.created_at DESC, p.product_id DESC",
@@ -144,10 +147,9 @@ def _run(*, params: SearchParams, category: Category | None, plan: Plan | None, 
     sql_params["facet_size"] = CATEGORY_FACET_SIZE
 
     if plan is None:
-        sql = browse_sql(
-            where=" AND ".join(where), score=score, order_by=_BROWSE_ORDER_BY[params.sort], price_counts=price_counts
+        return _browse(
+            params=params, category=category, where=where, score=score, price_counts=price_counts, sql_params=sql_params
         )
-        return _fetch(sql, sql_params)
 
     named = NAMED_SHOPS_SQL if plan.shop_query else NO_SHOPS_SQL
     sql_params["count_limit"] = CANDIDATE_LIMIT + 1  # one more tells there are more
@@ -196,6 +198,66 @@ def _run(*, params: SearchParams, category: Category | None, plan: Plan | None, 
     return result
 
 
+def _browse(
+    *,
+    params: SearchParams,
+    category: Category | None,
+    where: list[str],
+    score: str,
+    price_counts: list[str],
+    sql_params: dict[str, object],
+) -> BackendResult:
+    """Listings without words: the page from the newest candidates (or an index order), the counts from
+    the materialised per-category counts when every filter is one they answer, else counted live."""
+    # Ranked by the boosts alone, a browse ranks the newest BROWSE_CANDIDATES of its filter (read in
+    # index order) instead of scoring every listing; sorted by age or price the page is read in order.
+    sql_params["browse_candidates"] = max(BROWSE_CANDIDATES, params.page * params.per_page)
+    page = browse_page_sql(
+        where=" AND ".join(where),
+        score=score,
+        order_by=_BROWSE_ORDER_BY[params.sort],
+        candidates=params.sort == "relevance",
+    )
+    ranges = [bound for _key, _label, low, high in PRICE_RANGES for bound in (low, high)]
+    if (
+        params.price_min is None
+        and params.price_max is None
+        and params.shop_id is None
+        and all(counts_price_bound(bound) for bound in ranges)
+    ):
+        count_where = ["true"]
+        if category is not None:
+            count_where.append(
+                "c.category_id IN (SELECT k.id FROM catalog_category k WHERE k.path LIKE %(category_path)s)"
+            )
+        if params.vintage is not None:
+            count_where.append("c.is_vintage = %(vintage)s")
+        if params.price_range is not None:
+            low, high = price_range_bounds(params.price_range)
+            count_where += [
+                f"c.price_dollars {op} %(range_{name})s"
+                for name, op, bound in (("low", ">=", low), ("high", "<", high))
+                if bound is not None
+            ]
+        conditions = [
+            " AND ".join(
+                [f"price_dollars >= %(pr{i}_low)s"] * (low is not None)
+                + [f"price_dollars < %(pr{i}_high)s"] * (high is not None)
+            )
+            or "true"
+            for i, (_key, _label, low, high) in enumerate(PRICE_RANGES)
+        ]
+        counts = browse_counts_sql(where=" AND ".join(count_where), price_counts=conditions)
+    else:
+        counts = browse_live_counts_sql(where=" AND ".join(where), price_counts=price_counts)
+    with _cursor() as cursor:
+        cursor.execute(counts, sql_params)
+        total, categories, prices = cursor.fetchone()
+        cursor.execute(page, sql_params)
+        ids = cursor.fetchone()[0]
+    return _result(total=total, categories=categories, prices=prices, ids=ids, shops=None)
+
+
 def _cursor():
     return connections[router.db_for_read(Category)].cursor()
 
@@ -210,9 +272,13 @@ def _fetch(sql: str, sql_params: dict[str, object]) -> BackendResult:
     with _cursor() as cursor:
         cursor.execute(sql, sql_params)
         total, categories, prices, ids, *shops = cursor.fetchone()
+    return _result(total=total, categories=categories, prices=prices, ids=ids, shops=shops[0] if shops else None)
+
+
+def _result(*, total, categories, prices, ids, shops) -> BackendResult:
     categories = json.loads(categories) if isinstance(categories, str) else categories
     prices = json.loads(prices) if isinstance(prices, str) else prices
-    shops = json.loads(shops[0]) if shops and isinstance(shops[0], str) else (shops[0] if shops else None)
+    shops = json.loads(shops) if isinstance(shops, str) else shops
     return BackendResult(
         shops=[ShopMatch(id=int(i), name=name, slug=slug) for i, name, slug in shops or ()],
         ids=list(ids),

@@ -101,8 +101,8 @@ SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
 """
 
 
-def browse_sql(*, where: str, score: str, order_by: str, price_counts: list[str]) -> str:
-    """Without words: facets from one grouped pass, the page from a top-N scan (no materialized set)."""
+def browse_live_counts_sql(*, where: str, price_counts: list[str]) -> str:
+    """The total and facets of a browse the materialised counts cannot answer, from one grouped pass."""
     per_category = ", ".join(f"{expr} AS pr{i}" for i, expr in enumerate(price_counts))
     price_sums = ", ".join(f"coalesce(sum(pr{i}), 0)" for i in range(len(price_counts)))
     return f"""
@@ -117,10 +117,22 @@ SELECT
     (SELECT coalesce(json_agg(json_build_array(c.slug, c.name, t.n) ORDER BY t.n DESC, c.name), '[]')
        FROM (SELECT category_id, n FROM f ORDER BY n DESC, category_id LIMIT %(facet_size)s) t
        JOIN catalog_category c ON c.id = t.category_id),
-    (SELECT json_build_array({price_sums}) FROM f),
-    (SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
-       FROM (SELECT p.product_id AS id, {score} AS score, p.created_at, p.price
-               FROM search_listing p
-              WHERE {where}
-              ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page)
+    (SELECT json_build_array({price_sums}) FROM f)
+"""
+
+
+def browse_page_sql(*, where: str, score: str, order_by: str, candidates: bool) -> str:
+    """The page of a browse: from the newest ``browse_candidates`` listings of the filter when ranked by
+    ``score`` (read in the index order of age), else a top-N in ``order_by`` (an index order)."""
+    source = (
+        f"""(SELECT * FROM search_listing p WHERE {where}
+              ORDER BY p.created_at DESC, p.product_id DESC LIMIT %(browse_candidates)s) p"""
+        if candidates
+        else f"(SELECT * FROM search_listing p WHERE {where}) p"
+    )
+    return f"""
+SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
+  FROM (SELECT p.product_id AS id, {score} AS score, p.created_at, p.price
+          FROM {source}
+         ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page
 """
