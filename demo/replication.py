@@ -26,6 +26,7 @@ from django.db import connection, transaction
 
 from catalog.models import Product, ProductImage
 from catalog.stock import create_implicit_offerings
+from search.backends.postgres import compact_category_counts
 
 CHUNK = 10_000  # source listings per statement (each copied ``copies - 1`` times): one progress step
 
@@ -99,4 +100,5 @@ def replicate_catalog(*, copies: int, progress: Callable[[int, int], None] | Non
         cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         for definition, _ in gin_indexes:
             cursor.execute(definition)
+        compact_category_counts()  # the copy appended one count delta per listing
     return added

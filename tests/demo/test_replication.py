@@ -58,6 +58,17 @@ def test_replicate_catalog_copies_listings_with_offerings_photos_and_search_rows
     assert all(slug.endswith(("-c2", "-c3")) for slug in slugs)
     # search_listing holds exactly the buyable listings, copies included.
     assert _searchable_ids() == set(Product.objects.purchasable().values_list("pk", flat=True))
+    # The materialised per-category counts hold the copies, compacted to one row per key.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT category_id, is_vintage, price_dollars, listings FROM search_category_count ORDER BY 1, 2, 3"
+        )
+        counted = cursor.fetchall()
+        cursor.execute(
+            "SELECT category_id, is_vintage, least(floor(price), 10000)::int, count(*) FROM search_listing"
+            " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        )
+        assert counted == cursor.fetchall()
     # The GIN indexes are back and the text trigger runs again.
     assert _gin_indexes() == indexes
     copy = copies.purchasable().first()
