@@ -32,7 +32,7 @@ from django.db import connection, connections, transaction
 from django.db.models import F, Q
 from tqdm import tqdm
 
-from catalog.models import Product
+from catalog.models import Category, Product
 from catalog.signals import products_changed
 from demo.loader import Progress, iter_listings, load_demo_catalog
 from demo.replication import replicate_catalog
@@ -134,10 +134,11 @@ class Command(BaseCommand):
             "COPIES times in all (the fast path to 1M: make bench-search-1m; see demo/replication.py).",
         )
         parser.add_argument(
-            "--rank-limits",
+            "--limits",
             default="",
-            metavar="N,N",
-            help="With --latency: measure once per RANK_LIMIT given (paired figures in one run).",
+            metavar="COUNT/RANK/RECENT;...",
+            help="With --latency: measure each set of limits given (CANDIDATE_LIMIT/RANK_LIMIT/RECENT_LIMIT, "
+            "e.g. '10000/300/3000;2000/300/3000'), interleaved query by query (paired figures in one run).",
         )
 
     def handle(self, *args, **options):
@@ -157,15 +158,8 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"Catalog ready in {time.perf_counter() - started:.0f} s")
             self._report_sizes()
-            from search.backends.postgres import query as postgres
-
-            shipped = postgres.RANK_LIMIT
-            try:
-                for limit in [int(n) for n in options["rank_limits"].split(",") if n] or [shipped]:
-                    postgres.RANK_LIMIT = limit
-                    self._latency(passes=options["passes"])
-            finally:
-                postgres.RANK_LIMIT = shipped
+            variants = [tuple(int(n) for n in spec.split("/")) for spec in options["limits"].split(";") if spec]
+            self._latency(passes=options["passes"], variants=variants)
             return
         if options["cache_mix"]:
             self._use_bench_database(f"{prefix}_judged")
@@ -240,7 +234,11 @@ class Command(BaseCommand):
                 f"The benchmark database holds {count} listings, not {products}: "
                 "drop it or pass --database / --products matching it."
             )
-        refresh_vocabulary()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM search_vocabulary)")
+            loaded = cursor.fetchone()[0]
+        if count == 0 or not loaded:  # a reused catalog keeps its vocabulary (minutes to rebuild at 1M)
+            refresh_vocabulary()
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")  # fresh planner statistics after a bulk load (autovacuum may lag)
         if not judge:
@@ -334,34 +332,57 @@ class Command(BaseCommand):
             f" (text index {text_index / mb:,.0f} MB); database {database / mb:,.0f} MB"
         )
 
-    def _latency(self, *, passes: int) -> None:
-        """p50/p95/p99 of cache misses (end to end: analysis, statements, listings), judged and broad queries."""
+    BROWSE_CATEGORIES = (None, "jewelry", "home-living", "clothing", "mugs-cups", "necklaces")
+
+    def _latency(self, *, passes: int, variants: list[tuple[int, ...]]) -> None:
+        """p50/p95/p99 of cache misses (end to end: analysis, statements, listings): judged and broad queries,
+        and browsing without words. With several variants of the limits, each query runs under each in turn."""
         from search.backends.postgres import query as postgres
 
-        judged = [q.q for q in load_judgments()]
+        names = ("CANDIDATE_LIMIT", "RANK_LIMIT", "RECENT_LIMIT")
+        shipped = tuple(getattr(postgres, name) for name in names)
+        variants = variants or [shipped]
+        judged = [SearchParams(q=q.q) for q in load_judgments()]
+        broad = [SearchParams(q=q) for q in self.BROAD_QUERIES]
+        browse = [SearchParams(category=slug) for slug in self.BROWSE_CATEGORIES if self._category_exists(slug)]
         search_products(params=SearchParams(q="warm up"))
-        self.stdout.write(
-            f"Counts exact up to {postgres.CANDIDATE_LIMIT:,} matches, at most {postgres.RANK_LIMIT:,} ranked"
-        )
-        for name, queries in (("judged", judged), ("broad", list(self.BROAD_QUERIES))):
-            times: list[float] = []
+        for name, queries in (("judged", judged), ("broad", broad), ("browse", browse)):
+            times: dict[tuple[int, ...], list[float]] = {variant: [] for variant in variants}
             for _ in range(passes):
-                for q in queries:
-                    caching.bump_listings_version()
-                    started = time.perf_counter()
-                    search_products(params=SearchParams(q=q))
-                    times.append(time.perf_counter() - started)
-            self.stdout.write(
-                f"{name:6} ({len(queries)} queries x {passes}): "
-                + ", ".join(f"p{p} {percentile(times, p) * 1000:.1f} ms" for p in (50, 95, 99))
-            )
-        for q in self.BROAD_QUERIES:
+                for params in queries:
+                    for variant in variants:
+                        for attribute, value in zip(names, variant, strict=False):
+                            setattr(postgres, attribute, value)
+                        try:
+                            caching.bump_listings_version()
+                            started = time.perf_counter()
+                            search_products(params=params)
+                            times[variant].append(time.perf_counter() - started)
+                        finally:
+                            for attribute, value in zip(names, shipped, strict=True):
+                                setattr(postgres, attribute, value)
+            for variant, measured in times.items():
+                label = "/".join(f"{n:,}" for n in variant) if len(variants) > 1 else ""
+                self.stdout.write(
+                    f"{name:6} ({len(queries)} queries x {passes}){' ' + label if label else ''}: "
+                    + ", ".join(f"p{p} {percentile(measured, p) * 1000:.1f} ms" for p in (50, 95, 99))
+                )
+        self.stdout.write(
+            f"Counts exact up to {postgres.CANDIDATE_LIMIT:,} matches, at most {postgres.RANK_LIMIT:,} ranked "
+            "(limits given as candidates/ranked/recent)"
+        )
+        for params in [*broad, *browse]:
             caching.bump_listings_version()
             started = time.perf_counter()
-            found = search_products(params=SearchParams(q=q))
+            found = search_products(params=params)
             self.stdout.write(
-                f"  {q!r:16} {found.total_label:>8} found, {(time.perf_counter() - started) * 1000:.1f} ms"
+                f"  {params.q or 'browse ' + (params.category or 'everything')!r:24} {found.total_label:>8} found, "
+                f"{(time.perf_counter() - started) * 1000:.1f} ms"
             )
+
+    @staticmethod
+    def _category_exists(slug: str | None) -> bool:
+        return slug is None or Category.objects.filter(slug=slug).exists()
 
     def _cache_mix(self, *, searches: int, per_sale: int, seed: int) -> None:
         """Hit rate of the search cache under searches mixed with sales, invalidating as today and as before.
