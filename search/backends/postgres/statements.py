@@ -30,9 +30,10 @@ def search_sql(
     also_sql = (
         f"""
     UNION
-    SELECT p.product_id, p.price, p.created_at, {tier}, {pick_head}
-      FROM search_listing p
-     WHERE (SELECT broad FROM capped) AND {also}"""
+    (SELECT p.product_id AS id, p.price, p.created_at, {tier} AS tier, {pick_head} AS head
+       FROM search_listing p
+      WHERE (SELECT broad FROM capped) AND {also}
+      ORDER BY {pick_order} LIMIT %(rank_limit)s)"""
         if also
         else ""
     )
@@ -45,16 +46,19 @@ found AS MATERIALIZED (
      LIMIT %(count_limit)s
 ),
 capped AS MATERIALIZED (SELECT count(*) >= %(count_limit)s AS broad FROM found),
-pool AS (
-    SELECT id, price, created_at, tier, head FROM found
-    UNION
-    SELECT p.product_id, p.price, p.created_at, {tier}, {pick_head}
-      FROM (SELECT * FROM search_listing p
-             ORDER BY p.created_at DESC, p.product_id DESC LIMIT %(recent_limit)s) p
-     WHERE (SELECT broad FROM capped) AND {where}{also_sql}
-),
+-- The best rank_limit of each source, then of their union: the same listings as ordering the whole
+-- union, without hashing every listing found.
 picked AS MATERIALIZED (
-    SELECT p.id, p.price, p.created_at, p.tier FROM pool p ORDER BY {pick_order} LIMIT %(rank_limit)s
+    SELECT id, price, created_at, tier FROM (
+        (SELECT id, price, created_at, tier, head FROM found ORDER BY {pick_order} LIMIT %(rank_limit)s)
+        UNION
+        (SELECT p.product_id AS id, p.price, p.created_at, {tier} AS tier, {pick_head} AS head
+           FROM (SELECT * FROM search_listing p
+                  ORDER BY p.created_at DESC, p.product_id DESC LIMIT %(recent_limit)s) p
+          WHERE (SELECT broad FROM capped) AND {where}
+          ORDER BY {pick_order} LIMIT %(rank_limit)s){also_sql}
+    ) pool
+    ORDER BY {pick_order} LIMIT %(rank_limit)s
 ),
 ranked AS MATERIALIZED (
     SELECT f.id, f.price, f.created_at, f.tier, {head} AS head, {score} AS score
