@@ -173,3 +173,27 @@ def test_the_scheduled_compaction_keeps_the_counts_and_runs_twice_as_once(make_l
     )
     assert (category.pk, False, 12, 2) in once
     _assert_counts_agree()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [
+        ("newest", lambda p: (-p.created_at.timestamp(), -p.pk)),
+        ("price_asc", lambda p: (p.price, p.pk)),
+        ("price_desc", lambda p: (-p.price, -p.pk)),
+    ],
+)
+def test_browsing_a_category_merges_its_subcategories_in_the_order_asked(make_listing, sort, key):
+    home = CategoryFactory(name="Home")
+    mugs, vases = CategoryFactory(name="Mugs", parent=home), CategoryFactory(name="Vases", parent=home)
+    outside = CategoryFactory(name="Rings")
+    made = [
+        make_listing(f"Piece {i}", category=(mugs, vases)[i % 2], price=str(5 + (i * 7) % 23), age_days=i + 1)
+        for i in range(9)
+    ]
+    make_listing("Elsewhere", category=outside, price="1", age_days=0)
+
+    pages = [[p.pk for p in browse(category=home.slug, sort=sort, per_page=4, page=n).hits] for n in (1, 2, 3)]
+
+    assert pages == [[p.pk for p in sorted(made, key=key)][i : i + 4] for i in (0, 4, 8)]

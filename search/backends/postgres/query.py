@@ -29,6 +29,7 @@ RANK_LIMIT = 300
 RECENT_LIMIT = 3_000
 # Browsing without words ranks (by the boosts) the newest this many listings of its filter.
 BROWSE_CANDIDATES = 3_000
+IN_CATEGORY = "p.category_id IN (SELECT c.id FROM catalog_category c WHERE c.path LIKE %(category_path)s)"
 # A broad query sorted by age or price reads its page from an index in this order.
 _CANDIDATES_ORDER = {
     "newest": "p.created_at DESC, p.product_id DESC",
@@ -110,7 +111,7 @@ def _run(*, params: SearchParams, category: Category | None, plan: Plan | None, 
     if params.sort != "relevance":
         score = "0"
     if category is not None:
-        where.append("p.category_id IN (SELECT c.id FROM catalog_category c WHERE c.path LIKE %(category_path)s)")
+        where.append(IN_CATEGORY)
         sql_params["category_path"] = category.path + "%"
     if params.price_min is not None:
         where.append("p.price >= %(price_min)s")
@@ -211,12 +212,15 @@ def _browse(
     the materialised per-category counts when every filter is one they answer, else counted live."""
     # Ranked by the boosts alone, a browse ranks the newest BROWSE_CANDIDATES of its filter (read in
     # index order) instead of scoring every listing; sorted by age or price the page is read in order.
-    sql_params["browse_candidates"] = max(BROWSE_CANDIDATES, params.page * params.per_page)
+    relevance = params.sort == "relevance"
+    window = params.page * params.per_page
+    sql_params["browse_candidates"] = max(BROWSE_CANDIDATES, window) if relevance else window
     page = browse_page_sql(
-        where=" AND ".join(where),
+        where=" AND ".join(clause for clause in where if clause != IN_CATEGORY),
         score=score,
         order_by=_BROWSE_ORDER_BY[params.sort],
-        candidates=params.sort == "relevance",
+        read_order=_CANDIDATES_ORDER["newest" if relevance else params.sort],
+        per_category=category is not None,
     )
     ranges = [bound for _key, _label, low, high in PRICE_RANGES for bound in (low, high)]
     if (

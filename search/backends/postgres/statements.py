@@ -125,15 +125,22 @@ SELECT
 """
 
 
-def browse_page_sql(*, where: str, score: str, order_by: str, candidates: bool) -> str:
-    """The page of a browse: from the newest ``browse_candidates`` listings of the filter when ranked by
-    ``score`` (read in the index order of age), else a top-N in ``order_by`` (an index order)."""
-    source = (
-        f"""(SELECT * FROM search_listing p WHERE {where}
-              ORDER BY p.created_at DESC, p.product_id DESC LIMIT %(browse_candidates)s) p"""
-        if candidates
-        else f"(SELECT * FROM search_listing p WHERE {where}) p"
-    )
+def browse_page_sql(*, where: str, score: str, order_by: str, read_order: str, per_category: bool) -> str:
+    """The page of a browse, from the first ``browse_candidates`` listings of the filter in ``read_order``
+    (an index order: the newest when ranked by ``score``, else the sort asked for, so that page is exact).
+
+    With ``per_category`` (a category filter, given as ``category_path``), each category of the subtree
+    reads its own first listings from its (category, order) index and they are merged: the cost follows
+    the candidates read, not how much of the catalog lies in other categories.
+    """
+    if per_category:
+        source = f"""(SELECT p.* FROM (SELECT k.id FROM catalog_category k WHERE k.path LIKE %(category_path)s) k
+          CROSS JOIN LATERAL (SELECT * FROM search_listing p WHERE p.category_id = k.id AND {where}
+                               ORDER BY {read_order} LIMIT %(browse_candidates)s) p
+          ORDER BY {read_order} LIMIT %(browse_candidates)s) p"""
+    else:
+        source = f"""(SELECT * FROM search_listing p WHERE {where}
+          ORDER BY {read_order} LIMIT %(browse_candidates)s) p"""
     return f"""
 SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
   FROM (SELECT p.product_id AS id, {score} AS score, p.created_at, p.price
