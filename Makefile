@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_PRODUCTS ?= 10000
 DEMO_SHOPS ?= 100
 
-.PHONY: run test venv lock stack stop migrate demo lint check search-rebuild bench-search bench-web bench-checkout bench-load bench-writes clean
+.PHONY: run test venv lock stack stop migrate demo lint check search-rebuild bench-search bench-search-1m bench-web bench-checkout bench-load bench-writes clean
 
 # Installs exactly the hash-locked versions (pyproject.toml declares them; `make lock` recompiles the locks).
 $(STAMP): requirements-dev.lock
@@ -71,6 +71,12 @@ search-rebuild: migrate
 ## bench-search: relevance (nDCG@10, MRR, zero-result rate vs naive baseline) and WANDS latency
 bench-search: migrate
 	@$(PY) manage.py bench_search
+
+## bench-search-1m: cache-miss latency at 1M listings in one command: 100k generated, copied in SQL to 1M
+## (demo/replication.py), with load time, table and index sizes; the loaded database is reused next time
+## (ARGS="--database NAME --passes 3", or --copies 1 for the generator's own 1M, about ten times slower)
+bench-search-1m: migrate
+	@$(PY) manage.py bench_search --latency --products 1000000 --copies 10 $(ARGS)
 
 ## bench-web: page latency and throughput under concurrent load, beside a bare Django view
 ## (options after ARGS=, e.g. make bench-web ARGS="--products 10000,100000,1000000"; see --help)

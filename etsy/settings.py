@@ -380,6 +380,8 @@ CELERY_BEAT_SCHEDULE.update(
         "compute-trending": {"task": "catalog.tasks.compute_trending", "schedule": 600.0},
         # Rebuild the spelling-correction vocabulary ("did you mean") from the searchable listings.
         "refresh-search-vocabulary": {"task": "search.tasks.refresh_search_vocabulary", "schedule": 900.0},
+        # Fold the per-category listing counts' deltas (browsing without words sums them) into one row per key.
+        "compact-search-category-counts": {"task": "search.tasks.compact_search_category_counts", "schedule": 300.0},
         # Daily digest email per shop; idempotent per shop and day, so a beat restart never doubles it.
         "seller-daily-digest": {"task": "orders.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
         # Parcels nobody confirmed: delivered AUTO_DELIVER_AFTER_DAYS after the estimate, so reviews can open.

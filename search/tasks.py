@@ -18,3 +18,11 @@ def refresh_search_vocabulary() -> None:
 
     cache.delete(VOCABULARY_PENDING_KEY)
     refresh_vocabulary()
+
+
+@shared_task
+def compact_search_category_counts() -> None:
+    """Fold the per-category count deltas appended by listing writes into one row per key."""
+    from search.backends.postgres.counts import compact_category_counts
+
+    compact_category_counts()

@@ -11,6 +11,7 @@ from etsy.breakers import reset_all, search_breaker
 from search import selectors
 from search.backends import BackendResult
 from search.backends import elasticsearch as es_backend
+from search.backends.postgres import CANDIDATE_LIMIT
 from search.documents import ProductDocument
 from search.synonyms import solr_lines
 from search.types import SearchParams
@@ -316,7 +317,7 @@ def test_search_sends_the_body_to_the_products_index_and_reads_the_answer(monkey
     sent = kwargs["body"]
     text = sent["query"]["function_score"]["query"]["bool"]["must"][0]["bool"]["should"][0]["bool"]["must"][0]
     assert text["multi_match"]["fuzziness"] == "AUTO:3,7"
-    assert sent["size"] == 5 and sent["track_total_hits"] == 10_000
+    assert sent["size"] == 5 and sent["track_total_hits"] == CANDIDATE_LIMIT  # the PostgreSQL bound
     assert set(sent["aggs"]) == {"categories", "price_ranges", "option_colour", "option_size", "option_material"}
 
 

@@ -32,9 +32,10 @@ from django.db import connection, connections, transaction
 from django.db.models import F, Q
 from tqdm import tqdm
 
-from catalog.models import Product
+from catalog.models import Category, Product
 from catalog.signals import products_changed
 from demo.loader import Progress, iter_listings, load_demo_catalog
+from demo.replication import replicate_catalog
 from search import caching, selectors
 from search.backends.postgres import refresh_vocabulary
 from search.bench import hand_judged
@@ -46,17 +47,43 @@ DEFAULT_WANDS = Path(settings.BASE_DIR).parent / "shared" / "datasets" / "wands"
 
 
 class _Progress(Progress):
-    def __init__(self) -> None:
+    """A bar on a terminal; a line every tenth of a phase otherwise (a load run in the background, logged)."""
+
+    def __init__(self, stdout) -> None:
+        self.stdout = stdout
         self.bar: tqdm | None = None
+        self.lines = not stdout.isatty()
+        self.phase, self.total, self.done, self.started = "", 0, 0, 0.0
 
     def start(self, phase: str, total: int) -> None:
         if self.bar:
             self.bar.close()
+        self.phase, self.total, self.done, self.started = phase, total, 0, time.perf_counter()
+        if self.lines:
+            self.bar = None
+            if total:
+                self.stdout.write(f"  {phase}: 0/{total:,}")
+            return
         self.bar = tqdm(total=total, desc=phase, disable=True if total == 0 else None)
 
     def advance(self, steps: int) -> None:
         if self.bar:
             self.bar.update(steps)
+            return
+        before, self.done = self.done, self.done + steps
+        if self.lines and self.total and (10 * self.done) // self.total > (10 * before) // self.total:
+            self.stdout.write(
+                f"  {self.phase}: {self.done:,}/{self.total:,} ({self.done / self.total:.0%},"
+                f" {time.perf_counter() - self.started:.0f} s)"
+            )
+
+
+def _size_label(count: int) -> str:
+    """Return 1000000 as "1m", 100000 as "100k" (benchmark database names)."""
+    for unit, size in (("m", 1_000_000), ("k", 1_000)):
+        if count % size == 0:
+            return f"{count // size}{unit}"
+    return str(count)
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -100,32 +127,39 @@ class Command(BaseCommand):
             help="Only measure cache-miss latency (p50/p95/p99) of the judged and broad queries on the large catalog.",
         )
         parser.add_argument(
-            "--rank-limits",
+            "--copies",
+            type=int,
+            default=1,
+            help="With --latency: the generator loads --products / COPIES listings, then SQL copies them "
+            "COPIES times in all (the fast path to 1M: make bench-search-1m; see demo/replication.py).",
+        )
+        parser.add_argument(
+            "--limits",
             default="",
-            metavar="N,N",
-            help="With --latency: measure once per RANK_LIMIT given (paired figures in one run).",
+            metavar="COUNT/RANK/RECENT;...",
+            help="With --latency: measure each set of limits given (CANDIDATE_LIMIT/RANK_LIMIT/RECENT_LIMIT, "
+            "e.g. '10000/300/3000;2000/300/3000'), interleaved query by query (paired figures in one run).",
         )
 
     def handle(self, *args, **options):
         prefix = options["database"] or f"{connections.databases['default']['NAME']}_bench"
         if options["latency"]:
             # A loaded database is reused (``--database``); only an empty one is loaded.
+            if not options["database"] and options["products"] != 100_000:
+                prefix = f"{prefix}_{_size_label(options['products'])}"
             self._use_bench_database(prefix)
             started = time.perf_counter()
             self._prepare_catalog(
-                products=options["products"], shops=options["shops"], seed=options["seed"], judge=False
+                products=options["products"],
+                shops=options["shops"],
+                seed=options["seed"],
+                judge=False,
+                copies=options["copies"],
             )
             self.stdout.write(f"Catalog ready in {time.perf_counter() - started:.0f} s")
             self._report_sizes()
-            from search.backends.postgres import query as postgres
-
-            shipped = postgres.RANK_LIMIT
-            try:
-                for limit in [int(n) for n in options["rank_limits"].split(",") if n] or [shipped]:
-                    postgres.RANK_LIMIT = limit
-                    self._latency(passes=options["passes"])
-            finally:
-                postgres.RANK_LIMIT = shipped
+            variants = [tuple(int(n) for n in spec.split("/")) for spec in options["limits"].split(";") if spec]
+            self._latency(passes=options["passes"], variants=variants)
             return
         if options["cache_mix"]:
             self._use_bench_database(f"{prefix}_judged")
@@ -168,12 +202,28 @@ class Command(BaseCommand):
         self.stdout.write(f"Benchmark database: {name}")
         call_command("migrate", verbosity=0, interactive=False)
 
-    def _prepare_catalog(self, *, products: int, shops: int, seed: int, judge: bool = True) -> dict[int, Truth]:
+    def _prepare_catalog(
+        self, *, products: int, shops: int, seed: int, judge: bool = True, copies: int = 1
+    ) -> dict[int, Truth]:
         count = Product.objects.count()
         if count == 0:
-            self.stdout.write(f"Loading the demo catalog: {products} listings, {shops} shops, seed {seed}")
+            if copies < 1 or products % copies:
+                raise CommandError("--products must be a multiple of --copies.")
+            generated = products // copies
+            self.stdout.write(f"Loading the demo catalog: {generated} listings, {shops} shops, seed {seed}")
             started = time.perf_counter()
-            load_demo_catalog(products=products, shops=shops, seed=seed, progress=_Progress())
+            progress = _Progress(self.stdout)
+            load_demo_catalog(products=generated, shops=shops, seed=seed, progress=progress)
+            self.stdout.write(f"Generated {generated:,} listings in {time.perf_counter() - started:.0f} s")
+            if copies > 1:
+                copied = time.perf_counter()
+                self.stdout.write(f"Copying them in SQL to {products:,} listings (demo/replication.py)")
+                progress.start("copies", generated)
+                replicate_catalog(
+                    copies=copies,
+                    progress=lambda done, total: progress.advance(generated * done // total - progress.done),
+                )
+                self.stdout.write(f"Copied in {time.perf_counter() - copied:.0f} s")
             # The load rewrites every listing's row once (shop sales counts): what autovacuum does
             # after a bulk load in production, so the text index holds no dead entries.
             with connection.cursor() as cursor:
@@ -184,7 +234,11 @@ class Command(BaseCommand):
                 f"The benchmark database holds {count} listings, not {products}: "
                 "drop it or pass --database / --products matching it."
             )
-        refresh_vocabulary()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM search_vocabulary)")
+            loaded = cursor.fetchone()[0]
+        if count == 0 or not loaded:  # a reused catalog keeps its vocabulary (minutes to rebuild at 1M)
+            refresh_vocabulary()
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")  # fresh planner statistics after a bulk load (autovacuum may lag)
         if not judge:
@@ -278,34 +332,57 @@ class Command(BaseCommand):
             f" (text index {text_index / mb:,.0f} MB); database {database / mb:,.0f} MB"
         )
 
-    def _latency(self, *, passes: int) -> None:
-        """p50/p95/p99 of cache misses (end to end: analysis, statements, listings), judged and broad queries."""
+    BROWSE_CATEGORIES = (None, "jewelry", "home-living", "clothing", "mugs-cups", "necklaces")
+
+    def _latency(self, *, passes: int, variants: list[tuple[int, ...]]) -> None:
+        """p50/p95/p99 of cache misses (end to end: analysis, statements, listings): judged and broad queries,
+        and browsing without words. With several variants of the limits, each query runs under each in turn."""
         from search.backends.postgres import query as postgres
 
-        judged = [q.q for q in load_judgments()]
+        names = ("CANDIDATE_LIMIT", "RANK_LIMIT", "RECENT_LIMIT")
+        shipped = tuple(getattr(postgres, name) for name in names)
+        variants = variants or [shipped]
+        judged = [SearchParams(q=q.q) for q in load_judgments()]
+        broad = [SearchParams(q=q) for q in self.BROAD_QUERIES]
+        browse = [SearchParams(category=slug) for slug in self.BROWSE_CATEGORIES if self._category_exists(slug)]
         search_products(params=SearchParams(q="warm up"))
-        self.stdout.write(
-            f"Counts exact up to {postgres.CANDIDATE_LIMIT:,} matches, at most {postgres.RANK_LIMIT:,} ranked"
-        )
-        for name, queries in (("judged", judged), ("broad", list(self.BROAD_QUERIES))):
-            times: list[float] = []
+        for name, queries in (("judged", judged), ("broad", broad), ("browse", browse)):
+            times: dict[tuple[int, ...], list[float]] = {variant: [] for variant in variants}
             for _ in range(passes):
-                for q in queries:
-                    caching.bump_listings_version()
-                    started = time.perf_counter()
-                    search_products(params=SearchParams(q=q))
-                    times.append(time.perf_counter() - started)
-            self.stdout.write(
-                f"{name:6} ({len(queries)} queries x {passes}): "
-                + ", ".join(f"p{p} {percentile(times, p) * 1000:.1f} ms" for p in (50, 95, 99))
-            )
-        for q in self.BROAD_QUERIES:
+                for params in queries:
+                    for variant in variants:
+                        for attribute, value in zip(names, variant, strict=False):
+                            setattr(postgres, attribute, value)
+                        try:
+                            caching.bump_listings_version()
+                            started = time.perf_counter()
+                            search_products(params=params)
+                            times[variant].append(time.perf_counter() - started)
+                        finally:
+                            for attribute, value in zip(names, shipped, strict=True):
+                                setattr(postgres, attribute, value)
+            for variant, measured in times.items():
+                label = "/".join(f"{n:,}" for n in variant) if len(variants) > 1 else ""
+                self.stdout.write(
+                    f"{name:6} ({len(queries)} queries x {passes}){' ' + label if label else ''}: "
+                    + ", ".join(f"p{p} {percentile(measured, p) * 1000:.1f} ms" for p in (50, 95, 99))
+                )
+        self.stdout.write(
+            f"Counts exact up to {postgres.CANDIDATE_LIMIT:,} matches, at most {postgres.RANK_LIMIT:,} ranked "
+            "(limits given as candidates/ranked/recent)"
+        )
+        for params in [*broad, *browse]:
             caching.bump_listings_version()
             started = time.perf_counter()
-            found = search_products(params=SearchParams(q=q))
+            found = search_products(params=params)
             self.stdout.write(
-                f"  {q!r:16} {found.total_label:>8} found, {(time.perf_counter() - started) * 1000:.1f} ms"
+                f"  {params.q or 'browse ' + (params.category or 'everything')!r:24} {found.total_label:>8} found, "
+                f"{(time.perf_counter() - started) * 1000:.1f} ms"
             )
+
+    @staticmethod
+    def _category_exists(slug: str | None) -> bool:
+        return slug is None or Category.objects.filter(slug=slug).exists()
 
     def _cache_mix(self, *, searches: int, per_sale: int, seed: int) -> None:
         """Hit rate of the search cache under searches mixed with sales, invalidating as today and as before.

@@ -9,10 +9,12 @@ the query has.
 - ``scoring``: the ranking expressions (``search.ranking`` as SQL);
 - ``statements``: the SQL of a search and of browsing without words;
 - ``query``: ``search()``, which runs them and reads the answer;
-- ``vocabulary``: the spelling vocabulary and word completion.
+- ``vocabulary``: the spelling vocabulary and word completion;
+- ``counts``: the materialised per-category counts of browsing without words.
 """
 
+from search.backends.postgres.counts import compact_category_counts
 from search.backends.postgres.query import CANDIDATE_LIMIT, search
 from search.backends.postgres.vocabulary import complete_word, refresh_vocabulary
 
-__all__ = ["CANDIDATE_LIMIT", "complete_word", "refresh_vocabulary", "search"]
+__all__ = ["CANDIDATE_LIMIT", "compact_category_counts", "complete_word", "refresh_vocabulary", "search"]

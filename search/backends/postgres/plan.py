@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from search.analysis import AnalyzedQuery, TermGroup
 
@@ -48,6 +48,26 @@ def make_plan(analyzed: AnalyzedQuery) -> Plan:
     return Plan(analyzed=analyzed, required=required, vintage=vintage, optional=optional, shop_query=shop_query)
 
 
+def match_text(group: TermGroup, weights: str = "") -> str:
+    """The group as tsquery text for matching: a phrase holding a word the group also accepts alone
+    is left out ("leather" | "genuine leather" matches what "leather" matches).
+
+    The text index reads the posting list of every word of the query, so each phrase left out
+    spares whole lists ("genuine", "real", "full"); ranking keeps every alternative.
+    """
+    singles = {lexemes[0] for lexemes in _words_of(group) if len(lexemes) == 1}
+    kept = [lexemes for lexemes in group.lexemes if len(_words(lexemes)) <= 1 or not singles & set(lexemes)]
+    return replace(group, lexemes=tuple(kept)).tsquery_text(weights)
+
+
+def _words(lexemes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(lexeme for lexeme in lexemes if lexeme)  # "" is a stop word's place
+
+
+def _words_of(group: TermGroup) -> list[tuple[str, ...]]:
+    return [_words(lexemes) for lexemes in group.lexemes]
+
+
 def match_sql(plan: Plan, *, relaxed: bool, sql_params: dict[str, object], prefix: str = "") -> tuple[str, str, str]:
     """Return the SQL condition a listing must meet, its tier and its head-concept flag.
 
@@ -57,8 +77,8 @@ def match_sql(plan: Plan, *, relaxed: bool, sql_params: dict[str, object], prefi
     # parameters: the planner sees constants, and nothing is re-parsed per row.
     texts = []
     for i, group in enumerate(plan.required):
-        sql_params[f"{prefix}g{i}"] = group.tsquery_text()
-        texts.append(f"({group.tsquery_text()})")
+        sql_params[f"{prefix}g{i}"] = match_text(group)
+        texts.append(f"({match_text(group)})")
     conditions = []
     if not relaxed:
         if texts:
@@ -78,9 +98,9 @@ def match_sql(plan: Plan, *, relaxed: bool, sql_params: dict[str, object], prefi
             for combination in combinations
             if any(not plan.required[j].is_guess for j in combination)
         ]
-        parts += [f"({g.tsquery_text('D')})" for g in plan.required if not g.is_guess]
+        parts += [f"({match_text(g, 'D')})" for g in plan.required if not g.is_guess]
         if plan.concepts < 2:  # "gift for him" with nothing for him: the gifts, after whatever there is
-            parts += [f"({g.tsquery_text()})" for g in plan.optional]
+            parts += [f"({match_text(g)})" for g in plan.optional]
         if parts:
             sql_params[f"{prefix}match"] = " | ".join(f"({part})" for part in parts)
             conditions.append(f"p.search_vector @@ %({prefix}match)s::tsquery")

@@ -31,9 +31,10 @@ def search_sql(
     also_sql = (
         f"""
     UNION
-    SELECT p.product_id, p.price, p.created_at, {tier}, {pick_head}
-      FROM search_listing p
-     WHERE (SELECT broad FROM capped) AND {also}"""
+    (SELECT p.product_id AS id, p.price, p.created_at, {tier} AS tier, {pick_head} AS head
+       FROM search_listing p
+      WHERE (SELECT broad FROM capped) AND {also}
+      ORDER BY {pick_order} LIMIT %(rank_limit)s)"""
         if also
         else ""
     )
@@ -47,16 +48,19 @@ found AS MATERIALIZED (
      LIMIT %(count_limit)s
 ),
 capped AS MATERIALIZED (SELECT count(*) >= %(count_limit)s AS broad FROM found),
-pool AS (
-    SELECT id, price, created_at, tier, head FROM found
-    UNION
-    SELECT p.product_id, p.price, p.created_at, {tier}, {pick_head}
-      FROM (SELECT * FROM search_listing p
-             ORDER BY p.created_at DESC, p.product_id DESC LIMIT %(recent_limit)s) p
-     WHERE (SELECT broad FROM capped) AND {where}{also_sql}
-),
+-- The best rank_limit of each source, then of their union: the same listings as ordering the whole
+-- union, without hashing every listing found.
 picked AS MATERIALIZED (
-    SELECT p.id, p.price, p.created_at, p.tier FROM pool p ORDER BY {pick_order} LIMIT %(rank_limit)s
+    SELECT id, price, created_at, tier FROM (
+        (SELECT id, price, created_at, tier, head FROM found ORDER BY {pick_order} LIMIT %(rank_limit)s)
+        UNION
+        (SELECT p.product_id AS id, p.price, p.created_at, {tier} AS tier, {pick_head} AS head
+           FROM (SELECT * FROM search_listing p
+                  ORDER BY p.created_at DESC, p.product_id DESC LIMIT %(recent_limit)s) p
+          WHERE (SELECT broad FROM capped) AND {where}
+          ORDER BY {pick_order} LIMIT %(rank_limit)s){also_sql}
+    ) pool
+    ORDER BY {pick_order} LIMIT %(rank_limit)s
 ),
 ranked AS MATERIALIZED (
     SELECT f.id, f.price, f.created_at, f.tier, {head} AS head, {score} AS score
@@ -104,8 +108,8 @@ SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
 """
 
 
-def browse_sql(*, where: str, score: str, order_by: str, price_counts: list[str], option_counts: str) -> str:
-    """Without words: facets from one grouped pass, the page from a top-N scan (no materialized set)."""
+def browse_live_counts_sql(*, where: str, price_counts: list[str]) -> str:
+    """The total and facets of a browse the materialised counts cannot answer, from one grouped pass."""
     per_category = ", ".join(f"{expr} AS pr{i}" for i, expr in enumerate(price_counts))
     price_sums = ", ".join(f"coalesce(sum(pr{i}), 0)" for i in range(len(price_counts)))
     return f"""
@@ -120,11 +124,29 @@ SELECT
     (SELECT coalesce(json_agg(json_build_array(c.slug, c.name, t.n) ORDER BY t.n DESC, c.name), '[]')
        FROM (SELECT category_id, n FROM f ORDER BY n DESC, category_id LIMIT %(facet_size)s) t
        JOIN catalog_category c ON c.id = t.category_id),
-    (SELECT json_build_array({price_sums}) FROM f),
-    (SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
-       FROM (SELECT p.product_id AS id, {score} AS score, p.created_at, p.price
-               FROM search_listing p
-              WHERE {where}
-              ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page),
-    {option_counts}
+    (SELECT json_build_array({price_sums}) FROM f)
+"""
+
+
+def browse_page_sql(*, where: str, score: str, order_by: str, read_order: str, per_category: bool) -> str:
+    """The page of a browse, from the first ``browse_candidates`` listings of the filter in ``read_order``
+    (an index order: the newest when ranked by ``score``, else the sort asked for, so that page is exact).
+
+    With ``per_category`` (a category filter, given as ``category_path``), each category of the subtree
+    reads its own first listings from its (category, order) index and they are merged: the cost follows
+    the candidates read, not how much of the catalog lies in other categories.
+    """
+    if per_category:
+        source = f"""(SELECT p.* FROM (SELECT k.id FROM catalog_category k WHERE k.path LIKE %(category_path)s) k
+          CROSS JOIN LATERAL (SELECT * FROM search_listing p WHERE p.category_id = k.id AND {where}
+                               ORDER BY {read_order} LIMIT %(browse_candidates)s) p
+          ORDER BY {read_order} LIMIT %(browse_candidates)s) p"""
+    else:
+        source = f"""(SELECT * FROM search_listing p WHERE {where}
+          ORDER BY {read_order} LIMIT %(browse_candidates)s) p"""
+    return f"""
+SELECT coalesce(array_agg(id ORDER BY {order_by}), '{{}}')
+  FROM (SELECT p.product_id AS id, {score} AS score, p.created_at, p.price
+          FROM {source}
+         ORDER BY {order_by} LIMIT %(limit)s OFFSET %(offset)s) page
 """
