@@ -231,6 +231,7 @@ def _browse(
         per_category=category is not None,
     )
     ranges = [bound for _key, _label, low, high in PRICE_RANGES for bound in (low, high)]
+    price_fix = None
     if (
         price_window(params) is None
         and params.shop_id is None
@@ -253,6 +254,22 @@ def _browse(
             for i, (_key, _label, low, high) in enumerate(PRICE_RANGES)
         ]
         counts = browse_counts_sql(where=" AND ".join(count_where), price_counts=conditions)
+        # The counts place each listing by its "from" price; a listing whose offerings differ in price is in
+        # every range one of them is in: the few such listings are counted live and the difference added.
+        from_price = [
+            " AND ".join(
+                [f"p.price >= %(pr{i}_low)s"] * (low is not None) + [f"p.price < %(pr{i}_high)s"] * (high is not None)
+            )
+            or "true"
+            for i, (_key, _label, low, high) in enumerate(PRICE_RANGES)
+        ]
+        differences = ", ".join(
+            f"({live}) - count(*) FILTER (WHERE {cond})" for live, cond in zip(price_counts, from_price, strict=True)
+        )
+        price_fix = (
+            f"SELECT json_build_array({differences}) FROM search_listing p"
+            f" WHERE {where_sql} AND p.offer_prices IS NOT NULL"
+        )
     else:
         counts = browse_live_counts_sql(where=where_sql, price_counts=price_counts)
     option_counts = "SELECT " + option_counts_sql(
@@ -263,6 +280,12 @@ def _browse(
     with _cursor() as cursor:
         cursor.execute(counts, sql_params)
         total, categories, prices = cursor.fetchone()
+        if price_fix:
+            cursor.execute(price_fix, sql_params)
+            fix = cursor.fetchone()[0]
+            prices = json.loads(prices) if isinstance(prices, str) else prices
+            fix = json.loads(fix) if isinstance(fix, str) else fix
+            prices = [int(n) + int(d) for n, d in zip(prices, fix, strict=True)]
         cursor.execute(page, sql_params)
         ids = cursor.fetchone()[0]
         cursor.execute(option_counts, sql_params)
