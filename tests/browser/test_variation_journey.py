@@ -141,3 +141,21 @@ def test_with_javascript_choosing_options_updates_price_and_stock_and_axe_finds_
     page.add_script_tag(path=str(AXE))
     violations = [v for v in page.evaluate(RUN_AXE) if v["impact"] in BLOCKING]
     assert violations == [], violations
+
+    box = page.locator("#buy-box")  # refused in place (htmx), then added: the cart names the line
+    box.get_by_label("Size").select_option(label="7")
+    box.get_by_label("Metal").select_option(label="Silver")
+    box.get_by_label("Personalization").fill("   ")
+    box.get_by_role("button", name="Add to cart").click()
+    page.locator("#personalization-error").wait_for()
+    page.add_script_tag(path=str(AXE))
+    violations = [v for v in page.evaluate(RUN_AXE) if v["impact"] in BLOCKING]
+    assert violations == [], violations
+    page.locator("#buy-box").get_by_label("Personalization").fill("AB")
+    page.locator("#buy-box").get_by_role("button", name="Add to cart").click()
+    page.get_by_text("Added to your cart.").wait_for()
+    page.goto(base + "/cart/")
+    assert "Size: 7, Metal: Silver" in page.locator(".cart-line").inner_text()
+    page.add_script_tag(path=str(AXE))
+    violations = [v for v in page.evaluate(RUN_AXE) if v["impact"] in BLOCKING]
+    assert violations == [], violations
