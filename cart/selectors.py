@@ -266,7 +266,11 @@ def has_cart_line(*, user, line_id: int) -> bool:
 
 def get_cart_line(*, user, line_id: int) -> CartItem | None:
     """Return the buyer's cart line, from the database, or None."""
-    return CartItem.objects.filter(user=user, pk=line_id).first()
+    return (
+        CartItem.objects.filter(user=user, pk=line_id)
+        .select_related("offering__option1__variation", "offering__option2__variation")
+        .first()
+    )
 
 
 def list_cart_lines_for_checkout(*, user) -> list[CartItem]:

@@ -94,7 +94,7 @@ def _refuse_choice(*, offering_id: Any, product_id: Any, option_ids: Sequence[An
     if option_ids:
         raise OfferingNotFound(extra={"product_id": _as_id(product_id)})
     raise OfferingNotFound(
-        "This item comes in several choices: choose one (offering_id).",
+        "This item comes in several choices: choose one.",
         extra={"product_id": _as_id(product_id), "needs_offering": True},
     )
 

@@ -215,7 +215,7 @@ def _empty_cart(base_url: str, token: str, tally: Tally) -> None:
         return
     for group in body.get("groups", []):
         for line in group.get("lines", []):
-            s, _, _, e = request(base_url, "DELETE", f"/api/v1/cart/items/{line['product']['id']}", token=token)
+            s, _, _, e = request(base_url, "DELETE", f"/api/v1/cart/items/{line['id']}", token=token)
             tally.record("cart_remove", s, e)
 
 

@@ -61,10 +61,27 @@ class OrderItemSerializer(serializers.ModelSerializer):
     title = serializers.CharField(source="title_at_purchase")
     unit_price = serializers.DecimalField(source="price_at_purchase", max_digits=10, decimal_places=2)
     line_total = serializers.DecimalField(**_MONEY)
+    offering_id = serializers.IntegerField(allow_null=True, help_text="The offering bought (null once deleted).")
+    options = serializers.CharField(
+        source="options_at_purchase", help_text='The options chosen, as at purchase ("Size: 7, Metal: Silver").'
+    )
+    sku = serializers.CharField(source="sku_at_purchase", help_text="The seller's SKU at purchase (may be empty).")
+    personalization = serializers.CharField(help_text="The buyer's personalisation text (empty for none).")
 
     class Meta:
         model = OrderItem
-        fields = ["id", "product_id", "title", "unit_price", "quantity", "line_total"]
+        fields = [
+            "id",
+            "product_id",
+            "offering_id",
+            "title",
+            "options",
+            "sku",
+            "personalization",
+            "unit_price",
+            "quantity",
+            "line_total",
+        ]
 
 
 class ShippingAddressSerializer(serializers.ModelSerializer):

@@ -122,15 +122,23 @@ def test_the_cart_service_states_the_bounds_it_refuses(buyer):
 # --- PATCH of a cart line: {} is allowed by the schema, so the API takes it ----------------------
 def test_patching_a_cart_line_with_an_empty_body_changes_nothing(buyer_client, buyer, live_schema):
     product = ProductFactory(quantity=5)
-    CartItem.objects.create(user=buyer, product=product, quantity=2)
-    body = live_schema["paths"]["/api/v1/cart/items/{product_id}"]["patch"]["requestBody"]["content"]
+    line = CartItem.objects.create(user=buyer, product=product, offering=product.offerings.get(), quantity=2)
+    body = live_schema["paths"]["/api/v1/cart/items/{line_id}"]["patch"]["requestBody"]["content"]
     schema = body["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert not live_schema["components"]["schemas"][schema].get("required")  # {} is a valid body
-    response = buyer_client.patch(f"/api/v1/cart/items/{product.pk}", {}, format="json")
+    response = buyer_client.patch(f"/api/v1/cart/items/{line.pk}", {}, format="json")
     assert response.status_code == 200, response.content
-    assert response.json() == {"product_id": product.pk, "quantity": 2, "reserved_until": None}
+    assert response.json() == {
+        "id": line.pk,
+        "product_id": product.pk,
+        "offering_id": line.offering_id,
+        "options": "",
+        "personalization": "",
+        "quantity": 2,
+        "reserved_until": None,
+    }
     assert CartItem.objects.get(user=buyer, product=product).quantity == 2
-    missing = buyer_client.patch(f"/api/v1/cart/items/{ProductFactory().pk}", {}, format="json")
+    missing = buyer_client.patch(f"/api/v1/cart/items/{line.pk + 1}", {}, format="json")
     assert_api_error(missing, 404)
 
 

@@ -119,7 +119,7 @@ def fuzz_world(settings, tmp_path, _keep_test_connection):
     products = [ProductFactory(shop=shop, category=root, quantity=q) for q in (1, 5, 0)]
     other_shop = ShopFactory()
     elsewhere = [ProductFactory(shop=other_shop, category=root, quantity=3, price=Decimal("12.00")) for _ in range(3)]
-    cart_services.add_item(user=user, product_id=elsewhere[0].pk, quantity=2)
+    in_cart = cart_services.add_item(user=user, product_id=elsewhere[0].pk, quantity=2)
     CartItemFactory(
         user=UserFactory(),
         product=ProductFactory(shop=other_shop, category=root),
@@ -130,7 +130,7 @@ def fuzz_world(settings, tmp_path, _keep_test_connection):
         OrderItemFactory(order=OrderFactory(shop=shop, status=status))
     ReviewFactory(order__shop=shop, shop=shop)
     Token.objects.create(user=user, key=FUZZ_TOKEN)
-    yield {"products": products, "in_cart": elsewhere[0]}
+    yield {"products": products, "in_cart": in_cart}
     reset_all()
 
 
@@ -182,9 +182,9 @@ PROBE_CASES = {
         400,
     ),
     "empty PATCH of a cart line": (
-        "/api/v1/cart/items/{product_id}",
+        "/api/v1/cart/items/{line_id}",
         "PATCH",
-        {"path_parameters": {"product_id": "<in cart>"}, "body": {}},
+        {"path_parameters": {"line_id": "<in cart>"}, "body": {}},
         200,
     ),
     "price_min above price_max": ("/api/v1/search", "GET", {"query": {"price_min": "10", "price_max": "5"}}, 400),

@@ -196,7 +196,7 @@ API_RULES = {
     "api/v1/seller/reviews/<int:review_id>/reply": [("post", {"reply": "hijack"})],
     "api/v1/seller/products/<int:product_id>": [("get", None), ("patch", {"price": "0.50"}), ("delete", None)],
     "api/v1/seller/products/<int:product_id>/images": [("post", {})],
-    "api/v1/cart/items/<int:product_id>": [("patch", {"quantity": 1}), ("delete", None)],
+    "api/v1/cart/items/<int:line_id>": [("patch", {"quantity": 1}), ("delete", None)],
     "api/v1/favorites/products/<int:target_id>": [("delete", None)],
     "api/v1/favorites/shops/<int:target_id>": [("delete", None)],
     "api/v1/conversations/<int:conversation_id>": [("get", None)],
@@ -257,6 +257,7 @@ def fill(route: str, w: World) -> str:
         "message_id": w.seller_message.pk,
         "address_id": w.address.pk,
         "case_id": w.case.pk,
+        "line_id": w.cart_item.pk,
     }
     if route.startswith(("orders/<int:pk>",)):
         ids["pk"] = w.order.pk
@@ -266,6 +267,8 @@ def fill(route: str, w: World) -> str:
         ids["pk"] = w.shop.pk
     elif route.startswith("account/addresses/"):
         ids["pk"] = w.address.pk
+    elif route.startswith(("cart/update/", "cart/remove/")):  # a cart line's id
+        ids["pk"] = w.cart_item.pk
     else:
         ids["pk"] = w.product.pk
     ids["target_id"] = w.shop.pk if "favorites/shops" in route else w.product.pk

@@ -1,0 +1,91 @@
+"""catalog.stock per offering: the conditional decrement, restock and the listing totals moved with them."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from cart.inventory import fetch_inventories
+from catalog import stock
+from catalog.models import Offering, Product
+from tests.catalog.factories import ProductFactory, add_variations, set_offering_stock
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ring():
+    product = ProductFactory(price=Decimal("40.00"))
+    sizes = add_variations(product, {"Size": ["6", "7", "8"]}, quantity=2)
+    set_offering_stock(sizes[("6",)], price="35.00")
+    set_offering_stock(sizes[("8",)], price="45.00")
+    return product, sizes
+
+
+def _totals(product):
+    return tuple(Product.objects.filter(pk=product.pk).values_list("price", "quantity").get())
+
+
+def test_decrement_takes_units_and_moves_the_listing_totals_in_one_statement(ring, django_assert_num_queries):
+    product, sizes = ring
+    assert _totals(product) == (Decimal("35.00"), 6)
+    with django_assert_num_queries(1):
+        short = stock.decrement_offerings(quantities={sizes[("6",)].pk: 2, sizes[("7",)].pk: 1})
+    assert short == []
+    assert Offering.objects.get(pk=sizes[("6",)].pk).quantity == 0
+    # The cheapest size sold out: "from" is now the cheapest one still in stock.
+    assert _totals(product) == (Decimal("40.00"), 3)
+
+
+def test_a_short_offering_is_returned_and_nothing_is_taken_from_it(ring):
+    product, sizes = ring
+    short = stock.decrement_offerings(quantities={sizes[("6",)].pk: 3, sizes[("8",)].pk: 1})
+    assert short == [sizes[("6",)].pk]
+    assert Offering.objects.get(pk=sizes[("6",)].pk).quantity == 2
+    assert Offering.objects.get(pk=sizes[("8",)].pk).quantity == 1  # the caller rolls back
+    assert _totals(product) == (Decimal("35.00"), 5)
+
+
+def test_restock_gives_units_back_and_the_totals_follow(ring):
+    product, sizes = ring
+    stock.decrement_offerings(quantities={sizes[("6",)].pk: 2})
+    stock.restock_offerings(quantities={sizes[("6",)].pk: 2, 10**12: 1})  # a deleted offering is skipped
+    assert Offering.objects.get(pk=sizes[("6",)].pk).quantity == 2
+    assert _totals(product) == (Decimal("35.00"), 6)
+
+
+def test_a_switched_off_offering_counts_in_no_total(ring):
+    product, sizes = ring
+    set_offering_stock(sizes[("6",)], is_enabled=False)
+    assert _totals(product) == (Decimal("40.00"), 4)
+
+
+def test_the_constraints_stand_behind_the_helpers(ring):
+    _, sizes = ring
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Offering.objects.filter(pk=sizes[("7",)].pk).update(quantity=-1)
+
+
+def test_a_seller_edit_of_a_plain_listing_reaches_its_offering():
+    from catalog.services.listings import update_product
+
+    mug = ProductFactory(price=Decimal("24.00"), quantity=3)
+    update_product(product=mug, price=Decimal("26.50"), quantity=7)
+    offering = Offering.objects.get(product=mug)
+    assert (offering.price, offering.quantity) == (Decimal("26.50"), 7)
+    assert _totals(mug) == (Decimal("26.50"), 7)
+
+
+def test_the_inventory_reads_each_offering_and_its_label_agrees_with_the_model(ring):
+    product, sizes = ring
+    two = ProductFactory()
+    combos = add_variations(two, {"Size": ["7"], "Metal": ["Gold"]})
+    inventory = fetch_inventories([product.pk, two.pk])
+    assert inventory[product.pk].quantity == 6
+    seven = inventory[product.pk].get_offering(sizes[("7",)].pk)
+    assert (seven.quantity, seven.price, seven.is_enabled) == (2, Decimal("40.00"), True)
+    for offering in Offering.objects.filter(product__in=[product, two]).select_related(
+        "option1__variation", "option2__variation"
+    ):
+        assert inventory[offering.product_id].get_offering(offering.pk).label == offering.options_label
+    assert inventory[two.pk].get_offering(combos[("7", "Gold")].pk).label == "Size: 7, Metal: Gold"
