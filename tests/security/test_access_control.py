@@ -119,7 +119,7 @@ def world() -> World:
         product=product,
         order=order,
         review=review,
-        cart_item=CartItem.objects.create(user=owner, product=product, quantity=2),
+        cart_item=CartItem.objects.create(user=owner, product=product, offering=product.offerings.get(), quantity=2),
         favorite=Favorite.objects.create(user=owner, kind=Favorite.Kind.PRODUCT, product=product),
         other_buyer=UserFactory(),
         other_seller=other_seller,
