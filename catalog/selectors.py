@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -677,6 +677,7 @@ class ChoiceState:
     MISSING = "missing"  # no offering has this combination
     SWITCHED_OFF = "switched_off"
     SOLD_OUT = "sold_out"
+    RESERVED = "reserved"  # its one piece is held in another buyer's cart
     AVAILABLE = "available"
 
 
@@ -684,6 +685,7 @@ CHOICE_MESSAGES = {
     ChoiceState.MISSING: "That combination is not available. Choose another.",
     ChoiceState.SWITCHED_OFF: "That combination is not available. Choose another.",
     ChoiceState.SOLD_OUT: "That combination is sold out. Choose another.",
+    ChoiceState.RESERVED: "Another buyer has that one in their cart right now; if they don't check out, it's yours.",
 }
 
 
@@ -709,6 +711,20 @@ class ListingChoices:
     @property
     def requires_personalization(self) -> bool:
         return self.personalization == Personalization.REQUIRED
+
+    def with_live_stock(self, inventory: Inventory) -> ListingChoices:
+        """These choices with each offering's stock, price and switch as the live ``inventory`` has them (30 s,
+        dropped on every sale and hold), fresher than the cached choices."""
+        live = inventory.offerings
+        if not live:
+            return self
+        offerings = tuple(
+            replace(o, quantity=stock.quantity, price=stock.price, is_enabled=stock.is_enabled)
+            if (stock := live.get(o.pk)) is not None
+            else o
+            for o in self.offerings
+        )
+        return replace(self, offerings=offerings)
 
     def chosen(self, option_ids) -> tuple[int | None, ...]:
         """The buyer's option per property, in property order (None where unchosen); stray ids are dropped."""

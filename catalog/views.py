@@ -7,7 +7,7 @@ Hot pages are served from cached page shells with the visitor's blocks filled in
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache, partial
 from pathlib import Path
@@ -229,11 +229,15 @@ def _buy_box(
     personalization_error: str = "",
 ) -> str:
     user_id = signed_in_user_id(request)
-    reserved_for_other = inventory.is_reserved_for_other(user_id)
-    held_by_me = inventory.is_held_by(user_id)
+    product = replace(product, choices=product.choices.with_live_stock(inventory))
+    # A listing's own hold is its one piece's; with variations holds are per offering, said on the choice's line.
+    plain = not product.choices.has_variations
+    reserved_for_other = plain and inventory.is_reserved_for_other(user_id)
+    held_by_me = plain and inventory.is_held_by(user_id)
     # A guest's one-of-a-kind piece is not held: their session's cart says it is theirs to check out.
     in_guest_cart = (
         user_id is None
+        and plain
         and inventory.is_unique
         and has_session(request)
         and extensions.is_in_guest_cart(session=request.session, product_id=product.pk)
@@ -257,14 +261,35 @@ def _buy_box(
             "is_favorite": is_favorite,
             "notice": notice,
             "error": error,
-            **_choice_context(product.choices, choice, choice_error=choice_error, error=error),
+            **_choice_context(
+                product.choices,
+                choice,
+                choice_error=choice_error,
+                error=error,
+                held_for_other=_held_for_other(inventory, user_id),
+            ),
             "personalization_error": personalization_error,
         },
     )
 
 
+def _held_for_other(inventory, user_id: int | None):
+    """Whether an offering's one piece is in another buyer's cart right now (its live hold)."""
+
+    def held(offering_id: int) -> bool:
+        stock = inventory.get_offering(offering_id)
+        return stock is not None and stock.is_reserved_for_other(user_id)
+
+    return held
+
+
 def _choice_context(
-    choices: selectors.ListingChoices, choice: BuyerChoice | None, *, choice_error: str = "", error: str = ""
+    choices: selectors.ListingChoices,
+    choice: BuyerChoice | None,
+    *,
+    choice_error: str = "",
+    error: str = "",
+    held_for_other=lambda offering_id: False,
 ) -> dict:
     """What the buy box and its price-and-stock line show for the buyer's choice (None: nothing chosen yet).
 
@@ -273,6 +298,8 @@ def _choice_context(
     """
     choice = choice or BuyerChoice()
     state, offering = choices.find(choice.option_ids) if choices.has_variations else (None, None)
+    if state == selectors.ChoiceState.AVAILABLE and held_for_other(offering.pk):
+        state = selectors.ChoiceState.RESERVED
     if choice.option_ids and state in selectors.CHOICE_MESSAGES:
         choice_error = choice_error or selectors.CHOICE_MESSAGES[state]
         error = ""
@@ -376,7 +403,11 @@ def choice_status(request: HttpRequest, pk: int) -> HttpResponse:
         "product": product,
         "inventory": inventory,
         "oob_price": True,
-        **_choice_context(selectors.get_listing_choices(product=product), BuyerChoice.from_data(request.GET)),
+        **_choice_context(
+            selectors.get_listing_choices(product=product).with_live_stock(inventory),
+            BuyerChoice.from_data(request.GET),
+            held_for_other=_held_for_other(inventory, signed_in_user_id(request)),
+        ),
     }
     return render(request, "catalog/_choice_status.html", context)
 
@@ -495,8 +526,6 @@ class PageProduct:
     title: str
     quantity: int
     choices: selectors.ListingChoices
-    price: Decimal
-    has_price_range: bool
 
 
 def _page_product(product) -> PageProduct:
@@ -505,8 +534,6 @@ def _page_product(product) -> PageProduct:
         title=product.title,
         quantity=product.quantity,
         choices=selectors.get_listing_choices(product=product),
-        price=product.price,
-        has_price_range=product.has_price_range,
     )
 
 

@@ -98,7 +98,8 @@ def test_api_checkout_takes_a_sold_line_out_of_the_cart_like_the_html_checkout(b
     assert response.status_code == 409
     error = error_of(response)
     assert error["code"] == "item_unavailable" and error["extra"]["removed"] is True
-    assert error["extra"]["products"] == [{"id": gone.pk, "title": gone.title}]
+    sold = {"id": gone.pk, "title": gone.title, "offering_id": gone.offerings.get().pk, "options": ""}
+    assert error["extra"]["products"] == [sold]
     assert list(CartItem.objects.filter(user=buyer).values_list("product_id", flat=True)) == [kept.pk]
     assert _checkout(buyer_client, "the-rest").status_code == 201
 

@@ -73,7 +73,7 @@ def pages(shop, category):
     buyer = UserFactory()
     order = OrderFactory(buyer=buyer, shop=shop, status=Order.Status.DELIVERED)
     OrderItemFactory(order=order, product=product)
-    CartItem.objects.create(user=buyer, product=product, quantity=1)
+    CartItem.objects.create(user=buyer, product=product, offering=product.offerings.get(), quantity=1)
     return {
         "buyer": buyer,
         "visitor_urls": [

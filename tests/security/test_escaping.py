@@ -73,7 +73,7 @@ def test_buyer_pages_escape_every_user_text(client, hostile_world):
     assert_escaped(echoed.content, "search echo")
 
     client.force_login(w["buyer"])
-    CartItem.objects.create(user=w["buyer"], product=product, quantity=1)
+    CartItem.objects.create(user=w["buyer"], product=product, offering=product.offerings.get(), quantity=1)
     for url in ["/cart/", f"/orders/{w['order'].pk}/", "/orders/", "/orders/checkout/"]:
         response = client.get(url)
         assert response.status_code == 200, url

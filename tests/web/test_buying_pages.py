@@ -60,12 +60,12 @@ def test_cart_update_and_remove(client, catalog, buyer):
     client.force_login(buyer)
     print_ = catalog["products"][25]  # quantity 3
     client.post(f"/cart/add/{print_.pk}/")
-    line = CartItem.objects.get(user=buyer, product=print_)  # the controls name the line
-    client.post(f"/cart/update/{line.pk}/", {"quantity": "2"})
+    line = CartItem.objects.get(user=buyer, product=print_).pk  # the page's buttons name the line
+    client.post(f"/cart/update/{line}/", {"quantity": "2"})
     assert CartItem.objects.get(user=buyer, product=print_).quantity == 2
-    client.post(f"/cart/update/{line.pk}/", {"quantity": "9"}, follow=True)
+    client.post(f"/cart/update/{line}/", {"quantity": "9"}, follow=True)
     assert CartItem.objects.get(user=buyer, product=print_).quantity == 2  # refused: only 3 in stock
-    client.post(f"/cart/remove/{line.pk}/")
+    client.post(f"/cart/remove/{line}/")
     assert not CartItem.objects.filter(user=buyer).exists()
 
 

@@ -310,3 +310,35 @@ def test_order_page_history_and_emails_show_the_options_and_the_text(client, buy
     assert "x Stacking ring (Size: 7, Metal: Gold):" in text and 'Personalization: "JM"' in text
     table = render_to_string("emails/_order_table.html", {"order": order})
     assert "Size: 7, Metal: Gold" in table and "Personalization: &ldquo;JM&rdquo;" in table
+
+
+def test_a_hold_on_one_offering_is_said_on_its_line_and_leaves_the_other_sizes_buyable(client, ring, other_buyer):
+    from django.utils import timezone
+
+    from tests.cart.factories import CartItemFactory
+
+    product, offerings = ring
+    held = set_offering_stock(offerings[("7", "Gold")], quantity=1)
+    CartItemFactory(
+        user=other_buyer, product=product, offering=held, reserved_until=timezone.now() + timezone.timedelta(minutes=9)
+    )
+    html = client.get(product.get_absolute_url()).content.decode()
+    assert "Another buyer has this in their cart" not in html  # the listing's other offerings are not held
+    assert 'name="options"' in html and "Add to cart" in html
+    line = _choice(client, product, held).content.decode()
+    assert "Another buyer has that one in their cart right now" in line and "<strong>" not in line
+    assert "<strong>$30.00</strong>" in _choice(client, product, offerings[("7", "Silver")]).content.decode()
+
+
+def test_the_choice_line_reads_live_stock_rather_than_the_cached_choices(client, ring):
+    from catalog.stock import decrement_offerings, lock_products
+
+    product, offerings = ring
+    client.get(product.get_absolute_url())  # choices cached with 4 of size 7 in gold
+    with transaction.atomic():
+        lock_products(product_ids=[product.pk])
+        assert decrement_offerings(quantities={offerings[("7", "Gold")].pk: 2}) == []
+    from etsy import cache
+
+    cache.delete(cache.inventory_key(product.pk))  # what a sale's invalidation does to the live stock (30 s entry)
+    assert "Only 2 left" in _choice(client, product, offerings[("7", "Gold")]).content.decode()
