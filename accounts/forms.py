@@ -4,7 +4,7 @@ from django.contrib.auth import password_validation
 from django.urls import reverse
 
 from etsy.emails import send_templated_email
-from etsy.names import validate_visible_text
+from etsy.names import is_country_code, validate_visible_text
 
 
 class SignUpForm(forms.Form):
@@ -80,7 +80,7 @@ class PasswordChangeForm(forms.Form):
 
 def clean_country_code(value: str) -> str:
     value = (value or "").strip().upper()
-    if len(value) != 2 or not value.isalpha():
+    if not is_country_code(value):
         raise forms.ValidationError("Use a two-letter country code, like US.")
     return value
 

@@ -89,3 +89,11 @@ class NormalisedNameField(models.TextField):
         value = normalise_name(getattr(model_instance, self.source) or "")
         setattr(model_instance, self.attname, value)
         return value
+
+
+def is_country_code(value: str) -> bool:
+    """Whether ``value`` is a two-letter ISO 3166 code as stored (``[A-Z]{2}``, the addresses' constraint).
+
+    ``str.isalpha`` alone lets "ÉÉ" through, which the database's check constraint then refuses with a 500.
+    """
+    return len(value) == 2 and value.isascii() and value.isalpha() and value.isupper()

@@ -1,5 +1,6 @@
 from django import forms
 
+from etsy.names import is_country_code
 from orders import payments
 
 
@@ -96,7 +97,7 @@ class CheckoutForm(forms.Form):
         value = self.cleaned_data["ship_country"].strip().upper()
         if not value and not self.fields["ship_country"].required:
             return ""
-        if len(value) != 2 or not value.isalpha():
+        if not is_country_code(value):
             raise forms.ValidationError("Use a two-letter country code, like US.")
         return value
 

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from accounts.models import Address, User
 from etsy.api.fields import StrictJsonSerializer
-from etsy.names import validate_visible_text
+from etsy.names import is_country_code, validate_visible_text
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -63,7 +63,7 @@ class EmailChangeStartedSerializer(serializers.Serializer):
 
 def _country(value: str) -> str:
     value = value.strip().upper()
-    if len(value) != 2 or not value.isalpha():
+    if not is_country_code(value):
         raise serializers.ValidationError("Use a two-letter country code (ISO 3166 alpha-2), like US.")
     return value
 

@@ -42,6 +42,7 @@ from cart.services import remove_lines, remove_lines_by_id, reservation_deadline
 from catalog.signals import products_changed
 from catalog.stock import decrement_offerings, lock_offerings, lock_products, restock_offerings, set_lock_timeout
 from etsy import cache, metrics, outbox
+from etsy.names import is_country_code
 from etsy.outbox import selectors as outbox_selectors
 from orders import delivery, events, payments, selectors
 from orders.exceptions import (
@@ -86,7 +87,7 @@ class ShippingAddress:
                 errors[field_name] = "This field is required."
             elif len(values[field_name]) > limit:
                 errors[field_name] = f"At most {limit} characters."
-        if values["country"] and (len(values["country"]) != 2 or not values["country"].isalpha()):
+        if values["country"] and not is_country_code(values["country"]):
             errors["country"] = "Use a two-letter country code."
         if errors:
             raise InvalidAddress(extra={"fields": errors})

@@ -145,3 +145,14 @@ def test_the_order_list_filters_by_state(buyer_client, buyer):
     assert buyer_client.get("/api/v1/orders?state=cancelled").json()["results"][0]["status"] == "cancelled"
     bad = buyer_client.get("/api/v1/orders?state=lost")
     assert bad.status_code == 400 and "state" in error_of(bad)["fields"]
+
+
+@pytest.mark.parametrize("country", ["éé", "ÉÉ", "ßß", "Ωx", "u1"])
+def test_a_country_of_letters_outside_a_to_z_is_400_not_a_database_error(buyer_client, client, buyer, country):
+    # Found by schemathesis: "éé".isalpha() is true, and the database's [A-Z]{2} constraint then raised a 500.
+    response = buyer_client.post("/api/v1/me/addresses", HOME | {"country": country}, format="json")
+    assert response.status_code == 400 and "country" in error_of(response)["fields"]
+    client.force_login(buyer)
+    page = client.post("/account/addresses/new/", {**HOME, "country": country})
+    assert page.status_code in (200, 400) and "two-letter country code" in page.content.decode()
+    assert not Address.objects.exists()
