@@ -209,3 +209,24 @@ def test_the_editor_csv_export_and_api_grid_read_a_constant_number_of_queries(se
         variations=[VariationSpec("Size", ["XS", "S", "M", "L", "XL"]), VariationSpec("Glaze", ["Ash", "Moss", "Sky"])],
     )
     assert counts() == small  # 15 combinations read like 2
+
+
+def test_the_editor_changes_the_ticked_offerings_or_all(seller_a):
+    from catalog.services.offerings import VariationSpec, set_variations
+
+    product = seller_a.product
+    set_variations(product=product, variations=[VariationSpec("Size", ["S", "M", "L"])])
+    medium = Offering.objects.get(product=product, option1__value="M")
+    response = seller_a.client.post(
+        _editor(product), {"save_bulk": "1", "bulk-change": "quantity", "bulk-value": "3", "bulk-only": [medium.pk]}
+    )
+    assert response.status_code == 302
+    assert [row[3] for row in _grid(product)] == [0, 3, 0]
+    response = seller_a.client.post(_editor(product), {"save_bulk": "1", "bulk-change": "price", "bulk-value": "9.5"})
+    assert response.status_code == 302
+    assert {row[2] for row in _grid(product)} == {Decimal("9.50")}
+    response = seller_a.client.post(
+        _editor(product), {"save_bulk": "1", "bulk-change": "price_percent", "bulk-value": "-150"}
+    )
+    assert response.status_code == 400 and "Not saved" in response.content.decode()
+    assert {row[2] for row in _grid(product)} == {Decimal("9.50")}
