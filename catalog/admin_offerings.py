@@ -126,6 +126,27 @@ class BulkOfferingsForm(forms.Form):
     value = forms.DecimalField(label="Value", max_digits=12, decimal_places=2)
 
 
+class ListingBulkForm(BulkOfferingsForm):
+    """The editor's bulk edit of one listing: every offering, or only the ticked ones."""
+
+    def __init__(self, *args, grid: list[Offering], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["only"] = forms.TypedMultipleChoiceField(
+            label="Only these offerings (none ticked: all of them)",
+            choices=[(o.pk, _row_label(o)) for o in grid],
+            coerce=int,
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+        )
+
+
+def _bulk_value(change: str, value: Decimal):
+    # A quantity is whole: "2.5" goes to the service as text, which refuses it with the field's message.
+    if change == "quantity":
+        return int(value) if value == value.to_integral_value() else str(value)
+    return value
+
+
 class OfferingsAdminMixin:
     """Adds the offerings editor page and the bulk price/quantity action to ``ProductAdmin``."""
 
@@ -154,7 +175,9 @@ class OfferingsAdminMixin:
         if not self.has_change_permission(request, product):
             raise PermissionDenied
         variations_form = VariationsForm(variations=list_variations(product=product))
-        grid_form = OfferingsGridForm(grid=list_offerings_grid(product=product))
+        grid = list_offerings_grid(product=product)
+        grid_form = OfferingsGridForm(grid=grid)
+        bulk_form = ListingBulkForm(grid=grid, prefix="bulk")
         status = 200
         if request.method == "POST":
             try:
@@ -174,6 +197,18 @@ class OfferingsAdminMixin:
                         offerings.set_offerings(product=product, offerings=grid_form.specs())
                         self.message_user(request, "Offerings saved.", messages.SUCCESS)
                         return HttpResponseRedirect(request.path)
+                elif "save_bulk" in request.POST:
+                    bulk_form = ListingBulkForm(request.POST, grid=grid, prefix="bulk")
+                    if bulk_form.is_valid():
+                        data = bulk_form.cleaned_data
+                        count = offerings.bulk_edit_offerings(
+                            shop=product.shop,
+                            product_ids=[product.pk],
+                            offering_ids=data["only"] or None,
+                            **{data["change"]: _bulk_value(data["change"], data["value"])},
+                        )
+                        self.message_user(request, f"{count} offering(s) changed.", messages.SUCCESS)
+                        return HttpResponseRedirect(request.path)
             except DomainError as exc:
                 self.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
             status = 400
@@ -184,6 +219,7 @@ class OfferingsAdminMixin:
             "original": product,
             "variations_form": variations_form,
             "grid_form": grid_form,
+            "bulk_form": bulk_form,
             "has_variations": bool(variations_form.initial),
         }
         return TemplateResponse(request, "admin/catalog/product/offerings.html", context, status=status)
@@ -192,9 +228,10 @@ class OfferingsAdminMixin:
     def bulk_edit_offerings(self, request, queryset):
         form = BulkOfferingsForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            change, value = form.cleaned_data["change"], form.cleaned_data["value"]
-            if change == "quantity":
-                value = int(value) if value == value.to_integral_value() else str(value)  # "2.5": the service refuses
+            change, value = (
+                form.cleaned_data["change"],
+                _bulk_value(form.cleaned_data["change"], form.cleaned_data["value"]),
+            )
             shop = None if is_marketplace_admin(request) else self.require_seller_shop(request)
             try:
                 count = offerings.bulk_edit_offerings(

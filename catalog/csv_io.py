@@ -341,10 +341,20 @@ def _parse_rows(shop, text: str) -> tuple[list[dict], list[RowError]]:
                 item["id"] = pid
         if len(errors) == before:
             items.append(item)
+    # A file without the variation columns says nothing about variations: it may not wipe a listing's grid.
+    varied = (
+        set()
+        if "variation_1" in headers
+        else set(Variation.objects.filter(product__shop=shop).values_list("product_id", flat=True))
+    )
     listings = []
     for rows in _group_listings(items):
         listing = _check_listing(rows, errors)
-        if listing is not None:
+        if listing is not None and listing.get("id") in varied:
+            errors.append(
+                RowError(listing["line"], "variation_1", "this listing has variations: add the variation columns")
+            )
+        elif listing is not None:
             listings.append(listing)
     errors.sort(key=lambda e: e.line)
     return listings, errors

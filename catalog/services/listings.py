@@ -191,19 +191,22 @@ def has_variations(*, product: Product) -> bool:
 
 @transaction.atomic
 def update_product(*, product: Product, **fields) -> Product:
-    """Change the editable fields of a listing. Raises InvalidListing."""
+    """Change the editable fields of a listing (a plain listing's price and quantity are its implicit offering's).
+
+    Locks the listing. Raises InvalidListing.
+    """
     unknown = set(fields) - PRODUCT_FIELDS
     if unknown:
         raise TypeError(f"update_product() got unexpected fields: {sorted(unknown)}")
     _validate(fields)
-    if ({"price", "quantity"} & set(fields)) and has_variations(product=product):
-        raise InvalidListing("This listing has variations: set price and quantity per offering.")
     if "tags" in fields:
         fields["tags"] = normalize_tags(fields["tags"])
     if "title" in fields:
         fields["title"] = fields["title"].strip()
         product.slug = slug_for(fields["title"])
-    lock_products(product_ids=[product.pk])
+    lock_products(product_ids=[product.pk])  # a grid written meanwhile is seen below
+    if ({"price", "quantity"} & set(fields)) and has_variations(product=product):
+        raise InvalidListing("This listing has variations: set price and quantity per offering.")
     for key, value in fields.items():
         setattr(product, key, value)
     product.save()

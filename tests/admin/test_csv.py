@@ -267,3 +267,17 @@ def test_import_through_the_admin_reports_a_disagreeing_row(seller_a, category):
     response = _upload(seller_a, text)
     assert response.status_code == 400
     assert "Line 3, category: unknown category" in response.content.decode()
+
+
+def test_a_file_without_variation_columns_cannot_wipe_a_listings_variations(seller_a, category):
+    from catalog.services.offerings import VariationSpec, set_variations
+
+    set_variations(product=seller_a.product, variations=[VariationSpec("Glaze", ["Blue", "Ash"])])
+    before = _offerings(seller_a.product)
+    with pytest.raises(csv_io.CsvImportFailed) as exc:
+        _import(seller_a, f"id,title,price,category\n{seller_a.product.pk},Teapot,5.00,kitchen\n")
+    assert [(e.line, e.column) for e in exc.value.errors] == [(2, "variation_1")]
+    assert _offerings(seller_a.product) == before
+    # With the columns, empty cells are the seller's word: the listing goes back to one offering.
+    _import(seller_a, VARIED_HEADER + f"{seller_a.product.pk},Teapot,5.00,3,kitchen,,,,,,\n")
+    assert [(o[0], str(o[2]), o[3]) for o in _offerings(seller_a.product)] == [(None, "5.00", 3)]

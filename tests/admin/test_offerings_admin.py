@@ -174,3 +174,59 @@ def test_bulk_action_sets_the_price_of_the_selected_listings_offerings(seller_a,
     )
     assert response.status_code == 400
     assert Offering.objects.get(product=seller_a.product).quantity == 1
+
+
+def test_the_editor_csv_export_and_api_grid_read_a_constant_number_of_queries(seller_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    from catalog.services.offerings import VariationSpec, set_variations
+
+    product = seller_a.product
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=seller_a.user)[0].key}")
+    urls = [
+        (seller_a.client, _editor(product)),
+        (seller_a.client, reverse("admin:catalog_product_export_csv")),
+        (api, f"/api/v1/seller/products/{product.pk}/offerings"),
+    ]
+
+    def counts():
+        result = []
+        for client, url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            result.append(len(queries))
+        return result
+
+    set_variations(product=product, variations=[VariationSpec("Size", ["S", "M"]), VariationSpec("Glaze", ["Ash"])])
+    counts()  # warm: the signed-in account and permissions are kept by the process after the first request
+    small = counts()
+    set_variations(
+        product=product,
+        variations=[VariationSpec("Size", ["XS", "S", "M", "L", "XL"]), VariationSpec("Glaze", ["Ash", "Moss", "Sky"])],
+    )
+    assert counts() == small  # 15 combinations read like 2
+
+
+def test_the_editor_changes_the_ticked_offerings_or_all(seller_a):
+    from catalog.services.offerings import VariationSpec, set_variations
+
+    product = seller_a.product
+    set_variations(product=product, variations=[VariationSpec("Size", ["S", "M", "L"])])
+    medium = Offering.objects.get(product=product, option1__value="M")
+    response = seller_a.client.post(
+        _editor(product), {"save_bulk": "1", "bulk-change": "quantity", "bulk-value": "3", "bulk-only": [medium.pk]}
+    )
+    assert response.status_code == 302
+    assert [row[3] for row in _grid(product)] == [0, 3, 0]
+    response = seller_a.client.post(_editor(product), {"save_bulk": "1", "bulk-change": "price", "bulk-value": "9.5"})
+    assert response.status_code == 302
+    assert {row[2] for row in _grid(product)} == {Decimal("9.50")}
+    response = seller_a.client.post(
+        _editor(product), {"save_bulk": "1", "bulk-change": "price_percent", "bulk-value": "-150"}
+    )
+    assert response.status_code == 400 and "Not saved" in response.content.decode()
+    assert {row[2] for row in _grid(product)} == {Decimal("9.50")}
