@@ -465,3 +465,31 @@ def test_an_offering_sold_out_beside_a_writer_locking_its_listing_never_deadlock
 
     assert errors == []
     assert listing_row(ring.pk) == (None, ["size:8"])
+
+
+def test_option_and_price_filters_hold_on_the_broad_query_paths(make_listing, monkeypatch):
+    """At tiny limits (tests/search/test_scale.py): capped counts, candidates from the newest, the page of a
+    broad price sort read in index order; none may show a listing whose offerings do not match."""
+    from search.backends.postgres import query
+
+    monkeypatch.setattr(query, "CANDIDATE_LIMIT", 2)
+    monkeypatch.setattr(query, "RANK_LIMIT", 2)
+    monkeypatch.setattr(query, "RECENT_LIMIT", 2)
+    matching = []
+    for i in range(6):
+        ring = make_listing(f"Silver ring {i}", price="20.00", age_days=i + 1)
+        offerings = add_variations(ring, {"Size": ["7", "8"]}, prices={"8": "45.00"})
+        if i % 2:
+            set_offering(offerings[("8",)], quantity=0)  # size 8 sold out: neither size 8 nor $45 any more
+        else:
+            matching.append(ring.title)
+    make_listing("Silver ring plain", price="45.00", age_days=0)  # newest, no size
+
+    for sort in ("relevance", "newest", "price_asc", "price_desc"):
+        caching.bump_listings_version()
+        result = search("silver ring", size="8", price_range="25-50", sort=sort)
+        assert set(titles(result)) <= set(matching), sort
+        assert result.total_is_capped or sorted(titles(result)) == sorted(matching)
+        caching.bump_listings_version()
+        every = search("silver ring", size="8", price_range="25-50", sort=sort, per_page=1, page=2)
+        assert set(titles(every)) <= set(matching), sort
