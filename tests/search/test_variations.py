@@ -275,7 +275,7 @@ def test_option_filter_values_are_normalized_and_checked():
     assert search("", colour="  EMERALD   Green ").params.colour == "emerald green"
     assert search("", colour="   ").params.colour is None
     with pytest.raises(InvalidSearch) as raised:
-        search("", size="x" * 61)
+        search("", size="x" * 41)
     assert raised.value.extra == {"field": "size"}
 
 
@@ -355,6 +355,9 @@ def test_build_option_facets_keeps_a_chosen_value_and_the_top_values():
     facets = build_option_facets(counts, chosen={}, total=30)
     assert [f.key for f in facets] == ["colour", "size"]
     assert len(facets[0].values) == 12 and facets[0].values[0].value == "c00"
+
+    too_long = build_option_facets([("material:" + "x" * 41, 5), ("material:" + "x" * 40, 1)], chosen={}, total=6)
+    assert [v.value for v in too_long[0].values] == ["x" * 40]  # longer than a filter takes: no facet value
 
     chosen = build_option_facets(counts, chosen={"size": "8"}, total=3)
     assert [(f.key, [(v.value, v.count) for v in f.values]) for f in chosen] == [
