@@ -29,7 +29,10 @@ OPTION_FACETS: dict[str, tuple[str, ...]] = {
 FACET_LABELS = {"colour": "Colour", "size": "Size", "material": "Material"}
 FACET_KEYS = tuple(OPTION_FACETS)
 PAIR_SEPARATOR = "\x1f"
-MAX_VALUE_LENGTH = 60  # catalog.VariationOption.value
+# Longest value a filter takes (an option may have 60 characters): three option filters, percent-encoded at up to
+# 12 bytes a character, must fit gunicorn's request line beside the other search parameters
+# (tests/api/test_request_line.py). A longer option is searched but not offered as a facet value.
+MAX_VALUE_LENGTH = 40
 FACET_VALUES_SHOWN = 12  # per facet, the values of most listings
 
 _FACET_OF_NAME = {name: facet for facet, names in OPTION_FACETS.items() for name in names}
@@ -122,7 +125,7 @@ def build_option_facets(
         elif PAIR_SEPARATOR in key:
             continue
         facet, _, value = key.partition(":")
-        if facet in by_facet and facet not in chosen and value:
+        if facet in by_facet and facet not in chosen and value and len(value) <= MAX_VALUE_LENGTH:
             by_facet[facet][value] = by_facet[facet].get(value, 0) + int(count)
     for facet, value in chosen.items():
         by_facet[facet] = {value: total}

@@ -275,7 +275,7 @@ def test_option_filter_values_are_normalized_and_checked():
     assert search("", colour="  EMERALD   Green ").params.colour == "emerald green"
     assert search("", colour="   ").params.colour is None
     with pytest.raises(InvalidSearch) as raised:
-        search("", size="x" * 61)
+        search("", size="x" * 41)
     assert raised.value.extra == {"field": "size"}
 
 
@@ -355,6 +355,9 @@ def test_build_option_facets_keeps_a_chosen_value_and_the_top_values():
     facets = build_option_facets(counts, chosen={}, total=30)
     assert [f.key for f in facets] == ["colour", "size"]
     assert len(facets[0].values) == 12 and facets[0].values[0].value == "c00"
+
+    too_long = build_option_facets([("material:" + "x" * 41, 5), ("material:" + "x" * 40, 1)], chosen={}, total=6)
+    assert [v.value for v in too_long[0].values] == ["x" * 40]  # longer than a filter takes: no facet value
 
     chosen = build_option_facets(counts, chosen={"size": "8"}, total=3)
     assert [(f.key, [(v.value, v.count) for v in f.values]) for f in chosen] == [
@@ -465,3 +468,31 @@ def test_an_offering_sold_out_beside_a_writer_locking_its_listing_never_deadlock
 
     assert errors == []
     assert listing_row(ring.pk) == (None, ["size:8"])
+
+
+def test_option_and_price_filters_hold_on_the_broad_query_paths(make_listing, monkeypatch):
+    """At tiny limits (tests/search/test_scale.py): capped counts, candidates from the newest, the page of a
+    broad price sort read in index order; none may show a listing whose offerings do not match."""
+    from search.backends.postgres import query
+
+    monkeypatch.setattr(query, "CANDIDATE_LIMIT", 2)
+    monkeypatch.setattr(query, "RANK_LIMIT", 2)
+    monkeypatch.setattr(query, "RECENT_LIMIT", 2)
+    matching = []
+    for i in range(6):
+        ring = make_listing(f"Silver ring {i}", price="20.00", age_days=i + 1)
+        offerings = add_variations(ring, {"Size": ["7", "8"]}, prices={"8": "45.00"})
+        if i % 2:
+            set_offering(offerings[("8",)], quantity=0)  # size 8 sold out: neither size 8 nor $45 any more
+        else:
+            matching.append(ring.title)
+    make_listing("Silver ring plain", price="45.00", age_days=0)  # newest, no size
+
+    for sort in ("relevance", "newest", "price_asc", "price_desc"):
+        caching.bump_listings_version()
+        result = search("silver ring", size="8", price_range="25-50", sort=sort)
+        assert set(titles(result)) <= set(matching), sort
+        assert result.total_is_capped or sorted(titles(result)) == sorted(matching)
+        caching.bump_listings_version()
+        every = search("silver ring", size="8", price_range="25-50", sort=sort, per_page=1, page=2)
+        assert set(titles(every)) <= set(matching), sort
