@@ -50,7 +50,9 @@ def add(request: HttpRequest, pk: int) -> HttpResponse:
     """Add the chosen offering of listing ``pk`` (fields: ``cart.forms.AddToCartForm``); with htmx, answer with
     the refreshed buy box instead of a redirect. A refusal (no such choice, sold out, personalisation missing
     or too long) goes back to the listing's page as an error message naming what to fix."""
-    form = AddToCartForm(request.POST or {"quantity": 1})
+    data = request.POST.copy()
+    data.setdefault("quantity", "1")  # a one-of-a-kind piece's form has no quantity field
+    form = AddToCartForm(data)
     error, notice = "", "Added to your cart."
     if not form.is_valid():
         error = _form_error(form)

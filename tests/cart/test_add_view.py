@@ -85,3 +85,10 @@ def test_a_refused_choice_goes_back_to_the_listing_with_a_message_and_stores_not
     page = client.get(response["Location"], follow=True).content.decode()
     assert message in page
     assert not CartItem.objects.exists()
+
+
+def test_a_one_of_a_kind_form_without_a_quantity_adds_one(client, buyer, shop):
+    piece = ProductFactory(shop=shop, quantity=1)  # its buy box has no quantity field
+    client.force_login(buyer)
+    assert client.post(f"/cart/add/{piece.pk}/").status_code == 302
+    assert CartItem.objects.get(user=buyer).quantity == 1
