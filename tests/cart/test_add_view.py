@@ -85,3 +85,10 @@ def test_a_refused_choice_shows_the_listing_again_with_the_reason_and_stores_not
     page = response.content.decode()
     assert message in page and '<h1 id="product-title">' in page
     assert not CartItem.objects.exists()
+
+
+def test_a_one_of_a_kind_form_without_a_quantity_adds_one(client, buyer, shop):
+    piece = ProductFactory(shop=shop, quantity=1)  # its buy box has no quantity field
+    client.force_login(buyer)
+    assert client.post(f"/cart/add/{piece.pk}/").status_code == 302
+    assert CartItem.objects.get(user=buyer).quantity == 1

@@ -112,6 +112,7 @@ def rabbitmq_worker(tmp_path):
     # The production queue names, as the sender below uses (a test run's own names carry its suffix).
     env.pop("PYTEST_XDIST_WORKER", None)
     env.pop("PYTEST_VERSION", None)
+    env.pop("CELERY_QUEUE_SUFFIX", None)  # a run with its own queue names would make the worker invent "emails"
     log_path = tmp_path / "worker.log"
     process = subprocess.Popen(
         [
