@@ -109,8 +109,42 @@ class ProductCardSerializer(serializers.ModelSerializer):
         return ProductImageSerializer(images[0], context=self.context).data
 
 
+class OptionOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    value = serializers.CharField()
+
+
+class VariationOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField(help_text='The property, e.g. "Size".')
+    options = OptionOutSerializer(many=True)
+
+
+class OfferingOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk", help_text="The `offering_id` to add to the cart.")
+    option_ids = serializers.ListField(child=serializers.IntegerField(), help_text="One option per property, in order.")
+    options = serializers.CharField(source="label", help_text='"Size: 7, Metal: Silver"; empty for a plain listing.')
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    stock = serializers.IntegerField(source="quantity")
+    is_available = serializers.SerializerMethodField(help_text="Switched on and in stock.")
+
+    def get_is_available(self, offering) -> bool:
+        return offering.is_enabled and offering.quantity > 0
+
+
+class PersonalizationOutSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=["none", "optional", "required"], source="personalization")
+    prompt = serializers.CharField(source="personalization_prompt")
+    max_length = serializers.IntegerField(source="personalization_max_length")
+
+
 class ProductDetailSerializer(ProductCardSerializer):
     images = ProductImageSerializer(many=True, read_only=True)
+    variations = serializers.SerializerMethodField(help_text="The properties a buyer chooses (0 to 2).")
+    offerings = serializers.SerializerMethodField(
+        help_text="What is sold: one per combination (one, with no options, for a plain listing), live stock."
+    )
+    personalization = serializers.SerializerMethodField(help_text="The text the seller asks the buyer for.")
     is_reserved = serializers.SerializerMethodField(
         help_text="True while another buyer holds this unique listing in their cart."
     )
@@ -129,7 +163,22 @@ class ProductDetailSerializer(ProductCardSerializer):
             "is_favorite",
             "url",
             "updated_at",
+            "variations",
+            "offerings",
+            "personalization",
         ]
+
+    @extend_schema_field(VariationOutSerializer(many=True))
+    def get_variations(self, product):
+        return VariationOutSerializer(self.context["choices"].properties, many=True).data
+
+    @extend_schema_field(OfferingOutSerializer(many=True))
+    def get_offerings(self, product):
+        return OfferingOutSerializer(self.context["choices"].offerings, many=True).data
+
+    @extend_schema_field(PersonalizationOutSerializer)
+    def get_personalization(self, product):
+        return PersonalizationOutSerializer(self.context["choices"]).data
 
     def _reserved_for_other(self) -> bool:
         inventory = self.context["inventory"]

@@ -70,9 +70,11 @@ class ProductDetailApi(ApiView):
         personalization.record_product_view(
             product_id=product.pk, category_id=product.category_id, user_id=user_id, session_key=_session_key(request)
         )
+        inventory = selectors.get_inventory(product_id=product.pk)
         context = {
             "request": request,
-            "inventory": selectors.get_inventory(product_id=product.pk),
+            "inventory": inventory,
+            "choices": selectors.get_listing_choices(product=product).with_live_stock(inventory),
             "favorite_ids": selectors.get_favorite_ids(user_id=user_id) if user_id else None,
         }
         return Response(ProductDetailSerializer(product, context=context).data)
