@@ -385,17 +385,7 @@ def import_products_csv(*, shop, data: bytes) -> ImportReport:
 @transaction.atomic
 def _write_rows(shop, rows: list[dict]) -> ImportReport:
     report = ImportReport()
-    fields = [
-        "title",
-        "description",
-        "category",
-        "tags",
-        "is_vintage",
-        "is_active",
-        "personalization",
-        "personalization_prompt",
-        "personalization_max_length",
-    ]
+    fields = [f for f in LISTING_FIELDS if not f.startswith("variation_")]  # the variations go to the grid
     updates = {r["id"]: r for r in rows if "id" in r}
     # Locked through the one helper, in id order, like every other writer of these rows.
     existing = {pk: p for pk, p in lock_products(product_ids=updates).items() if p.shop_id == shop.pk}
