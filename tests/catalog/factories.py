@@ -45,12 +45,12 @@ class FavoriteFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
 
 
-def add_variations(product: Product, properties: dict[str, list[str]], *, price=None, quantity: int = 1):
+def add_variations(product: Product, properties: dict[str, list[str]], *, price=None, prices=None, quantity: int = 1):
     """Give a listing its variation properties and one offering per combination (replacing the implicit one).
 
     ``properties``: {"Size": ["6", "7"], "Metal": ["Silver", "Gold"]} (at most two). Every offering gets
-    ``price`` (the listing's by default) and ``quantity``; the listing's totals are refreshed. Returns
-    {(value, ...): offering}.
+    ``price`` (the listing's by default) and ``quantity``; ``prices`` ({value or (value, value): price}) sets
+    some combinations apart. The listing's totals are refreshed. Returns {(value, ...): offering}.
     """
     from itertools import product as combinations
 
@@ -66,15 +66,16 @@ def add_variations(product: Product, properties: dict[str, list[str]], *, price=
         )
     Offering.objects.filter(product=product, option1__isnull=True).delete()
     offerings = {}
+    prices = prices or {}
     for combination in combinations(*options_by_property):
-        offering = Offering.objects.create(
+        values = tuple(option.value for option in combination)
+        offerings[values] = Offering.objects.create(
             product=product,
             option1=combination[0],
             option2=combination[1] if len(combination) > 1 else None,
-            price=price,
+            price=Decimal(prices.get(values, prices.get(values[0], price))),
             quantity=quantity,
         )
-        offerings[tuple(option.value for option in combination)] = offering
     refresh_listing_totals(product_ids=[product.pk])
     product.refresh_from_db()
     return offerings

@@ -2,7 +2,6 @@
 prices, sold-out offerings left out. Real PostgreSQL; the listings are written here by hand."""
 
 from decimal import Decimal
-from itertools import product as combinations
 
 import pytest
 from django.db import connection
@@ -14,38 +13,14 @@ from search.exceptions import InvalidSearch
 from search.options import OPTION_FACETS, build_option_facets, normalize_option_value, option_facet, pair_key
 from search.selectors import search_products
 from search.types import SearchParams
+from tests.catalog import factories
 
 pytestmark = pytest.mark.django_db
 
 
 def add_variations(product, properties: dict[str, list[str]], *, prices=None, quantity=2):
-    """Give a listing its variation properties and one offering per combination (as the seller's editor does).
-
-    ``prices``: {value or (value, value): price} for offerings not at the listing's price.
-    Returns {(value, ...): offering}.
-    """
-    prices = prices or {}
-    per_property = []
-    for position, (name, values) in enumerate(properties.items()):
-        variation = Variation.objects.create(product=product, name=name, position=position)
-        per_property.append(
-            [VariationOption.objects.create(variation=variation, value=v, position=i) for i, v in enumerate(values)]
-        )
-    Offering.objects.filter(product=product, option1__isnull=True).delete()
-    offerings = {}
-    for combination in combinations(*per_property):
-        values = tuple(option.value for option in combination)
-        price = prices.get(values, prices.get(values[0], product.price))
-        offerings[values] = Offering.objects.create(
-            product=product,
-            option1=combination[0],
-            option2=combination[1] if len(combination) > 1 else None,
-            price=Decimal(price),
-            quantity=quantity,
-        )
-    refresh_listing_totals(product_ids=[product.pk])
-    product.refresh_from_db()
-    return offerings
+    """The catalog factories' helper with two of each offering (search's tests sell one and keep one)."""
+    return factories.add_variations(product, properties, prices=prices, quantity=quantity)
 
 
 def set_offering(offering, **changes):
