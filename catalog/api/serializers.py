@@ -129,7 +129,7 @@ class OfferingOutSerializer(serializers.Serializer):
     is_available = serializers.SerializerMethodField(help_text="Switched on and in stock.")
 
     def get_is_available(self, offering) -> bool:
-        return offering.is_enabled and offering.quantity > 0
+        return offering.is_enabled and not offering.is_sold_out  # StockWords: the one "sold out" rule
 
 
 class PersonalizationOutSerializer(serializers.Serializer):
