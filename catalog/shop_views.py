@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from catalog import extensions
 from catalog import selectors as catalog_selectors
 from catalog.shells import favorite_ids_of, render_personal, shell_response
-from catalog.views import PER_PAGE, SORT_CHOICES, listing_filters
+from catalog.views import PER_PAGE, SORT_CHOICES, filters_query, listing_filters
 from etsy import cache
 from shops import selectors
 from shops.exceptions import ShopNotFound
@@ -27,6 +27,7 @@ def shop_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "listing": catalog_selectors.list_products_page(shop_id=shop.pk, per_page=PER_PAGE, **filters),
             "reviews": extensions.list_shop_reviews(shop_id=shop.pk),
             "filters": filters,
+            "query": filters_query(filters),
             "sort_choices": SORT_CHOICES,
         }
 

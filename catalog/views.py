@@ -133,6 +133,18 @@ def listing_filters(request: HttpRequest) -> dict:
     }
 
 
+def filters_query(filters: dict) -> dict[str, str]:
+    """Return the query string a listing page's links carry: the filters ``listing_filters`` kept, as text."""
+    query = {
+        "min": filters["price_min"],
+        "max": filters["price_max"],
+        "vintage": {True: "1", False: "0"}.get(filters["vintage"]),
+        "sort": filters["ordering"] if filters["ordering"] != "newest" else None,
+        "page": filters["page"] if filters["page"] > 1 else None,
+    }
+    return {key: str(value) for key, value in query.items() if value is not None}
+
+
 def category(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         current = selectors.get_category(slug=slug)
@@ -155,6 +167,7 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
             "roots": selectors.list_categories_tree(),
             "listing": listing,
             "filters": filters,
+            "query": filters_query(filters),
             "chips": chips,
             "sort_choices": SORT_CHOICES,
         }

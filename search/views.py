@@ -54,6 +54,22 @@ def _params(request: HttpRequest) -> SearchParams:
     )
 
 
+def _query(params: SearchParams) -> dict[str, str]:
+    """Return the query string the page's links carry: the parameters ``_params`` kept, as text (see ``qs``)."""
+    query = {
+        "q": params.q or None,
+        "category": params.category,
+        "min": params.price_min,
+        "max": params.price_max,
+        "price": params.price_range,
+        "vintage": {True: "1", False: "0"}.get(params.vintage),
+        **{facet: getattr(params, facet) for facet in FACET_KEYS},
+        "sort": params.sort if params.sort != "relevance" else None,
+        "page": params.page if params.page > 1 else None,
+    }
+    return {key: str(value) for key, value in query.items() if value is not None}
+
+
 def _chips(params: SearchParams, result) -> list[tuple[str, dict]]:
     chips = []
     if params.category:
@@ -88,6 +104,7 @@ def results(request: HttpRequest) -> HttpResponse:
             "result": result,
             "error": error,
             "search_q": params.q,
+            "query": _query(params),
             "chips": _chips(params, result) if result else [],
             "sort_labels": SORT_LABELS,
             "price_ranges": PRICE_RANGES,

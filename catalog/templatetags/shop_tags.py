@@ -84,9 +84,13 @@ def product_image(product, size: str = "card", image=None):
 
 @register.simple_tag(takes_context=True)
 def qs(context, **changes) -> str:
-    """Return the current query string with ``changes`` applied (None or "" removes a key); page resets."""
-    request = context["request"]
-    params = request.GET.copy()
+    """Return the page's query string with ``changes`` applied (None or "" removes a key); page resets.
+
+    The page's query is ``context["query"]``, built by its view from the filters it parsed, never the
+    request's own: a cached page is shared by every request with the same filters, so one visitor's other
+    parameters (``?utm_source=…``, a misspelt ``min_price``) must not reach the links everyone is shown.
+    """
+    params = dict(context["query"])
     if "page" not in changes:
         params.pop("page", None)
     for key, value in changes.items():

@@ -41,6 +41,24 @@ def test_category_page_paginates_and_ignores_bad_parameters(client, catalog):
     assert client.get("/c/art/?page=abc&min=x&max=-3&sort=drop table&vintage=maybe").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("first", "plain"),
+    [
+        ("/search/?q=mug&utm_source=spam&min_price=NaN&sort=bogus&page=abc", "/search/?q=mug"),
+        ("/c/home-living/?utm_source=spam&min_price=NaN&sort=bogus&page=abc", "/c/home-living/"),
+        ("/shops/clay-studio/?utm_source=spam&min_price=NaN&sort=bogus", "/shops/clay-studio/"),
+    ],
+)
+def test_a_cached_listing_page_links_carry_only_the_filters_it_parsed(client, catalog, first, plain):
+    """The first visitor's other parameters must not reach the shared cached page's links and forms."""
+    for path in (first, plain):
+        html = client.get(path).content.decode()
+        assert "utm_source" not in html and "min_price" not in html and "bogus" not in html and "page=abc" not in html
+    chosen = client.get("/search/?q=mug&sort=price_asc&min=10&vintage=0&utm_source=spam").content.decode()
+    assert 'href="?min=10&amp;q=mug&amp;sort=price_asc&amp;vintage=1"' in chosen  # a facet keeps the filters
+    assert '<input type="hidden" name="min" value="10">' in chosen and "utm_source" not in chosen
+
+
 def test_unknown_category_is_404(client, catalog):
     assert client.get("/c/nope/").status_code == 404
 
