@@ -174,3 +174,34 @@ def test_a_query_naming_no_shop_finds_the_same_as_one_naming_a_shop_shows_it_fir
     named = search("rowan")
     assert [shop.name for shop in named.shops] == ["Rowan Trading Post"]
     assert titles(named.hits) == ["Walnut box"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_search_statements_cost_setting_holds_for_the_search_and_ends_with_it(make_listing, monkeypatch):
+    """The prelude's SET LOCAL random_page_cost reaches the search statement, never the connection's next one."""
+    from django.db import connection
+
+    from search.backends.postgres import query
+
+    make_listing("Silver ring")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        default = cursor.fetchone()[0]
+    assert default != query.RANDOM_PAGE_COST
+
+    seen = []
+    original = query._fetch
+
+    def fetch(sql, sql_params, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW random_page_cost")
+            seen.append(cursor.fetchone()[0])
+        return original(sql, sql_params, **kwargs)
+
+    monkeypatch.setattr(query, "_fetch", fetch)
+    assert titles(search("ring").hits) == ["Silver ring"]
+
+    assert seen == [query.RANDOM_PAGE_COST]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == default
