@@ -141,3 +141,67 @@ def test_sold_out_listing_leaves_a_broad_querys_candidates_at_once(make_listing,
 
     assert titles(search("ring", sort="newest", per_page=2).hits) == ["Silver ring 10 days", "Silver ring 20 days"]
     assert search("ring").total == 2
+
+
+def test_a_broad_query_ranks_the_newest_matches_however_far_the_count_stopped(make_listing, limits, monkeypatch):
+    """The newest matches come from the text and age index (created_at >= the RECENT_LIMIT-th newest), not
+    from the rows the count read: a new listing stored after them is ranked, an older one is not a candidate."""
+    from search.backends.postgres import query
+
+    limits(count=2, rank=3)
+    monkeypatch.setattr(query, "RECENT_LIMIT", 3)
+    for age in (100, 101, 102):
+        make_listing(f"Silver ring {age} days", age_days=age)  # stored first: the ones the count reads
+    make_listing("Silver ring 50 days", age_days=50)  # neither counted nor among the three newest
+    make_listing("Oak bowl", age_days=3)
+    make_listing("Oak spoon", age_days=2)
+    make_listing("Silver ring newest", age_days=1)
+
+    result = search("ring", per_page=3)
+
+    assert result.total_is_capped is True
+    assert titles(result.hits)[0] == "Silver ring newest"
+    assert set(titles(result.hits)) == {"Silver ring newest", "Silver ring 100 days", "Silver ring 101 days"}
+
+
+def test_a_query_naming_no_shop_finds_the_same_as_one_naming_a_shop_shows_it_first(make_listing):
+    """The named shops are looked up before the statement; a query naming none has no shop condition."""
+    rowan = ShopFactory(name="Rowan Trading Post")
+    make_listing("Brass candle holder", age_days=5)
+    make_listing("Walnut box", shop=rowan, age_days=1)
+
+    assert titles(search("candle").hits) == ["Brass candle holder"]
+    named = search("rowan")
+    assert [shop.name for shop in named.shops] == ["Rowan Trading Post"]
+    assert titles(named.hits) == ["Walnut box"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_search_statements_cost_setting_holds_for_the_search_and_ends_with_it(make_listing, monkeypatch):
+    """The prelude's SET LOCAL random_page_cost reaches the search statement, never the connection's next one."""
+    from django.db import connection
+
+    from search.backends.postgres import query
+
+    make_listing("Silver ring")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        default = cursor.fetchone()[0]
+    assert default != query.RANDOM_PAGE_COST
+
+    seen = []
+    original = query._fetch
+
+    def fetch(sql, sql_params, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW random_page_cost")
+            seen.append(cursor.fetchone()[0])
+        return original(sql, sql_params, **kwargs)
+
+    monkeypatch.setattr(query, "_fetch", fetch)
+    assert titles(search("ring").hits) == ["Silver ring"]
+
+    assert seen == [query.RANDOM_PAGE_COST]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == default

@@ -25,8 +25,9 @@ def search_sql(
     are scored with ``ts_rank`` and the page is read from those.
 
     A broad query (``count_limit`` found) picks its candidates from the listings found and from
-    the matches among the newest ``recent_limit`` listings (read in index order, so the cost does
-    not depend on how many match), plus ``also`` (the full matches of a relaxed query).
+    the matches among the newest listings (``created_at >= recent_since``, the age of the
+    ``RECENT_LIMIT``-th newest: the text index holds the age too, so one index scan intersects the
+    two and only those matches are read), plus ``also`` (the full matches of a relaxed query).
     """
     also_sql = (
         f"""
@@ -55,9 +56,8 @@ picked AS MATERIALIZED (
         (SELECT id, price, created_at, tier, head FROM found ORDER BY {pick_order} LIMIT %(rank_limit)s)
         UNION
         (SELECT p.product_id AS id, p.price, p.created_at, {tier} AS tier, {pick_head} AS head
-           FROM (SELECT * FROM search_listing p
-                  ORDER BY p.created_at DESC, p.product_id DESC LIMIT %(recent_limit)s) p
-          WHERE (SELECT broad FROM capped) AND {where}
+           FROM search_listing p
+          WHERE (SELECT broad FROM capped) AND p.created_at >= %(recent_since)s AND {where}
           ORDER BY {pick_order} LIMIT %(rank_limit)s){also_sql}
     ) pool
     ORDER BY {pick_order} LIMIT %(rank_limit)s
