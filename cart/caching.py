@@ -108,13 +108,15 @@ def refresh_caches_after_line_change_on_commit(*, user_id: int, product_id: int)
 
 def cart_read_keys(user_id: int) -> list[str]:
     """The keys ``list_cached_lines`` reads (a page may read them with its own, in one round trip)."""
-    return [cache.cart_key(user_id), cache.cart_sequence_key(user_id)]
+    return [cache.cart_key(user_id)]
 
 
 def list_cached_lines(*, user_id: int, found: dict | None = None) -> list[StoredLine]:
-    """Return the buyer's cart lines in the order they were added (one Redis round trip when cached).
+    """Return the buyer's cart lines in the order they were added (one Redis round trip when cached, none
+    when this process keeps them).
 
-    ``found``: the caller's read of ``cart_read_keys`` (a key absent from it is a miss).
+    ``found``: the caller's read of ``cart_read_keys`` (a key absent from it is a miss). A miss reads the
+    cart's version counter before the database (a second round trip): the store is versioned by it.
     """
     if found is None:
         found = cache.get_many(cart_read_keys(user_id))
@@ -123,9 +125,10 @@ def list_cached_lines(*, user_id: int, found: dict | None = None) -> list[Stored
         metrics.cache_hits.labels(cache_type="cart").inc()
         return lines
     metrics.cache_misses.labels(cache_type="cart").inc()
+    sequence = cache.get_many([cache.cart_sequence_key(user_id)]).get(cache.cart_sequence_key(user_id))
     lines = _read_lines(user_id)
     if cache.is_enabled():
-        _store(user_id, lines, int(found.get(cache.cart_sequence_key(user_id)) or 0))
+        _store(user_id, lines, int(sequence or 0))
     return lines
 
 
@@ -154,5 +157,14 @@ def has_ended_holds(*, user_id: int) -> bool:
     return bool(django_cache.get(ended_holds_key(user_id)))
 
 
+def note_no_ended_holds(*, user_id: int) -> None:
+    """Store "none" (0) where the flag is absent, unless the sweep set it meanwhile: an absent key is read from
+    Redis on every cart page, a stored 0 is kept by each process (``etsy.near_cache``) until the sweep sets 1."""
+    try:
+        django_cache.add(ended_holds_key(user_id), 0, ENDED_HOLD_FLAG_TTL)
+    except Exception:  # noqa: BLE001 - only a saved round trip is lost
+        pass
+
+
 def clear_ended_holds_flag(*, user_id: int) -> None:
-    django_cache.delete(ended_holds_key(user_id))
+    cache.delete(ended_holds_key(user_id))  # and this process's near copy (the cart page keeps one)

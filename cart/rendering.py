@@ -14,11 +14,10 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 from django.http import HttpRequest
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.timesince import timeuntil
@@ -80,17 +79,51 @@ class CartView(NamedTuple):
     notices: tuple[NoticeView, ...]
 
 
+_PRODUCT_PARTS_KEPT = 4096
+_product_parts: dict[tuple, tuple[str, str]] = {}  # what a line shows of its listing, by what that depends on
+
+
+def _link_and_image(product) -> tuple[str, str]:
+    """The line's link and picture: reversing the URL and building the <picture> cost more than the rest of a
+    line, and depend only on the listing's slug, title, reservation and cover photo, so each process keeps them."""
+    images = list(product.images.all())
+    cover = images[0] if images else None
+    photo = (cover.image.name, cover.thumbnail.name, cover.width, cover.height, cover.alt_text) if cover else None
+    key = (product.pk, product.slug, product.title, product.reserved_for_id, photo)
+    parts = _product_parts.get(key)
+    if parts is None:
+        url = "/messages/" if product.reserved_for_id else product.get_absolute_url()
+        parts = (url, product_image(product))
+        if len(_product_parts) >= _PRODUCT_PARTS_KEPT:
+            _product_parts.clear()
+        _product_parts[key] = parts
+    return parts
+
+
+_shop_urls: dict[tuple[int, str], str] = {}
+
+
+def _shop_url(shop) -> str:
+    url = _shop_urls.get((shop.pk, shop.slug))
+    if url is None:
+        if len(_shop_urls) >= _PRODUCT_PARTS_KEPT:
+            _shop_urls.clear()
+        url = _shop_urls[(shop.pk, shop.slug)] = shop.get_absolute_url()
+    return url
+
+
 def _line_view(line, now: datetime) -> LineView:
     product = line.product
     held = line.reserved_until
+    url, image = _link_and_image(product)
     return LineView(
         pk=product.pk,
         line_id=line.line_id,
         options=line.options_label,
         personalization=line.personalization,
         title=product.title,
-        url="/messages/" if product.reserved_for_id else product.get_absolute_url(),
-        image=product_image(product),
+        url=url,
+        image=image,
         made_for_you=bool(product.reserved_for_id),
         is_unique=line.available == 1,  # the offering's one piece: held, no quantity to change
         quantity=line.quantity,
@@ -113,7 +146,7 @@ def cart_view(summary: CartSummary, ended: list[EndedHoldNotice]) -> CartView:
             GroupView(
                 shop_pk=group.shop.pk,
                 shop_name=group.shop.name,
-                shop_url=group.shop.get_absolute_url(),
+                shop_url=_shop_url(group.shop),
                 lines=tuple(_line_view(line, now) for line in group.lines),
                 subtotal=group.subtotal,
                 shipping=group.shipping,
@@ -176,4 +209,4 @@ def render_cart_page(
     )
     holes[CONTENT_HOLE] = render_content(cart_view(summary, ended))
     layout = _layout(request, found.get(cache.CATEGORY_TREE_BUILD_KEY))
-    return cache.fill_shell(layout, holes, lambda: get_token(request))
+    return cache.fill_shell(layout, holes, partial(cache.csrf_token, request))

@@ -23,7 +23,7 @@ from cart.models import CartItem, EndedHold
 from cart.services import get_guest_lines
 from catalog.models import Product
 from catalog.selectors import OfferingStock, get_inventories, get_product_cards
-from etsy import cache
+from etsy import cache, near_cache
 from shops.models import Shop
 from shops.selectors import list_shop_cards
 
@@ -149,11 +149,13 @@ def _summarize(rows: list[Row], *, user_id: int | None, shop_ids: Iterable[int] 
     product_ids = list(dict.fromkeys(row.product_id for row in rows))
     found = None
     if shop_ids:
-        found = cache.get_many(
+        keys = (
             [cache.product_key(pid) for pid in product_ids]
             + [cache.inventory_key(pid) for pid in product_ids]
             + [cache.shop_key(sid) for sid in dict.fromkeys(shop_ids)]
         )
+        # This process's near copies when it has them (shared by requests: read, never changed here).
+        found = cache.read_with(keys, near_keys=near_cache.tracked(keys))
     products = get_product_cards(product_ids=product_ids, found=found)
     inventories = get_inventories(product_ids=[pid for pid in product_ids if pid in products], found=found)
     shops = list_shop_cards(shop_ids=sorted({p.shop_id for p in products.values()}), found=found)
@@ -162,9 +164,7 @@ def _summarize(rows: list[Row], *, user_id: int | None, shop_ids: Iterable[int] 
         product = products.get(row.product_id)
         if product is None:  # deleted since the line was read
             continue
-        shop = shops.get(product.shop_id)
-        if shop is not None:
-            product.shop = shop  # the cached product's copy of its shop can be older than the shop's own entry
+        shop = shops.get(product.shop_id)  # the cached product's copy of its shop can be older than this
         inventory = inventories[row.product_id]
         offering_id = row.offering_id
         if offering_id is None and len(inventory.offerings) == 1:  # a line stored before offerings
@@ -175,7 +175,7 @@ def _summarize(rows: list[Row], *, user_id: int | None, shop_ids: Iterable[int] 
         )
         problem = _line_problem(product, shop, offering, row.quantity, other_until is not None, user_id)
         price = offering.price if offering is not None else product.price
-        group = groups.setdefault(product.shop_id, ShopGroup(shop=product.shop))
+        group = groups.setdefault(product.shop_id, ShopGroup(shop=shop if shop is not None else product.shop))
         group.lines.append(
             CartLine(
                 product=product,
@@ -227,11 +227,13 @@ def read_cart_page(*, user=None, session=None, extra_keys: Iterable[str] = ()) -
     """Return ``get_cart_summary`` and the cached values of the page's ``extra_keys`` (absent: not cached).
 
     A signed-in buyer's warm cart costs two Redis round trips: the lines with ``extra_keys``,
-    then the products, stock and shops they name.
+    then the products, stock and shops they name; none when this process keeps them all
+    (``etsy.near_cache``: each is dropped here the moment any process changes it).
     """
     extra_keys = list(extra_keys)
     if user is not None and user.is_authenticated:
-        found = cache.get_many([*cart_read_keys(user.pk), *extra_keys])
+        keys = [*cart_read_keys(user.pk), *extra_keys]
+        found = cache.read_with(keys, near_keys=near_cache.tracked(keys)) or {}
         lines = list_cached_lines(user_id=user.pk, found=found)
         rows = [
             Row(ln.id, ln.product_id, ln.offering_id, ln.personalization, ln.quantity, ln.reserved_until)

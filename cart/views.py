@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from cart import rendering, selectors, services
-from cart.caching import ended_holds_key, has_ended_holds
+from cart.caching import ended_holds_key, has_ended_holds, note_no_ended_holds
 from cart.exceptions import AlreadyInCart
 from cart.forms import AddToCartForm, QuantityForm
 from catalog.exceptions import ProductNotFound
@@ -31,6 +31,8 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
     for skipped in request.session.pop("cart_merge_skipped", None) or []:
         messages.warning(request, skipped.get("message") or "An item from your guest cart is no longer available.")
     ended = []
+    if user is not None and cache.is_enabled() and ended_holds_key(user.pk) not in found:
+        note_no_ended_holds(user_id=user.pk)
     if user is not None and (
         found.get(ended_holds_key(user.pk)) if cache.is_enabled() else has_ended_holds(user_id=user.pk)
     ):

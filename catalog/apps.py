@@ -7,8 +7,8 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog import receivers  # noqa: F401  (cache invalidation)
-        from catalog.personalization import send_anonymous_views
+        from catalog.personalization import send_buffered_views
         from etsy import worker_exit
 
-        # A web process batches anonymous product views (one RPUSH a second): send what it holds as it exits.
-        worker_exit.register(send_anonymous_views)
+        # A web process batches the product views it served (sent within a second): send what it holds as it exits.
+        worker_exit.register(send_buffered_views)

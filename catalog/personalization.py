@@ -1,8 +1,7 @@
 """Product views, trending and the personalized home feed (the documents' "Personalization").
 
-Views are recorded on the hot path with no database write, in the page's own pipelined Redis
-round trip (an anonymous visitor's page served from the worker's near cache has none: its
-views are sent in batches, ``buffer_anonymous_view``): a global buffer that
+Views are recorded on the hot path with no database write and no wait for Redis: each worker
+sends the views it served in batches (``buffer_view``), to a global buffer that
 ``catalog.tasks.flush_product_views`` turns into ``ProductView`` rows every 30 s, and a short
 per-viewer list of recent products that the feed reads at once. Buyers with fewer than 5
 views get trending listings; the others get listings from their top categories, price band
@@ -15,6 +14,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -82,47 +82,100 @@ def queue_product_view(pipe, *, product_id: int, user_id: int | None = None, ses
         pipe.expire(recent, RECENT_VIEWS_TTL)
 
 
-# An anonymous visitor's view carries no viewer, so it need not reach Redis before the next
-# page: the worker sends them in one RPUSH per second or per 200 views. A worker killed
-# outright loses at most that many (a lost view is acceptable, a slower page is not).
-ANONYMOUS_VIEWS_BATCH = 200
-ANONYMOUS_VIEWS_FLUSH_SECONDS = 1.0
-_anonymous_views: list[str] = []
-_anonymous_views_lock = threading.Lock()
-_anonymous_views_sent_at = time.monotonic()
+# A view need not reach Redis before the response: the worker keeps the views it served and sends them
+# together, one RPUSH to the global buffer and one LPUSH / LTRIM / EXPIRE per viewer, when 200 are waiting
+# or at the latest a second after the first (a daemon thread per process, ``_ViewSender``), and before this
+# process reads a viewer's recent views (``list_recent_view_ids``, the home page). A signed-in product page
+# then costs no Redis round trip when its entries are near copies (``make bench-web``: the view was the one
+# write left on it). A worker killed outright loses at most the views of its last second: a lost view is
+# acceptable, a slower page is not.
+VIEWS_BATCH = 200
+VIEWS_FLUSH_SECONDS = 1.0
+_views: list[tuple[int, str | None, str]] = []  # (product id, the viewer's recent-views key, the buffer's event)
+_views_lock = threading.Lock()
+_views_first_at = 0.0
 
 
-def buffer_anonymous_view(*, product_id: int) -> None:
-    """Count an anonymous view; send the batch when it is full or a second old."""
-    event = _view_event(product_id=product_id, user_id=None, session_key=None)
-    with _anonymous_views_lock:
-        _anonymous_views.append(event)
-        due = (
-            len(_anonymous_views) >= ANONYMOUS_VIEWS_BATCH
-            or time.monotonic() - _anonymous_views_sent_at >= ANONYMOUS_VIEWS_FLUSH_SECONDS
-        )
-    if due:
-        send_anonymous_views()
+class _ViewSender:
+    """The process's thread that sends buffered views ``VIEWS_FLUSH_SECONDS`` after the first of a batch."""
+
+    def __init__(self) -> None:
+        self.due = threading.Event()
+        self.pid = os.getpid()
+        threading.Thread(target=self._run, name="product-views-sender", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            self.due.wait()
+            self.due.clear()
+            while _views:
+                wait = _views_first_at + VIEWS_FLUSH_SECONDS - time.monotonic()
+                if wait <= 0:
+                    send_buffered_views()
+                    break
+                time.sleep(min(wait, 0.5))
 
 
-def send_anonymous_views() -> int:
-    """Push the buffered anonymous views to the Redis buffer; return how many were sent."""
-    global _anonymous_views_sent_at
-    with _anonymous_views_lock:
-        batch = _anonymous_views[:]
-        _anonymous_views.clear()
-        _anonymous_views_sent_at = time.monotonic()
+_sender: _ViewSender | None = None
+
+
+def _wake_sender() -> None:
+    global _sender
+    sender = _sender
+    if sender is None or sender.pid != os.getpid():  # first view in this process (or after a fork)
+        with _views_lock:
+            if _sender is None or _sender.pid != os.getpid():
+                _sender = _ViewSender()
+            sender = _sender
+    sender.due.set()
+
+
+def buffer_view(*, product_id: int, user_id: int | None = None, session_key: str | None = None) -> None:
+    """Keep one view to send with others (``send_buffered_views``); sent at once when the batch is full."""
+    global _views_first_at
+    event = _view_event(product_id=product_id, user_id=user_id, session_key=session_key)
+    recent = recent_views_key(user_id=user_id, session_key=session_key)
+    with _views_lock:
+        _views.append((int(product_id), recent, event))
+        first, full = len(_views) == 1, len(_views) >= VIEWS_BATCH
+        if first:
+            _views_first_at = time.monotonic()
+    if full:
+        send_buffered_views()
+    elif first:
+        _wake_sender()
+
+
+def send_buffered_views() -> int:
+    """Send this process's buffered views to Redis in one round trip; return how many were sent."""
+    with _views_lock:
+        batch = _views[:]
+        _views.clear()
     if not batch:
         return 0
+    viewed: dict[str, list[int]] = {}
+    for product_id, recent, _ in batch:
+        if recent:
+            viewed.setdefault(recent, []).append(product_id)
     try:
-        _redis().rpush(views_buffer_key(), *batch)
+        pipe = _redis().pipeline(transaction=False)
+        pipe.rpush(views_buffer_key(), *(event for *_, event in batch))
+        for recent, product_ids in viewed.items():
+            pipe.lpush(recent, *product_ids)  # one by one to the head: the latest view ends up first
+            pipe.ltrim(recent, 0, RECENT_VIEWS_KEPT - 1)
+            pipe.expire(recent, RECENT_VIEWS_TTL)
+        pipe.execute()
     except Exception:  # a lost view is acceptable; a failed page is not
         logger.warning("could not send %d buffered product views", len(batch), exc_info=True)
         return 0
     return len(batch)
 
 
-atexit.register(send_anonymous_views)
+def has_buffered_views() -> bool:
+    return bool(_views)
+
+
+atexit.register(send_buffered_views)
 
 
 def record_product_view(
@@ -142,10 +195,14 @@ NO_VIEWS = 0  # stored alone in a viewer's list: "the database has none either",
 
 
 def queue_recent_views(pipe, *, user_id: int | None, session_key: str | None) -> bool:
-    """Add the read of the viewer's recent views to a pipeline; False when there is no viewer key."""
+    """Add the read of the viewer's recent views to a pipeline; False when there is no viewer key.
+
+    Sends this process's buffered views first, so the read sees the views this process served."""
     key = recent_views_key(user_id=user_id, session_key=session_key)
     if key is None:
         return False
+    if has_buffered_views():
+        send_buffered_views()
     pipe.lrange(key, 0, RECENT_VIEWS_KEPT - 1)
     return True
 
@@ -159,6 +216,8 @@ def list_recent_view_ids(*, user_id: int | None, session_key: str | None, raw: l
     if key is None:
         return []
     if raw is None:
+        if has_buffered_views():  # this process's own views first
+            send_buffered_views()
         try:
             raw = _redis().lrange(key, 0, RECENT_VIEWS_KEPT - 1)
         except Exception:

@@ -17,7 +17,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import get_messages
 from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 
 from catalog import extensions, selectors
@@ -176,7 +175,7 @@ def shell_response(
     all_holes = base_holes(request, **known_personal(found, user_id))
     if holes:
         all_holes.update(holes)
-    return HttpResponse(cache.fill_shell(shell, all_holes, lambda: get_token(request)), status=status)
+    return HttpResponse(cache.fill_shell(shell, all_holes, partial(cache.csrf_token, request)), status=status)
 
 
 def favorite_ids_of(request: HttpRequest):

@@ -44,7 +44,30 @@ logger = logging.getLogger(__name__)
 
 # Logical key prefixes (etsy.cache's names) kept in each process. Under "account:" Redis holds
 # only a marker; the signed-in account it stands for never leaves the process (accounts.backends).
-TRACKED_PREFIXES = ("page:product:", "inventory:", "account:")
+# A signed-in buyer's header and buy box read "favorites:<user>", "cart:{<user>}:count" and
+# "messages:<user>:unread": kept too, so a warm signed-in product page makes no round trip. Every
+# key is one buyer's, so a copy is only ever read for that buyer, and each is dropped by the write
+# that changes it (favorites and unread deleted on change, the cart written through), wherever it ran.
+# The cart page reads the buyer's cart lines ("cart:"), the product and shop cards its lines name
+# ("product:", "shop:") and the category tree's build id: kept too, the warm cart page makes no round trip.
+TRACKED_PREFIXES = (
+    "page:product:",
+    "inventory:",
+    "account:",
+    "favorites:",
+    "cart:",
+    "messages:",
+    "product:",
+    "shop:",
+    "category:tree:build",
+)
+
+
+def tracked(keys) -> tuple[str, ...]:
+    """The logical keys among ``keys`` that a process may keep (under ``TRACKED_PREFIXES``)."""
+    return tuple(k for k in keys if k.startswith(TRACKED_PREFIXES))
+
+
 # Signed-in visitors' sessions (etsy.sessions), kept when the sessions live in the cache's Redis
 # (the one this listener watches): Django's cached_db key prefix, under the same key prefix.
 SESSION_PREFIX = "django.contrib.sessions.cached_db"

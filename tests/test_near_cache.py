@@ -178,9 +178,9 @@ def test_anonymous_views_reach_the_redis_buffer_in_batches(client, product, monk
     from catalog import tasks
 
     tracked()
-    personalization.send_anonymous_views()  # start a fresh batch
-    monkeypatch.setattr(personalization, "ANONYMOUS_VIEWS_FLUSH_SECONDS", 60)
-    monkeypatch.setattr(personalization, "ANONYMOUS_VIEWS_BATCH", 3)
+    personalization.send_buffered_views()  # start a fresh batch
+    monkeypatch.setattr(personalization, "VIEWS_FLUSH_SECONDS", 60)
+    monkeypatch.setattr(personalization, "VIEWS_BATCH", 3)
     tasks.flush_product_views()
     url = product.get_absolute_url()
     client.get(url)
@@ -190,10 +190,54 @@ def test_anonymous_views_reach_the_redis_buffer_in_batches(client, product, monk
     assert tasks.flush_product_views() == 3  # the third filled the batch
 
 
-def test_a_signed_in_buyers_view_is_remembered_in_the_same_request(client, product, buyer):
+def test_a_signed_in_buyers_view_is_remembered_before_this_process_reads_their_recent_views(client, product, buyer):
     client.force_login(buyer)
     client.get(product.get_absolute_url())
     assert personalization.list_recent_view_ids(user_id=buyer.pk, session_key=None)[:1] == [product.pk]
+
+
+def test_a_warm_signed_in_product_page_makes_no_redis_round_trip(client, product, buyer, round_trips):
+    from tests.catalog.factories import FavoriteFactory
+
+    FavoriteFactory(user=buyer, product=product)
+    client.force_login(buyer)
+    near = tracked()
+    url = product.get_absolute_url()
+    client.get(url)  # builds the page, the stock count, the favorites, the cart badge and the unread count
+    personalization.send_buffered_views()
+    assert near.sync()
+    client.get(url)  # reads them from Redis and keeps them
+    trips = len(round_trips)
+    response = client.get(url)
+    assert len(round_trips) == trips  # session, account, page, stock, favorites, badges: all near copies
+    assert "In your favorites" in response.content.decode()
+
+
+def test_views_of_several_buyers_sent_in_one_batch_keep_each_buyers_order(product, buyer, other_buyer, category):
+    from tests.catalog.factories import ProductFactory
+
+    second = ProductFactory(shop=product.shop, category=category)
+    personalization.send_buffered_views()
+    for product_id, user_id in [(product.pk, buyer.pk), (second.pk, other_buyer.pk), (second.pk, buyer.pk)]:
+        personalization.buffer_view(product_id=product_id, user_id=user_id)
+    assert personalization.send_buffered_views() == 3
+    assert personalization.list_recent_view_ids(user_id=buyer.pk, session_key=None)[:2] == [second.pk, product.pk]
+    assert personalization.list_recent_view_ids(user_id=other_buyer.pk, session_key=None)[:1] == [second.pk]
+
+
+def test_the_workers_sender_thread_sends_buffered_views_without_a_further_request(product, monkeypatch):
+    from catalog import tasks
+
+    personalization.send_buffered_views()
+    tasks.flush_product_views()
+    monkeypatch.setattr(personalization, "VIEWS_FLUSH_SECONDS", 0.05)
+    personalization.buffer_view(product_id=product.pk)
+    buffer = redis.Redis.from_url(settings.REDIS_URL)
+    deadline = time.monotonic() + 10
+    while not buffer.llen(personalization.views_buffer_key()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    buffer.close()
+    assert tasks.flush_product_views() == 1
 
 
 @pytest.mark.django_db(transaction=True)

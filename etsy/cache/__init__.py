@@ -54,7 +54,7 @@ from etsy.cache.keys import (
     trending_key,
     unread_messages_key,
 )
-from etsy.cache.pages import CSRF_MARKER, fill_shell, hole, read_with, render_shell
+from etsy.cache.pages import CSRF_MARKER, csrf_token, fill_shell, hole, read_with, render_shell
 from etsy.cache.store import (
     add_to_set,
     bump_generations,
@@ -104,6 +104,7 @@ __all__ = [
     "ensure_marker",
     "favorites_key",
     "feed_key",
+    "csrf_token",
     "fill_shell",
     "forget_near",
     "fresh_until",

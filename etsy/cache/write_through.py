@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from etsy.cache.store import is_enabled, redis_cache
+from etsy.cache.store import forget_near, is_enabled, redis_cache
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def store_if_newer(values: dict[str, Any], *, version_key: str, sequence_key: st
     if not is_enabled():
         return False
     backend = redis_cache()
+    forget_near(version_key, sequence_key, *values)  # this process's copies; Redis tells the others
     try:
         client = backend.client.get_client(write=True)
         if _store_script is None:
