@@ -200,8 +200,11 @@ def fill_carts(data: Seed, *, rng: random.Random) -> None:
             "DELETE FROM cart_cartitem WHERE user_id = ANY(%s)", [data.checkout_user_ids + data.add_user_ids]
         )
         cursor.execute(
-            "INSERT INTO cart_cartitem (user_id, product_id, quantity, reserved_until, added_at, updated_at) "
-            "SELECT u, p, 1, NULL, now(), now() FROM unnest(%s::bigint[], %s::bigint[]) AS t(u, p)",
+            # Each listing's implicit offering (a plain listing has exactly one: no options).
+            "INSERT INTO cart_cartitem (user_id, product_id, offering_id, personalization, quantity, reserved_until,"
+            " added_at, updated_at) "
+            "SELECT u, p, o.id, '', 1, NULL, now(), now() FROM unnest(%s::bigint[], %s::bigint[]) AS t(u, p) "
+            "JOIN catalog_offering AS o ON o.product_id = t.p AND o.option1_id IS NULL AND o.option2_id IS NULL",
             [[r[0] for r in rows], [r[1] for r in rows]],
         )
         cursor.execute("ANALYZE cart_cartitem")
@@ -355,15 +358,23 @@ def run_wrk(*, port: int, kind: str, seconds: int, connections: int, tokens: lis
 
 
 # --- CPU per request (robust on a shared machine) -------------------------------------------------
-def _cpu_seconds(pids: list[int]) -> float:
-    total = 0
+def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (utime + stime) each live process has used."""
+    found = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def _cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two samples, process by process: a process that started meanwhile counts in
+    full, one that ended is lost from both sides (a PostgreSQL backend replaced after ``CONN_MAX_AGE`` would
+    otherwise take its whole past off the total)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _descendants(pid: int) -> list[int]:
@@ -389,12 +400,12 @@ def cpu_per_request(*, stack: Stack, db_url: str, data: Seed, count: int) -> dic
     conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
     db = psycopg.connect(db_url, autocommit=True)
 
-    def sample() -> dict[str, float]:
+    def sample() -> dict[str, dict[int, float]]:
         backends = [r[0] for r in db.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])]
         return {
-            "web": _cpu_seconds(_descendants(stack.web.pid)),
-            "database": _cpu_seconds(backends),
-            "worker": _cpu_seconds(_descendants(stack.worker.pid)),
+            "web": _cpu_by_pid(_descendants(stack.web.pid)),
+            "database": _cpu_by_pid(backends),
+            "worker": _cpu_by_pid(_descendants(stack.worker.pid)),
         }
 
     def bare(i: int) -> int:
@@ -425,7 +436,7 @@ def cpu_per_request(*, stack: Stack, db_url: str, data: Seed, count: int) -> dic
         time.sleep(3 if label == "checkout" else 0.5)  # let the worker finish the outbox rows of these requests
         after = sample()
         results[label] = {
-            **{k: 1000 * (after[k] - before[k]) / n for k in before},
+            **{k: 1000 * _cpu_spent(before[k], after[k]) / n for k in before},
             "wall_ms": 1000 * wall / n,
             "n": n,
             "statuses": statuses,
