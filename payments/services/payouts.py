@@ -68,8 +68,7 @@ def pay_sellers_for_checkout(*, checkout_id) -> int:
     )
     made = 0
     for order in orders:
-        with transaction.atomic():
-            ledger.record_sale(order=order)
+        ledger.record_sale(order=order)  # one statement: the sale and its fee together
         made += pay_seller_for_order(order=order)
     return made
 
@@ -97,8 +96,10 @@ def pay_seller_for_order(*, order) -> int:
     }
     transfer_id = provider_calls.guarded(lambda: provider.create_transfer(**request))
     with transaction.atomic():
-        Transfer.objects.get_or_create(
-            order=order, defaults={"shop_id": order.shop_id, "provider_transfer_id": transfer_id, "amount": net}
+        # The order's one Transfer, unless a retry recorded it already (an INSERT that ignores the conflict).
+        Transfer.objects.bulk_create(
+            [Transfer(order=order, shop_id=order.shop_id, provider_transfer_id=transfer_id, amount=net)],
+            ignore_conflicts=True,
         )
         ledger.append(
             shop_id=order.shop_id,
