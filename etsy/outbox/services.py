@@ -69,6 +69,15 @@ def publish_many(*, topic: str, payloads: Iterable[dict], relay: bool = True) ->
     return messages
 
 
+def publish_each(*, messages: Iterable[tuple[str, dict]], relay: bool = True) -> list[OutboxMessage]:
+    """Write one row per ``(topic, payload)``, topics mixed, in one INSERT; return them in that order (see
+    ``publish``)."""
+    rows = OutboxMessage.objects.bulk_create(OutboxMessage(topic=topic, payload=payload) for topic, payload in messages)
+    if relay:
+        relay_on_commit([m.pk for m in rows])
+    return rows
+
+
 def relay_on_commit(message_ids: Iterable[int]) -> None:
     """Hand these rows to Celery after the current transaction commits (one publish: see ``hand_over``)."""
     ids = sorted(set(message_ids))
