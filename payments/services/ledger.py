@@ -41,6 +41,17 @@ def append(*, shop_id: int, order_id: int | None, kind: str, amount: Decimal, ke
 def record_sale(*, order) -> None:
     """The order's sale and its fees (frozen on the order): together they are the seller's net, written in one
     statement (both or neither)."""
+    record_sales(orders=[order])
+
+
+def record_sales(*, orders) -> None:
+    """``record_sale`` for several orders, in one statement."""
+    entries = [entry for order in orders for entry in _sale_entries(order)]
+    if entries:
+        _append_entries(entries)
+
+
+def _sale_entries(order) -> list[dict]:
     entries = [
         {
             "shop_id": order.shop_id,
@@ -61,4 +72,4 @@ def record_sale(*, order) -> None:
                 "key": f"fee:order:{order.pk}",
             }
         )
-    _append_entries(entries)
+    return entries
