@@ -400,6 +400,11 @@ def cpu_per_request(*, stack: Stack, db_url: str, data: Seed, count: int) -> dic
     conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
     db = psycopg.connect(db_url, autocommit=True)
 
+    def sessions() -> int:
+        """PostgreSQL sessions opened on the bench database so far (a backend that starts and ends between two
+        samples is invisible to /proc: this counts them)."""
+        return db.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", [name]).fetchone()[0]
+
     def sample() -> dict[str, dict[int, float]]:
         backends = [r[0] for r in db.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])]
         return {
@@ -428,6 +433,7 @@ def cpu_per_request(*, stack: Stack, db_url: str, data: Seed, count: int) -> dic
         for i in range(5):  # warm: connections, prepared caches
             send(n + i if label == "checkout" else i)
         time.sleep(2 if label == "checkout" else 0.2)  # the worker's outbox work of the warm-up
+        opened = sessions()
         before, started, statuses = sample(), time.monotonic(), {}
         for i in range(n):
             status = send(i)
@@ -438,6 +444,7 @@ def cpu_per_request(*, stack: Stack, db_url: str, data: Seed, count: int) -> dic
         results[label] = {
             **{k: 1000 * _cpu_spent(before[k], after[k]) / n for k in before},
             "wall_ms": 1000 * wall / n,
+            "sessions": (sessions() - opened) / n,
             "n": n,
             "statuses": statuses,
         }
@@ -708,12 +715,15 @@ def print_report(args, report: list[dict]) -> None:
     if any(e["cpu"] for e in report):
         print(
             "\nCPU per request, one request at a time (/proc utime+stime of the gunicorn workers, the PostgreSQL "
-            "backends of the bench database and the Celery worker; steadier than req/s on a shared machine)"
+            "backends of the bench database and the Celery worker; steadier than req/s on a shared machine; a "
+            "backend that starts and ends between the samples is missing from the database column: the last column "
+            "counts the sessions opened per request)"
         )
         print(
-            "| server | request | n | web CPU ms | database CPU ms | worker CPU ms | total CPU ms | x bare | wall ms |"
+            "| server | request | n | web CPU ms | database CPU ms | worker CPU ms | total CPU ms | x bare | wall ms "
+            "| new PostgreSQL sessions |"
         )
-        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for e in report:
             bare_total = None
             for label, r in e["cpu"].items():
@@ -721,7 +731,8 @@ def print_report(args, report: list[dict]) -> None:
                 bare_total = bare_total or total
                 print(
                     f"| {e['server']} | {label} | {r['n']} | {r['web']:.2f} | {r['database']:.2f} | "
-                    f"{r['worker']:.2f} | {total:.2f} | {total / bare_total:.1f} | {r['wall_ms']:.1f} |"
+                    f"{r['worker']:.2f} | {total:.2f} | {total / bare_total:.1f} | {r['wall_ms']:.1f} "
+                    f"| {r['sessions']:.2f} |"
                 )
     if any(e["saturation"] for e in report):
         print(
