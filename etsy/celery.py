@@ -13,6 +13,20 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def _close_old_connections(sender=None, **kwargs) -> None:
+    """Around each task, what Django does around each request: drop connections past CONN_MAX_AGE, unusable
+    ones, and those a task left inside a transaction (eager tasks run in their caller's connection: left alone)."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
+signals.task_prerun.connect(_close_old_connections, weak=False)
+signals.task_postrun.connect(_close_old_connections, weak=False)
+
+
 @signals.celeryd_init.connect
 def declare_every_queue(sender=None, **kwargs) -> None:
     """On RabbitMQ, declare all four queues (and their exchanges) before the worker starts consuming.

@@ -246,6 +246,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes every database connection before and after each task unless this is set, so each
+# task opened a new PostgreSQL session (a backend started, authenticated and its catalog caches warmed per task).
+# With it, the fixup closes them every 2 x this many tasks; between, etsy/celery.py treats each task as Django
+# treats a request (close_old_connections: CONN_MAX_AGE and the health check decide).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # One queue per kind of work (emails, search, payments, default), one worker pool each in production.
 # A test run's queues carry its suffix (and each pytest-xdist worker's name): its tasks never reach a `make run`
 # worker, nor another test worker.

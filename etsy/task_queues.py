@@ -22,6 +22,7 @@ DEFAULT_QUEUE = "default"
 # Outbox rows go to "emails" unless their topic names a queue when it registers (search's rows: "search").
 TASK_ROUTES = {
     "etsy.outbox.tasks.process_outbox_message": {"queue": "emails"},
+    "etsy.outbox.tasks.process_outbox_messages": {"queue": "emails"},
     "orders.tasks.send_daily_digests": {"queue": "emails"},
     "orders.tasks.send_shop_digest": {"queue": "emails"},
     "search.tasks.*": {"queue": "search"},

@@ -155,17 +155,21 @@ def checkout(request: HttpRequest) -> HttpResponse:
                     expected_version=expected_version,
                 )
             except PaymentDeclined as exc:  # orders were created and cancelled: keep this answer for a replay
+                placed = False
                 request.session[TYPED_ADDRESS_SESSION_KEY] = {k: data[k] for k in ADDRESS_FIELDS}
                 messages.error(request, f"{exc.message} Your cart and the address you typed are as you left them.")
                 url = reverse("orders:checkout")
             else:
+                placed = True
                 if data["save_address"] and form.saved_address_id is None:
                     address_book.save_to_address_book(buyer=request.user, address=address.validated())
                 name = "orders:authenticate" if result.payment_status == "requires_action" else "orders:confirmation"
                 url = reverse(name, kwargs={"checkout_id": result.checkout.pk})
             # The cart is empty (or restored) now: the answer is stored once, under both states, so a second
-            # submit of this same form replays it whenever it arrives.
-            att.also_matches(checkout_service.fingerprint_checkout(buyer=request.user, payload=payload))
+            # submit of this same form replays it whenever it arrives. A placed checkout took every line: no read.
+            att.also_matches(
+                checkout_service.fingerprint_checkout(buyer=request.user, payload=payload, cart_emptied=placed)
+            )
             stored = att.complete(status=303, body=b"", content_type="text/plain", headers={"Location": url})
             return _see_other(stored)
     except idempotency.IdempotencyRequestInProgress:

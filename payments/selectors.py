@@ -67,6 +67,19 @@ def get_order_net(*, order_id: int) -> Decimal:
     return total or ZERO
 
 
+def list_untransferred_order_nets(*, order_ids: list[int]) -> dict[int, Decimal]:
+    """The nets (as ``get_order_net``) of those of these orders that have no Transfer yet, in one query."""
+    rows = (
+        LedgerEntry.objects.filter(order_id__in=order_ids, order__transfer__isnull=True)
+        .exclude(kind=Kind.PAYOUT)
+        .values("order_id")
+        .annotate(s=Sum("amount"))
+        .order_by("order_id")
+        .values_list("order_id", "s")
+    )
+    return {order_id: total or ZERO for order_id, total in rows}
+
+
 def get_refunded_total(*, order_id: int) -> Decimal:
     """The refunds booked for an order (negative or zero)."""
     total = LedgerEntry.objects.filter(order_id=order_id, kind=Kind.REFUND).aggregate(s=Sum("amount"))["s"]

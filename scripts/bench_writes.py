@@ -200,8 +200,11 @@ def fill_carts(data: Seed, *, rng: random.Random) -> None:
             "DELETE FROM cart_cartitem WHERE user_id = ANY(%s)", [data.checkout_user_ids + data.add_user_ids]
         )
         cursor.execute(
-            "INSERT INTO cart_cartitem (user_id, product_id, quantity, reserved_until, added_at, updated_at) "
-            "SELECT u, p, 1, NULL, now(), now() FROM unnest(%s::bigint[], %s::bigint[]) AS t(u, p)",
+            # Each listing's implicit offering (a plain listing has exactly one: no options).
+            "INSERT INTO cart_cartitem (user_id, product_id, offering_id, personalization, quantity, reserved_until,"
+            " added_at, updated_at) "
+            "SELECT u, p, o.id, '', 1, NULL, now(), now() FROM unnest(%s::bigint[], %s::bigint[]) AS t(u, p) "
+            "JOIN catalog_offering AS o ON o.product_id = t.p AND o.option1_id IS NULL AND o.option2_id IS NULL",
             [[r[0] for r in rows], [r[1] for r in rows]],
         )
         cursor.execute("ANALYZE cart_cartitem")
@@ -355,15 +358,23 @@ def run_wrk(*, port: int, kind: str, seconds: int, connections: int, tokens: lis
 
 
 # --- CPU per request (robust on a shared machine) -------------------------------------------------
-def _cpu_seconds(pids: list[int]) -> float:
-    total = 0
+def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (utime + stime) each live process has used."""
+    found = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def _cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two samples, process by process: a process that started meanwhile counts in
+    full, one that ended is lost from both sides (a PostgreSQL backend replaced after ``CONN_MAX_AGE`` would
+    otherwise take its whole past off the total)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _descendants(pid: int) -> list[int]:
@@ -389,12 +400,17 @@ def cpu_per_request(*, stack: Stack, db_url: str, data: Seed, count: int) -> dic
     conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
     db = psycopg.connect(db_url, autocommit=True)
 
-    def sample() -> dict[str, float]:
+    def sessions() -> int:
+        """PostgreSQL sessions opened on the bench database so far (a backend that starts and ends between two
+        samples is invisible to /proc: this counts them)."""
+        return db.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", [name]).fetchone()[0]
+
+    def sample() -> dict[str, dict[int, float]]:
         backends = [r[0] for r in db.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])]
         return {
-            "web": _cpu_seconds(_descendants(stack.web.pid)),
-            "database": _cpu_seconds(backends),
-            "worker": _cpu_seconds(_descendants(stack.worker.pid)),
+            "web": _cpu_by_pid(_descendants(stack.web.pid)),
+            "database": _cpu_by_pid(backends),
+            "worker": _cpu_by_pid(_descendants(stack.worker.pid)),
         }
 
     def bare(i: int) -> int:
@@ -417,6 +433,7 @@ def cpu_per_request(*, stack: Stack, db_url: str, data: Seed, count: int) -> dic
         for i in range(5):  # warm: connections, prepared caches
             send(n + i if label == "checkout" else i)
         time.sleep(2 if label == "checkout" else 0.2)  # the worker's outbox work of the warm-up
+        opened = sessions()
         before, started, statuses = sample(), time.monotonic(), {}
         for i in range(n):
             status = send(i)
@@ -425,8 +442,9 @@ def cpu_per_request(*, stack: Stack, db_url: str, data: Seed, count: int) -> dic
         time.sleep(3 if label == "checkout" else 0.5)  # let the worker finish the outbox rows of these requests
         after = sample()
         results[label] = {
-            **{k: 1000 * (after[k] - before[k]) / n for k in before},
+            **{k: 1000 * _cpu_spent(before[k], after[k]) / n for k in before},
             "wall_ms": 1000 * wall / n,
+            "sessions": (sessions() - opened) / n,
             "n": n,
             "statuses": statuses,
         }
@@ -697,12 +715,15 @@ def print_report(args, report: list[dict]) -> None:
     if any(e["cpu"] for e in report):
         print(
             "\nCPU per request, one request at a time (/proc utime+stime of the gunicorn workers, the PostgreSQL "
-            "backends of the bench database and the Celery worker; steadier than req/s on a shared machine)"
+            "backends of the bench database and the Celery worker; steadier than req/s on a shared machine; a "
+            "backend that starts and ends between the samples is missing from the database column: the last column "
+            "counts the sessions opened per request)"
         )
         print(
-            "| server | request | n | web CPU ms | database CPU ms | worker CPU ms | total CPU ms | x bare | wall ms |"
+            "| server | request | n | web CPU ms | database CPU ms | worker CPU ms | total CPU ms | x bare | wall ms "
+            "| new PostgreSQL sessions |"
         )
-        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for e in report:
             bare_total = None
             for label, r in e["cpu"].items():
@@ -710,7 +731,8 @@ def print_report(args, report: list[dict]) -> None:
                 bare_total = bare_total or total
                 print(
                     f"| {e['server']} | {label} | {r['n']} | {r['web']:.2f} | {r['database']:.2f} | "
-                    f"{r['worker']:.2f} | {total:.2f} | {total / bare_total:.1f} | {r['wall_ms']:.1f} |"
+                    f"{r['worker']:.2f} | {total:.2f} | {total / bare_total:.1f} | {r['wall_ms']:.1f} "
+                    f"| {r['sessions']:.2f} |"
                 )
     if any(e["saturation"] for e in report):
         print(

@@ -13,7 +13,7 @@ from importlib import import_module
 from etsy.outbox.registry import DEFER, DONE, get_handler, list_topics, register, unregister  # noqa: F401
 
 # Imported on first use: this package is loaded with the app registry, before models can be.
-_SERVICES = {"publish", "publish_many", "relay_on_commit"}
+_SERVICES = {"publish", "publish_each", "publish_many", "relay_on_commit"}
 
 
 def __getattr__(name: str):

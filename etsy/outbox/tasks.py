@@ -1,5 +1,5 @@
-"""Outbox jobs: dispatch a transaction's rows, run one row, hand over due rows (beat, 30 s), prune processed
-rows (beat, hourly)."""
+"""Outbox jobs: dispatch a transaction's rows, run one row or a queue's batch of rows, hand over due rows
+(beat, 30 s), prune processed rows (beat, hourly)."""
 
 import logging
 
@@ -15,6 +15,13 @@ logger = logging.getLogger(__name__)
 def process_outbox_message(message_id: int) -> str:
     """Run one outbox row's handler (e.g. email a seller); at most once per row. Failures retry through the sweep."""
     return services.process(message_id=message_id)
+
+
+@shared_task(name="etsy.outbox.tasks.process_outbox_messages", ignore_result=True, acks_late=True)
+def process_outbox_messages(message_ids: list[int]) -> list[str]:
+    """Run the handlers of several rows of one queue, each in its own transaction and at most once (a row
+    already processed, e.g. by a redelivery of this task, is skipped). Failures retry through the sweep."""
+    return [services.process(message_id=message_id) for message_id in message_ids]
 
 
 @shared_task(name="etsy.outbox.tasks.dispatch_outbox_messages", ignore_result=True, acks_late=True)

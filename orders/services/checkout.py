@@ -32,7 +32,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from cart.exceptions import CartChanged, ItemReserved
@@ -241,6 +241,7 @@ def _create_orders(
         checkout = Checkout.objects.create(
             buyer=buyer,
             total=total,
+            payment_attempts=1,  # this request charges it next (_collect_payment counts a retry's attempt)
             provider_idempotency_key=provider_key,
             ship_name=address.name,
             ship_line1=address.line1,
@@ -385,7 +386,7 @@ def _place_order(
         # A retry of a request whose checkout was committed: finish its charge, never a second checkout.
         if existing.payment_status != PaymentStatus.PENDING:
             raise CheckoutAlreadyPlaced(extra={"checkout_id": str(existing.pk)})
-        return _charge_and_report(checkout=existing, payment_method=payment_method, started=started)
+        return _charge_and_report(checkout=existing, payment_method=payment_method, started=started, retry=True)
     lines = list_cart_lines_for_checkout(user=buyer)
     if not lines:
         raise CartEmpty()
@@ -450,11 +451,13 @@ def _remove_unbuyable_lines(*, buyer, exc: ItemUnavailable) -> None:
     exc.extra["removed"] = True
 
 
-def _charge_and_report(*, checkout: Checkout, payment_method: str, started: float) -> CheckoutResult:
+def _charge_and_report(
+    *, checkout: Checkout, payment_method: str, started: float, retry: bool = False
+) -> CheckoutResult:
     orders: list[Order] = []
     client_secret = ""
     try:
-        status, client_secret = _collect_payment(checkout=checkout, payment_method=payment_method)
+        status, client_secret = _collect_payment(checkout=checkout, payment_method=payment_method, retry=retry)
     finally:
         try:
             # What the answer shows (the API serializes these): loaded once, with their checkout as it is now.
@@ -487,14 +490,15 @@ def _record_metrics(*, orders: list[Order], started: float) -> None:
     metrics.checkout_duration.observe(time.monotonic() - started)
 
 
-def _collect_payment(*, checkout: Checkout, payment_method: str) -> tuple[str, str]:
+def _collect_payment(*, checkout: Checkout, payment_method: str, retry: bool = False) -> tuple[str, str]:
     """Charge once and settle the orders by the answer; return the status ("paid", "unknown" or
     "requires_action") and the client secret that finishes a "requires_action" payment.
 
     The payment is created and its id stored before it is confirmed: an unknown outcome is then
     looked up by that id (webhook or resolver), and a checkout without one was never charged.
     """
-    Checkout.objects.filter(pk=checkout.pk).update(payment_attempts=F("payment_attempts") + 1)
+    if retry:  # a first attempt was counted when the checkout was created
+        Checkout.objects.filter(pk=checkout.pk).update(payment_attempts=F("payment_attempts") + 1)
     try:
         payment_id = checkout.provider_payment_id or _create_payment(checkout=checkout)
         charge = payments.confirm_payment(
@@ -568,8 +572,15 @@ def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
     )
     if not moved:
         return False
-    # Locked in id order (as a seller's cancel locks one): an order cancelled meanwhile stays cancelled.
-    orders = list(Order.objects.select_for_update().filter(checkout_id=checkout_id).order_by("pk"))
+    # Locked in id order (as a seller's cancel locks one): an order cancelled meanwhile stays cancelled. Each
+    # comes with its units (a subquery in the same statement), which the shops' sales counts move by.
+    units = OrderItem.objects.filter(order_id=OuterRef("pk")).order_by().values("order_id").annotate(n=Sum("quantity"))
+    orders = list(
+        Order.objects.select_for_update(of=("self",))
+        .filter(checkout_id=checkout_id)
+        .annotate(units=Subquery(units.values("n")))
+        .order_by("pk")
+    )
     order_ids = [o.pk for o in orders if o.status == Order.Status.PENDING_PAYMENT]
     now = timezone.now()
     Order.objects.filter(pk__in=order_ids).update(status=Order.Status.PAID, paid_at=now, updated_at=now)
@@ -579,16 +590,17 @@ def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
         payloads=({"order_id": o.pk} for o in orders if o.status == Order.Status.CANCELLED and o.refund_when_charged),
         relay=False,
     )
-    units_by_shop = dict(
-        OrderItem.objects.filter(order_id__in=order_ids)
-        .values_list("order__shop_id")
-        .annotate(units=Sum("quantity"))
-        .order_by("order__shop_id")
-    )
+    units_by_shop: dict[int, int] = defaultdict(int)
+    for order in orders:
+        if order.pk in order_ids:
+            units_by_shop[order.shop_id] += order.units or 0
     _count_sales(units_by_shop, sign=1)
-    paid = outbox.publish(topic=events.TOPIC_CHECKOUT_PAID, payload={"checkout_id": str(checkout_id)}, relay=False)
-    confirmation = outbox.publish(
-        topic=events.TOPIC_CHECKOUT_CONFIRMATION, payload={"checkout_id": str(checkout_id)}, relay=False
+    paid, confirmation = outbox.publish_each(
+        messages=[
+            (events.TOPIC_CHECKOUT_PAID, {"checkout_id": str(checkout_id)}),
+            (events.TOPIC_CHECKOUT_CONFIRMATION, {"checkout_id": str(checkout_id)}),
+        ],
+        relay=False,
     )
     outbox.relay_on_commit([*_outbox_ids_for(order_ids), paid.pk, confirmation.pk, *(r.pk for r in refunds)])
     return True
@@ -597,16 +609,11 @@ def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
 def _count_sales(units_by_shop: dict[int, int], *, sign: int) -> None:
     """Move the shops' sales counts (units in paid, shipped and delivered orders) and announce it after commit.
 
-    Shops in id order: a shop's update re-syncs its search rows (trigger), so one order keeps
-    parallel payments and cancellations from deadlocking there.
+    One statement for every shop, its rows locked in id order: a shop's update re-syncs its search rows
+    (trigger), so one order keeps parallel payments and cancellations from deadlocking there.
     """
-    moved = []
-    for shop_id in sorted(units_by_shop):
-        units = units_by_shop[shop_id]
-        if not units:
-            continue
-        shop_services.add_sales(shop_id=shop_id, units=sign * units)
-        moved.append(shop_id)
+    moved = sorted(shop_id for shop_id, units in units_by_shop.items() if units)
+    shop_services.add_sales_by_shop(units_by_shop={shop_id: sign * units_by_shop[shop_id] for shop_id in moved})
     if moved:
         transaction.on_commit(partial(_drop_shop_figures, moved))
 
@@ -782,13 +789,19 @@ def resolve_unsettled_checkouts(*, now=None) -> dict[str, int]:
     return dict(outcomes)
 
 
-def fingerprint_checkout(*, buyer, payload: dict) -> str:
-    """Return the idempotency fingerprint of a checkout request: its payload and the buyer's cart now."""
+def fingerprint_checkout(*, buyer, payload: dict, cart_emptied: bool = False) -> str:
+    """Return the idempotency fingerprint of a checkout request: its payload and the buyer's cart now.
+
+    ``cart_emptied``: the state a placed checkout leaves behind (it took every line of the cart), known
+    without reading the cart again.
+    """
     from etsy.idempotency import fingerprint
 
-    lines = list(
-        CartItem.objects.filter(user=buyer)
-        .order_by("product_id", "offering_id", "id")
-        .values_list("offering_id", "personalization", "quantity")
-    )
+    lines = []
+    if not cart_emptied:
+        lines = list(
+            CartItem.objects.filter(user=buyer)
+            .order_by("product_id", "offering_id", "id")
+            .values_list("offering_id", "personalization", "quantity")
+        )
     return fingerprint({"payload": payload, "cart": lines})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -66,20 +67,26 @@ def pay_sellers_for_checkout(*, checkout_id) -> int:
         .select_related("shop__owner", "checkout")
         .order_by("pk")
     )
+    ledger.record_sales(orders=orders)  # one statement: every order's sale and fee
+    # Which orders still wait for their transfer, with what the ledger owes for each: one read for all.
+    nets = selectors.list_untransferred_order_nets(order_ids=[order.pk for order in orders])
     made = 0
     for order in orders:
-        with transaction.atomic():
-            ledger.record_sale(order=order)
-        made += pay_seller_for_order(order=order)
+        if order.pk in nets:
+            made += pay_seller_for_order(order=order, net=nets[order.pk])
     return made
 
 
-def pay_seller_for_order(*, order) -> int:
-    """Transfer one order's net to its shop (once); return 1 when a transfer was made now."""
-    if Transfer.objects.filter(order=order).exists():
-        return 0
-    # What the ledger owes for the order now (sale, fees, any refund booked before the transfer).
-    net = selectors.get_order_net(order_id=order.pk)
+def pay_seller_for_order(*, order, net: Decimal | None = None) -> int:
+    """Transfer one order's net to its shop (once); return 1 when a transfer was made now.
+
+    ``net``: what the ledger owes for the order, when the caller read it (and that it has no transfer yet).
+    """
+    if net is None:
+        if Transfer.objects.filter(order=order).exists():
+            return 0
+        # What the ledger owes for the order now (sale, fees, any refund booked before the transfer).
+        net = selectors.get_order_net(order_id=order.pk)
     if net <= 0:
         return 0
     account_id = ensure_payout_account(shop=order.shop)
@@ -96,9 +103,12 @@ def pay_seller_for_order(*, order) -> int:
         "idempotency_key": f"transfer:order:{order.pk}",
     }
     transfer_id = provider_calls.guarded(lambda: provider.create_transfer(**request))
-    with transaction.atomic():
-        Transfer.objects.get_or_create(
-            order=order, defaults={"shop_id": order.shop_id, "provider_transfer_id": transfer_id, "amount": net}
+    # Both or neither; inside the outbox handler's transaction no savepoint of their own is needed.
+    with transaction.atomic(savepoint=False):
+        # The order's one Transfer, unless a retry recorded it already (an INSERT that ignores the conflict).
+        Transfer.objects.bulk_create(
+            [Transfer(order=order, shop_id=order.shop_id, provider_transfer_id=transfer_id, amount=net)],
+            ignore_conflicts=True,
         )
         ledger.append(
             shop_id=order.shop_id,

@@ -40,6 +40,7 @@ def route_of(task_name: str) -> str:
     ("task_name", "queue"),
     [
         ("etsy.outbox.tasks.process_outbox_message", "emails"),
+        ("etsy.outbox.tasks.process_outbox_messages", "emails"),
         ("orders.tasks.send_shop_digest", "emails"),
         ("orders.tasks.send_daily_digests", "emails"),
         ("search.tasks.refresh_search_vocabulary", "search"),

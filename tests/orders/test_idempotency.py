@@ -142,3 +142,15 @@ def test_declined_checkout_replays_its_402(buyer, address, product):
     assert first.status_code == 402
     assert _checkout_view(buyer, address, "key-d", payload).content == first.content  # cart restored: same state
     assert Checkout.objects.count() == 1
+
+
+def test_the_fingerprint_of_an_emptied_cart_is_known_without_reading_it(
+    buyer, address, shop, django_assert_num_queries
+):
+    payload = {"card": "pm_card_visa"}
+    product = ProductFactory(shop=shop, quantity=5)
+    cart_services.add_item(user=buyer, product_id=product.pk)
+    place_order(buyer=buyer, address=address, payment_method="pm_card_visa", idempotency_key="emptied")
+    with django_assert_num_queries(0):
+        known = fingerprint_checkout(buyer=buyer, payload=payload, cart_emptied=True)
+    assert known == fingerprint_checkout(buyer=buyer, payload=payload)  # the cart read: the same empty cart

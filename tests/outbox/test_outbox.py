@@ -149,6 +149,46 @@ def test_deferred_row_is_handed_over_again_after_the_lost_task_guard(handler):
     assert message.processed_at is not None and message.attempts == 2
 
 
+def test_rows_of_one_queue_go_as_one_task_and_each_runs_once(handler, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from etsy.outbox.tasks import process_outbox_message, process_outbox_messages
+
+    handler.outcomes = [outbox.DONE, ConnectionError("smtp down"), outbox.DONE]
+    with mock.patch.object(process_outbox_message, "delay", wraps=process_outbox_message.delay) as single:
+        with mock.patch.object(process_outbox_messages, "delay", wraps=process_outbox_messages.delay) as batch:
+            with django_capture_on_commit_callbacks(execute=True):
+                with transaction.atomic():
+                    messages = outbox.publish_many(topic=TOPIC, payloads=[{"thing_id": n} for n in (1, 2, 3)])
+    assert single.call_count == 0 and batch.call_count == 1
+    assert batch.call_args.args == ([m.pk for m in messages],)
+    assert handler.payloads == [{"thing_id": 1}, {"thing_id": 2}, {"thing_id": 3}]
+    rows = {m.pk: m for m in OutboxMessage.objects.filter(pk__in=[m.pk for m in messages])}
+    first, failed, last = (rows[m.pk] for m in messages)
+    # The second row's failure is its own: recorded on it (for the sweep), the rows around it done.
+    assert first.processed_at is not None and last.processed_at is not None
+    assert failed.processed_at is None and failed.failures == 1 and failed.next_attempt_at is not None
+    assert all(row.attempts == 1 for row in rows.values())
+    # A redelivered batch (late acks after a worker died) runs nothing twice.
+    assert process_outbox_messages.apply(args=[[m.pk for m in messages]]).get() == ["skipped", "done", "skipped"]
+    assert len(handler.payloads) == 4
+
+
+def test_a_lone_row_keeps_its_single_task():
+    from unittest import mock
+
+    from etsy.outbox.tasks import process_outbox_message, process_outbox_messages
+
+    message = OutboxMessage.objects.create(topic=TOPIC, payload={})
+    with (
+        mock.patch.object(process_outbox_message, "delay") as single,
+        mock.patch.object(process_outbox_messages, "delay") as batch,
+    ):
+        assert services.dispatch([message.pk]) == 1
+    single.assert_called_once_with(message.pk)
+    batch.assert_not_called()
+
+
 # --- failures, backoff, dead letters ------------------------------------------------------------
 
 

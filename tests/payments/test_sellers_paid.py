@@ -123,3 +123,35 @@ def test_a_shop_without_payout_account_in_production_keeps_its_net_pending_until
     body = seller_client.get("/api/v1/seller/payments").json()
     assert body["balance"] == body["pending"] == "0.00"
     assert Transfer.objects.get(order=mine).amount == mine.net
+
+
+def test_paying_the_sellers_of_a_two_shop_checkout_stays_within_its_query_budget(
+    buyer_client, two_shop_cart, django_assert_max_num_queries
+):
+    from payments.services.payouts import pay_sellers_for_checkout
+
+    assert _checkout(buyer_client, "pm_card_visa").status_code == 201
+    checkout = Checkout.objects.get()
+    Shop.objects.update(payout_account_id="acct_test_ready")  # onboarded shops: no account made on the way
+    # The orders, every order's sale and fee (one INSERT ... ON CONFLICT DO NOTHING), the nets of those not yet
+    # transferred (one read), then per order its Transfer and payout entry (in the handler's transaction: no
+    # savepoint of their own). 45 with get_or_create and a read of the transfer and of the net per order.
+    with django_assert_max_num_queries(3 + 2 * 2):
+        assert pay_sellers_for_checkout(checkout_id=checkout.pk) == 2
+    orders = Order.objects.filter(checkout=checkout)
+    for order in orders:
+        entries = {e.kind: e.amount for e in LedgerEntry.objects.filter(order=order)}
+        assert entries == {"sale": order.total, "fee": -order.fees, "payout": -order.net}
+    with django_assert_max_num_queries(3):  # again (a retried row): every order found transferred
+        assert pay_sellers_for_checkout(checkout_id=checkout.pk) == 0
+    assert LedgerEntry.objects.count() == 6 and Transfer.objects.count() == 2
+
+
+def test_an_entry_whose_key_is_booked_is_not_appended_again(two_shop_cart, shop):
+    from payments.services import ledger
+
+    assert ledger.append(shop_id=shop.pk, order_id=None, kind="sale", amount=Decimal("5.00"), key="k:once")
+    assert not ledger.append(shop_id=shop.pk, order_id=None, kind="sale", amount=Decimal("9.00"), key="k:once")
+    assert LedgerEntry.objects.get(key="k:once").amount == Decimal("5.00")
+    with pytest.raises(IntegrityError), transaction.atomic():  # the sign rule still holds (not a key conflict)
+        ledger.append(shop_id=shop.pk, order_id=None, kind="fee", amount=Decimal("1.00"), key="k:bad")

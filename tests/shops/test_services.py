@@ -8,6 +8,7 @@ from shops.exceptions import AlreadyHasShop
 from shops.models import Shop
 from shops.signals import shop_changed
 from tests.accounts.factories import UserFactory
+from tests.shops.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +91,16 @@ def test_concurrent_open_shop_by_one_owner_creates_one():
     [t.join() for t in threads]
     assert sorted(outcomes) == ["ok"] + ["refused"] * 3
     assert Shop.objects.filter(owner=owner).count() == 1
+
+
+def test_sales_counts_of_several_shops_move_in_one_statement_never_below_zero(django_assert_num_queries):
+    from shops.services import add_sales_by_shop
+
+    first, second, third = ShopFactory(), ShopFactory(), ShopFactory()
+    Shop.objects.filter(pk=second.pk).update(sales_count=2)
+    with django_assert_num_queries(1):
+        add_sales_by_shop(units_by_shop={first.pk: 3, second.pk: -5, third.pk: 0})
+    counts = dict(Shop.objects.filter(pk__in=[first.pk, second.pk, third.pk]).values_list("pk", "sales_count"))
+    assert counts == {first.pk: 3, second.pk: 0, third.pk: 0}
+    with django_assert_num_queries(0):
+        add_sales_by_shop(units_by_shop={third.pk: 0})
