@@ -480,9 +480,13 @@ def _product_page_record(request: HttpRequest, pk: int, inventory, *, known_miss
     return cache.cache_aside(
         cache.product_page_key(pk),
         lambda: _build_product_page_record(request, pk, inventory, store=False),
+        # The record's freshness stamp carries the jitter; Redis keeps it the whole grace minute after the
+        # stamp's TTL, as the refresher's copies. Jittered again here, a copy built inline (a warm-up, a
+        # miss) could vanish up to 72 s early, before the refresher reached it: a plain miss on a request.
         ttl=cache.TTL["page"] + cache.STALE_GRACE_SECONDS,
         cache_type="page",
         known_missing=known_missing,
+        jitter=False,
     )
 
 

@@ -210,7 +210,14 @@ def _lock_key(key: str) -> str:
 
 
 def cache_aside(
-    key: str, fetch: Callable[[], T], *, ttl: int, cache_type: str, known_missing: bool = False, lock: bool = True
+    key: str,
+    fetch: Callable[[], T],
+    *,
+    ttl: int,
+    cache_type: str,
+    known_missing: bool = False,
+    lock: bool = True,
+    jitter: bool = True,
 ) -> T:
     """Return the cached value of ``key``, or build it with ``fetch`` under a stampede lock.
 
@@ -219,7 +226,10 @@ def cache_aside(
     any step degrades to calling ``fetch`` (the database stays the source of truth).
     ``known_missing``: the caller just read the key and found nothing (skip the read).
     ``lock=False`` for one-row primary-key reads, where a stampede costs less than the lock.
+    ``jitter=False`` for a copy that carries its own jittered freshness stamp and is kept ``ttl`` exactly (its
+    freshness plus ``STALE_GRACE_SECONDS``, as :func:`set_with_grace` keeps the refresher's copies).
     """
+    stored_ttl = (lambda: jittered(ttl)) if jitter else (lambda: ttl)
     if not is_enabled():
         return fetch()
     cache = redis_cache()
@@ -232,7 +242,7 @@ def cache_aside(
     if not lock:
         value = fetch()
         forget_near(key)
-        cache.set(key, value, jittered(ttl))
+        cache.set(key, value, stored_ttl())
         return value
     lock_key = _lock_key(key)
     for attempt in range(LOCK_MAX_WAITS):
@@ -243,7 +253,7 @@ def cache_aside(
             try:
                 value = fetch()
                 forget_near(key)
-                cache.set(key, value, jittered(ttl))
+                cache.set(key, value, stored_ttl())
                 return value
             finally:
                 cache.delete(lock_key)

@@ -144,6 +144,32 @@ def test_a_page_past_its_freshness_is_answered_with_its_copy_and_rebuilt_after_t
     assert caches["default"].get(cache.product_page_key(product.pk))["fresh_until"] > 0  # stored fresh again
 
 
+@pytest.mark.parametrize("built_by", ["request", "refresher"])
+def test_a_product_page_copy_outlives_its_freshness_by_the_whole_grace_minute(client, catalog, built_by):
+    """However it was built, a copy is kept STALE_GRACE_SECONDS past its own (jittered) freshness: the
+    refresher's window. Jittered twice, a copy built on a request could vanish before it was even due."""
+    import time
+    from unittest import mock
+
+    from django.core.cache import caches
+
+    from etsy import cache
+    from etsy.cache import aside
+
+    product = catalog["products"][3]
+    with mock.patch("etsy.cache.store.random.randint", side_effect=lambda low, high: high):  # the most jitter
+        _warm(client, product.get_absolute_url())
+        if built_by == "refresher":
+            _expire_product_page(product)
+            _warm(client, product.get_absolute_url())
+            assert aside.refresher.run_pending() == 1
+    record = caches["default"].get(cache.product_page_key(product.pk))
+    kept = caches["default"].ttl(cache.product_page_key(product.pk))
+    fresh_for = record["fresh_until"] - time.time()
+    assert fresh_for == pytest.approx(cache.TTL["page"] * (1 - cache.TTL_JITTER), abs=2)
+    assert kept >= fresh_for + cache.STALE_GRACE_SECONDS - 2, (kept, fresh_for)
+
+
 def test_a_stale_page_is_queued_once_however_many_readers_find_it(client, catalog):
     from etsy.cache import aside
 
