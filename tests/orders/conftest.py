@@ -1,3 +1,5 @@
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -5,6 +7,7 @@ from django.db import connection, connections
 
 from cart import services as cart_services
 from etsy.breakers import reset_all
+from etsy.exceptions import DomainError
 from orders.services.checkout import ShippingAddress
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import ProductFactory
@@ -58,6 +61,25 @@ def in_thread_db(fn):
             connection.close()
 
     return wrapper
+
+
+def race(n: int, fn) -> list:
+    """Run ``fn(i)`` for i in 0..n-1 in n threads released together by a barrier, each with its own connection.
+
+    Return each call's result, or the code of the ``DomainError`` it raised.
+    """
+    barrier = threading.Barrier(n)
+
+    @in_thread_db
+    def run(i):
+        barrier.wait()
+        try:
+            return fn(i)
+        except DomainError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(run, range(n)))
 
 
 def terminate_app_connection() -> None:

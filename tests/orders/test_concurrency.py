@@ -2,7 +2,6 @@
 
 import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,7 +13,6 @@ from cart import services as cart_services
 from cart.exceptions import ItemReserved
 from catalog.models import Product
 from etsy import idempotency
-from etsy.exceptions import DomainError
 from orders import payments
 from orders.exceptions import CheckoutBusy
 from orders.models import Checkout, Order, OrderItem
@@ -22,27 +20,12 @@ from orders.services.checkout import fingerprint_checkout, place_order
 from tests.accounts.factories import UserFactory
 from tests.cart.factories import CartItemFactory
 from tests.catalog.factories import ProductFactory
-from tests.orders.conftest import in_thread_db
+from tests.orders.conftest import in_thread_db, race
 from tests.shops.factories import ShopFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 FIGURES: dict = {}
-
-
-def _race(n, fn):
-    barrier = threading.Barrier(n)
-
-    @in_thread_db
-    def run(i):
-        barrier.wait()
-        try:
-            return fn(i)
-        except DomainError as exc:
-            return exc.code
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def test_thirty_buyers_adding_five_unique_items_get_exactly_five_holds():
@@ -53,7 +36,7 @@ def test_thirty_buyers_adding_five_unique_items_get_exactly_five_holds():
         cart_services.add_item(user=buyers[i], product_id=items[i % 5].pk)
         return "held"
 
-    outcomes = Counter(_race(30, add))
+    outcomes = Counter(race(30, add))
 
     assert outcomes == {"held": 5, ItemReserved.code: 25}
     for product in items:
@@ -77,7 +60,7 @@ def test_thirty_buyers_checking_out_five_unique_items_sell_exactly_five(address)
             )
             return result.payment_status
 
-        outcomes = Counter(_race(30, checkout))
+        outcomes = Counter(race(30, checkout))
         totals.update(outcomes)
 
         assert outcomes["paid"] == 5
@@ -109,7 +92,7 @@ def test_overlapping_multi_shop_carts_are_all_or_nothing_without_deadlock(addres
                 buyer=buyers[i], address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key=f"o{i}"
             ).payment_status
 
-        outcomes = _race(2, checkout)
+        outcomes = race(2, checkout)
         outcomes_seen.update(outcomes)
         if stock == 1:
             assert sorted(outcomes) == ["item_unavailable", "paid"]
@@ -148,7 +131,7 @@ def test_twenty_parallel_submissions_with_one_key_make_one_checkout_and_one_char
             att.also_matches(fingerprint_checkout(buyer=buyer, payload=payload))
             return ("first", response.status_code, response.content)
 
-    results = _race(20, submit)
+    results = race(20, submit)
 
     firsts = [r for r in results if isinstance(r, tuple) and r[0] == "first"]
     assert len(firsts) == 1

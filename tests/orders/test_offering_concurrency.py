@@ -1,9 +1,7 @@
 """Per-offering races: real concurrent transactions (threads released together by a barrier, each on its own
 connection), as in test_concurrency."""
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,33 +9,17 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Offering, Product
-from etsy.exceptions import DomainError
 from orders import payments
 from orders.models import Order, OrderItem
 from orders.services.checkout import place_order
 from tests.accounts.factories import UserFactory
 from tests.cart.factories import CartItemFactory
 from tests.catalog.factories import ProductFactory, add_variations
-from tests.orders.conftest import in_thread_db
+from tests.orders.conftest import race
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 BUYERS = 30
-
-
-def _race(n, fn):
-    barrier = threading.Barrier(n)
-
-    @in_thread_db
-    def run(i):
-        barrier.wait()
-        try:
-            return fn(i)
-        except DomainError as exc:
-            return exc.code
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def test_the_last_ring_of_one_size_is_sold_once_to_thirty_buyers_and_its_sibling_size_is_untouched(address):
@@ -61,7 +43,7 @@ def test_the_last_ring_of_one_size_is_sold_once_to_thirty_buyers_and_its_sibling
                 buyer=buyers[i], address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key=f"v{i}"
             ).payment_status
 
-        outcomes = Counter(_race(BUYERS, checkout))
+        outcomes = Counter(race(BUYERS, checkout))
 
         assert outcomes["paid"] == 1, outcomes
         assert sum(outcomes.values()) == BUYERS
@@ -91,7 +73,7 @@ def test_thirty_buyers_each_buying_one_of_five_units_of_one_size_sell_exactly_fi
             buyer=buyers[i], address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key=f"f{i}"
         ).payment_status
 
-    outcomes = Counter(_race(BUYERS, checkout))
+    outcomes = Counter(race(BUYERS, checkout))
 
     assert outcomes["paid"] == 5, outcomes
     contested.refresh_from_db()
