@@ -216,17 +216,23 @@ class ServerSpec:
     label: str
     workers: int
     threads: int
+    asgi: bool = False
 
     @classmethod
     def parse(cls, text: str) -> ServerSpec:
-        """``sync:4`` (4 sync workers) or ``gthread:4x3`` (4 workers with 3 threads each)."""
+        """``sync:4`` (4 sync workers), ``gthread:4x3`` (4 workers with 3 threads each) or ``asgi:4`` (uvicorn
+        with 4 worker processes serving ``etsy.asgi``; uvicorn is not a dependency: ``pip install uvicorn``)."""
         kind, _, shape = text.partition(":")
         if kind == "sync":
             return cls(text, int(shape or 4), 1)
         if kind == "gthread":
             workers, _, threads = shape.partition("x")
             return cls(text, int(workers), int(threads or 4))
-        raise SystemExit(f"unknown server {text!r}: use sync:N or gthread:NxT")
+        if kind == "asgi":
+            if not (BIN / "uvicorn").exists():
+                raise SystemExit("asgi:N needs uvicorn in the virtualenv: .venv/bin/pip install uvicorn")
+            return cls(text, int(shape or 4), 1, asgi=True)
+        raise SystemExit(f"unknown server {text!r}: use sync:N, gthread:NxT or asgi:N")
 
 
 class Stack:
@@ -277,8 +283,13 @@ class Stack:
     def start(self) -> None:
         if self._answers():  # another server there would be measured instead of ours
             raise SystemExit(f"port {self.port} is in use: pick another with --port")
+        command = [str(BIN / "gunicorn"), "etsy.wsgi", "--config", "etsy/gunicorn.conf.py"]
+        if self.spec.asgi:  # what etsy/gunicorn.conf.py does for gunicorn: the metrics directory must exist
+            Path(self.env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+            command = [str(BIN / "uvicorn"), "etsy.asgi:application", "--host", "127.0.0.1", "--port", str(self.port)]
+            command += ["--workers", str(self.spec.workers), "--log-level", "warning", "--no-access-log"]
         self.web = subprocess.Popen(
-            [str(BIN / "gunicorn"), "etsy.wsgi", "--config", "etsy/gunicorn.conf.py"],
+            command,
             cwd=ROOT,
             env=self.env,
             stdout=self.logs[0],
