@@ -32,7 +32,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from cart.exceptions import CartChanged, ItemReserved
@@ -571,6 +571,44 @@ def _outbox_ids_for(order_ids: list[int]) -> list[int]:
     )
 
 
+@dataclass(frozen=True)
+class _LockedOrder:
+    pk: int
+    shop_id: int
+    status: str  # as locked, before this payment moved it
+    refund_when_charged: bool
+    paid_now: bool
+    units: int | None
+
+
+# Locked in id order (as a seller's cancel locks one) and the pending ones paid, in one statement: the lock
+# returns each row's latest version and the UPDATE re-checks it, so an order cancelled meanwhile stays
+# cancelled. Each comes with its units, which the shops' sales counts move by.
+_LOCK_AND_PAY_ORDERS_SQL = f"""
+    WITH locked AS (
+        SELECT id, shop_id, status, refund_when_charged FROM {Order._meta.db_table}
+         WHERE checkout_id = %s ORDER BY id FOR UPDATE
+    ), paid AS (
+        UPDATE {Order._meta.db_table} AS o SET status = %s, paid_at = %s, updated_at = %s
+          FROM locked
+         WHERE o.id = locked.id AND locked.status = %s AND o.status = %s
+        RETURNING o.id
+    )
+    SELECT l.id, l.shop_id, l.status, l.refund_when_charged, p.id IS NOT NULL,
+           (SELECT sum(i.quantity) FROM {OrderItem._meta.db_table} AS i WHERE i.order_id = l.id)
+      FROM locked AS l LEFT JOIN paid AS p ON p.id = l.id
+     ORDER BY l.id
+"""
+
+
+def _lock_and_pay_orders(*, checkout_id, now) -> list[_LockedOrder]:
+    """Lock a checkout's orders in id order and mark the ones awaiting payment paid; return them as locked."""
+    pending, paid = Order.Status.PENDING_PAYMENT, Order.Status.PAID
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_AND_PAY_ORDERS_SQL, [checkout_id, paid, now, now, pending, pending])
+        return [_LockedOrder(*row) for row in cursor.fetchall()]
+
+
 @transaction.atomic
 def mark_checkout_paid(*, checkout_id, charge_id: str, placed_messages: dict[int, int] | None = None) -> bool:
     """Mark an unsettled checkout and its orders paid (once); notify sellers and confirm to the buyer after
@@ -587,18 +625,8 @@ def mark_checkout_paid(*, checkout_id, charge_id: str, placed_messages: dict[int
     )
     if not moved:
         return False
-    # Locked in id order (as a seller's cancel locks one): an order cancelled meanwhile stays cancelled. Each
-    # comes with its units (a subquery in the same statement), which the shops' sales counts move by.
-    units = OrderItem.objects.filter(order_id=OuterRef("pk")).order_by().values("order_id").annotate(n=Sum("quantity"))
-    orders = list(
-        Order.objects.select_for_update(of=("self",))
-        .filter(checkout_id=checkout_id)
-        .annotate(units=Subquery(units.values("n")))
-        .order_by("pk")
-    )
-    order_ids = [o.pk for o in orders if o.status == Order.Status.PENDING_PAYMENT]
-    now = timezone.now()
-    Order.objects.filter(pk__in=order_ids).update(status=Order.Status.PAID, paid_at=now, updated_at=now)
+    orders = _lock_and_pay_orders(checkout_id=checkout_id, now=timezone.now())
+    order_ids = [o.pk for o in orders if o.paid_now]
     # Cancelled while this charge was pending: the buyer paid for them after all, so refund them now.
     refunds = outbox.publish_many(
         topic=events.TOPIC_ORDER_REFUND,

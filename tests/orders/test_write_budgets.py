@@ -7,7 +7,8 @@ production sends BEGIN/COMMIT (the same number of round trips). Budgets, and wha
   add-to-cart, stocked listing                5         11 (update_or_create: a locking read, an INSERT and
                                                             two savepoints; the line read before it)
   add-to-cart, unique listing (a hold)        7         12
-  checkout, 3 shops, 4 lines, paid            25        30 (the cart and other buyers' holds read before
+  checkout, 3 shops, 4 lines, paid            24        25 (the paid orders locked, then updated);
+                                                            30 (the cart and other buyers' holds read before
                                                             the locks and again under them, the listings'
                                                             ids taken from the first read, the checkout
                                                             looked up by its key before every first
@@ -79,9 +80,10 @@ def test_three_shop_checkout_stays_within_its_query_budget(
     buyer_client, buyer, three_shop_cart, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
     body = {"address": {**ADDRESS, "country": "US"}, "payment_method": "pm_card_visa"}
-    # 30 before the cart was read once under the locks, 36 before issue 23's second round (see the module
-    # docstring), 35 before the answer's orders said what was refunded of them (one read for the three).
-    with django_assert_max_num_queries(25):
+    # 25 before the orders were locked and paid in one statement, 30 before the cart was read once under the
+    # locks, 36 before issue 23's second round (see the module docstring), 35 before the answer's orders said
+    # what was refunded of them (one read for the three).
+    with django_assert_max_num_queries(24):
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             response = buyer_client.post(
                 "/api/v1/checkout", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
