@@ -29,11 +29,18 @@ def set_lock_timeout(milliseconds: int) -> None:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(milliseconds)}ms"])
 
 
-def lock_products(*, product_ids: Iterable[int]) -> dict[int, Product]:
-    """Lock the given product rows in id order and return them by id. Must run inside a transaction."""
-    ids = sorted(set(product_ids))
-    if not ids:
-        return {}
+def lock_products(*, product_ids: Iterable[int] | QuerySet) -> dict[int, Product]:
+    """Lock the given product rows in id order and return them by id. Must run inside a transaction.
+
+    ``product_ids`` may be a query of ids (``.values("product_id")``): the rows are then found and locked in
+    one statement (checkout locks its cart's listings without reading the cart first).
+    """
+    if isinstance(product_ids, QuerySet):
+        ids = product_ids
+    else:
+        ids = sorted(set(product_ids))
+        if not ids:
+            return {}
     rows = Product.objects.select_for_update(no_key=True, of=("self",)).select_related("shop").filter(pk__in=ids)
     return {product.pk: product for product in rows.order_by("pk")}
 

@@ -41,8 +41,12 @@ def list_orders_for_buyer(*, buyer, state: str | None = None) -> QuerySet[Order]
 
 
 def list_orders_of_checkout(*, checkout_id) -> list[Order]:
-    """Return a checkout's orders in shop order, with shop, checkout and items loaded (two queries)."""
-    return list(_with_details(Order.objects.filter(checkout_id=checkout_id)).order_by("shop_id"))
+    """Return a checkout's orders in shop order, with shop, checkout, cancellation request and items loaded (two
+    queries): what the checkout's answer shows, without the buyer and the items' listings (their search text
+    and description, read and thrown away on every checkout)."""
+    items = Prefetch("items", queryset=OrderItem.objects.order_by("id"))
+    orders = Order.objects.filter(checkout_id=checkout_id).select_related("shop", "checkout", "cancellation_request")
+    return list(orders.prefetch_related(items).order_by("shop_id"))
 
 
 def get_order_for_buyer(*, buyer, order_id) -> Order:

@@ -15,13 +15,14 @@ until an admin retries it. Processed rows are deleted ``OUTBOX_RETENTION_DAYS`` 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -155,28 +156,58 @@ def retry_delay(failures: int) -> timedelta:
 def process(*, message_id: int, now: datetime | None = None) -> str:
     """Run the handler of one row at most once; return "done", "defer", "failed" or "skipped".
 
-    Locks the row. A failure is recorded on the row (backoff, or parked as a dead letter at
+    Claims the row and marks it processed in one statement (the lock is held until commit, so the handler's
+    writes and the mark commit together: three statements of bookkeeping, not six). A failure rolls the
+    handler's writes and the mark back and is recorded on the row (backoff, or parked as a dead letter at
     ``OUTBOX_MAX_ATTEMPTS``), never raised: the sweep owns the retries.
     """
-    with transaction.atomic():
-        message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
-        if message is None or message.processed_at is not None or message.dead_at is not None:
-            return SKIPPED
-        try:
-            handler = registry.get_handler(message.topic)
-            if handler is None:
-                raise UnknownTopic(f"no handler registered for topic {message.topic!r}")
-            with transaction.atomic():  # a savepoint: a failing handler's writes are undone, the failure kept
-                outcome = handler(message.payload)
+    try:
+        with transaction.atomic():
+            claimed = _claim(message_id, now=now or timezone.now())
+            if claimed is None:
+                return SKIPPED
+            topic, payload = claimed
+            try:
+                handler = registry.get_handler(topic)
+                if handler is None:
+                    raise UnknownTopic(f"no handler registered for topic {topic!r}")
+                outcome = handler(payload)
                 if outcome not in (DONE, DEFER):
                     raise TypeError(f"outbox handler returned {outcome!r}, not DONE or DEFER")
-        except Exception as exc:
-            _record_failure(message, exc, now=now or timezone.now())
-            return FAILED
-        if outcome == DONE:
-            message.processed_at = now or timezone.now()
-            message.save(update_fields=["processed_at"])
-        return outcome
+            except Exception as exc:
+                raise _HandlerFailed() from exc  # leaves the block: the handler's writes and the mark roll back
+            if outcome == DEFER:  # left for a later hand-over: not processed after all
+                OutboxMessage.objects.filter(pk=message_id).update(processed_at=None)
+            return outcome
+    except _HandlerFailed as failed:
+        with transaction.atomic():
+            message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
+            if message is not None and message.processed_at is None and message.dead_at is None:
+                _record_failure(message, failed.__cause__, now=now or timezone.now())
+        return FAILED
+
+
+class _HandlerFailed(Exception):
+    """A handler raised (or returned nonsense): ``__cause__`` says why."""
+
+
+_CLAIM_SQL = f"""
+    UPDATE {OutboxMessage._meta.db_table} SET processed_at = %s
+     WHERE id = %s AND processed_at IS NULL AND dead_at IS NULL
+    RETURNING topic, payload
+"""
+
+
+def _claim(message_id: int, *, now: datetime) -> tuple[str, dict] | None:
+    """Lock an unprocessed, unparked row and mark it processed (undone with the transaction); its topic and
+    payload, or None when it is gone, processed or parked."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [now, message_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    topic, payload = row
+    return topic, json.loads(payload) if isinstance(payload, str | bytes) else payload
 
 
 def _record_failure(message: OutboxMessage, exc: Exception, *, now: datetime) -> None:

@@ -32,12 +32,12 @@ from functools import partial
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from cart.exceptions import CartChanged, ItemReserved
 from cart.models import CartItem
-from cart.selectors import cart_version, list_cart_lines_for_checkout
+from cart.selectors import cart_version
 from cart.services import remove_lines, remove_lines_by_id, reservation_deadline
 from catalog.signals import products_changed
 from catalog.stock import decrement_offerings, lock_offerings, lock_products, restock_offerings, set_lock_timeout
@@ -112,21 +112,18 @@ def _conflict(exc):
     return exc
 
 
-def _refuse_unbuyable_lines(*, buyer_id: int, lines: list[CartItem], products: dict, offerings: dict, now) -> None:
+def _refuse_unbuyable_lines(*, buyer_id: int, lines: list[CartItem], products: dict, offerings: dict) -> None:
     """Raise ItemReserved or ItemUnavailable for the first kind of problem found among the lines.
 
-    Per offering: another buyer's live hold on it, or the listing withdrawn, the offering switched off or
-    deleted, or fewer units than the buyer's lines of it ask for (two engravings of one size add up).
-    ItemUnavailable's ``extra["line_ids"]`` names the lines to take out of the cart.
+    Per offering: another buyer's live hold on it (``line.held_until``: see ``_held_until``), or the listing
+    withdrawn, the offering switched off or deleted, or fewer units than the buyer's lines of it ask for (two
+    engravings of one size add up). ItemUnavailable's ``extra["line_ids"]`` names the lines to take out of the
+    cart.
     """
-    holds = (
-        CartItem.objects.filter(offering_id__in=[line.offering_id for line in lines], reserved_until__gt=now)
-        .exclude(user_id=buyer_id)
-        .order_by("offering_id", "-reserved_until")
-    )
     held = {}
-    for hold in holds:
-        held.setdefault(hold.product_id, hold.reserved_until)
+    for line in sorted(lines, key=lambda ln: ln.offering_id):
+        if line.held_until is not None:
+            held.setdefault(line.product_id, line.held_until)
     if held:
         product_id, until = next(iter(held.items()))
         raise _conflict(
@@ -149,6 +146,14 @@ def _refuse_unbuyable_lines(*, buyer_id: int, lines: list[CartItem], products: d
     ]
     if gone:
         raise _conflict(_unavailable(gone, products, offerings))
+
+
+def _held_until(*, buyer_id: int, now):
+    """The latest live hold of another buyer on a line's offering (None: nobody else holds it)."""
+    holds = CartItem.objects.filter(offering_id=OuterRef("offering_id"), reserved_until__gt=now).exclude(
+        user_id=buyer_id
+    )
+    return Subquery(holds.order_by("-reserved_until").values("reserved_until")[:1])
 
 
 def _unsellable(offering, wanted: int) -> bool:
@@ -186,25 +191,28 @@ def _create_orders(
     buyer,
     address: ShippingAddress,
     provider_key: str,
-    expected_ids: list[int],
     expected_total: Decimal | None = None,
     expected_version: str | None = None,
-) -> tuple[Checkout, list[Order]]:
-    """The locking transaction of step 3.
+) -> tuple[Checkout, dict[int, int]]:
+    """The locking transaction of step 3; return the checkout and its orders' ``order.placed`` outbox rows
+    (``{order id: row id}``: relayed once paid).
 
     Raises CartEmpty, CartChanged, CartTotalChanged, ItemReserved, ItemUnavailable.
     """
     with transaction.atomic():
         set_lock_timeout(settings.CHECKOUT_LOCK_TIMEOUT_MS)
-        # catalog.stock's lock order: the listings, then their offerings, each in id order.
-        products = lock_products(product_ids=expected_ids)
+        # catalog.stock's lock order: the listings, then their offerings, each in id order. The listings are
+        # those of the buyer's lines, found and locked in one statement (the cart is read once, below).
+        products = lock_products(product_ids=CartItem.objects.filter(user=buyer).values("product_id"))
         now = timezone.now()
-        # Re-read under the locks: a parallel checkout of this buyer may have emptied the cart.
+        # Read under the locks: a parallel checkout of this buyer may have emptied the cart.
         # The lines come with their offerings, locked in the same statement (their listings' locks, taken
-        # above, already keep every other writer of them out: catalog.stock's lock order).
+        # above, already keep every other writer of them out: catalog.stock's lock order), and with other
+        # buyers' live holds on the same offerings.
         lines = list(
             CartItem.objects.filter(user=buyer)
             .select_related("offering__option1__variation", "offering__option2__variation")
+            .annotate(held_until=_held_until(buyer_id=buyer.pk, now=now))
             .select_for_update(no_key=True, of=("offering",))
             .order_by("product_id", "offering_id", "id")
         )
@@ -213,7 +221,7 @@ def _create_orders(
         if any(line.product_id not in products for line in lines):
             raise CartChanged()
         offerings = {line.offering_id: line.offering for line in lines}
-        _refuse_unbuyable_lines(buyer_id=buyer.pk, lines=lines, products=products, offerings=offerings, now=now)
+        _refuse_unbuyable_lines(buyer_id=buyer.pk, lines=lines, products=products, offerings=offerings)
 
         by_shop: dict[int, list[CartItem]] = defaultdict(list)
         for line in lines:
@@ -281,7 +289,7 @@ def _create_orders(
             for line in by_shop[order.shop_id]
         )
         # Relayed once the payment outcome commits (mark_checkout_paid / _cancel_orders), not now.
-        outbox.publish_many(
+        placed = outbox.publish_many(
             topic=events.TOPIC_ORDER_PLACED, payloads=({"order_id": order.pk} for order in orders), relay=False
         )
 
@@ -302,7 +310,7 @@ def _create_orders(
             raise _conflict(_unavailable([ln for ln in lines if ln.offering_id in short], products, offerings))
         remove_lines_by_id(user_id=buyer.pk, line_ids=[line.pk for line in lines], product_ids=sorted(products))
         transaction.on_commit(partial(_send_products_changed, sorted(products)))
-    return checkout, orders
+    return checkout, {order.pk: message.pk for order, message in zip(orders, placed, strict=True)}
 
 
 def place_order(
@@ -381,39 +389,29 @@ def _place_order(
     started = time.monotonic()
     address = address.validated()
     provider_key = provider_key_for(buyer_id=buyer.pk, idempotency_key=idempotency_key)
-    existing = Checkout.objects.filter(provider_idempotency_key=provider_key).first()
-    if existing is not None:
-        # A retry of a request whose checkout was committed: finish its charge, never a second checkout.
-        if existing.payment_status != PaymentStatus.PENDING:
-            raise CheckoutAlreadyPlaced(extra={"checkout_id": str(existing.pk)})
-        return _charge_and_report(checkout=existing, payment_method=payment_method, started=started, retry=True)
-    lines = list_cart_lines_for_checkout(user=buyer)
-    if not lines:
-        raise CartEmpty()
+    # The cart is read once, under the locks (_create_orders): its refusals (CartEmpty, ItemReserved,
+    # ItemUnavailable) come from there, after these two checks that need no database. A retry of a request
+    # whose checkout was committed finds the cart that checkout emptied (or one of these refusals): only then is
+    # the checkout its key created looked up, so a first request does not pay for the look-up.
     try:
-        _refuse_unbuyable_lines(
-            buyer_id=buyer.pk,
-            lines=lines,
-            products={ln.product_id: ln.product for ln in lines},
-            offerings={ln.offering_id: ln.offering for ln in lines},
-            now=timezone.now(),
-        )
-    except ItemUnavailable as exc:
-        _remove_unbuyable_lines(buyer=buyer, exc=exc)
-        raise
-    if payments.is_circuit_open():
-        raise PaymentsUnavailable()
-    _check_payment_method(payment_method)
-
-    try:
-        checkout, _orders = _create_orders(
+        if payments.is_circuit_open():
+            raise PaymentsUnavailable()
+        _check_payment_method(payment_method)
+        checkout, placed_messages = _create_orders(
             buyer=buyer,
             address=address,
             provider_key=provider_key,
-            expected_ids=[line.product_id for line in lines],
             expected_total=expected_total,
             expected_version=expected_version,
         )
+    except (CartEmpty, PaymentsUnavailable, PaymentMethodRefused):
+        existing = Checkout.objects.filter(provider_idempotency_key=provider_key).first()
+        if existing is None:
+            raise
+        # A retry of a request whose checkout was committed: finish its charge, never a second checkout.
+        if existing.payment_status != PaymentStatus.PENDING:
+            raise CheckoutAlreadyPlaced(extra={"checkout_id": str(existing.pk)}) from None
+        return _charge_and_report(checkout=existing, payment_method=payment_method, started=started, retry=True)
     except ItemUnavailable as exc:
         _remove_unbuyable_lines(buyer=buyer, exc=exc)
         raise
@@ -426,7 +424,9 @@ def _place_order(
         if existing is None:
             raise
         raise CheckoutAlreadyPlaced(extra={"checkout_id": str(existing)}) from exc
-    return _charge_and_report(checkout=checkout, payment_method=payment_method, started=started)
+    return _charge_and_report(
+        checkout=checkout, payment_method=payment_method, started=started, placed_messages=placed_messages
+    )
 
 
 def _check_payment_method(payment_method: str) -> None:
@@ -452,12 +452,19 @@ def _remove_unbuyable_lines(*, buyer, exc: ItemUnavailable) -> None:
 
 
 def _charge_and_report(
-    *, checkout: Checkout, payment_method: str, started: float, retry: bool = False
+    *,
+    checkout: Checkout,
+    payment_method: str,
+    started: float,
+    retry: bool = False,
+    placed_messages: dict[int, int] | None = None,
 ) -> CheckoutResult:
     orders: list[Order] = []
     client_secret = ""
     try:
-        status, client_secret = _collect_payment(checkout=checkout, payment_method=payment_method, retry=retry)
+        status, client_secret = _collect_payment(
+            checkout=checkout, payment_method=payment_method, retry=retry, placed_messages=placed_messages
+        )
     finally:
         try:
             # What the answer shows (the API serializes these): loaded once, with their checkout as it is now.
@@ -490,7 +497,9 @@ def _record_metrics(*, orders: list[Order], started: float) -> None:
     metrics.checkout_duration.observe(time.monotonic() - started)
 
 
-def _collect_payment(*, checkout: Checkout, payment_method: str, retry: bool = False) -> tuple[str, str]:
+def _collect_payment(
+    *, checkout: Checkout, payment_method: str, retry: bool = False, placed_messages: dict[int, int] | None = None
+) -> tuple[str, str]:
     """Charge once and settle the orders by the answer; return the status ("paid", "unknown" or
     "requires_action") and the client secret that finishes a "requires_action" payment.
 
@@ -518,7 +527,8 @@ def _collect_payment(*, checkout: Checkout, payment_method: str, retry: bool = F
             payment_status=PaymentStatus.UNKNOWN
         )
         return PaymentStatus.UNKNOWN, ""
-    return _settle(checkout_id=checkout.pk, charge=charge, restore_cart=True), charge.client_secret
+    settled = _settle(checkout_id=checkout.pk, charge=charge, restore_cart=True, placed_messages=placed_messages)
+    return settled, charge.client_secret
 
 
 def _create_payment(*, checkout: Checkout) -> str:
@@ -535,9 +545,11 @@ def _create_payment(*, checkout: Checkout) -> str:
     return payment_id
 
 
-def _settle(*, checkout_id, charge: payments.Charge, restore_cart: bool) -> str:
+def _settle(
+    *, checkout_id, charge: payments.Charge, restore_cart: bool, placed_messages: dict[int, int] | None = None
+) -> str:
     if charge.status == payments.ChargeStatus.SUCCEEDED:
-        mark_checkout_paid(checkout_id=checkout_id, charge_id=charge.id)
+        mark_checkout_paid(checkout_id=checkout_id, charge_id=charge.id, placed_messages=placed_messages)
         return PaymentStatus.PAID
     if charge.status == payments.ChargeStatus.DECLINED:
         cancel_checkout(checkout_id=checkout_id, status=PaymentStatus.DECLINED, restore_cart=restore_cart)
@@ -559,10 +571,51 @@ def _outbox_ids_for(order_ids: list[int]) -> list[int]:
     )
 
 
+@dataclass(frozen=True)
+class _LockedOrder:
+    pk: int
+    shop_id: int
+    status: str  # as locked, before this payment moved it
+    refund_when_charged: bool
+    paid_now: bool
+    units: int | None
+
+
+# Locked in id order (as a seller's cancel locks one) and the pending ones paid, in one statement: the lock
+# returns each row's latest version and the UPDATE re-checks it, so an order cancelled meanwhile stays
+# cancelled. Each comes with its units, which the shops' sales counts move by.
+_LOCK_AND_PAY_ORDERS_SQL = f"""
+    WITH locked AS (
+        SELECT id, shop_id, status, refund_when_charged FROM {Order._meta.db_table}
+         WHERE checkout_id = %s ORDER BY id FOR UPDATE
+    ), paid AS (
+        UPDATE {Order._meta.db_table} AS o SET status = %s, paid_at = %s, updated_at = %s
+          FROM locked
+         WHERE o.id = locked.id AND locked.status = %s AND o.status = %s
+        RETURNING o.id
+    )
+    SELECT l.id, l.shop_id, l.status, l.refund_when_charged, p.id IS NOT NULL,
+           (SELECT sum(i.quantity) FROM {OrderItem._meta.db_table} AS i WHERE i.order_id = l.id)
+      FROM locked AS l LEFT JOIN paid AS p ON p.id = l.id
+     ORDER BY l.id
+"""
+
+
+def _lock_and_pay_orders(*, checkout_id, now) -> list[_LockedOrder]:
+    """Lock a checkout's orders in id order and mark the ones awaiting payment paid; return them as locked."""
+    pending, paid = Order.Status.PENDING_PAYMENT, Order.Status.PAID
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_AND_PAY_ORDERS_SQL, [checkout_id, paid, now, now, pending, pending])
+        return [_LockedOrder(*row) for row in cursor.fetchall()]
+
+
 @transaction.atomic
-def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
+def mark_checkout_paid(*, checkout_id, charge_id: str, placed_messages: dict[int, int] | None = None) -> bool:
     """Mark an unsettled checkout and its orders paid (once); notify sellers and confirm to the buyer after
     commit (outbox rows written in this transaction: sent once the payment is recorded, even after a crash).
+
+    ``placed_messages``: the orders' ``order.placed`` rows (``{order id: row id}``) when the caller created
+    them (the checkout request); otherwise they are looked up.
 
     Orders cancelled while the charge was pending (``refund_when_charged``) are refunded in full
     through the outbox (payments books the sale and its refund, so the ledger balances to the cent).
@@ -572,18 +625,8 @@ def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
     )
     if not moved:
         return False
-    # Locked in id order (as a seller's cancel locks one): an order cancelled meanwhile stays cancelled. Each
-    # comes with its units (a subquery in the same statement), which the shops' sales counts move by.
-    units = OrderItem.objects.filter(order_id=OuterRef("pk")).order_by().values("order_id").annotate(n=Sum("quantity"))
-    orders = list(
-        Order.objects.select_for_update(of=("self",))
-        .filter(checkout_id=checkout_id)
-        .annotate(units=Subquery(units.values("n")))
-        .order_by("pk")
-    )
-    order_ids = [o.pk for o in orders if o.status == Order.Status.PENDING_PAYMENT]
-    now = timezone.now()
-    Order.objects.filter(pk__in=order_ids).update(status=Order.Status.PAID, paid_at=now, updated_at=now)
+    orders = _lock_and_pay_orders(checkout_id=checkout_id, now=timezone.now())
+    order_ids = [o.pk for o in orders if o.paid_now]
     # Cancelled while this charge was pending: the buyer paid for them after all, so refund them now.
     refunds = outbox.publish_many(
         topic=events.TOPIC_ORDER_REFUND,
@@ -602,7 +645,11 @@ def mark_checkout_paid(*, checkout_id, charge_id: str) -> bool:
         ],
         relay=False,
     )
-    outbox.relay_on_commit([*_outbox_ids_for(order_ids), paid.pk, confirmation.pk, *(r.pk for r in refunds)])
+    if placed_messages is None:
+        placed_ids = _outbox_ids_for(order_ids)
+    else:  # rows of orders cancelled meanwhile were relayed by their cancellation
+        placed_ids = [placed_messages[pk] for pk in order_ids if pk in placed_messages]
+    outbox.relay_on_commit([*placed_ids, paid.pk, confirmation.pk, *(r.pk for r in refunds)])
     return True
 
 

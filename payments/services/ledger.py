@@ -38,6 +38,12 @@ def append(*, shop_id: int, order_id: int | None, kind: str, amount: Decimal, ke
     return bool(_append_entries([{**entry, "reference": reference}]))
 
 
+def append_many(*, entries: list[dict]) -> set[str]:
+    """``append`` for several entries (``shop_id``, ``order_id``, ``kind``, ``amount``, ``key``, ``reference``),
+    in one statement; return the keys added."""
+    return _append_entries(entries) if entries else set()
+
+
 def record_sale(*, order) -> None:
     """The order's sale and its fees (frozen on the order): together they are the seller's net, written in one
     statement (both or neither)."""

@@ -70,11 +70,14 @@ def pay_sellers_for_checkout(*, checkout_id) -> int:
     ledger.record_sales(orders=orders)  # one statement: every order's sale and fee
     # Which orders still wait for their transfer, with what the ledger owes for each: one read for all.
     nets = selectors.list_untransferred_order_nets(order_ids=[order.pk for order in orders])
-    made = 0
+    made = []
     for order in orders:
         if order.pk in nets:
-            made += pay_seller_for_order(order=order, net=nets[order.pk])
-    return made
+            transfer_id = _transfer_net(order=order, net=nets[order.pk])
+            if transfer_id:
+                made.append((order, nets[order.pk], transfer_id))
+    _record_transfers(made)  # the transfers and their payout entries: two statements for every order
+    return len(made)
 
 
 def pay_seller_for_order(*, order, net: Decimal | None = None) -> int:
@@ -87,12 +90,22 @@ def pay_seller_for_order(*, order, net: Decimal | None = None) -> int:
             return 0
         # What the ledger owes for the order now (sale, fees, any refund booked before the transfer).
         net = selectors.get_order_net(order_id=order.pk)
-    if net <= 0:
+    transfer_id = _transfer_net(order=order, net=net)
+    if not transfer_id:
         return 0
+    _record_transfers([(order, net, transfer_id)])
+    return 1
+
+
+def _transfer_net(*, order, net: Decimal) -> str:
+    """Ask the provider to transfer the order's net to its shop (idempotent per order); return the transfer id,
+    or "" when there is nothing to transfer or no payout account yet."""
+    if net <= 0:
+        return ""
     account_id = ensure_payout_account(shop=order.shop)
     if not account_id:
         logger.info("seller transfer waits for a payout account", extra={"order_id": order.pk})
-        return 0
+        return ""
     provider = provider_calls.get_provider()
     request = {  # read before the call: it runs in another thread (its own database connection)
         "amount": net,
@@ -102,23 +115,36 @@ def pay_seller_for_order(*, order, net: Decimal | None = None) -> int:
         "transfer_group": f"checkout_{order.checkout_id}",
         "idempotency_key": f"transfer:order:{order.pk}",
     }
-    transfer_id = provider_calls.guarded(lambda: provider.create_transfer(**request))
-    # Both or neither; inside the outbox handler's transaction no savepoint of their own is needed.
+    return provider_calls.guarded(lambda: provider.create_transfer(**request))
+
+
+def _record_transfers(made: list[tuple[Order, Decimal, str]]) -> None:
+    """Record each order's one Transfer and its payout entry (both or neither; inside the outbox handler's
+    transaction no savepoint of their own is needed), whatever their number in two statements."""
+    if not made:
+        return
     with transaction.atomic(savepoint=False):
-        # The order's one Transfer, unless a retry recorded it already (an INSERT that ignores the conflict).
+        # The orders' Transfers, unless a retry recorded them already (an INSERT that ignores the conflict).
         Transfer.objects.bulk_create(
-            [Transfer(order=order, shop_id=order.shop_id, provider_transfer_id=transfer_id, amount=net)],
+            [
+                Transfer(order=order, shop_id=order.shop_id, provider_transfer_id=transfer_id, amount=net)
+                for order, net, transfer_id in made
+            ],
             ignore_conflicts=True,
         )
-        ledger.append(
-            shop_id=order.shop_id,
-            order_id=order.pk,
-            kind=LedgerEntry.Kind.PAYOUT,
-            amount=-net,
-            key=f"payout:order:{order.pk}",
-            reference=transfer_id,
+        ledger.append_many(
+            entries=[
+                {
+                    "shop_id": order.shop_id,
+                    "order_id": order.pk,
+                    "kind": LedgerEntry.Kind.PAYOUT,
+                    "amount": -net,
+                    "key": f"payout:order:{order.pk}",
+                    "reference": transfer_id,
+                }
+                for order, net, transfer_id in made
+            ]
         )
-    return 1
 
 
 def transfer_pending_payouts(*, limit: int = 200) -> int:

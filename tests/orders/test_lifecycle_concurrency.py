@@ -93,3 +93,40 @@ def test_cancellation_requested_twice_at_once_is_one_request(buyer):
         assert outcomes == {"ok": 1, "cancellation_already_requested": THREADS - 1}
         assert CancellationRequest.objects.filter(order=order).count() == 1
         assert _rows("order.cancellation_requested", order) == 1
+
+
+def test_a_cancel_racing_the_payment_of_its_checkout_is_refunded_once_and_never_counted_as_a_sale(buyer):
+    # mark_checkout_paid locks the orders and pays the pending ones in one statement: an order the seller
+    # cancels meanwhile must stay cancelled, be refunded once, and leave its shop's sales count as it was,
+    # whichever of the two takes the order's lock first.
+    from orders.models import Checkout
+    from orders.services.checkout import mark_checkout_paid
+    from shops.models import Shop
+    from tests.orders.conftest import race
+    from tests.orders.factories import CheckoutFactory
+
+    for _ in range(ROUNDS * 2):
+        checkout = CheckoutFactory(buyer=buyer, payment_status=Checkout.PaymentStatus.UNKNOWN)
+        target, other = (
+            OrderFactory(checkout=checkout, buyer=buyer, status=Order.Status.PENDING_PAYMENT) for _ in range(2)
+        )
+        for order in (target, other):
+            OrderItemFactory(order=order, quantity=2)
+        sales_before = dict(Shop.objects.values_list("pk", "sales_count"))
+
+        race(
+            2,
+            lambda i: (
+                fulfilment.cancel_order(order=target)
+                if i == 0
+                else mark_checkout_paid(checkout_id=checkout.pk, charge_id="ch_race")
+            ),
+        )
+
+        target.refresh_from_db()
+        other.refresh_from_db()
+        assert (target.status, other.status) == (Order.Status.CANCELLED, Order.Status.PAID)
+        assert _rows("order.refund", target) == 1 and _rows("order.refund", other) == 0
+        sales = dict(Shop.objects.values_list("pk", "sales_count"))
+        assert sales[target.shop_id] == sales_before[target.shop_id]
+        assert sales[other.shop_id] == sales_before[other.shop_id] + 2

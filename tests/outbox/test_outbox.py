@@ -136,6 +136,26 @@ def test_sweep_delivers_due_rows_and_leaves_young_ones_to_their_own_relay(handle
     assert services.relay_pending(now=now + timedelta(hours=1)) == 0
 
 
+def test_processing_a_row_claims_and_marks_it_in_one_statement(handler, django_assert_num_queries):
+    # Inside the test's transaction the row's own transaction is a SAVEPOINT/RELEASE pair: with the UPDATE that
+    # locks the row, marks it processed and returns its payload, three statements of bookkeeping (six before:
+    # a locking read, a savepoint around the handler, the mark).
+    message = _published(payload={"thing_id": 8})
+    with django_assert_num_queries(3):
+        assert services.process(message_id=message.pk) == "done"
+    message.refresh_from_db()
+    assert message.processed_at is not None and handler.payloads == [{"thing_id": 8}]
+
+
+def test_processed_mark_is_rolled_back_with_a_failing_handler(handler):
+    handler.outcomes = [ConnectionError("smtp down")]
+    message = _published()
+    assert services.process(message_id=message.pk) == "failed"
+    message.refresh_from_db()
+    assert message.processed_at is None and message.failures == 1
+    assert services.process(message_id=message.pk) == "done" and len(handler.payloads) == 2
+
+
 def test_deferred_row_is_handed_over_again_after_the_lost_task_guard(handler):
     handler.outcomes = [outbox.DEFER]
     message = _published()

@@ -134,9 +134,10 @@ def test_paying_the_sellers_of_a_two_shop_checkout_stays_within_its_query_budget
     checkout = Checkout.objects.get()
     Shop.objects.update(payout_account_id="acct_test_ready")  # onboarded shops: no account made on the way
     # The orders, every order's sale and fee (one INSERT ... ON CONFLICT DO NOTHING), the nets of those not yet
-    # transferred (one read), then per order its Transfer and payout entry (in the handler's transaction: no
-    # savepoint of their own). 45 with get_or_create and a read of the transfer and of the net per order.
-    with django_assert_max_num_queries(3 + 2 * 2):
+    # transferred (one read), then every order's Transfer and every payout entry (one INSERT each, in the
+    # handler's transaction: no savepoint of their own). 3 + 2 per order with an INSERT pair per order; 45 with
+    # get_or_create and a read of the transfer and of the net per order.
+    with django_assert_max_num_queries(3 + 2):
         assert pay_sellers_for_checkout(checkout_id=checkout.pk) == 2
     orders = Order.objects.filter(checkout=checkout)
     for order in orders:
