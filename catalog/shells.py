@@ -171,7 +171,8 @@ def shell_response(
         shell = entry[1]
     else:
         metrics.cache_misses.labels(cache_type="page").inc()
-        shell = build_shell(request)
+        with cache.counting_build(key, by="request"):
+            shell = build_shell(request)
     all_holes = base_holes(request, **known_personal(found, user_id))
     if holes:
         all_holes.update(holes)

@@ -479,7 +479,7 @@ def _product_page_record(request: HttpRequest, pk: int, inventory, *, known_miss
     """
     return cache.cache_aside(
         cache.product_page_key(pk),
-        lambda: _build_product_page_record(request, pk, inventory, store=False),
+        partial(_build_product_page_on_request, request, pk, inventory),
         # The record's freshness stamp carries the jitter; Redis keeps it the whole grace minute after the
         # stamp's TTL, as the refresher's copies. Jittered again here, a copy built inline (a warm-up, a
         # miss) could vanish up to 72 s early, before the refresher reached it: a plain miss on a request.
@@ -488,6 +488,12 @@ def _product_page_record(request: HttpRequest, pk: int, inventory, *, known_miss
         known_missing=known_missing,
         jitter=False,
     )
+
+
+def _build_product_page_on_request(request: HttpRequest, pk: int, inventory) -> dict:
+    """Build the record a request found missing (``cache_aside`` stores it), counted as a request's build."""
+    with cache.counting_build(cache.product_page_key(pk), by="request"):
+        return _build_product_page_record(request, pk, inventory, store=False)
 
 
 def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, store: bool = True) -> dict:

@@ -269,6 +269,9 @@ def clear_cache_prefix(redis_url: str, prefix: str) -> None:
 
 _MISSES = re.compile(r'^etsy_cache_misses_total\{cache_type="([^"]+)"\} ([0-9.e+]+)$', re.M)
 _NEAR_HITS = re.compile(r"^etsy_near_cache_hits_total ([0-9.e+]+)$", re.M)
+_BUILDS = re.compile(r"^etsy_page_build(s|_queries|_seconds)_total\{([^}]*)\} ([0-9.e+-]+)$", re.M)
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+_REVALIDATIONS = re.compile(r"^etsy_page_revalidations_total\{([^}]*)\} ([0-9.e+-]+)$", re.M)
 
 
 def server_counters(port: int, db_url: str) -> dict[str, int]:
@@ -283,6 +286,15 @@ def server_counters(port: int, db_url: str) -> dict[str, int]:
     text = conn.getresponse().read().decode()
     counts = {f"{kind} misses": int(float(n)) for kind, n in _MISSES.findall(text)}
     counts["near-cache hits"] = int(sum(float(n) for n in _NEAR_HITS.findall(text)))
+    # Pages built by a request (inline) or by a refresher thread, with the queries and milliseconds they took.
+    for what, labels, n in _BUILDS.findall(text):
+        label = dict(_LABEL.findall(labels))
+        measure = {"s": "built", "_queries": "build queries", "_seconds": "build ms"}[what]
+        value = float(n) * 1000 if what == "_seconds" else float(n)
+        counts[f"{label.get('kind', '?')} {measure} by {label.get('by', '?')}"] = int(value)
+    for labels, n in _REVALIDATIONS.findall(text):  # due copies the refresher checked: kept, or rebuilt
+        label = dict(_LABEL.findall(labels))
+        counts[f"{label.get('kind', '?')} checked and {label.get('outcome', '?')}"] = int(float(n))
     name = urllib.parse.urlsplit(db_url).path.lstrip("/")
     with psycopg.connect(db_url, autocommit=True) as db:
         row = db.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", [name])
@@ -543,6 +555,14 @@ def main() -> int:
     parser.add_argument("--bare-seconds", type=int, default=4, help="bare-view run paired with each page run")
     parser.add_argument("--rewarm", action="store_true", help="request every URL again right before each page run")
     parser.add_argument("--pages", default="", help="comma-separated subset: home,category,search,product,cart")
+    parser.add_argument(
+        "--round-every",
+        type=float,
+        default=0,
+        help="start each round this many seconds after the previous one (from the end of the warm-up), so the "
+        "rounds of a page subset meet the expiry where the whole set's would: --pages category --round-every 130 "
+        "puts its round 3 some 260 s after its warm-up, as in a full run",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
     args = parser.parse_args()
@@ -740,26 +760,34 @@ def bench_one_size(args, products: int) -> dict:
             for t in threads:
                 t.join(timeout=600)
 
+        warmed_at: dict[str, float] = {}
         for _, kind, cookie_ in scenarios:
             warm_every_url(urls[kind], cookie_)
+            warmed_at.setdefault(kind, time.monotonic())
             if args.warmup:
                 load(urls[kind], args.warmup, cookie_)
+        rounds_from = time.monotonic()
         # The machine is shared with other work, so throughput drifts from minute to minute:
         # each page run is paired with a bare-view run just before it, the ratio is taken
         # within the pair, and each page reports the median of its rounds.
         pairs: dict[str, list[tuple[dict, dict]]] = {label: [] for label, _, _ in scenarios[1:]}
         for round_no in range(args.rounds):
+            if args.round_every:  # the rounds of a subset of pages meet its expiry when the whole set's would
+                time.sleep(max(0.0, rounds_from + round_no * args.round_every - time.monotonic()))
             for label, kind, cookie_ in scenarios[1:]:
                 bare = load(urls["bare"], args.bare_seconds, "")
                 if args.rewarm:  # every entry fresh, 30 s inventory counts included: the pure cache-hit path
                     warm_every_url(urls[kind], cookie_)
                 before = server_counters(args.port, db_url)
+                run_started = time.monotonic()
                 r = load(urls[kind], args.seconds, cookie_)
                 after = server_counters(args.port, db_url)
                 pairs[label].append((r, bare))
                 log(
                     f"round {round_no + 1}: {label}: {r['rps']:.0f} req/s beside bare {bare['rps']:.0f} req/s "
-                    f"({100 * r['rps'] / bare['rps']:.1f} %), p99 {r['p99']:.1f} ms; {counter_deltas(before, after)}"
+                    f"({100 * r['rps'] / bare['rps']:.1f} %), p99 {r['p99']:.1f} ms, "
+                    f"{r['requests']} requests from {run_started - warmed_at[kind]:.0f} s after its URLs were "
+                    f"warmed; {counter_deltas(before, after)}"
                 )
 
         def median_pair(runs):
