@@ -36,6 +36,11 @@ page_build_queries = Counter(
     "etsy_page_build_queries_total", "Database queries run while building cached pages.", ["kind", "by"]
 )
 page_build_seconds = Counter("etsy_page_build_seconds_total", "Seconds spent building cached pages.", ["kind", "by"])
+page_revalidations = Counter(
+    "etsy_page_revalidations_total",
+    "Due page copies checked against the database by the refresher: kept (unchanged) or rebuilt.",
+    ["kind", "outcome"],
+)
 near_cache_hits = Counter(
     "etsy_near_cache_hits_total", "Product page reads answered from the worker's own copies, with no Redis round trip."
 )
