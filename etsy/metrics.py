@@ -36,6 +36,11 @@ page_build_queries = Counter(
     "etsy_page_build_queries_total", "Database queries run while building cached pages.", ["kind", "by"]
 )
 page_build_seconds = Counter("etsy_page_build_seconds_total", "Seconds spent building cached pages.", ["kind", "by"])
+page_build_cpu_seconds = Counter(
+    "etsy_page_build_cpu_seconds_total",
+    "CPU seconds of the building thread (not the database's) spent building cached pages.",
+    ["kind", "by"],
+)
 page_revalidations = Counter(
     "etsy_page_revalidations_total",
     "Due page copies checked against the database by the refresher: kept (unchanged) or rebuilt.",

@@ -269,7 +269,7 @@ def clear_cache_prefix(redis_url: str, prefix: str) -> None:
 
 _MISSES = re.compile(r'^etsy_cache_misses_total\{cache_type="([^"]+)"\} ([0-9.e+]+)$', re.M)
 _NEAR_HITS = re.compile(r"^etsy_near_cache_hits_total ([0-9.e+]+)$", re.M)
-_BUILDS = re.compile(r"^etsy_page_build(s|_queries|_seconds)_total\{([^}]*)\} ([0-9.e+-]+)$", re.M)
+_BUILDS = re.compile(r"^etsy_page_build(s|_queries|_seconds|_cpu_seconds)_total\{([^}]*)\} ([0-9.e+-]+)$", re.M)
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 _REVALIDATIONS = re.compile(r"^etsy_page_revalidations_total\{([^}]*)\} ([0-9.e+-]+)$", re.M)
 
@@ -315,8 +315,10 @@ def server_counters(port: int, db_url: str, server_pgid: int | None = None) -> d
     # Pages built by a request (inline) or by a refresher thread, with the queries and milliseconds they took.
     for what, labels, n in _BUILDS.findall(text):
         label = dict(_LABEL.findall(labels))
-        measure = {"s": "built", "_queries": "build queries", "_seconds": "build ms"}[what]
-        value = float(n) * 1000 if what == "_seconds" else float(n)
+        measure = {"s": "built", "_queries": "build queries", "_seconds": "build ms", "_cpu_seconds": "build CPU ms"}[
+            what
+        ]
+        value = float(n) * 1000 if what.endswith("_seconds") else float(n)
         counts[f"{label.get('kind', '?')} {measure} by {label.get('by', '?')}"] = int(value)
     for labels, n in _REVALIDATIONS.findall(text):  # due copies the refresher checked: kept, or rebuilt
         label = dict(_LABEL.findall(labels))
@@ -346,7 +348,7 @@ def counter_deltas(before: dict[str, int], after: dict[str, int]) -> str:
     moved = {
         k: after[k] - before.get(k, 0)
         for k in after
-        if after[k] - before.get(k, 0) and "CPU ms" not in k  # CPU: see cpu_per_request
+        if after[k] - before.get(k, 0) and not k.startswith(("server CPU ms", "database CPU ms"))  # cpu_per_request
     }
     return ", ".join(f"{n} {k}" for k, n in sorted(moved.items(), key=lambda kv: -kv[1])) or "no misses"
 

@@ -7,7 +7,11 @@ pytestmark = pytest.mark.django_db
 
 
 def _builds(kind: str, by: str, what: str = "builds") -> float:
-    name = {"builds": "etsy_page_builds_total", "queries": "etsy_page_build_queries_total"}[what]
+    name = {
+        "builds": "etsy_page_builds_total",
+        "queries": "etsy_page_build_queries_total",
+        "cpu": "etsy_page_build_cpu_seconds_total",
+    }[what]
     return REGISTRY.get_sample_value(name, {"kind": kind, "by": by}) or 0.0
 
 
@@ -31,9 +35,11 @@ def test_page_builds_are_counted_by_kind_and_builder_with_their_queries(client, 
     from etsy.cache import aside
 
     built, queries = _builds("page:category", "request"), _builds("page:category", "request", "queries")
+    cpu = _builds("page:category", "request", "cpu")
     assert client.get("/c/mugs/").status_code == 200
     assert _builds("page:category", "request") == built + 1  # a miss, built on the request
     assert _builds("page:category", "request", "queries") > queries
+    assert _builds("page:category", "request", "cpu") > cpu
     _make_due(_category_shell_key())
     refreshed = _builds("page:category", "refresher")
     assert client.get("/c/mugs/").status_code == 200
