@@ -323,6 +323,9 @@ def list_products_page(
     return cache.cache_aside(key, fetch, ttl=cache.TTL["category"], cache_type="category")
 
 
+RECENT_COUNT_SECONDS = 30
+
+
 def read_listing_signature(
     *,
     category_slug: str | None = None,
@@ -336,7 +339,8 @@ def read_listing_signature(
 ) -> str:
     """Return :meth:`ProductPage.signature` of this page as the database has it now, without building the page.
 
-    The count, the page's card fields and its pictures (three queries, four for a merged sort; no model
+    The count (at most ``RECENT_COUNT_SECONDS`` old), the page's card fields and its pictures (three queries,
+    four for a merged sort, one fewer when the count was read for another page of the filter set; no model
     instances): a cached page whose signature still matches can be kept another TTL without being rebuilt.
     Raises CategoryNotFound.
     """
@@ -349,7 +353,17 @@ def read_listing_signature(
         vintage=vintage,
         ordering=ordering,
     )
-    total = _count_capped(qs)
+    # The count is shared by every sort and page of a filter set, which come due together: counted once for them
+    # in RECENT_COUNT_SECONDS (a count that old is kept with a page stamped fresh; its TTL is ten times that).
+    filter_set = {"c": category_slug, "s": shop_id, "min": price_min, "max": price_max, "v": vintage}
+    total = cache.cache_aside(
+        f"listing:count:recent:{cache.params_digest(filter_set)}",
+        partial(_count_capped, qs),
+        ttl=RECENT_COUNT_SECONDS,
+        cache_type="category",
+        lock=False,
+        jitter=False,
+    )
     offset = (page - 1) * per_page
     fields = (*LISTING_CARD_FIELDS, *_SHOP_CARD_FIELDS)
     plain = qs.select_related(None).prefetch_related(None)

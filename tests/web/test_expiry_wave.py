@@ -134,3 +134,15 @@ def test_a_listing_signature_moves_with_what_a_card_shows(catalog, change):
     else:
         Shop.objects.filter(pk=product.shop_id).update(is_active=False)
     assert selectors.read_listing_signature(**args) != before
+
+
+def test_the_pages_of_one_filter_set_coming_due_together_count_its_listings_once(catalog, django_assert_num_queries):
+    from catalog import selectors
+
+    selectors.get_category_tree()  # cached for an hour: not what a revalidation costs
+    with django_assert_num_queries(3):  # the count, the cards' fields, their pictures
+        selectors.read_listing_signature(category_slug="mugs", ordering="newest", page=1, per_page=4)
+    with django_assert_num_queries(2):  # another sort and page of the same filter set: the count just read
+        selectors.read_listing_signature(category_slug="mugs", ordering="popular", page=2, per_page=4)
+    with django_assert_num_queries(3):  # another filter set counts its own
+        selectors.read_listing_signature(category_slug="mugs", vintage=False, page=1, per_page=4)
