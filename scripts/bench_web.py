@@ -303,7 +303,8 @@ def server_counters(port: int, db_url: str, server_pgid: int | None = None) -> d
     """The app's cache misses by type, its near-cache hits and the database's transactions so far, and the CPU
     the server's processes and the database's backends serving it have used (``server_pgid``; a local server).
 
-    A run's deltas explain its outliers; its CPU per request is what the machine's other load does not move.
+    A run's deltas explain its outliers; its CPU per request moves less with the machine's other load than its
+    throughput does (it still moves: CPUs shared with other work run each request slower).
     """
     import psycopg
 
@@ -887,8 +888,9 @@ def bench_one_size(args, products: int) -> dict:
             summary["pages"][label] = {"ratio": 100 * r["rps"] / b["rps"], "expiry": expiry}
         print()
         print(
-            "Server and database CPU ms a request, each round (the other load on the machine hardly moves it); "
-            "round 1 / round 3 is round 3's throughput from its CPU alone"
+            "Server and database CPU ms a request, each round (a loaded machine moves it too: 1.5 to 2.3 ms between "
+            "rounds without any rebuild, seen on a shared machine); round 1 / round 3 is round 3's throughput from "
+            "its CPU alone"
         )
         print("| page | " + " | ".join(f"round {n + 1}" for n in range(args.rounds)) + " | round 1 / round 3 |")
         print("|---|" + "---:|" * (args.rounds + 1))
