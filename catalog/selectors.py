@@ -7,11 +7,13 @@ Every list returned for rendering is already ``select_related``/prefetched.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
@@ -220,6 +222,33 @@ class ProductPage:
     def has_next(self) -> bool:
         return self.page < self.pages
 
+    def signature(self) -> str:
+        """A digest of what this page shows: its count and each card's fields (``LISTING_CARD_FIELDS``, pictures).
+
+        :func:`read_listing_signature` reads the same digest from the database; equal digests mean an equal page.
+        """
+        rows = [
+            (
+                tuple(getattr(p, name) for name in LISTING_CARD_FIELDS),
+                p.shop.name,
+                p.shop.rating,
+                tuple((i.image.name, i.thumbnail.name, i.alt_text, i.width, i.height) for i in p.images.all()),
+            )
+            for p in self.products
+        ]
+        return _listing_digest(self.total, rows)
+
+
+# What a listing's card shows of a listing and its shop (``catalog/_card.html``), with its pictures: a page whose
+# cards read the same values renders the same (its category, sort and page are in its cache key).
+LISTING_CARD_FIELDS = ("pk", "slug", "title", "price", "has_price_range", "is_vintage", "quantity")
+_SHOP_CARD_FIELDS = ("shop__name", "shop__rating")
+_PICTURE_FIELDS = ("image", "thumbnail", "alt_text", "width", "height")
+
+
+def _listing_digest(total: int, rows: list) -> str:
+    return hashlib.blake2b(repr((total, rows)).encode(), digest_size=16).hexdigest()
+
 
 def list_products_page(
     *,
@@ -231,12 +260,14 @@ def list_products_page(
     ordering: str = DEFAULT_ORDERING,
     page: int = 1,
     per_page: int = 24,
+    fresh: bool = False,
 ) -> ProductPage:
     """Return one page of a category or shop listing (cached per filter set and generation).
 
     A listing's key carries the generation of its category and shop, bumped by
     ``catalog.receivers`` when a product there changes, so edits show at once.
-    Raises CategoryNotFound.
+    ``fresh``: read the page and its count from the database and store them (a page cached from this one
+    must not inherit the age of the cached copies). Raises CategoryNotFound.
     """
     page = max(1, page)
     gen_keys = []
@@ -270,12 +301,12 @@ def list_products_page(
             vintage=vintage,
             ordering=ordering,
         )
-        total = cache.cache_aside(
-            count_key,
-            lambda: qs.order_by()[: COUNT_CAP + 1].count(),
-            ttl=cache.TTL["category"],
-            cache_type="category",
-        )
+        count = partial(_count_capped, qs)
+        if fresh:
+            total = count()
+            cache.set(count_key, total, ttl=cache.TTL["category"])
+        else:
+            total = cache.cache_aside(count_key, count, ttl=cache.TTL["category"], cache_type="category")
         offset = (page - 1) * per_page
         if offset >= total:
             products = []
@@ -285,7 +316,78 @@ def list_products_page(
             products = list(qs[offset : offset + per_page])
         return ProductPage(products=products, total=total, page=page, per_page=per_page)
 
+    if fresh:
+        listing = fetch()
+        cache.set(key, listing, ttl=cache.TTL["category"])
+        return listing
     return cache.cache_aside(key, fetch, ttl=cache.TTL["category"], cache_type="category")
+
+
+RECENT_COUNT_SECONDS = 30
+
+
+def read_listing_signature(
+    *,
+    category_slug: str | None = None,
+    shop_id: int | None = None,
+    price_min: Decimal | None = None,
+    price_max: Decimal | None = None,
+    vintage: bool | None = None,
+    ordering: str = DEFAULT_ORDERING,
+    page: int = 1,
+    per_page: int = 24,
+) -> str:
+    """Return :meth:`ProductPage.signature` of this page as the database has it now, without building the page.
+
+    The count (at most ``RECENT_COUNT_SECONDS`` old), the page's card fields and its pictures (three queries,
+    four for a merged sort, one fewer when the count was read for another page of the filter set; no model
+    instances): a cached page whose signature still matches can be kept another TTL without being rebuilt.
+    Raises CategoryNotFound.
+    """
+    page = max(1, page)
+    qs = list_products(
+        category_slug=category_slug,
+        shop_id=shop_id,
+        price_min=price_min,
+        price_max=price_max,
+        vintage=vintage,
+        ordering=ordering,
+    )
+    # The count is shared by every sort and page of a filter set, which come due together: counted once for them
+    # in RECENT_COUNT_SECONDS (a count that old is kept with a page stamped fresh; its TTL is ten times that).
+    filter_set = {"c": category_slug, "s": shop_id, "min": price_min, "max": price_max, "v": vintage}
+    total = cache.cache_aside(
+        f"listing:count:recent:{cache.params_digest(filter_set)}",
+        partial(_count_capped, qs),
+        ttl=RECENT_COUNT_SECONDS,
+        cache_type="category",
+        lock=False,
+        jitter=False,
+    )
+    offset = (page - 1) * per_page
+    fields = (*LISTING_CARD_FIELDS, *_SHOP_CARD_FIELDS)
+    plain = qs.select_related(None).prefetch_related(None)
+    if offset >= total:
+        rows = []
+    elif category_slug and ordering in MERGED_ORDERINGS and len(ids := _subtree_ids(category_slug)) > 1:
+        page_ids = _merged_page_ids(qs, ids, ordering=ordering, offset=offset, limit=per_page)
+        by_id = {row[0]: row for row in plain.order_by().filter(pk__in=page_ids).values_list(*fields)}
+        rows = [by_id[pk] for pk in page_ids if pk in by_id]
+    else:
+        rows = list(plain.values_list(*fields)[offset : offset + per_page])
+    pictures: dict[int, list[tuple]] = {}
+    for product_id, *picture in (
+        ProductImage.objects.filter(product_id__in=[row[0] for row in rows])
+        .order_by("product_id", "position", "id")
+        .values_list("product_id", *_PICTURE_FIELDS)
+    ):
+        pictures.setdefault(product_id, []).append(tuple(picture))
+    n = len(LISTING_CARD_FIELDS)
+    return _listing_digest(total, [(tuple(row[:n]), *row[n:], tuple(pictures.get(row[0], ()))) for row in rows])
+
+
+def _count_capped(qs: QuerySet[Product]) -> int:
+    return qs.order_by()[: COUNT_CAP + 1].count()
 
 
 # Sorts whose order a category's listings can be read in from an index leading with the category
@@ -304,6 +406,15 @@ def _page_merged_by_category(
 ) -> list[Product]:
     """One page of ``qs`` (already filtered to ``category_ids``) in ``ordering``: the page's ids from each
     category's first ``offset + limit`` rows merged in SQL, then the cards of those ids (two queries and images)."""
+    ids = _merged_page_ids(qs, category_ids, ordering=ordering, offset=offset, limit=limit)
+    cards = {p.pk: p for p in qs.order_by().filter(pk__in=ids)}
+    return [cards[pk] for pk in ids if pk in cards]
+
+
+def _merged_page_ids(
+    qs: QuerySet[Product], category_ids: list[int], *, ordering: str, offset: int, limit: int
+) -> list[int]:
+    """The ids of one page of ``qs`` in ``ordering``, from each category's first ``offset + limit`` rows merged."""
     order = ORDERINGS[ordering]
     columns = [name.lstrip("-") for name in order]
     rows = qs.select_related(None).prefetch_related(None).order_by(*order).values_list(*columns)
@@ -312,9 +423,7 @@ def _page_merged_by_category(
     else:
         parts = [rows.filter(category_id=pk)[: offset + limit] for pk in category_ids]
         page = parts[0].union(*parts[1:], all=True).order_by(*order)[offset : offset + limit]
-    ids = [row[-1] for row in page]
-    cards = {p.pk: p for p in qs.order_by().filter(pk__in=ids)}
-    return [cards[pk] for pk in ids if pk in cards]
+    return [row[-1] for row in page]
 
 
 def _fetch_cards(product_ids: list[int]) -> dict[int, Product]:

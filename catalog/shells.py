@@ -9,6 +9,8 @@ few small renders on top of one Redis read, not a whole page.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache, partial
 from types import SimpleNamespace
 
@@ -122,6 +124,21 @@ def shell_request(request: HttpRequest) -> HttpRequest:
     return detached
 
 
+@dataclass(frozen=True)
+class Revalidation:
+    """How the refresher checks a page's copy against the database instead of rebuilding it.
+
+    ``signature_of(context)``: a digest of what a page built from ``context`` shows; ``read_signature()``: the
+    same digest as the database has it now (a few narrow queries, no rendering); ``build_fresh_context()``: the
+    context read from the database, not from cached records, for a page that changed (a copy stamped fresh now
+    must show data read now, not a record as old as the copy it replaces).
+    """
+
+    signature_of: Callable[[dict], str]
+    read_signature: Callable[[], str]
+    build_fresh_context: Callable[[], dict]
+
+
 def shell_response(
     request: HttpRequest,
     *,
@@ -135,6 +152,7 @@ def shell_response(
     found: dict | None = None,
     gen_keys: tuple[str, ...] = (),
     cacheable=lambda context: True,
+    revalidation: Revalidation | None = None,
 ) -> HttpResponse:
     """Serve ``template`` from a cached shell, filling the visitor's holes.
 
@@ -143,7 +161,9 @@ def shell_response(
     The shell is stored with the generations it was built from; when one has moved on
     since, the shell is rebuilt. Past its TTL it is kept a minute longer, for the requests
     that arrive while one of them rebuilds it (``etsy.cache.STALE_GRACE_SECONDS``).
-    ``found`` is passed when the caller already read these.
+    ``found`` is passed when the caller already read these. With ``revalidation``, the copy carries the
+    signature of what it shows, and a due copy whose signature the database still reads is stamped fresh
+    again without being rebuilt (a changed one is rebuilt from the database).
     """
     user_id = signed_in_user_id(request)
     if found is None:
@@ -151,27 +171,43 @@ def shell_response(
         found = cache.read_with(keys) or {}
     current = tuple(int(found.get(g) or 0) for g in gen_keys)
 
-    def build_shell(on: HttpRequest) -> str:
-        context = build_context()
+    def build_shell(on: HttpRequest, build=build_context) -> str:
+        context = build()
         shell = cache.render_shell(on, template, context)
         if cacheable(context):
-            cache.set_with_grace(key, (current, shell, cache.fresh_until(ttl)), ttl=ttl)
+            signature = revalidation.signature_of(context) if revalidation else None
+            cache.set_with_grace(key, (current, shell, cache.fresh_until(ttl), signature), ttl=ttl)
         return shell
+
+    def refresh_shell(on: HttpRequest, entry: tuple) -> None:
+        if revalidation is None:
+            build_shell(on)
+            return
+        signature = entry[3] if len(entry) > 3 else None
+        kind = cache.build_kind(key)
+        if signature is not None and revalidation.read_signature() == signature:
+            metrics.page_revalidations.labels(kind=kind, outcome="kept").inc()
+            cache.set_with_grace(key, (current, entry[1], cache.fresh_until(ttl), signature), ttl=ttl)
+            return
+        metrics.page_revalidations.labels(kind=kind, outcome="rebuilt").inc()
+        build_shell(on, revalidation.build_fresh_context)
 
     entry = found.get(key)
     if entry is not None and entry[0] == current:
-        # Past its freshness, it is rebuilt after the response (this process's refresher); answer with the copy.
+        # Past its freshness, it is checked or rebuilt after the response (this process's refresher); answer
+        # with the copy.
         cache.refresh_when_stale(
             key,
             entry[2] if len(entry) > 2 else None,
-            partial(build_shell, shell_request(request)),
+            partial(refresh_shell, shell_request(request), entry),
             early=cache.EARLY_REFRESH_SECONDS,
         )
         metrics.cache_hits.labels(cache_type="page").inc()
         shell = entry[1]
     else:
         metrics.cache_misses.labels(cache_type="page").inc()
-        shell = build_shell(request)
+        with cache.counting_build(key, by="request"):
+            shell = build_shell(request)
     all_holes = base_holes(request, **known_personal(found, user_id))
     if holes:
         all_holes.update(holes)

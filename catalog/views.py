@@ -33,6 +33,7 @@ from catalog.exceptions import (
 from catalog.models import PERSONALIZATION_LIMIT
 from catalog.services import favorites as favorite_services
 from catalog.shells import (
+    Revalidation,
     base_holes,
     cart_count,
     favorite_ids_of,
@@ -152,8 +153,8 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
     filters = listing_filters(request)
     key = f"page:category:{cache.params_digest({'slug': slug, **filters})}"
 
-    def build():
-        listing = selectors.list_products_page(category_slug=slug, per_page=PER_PAGE, **filters)
+    def build(fresh: bool = False):
+        listing = selectors.list_products_page(category_slug=slug, per_page=PER_PAGE, fresh=fresh, **filters)
         chips = []
         if filters["price_min"] is not None or filters["price_max"] is not None:
             chips.append(("price", _price_label(filters["price_min"], filters["price_max"]), {"min": "", "max": ""}))
@@ -179,6 +180,13 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
         template="catalog/category.html",
         build_context=build,
         gen_keys=(cache.category_gen_key(current.pk),),
+        # A due page is checked against the database (its count and cards) and kept another TTL when they read
+        # the same: a wave of category pages expiring together costs a few narrow queries each, not a rebuild.
+        revalidation=Revalidation(
+            signature_of=lambda context: context["listing"].signature(),
+            read_signature=partial(selectors.read_listing_signature, category_slug=slug, per_page=PER_PAGE, **filters),
+            build_fresh_context=partial(build, fresh=True),
+        ),
     )
 
 
@@ -479,7 +487,7 @@ def _product_page_record(request: HttpRequest, pk: int, inventory, *, known_miss
     """
     return cache.cache_aside(
         cache.product_page_key(pk),
-        lambda: _build_product_page_record(request, pk, inventory, store=False),
+        partial(_build_product_page_on_request, request, pk, inventory),
         # The record's freshness stamp carries the jitter; Redis keeps it the whole grace minute after the
         # stamp's TTL, as the refresher's copies. Jittered again here, a copy built inline (a warm-up, a
         # miss) could vanish up to 72 s early, before the refresher reached it: a plain miss on a request.
@@ -488,6 +496,12 @@ def _product_page_record(request: HttpRequest, pk: int, inventory, *, known_miss
         known_missing=known_missing,
         jitter=False,
     )
+
+
+def _build_product_page_on_request(request: HttpRequest, pk: int, inventory) -> dict:
+    """Build the record a request found missing (``cache_aside`` stores it), counted as a request's build."""
+    with cache.counting_build(cache.product_page_key(pk), by="request"):
+        return _build_product_page_record(request, pk, inventory, store=False)
 
 
 def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, store: bool = True) -> dict:

@@ -28,6 +28,24 @@ checkout_duration = Histogram(
 
 cache_hits = Counter("etsy_cache_hits_total", "Cache hits by cache type.", ["cache_type"])
 cache_misses = Counter("etsy_cache_misses_total", "Cache misses by cache type.", ["cache_type"])
+# Cached pages built, by kind (the key's first two parts: ``page:category``, ``page:product``) and by who built it:
+# a request that found no copy (``request``) or a process's refresher thread after the responses (``refresher``).
+# With their queries and seconds, they say what an expiry wave cost and where (``make bench-web`` prints them).
+page_builds = Counter("etsy_page_builds_total", "Cached pages built, by kind and builder.", ["kind", "by"])
+page_build_queries = Counter(
+    "etsy_page_build_queries_total", "Database queries run while building cached pages.", ["kind", "by"]
+)
+page_build_seconds = Counter("etsy_page_build_seconds_total", "Seconds spent building cached pages.", ["kind", "by"])
+page_build_cpu_seconds = Counter(
+    "etsy_page_build_cpu_seconds_total",
+    "CPU seconds of the building thread (not the database's) spent building cached pages.",
+    ["kind", "by"],
+)
+page_revalidations = Counter(
+    "etsy_page_revalidations_total",
+    "Due page copies checked against the database by the refresher: kept (unchanged) or rebuilt.",
+    ["kind", "outcome"],
+)
 near_cache_hits = Counter(
     "etsy_near_cache_hits_total", "Product page reads answered from the worker's own copies, with no Redis round trip."
 )

@@ -269,12 +269,42 @@ def clear_cache_prefix(redis_url: str, prefix: str) -> None:
 
 _MISSES = re.compile(r'^etsy_cache_misses_total\{cache_type="([^"]+)"\} ([0-9.e+]+)$', re.M)
 _NEAR_HITS = re.compile(r"^etsy_near_cache_hits_total ([0-9.e+]+)$", re.M)
+_BUILDS = re.compile(r"^etsy_page_build(s|_queries|_seconds|_cpu_seconds)_total\{([^}]*)\} ([0-9.e+-]+)$", re.M)
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+_REVALIDATIONS = re.compile(r"^etsy_page_revalidations_total\{([^}]*)\} ([0-9.e+-]+)$", re.M)
 
 
-def server_counters(port: int, db_url: str) -> dict[str, int]:
-    """The app's cache misses by type, its near-cache hits and the database's transactions so far.
+def _cpu_ms(pids) -> tuple[int, dict[int, int]]:
+    """CPU (user + system, ms) so far of ``pids`` and of each; processes gone meanwhile count nothing."""
+    per_pid = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        per_pid[pid] = (int(fields[11]) + int(fields[12])) * 1000 // os.sysconf("SC_CLK_TCK")
+    return sum(per_pid.values()), per_pid
 
-    A run's deltas explain its outliers.
+
+def server_pids(server_pgid: int) -> list[int]:
+    """The gunicorn master and workers (the server's process group)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) == server_pgid:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return pids
+
+
+def server_counters(port: int, db_url: str, server_pgid: int | None = None) -> dict[str, int]:
+    """The app's cache misses by type, its near-cache hits and the database's transactions so far, and the CPU
+    the server's processes and the database's backends serving it have used (``server_pgid``; a local server).
+
+    A run's deltas explain its outliers; its CPU per request moves less with the machine's other load than its
+    throughput does (it still moves: CPUs shared with other work run each request slower).
     """
     import psycopg
 
@@ -283,15 +313,44 @@ def server_counters(port: int, db_url: str) -> dict[str, int]:
     text = conn.getresponse().read().decode()
     counts = {f"{kind} misses": int(float(n)) for kind, n in _MISSES.findall(text)}
     counts["near-cache hits"] = int(sum(float(n) for n in _NEAR_HITS.findall(text)))
+    # Pages built by a request (inline) or by a refresher thread, with the queries and milliseconds they took.
+    for what, labels, n in _BUILDS.findall(text):
+        label = dict(_LABEL.findall(labels))
+        measure = {"s": "built", "_queries": "build queries", "_seconds": "build ms", "_cpu_seconds": "build CPU ms"}[
+            what
+        ]
+        value = float(n) * 1000 if what.endswith("_seconds") else float(n)
+        counts[f"{label.get('kind', '?')} {measure} by {label.get('by', '?')}"] = int(value)
+    for labels, n in _REVALIDATIONS.findall(text):  # due copies the refresher checked: kept, or rebuilt
+        label = dict(_LABEL.findall(labels))
+        counts[f"{label.get('kind', '?')} checked and {label.get('outcome', '?')}"] = int(float(n))
     name = urllib.parse.urlsplit(db_url).path.lstrip("/")
     with psycopg.connect(db_url, autocommit=True) as db:
         row = db.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", [name])
         counts["database transactions"] = int(row.fetchone()[0])
+        backends = db.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name]
+        ).fetchall()
+    if server_pgid is not None and Path("/proc").is_dir():
+        counts["server CPU ms"] = _cpu_ms(server_pids(server_pgid))[0]
+        # Per backend: one that ends within a run takes its CPU with it, one that starts counts from zero.
+        counts.update({f"database CPU ms of {pid}": ms for pid, ms in _cpu_ms(pid for (pid,) in backends)[1].items()})
     return counts
 
 
+def cpu_per_request(before: dict[str, int], after: dict[str, int], requests: int) -> float:
+    """Server and database CPU ms per request between two ``server_counters`` readings."""
+    used = after.get("server CPU ms", 0) - before.get("server CPU ms", 0)
+    used += sum(ms - before.get(k, 0) for k, ms in after.items() if k.startswith("database CPU ms of "))
+    return used / max(1, requests)
+
+
 def counter_deltas(before: dict[str, int], after: dict[str, int]) -> str:
-    moved = {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)}
+    moved = {
+        k: after[k] - before.get(k, 0)
+        for k in after
+        if after[k] - before.get(k, 0) and not k.startswith(("server CPU ms", "database CPU ms"))  # cpu_per_request
+    }
     return ", ".join(f"{n} {k}" for k, n in sorted(moved.items(), key=lambda kv: -kv[1])) or "no misses"
 
 
@@ -543,6 +602,14 @@ def main() -> int:
     parser.add_argument("--bare-seconds", type=int, default=4, help="bare-view run paired with each page run")
     parser.add_argument("--rewarm", action="store_true", help="request every URL again right before each page run")
     parser.add_argument("--pages", default="", help="comma-separated subset: home,category,search,product,cart")
+    parser.add_argument(
+        "--round-every",
+        type=float,
+        default=0,
+        help="start each round this many seconds after the previous one (from the end of the warm-up), so the "
+        "rounds of a page subset meet the expiry where the whole set's would: --pages category --round-every 130 "
+        "puts its round 3 some 260 s after its warm-up, as in a full run",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
     args = parser.parse_args()
@@ -740,26 +807,36 @@ def bench_one_size(args, products: int) -> dict:
             for t in threads:
                 t.join(timeout=600)
 
+        warmed_at: dict[str, float] = {}
         for _, kind, cookie_ in scenarios:
             warm_every_url(urls[kind], cookie_)
+            warmed_at.setdefault(kind, time.monotonic())
             if args.warmup:
                 load(urls[kind], args.warmup, cookie_)
+        rounds_from = time.monotonic()
         # The machine is shared with other work, so throughput drifts from minute to minute:
         # each page run is paired with a bare-view run just before it, the ratio is taken
         # within the pair, and each page reports the median of its rounds.
         pairs: dict[str, list[tuple[dict, dict]]] = {label: [] for label, _, _ in scenarios[1:]}
         for round_no in range(args.rounds):
+            if args.round_every:  # the rounds of a subset of pages meet its expiry when the whole set's would
+                time.sleep(max(0.0, rounds_from + round_no * args.round_every - time.monotonic()))
             for label, kind, cookie_ in scenarios[1:]:
                 bare = load(urls["bare"], args.bare_seconds, "")
                 if args.rewarm:  # every entry fresh, 30 s inventory counts included: the pure cache-hit path
                     warm_every_url(urls[kind], cookie_)
-                before = server_counters(args.port, db_url)
+                before = server_counters(args.port, db_url, server.pid)
+                run_started = time.monotonic()
                 r = load(urls[kind], args.seconds, cookie_)
-                after = server_counters(args.port, db_url)
+                after = server_counters(args.port, db_url, server.pid)
+                r["cpu_ms"] = cpu_per_request(before, after, r["requests"])
                 pairs[label].append((r, bare))
                 log(
                     f"round {round_no + 1}: {label}: {r['rps']:.0f} req/s beside bare {bare['rps']:.0f} req/s "
-                    f"({100 * r['rps'] / bare['rps']:.1f} %), p99 {r['p99']:.1f} ms; {counter_deltas(before, after)}"
+                    f"({100 * r['rps'] / bare['rps']:.1f} %), p99 {r['p99']:.1f} ms, "
+                    f"{r['cpu_ms']:.2f} ms of server and database CPU a request, "
+                    f"{r['requests']} requests from {run_started - warmed_at[kind]:.0f} s after its URLs were "
+                    f"warmed; {counter_deltas(before, after)}"
                 )
 
         def median_pair(runs):
@@ -809,6 +886,18 @@ def bench_one_size(args, products: int) -> dict:
             )
             r, b = median_pair(pairs[label])
             summary["pages"][label] = {"ratio": 100 * r["rps"] / b["rps"], "expiry": expiry}
+        print()
+        print(
+            "Server and database CPU ms a request, each round (a loaded machine moves it too: 1.5 to 2.3 ms between "
+            "rounds without any rebuild, seen on a shared machine); round 1 / round 3 is round 3's throughput from "
+            "its CPU alone"
+        )
+        print("| page | " + " | ".join(f"round {n + 1}" for n in range(args.rounds)) + " | round 1 / round 3 |")
+        print("|---|" + "---:|" * (args.rounds + 1))
+        for label, _, _ in scenarios[1:]:
+            cpu = [run["cpu_ms"] for run, _ in pairs[label]]
+            ratio = f"{100 * cpu[0] / cpu[2]:.0f} %" if len(cpu) >= 3 and cpu[2] else "–"
+            print(f"| {label} | {' | '.join(f'{ms:.2f}' for ms in cpu)} | {ratio} |")
 
         if args.no_slo:
             return summary
