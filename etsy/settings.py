@@ -409,7 +409,8 @@ CELERY_BEAT_SCHEDULE.update(
 # every error (etsy.api.errors). Throttle state lives in the default cache.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's TokenAuthentication, with the token's account kept in each web process (no query when warm).
+        "accounts.authentication.NearCachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
