@@ -14,7 +14,7 @@ from __future__ import annotations
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from accounts.backends import NearCachedModelBackend
+from accounts.backends import NearCachedModelBackend, keep_account
 from etsy import cache, near_cache
 
 
@@ -38,4 +38,5 @@ class NearCachedTokenAuthentication(TokenAuthentication):
         created, ttl_ms = cache.ensure_marker(cache.account_token_key(key), ttl=cache.TTL["account"])
         if not created:  # a new marker's own invalidation message is on its way: keep it next time
             near.store({raw: ((token.user_id, token.created), ttl_ms)}, since)
+        keep_account(near, user, since=since)  # the account too, read in the same query
         return user, token

@@ -19,13 +19,20 @@ from django.contrib.auth.backends import ModelBackend
 from etsy import cache, near_cache
 
 
+def keep_account(near: near_cache.NearCache, user, *, since: int) -> None:
+    """Keep an active account read from the database after ``since`` (``near.snapshot()``) in this process."""
+    key = cache.account_key(user.pk)
+    created, ttl_ms = cache.ensure_marker(key, ttl=cache.TTL["account"])
+    if not created:  # a new marker's own invalidation message is on its way: keep it next time
+        near.store({cache.raw_key(key): (copy.copy(user), ttl_ms)}, since)
+
+
 class NearCachedModelBackend(ModelBackend):
     def get_user(self, user_id):
         near = near_cache.get()
         if near is None or not near.tracking:
             return super().get_user(user_id)
-        key = cache.account_key(user_id)
-        raw = cache.raw_key(key)
+        raw = cache.raw_key(cache.account_key(user_id))
         kept = near.lookup([raw]).get(raw)
         if kept is not None:
             return copy.copy(kept)
@@ -33,7 +40,5 @@ class NearCachedModelBackend(ModelBackend):
         user = super().get_user(user_id)
         if user is None:
             return None
-        created, ttl_ms = cache.ensure_marker(key, ttl=cache.TTL["account"])
-        if not created:  # a new marker's own invalidation message is on its way: keep it next time
-            near.store({raw: (copy.copy(user), ttl_ms)}, since)
+        keep_account(near, user, since=since)
         return user
