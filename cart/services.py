@@ -43,6 +43,7 @@ from catalog.models import Offering, Product
 from catalog.stock import lock_offering_with_listing
 from etsy import cache, metrics
 from etsy.exceptions import DomainError
+from etsy.prepared import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ def _upsert_line(
     the caches a saved line's receivers refresh are refreshed here, after commit, the same way.
     """
     product = offering.product
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _ADD_TO_LINE_SQL if add else _SET_LINE_SQL,
             [user.pk, product.pk, offering.pk, personalization, quantity, reserved_until, now, now]

@@ -21,6 +21,7 @@ from django.db import connection
 
 from catalog.models import Offering, Product, Variation, VariationOption
 from catalog.selectors import offering_choice_sql
+from etsy.prepared import prepared_cursor
 from shops.models import Shop
 
 
@@ -99,7 +100,7 @@ def lock_offering_with_listing(
             condition, params = f"{condition} AND o.product_id = %s", [offering_id, product_id]
     else:
         condition, params = offering_choice_sql(product_id=product_id, option_ids=option_ids)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_LOCK_OFFERING_SQL.format(condition=condition), params)
         row = cursor.fetchone()
     if row is None:
