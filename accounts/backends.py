@@ -13,18 +13,26 @@ copy, so nothing one request sets on ``request.user`` reaches another.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 
 from etsy import cache, near_cache
 
 
-def keep_account(near: near_cache.NearCache, user, *, since: int) -> None:
-    """Keep an active account read from the database after ``since`` (``near.snapshot()``) in this process."""
-    key = cache.account_key(user.pk)
-    created, ttl_ms = cache.ensure_marker(key, ttl=cache.TTL["account"])
-    if not created:  # a new marker's own invalidation message is on its way: keep it next time
-        near.store({cache.raw_key(key): (copy.copy(user), ttl_ms)}, since)
+def keep_account(near: near_cache.NearCache, user, *, since: int, also: dict[str, Any] | None = None) -> None:
+    """Keep an active account read from the database after ``since`` (``near.snapshot()``) in this process.
+
+    ``also``: other values read with it, by marker key ({key: value}), kept under the same rule; every marker
+    is ensured in one round trip.
+    """
+    kept = {cache.account_key(user.pk): copy.copy(user), **(also or {})}
+    found = {}
+    markers = cache.ensure_markers(*kept, ttl=cache.TTL["account"])
+    for (key, value), (created, ttl_ms) in zip(kept.items(), markers, strict=True):
+        if not created:  # a new marker's own invalidation message is on its way: keep it next time
+            found[cache.raw_key(key)] = (value, ttl_ms)
+    near.store(found, since)
 
 
 class NearCachedModelBackend(ModelBackend):

@@ -116,3 +116,18 @@ def test_a_token_deleted_by_another_process_is_refused_here(tracked):
     assert tracked.sync()
     assert not kept(token.key)
     assert client.get(CART).status_code == 401
+
+
+def test_a_token_read_from_the_database_marks_itself_and_its_account_in_one_round_trip(token, buyer, monkeypatch):
+    from accounts.authentication import NearCachedTokenAuthentication
+
+    marked = []
+    original = cache.ensure_markers
+
+    def counting(*keys, ttl):
+        marked.append(keys)
+        return original(*keys, ttl=ttl)
+
+    monkeypatch.setattr(cache, "ensure_markers", counting)
+    NearCachedTokenAuthentication().authenticate_credentials(token.key)
+    assert marked == [(cache.account_key(buyer.pk), cache.account_token_key(token.key))]
