@@ -10,7 +10,7 @@ order leave the newer contents. Readers that miss store what they read under the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import partial
 from typing import NamedTuple
@@ -93,9 +93,9 @@ class _WriteCartThrough:
         write_cart_through(self.user_id, stale=sorted(self.stale))
 
 
-def write_cart_through_on_commit(user_id: int) -> _WriteCartThrough:
-    """Store the buyer's cart after the current transaction commits, once however many lines it changed;
-    return the callback that will (callers may add to its ``stale`` keys).
+def write_cart_through_on_commit(user_id: int, *, stale: Iterable[str] = ()) -> None:
+    """Store the buyer's cart after the current transaction commits, once however many lines it changed, and
+    delete the keys the changes made ``stale`` in the round trip that takes the store's version.
 
     A checkout deleting five lines schedules one store, not five: a callback for this buyer
     still waiting in this transaction reads the database after the commit and so sees every
@@ -104,17 +104,18 @@ def write_cart_through_on_commit(user_id: int) -> _WriteCartThrough:
     if connection.in_atomic_block:
         for _savepoints, callback, *_ in connection.run_on_commit:
             if isinstance(callback, _WriteCartThrough) and callback.user_id == user_id and not callback.done:
-                return callback
+                callback.stale.update(stale)
+                return
     callback = _WriteCartThrough(user_id)
+    callback.stale.update(stale)  # before it is scheduled: outside a transaction it runs at once
     transaction.on_commit(callback)
-    return callback
 
 
 def refresh_caches_after_line_change_on_commit(*, user_id: int, product_id: int) -> None:
     """After commit, what the receivers of a saved or deleted line do (``cart.receivers``), for writes that send
     no model signals (one-statement upserts and deletes): store the buyer's cart, drop the product's stock count
     (a hold changes what its page says), the drop in the round trip that takes the store's version."""
-    write_cart_through_on_commit(user_id).stale.add(cache.inventory_key(product_id))
+    write_cart_through_on_commit(user_id, stale=[cache.inventory_key(product_id)])
 
 
 def cart_read_keys(user_id: int) -> list[str]:
