@@ -13,10 +13,26 @@ copy, so nothing one request sets on ``request.user`` reaches another.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 
 from etsy import cache, near_cache
+
+
+def keep_account(near: near_cache.NearCache, user, *, since: int, also: dict[str, Any] | None = None) -> None:
+    """Keep an active account read from the database after ``since`` (``near.snapshot()``) in this process.
+
+    ``also``: other values read with it, by marker key ({key: value}), kept under the same rule; every marker
+    is ensured in one round trip.
+    """
+    kept = {cache.account_key(user.pk): copy.copy(user), **(also or {})}
+    found = {}
+    markers = cache.ensure_markers(*kept, ttl=cache.TTL["account"])
+    for (key, value), (created, ttl_ms) in zip(kept.items(), markers, strict=True):
+        if not created:  # a new marker's own invalidation message is on its way: keep it next time
+            found[cache.raw_key(key)] = (value, ttl_ms)
+    near.store(found, since)
 
 
 class NearCachedModelBackend(ModelBackend):
@@ -24,8 +40,7 @@ class NearCachedModelBackend(ModelBackend):
         near = near_cache.get()
         if near is None or not near.tracking:
             return super().get_user(user_id)
-        key = cache.account_key(user_id)
-        raw = cache.raw_key(key)
+        raw = cache.raw_key(cache.account_key(user_id))
         kept = near.lookup([raw]).get(raw)
         if kept is not None:
             return copy.copy(kept)
@@ -33,7 +48,5 @@ class NearCachedModelBackend(ModelBackend):
         user = super().get_user(user_id)
         if user is None:
             return None
-        created, ttl_ms = cache.ensure_marker(key, ttl=cache.TTL["account"])
-        if not created:  # a new marker's own invalidation message is on its way: keep it next time
-            near.store({raw: (copy.copy(user), ttl_ms)}, since)
+        keep_account(near, user, since=since)
         return user

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from rest_framework.authtoken.models import Token
 
 from accounts import services
 from etsy import cache
@@ -23,6 +24,16 @@ def drop_kept_account(sender, instance, **kwargs) -> None:
     transaction or after it, reads the account as written.
     """
     key = cache.account_key(instance.pk)
+    cache.forget_near(key)
+    transaction.on_commit(partial(cache.delete, key))
+
+
+@receiver(post_save, sender=Token)
+@receiver(post_delete, sender=Token)
+def drop_kept_token(sender, instance, **kwargs) -> None:
+    """Drop this process's note of which account the token is now, and every process's after the commit
+    (accounts.authentication): a deleted token is refused from the next request on."""
+    key = cache.account_token_key(instance.key)
     cache.forget_near(key)
     transaction.on_commit(partial(cache.delete, key))
 

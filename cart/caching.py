@@ -10,6 +10,7 @@ order leave the newer contents. Readers that miss store what they read under the
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import partial
 from typing import NamedTuple
@@ -20,6 +21,7 @@ from django.db import connection, transaction
 from cart.models import CartItem
 from catalog.models import Product
 from etsy import cache, metrics
+from etsy.prepared import prepared_cursor
 
 ENDED_HOLD_FLAG_TTL = 7 * 24 * 3600  # as long as the notices are kept (cart.services.ENDED_HOLD_NOTICE_DAYS)
 
@@ -49,7 +51,7 @@ _LINES_SQL = f"""
 def _read_lines(user_id: int) -> list[StoredLine]:
     # Hand-written: it runs after every cart change, and the ORM took three times longer to
     # build this join than PostgreSQL to answer it.
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_LINES_SQL, [user_id])
         return [StoredLine(*row) for row in cursor.fetchall()]
 
@@ -64,28 +66,36 @@ def _store(user_id: int, lines: list[StoredLine], version: int) -> None:
     )
 
 
-def write_cart_through(user_id: int) -> None:
-    """Store the buyer's cart as the database has it now; run after the change committed."""
-    version = cache.take_version(cache.cart_sequence_key(user_id), ttl=cache.TTL["cart"])
+def write_cart_through(user_id: int, *, stale: Sequence[str] = ()) -> None:
+    """Store the buyer's cart as the database has it now; run after the change committed.
+
+    ``stale``: keys the change made stale (a listing's stock count), deleted in the round trip that takes
+    the store's version.
+    """
+    version = cache.take_version(cache.cart_sequence_key(user_id), ttl=cache.TTL["cart"], delete=stale)
     if version is None:  # cache off or Redis down: readers use the database
+        if stale:
+            cache.delete(*stale)
         return
     _store(user_id, _read_lines(user_id), version)
 
 
 class _WriteCartThrough:
-    """The after-commit callback storing one buyer's cart."""
+    """The after-commit callback storing one buyer's cart (and deleting the keys its changes made stale)."""
 
     def __init__(self, user_id: int) -> None:
         self.user_id = user_id
         self.done = False
+        self.stale: set[str] = set()
 
     def __call__(self) -> None:
         self.done = True
-        write_cart_through(self.user_id)
+        write_cart_through(self.user_id, stale=sorted(self.stale))
 
 
-def write_cart_through_on_commit(user_id: int) -> None:
-    """Store the buyer's cart after the current transaction commits, once however many lines it changed.
+def write_cart_through_on_commit(user_id: int, *, stale: Iterable[str] = ()) -> None:
+    """Store the buyer's cart after the current transaction commits, once however many lines it changed, and
+    delete the keys the changes made ``stale`` in the round trip that takes the store's version.
 
     A checkout deleting five lines schedules one store, not five: a callback for this buyer
     still waiting in this transaction reads the database after the commit and so sees every
@@ -94,16 +104,18 @@ def write_cart_through_on_commit(user_id: int) -> None:
     if connection.in_atomic_block:
         for _savepoints, callback, *_ in connection.run_on_commit:
             if isinstance(callback, _WriteCartThrough) and callback.user_id == user_id and not callback.done:
+                callback.stale.update(stale)
                 return
-    transaction.on_commit(_WriteCartThrough(user_id))
+    callback = _WriteCartThrough(user_id)
+    callback.stale.update(stale)  # before it is scheduled: outside a transaction it runs at once
+    transaction.on_commit(callback)
 
 
 def refresh_caches_after_line_change_on_commit(*, user_id: int, product_id: int) -> None:
     """After commit, what the receivers of a saved or deleted line do (``cart.receivers``), for writes that send
     no model signals (one-statement upserts and deletes): store the buyer's cart, drop the product's stock count
-    (a hold changes what its page says)."""
-    write_cart_through_on_commit(user_id)
-    transaction.on_commit(partial(cache.delete, cache.inventory_key(product_id)))
+    (a hold changes what its page says), the drop in the round trip that takes the store's version."""
+    write_cart_through_on_commit(user_id, stale=[cache.inventory_key(product_id)])
 
 
 def cart_read_keys(user_id: int) -> list[str]:

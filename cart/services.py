@@ -43,6 +43,7 @@ from catalog.models import Offering, Product
 from catalog.stock import lock_offering_with_listing
 from etsy import cache, metrics
 from etsy.exceptions import DomainError
+from etsy.prepared import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,14 @@ def _choice(*, offering_id: Any, product_id: Any, option_ids: Sequence[Any] | No
     return catalog_selectors.list_offerings_for_choice(product_id=product_id, option_ids=option_ids or ())
 
 
+def _choice_ids(*, offering_id: Any, product_id: Any) -> dict[str, int | None]:
+    """The ids the buyer names, as ``catalog.stock.lock_offering_with_listing`` takes them."""
+    if offering_id is not None:
+        offering_id = _as_int(offering_id, OfferingNotFound, product_id=product_id)
+        return {"offering_id": offering_id, "product_id": None if product_id is None else _as_id(product_id)}
+    return {"offering_id": None, "product_id": _as_int(product_id, ProductNotFound)}
+
+
 def _refuse_choice(*, offering_id: Any, product_id: Any, option_ids: Sequence[Any] | None) -> None:
     """Say why a choice named nothing (the error path only: one more read)."""
     if offering_id is not None:
@@ -121,7 +130,10 @@ def _lock_offering_for_sale(
     Raises ProductNotFound, OfferingNotFound, OfferingUnavailable (switched off).
     """
     choice = {"offering_id": offering_id, "product_id": product_id, "option_ids": option_ids}
-    return _checked(lock_offering_with_listing(offerings=_choice(**choice)), user_id=user_id, **choice)
+    offering = lock_offering_with_listing(
+        **_choice_ids(offering_id=offering_id, product_id=product_id), option_ids=option_ids or ()
+    )
+    return _checked(offering, user_id=user_id, **choice)
 
 
 def _active_hold_by_other(*, offering_id: int, user_id: int | None, now: datetime) -> CartItem | None:
@@ -192,7 +204,7 @@ def _upsert_line(
     the caches a saved line's receivers refresh are refreshed here, after commit, the same way.
     """
     product = offering.product
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _ADD_TO_LINE_SQL if add else _SET_LINE_SQL,
             [user.pk, product.pk, offering.pk, personalization, quantity, reserved_until, now, now]

@@ -505,13 +505,7 @@ def _as_ids(values: Sequence) -> list[int] | None:
     return ids
 
 
-def list_offerings_for_choice(*, product_id: int, option_ids: Sequence[int] = ()) -> QuerySet[Offering]:
-    """Return the listing's offerings (at most one) that carry exactly the chosen options, one per variation
-    property; a listing without variations: its implicit offering. With listing and options loaded.
-
-    The one home of "which offering is this choice" (``get_offering_for_choice`` and the cart's locking read
-    both ask it). Raises OfferingNotFound for malformed input (not ids, an option twice, more than two).
-    """
+def _choice_ids(product_id, option_ids: Sequence) -> tuple[int, list[int]]:
     ids = _as_ids(option_ids)
     try:
         product_id = int(product_id)
@@ -519,6 +513,18 @@ def list_offerings_for_choice(*, product_id: int, option_ids: Sequence[int] = ()
         ids = None
     if ids is None or len(ids) != len(set(ids)) or len(ids) > Variation.MAX_PER_LISTING:
         raise OfferingNotFound(extra={"product_id": product_id})
+    return product_id, ids
+
+
+def list_offerings_for_choice(*, product_id: int, option_ids: Sequence[int] = ()) -> QuerySet[Offering]:
+    """Return the listing's offerings (at most one) that carry exactly the chosen options, one per variation
+    property; a listing without variations: its implicit offering. With listing and options loaded.
+
+    The one home of "which offering is this choice" (``get_offering_for_choice`` asks it; the cart's locking
+    read asks ``offering_choice_sql``, its hand-written twin). Raises OfferingNotFound for malformed input (not
+    ids, an option twice, more than two).
+    """
+    product_id, ids = _choice_ids(product_id, option_ids)
     # The offering must carry exactly the chosen options and the listing exactly that many properties, so a
     # stale option-less offering of a listing that has since gained variations is never picked.
     variation_count = Subquery(
@@ -537,6 +543,29 @@ def list_offerings_for_choice(*, product_id: int, option_ids: Sequence[int] = ()
         first, second = ids
         candidates = candidates.filter(Q(option1_id=first, option2_id=second) | Q(option1_id=second, option2_id=first))
     return candidates.alias(variation_count=Coalesce(variation_count, Value(0))).filter(variation_count=len(ids))
+
+
+def offering_choice_sql(*, product_id: int, option_ids: Sequence[int] = (), offering: str = "o") -> tuple[str, list]:
+    """``list_offerings_for_choice`` as a SQL condition over the offering row aliased ``offering``, with its
+    parameters, for hand-written reads (``catalog.stock.lock_offering_with_listing``): the ORM took longer to
+    build that read than PostgreSQL to answer it. tests/catalog/test_offering_choice_sql.py checks that the two
+    pick the same offering. Raises OfferingNotFound for malformed input, as the queryset does.
+    """
+    product_id, ids = _choice_ids(product_id, option_ids)
+    o = offering
+    if not ids:
+        options, params = f"{o}.option1_id IS NULL AND {o}.option2_id IS NULL", []
+    elif len(ids) == 1:
+        options, params = f"{o}.option1_id = %s AND {o}.option2_id IS NULL", ids
+    else:
+        options = f"(({o}.option1_id = %s AND {o}.option2_id = %s) OR ({o}.option1_id = %s AND {o}.option2_id = %s))"
+        params = [ids[0], ids[1], ids[1], ids[0]]
+    # Exactly as many variation properties as options chosen (see list_offerings_for_choice).
+    condition = (
+        f"{o}.product_id = %s AND {options} AND (SELECT COUNT(*) FROM {Variation._meta.db_table} AS v"
+        f" WHERE v.product_id = {o}.product_id) = %s"
+    )
+    return condition, [product_id, *params, len(ids)]
 
 
 def get_offering_for_choice(

@@ -15,12 +15,15 @@ or offering (cart lines, order items) without waiting.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import connection
 from django.db.models import QuerySet
 
-from catalog.models import Offering, Product
+from catalog.models import Offering, Product, Variation, VariationOption
+from catalog.selectors import offering_choice_sql
+from etsy.prepared import prepared_cursor
+from shops.models import Shop
 
 
 def set_lock_timeout(milliseconds: int) -> None:
@@ -45,14 +48,79 @@ def lock_products(*, product_ids: Iterable[int] | QuerySet) -> dict[int, Product
     return {product.pk: product for product in rows.order_by("pk")}
 
 
-def lock_offering_with_listing(*, offerings: QuerySet[Offering]) -> Offering | None:
-    """Lock the listing of the first of ``offerings`` (a choice of at most one, e.g.
-    ``catalog.selectors.list_offerings_for_choice``) and return that offering with its locked listing and the
-    listing's shop, in one statement; None when there is none. Must run inside a transaction.
+def _columns(model, alias: str) -> str:
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
 
-    Only the listing row is locked: its lock covers its offerings (see the module's lock order).
+
+# The offering, its listing and shop, its options and their properties (``options_label`` reads them): every
+# column the models have, as ``select_related`` would read them.
+_ROW_MODELS = (
+    (Offering, "o"),
+    (Product, "p"),
+    (Shop, "s"),
+    (VariationOption, "o1"),
+    (Variation, "v1"),
+    (VariationOption, "o2"),
+    (Variation, "v2"),
+)
+_LOCK_OFFERING_SQL = f"""
+    SELECT {", ".join(_columns(model, alias) for model, alias in _ROW_MODELS)}
+      FROM {Offering._meta.db_table} AS o
+      JOIN {Product._meta.db_table} AS p ON p.id = o.product_id
+      JOIN {Shop._meta.db_table} AS s ON s.id = p.shop_id
+      LEFT JOIN {VariationOption._meta.db_table} AS o1 ON o1.id = o.option1_id
+      LEFT JOIN {Variation._meta.db_table} AS v1 ON v1.id = o1.variation_id
+      LEFT JOIN {VariationOption._meta.db_table} AS o2 ON o2.id = o.option2_id
+      LEFT JOIN {Variation._meta.db_table} AS v2 ON v2.id = o2.variation_id
+     WHERE {{condition}}
+     ORDER BY o.id
+     LIMIT 1
+       FOR NO KEY UPDATE OF p
+"""
+
+
+def _instances(row) -> list:
+    """The row's model instances in ``_ROW_MODELS`` order (None for an option that is not there)."""
+    found, start = [], 0
+    for model, _alias in _ROW_MODELS:
+        fields = model._meta.concrete_fields
+        values = row[start : start + len(fields)]
+        start += len(fields)
+        found.append(None if values[0] is None else model.from_db(connection.alias, None, values))
+    return found
+
+
+def lock_offering_with_listing(
+    *, offering_id: int | None = None, product_id: int | None = None, option_ids: Sequence[int] = ()
+) -> Offering | None:
+    """Lock the listing of the offering the buyer names and return that offering with its locked listing, the
+    listing's shop and its options loaded, in one statement; None when there is none. Must run inside a
+    transaction.
+
+    ``offering_id`` (of ``product_id`` when given), else the offering of ``product_id`` for ``option_ids``
+    (``catalog.selectors.offering_choice_sql``: one per variation property, none for a plain listing). Only the
+    listing row is locked: its lock covers its offerings (see the module's lock order). Hand-written: the ORM
+    took longer to build this read than PostgreSQL to answer it. Raises OfferingNotFound for malformed options.
     """
-    return offerings.select_related("product__shop").select_for_update(no_key=True, of=("product",)).first()
+    if offering_id is not None:
+        condition, params = "o.id = %s", [offering_id]
+        if product_id is not None:
+            condition, params = f"{condition} AND o.product_id = %s", [offering_id, product_id]
+    else:
+        condition, params = offering_choice_sql(product_id=product_id, option_ids=option_ids)
+    with prepared_cursor() as cursor:
+        cursor.execute(_LOCK_OFFERING_SQL.format(condition=condition), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    offering, product, shop, option1, variation1, option2, variation2 = _instances(row)
+    Product.shop.field.set_cached_value(product, shop)
+    Offering.product.field.set_cached_value(offering, product)
+    for option, variation, field in ((option1, variation1, Offering.option1), (option2, variation2, Offering.option2)):
+        if option is not None:
+            VariationOption.variation.field.set_cached_value(option, variation)
+        field.field.set_cached_value(offering, option)
+    return offering
 
 
 def lock_offerings(*, offering_ids: Iterable[int]) -> dict[int, Offering]:

@@ -115,6 +115,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
+# Statements are prepared only where the code asks (etsy/prepared.py: the write path's constant hand-written ones);
+# Django's default (None) turns preparing off altogether, for poolers in transaction mode. Behind such a pooler
+# set DB_PREPARED_STATEMENTS=false.
+DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
+    10**9 if env.bool("DB_PREPARED_STATEMENTS", default=True) else None
+)
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 # Read replicas (etsy/db_router.py): GET/HEAD of catalog, shop, search and feed pages read a healthy
 # replica; writes, transactions and a client's reads for READ_YOUR_WRITES_SECONDS after it wrote use the primary.
@@ -409,7 +415,8 @@ CELERY_BEAT_SCHEDULE.update(
 # every error (etsy.api.errors). Throttle state lives in the default cache.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's TokenAuthentication, with the token's account kept in each web process (no query when warm).
+        "accounts.authentication.NearCachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],

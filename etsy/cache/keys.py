@@ -110,6 +110,12 @@ def account_key(user_id: int) -> str:
     return f"account:{user_id}"
 
 
+def account_token_key(token_key: str) -> str:
+    """A marker only: the API token's account id stays in the process that read it (accounts.authentication).
+    Named by a digest: the token itself never reaches Redis."""
+    return f"account:token:{hashlib.blake2b(token_key.encode(), digest_size=16).hexdigest()}"
+
+
 CATEGORY_TREE_KEY = "category:tree:v2"  # v2: the tree carries its build id
 CATEGORY_TREE_BUILD_KEY = "category:tree:build"  # which build of the tree is current (see catalog.selectors)
 HOME_PAGE_KEY = "page:home"

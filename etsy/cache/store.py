@@ -80,18 +80,24 @@ def ensure_marker(key: str, *, ttl: int) -> tuple[bool, int]:
 
     One round trip. (False, 0) when the cache is off or Redis failed.
     """
+    return ensure_markers(key, ttl=ttl)[0]
+
+
+def ensure_markers(*keys: str, ttl: int) -> list[tuple[bool, int]]:
+    """``ensure_marker`` for each of ``keys``, in one round trip."""
     if not is_enabled():
-        return False, 0
+        return [(False, 0)] * len(keys)
     try:
         client = redis_cache().client.get_client(write=True)
         pipe = client.pipeline(transaction=False)
-        pipe.set(raw_key(key), 1, nx=True, ex=ttl)
-        pipe.pttl(raw_key(key))
-        created, pttl = pipe.execute()
-        return bool(created), int(pttl)
+        for key in keys:
+            pipe.set(raw_key(key), 1, nx=True, ex=ttl)
+            pipe.pttl(raw_key(key))
+        replies = pipe.execute()
+        return [(bool(replies[i]), int(replies[i + 1])) for i in range(0, len(replies), 2)]
     except Exception:
-        logger.warning("could not mark %s", key, exc_info=True)
-        return False, 0
+        logger.warning("could not mark %s", keys, exc_info=True)
+        return [(False, 0)] * len(keys)
 
 
 def forget_near(*keys: str) -> None:

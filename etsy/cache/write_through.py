@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from etsy.cache.store import forget_near, is_enabled, redis_cache
@@ -31,11 +32,12 @@ return 1
 _store_script = None
 
 
-def take_version(sequence_key: str, *, ttl: int) -> int | None:
+def take_version(sequence_key: str, *, ttl: int, delete: Sequence[str] = ()) -> int | None:
     """Return the next number of ``sequence_key`` (``None`` when the cache is off or Redis failed).
 
     The counter lives twice as long as the values it versions (every store extends it too), so
-    it cannot restart below a version still stored.
+    it cannot restart below a version still stored. ``delete``: keys the same change made stale,
+    deleted in the same round trip (and this process's near copies of them at once).
     """
     if not is_enabled():
         return None
@@ -46,7 +48,10 @@ def take_version(sequence_key: str, *, ttl: int) -> int | None:
         pipe = client.pipeline(transaction=False)
         pipe.incr(raw)
         pipe.expire(raw, 2 * ttl)
-        version, _ = pipe.execute()
+        if delete:
+            forget_near(*delete)
+            pipe.delete(*(backend.client.make_key(key) for key in delete))
+        version = pipe.execute()[0]
         return int(version)
     except Exception:
         logger.warning("could not take a version of %s", sequence_key, exc_info=True)

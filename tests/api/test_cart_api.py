@@ -122,3 +122,23 @@ def test_buyer_cannot_see_or_change_another_buyers_cart(buyer_client, other_buye
     assert buyer_client.delete(f"/api/v1/cart/items/{line.pk}").status_code == 404
     line.refresh_from_db()
     assert line.user_id == other_buyer.pk and line.quantity == 1 and line.reserved_until is not None
+
+
+def test_a_line_is_answered_as_its_serializer_fields_would_answer_it(buyer, shop, category):
+    from rest_framework import serializers
+
+    from cart.api.serializers import CartItemSerializer
+    from tests.catalog.factories import add_variations
+
+    ring = ProductFactory(shop=shop, category=category, quantity=1)
+    gold = add_variations(ring, {"Size": ["7"], "Metal": ["Gold"]}, quantity=2)[("7", "Gold")]
+    held = CartItemFactory(user=buyer, quantity=1, reserved_until=timezone.now() + timedelta(minutes=15))
+    engraved = CartItemFactory(user=buyer, product=ring, offering=gold, quantity=2, personalization="For Ada")
+    for line in (held, engraved):
+        line = CartItem.objects.select_related("offering__option1__variation", "offering__option2__variation").get(
+            pk=line.pk
+        )
+        mine = CartItemSerializer(line).data
+        fields = serializers.Serializer.to_representation(CartItemSerializer(line), line)
+        assert dict(mine) == dict(fields)
+    assert dict(CartItemSerializer(engraved).data)["options"] == "Size: 7, Metal: Gold"

@@ -286,3 +286,13 @@ def test_the_version_counter_outlives_every_version_stored_from_it(buyer, produc
     default_cache.delete(cache.cart_key(buyer.pk))
     caching.list_cached_lines(user_id=buyer.pk)
     assert default_cache.ttl(cache.cart_sequence_key(buyer.pk)) >= 2 * cache.TTL["cart"] - 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_line_written_outside_a_transaction_still_drops_the_listings_stock_count(buyer, product):
+    from etsy import cache
+
+    key = cache.inventory_key(product.pk)
+    default_cache.set(key, "stale", 60)
+    caching.refresh_caches_after_line_change_on_commit(user_id=buyer.pk, product_id=product.pk)  # runs at once
+    assert default_cache.get(key) is None

@@ -1,0 +1,40 @@
+"""API token authentication: DRF's TokenAuthentication, with the token's account kept in the web process.
+
+DRF reads the token and its account (one query, and most of the ORM work of a small API write) on every
+request. Each process keeps which account a token is in its near cache (``etsy.near_cache``) under a marker
+in Redis (``account:token:<digest>``: the token itself never reaches Redis), and the account as the session
+backend keeps it (``accounts.backends``: dropped when the account is saved or deleted). Saving or deleting a
+token deletes its marker (``accounts.receivers``), and Redis's invalidation message drops every process's
+copy. A deactivated or deleted account is never served from a copy: the token is read again and refused with
+DRF's own message.
+"""
+
+from __future__ import annotations
+
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+
+from accounts.backends import NearCachedModelBackend, keep_account
+from etsy import cache, near_cache
+
+
+class NearCachedTokenAuthentication(TokenAuthentication):
+    def authenticate_credentials(self, key):
+        near = near_cache.get()
+        if near is None or not near.tracking:
+            return super().authenticate_credentials(key)
+        raw = cache.raw_key(cache.account_token_key(key))
+        kept = near.lookup([raw]).get(raw)
+        if kept is not None:
+            user_id, created = kept
+            user = NearCachedModelBackend().get_user(user_id)  # None when deactivated or deleted
+            if user is not None:
+                token = Token(key=key, user_id=user_id, created=created)
+                token._state.adding = False
+                Token.user.field.set_cached_value(token, user)
+                return user, token
+        since = near.snapshot()
+        user, token = super().authenticate_credentials(key)  # raises for an unknown token or an inactive account
+        # The account too (read in the same query), both markers in one round trip.
+        keep_account(near, user, since=since, also={cache.account_token_key(key): (token.user_id, token.created)})
+        return user, token

@@ -1,0 +1,51 @@
+"""Prepared statements for the few constant hand-written statements of the write path (issue 23).
+
+Django opens psycopg connections with prepared statements off (``prepare_threshold`` None: a pooler in
+transaction mode could not keep them) and binds parameters on the client, so PostgreSQL parses and plans
+every statement on every request. This deployment talks to PostgreSQL directly (no pooler): a statement
+run through ``prepared_cursor`` is prepared once per connection (psycopg keeps its name) and PostgreSQL
+settles on a generic plan after five runs. Planning the add-to-cart's locking read (offering, listing,
+shop, options) took about six times longer than running it.
+
+The cursor is Django's (queries are logged and counted in tests) over a psycopg cursor that binds on the
+server, with the Prometheus instrumentation every other cursor has. Only for statements whose text is a
+constant with ``%s`` placeholders (a statement text per shape; psycopg keeps the last 100 per connection).
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
+from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django_prometheus.db.common import ExportingCursorWrapper
+from psycopg.pq import Format
+
+
+class _PreparingCursor(ServerBindingCursor):
+    def execute(self, query, params=None, *, prepare=True, **kwargs):
+        return super().execute(query, params, prepare=prepare, **kwargs)
+
+    def _send_query_prepared(self, name, pgq, **kwargs):
+        # psycopg records the statement only when it sends its text; Django's query log reads that record.
+        self._query = pgq
+        return super()._send_query_prepared(name, pgq, **kwargs)
+
+
+_cursor_classes: dict[str, type] = {}
+
+
+def prepared_cursor():
+    """A cursor of the default connection whose statements are prepared (use it as ``connection.cursor()``)."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor_class = _cursor_classes.get(connection.alias)
+        if cursor_class is None:
+            cursor_class = _cursor_classes[connection.alias] = ExportingCursorWrapper(
+                _PreparingCursor, connection.alias, connection.vendor
+            )
+        raw = cursor_class(connection.connection)
+        tzloader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+        if connection.timezone != tzloader.timezone:
+            register_tzloader(connection.timezone, raw)
+        return connection._prepare_cursor(raw)

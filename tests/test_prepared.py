@@ -1,0 +1,54 @@
+"""etsy.prepared: the write path's constant statements are prepared once per connection, still counted and
+instrumented like every other query; ordinary queries are not prepared."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cart.services import add_item
+from catalog.models import Product
+from etsy.prepared import prepared_cursor
+
+pytestmark = pytest.mark.django_db
+
+_STATEMENT = "SELECT id, title FROM catalog_product WHERE id = %s"
+
+
+def _prepared() -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+        return cursor.fetchall()
+
+
+def test_a_statement_is_prepared_once_and_counted_each_time(product):
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            with prepared_cursor() as cursor:
+                cursor.execute(_STATEMENT, [product.pk])
+                assert cursor.fetchone() == (product.pk, product.title)
+    assert len(queries.captured_queries) == 3
+    assert [statement for _name, statement in _prepared()].count(_STATEMENT.replace("%s", "$1")) == 1
+
+
+def test_ordinary_queries_are_not_prepared(product):
+    for _ in range(10):
+        Product.objects.filter(pk=product.pk).exists()
+    assert not [s for _n, s in _prepared() if "EXISTS" in s.upper() or "LIMIT 1" in s.upper()]
+
+
+def test_an_add_to_cart_prepares_its_lock_and_its_line(buyer, product):
+    add_item(user=buyer, product_id=product.pk)
+    statements = [statement for _name, statement in _prepared()]
+    assert any("FOR NO KEY UPDATE OF p" in s for s in statements)
+    assert any("INSERT INTO cart_cartitem" in s for s in statements)
+
+
+def test_a_failed_prepared_statement_leaves_the_connection_usable(product):
+    from django.db import DatabaseError, transaction
+
+    with pytest.raises(DatabaseError):
+        with transaction.atomic(), prepared_cursor() as cursor:
+            cursor.execute("SELECT id FROM catalog_product WHERE id = %s AND 1 / %s = 1", [product.pk, 0])
+    with prepared_cursor() as cursor:
+        cursor.execute(_STATEMENT, [product.pk])
+        assert cursor.fetchone()[0] == product.pk
