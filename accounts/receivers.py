@@ -12,6 +12,7 @@ from django.dispatch import receiver
 from rest_framework.authtoken.models import Token
 
 from accounts import services
+from accounts.services import profile as profile_services
 from etsy import cache
 
 
@@ -26,6 +27,18 @@ def drop_kept_account(sender, instance, **kwargs) -> None:
     key = cache.account_key(instance.pk)
     cache.forget_near(key)
     transaction.on_commit(partial(cache.delete, key))
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def revoke_api_tokens_on_new_password(sender, instance, created: bool, **kwargs) -> None:
+    """A new password (changed, reset in the browser or set by staff) ends the account's API token, as it ends
+    its other browser sessions: a client that had the old password or a stolen device loses access.
+
+    Django marks a password set in this save with ``_password`` until the save ends; a hash upgrade at sign-in
+    clears that mark first, so it keeps the token.
+    """
+    if not created and getattr(instance, "_password", None) is not None:
+        profile_services.revoke_api_tokens(user_id=instance.pk)
 
 
 @receiver(post_save, sender=Token)

@@ -38,6 +38,10 @@ class TokenRequestSerializer(StrictJsonSerializer):
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
 
 
+class NewTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="The new token: send as `Authorization: Token <token>`.")
+
+
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
     user = UserSerializer()

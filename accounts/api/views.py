@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
@@ -16,6 +16,7 @@ from accounts.api.serializers import (
     TokenSerializer,
     UserSerializer,
 )
+from accounts.services import profile as profile_services
 from etsy.api.schema import error_response
 from etsy.api.throttling import AnonThrottle, AuthEndpointThrottle, UserThrottle
 from etsy.api.views import ApiView
@@ -83,6 +84,22 @@ class TokenApi(ApiView):
         if user is None:
             raise AuthenticationFailed("Unable to sign in with those credentials.", code="invalid_credentials")
         return Response(TokenSerializer({"token": _token_for(user), "user": user}).data)
+
+    @extend_schema(
+        tags=["accounts"],
+        summary="Sign out: revoke your API token",
+        description=(
+            "Deletes the account's API token: every client using it must sign in again (`POST /auth/token` "
+            "issues a new one). Changing or resetting the password revokes it too."
+        ),
+        request=None,
+        responses={204: None, 401: error_response("Not signed in (`not_authenticated`).")},
+    )
+    def delete(self, request):
+        if not request.user.is_authenticated:
+            raise NotAuthenticated()
+        profile_services.revoke_api_tokens(user_id=request.user.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(ApiView):

@@ -3,6 +3,7 @@
 from django.contrib.auth import update_session_auth_hash
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import Throttled
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -12,6 +13,7 @@ from accounts.api.serializers import (
     EmailChangeConfirmSerializer,
     EmailChangeRequestSerializer,
     EmailChangeStartedSerializer,
+    NewTokenSerializer,
     PasswordChangeSerializer,
     SavedAddressInputSerializer,
     SavedAddressSerializer,
@@ -102,11 +104,13 @@ class MePasswordApi(ApiView):
         tags=["accounts"],
         summary="Change the password (the current one is required)",
         description=(
-            "Every browser session signed in elsewhere is signed out (Django's session hash); this client's "
-            "session (if it uses one) and its API token stay valid. The owner is told by email."
+            "Every browser session signed in elsewhere is signed out (Django's session hash) and the account's "
+            "API token is revoked. A client that signed in with the token gets its new one (200); a browser "
+            "session stays signed in (204). The owner is told by email."
         ),
         request=PasswordChangeSerializer,
         responses={
+            200: NewTokenSerializer,
             204: None,
             400: error_response("Wrong `current_password`, or a weak `new_password` (the validators' messages)."),
             429: _THROTTLED,
@@ -120,6 +124,9 @@ class MePasswordApi(ApiView):
                 user=request.user, address=throttling.client_address(request), **serializer.validated_data
             )
         )
+        if isinstance(request.auth, Token):  # revoked with the old password: this client carries on with a new one
+            token, _ = Token.objects.get_or_create(user=user)
+            return Response(NewTokenSerializer({"token": token.key}).data)
         if hasattr(request, "session"):
             update_session_auth_hash(request, user)
         return Response(status=status.HTTP_204_NO_CONTENT)

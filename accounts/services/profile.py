@@ -19,6 +19,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from rest_framework.authtoken.models import Token
 
 from accounts import throttling
 from accounts.exceptions import EmailAlreadyTaken, InvalidEmailChangeLink
@@ -142,6 +143,15 @@ def change_password(*, user: User, current_password: str, new_password: str, add
     user.save(update_fields=["password"])
     transaction.on_commit(partial(_send_password_changed, user_id=user.pk))
     return user
+
+
+def revoke_api_tokens(*, user_id: int) -> int:
+    """Delete the account's API token (every client using it must sign in again); return how many went.
+
+    The delete signals drop every web process's kept copy of the token (accounts.receivers).
+    """
+    deleted, _ = Token.objects.filter(user_id=user_id).delete()
+    return deleted
 
 
 def _send_password_changed(*, user_id: int) -> None:

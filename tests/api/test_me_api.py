@@ -129,7 +129,10 @@ def test_password_change_through_the_api(buyer_client, buyer):
     done = buyer_client.post(
         "/api/v1/me/password", {"current_password": PASSWORD, "new_password": "a-much-better-passphrase"}, format="json"
     )
-    assert done.status_code == 204
+    assert done.status_code == 200  # the token signed in with the old password is revoked; here is the new one
+    assert buyer_client.get("/api/v1/me").status_code == 401
+    buyer_client.credentials(HTTP_AUTHORIZATION=f"Token {done.json()['token']}")
+    assert buyer_client.get("/api/v1/me").status_code == 200
     assert User.objects.get(pk=buyer.pk).check_password("a-much-better-passphrase")
     assert APIClient().post(
         "/api/v1/auth/token", {"email": buyer.email, "password": PASSWORD}, format="json"

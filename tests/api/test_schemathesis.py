@@ -87,6 +87,7 @@ RULE_400_OPERATIONS = {
     "POST /api/v1/me/password",  # the current password must be right, the new one strong
     "POST /api/v1/me/email/confirm",  # the token must be a valid signed link of this account
     "POST /api/v1/orders/{order_id}/case",  # blank description
+    "POST /api/v1/seller/orders/{order_id}/ship",  # a tracking number with a null character (any text field)
     "POST /api/v1/cases/{case_id}/messages",  # blank text
     "POST /api/v1/seller/cases/{case_id}/messages",  # blank text
     "POST /api/v1/seller/cases/{case_id}/refund",  # an amount of 0 or above what remains (refund_too_large)
