@@ -1,9 +1,11 @@
 """Shared fixtures: real PostgreSQL (pytest-django) and real Redis for every test."""
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
+import redis
 from django.core.cache import caches
 from django.test.utils import override_settings
 
@@ -145,3 +147,19 @@ def shot():
         tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
     return take
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Commands (or pipelines) this thread sent to Redis: one round trip each."""
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+    me = threading.current_thread()
+
+    def counting(self, command, check_health=True):
+        if threading.current_thread() is me:
+            sent.append(command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    return sent

@@ -31,11 +31,9 @@ Redis round trips of a warm add-to-cart: 3 (the throttle's script; the cart's ve
 count deleted; the cart's store), where it was 5 (the throttle's read and write, the stock count's own DEL).
 """
 
-import threading
 import uuid
 
 import pytest
-import redis.connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -66,22 +64,6 @@ def _warm(client) -> None:
     for _ in range(3):  # the token, then the account: each kept on its second read, once Redis confirmed its marker
         assert client.get("/api/v1/cart").status_code == 200
         assert near.sync()
-
-
-@pytest.fixture
-def redis_round_trips(monkeypatch):
-    """Commands (or pipelines) this thread sent to Redis: one round trip each."""
-    sent = []
-    original = redis.connection.AbstractConnection.send_packed_command
-    me = threading.current_thread()
-
-    def counting(self, command, check_health=True):
-        if threading.current_thread() is me:
-            sent.append(command)
-        return original(self, command, check_health)
-
-    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
-    return sent
 
 
 def test_add_to_cart_of_a_stocked_listing_stays_within_its_query_budget(
