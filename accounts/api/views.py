@@ -2,7 +2,6 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -22,11 +21,6 @@ from etsy.api.throttling import AnonThrottle, AuthEndpointThrottle, UserThrottle
 from etsy.api.views import ApiView
 
 SIGN_UP_STARTED = "Check your email: the link in it confirms a new account or helps you into the existing one."
-
-
-def _token_for(user) -> str:
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
 
 
 class RegisterApi(ApiView):
@@ -83,7 +77,7 @@ class TokenApi(ApiView):
         user = authenticate(request, email=email, password=serializer.validated_data["password"])
         if user is None:
             raise AuthenticationFailed("Unable to sign in with those credentials.", code="invalid_credentials")
-        return Response(TokenSerializer({"token": _token_for(user), "user": user}).data)
+        return Response(TokenSerializer({"token": profile_services.issue_api_token(user=user), "user": user}).data)
 
     @extend_schema(
         tags=["accounts"],

@@ -125,8 +125,7 @@ class MePasswordApi(ApiView):
             )
         )
         if isinstance(request.auth, Token):  # revoked with the old password: this client carries on with a new one
-            token, _ = Token.objects.get_or_create(user=user)
-            return Response(NewTokenSerializer({"token": token.key}).data)
+            return Response(NewTokenSerializer({"token": profile_services.issue_api_token(user=user)}).data)
         if hasattr(request, "session"):
             update_session_auth_hash(request, user)
         return Response(status=status.HTTP_204_NO_CONTENT)

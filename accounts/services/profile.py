@@ -145,6 +145,12 @@ def change_password(*, user: User, current_password: str, new_password: str, add
     return user
 
 
+def issue_api_token(*, user: User) -> str:
+    """The account's API token (one per account, shared by its clients), created when it has none."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
 def revoke_api_tokens(*, user_id: int) -> int:
     """Delete the account's API token (every client using it must sign in again); return how many went.
 
