@@ -93,18 +93,20 @@ def get_category_tree() -> CategoryTree:
     """Return the whole category tree (cached 1 hour; categories change rarely).
 
     Each process keeps the tree it read last and reuses it while Redis still names the
-    same build: one small GET instead of reading and unpickling every category, which a
-    category page and a product page rebuild each ask for several times. Invalidation
-    (``catalog.receivers.invalidate_categories``) deletes the build id with the tree, so
-    every process reads the new tree on its next call.
+    same build, instead of reading and unpickling every category, which a category page and
+    a product page rebuild each ask for several times. The build id itself is near-cached
+    (``etsy.near_cache``): a warm process makes no round trip at all. Invalidation
+    (``catalog.receivers.invalidate_categories``) deletes the build id with the tree; Redis
+    tells every process, so each reads the new tree on its next call.
     """
     global _local_tree
     if not cache.is_enabled():
         return _build_category_tree()
     local = _local_tree
     if local is not None:
-        current = cache.get_many([cache.CATEGORY_TREE_BUILD_KEY]).get(cache.CATEGORY_TREE_BUILD_KEY)
-        if current == local.build_id:
+        key = cache.CATEGORY_TREE_BUILD_KEY
+        found = cache.read_with([key], near_keys=(key,))
+        if found is not None and found.get(key) == local.build_id:
             return local
     tree = cache.cache_aside(
         cache.CATEGORY_TREE_KEY, _build_category_tree, ttl=cache.TTL["category_tree"], cache_type="category"

@@ -6,10 +6,11 @@ from django.utils import timezone
 
 from catalog import selectors
 from catalog.exceptions import CategoryNotFound, ProductNotFound
-from etsy import cache
+from etsy import cache, near_cache
 from tests.cart.factories import CartItemFactory
 from tests.catalog.factories import CategoryFactory, FavoriteFactory, ProductFactory
 from tests.shops.factories import ShopFactory
+from tests.worker import run_in_another_process
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +59,31 @@ def test_a_flushed_cache_is_never_answered_from_the_process_copy(tree):
     selectors.get_category_tree()
     tree["art"].delete()
     caches["strict"].delete_pattern("*")  # a flush: no build id, no tree
+    assert near_cache.sync()  # Redis's invalidation messages have reached this process
     assert tree["art"].pk not in selectors.get_category_tree().by_id
+
+
+def test_a_warm_process_checks_its_tree_without_a_round_trip(tree, redis_round_trips):
+    """The build id is near-cached: a category page's several tree reads cost no Redis round trip."""
+    assert near_cache.get() is not None and near_cache.sync()
+    first = selectors.get_category_tree()
+    selectors.get_category_tree()  # keeps the build id read from Redis
+    redis_round_trips.clear()
+    assert selectors.get_category_tree() is first
+    assert redis_round_trips == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tree_dropped_by_another_process_is_not_reused_here(tree):
+    """Another process's rename drops the build id in Redis; Redis tells this process, which rebuilds."""
+    before = selectors.get_category_tree()
+    selectors.get_category_tree()
+    run_in_another_process(
+        "from catalog.models import Category; c = Category.objects.get(slug='art'); c.name = 'Fine Art'; c.save()"
+    )
+    assert near_cache.sync()
+    after = selectors.get_category_tree()
+    assert after is not before and after.by_slug["art"].name == "Fine Art"
 
 
 def test_renaming_a_category_reaches_the_tree_at_once(tree, django_capture_on_commit_callbacks):
