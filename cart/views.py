@@ -12,7 +12,8 @@ from cart.caching import ended_holds_key, has_ended_holds, note_no_ended_holds
 from cart.exceptions import AlreadyInCart
 from cart.forms import AddToCartForm, QuantityForm
 from catalog.exceptions import ProductNotFound
-from catalog.views import BuyerChoice, buy_box_errors, render_buy_box, render_refused_choice
+from catalog.views.buy_box import BuyerChoice, buy_box_errors, render_buy_box
+from catalog.views.product import render_refused_choice
 from etsy import cache
 from etsy.exceptions import DomainError
 

@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from catalog import extensions
 from catalog import selectors as catalog_selectors
 from catalog.shells import favorite_ids_of, render_personal, shell_response
-from catalog.views import PER_PAGE, SORT_CHOICES, filters_query, listing_filters
+from catalog.views.filters import PER_PAGE, SORT_CHOICES, filters_query, listing_filters
 from etsy import cache
 from shops import selectors
 from shops.exceptions import ShopNotFound

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_safe
 
 from catalog.exceptions import CategoryNotFound
 from catalog.shells import shell_response, signed_in_user_id
-from catalog.views import _decimal_param, _int_param
+from catalog.views.filters import decimal_param, int_param
 from etsy import cache
 from search import selectors
 from search.caching import VERSION_KEY, read_listing_stamps
@@ -31,7 +31,7 @@ PER_PAGE = 24
 
 def _params(request: HttpRequest) -> SearchParams:
     g = request.GET
-    price_min, price_max = _decimal_param(g.get("min")), _decimal_param(g.get("max"))
+    price_min, price_max = decimal_param(g.get("min")), decimal_param(g.get("max"))
     # A facet link filters by its half-open range (the bounds its count used); typed bounds are inclusive.
     price_range = g.get("price") if g.get("price") in PRICE_RANGE_KEYS else None
     if price_range is not None:
@@ -49,7 +49,7 @@ def _params(request: HttpRequest) -> SearchParams:
         # Cut to the longest an option can be (a longer one matches nothing): no results, not an error page.
         **{facet: g.get(facet)[:MAX_VALUE_LENGTH] or None for facet in FACET_KEYS if g.get(facet)},
         sort=sort if sort in SORTS else "relevance",
-        page=_int_param(g.get("page")),
+        page=int_param(g.get("page")),
         per_page=PER_PAGE,
     )
 

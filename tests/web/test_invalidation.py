@@ -144,6 +144,30 @@ def test_a_page_past_its_freshness_is_answered_with_its_copy_and_rebuilt_after_t
     assert caches["default"].get(cache.product_page_key(product.pk))["fresh_until"] > 0  # stored fresh again
 
 
+def test_a_product_page_cached_before_the_views_became_a_package_is_still_served(client, catalog, monkeypatch):
+    """Records cached while the views were one module pickled their buy box product as
+    ``catalog.views.PageProduct``; after the deploy that split them, a page view still reads them."""
+    from django.core.cache import caches
+
+    from catalog import views
+    from catalog.views.buy_box import PageProduct
+    from etsy import cache
+
+    product = catalog["products"][3]
+    _warm(client, product.get_absolute_url())
+    key = cache.product_page_key(product.pk)
+    record = caches["default"].get(key)
+    record["html"] = record["html"].replace(product.title, "Kept from before the split")
+    with monkeypatch.context() as patch:
+        patch.setattr(PageProduct, "__module__", "catalog.views")  # the path the old records name
+        patch.setattr(views, "PageProduct", PageProduct, raising=False)  # the old module had it: pickle checks
+        caches["default"].set(key, record, 60)
+    assert near_cache.sync()  # as another process's write would, it reaches this worker's copies
+    response = client.get(product.get_absolute_url())
+    assert response.status_code == 200
+    assert "Kept from before the split" in response.content.decode()
+
+
 @pytest.mark.parametrize("built_by", ["request", "refresher"])
 def test_a_product_page_copy_outlives_its_freshness_by_the_whole_grace_minute(client, catalog, built_by):
     """However it was built, a copy is kept STALE_GRACE_SECONDS past its own (jittered) freshness: the
