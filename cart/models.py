@@ -45,11 +45,19 @@ class CartItem(models.Model):
 
 
 class EndedHold(models.Model):
-    """A buyer's hold that ran out and took its line out of the cart: told once on the cart page."""
+    """A line that left a buyer's cart without the buyer taking it out: told once on the cart page.
+
+    Either its 15-minute hold ran out, or the shop stopped offering the option (size, colour...) it was for.
+    """
+
+    class Reason(models.TextChoices):
+        HOLD_ENDED = "hold_ended", "the hold ran out"
+        OPTION_REMOVED = "option_removed", "the shop no longer offers the chosen option"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ended_holds")
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
     ended_at = models.DateTimeField()
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.HOLD_ENDED)
 
     class Meta:
         ordering = ["ended_at", "id"]

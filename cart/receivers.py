@@ -10,7 +10,9 @@ from django.dispatch import receiver
 
 from cart.caching import write_cart_through_on_commit
 from cart.models import CartItem
+from cart.notices import remember_line_of_removed_option
 from cart.services import merge_guest_cart
+from catalog.models import Offering, Variation, VariationOption
 from etsy import cache
 
 logger = logging.getLogger(__name__)
@@ -40,3 +42,15 @@ def write_cart_through_after_line_change(sender, instance: CartItem, **kwargs) -
 def drop_stock_count_after_line_change(sender, instance: CartItem, **kwargs) -> None:
     """A hold changes what the product page says ("in another buyer's cart"): drop its stock count after commit."""
     transaction.on_commit(partial(cache.delete, cache.inventory_key(instance.product_id)))
+
+
+# What a seller's edit of the variations deletes (catalog.services.offerings): a cart line on an offering
+# that is gone cascades away with it, and the buyer is told once on the cart page, as for an ended hold.
+_OPTION_EDITS = (Offering, VariationOption, Variation)
+
+
+@receiver(post_delete, sender=CartItem, dispatch_uid="cart.line_gone_with_its_option")
+def tell_buyer_when_an_option_is_removed(sender, instance: CartItem, origin=None, **kwargs) -> None:
+    """Remember a line whose size or colour the shop stopped offering (not a listing or account deleted)."""
+    if isinstance(origin, _OPTION_EDITS) or getattr(origin, "model", None) in _OPTION_EDITS:
+        remember_line_of_removed_option(user_id=instance.user_id, product_id=instance.product_id)

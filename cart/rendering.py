@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
+from cart.models import EndedHold
 from cart.selectors import CartSummary, EndedHoldNotice
 from catalog.shells import base_holes
 from catalog.templatetags.shop_tags import product_image
@@ -66,6 +67,7 @@ class NoticeView(NamedTuple):
     title: str
     url: str
     can_add_again: bool
+    option_removed: bool  # the shop no longer offers the option chosen (else the hold ran out)
 
 
 class CartView(NamedTuple):
@@ -162,7 +164,11 @@ def cart_view(summary: CartSummary, ended: list[EndedHoldNotice]) -> CartView:
         is_empty=summary.is_empty,
         notices=tuple(
             NoticeView(
-                pk=n.product.pk, title=n.product.title, url=n.product.get_absolute_url(), can_add_again=n.can_add_again
+                pk=n.product.pk,
+                title=n.product.title,
+                url=n.product.get_absolute_url(),
+                can_add_again=n.can_add_again,
+                option_removed=n.reason == EndedHold.Reason.OPTION_REMOVED,
             )
             for n in ended
         ),

@@ -289,25 +289,30 @@ class EndedHoldNotice:
     product: Product
     ended_at: datetime
     can_add_again: bool  # still listed, in stock and nobody else holds it
+    reason: str = EndedHold.Reason.HOLD_ENDED  # or OPTION_REMOVED: the shop no longer offers the chosen option
 
 
 def list_ended_holds(*, user) -> list[EndedHoldNotice]:
     """Return the buyer's holds that ran out and took their line out of the cart, oldest first.
 
-    Products back in the cart since are left out; ``can_add_again`` says whether the item can be
+    Also the lines the shop took out by removing the option (size, colour...) they were for. An ended hold
+    whose product is back in the cart since is left out; ``can_add_again`` says whether the item can be
     put back now (listed, in stock, not held by another buyer).
     """
     rows = list(
         EndedHold.objects.filter(user=user)
-        .exclude(product_id__in=CartItem.objects.filter(user=user).values("product_id"))
-        .values_list("product_id", "ended_at")
+        .exclude(
+            reason=EndedHold.Reason.HOLD_ENDED,
+            product_id__in=CartItem.objects.filter(user=user).values("product_id"),
+        )
+        .values_list("product_id", "ended_at", "reason")
     )
     if not rows:
         return []
-    products = get_product_cards(product_ids=[pid for pid, _ in rows])
-    inventories = get_inventories(product_ids=[pid for pid, _ in rows if pid in products])
+    products = get_product_cards(product_ids=[pid for pid, _, _ in rows])
+    inventories = get_inventories(product_ids=[pid for pid, _, _ in rows if pid in products])
     notices = []
-    for product_id, ended_at in rows:
+    for product_id, ended_at, reason in rows:
         product = products.get(product_id)
         if product is None:
             continue
@@ -318,6 +323,7 @@ def list_ended_holds(*, user) -> list[EndedHoldNotice]:
                 product=product,
                 ended_at=ended_at,
                 can_add_again=buyable and not inventory.is_reserved_for_other(user.pk),
+                reason=reason,
             )
         )
     return notices

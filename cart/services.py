@@ -615,7 +615,7 @@ def delete_expired_reservations(*, now: datetime | None = None) -> int:
         ],
         update_conflicts=True,
         unique_fields=["user", "product"],
-        update_fields=["ended_at"],
+        update_fields=["ended_at", "reason"],
     )
     flag_ended_holds_on_commit(user_id for pk, user_id, _, _ in expired if pk in gone)
     return deleted

@@ -7,8 +7,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from cart import rendering, selectors, services
-from cart.caching import ended_holds_key, has_ended_holds, note_no_ended_holds
+from cart import notices, rendering, selectors, services
+from cart.caching import ended_holds_key, note_no_ended_holds
 from cart.exceptions import AlreadyInCart
 from cart.forms import AddToCartForm, QuantityForm
 from catalog.exceptions import ProductNotFound
@@ -34,12 +34,10 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
     ended = []
     if user is not None and cache.is_enabled() and ended_holds_key(user.pk) not in found:
         note_no_ended_holds(user_id=user.pk)
-    if user is not None and (
-        found.get(ended_holds_key(user.pk)) if cache.is_enabled() else has_ended_holds(user_id=user.pk)
-    ):
-        ended = selectors.list_ended_holds(user=user)
-        # Told once, like a message.
-        services.forget_ended_holds(user=user, product_ids=[notice.product.pk for notice in ended])
+    if user is not None:
+        ended = notices.take_cart_notices(
+            user=user, flagged=bool(found.get(ended_holds_key(user.pk))) if cache.is_enabled() else None
+        )
     unread_key = personal[0] if personal else None
     return HttpResponse(rendering.render_cart_page(request, summary, ended, found=found, unread_key=unread_key))
 

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from cart.exceptions import MAX_LINE_QUANTITY
+from cart.models import EndedHold
 from catalog.api.serializers import ShopSummarySerializer
 from catalog.models import PERSONALIZATION_LIMIT, Product
 from etsy.api.fields import MAX_ID, StrictJsonSerializer
@@ -58,6 +59,25 @@ class CartSerializer(serializers.Serializer):
     total = serializers.DecimalField(**_MONEY)
     is_empty = serializers.BooleanField()
     has_problems = serializers.BooleanField()
+
+
+class CartNoticeSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(source="product.pk")
+    title = serializers.CharField(source="product.title")
+    reason = serializers.ChoiceField(
+        choices=EndedHold.Reason.choices,
+        help_text="`hold_ended`: the 15-minute hold on a one-of-a-kind item ran out; `option_removed`: the shop "
+        "no longer offers the size, colour... chosen.",
+    )
+    ended_at = serializers.DateTimeField()
+    can_add_again = serializers.BooleanField(help_text="The listing can be put in the cart again now.")
+
+
+class CartWithNoticesSerializer(CartSerializer):
+    notices = CartNoticeSerializer(
+        many=True,
+        help_text="Lines that left the cart without you since you last looked (each is told once).",
+    )
 
 
 class CartItemSerializer(serializers.Serializer):

@@ -6,8 +6,15 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from cart import selectors, services
-from cart.api.serializers import AddCartItemSerializer, CartItemSerializer, CartSerializer, SetQuantitySerializer
+from cart import notices, selectors, services
+from cart.api.serializers import (
+    AddCartItemSerializer,
+    CartItemSerializer,
+    CartNoticeSerializer,
+    CartSerializer,
+    CartWithNoticesSerializer,
+    SetQuantitySerializer,
+)
 from catalog.exceptions import OfferingNotFound, OfferingUnavailable, PersonalizationError
 from etsy.api.schema import error_response
 from etsy.api.views import ApiView
@@ -46,9 +53,13 @@ def _choice_fields(*, product_given: bool):
 class CartApi(ApiView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["cart"], summary="Your cart, grouped by shop with totals", responses={200: CartSerializer})
+    @extend_schema(
+        tags=["cart"], summary="Your cart, grouped by shop with totals", responses={200: CartWithNoticesSerializer}
+    )
     def get(self, request):
-        return Response(CartSerializer(selectors.get_cart_summary(user=request.user)).data)
+        summary = selectors.get_cart_summary(user=request.user)
+        told = CartNoticeSerializer(notices.take_cart_notices(user=request.user), many=True).data
+        return Response({**CartSerializer(summary).data, "notices": told})
 
 
 class CartItemListApi(ApiView):
