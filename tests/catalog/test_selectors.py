@@ -50,7 +50,7 @@ def test_a_tree_rebuilt_elsewhere_replaces_the_process_copy(tree):
     # Another process built the next tree first: this one takes that build, not its own.
     type(tree["art"]).objects.filter(pk=tree["art"].pk).update(name="Art")
     cache.delete(cache.CATEGORY_TREE_KEY, cache.CATEGORY_TREE_BUILD_KEY)
-    elsewhere = selectors._build_category_tree()
+    elsewhere = selectors.categories._build_category_tree()
     caches["default"].set(cache.CATEGORY_TREE_KEY, elsewhere, 60)
     assert selectors.get_category_tree().build_id == elsewhere.build_id
 
@@ -161,7 +161,7 @@ def test_list_products_page_paginates_and_caches(tree, shop, django_assert_num_q
 
 
 def test_a_listing_counts_up_to_the_cap_and_says_so(tree, shop, monkeypatch):
-    monkeypatch.setattr(selectors, "COUNT_CAP", 4)
+    monkeypatch.setattr(selectors.listings, "COUNT_CAP", 4)  # where ProductPage reads it
     for _ in range(6):
         ProductFactory(shop=shop, category=tree["art"])
     page = selectors.list_products_page(category_slug="art", page=1, per_page=2)
