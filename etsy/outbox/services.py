@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from etsy import metrics
 from etsy.outbox import registry
 from etsy.outbox.models import OutboxMessage
 from etsy.outbox.registry import DEFER, DONE
+from etsy.prepared import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -280,7 +281,7 @@ def _process_group(message_ids: list[int], *, topic: str, now: datetime) -> dict
     on each (the sweep retries them)."""
     try:
         with transaction.atomic():
-            with connection.cursor() as cursor:
+            with prepared_cursor() as cursor:
                 cursor.execute(_CLAIM_MANY_SQL, [list(message_ids), topic, now])
                 claimed = sorted(cursor.fetchall())
             if not claimed:
@@ -335,7 +336,7 @@ _CLAIM_SQL = f"""
 def _claim(message_id: int, *, now: datetime) -> tuple[str, dict] | None:
     """Lock an unprocessed, unparked row and mark it processed (undone with the transaction); its topic and
     payload, or None when it is gone, processed or parked."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # constant statements, planned once per connection (etsy.prepared)
         cursor.execute(_CLAIM_SQL, [now, message_id])
         row = cursor.fetchone()
     if row is None:

@@ -44,6 +44,7 @@ from catalog.stock import decrement_offerings, lock_offerings, lock_products, re
 from etsy import cache, metrics, outbox
 from etsy.names import is_country_code
 from etsy.outbox import selectors as outbox_selectors
+from etsy.prepared import prepared_cursor
 from orders import delivery, events, payments, selectors
 from orders.exceptions import (
     CartEmpty,
@@ -607,7 +608,7 @@ _LOCK_AND_PAY_ORDERS_SQL = f"""
 def _lock_and_pay_orders(*, checkout_id, now) -> list[_LockedOrder]:
     """Lock a checkout's orders in id order and mark the ones awaiting payment paid; return them as locked."""
     pending, paid = Order.Status.PENDING_PAYMENT, Order.Status.PAID
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
         cursor.execute(_LOCK_AND_PAY_ORDERS_SQL, [checkout_id, paid, now, now, pending, pending])
         return [_LockedOrder(*row) for row in cursor.fetchall()]
 
