@@ -148,7 +148,10 @@ def _send_by_queue(message_ids: list[int], topics: Mapping[int, str]) -> list[in
         by_queue.setdefault(get_queue(topics.get(message_id, "")), []).append(message_id)
     sent = []
     for queue, ids in by_queue.items():
-        task, args = (process_outbox_message, [ids[0]]) if len(ids) == 1 else (process_outbox_messages, [ids])
+        if len(ids) == 1:
+            task, args = process_outbox_message, [ids[0]]
+        else:  # with their topics, so the worker need not read them to group the rows
+            task, args = process_outbox_messages, [ids, [topics.get(i, "") for i in ids]]
         try:
             if queue:
                 task.apply_async(args=args, queue=queue + suffix)
@@ -230,19 +233,23 @@ def process(*, message_id: int, now: datetime | None = None) -> str:
         return FAILED
 
 
-def process_many(*, message_ids: list[int], now: datetime | None = None) -> list[str]:
+def process_many(*, message_ids: list[int], topics: list[str] | None = None, now: datetime | None = None) -> list[str]:
     """Run the handlers of several rows, each at most once; return each row's outcome (see ``process``).
 
     Each row runs in a transaction of its own (``process``), except that the rows of a topic with a ``many``
     handler (``registry.register``: a checkout's sellers' emails) run together through it in one transaction,
     claimed in one statement: one attempt for them all, committed or failed together (``_process_group``).
-    Their topics are read first, in one statement.
+    Their ``topics`` come with the task (the publisher knew them), else are read first, in one statement (a
+    topic that does not match the row's only leaves it unclaimed: skipped, for the sweep).
     """
-    pending = dict(
-        OutboxMessage.objects.filter(pk__in=message_ids, processed_at__isnull=True, dead_at__isnull=True)
-        .order_by("id")
-        .values_list("pk", "topic")
-    )
+    if topics is not None and len(topics) == len(message_ids):
+        pending = {message_id: topic for message_id, topic in zip(message_ids, topics, strict=True) if topic}
+    else:
+        pending = dict(
+            OutboxMessage.objects.filter(pk__in=message_ids, processed_at__isnull=True, dead_at__isnull=True)
+            .order_by("id")
+            .values_list("pk", "topic")
+        )
     groups: list[list[int]] = []
     together: dict[str, list[int]] = {}
     for message_id in dict.fromkeys(message_ids):

@@ -181,7 +181,7 @@ def test_rows_of_one_queue_go_as_one_task_and_each_runs_once(handler, django_cap
                 with transaction.atomic():
                     messages = outbox.publish_many(topic=TOPIC, payloads=[{"thing_id": n} for n in (1, 2, 3)])
     assert single.call_count == 0 and batch.call_count == 1
-    assert batch.call_args.args == ([m.pk for m in messages],)
+    assert batch.call_args.args == ([m.pk for m in messages], [TOPIC] * 3)
     assert handler.payloads == [{"thing_id": 1}, {"thing_id": 2}, {"thing_id": 3}]
     rows = {m.pk: m for m in OutboxMessage.objects.filter(pk__in=[m.pk for m in messages])}
     first, failed, last = (rows[m.pk] for m in messages)
@@ -208,7 +208,7 @@ def test_rows_relayed_on_commit_go_straight_to_their_task_and_the_sweep_waits_fo
                     messages = outbox.publish_many(topic=TOPIC, payloads=[{"thing_id": n} for n in (1, 2)])
     # One broker round trip from the committing process, no task that dispatches another, no query after commit.
     dispatching.assert_not_called()
-    batch.assert_called_once_with([m.pk for m in messages])
+    batch.assert_called_once_with([m.pk for m in messages], [TOPIC, TOPIC])
     now = timezone.now()
     for row in OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]):
         assert row.attempts == 1 and row.dispatched_at is not None
@@ -278,6 +278,28 @@ def test_rows_of_a_topic_with_a_many_handler_run_together_in_one_claim(
     assert many_handler.calls == [[{"order_id": 1}, {"order_id": 3}]] and many_handler.payloads == []
     assert handler.payloads == [{"thing_id": 2}]
     assert all(r.processed_at is not None for r in OutboxMessage.objects.filter(pk__in=[r.pk for r in rows]))
+
+
+def test_rows_handed_over_with_their_topics_are_grouped_without_reading_them(
+    handler, many_handler, django_assert_num_queries
+):
+    from etsy.outbox.tasks import process_outbox_messages
+
+    rows = [
+        _published(topic=MANY_TOPIC, payload={"order_id": 1}),
+        _published(payload={"thing_id": 2}),
+        _published(topic=MANY_TOPIC, payload={"order_id": 3}),
+        _published(payload={"thing_id": 4}),
+    ]
+    ids, topics = [r.pk for r in rows], [MANY_TOPIC, TOPIC, MANY_TOPIC, MANY_TOPIC]  # the last one is wrong
+    with django_assert_num_queries(6):  # no read of the topics: two transactions of three statements
+        outcomes = process_outbox_messages.apply(args=[ids, topics]).get()
+    # A topic that does not match the row's leaves it unclaimed (for the sweep), never run by the wrong handler.
+    assert outcomes == ["done", "done", "done", "skipped"]
+    assert many_handler.calls == [[{"order_id": 1}, {"order_id": 3}]] and handler.payloads == [{"thing_id": 2}]
+    assert OutboxMessage.objects.get(pk=rows[3].pk).processed_at is None
+    assert services.relay_pending(now=timezone.now() + timedelta(seconds=11)) == 1
+    assert handler.payloads == [{"thing_id": 2}, {"thing_id": 4}]
 
 
 def test_a_failing_many_handler_gives_back_its_rows_and_the_others_commit(handler, many_handler):
