@@ -346,6 +346,9 @@ def remove_lines(*, user, line_ids) -> int:
     return deleted
 
 
+_REMOVE_LINES_SQL = f"DELETE FROM {CartItem._meta.db_table} WHERE user_id = %s AND id = ANY(%s::bigint[])"
+
+
 def remove_lines_by_id(*, user_id: int, line_ids: list[int], product_ids: list[int]) -> int:
     """Delete these lines of the buyer's cart in one statement (checkout, under its locks); return how many.
 
@@ -353,10 +356,8 @@ def remove_lines_by_id(*, user_id: int, line_ids: list[int], product_ids: list[i
     """
     if not line_ids:
         return 0
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {CartItem._meta.db_table} WHERE user_id = %s AND id = ANY(%s)", [user_id, list(line_ids)]
-        )
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(_REMOVE_LINES_SQL, [user_id, list(line_ids)])
         deleted = cursor.rowcount
     write_cart_through_on_commit(user_id)
     keys = [cache.inventory_key(pk) for pk in product_ids]

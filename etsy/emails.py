@@ -10,7 +10,7 @@ onto one line (it is a header). Every template also gets ``site_url`` and ``site
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 
@@ -33,11 +33,25 @@ def render_email(*, template: str, context: dict, subject: str | None = None) ->
     return subject, text, html
 
 
+def build_templated_email(
+    *, template: str, to: list[str], context: dict, subject: str | None = None, reply_to: list[str] | None = None
+) -> EmailMultiAlternatives:
+    """Return ``template``'s plain-text and HTML parts to ``to`` as one message, not sent yet (``send_emails``)."""
+    subject, text, html = render_email(template=template, context=context, subject=subject)
+    mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, to, reply_to=reply_to)
+    mail.attach_alternative(html, "text/html")
+    return mail
+
+
 def send_templated_email(
     *, template: str, to: list[str], context: dict, subject: str | None = None, reply_to: list[str] | None = None
 ) -> None:
     """Send ``template``'s plain-text and HTML parts to ``to`` (raises what the mail backend raises)."""
-    subject, text, html = render_email(template=template, context=context, subject=subject)
-    mail = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, to, reply_to=reply_to)
-    mail.attach_alternative(html, "text/html")
-    mail.send()
+    build_templated_email(template=template, to=to, context=context, subject=subject, reply_to=reply_to).send()
+
+
+def send_emails(messages: list[EmailMultiAlternatives]) -> None:
+    """Send several messages through one connection of the mail backend (one look-up of undeliverable
+    addresses for all of them: accounts.mail); raises what the backend raises."""
+    if messages:
+        get_connection().send_messages(messages)

@@ -11,7 +11,7 @@ class OrdersConfig(AppConfig):
         from orders import events, receivers, selectors  # noqa: F401  (receivers: reviews announce shop changes)
 
         for topic, handler in events.HANDLERS.items():
-            outbox.register(topic, handler)
+            outbox.register(topic, handler, many=events.MANY_HANDLERS.get(topic))
         # Reviews and purchases live here; the catalog's pages and feed ask for them through its hooks.
         extensions.list_shop_reviews.supply(selectors.list_shop_reviews)
         extensions.list_purchased_product_ids.supply(selectors.list_purchased_product_ids)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.urls import reverse
 
-from etsy.emails import send_templated_email
+from etsy.emails import build_templated_email, send_emails, send_templated_email
 from etsy.outbox import DEFER, DONE
 from orders.models import CancellationRequest, Checkout, Order
 
@@ -45,18 +45,44 @@ def _load_order(order_id: int) -> Order | None:
 
 def notify_seller_of_order(payload: dict) -> str:
     """Email the shop owner about a paid order; drop cancelled ones; wait while payment is pending."""
-    order = _load_order(payload["order_id"])
-    if order is None or order.status == Order.Status.CANCELLED:
-        return DONE
-    if order.status == Order.Status.PENDING_PAYMENT:
-        return DEFER
-    send_templated_email(
-        template="order_new_seller",
-        to=[order.shop.owner.email],
-        context={"order": order, "shop": order.shop, "items": list(order.items.all()), "checkout": order.checkout},
-    )
-    logger.info("seller notified of order", extra={"order_id": order.pk, "shop_id": order.shop_id})
-    return DONE
+    return notify_sellers_of_orders([payload])[0]
+
+
+def notify_sellers_of_orders(payloads: list[dict]) -> list[str]:
+    """``notify_seller_of_order`` for several rows at once (a checkout's orders): the orders and their items
+    read in two queries, the emails sent together (one look-up of undeliverable addresses)."""
+    orders = {
+        order.pk: order
+        for order in Order.objects.select_related("shop__owner", "buyer", "checkout")
+        .prefetch_related("items")
+        .filter(pk__in=[payload["order_id"] for payload in payloads])
+    }
+    outcomes, mails, notified = [], [], []
+    for payload in payloads:
+        order = orders.get(payload["order_id"])
+        if order is None or order.status == Order.Status.CANCELLED:
+            outcomes.append(DONE)
+        elif order.status == Order.Status.PENDING_PAYMENT:
+            outcomes.append(DEFER)
+        else:
+            mails.append(
+                build_templated_email(
+                    template="order_new_seller",
+                    to=[order.shop.owner.email],
+                    context={
+                        "order": order,
+                        "shop": order.shop,
+                        "items": list(order.items.all()),
+                        "checkout": order.checkout,
+                    },
+                )
+            )
+            notified.append(order)
+            outcomes.append(DONE)
+    send_emails(mails)
+    for order in notified:
+        logger.info("seller notified of order", extra={"order_id": order.pk, "shop_id": order.shop_id})
+    return outcomes
 
 
 def notify_buyer_of_shipment(payload: dict) -> str:
@@ -202,3 +228,5 @@ HANDLERS = {
     TOPIC_CANCELLATION_DECLINED: notify_buyer_of_declined_cancellation,
     TOPIC_CANCELLATION_TIMED_OUT: notify_seller_of_cancellation_timeout,
 }
+# Several rows of these topics in one task run together (etsy.outbox.registry.register's ``many``).
+MANY_HANDLERS = {TOPIC_ORDER_PLACED: notify_sellers_of_orders}

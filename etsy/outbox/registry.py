@@ -20,15 +20,21 @@ DONE, DEFER = "done", "defer"
 
 Handler = Callable[[dict], str]
 
+ManyHandler = Callable[[list[dict]], list[str]]
+
 _handlers: dict[str, Handler] = {}
+_many_handlers: dict[str, ManyHandler] = {}
 _queues: dict[str, str] = {}
 
 
-def register(topic: str, handler: Handler, *, queue: str | None = None) -> Handler:
+def register(topic: str, handler: Handler, *, queue: str | None = None, many: ManyHandler | None = None) -> Handler:
     """Run ``handler`` for rows published on ``topic``; registering the same pair again is a no-op.
 
     ``queue`` names the Celery queue whose workers run the topic's rows (etsy/task_queues.py), so a bulk
     reindex never waits behind emails; without it, the outbox task's own route decides.
+    ``many``: the same handler for several rows of the topic at once (their payloads in, one outcome per
+    payload out, in order), used when one task carries several of them (a checkout's sellers' emails: the
+    orders read in one query, the emails sent together); it runs as one attempt for those rows.
     Raises ImproperlyConfigured when another handler already owns the topic.
     """
     current = _handlers.get(topic)
@@ -37,7 +43,13 @@ def register(topic: str, handler: Handler, *, queue: str | None = None) -> Handl
     _handlers[topic] = handler
     if queue:
         _queues[topic] = queue
+    if many is not None:
+        _many_handlers[topic] = many
     return handler
+
+
+def get_many_handler(topic: str) -> ManyHandler | None:
+    return _many_handlers.get(topic)
 
 
 def get_queue(topic: str) -> str | None:
@@ -47,6 +59,7 @@ def get_queue(topic: str) -> str | None:
 def unregister(topic: str) -> None:
     """Forget the handler of ``topic`` (tests; an app being unloaded)."""
     _handlers.pop(topic, None)
+    _many_handlers.pop(topic, None)
     _queues.pop(topic, None)
 
 

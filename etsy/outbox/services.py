@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from etsy import metrics
 from etsy.outbox import registry
 from etsy.outbox.models import OutboxMessage
 from etsy.outbox.registry import DEFER, DONE
+from etsy.prepared import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -50,70 +51,107 @@ class UnknownTopic(Exception):
     """A row's topic has no registered handler (a typo, or the consuming app is not installed)."""
 
 
-def publish(*, topic: str, payload: dict, relay: bool = True) -> OutboxMessage:
+def _handed_over_fields(now: datetime) -> dict:
+    """What a row relayed after its transaction's commit is written with: its hand-over counted, and the
+    lost-hand-over guard that keeps the sweep away while the task waits in its queue (as ``dispatch`` writes for a
+    row it hands over). ``hand_over`` takes both back when the broker refuses the task."""
+    return {"dispatched_at": now, "attempts": 1, "next_attempt_at": now + REDISPATCH_AFTER}
+
+
+def publish(*, topic: str, payload: dict, relay: bool = True, relayed_later: bool = False) -> OutboxMessage:
     """Write an outbox row; call inside the transaction that creates the data it is about.
 
     With ``relay`` the row is handed to Celery after commit (a rollback publishes nothing);
-    without, the caller relays it later (``relay_on_commit``) or leaves it to the sweep.
+    without, the caller relays it later (``relay_on_commit``) or leaves it to the sweep. ``relayed_later``: the
+    caller relays it itself with ``relay_on_commit`` (in this transaction or a later one), so the row is written
+    as handed over and the sweep only steps in after ``REDISPATCH_AFTER``.
     """
-    message = OutboxMessage.objects.create(topic=topic, payload=payload)
+    extra = _handed_over_fields(timezone.now()) if relay or relayed_later else {}
+    message = OutboxMessage.objects.create(topic=topic, payload=payload, **extra)
     if relay:
-        relay_on_commit([message.pk])
+        relay_on_commit([message.pk], topics={message.pk: topic})
     return message
 
 
-def publish_many(*, topic: str, payloads: Iterable[dict], relay: bool = True) -> list[OutboxMessage]:
+def publish_many(
+    *, topic: str, payloads: Iterable[dict], relay: bool = True, relayed_later: bool = False
+) -> list[OutboxMessage]:
     """Write one row per payload in one INSERT (see ``publish``)."""
-    messages = OutboxMessage.objects.bulk_create(OutboxMessage(topic=topic, payload=p) for p in payloads)
+    extra = _handed_over_fields(timezone.now()) if relay or relayed_later else {}
+    messages = OutboxMessage.objects.bulk_create(OutboxMessage(topic=topic, payload=p, **extra) for p in payloads)
     if relay:
-        relay_on_commit([m.pk for m in messages])
+        relay_on_commit([m.pk for m in messages], topics={m.pk: topic for m in messages})
     return messages
 
 
-def publish_each(*, messages: Iterable[tuple[str, dict]], relay: bool = True) -> list[OutboxMessage]:
+def publish_each(
+    *, messages: Iterable[tuple[str, dict]], relay: bool = True, relayed_later: bool = False
+) -> list[OutboxMessage]:
     """Write one row per ``(topic, payload)``, topics mixed, in one INSERT; return them in that order (see
     ``publish``)."""
-    rows = OutboxMessage.objects.bulk_create(OutboxMessage(topic=topic, payload=payload) for topic, payload in messages)
+    extra = _handed_over_fields(timezone.now()) if relay or relayed_later else {}
+    rows = OutboxMessage.objects.bulk_create(
+        OutboxMessage(topic=topic, payload=payload, **extra) for topic, payload in messages
+    )
     if relay:
-        relay_on_commit([m.pk for m in rows])
+        relay_on_commit([m.pk for m in rows], topics={m.pk: m.topic for m in rows})
     return rows
 
 
-def relay_on_commit(message_ids: Iterable[int]) -> None:
-    """Hand these rows to Celery after the current transaction commits (one publish: see ``hand_over``)."""
+def relay_on_commit(message_ids: Iterable[int], *, topics: Mapping[int, str] | None = None) -> None:
+    """Hand these rows to Celery after the current transaction commits.
+
+    With every row's ``topics`` (rows written as handed over: ``relay``/``relayed_later``), the rows' processing
+    tasks are published straight from here, one per queue; without, one task that dispatches them from a worker
+    (``dispatch``: it reads their topics and records the hand-over). See ``hand_over``.
+    """
     ids = sorted(set(message_ids))
-    if ids:
-        transaction.on_commit(partial(hand_over, ids))
+    if not ids:
+        return
+    known = {i: topics[i] for i in ids} if topics is not None and all(i in topics for i in ids) else None
+    transaction.on_commit(partial(hand_over, ids, known))
 
 
-def hand_over(message_ids: list[int]) -> None:
-    """Publish one task that dispatches these rows from a worker, so the committing request pays one broker
-    round trip instead of a query, a publish per row and an update. A broker failure is logged and the rows
-    are left to the sweep (``relay_pending``), as a failed ``dispatch`` leaves them."""
+def hand_over(message_ids: list[int], topics: dict[int, str] | None = None) -> None:
+    """Publish the rows' tasks: with their ``topics``, the processing task of each queue's rows (one broker round
+    trip per queue, no query: the rows were written as handed over); without, one task that dispatches them from
+    a worker. A broker failure is logged and the rows are left to the sweep (``relay_pending``): rows written as
+    handed over get their guard taken back, so the sweep relays them as soon as they are past its grace."""
     from etsy.outbox.tasks import dispatch_outbox_messages
 
-    try:
-        dispatch_outbox_messages.delay(list(message_ids))
-    except Exception:  # broker down: the sweep relays them; never fail the caller
-        logger.warning("outbox hand-over failed", exc_info=True, extra={"outbox_ids": list(message_ids)})
+    if topics is None:
+        try:
+            dispatch_outbox_messages.delay(list(message_ids))
+        except Exception:  # broker down: the sweep relays them; never fail the caller
+            logger.warning("outbox hand-over failed", exc_info=True, extra={"outbox_ids": list(message_ids)})
+        return
+    sent = set(_send_by_queue(list(message_ids), topics))
+    failed = [i for i in message_ids if i not in sent]
+    if failed:
+        try:
+            OutboxMessage.objects.filter(pk__in=failed, processed_at__isnull=True, dead_at__isnull=True).update(
+                dispatched_at=None, attempts=F("attempts") - 1, next_attempt_at=None
+            )
+        except Exception:  # the database too: the guard lapses after REDISPATCH_AFTER
+            logger.warning("outbox hand-over not taken back", exc_info=True, extra={"outbox_ids": failed})
 
 
-def dispatch(message_ids: list[int]) -> int:
-    """Queue the rows' Celery tasks, one per queue: a lone row as ``process_outbox_message``, several rows
-    of one queue as one ``process_outbox_messages`` (a 3-shop checkout's five rows are one task, not five:
-    the worker pays one task's overhead and one broker round trip). A broker failure is logged and the rows
-    are left to the sweep."""
+def _send_by_queue(message_ids: list[int], topics: Mapping[int, str]) -> list[int]:
+    """Queue the rows' Celery tasks, one per queue: a lone row as ``process_outbox_message``, several rows of one
+    queue as one ``process_outbox_messages``; return the ids sent (a broker failure is logged)."""
     from etsy.outbox.registry import get_queue
     from etsy.outbox.tasks import process_outbox_message, process_outbox_messages
 
-    topics = dict(OutboxMessage.objects.filter(pk__in=message_ids).values_list("pk", "topic"))
     suffix = getattr(settings, "TASK_QUEUE_SUFFIX", "")
     by_queue: dict[str | None, list[int]] = {}
     for message_id in message_ids:
         by_queue.setdefault(get_queue(topics.get(message_id, "")), []).append(message_id)
     sent = []
     for queue, ids in by_queue.items():
-        task, args = (process_outbox_message, [ids[0]]) if len(ids) == 1 else (process_outbox_messages, [ids])
+        if len(ids) == 1:
+            task, args = process_outbox_message, [ids[0]]
+        else:  # with their topics, so the worker need not read them to group the rows
+            task, args = process_outbox_messages, [ids, [topics.get(i, "") for i in ids]]
         try:
             if queue:
                 task.apply_async(args=args, queue=queue + suffix)
@@ -123,6 +161,14 @@ def dispatch(message_ids: list[int]) -> int:
             logger.warning("outbox relay failed", exc_info=True, extra={"outbox_ids": ids})
             continue
         sent.extend(ids)
+    return sent
+
+
+def dispatch(message_ids: list[int]) -> int:
+    """Queue the rows' Celery tasks, one per queue (``_send_by_queue``: a 3-shop checkout's five rows are one task,
+    not five) and record the hand-over. A broker failure is logged and the rows are left to the sweep."""
+    topics = dict(OutboxMessage.objects.filter(pk__in=message_ids).values_list("pk", "topic"))
+    sent = _send_by_queue(message_ids, topics)
     if sent:
         now = timezone.now()
         OutboxMessage.objects.filter(pk__in=sent).update(
@@ -187,6 +233,102 @@ def process(*, message_id: int, now: datetime | None = None) -> str:
         return FAILED
 
 
+def process_many(*, message_ids: list[int], topics: list[str] | None = None, now: datetime | None = None) -> list[str]:
+    """Run the handlers of several rows, each at most once; return each row's outcome (see ``process``).
+
+    Each row runs in a transaction of its own (``process``), except that the rows of a topic with a ``many``
+    handler (``registry.register``: a checkout's sellers' emails) run together through it in one transaction,
+    claimed in one statement: one attempt for them all, committed or failed together (``_process_group``).
+    Their ``topics`` come with the task (the publisher knew them), else are read first, in one statement (a
+    topic that does not match the row's only leaves it unclaimed: skipped, for the sweep).
+    """
+    if topics is not None and len(topics) == len(message_ids):
+        pending = {message_id: topic for message_id, topic in zip(message_ids, topics, strict=True) if topic}
+    else:
+        pending = dict(
+            OutboxMessage.objects.filter(pk__in=message_ids, processed_at__isnull=True, dead_at__isnull=True)
+            .order_by("id")
+            .values_list("pk", "topic")
+        )
+    groups: list[list[int]] = []
+    together: dict[str, list[int]] = {}
+    for message_id in dict.fromkeys(message_ids):
+        topic = pending.get(message_id)
+        if topic is None or registry.get_many_handler(topic) is None:
+            groups.append([message_id])
+        elif topic in together:
+            together[topic].append(message_id)
+        else:
+            together[topic] = [message_id]
+            groups.append(together[topic])
+    outcomes: dict[int, str] = {}
+    for group in groups:
+        if len(group) == 1:
+            outcomes[group[0]] = process(message_id=group[0], now=now)
+        else:
+            outcomes |= _process_group(group, topic=pending[group[0]], now=now or timezone.now())
+    return [outcomes.get(message_id, SKIPPED) for message_id in message_ids]
+
+
+_CLAIM_MANY_SQL = f"""
+    WITH claimable AS (
+        SELECT id FROM {OutboxMessage._meta.db_table}
+         WHERE id = ANY(%s::bigint[]) AND topic = %s AND processed_at IS NULL AND dead_at IS NULL
+         ORDER BY id FOR UPDATE
+    )
+    UPDATE {OutboxMessage._meta.db_table} AS m SET processed_at = %s
+      FROM claimable WHERE m.id = claimable.id
+    RETURNING m.id, m.payload
+"""
+
+
+def _process_group(message_ids: list[int], *, topic: str, now: datetime) -> dict[int, str]:
+    """``process`` for several rows of one topic through its ``many`` handler: claimed (locked in id order and
+    marked processed) in one statement, run in one transaction; a failure rolls them all back and is recorded
+    on each (the sweep retries them)."""
+    try:
+        with transaction.atomic():
+            with prepared_cursor() as cursor:
+                cursor.execute(_CLAIM_MANY_SQL, [list(message_ids), topic, now])
+                claimed = sorted(cursor.fetchall())
+            if not claimed:
+                return {}
+            payloads = [json.loads(p) if isinstance(p, str | bytes) else p for _, p in claimed]
+            try:
+                results = _run_handlers(topic, payloads)
+            except Exception as exc:
+                raise _HandlerFailed() from exc  # leaves the block: the handler's writes and the marks roll back
+            outcomes = {message_id: outcome for (message_id, _), outcome in zip(claimed, results, strict=True)}
+            deferred = [message_id for message_id, outcome in outcomes.items() if outcome == DEFER]
+            if deferred:  # left for a later hand-over: not processed after all
+                OutboxMessage.objects.filter(pk__in=deferred).update(processed_at=None)
+            return outcomes
+    except _HandlerFailed as failed:
+        outcomes = {}
+        with transaction.atomic():
+            rows = OutboxMessage.objects.select_for_update().filter(pk__in=message_ids).order_by("id")
+            for message in rows:
+                if message.processed_at is None and message.dead_at is None:
+                    _record_failure(message, failed.__cause__, now=now)
+                    outcomes[message.pk] = FAILED
+        return outcomes
+
+
+def _run_handlers(topic: str, payloads: list[dict]) -> list[str]:
+    """The outcome of each payload of ``topic`` (one call of its ``many`` handler, else one call per payload)."""
+    many = registry.get_many_handler(topic) if len(payloads) > 1 else None
+    if many is not None:
+        results = list(many(payloads))
+    else:
+        handler = registry.get_handler(topic)
+        if handler is None:
+            raise UnknownTopic(f"no handler registered for topic {topic!r}")
+        results = [handler(payload) for payload in payloads]
+    if len(results) != len(payloads) or any(outcome not in (DONE, DEFER) for outcome in results):
+        raise TypeError(f"outbox handler returned {results!r}, not DONE or DEFER for each row")
+    return results
+
+
 class _HandlerFailed(Exception):
     """A handler raised (or returned nonsense): ``__cause__`` says why."""
 
@@ -201,7 +343,7 @@ _CLAIM_SQL = f"""
 def _claim(message_id: int, *, now: datetime) -> tuple[str, dict] | None:
     """Lock an unprocessed, unparked row and mark it processed (undone with the transaction); its topic and
     payload, or None when it is gone, processed or parked."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # constant statements, planned once per connection (etsy.prepared)
         cursor.execute(_CLAIM_SQL, [now, message_id])
         row = cursor.fetchone()
     if row is None:

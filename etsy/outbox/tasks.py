@@ -18,10 +18,11 @@ def process_outbox_message(message_id: int) -> str:
 
 
 @shared_task(name="etsy.outbox.tasks.process_outbox_messages", ignore_result=True, acks_late=True)
-def process_outbox_messages(message_ids: list[int]) -> list[str]:
-    """Run the handlers of several rows of one queue, each in its own transaction and at most once (a row
-    already processed, e.g. by a redelivery of this task, is skipped). Failures retry through the sweep."""
-    return [services.process(message_id=message_id) for message_id in message_ids]
+def process_outbox_messages(message_ids: list[int], topics: list[str] | None = None) -> list[str]:
+    """Run the handlers of several rows of one queue, each at most once (a row already processed, e.g. by a
+    redelivery of this task, is skipped), claimed together (``services.process_many``). Failures retry through
+    the sweep. ``topics``: the rows' topics in the same order, when the publisher knew them."""
+    return services.process_many(message_ids=list(message_ids), topics=topics)
 
 
 @shared_task(name="etsy.outbox.tasks.dispatch_outbox_messages", ignore_result=True, acks_late=True)

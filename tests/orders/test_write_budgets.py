@@ -32,6 +32,7 @@ count deleted; the cart's store), where it was 5 (the throttle's read and write,
 """
 
 import uuid
+from unittest import mock
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -40,6 +41,7 @@ from rest_framework.test import APIClient
 from cart.models import CartItem
 from etsy import near_cache
 from orders.models import Checkout
+from shops.models import Shop
 from tests.catalog.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +134,51 @@ def test_three_shop_checkout_stays_within_its_query_budget(
     assert not CartItem.objects.filter(user=buyer).exists()
     handed_over = [c for c in callbacks if getattr(c, "func", None) and c.func.__name__ == "hand_over"]
     assert len(handed_over) == 1  # one publish for the outbox rows of the payment, whatever their number
+    # ... of the task that processes them: no task that dispatches another (one task per checkout, not two).
+    from etsy.outbox.tasks import dispatch_outbox_messages, process_outbox_message, process_outbox_messages
+
+    with (
+        mock.patch.object(dispatch_outbox_messages, "delay") as dispatching,
+        mock.patch.object(process_outbox_message, "delay") as single,
+        mock.patch.object(process_outbox_messages, "delay") as batch,
+    ):
+        handed_over[0]()
+    dispatching.assert_not_called()
+    single.assert_not_called()
+    batch.assert_called_once()
+    assert len(batch.call_args.args[0]) == 5  # the three orders' sellers, the payouts, the buyer's confirmation
+
+
+def test_three_shop_checkout_costs_the_worker_one_task_within_its_query_budget(
+    buyer_client, three_shop_cart, settings, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    """What the worker does for a paid 3-shop checkout: one task for its five outbox rows, 21 queries (35 before:
+    a task that dispatched them, a transaction and a claim per row, each seller's order read on its own and an
+    undeliverable-address read per email). The shops here have payout accounts, so the transfers are made too."""
+    from celery import signals
+    from django.core import mail
+
+    settings.EMAIL_BACKEND = "accounts.mail.SkipUndeliverableBackend"  # production's: it reads undeliverable addresses
+    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    for n, product in enumerate(three_shop_cart):  # onboarded shops (a first payout creates the account)
+        Shop.objects.filter(pk=product.shop_id).update(payout_account_id=f"acct_test_budget{n}")
+    body = {"address": {**ADDRESS, "country": "US"}, "payment_method": "pm_card_visa"}
+    _warm(buyer_client)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = buyer_client.post("/api/v1/checkout", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert response.status_code == 201, response.content
+    tasks = []
+
+    def count(sender=None, **kwargs):
+        tasks.append(sender.name)
+
+    signals.task_prerun.connect(count, weak=False)
+    try:
+        with django_assert_max_num_queries(21):
+            for callback in callbacks:
+                callback()
+    finally:
+        signals.task_prerun.disconnect(count)
+    assert tasks == ["etsy.outbox.tasks.process_outbox_messages"]
+    subjects = sorted(message.subject.split(" ")[0] for message in mail.outbox)
+    assert len(mail.outbox) == 4 and subjects.count("New") == 3  # three sellers and the buyer

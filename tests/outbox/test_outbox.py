@@ -181,7 +181,7 @@ def test_rows_of_one_queue_go_as_one_task_and_each_runs_once(handler, django_cap
                 with transaction.atomic():
                     messages = outbox.publish_many(topic=TOPIC, payloads=[{"thing_id": n} for n in (1, 2, 3)])
     assert single.call_count == 0 and batch.call_count == 1
-    assert batch.call_args.args == ([m.pk for m in messages],)
+    assert batch.call_args.args == ([m.pk for m in messages], [TOPIC] * 3)
     assert handler.payloads == [{"thing_id": 1}, {"thing_id": 2}, {"thing_id": 3}]
     rows = {m.pk: m for m in OutboxMessage.objects.filter(pk__in=[m.pk for m in messages])}
     first, failed, last = (rows[m.pk] for m in messages)
@@ -192,6 +192,145 @@ def test_rows_of_one_queue_go_as_one_task_and_each_runs_once(handler, django_cap
     # A redelivered batch (late acks after a worker died) runs nothing twice.
     assert process_outbox_messages.apply(args=[[m.pk for m in messages]]).get() == ["skipped", "done", "skipped"]
     assert len(handler.payloads) == 4
+
+
+def test_rows_relayed_on_commit_go_straight_to_their_task_and_the_sweep_waits_for_the_guard(
+    handler, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from etsy.outbox.tasks import dispatch_outbox_messages, process_outbox_messages
+
+    with mock.patch.object(dispatch_outbox_messages, "delay") as dispatching:
+        with mock.patch.object(process_outbox_messages, "delay") as batch:  # queued, not run yet
+            with django_capture_on_commit_callbacks(execute=True):
+                with transaction.atomic():
+                    messages = outbox.publish_many(topic=TOPIC, payloads=[{"thing_id": n} for n in (1, 2)])
+    # One broker round trip from the committing process, no task that dispatches another, no query after commit.
+    dispatching.assert_not_called()
+    batch.assert_called_once_with([m.pk for m in messages], [TOPIC, TOPIC])
+    now = timezone.now()
+    for row in OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]):
+        assert row.attempts == 1 and row.dispatched_at is not None
+        assert row.next_attempt_at == row.dispatched_at + services.REDISPATCH_AFTER
+    # Written as handed over: while its task waits in the queue the sweep leaves it alone, then takes it as lost.
+    assert services.relay_pending(now=now + timedelta(seconds=11)) == 0
+    assert services.relay_pending(now=now + services.REDISPATCH_AFTER + timedelta(seconds=1)) == 2
+    assert handler.payloads == [{"thing_id": 1}, {"thing_id": 2}]
+
+
+def test_a_refused_hand_over_takes_the_guard_back_for_the_sweep(handler, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from etsy.outbox.tasks import process_outbox_messages
+
+    with mock.patch.object(process_outbox_messages, "delay", side_effect=OSError("broker down")):
+        with django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():
+                messages = outbox.publish_many(topic=TOPIC, payloads=[{"thing_id": n} for n in (1, 2)])
+    rows = OutboxMessage.objects.filter(pk__in=[m.pk for m in messages])
+    assert all((r.attempts, r.dispatched_at, r.next_attempt_at) == (0, None, None) for r in rows)
+    assert services.relay_pending(now=timezone.now() + timedelta(seconds=11)) == 2  # past the sweep's grace
+    assert handler.payloads == [{"thing_id": 1}, {"thing_id": 2}]
+
+
+MANY_TOPIC = "test.things_happened"
+
+
+class ManyHandler(Handler):
+    """A topic's handler that also takes several rows at once (``many``): each call's payloads are kept."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls: list[list[dict]] = []
+
+    def many(self, payloads: list[dict]) -> list[str]:
+        self.calls.append(list(payloads))
+        outcome = self.outcomes.pop(0) if self.outcomes else outbox.DONE
+        if isinstance(outcome, Exception):
+            UserFactory(email=f"written-before-failing-many-{len(self.calls)}@example.com")  # must be rolled back
+            raise outcome
+        return [outcome] * len(payloads)
+
+
+@pytest.fixture
+def many_handler():
+    handler = ManyHandler()
+    outbox.register(MANY_TOPIC, handler, many=handler.many)
+    yield handler
+    outbox.unregister(MANY_TOPIC)
+
+
+def test_rows_of_a_topic_with_a_many_handler_run_together_in_one_claim(
+    handler, many_handler, django_assert_num_queries
+):
+    from etsy.outbox.tasks import process_outbox_messages
+
+    rows = [
+        _published(topic=MANY_TOPIC, payload={"order_id": 1}),
+        _published(payload={"thing_id": 2}),
+        _published(topic=MANY_TOPIC, payload={"order_id": 3}),
+    ]
+    # The rows' topics read once, then a transaction per group (the many handler's two rows claimed in one
+    # statement, the other row): 7 statements where a transaction per row took 9.
+    with django_assert_num_queries(7):
+        assert process_outbox_messages.apply(args=[[r.pk for r in rows]]).get() == ["done", "done", "done"]
+    assert many_handler.calls == [[{"order_id": 1}, {"order_id": 3}]] and many_handler.payloads == []
+    assert handler.payloads == [{"thing_id": 2}]
+    assert all(r.processed_at is not None for r in OutboxMessage.objects.filter(pk__in=[r.pk for r in rows]))
+
+
+def test_rows_handed_over_with_their_topics_are_grouped_without_reading_them(
+    handler, many_handler, django_assert_num_queries
+):
+    from etsy.outbox.tasks import process_outbox_messages
+
+    rows = [
+        _published(topic=MANY_TOPIC, payload={"order_id": 1}),
+        _published(payload={"thing_id": 2}),
+        _published(topic=MANY_TOPIC, payload={"order_id": 3}),
+        _published(payload={"thing_id": 4}),
+    ]
+    ids, topics = [r.pk for r in rows], [MANY_TOPIC, TOPIC, MANY_TOPIC, MANY_TOPIC]  # the last one is wrong
+    with django_assert_num_queries(6):  # no read of the topics: two transactions of three statements
+        outcomes = process_outbox_messages.apply(args=[ids, topics]).get()
+    # A topic that does not match the row's leaves it unclaimed (for the sweep), never run by the wrong handler.
+    assert outcomes == ["done", "done", "done", "skipped"]
+    assert many_handler.calls == [[{"order_id": 1}, {"order_id": 3}]] and handler.payloads == [{"thing_id": 2}]
+    assert OutboxMessage.objects.get(pk=rows[3].pk).processed_at is None
+    assert services.relay_pending(now=timezone.now() + timedelta(seconds=11)) == 1
+    assert handler.payloads == [{"thing_id": 2}, {"thing_id": 4}]
+
+
+def test_a_failing_many_handler_gives_back_its_rows_and_the_others_commit(handler, many_handler):
+    many_handler.outcomes = [ConnectionError("smtp down")]
+    rows = [
+        _published(topic=MANY_TOPIC, payload={"order_id": 1}),
+        _published(topic=MANY_TOPIC, payload={"order_id": 2}),
+        _published(payload={"thing_id": 3}),
+    ]
+    now = timezone.now()
+    assert services.process_many(message_ids=[r.pk for r in rows], now=now) == ["failed", "failed", "done"]
+    assert _rows_written_by_failed_handlers() == 0
+    stored = {r.pk: r for r in OutboxMessage.objects.filter(pk__in=[r.pk for r in rows])}
+    for row in rows[:2]:
+        failed = stored[row.pk]
+        assert (
+            failed.processed_at is None and failed.failures == 1 and failed.last_error == "ConnectionError: smtp down"
+        )
+        assert failed.next_attempt_at == now + timedelta(seconds=30)
+    assert stored[rows[2].pk].processed_at is not None
+    # The sweep hands them over again after their backoff; this time they go through.
+    assert services.relay_pending(now=now + timedelta(seconds=31)) == 2
+    assert many_handler.calls[-1] == [{"order_id": 1}, {"order_id": 2}]
+    assert OutboxMessage.objects.filter(pk__in=[r.pk for r in rows], processed_at__isnull=True).count() == 0
+
+
+def test_a_many_handler_can_defer_rows(many_handler):
+    many_handler.outcomes = [outbox.DEFER]
+    rows = [_published(topic=MANY_TOPIC, payload={"order_id": n}) for n in (1, 2)]
+    assert services.process_many(message_ids=[r.pk for r in rows]) == ["defer", "defer"]
+    assert OutboxMessage.objects.filter(pk__in=[r.pk for r in rows], processed_at__isnull=True).count() == 2
 
 
 def test_a_lone_row_keeps_its_single_task():
