@@ -159,3 +159,58 @@ def test_with_javascript_choosing_options_updates_price_and_stock_and_axe_finds_
     page.add_script_tag(path=str(AXE))
     violations = [v for v in page.evaluate(RUN_AXE) if v["impact"] in BLOCKING]
     assert violations == [], violations
+
+
+def test_a_size_the_seller_removes_in_the_admin_leaves_the_cart_with_a_notice(
+    live_server,
+    browser,
+    catalog,  # noqa: F811
+    ring,
+    buyer,
+):
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: run `npm ci`")
+    from shops.services import get_sellers_group
+
+    base = live_server.url
+    seller = ring.shop.owner
+    seller.is_staff = True
+    seller.save(update_fields=["is_staff"])
+    seller.groups.add(get_sellers_group())
+
+    shopper = browser.new_context(java_script_enabled=False).new_page()
+    _sign_in(shopper, base, buyer.email)
+    shopper.goto(base + ring.get_absolute_url())
+    box = shopper.locator("#buy-box")
+    box.get_by_label("Size").select_option(label="8")
+    box.get_by_label("Metal").select_option(label="Silver")
+    box.get_by_label("Personalization").fill("JM")
+    box.get_by_role("button", name="Add to cart").click()
+    shopper.get_by_text("Added to your cart.").wait_for()
+
+    # The seller stops making size 8: Variations & offerings, in the admin, the options of property 1.
+    admin = browser.new_context().new_page()
+    admin.goto(base + "/admin/login/")
+    admin.fill("#id_username", seller.email)
+    admin.fill("#id_password", PASSWORD)
+    admin.click("input[type=submit]")
+    admin.wait_for_url(re.compile(r"/admin/$"))
+    admin.goto(f"{base}/admin/catalog/product/{ring.pk}/offerings/")
+    admin.get_by_label("Property 1 options").fill("6\n7")
+    admin.get_by_role("button", name="Save properties").click()
+    admin.get_by_text("Variations saved.").wait_for()
+
+    shopper = browser.new_context().new_page()  # the buyer again, on another device with JavaScript (for axe)
+    _sign_in(shopper, base, buyer.email)
+    shopper.goto(base + "/cart/")
+    notice = shopper.locator(".notice", has_text="no longer offers the option you chose")
+    assert "Stacking ring" in notice.inner_text()
+    assert notice.get_by_role("link", name=re.compile("Choose another option")).get_attribute("href") == (
+        ring.get_absolute_url()
+    )
+    assert "Your cart is empty." in shopper.content()
+    shopper.add_script_tag(path=str(AXE))
+    violations = [v for v in shopper.evaluate(RUN_AXE) if v["impact"] in BLOCKING]
+    assert violations == [], violations
+    shopper.goto(base + "/cart/")
+    assert "no longer offers" not in shopper.content()  # told once
