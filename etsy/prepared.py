@@ -17,8 +17,9 @@ from __future__ import annotations
 from django.db import connection
 from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
 from django.db.backends.postgresql.psycopg_any import register_tzloader
-from django_prometheus.db.common import ExportingCursorWrapper
 from psycopg.pq import Format
+
+from etsy.postgresql.base import exporting_cursor_class
 
 
 class _PreparingCursor(ServerBindingCursor):
@@ -41,7 +42,7 @@ def prepared_cursor():
     with connection.wrap_database_errors:
         cursor_class = _cursor_classes.get(connection.alias)
         if cursor_class is None:
-            cursor_class = _cursor_classes[connection.alias] = ExportingCursorWrapper(
+            cursor_class = _cursor_classes[connection.alias] = exporting_cursor_class(
                 _PreparingCursor, connection.alias, connection.vendor
             )
         raw = cursor_class(connection.connection)

@@ -110,7 +110,8 @@ TEMPLATES = [
 # --- Database ----------------------------------------------------------------
 # Checkout sets its own lock_timeout; the statement timeout protects every request.
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/etsy")}
-DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+# django-prometheus's PostgreSQL backend with a health check that asks the socket first (etsy/postgresql/base.py).
+DATABASES["default"]["ENGINE"] = "etsy.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
