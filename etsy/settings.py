@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "etsy.middleware.PrometheusAfterMiddleware",  # django-prometheus's, labelled children kept
 ]
 
 ROOT_URLCONF = "etsy.urls"
