@@ -8,6 +8,7 @@ import uuid
 
 import structlog
 from django.conf import settings
+from django.contrib.messages import middleware as messages
 from django.http import JsonResponse
 from django.utils.functional import empty
 from django_prometheus import middleware as prometheus
@@ -179,3 +180,17 @@ class PrometheusAfterMiddleware(prometheus.PrometheusAfterMiddleware):
         if child is None:
             child = self._children[key] = metric.labels(**labels)
         return child
+
+
+class PageMessageMiddleware(messages.MessageMiddleware):
+    """Django's messages middleware, for pages: none of its storage for the API (``/api/``).
+
+    The API neither adds nor shows messages: its answers are JSON, and no module under an app's ``api/``
+    imports ``django.contrib.messages`` (tests/test_api_middleware.py holds both).
+    A message a page added waits in its cookie or session for the next page, as it did while API requests
+    built a storage they never read. Building it (a cookie and a session store) was 2 % of an add-to-cart.
+    """
+
+    def process_request(self, request):
+        if not request.path.startswith("/api/"):
+            super().process_request(request)
