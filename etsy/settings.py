@@ -427,6 +427,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "etsy.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],  # uploads opt in to multipart
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "etsy.api.negotiation.ContentNegotiation",  # DRF's, common headers fast
     "DEFAULT_THROTTLE_CLASSES": ["etsy.api.throttling.AnonThrottle", "etsy.api.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="120/min"),
