@@ -11,6 +11,7 @@ DRF's own message.
 
 from __future__ import annotations
 
+from django.db import DEFAULT_DB_ALIAS
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
@@ -29,8 +30,7 @@ class NearCachedTokenAuthentication(TokenAuthentication):
             user_id, created = kept
             user = NearCachedModelBackend().get_user(user_id)  # None when deactivated or deleted
             if user is not None:
-                token = Token(key=key, user_id=user_id, created=created)
-                token._state.adding = False
+                token = Token.from_db(DEFAULT_DB_ALIAS, None, (key, user_id, created))  # as read: not adding
                 Token.user.field.set_cached_value(token, user)
                 return user, token
         since = near.snapshot()

@@ -35,6 +35,14 @@ def keep_account(near: near_cache.NearCache, user, *, since: int, also: dict[str
     near.store(found, since)
 
 
+def copy_for_request(user):
+    """A shallow copy of a kept account for one request: what ``copy.copy`` makes (the model's own
+    ``__getstate__``: its state and related-object cache copied too), without pickling's detour."""
+    clone = user.__class__.__new__(user.__class__)
+    clone.__dict__.update(user.__getstate__())
+    return clone
+
+
 class NearCachedModelBackend(ModelBackend):
     def get_user(self, user_id):
         near = near_cache.get()
@@ -43,7 +51,7 @@ class NearCachedModelBackend(ModelBackend):
         raw = cache.raw_key(cache.account_key(user_id))
         kept = near.lookup([raw]).get(raw)
         if kept is not None:
-            return copy.copy(kept)
+            return copy_for_request(kept)
         since = near.snapshot()
         user = super().get_user(user_id)
         if user is None:

@@ -14,11 +14,12 @@ constant with ``%s`` placeholders (a statement text per shape; psycopg keeps the
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
 from django.db.backends.postgresql.psycopg_any import register_tzloader
-from django_prometheus.db.common import ExportingCursorWrapper
 from psycopg.pq import Format
+
+from etsy.postgresql.base import exporting_cursor_class
 
 
 class _PreparingCursor(ServerBindingCursor):
@@ -36,16 +37,15 @@ _cursor_classes: dict[str, type] = {}
 
 def prepared_cursor():
     """A cursor of the default connection whose statements are prepared (use it as ``connection.cursor()``)."""
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor_class = _cursor_classes.get(connection.alias)
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the ``connection`` proxy looks it up again
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        cursor_class = _cursor_classes.get(db.alias)
         if cursor_class is None:
-            cursor_class = _cursor_classes[connection.alias] = ExportingCursorWrapper(
-                _PreparingCursor, connection.alias, connection.vendor
-            )
-        raw = cursor_class(connection.connection)
-        tzloader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
-        if connection.timezone != tzloader.timezone:
-            register_tzloader(connection.timezone, raw)
-        return connection._prepare_cursor(raw)
+            cursor_class = _cursor_classes[db.alias] = exporting_cursor_class(_PreparingCursor, db.alias, db.vendor)
+        raw = cursor_class(db.connection)
+        tzloader = db.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+        if db.timezone != tzloader.timezone:
+            register_tzloader(db.timezone, raw)
+        return db._prepare_cursor(raw)

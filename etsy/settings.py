@@ -77,10 +77,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "etsy.middleware.PageMessageMiddleware",  # Django's messages, for pages only (the API has none)
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "etsy.middleware.PrometheusAfterMiddleware",  # django-prometheus's, labelled children kept
 ]
 
 ROOT_URLCONF = "etsy.urls"
@@ -110,7 +110,8 @@ TEMPLATES = [
 # --- Database ----------------------------------------------------------------
 # Checkout sets its own lock_timeout; the statement timeout protects every request.
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/etsy")}
-DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+# django-prometheus's PostgreSQL backend with a health check that asks the socket first (etsy/postgresql/base.py).
+DATABASES["default"]["ENGINE"] = "etsy.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
@@ -426,6 +427,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "etsy.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],  # uploads opt in to multipart
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "etsy.api.negotiation.ContentNegotiation",  # DRF's, common headers fast
     "DEFAULT_THROTTLE_CLASSES": ["etsy.api.throttling.AnonThrottle", "etsy.api.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="120/min"),

@@ -1,5 +1,7 @@
 """Shapes of the cart in the API. Validation of shape only; rules live in cart.services."""
 
+import re
+
 from rest_framework import serializers
 
 from cart.exceptions import MAX_LINE_QUANTITY
@@ -95,6 +97,11 @@ class CartItemSerializer(serializers.Serializer):
         return item.offering.options_label
 
     def to_representation(self, item):
+        return self.represent(item)
+
+    @staticmethod
+    def represent(item) -> dict:
+        """The line as this serializer answers it, without building one (every add answers with it)."""
         # By hand, the fields above being the schema: every add answers with this, and DRF deep-copied the seven
         # fields for each answer. tests/api/test_cart_api.py checks it against the fields' own output.
         reserved_until = item.reserved_until
@@ -136,6 +143,48 @@ class AddCartItemSerializer(StrictJsonSerializer):
         if attrs.get("offering_id") is None and attrs.get("product_id") is None:
             raise serializers.ValidationError({"offering_id": ["Give offering_id (or product_id)."]})
         return attrs
+
+    @classmethod
+    def validated(cls, data) -> dict:
+        """``data``'s validated data; raises ValidationError with the serializer's field errors.
+
+        Every add answers through this, and a serializer deep-copies its four fields for each request: a body
+        every field accepts as it is (ids and quantity in range as JSON integers, text within the limit or
+        left out) is taken here, anything else goes through the serializer. tests/api/test_cart_api.py checks
+        that both give the same answer.
+        """
+        if type(data) is dict:
+            offering_id, product_id = data.get("offering_id", _ABSENT), data.get("product_id", _ABSENT)
+            quantity, text = data.get("quantity", 1), data.get("personalization", "")
+            if (
+                (offering_id is _ABSENT or _is_int_in(offering_id, 1, MAX_ID))
+                and (product_id is _ABSENT or _is_int_in(product_id, 1, MAX_ID))
+                and (offering_id is not _ABSENT or product_id is not _ABSENT)
+                and _is_int_in(quantity, 1, MAX_LINE_QUANTITY)
+                and _is_plain_text(text, PERSONALIZATION_LIMIT)
+            ):
+                validated = {"quantity": quantity, "personalization": text}
+                if offering_id is not _ABSENT:
+                    validated["offering_id"] = offering_id
+                if product_id is not _ABSENT:
+                    validated["product_id"] = product_id
+                return validated
+        serializer = cls(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+_ABSENT = object()
+# What DRF's CharField refuses besides length (its ProhibitNullCharacters and ProhibitSurrogateCharacters).
+_NOT_PLAIN = re.compile("[\x00\ud800-\udfff]")
+
+
+def _is_int_in(value, least: int, most: int) -> bool:
+    return type(value) is int and least <= value <= most
+
+
+def _is_plain_text(value, limit: int) -> bool:
+    return type(value) is str and len(value) <= limit and _NOT_PLAIN.search(value) is None
 
 
 class SetQuantitySerializer(StrictJsonSerializer):

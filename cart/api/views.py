@@ -77,12 +77,10 @@ class CartItemListApi(ApiView):
         },
     )
     def post(self, request):
-        serializer = AddCartItemSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = AddCartItemSerializer.validated(request.data)
         with _choice_fields(product_given=data.get("offering_id") is None):
             item = services.add_item(user=request.user, **data)
-        return Response(CartItemSerializer(item).data, status=status.HTTP_201_CREATED)
+        return Response(CartItemSerializer.represent(item), status=status.HTTP_201_CREATED)
 
 
 class CartItemApi(ApiView):

@@ -91,14 +91,16 @@ def unread_messages_key(user_id: int) -> str:
     return f"messages:{user_id}:unread"
 
 
+# The cart's two counters are outside "cart:", a prefix every web process tracks (etsy.near_cache): no process
+# keeps them, and under it each cart change sent every process two invalidation messages, not one.
 def cart_version_key(user_id: int) -> str:
     """The version of the cached cart contents (see :func:`store_if_newer`)."""
-    return f"cart:{{{user_id}}}:version"
+    return f"cartversion:{{{user_id}}}"
 
 
 def cart_sequence_key(user_id: int) -> str:
     """The counter every cart change takes its version from."""
-    return f"cart:{{{user_id}}}:seq"
+    return f"cartversion:{{{user_id}}}:seq"
 
 
 def favorites_key(user_id: int) -> str:

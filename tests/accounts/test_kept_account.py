@@ -54,6 +54,9 @@ def test_each_request_gets_its_own_copy(buyer, tracked):
     first.display_name = "changed in one request"
     second = backend.get_user(buyer.pk)
     assert second is not first and second.display_name == "Bea Buyer"
+    # Nor its model state (what related objects a request loaded onto it).
+    assert second._state is not first._state and second._state.fields_cache is not first._state.fields_cache
+    assert not second._state.adding and second == first
 
 
 def test_a_password_change_ends_the_other_sessions(signed_in, buyer, django_capture_on_commit_callbacks):

@@ -68,6 +68,7 @@ def test_a_kept_token_authenticates_its_own_account(warm, token, buyer):
     user, auth = NearCachedTokenAuthentication().authenticate_credentials(token.key)
     assert user.pk == buyer.pk and user.email == buyer.email
     assert auth.key == token.key and auth.user_id == buyer.pk and auth.created == token.created
+    assert not auth._state.adding
 
 
 def test_a_deleted_token_is_refused_at_once(warm, token, django_capture_on_commit_callbacks):

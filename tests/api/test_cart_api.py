@@ -140,5 +140,50 @@ def test_a_line_is_answered_as_its_serializer_fields_would_answer_it(buyer, shop
         )
         mine = CartItemSerializer(line).data
         fields = serializers.Serializer.to_representation(CartItemSerializer(line), line)
-        assert dict(mine) == dict(fields)
+        assert dict(mine) == dict(fields) == CartItemSerializer.represent(line)
     assert dict(CartItemSerializer(engraved).data)["options"] == "Size: 7, Metal: Gold"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"product_id": 5},
+        {"product_id": 5, "quantity": 3},
+        {"offering_id": 9, "quantity": 1, "personalization": "  For Ada\n"},
+        {"offering_id": 9, "product_id": 5, "personalization": ""},
+        {"product_id": 2**63 - 1, "quantity": 10_000, "note": "ignored"},
+        {"product_id": 5, "personalization": "x" * 1024},
+        {"product_id": 5, "personalization": "x" * 1025},
+        {"product_id": 5, "personalization": "nul \x00"},
+        {"product_id": 5, "personalization": "half \ud800"},
+        {"product_id": 5, "personalization": None},
+        {"product_id": 5, "personalization": 7},
+        {"product_id": 2**63},
+        {"product_id": 0},
+        {"product_id": True},
+        {"product_id": 5.0},
+        {"product_id": "5"},
+        {"product_id": None},
+        {"offering_id": None, "product_id": 5},
+        {"product_id": 5, "quantity": 0},
+        {"product_id": 5, "quantity": 10_001},
+        {"product_id": 5, "quantity": None},
+        {"quantity": 2},
+        {},
+        [],
+        "5",
+        None,
+    ],
+)
+def test_an_add_is_validated_as_its_serializer_validates_it(body):
+    from rest_framework.exceptions import ValidationError
+
+    from cart.api.serializers import AddCartItemSerializer
+
+    serializer = AddCartItemSerializer(data=body)
+    expected = dict(serializer.validated_data) if serializer.is_valid() else serializer.errors
+    try:
+        answer = AddCartItemSerializer.validated(body)
+    except ValidationError as exc:
+        answer = exc.detail
+    assert answer == expected

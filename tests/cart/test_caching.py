@@ -14,7 +14,7 @@ from cart.models import CartItem
 from cart.selectors import count_cart_items, get_cart_summary
 from catalog.models import Product
 from catalog.services.listings import update_product
-from etsy import cache
+from etsy import cache, near_cache
 from orders import payments
 from orders.services.checkout import ShippingAddress, place_order
 from tests.cart.factories import CartItemFactory
@@ -296,3 +296,13 @@ def test_a_line_written_outside_a_transaction_still_drops_the_listings_stock_cou
     default_cache.set(key, "stale", 60)
     caching.refresh_caches_after_line_change_on_commit(user_id=buyer.pk, product_id=product.pk)  # runs at once
     assert default_cache.get(key) is None
+
+
+def test_the_carts_version_counters_are_kept_by_no_process():
+    # Every process is told of every write under a prefix they track (etsy.near_cache): a cart change
+    # writes its counters and its contents, and only the contents are read from the processes' copies.
+    assert near_cache.tracked([cache.cart_key(7), cache.cart_count_key(7)]) == (
+        cache.cart_key(7),
+        cache.cart_count_key(7),
+    )
+    assert near_cache.tracked([cache.cart_sequence_key(7), cache.cart_version_key(7)]) == ()

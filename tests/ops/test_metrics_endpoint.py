@@ -25,3 +25,20 @@ def test_metrics_require_the_bearer_token_when_one_is_configured(client, setting
 
 def test_metrics_accept_only_get(client):
     assert client.post("/metrics").status_code == 405
+
+
+def test_every_request_is_counted_by_status_view_and_method_with_the_children_kept(client):
+    from django_prometheus.middleware import Metrics
+
+    def answered(status: str, method: str) -> float:
+        child = Metrics.get_instance().responses_by_status_view_method.labels(
+            status=status, view="health", method=method
+        )
+        return child._value.get()
+
+    ok, refused = answered("200", "GET"), answered("405", "POST")
+    for _ in range(3):
+        assert client.get("/api/health").status_code == 200
+    assert client.post("/api/health").status_code == 405
+    assert answered("200", "GET") == ok + 3
+    assert answered("405", "POST") == refused + 1

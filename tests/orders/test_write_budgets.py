@@ -39,7 +39,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cart.models import CartItem
-from etsy import near_cache
+from etsy import metrics, near_cache
 from orders.models import Checkout
 from shops.models import Shop
 from tests.catalog.factories import ProductFactory
@@ -96,6 +96,22 @@ def test_add_to_cart_of_a_stocked_listing_stays_within_its_redis_budget(
     with django_capture_on_commit_callbacks(execute=True):
         assert _add(buyer_client, product.pk).status_code == 201
     assert len(redis_round_trips) <= 3, redis_round_trips
+
+
+def test_add_to_cart_of_a_stocked_listing_tells_each_web_process_of_two_keys(
+    buyer_client, django_capture_on_commit_callbacks
+):
+    # Every web process is told of every write under the prefixes they keep (etsy.near_cache), so each key an
+    # add writes there costs CPU in each process: the cart's lines and count only (its version counters, kept
+    # by no process, sent 3 more).
+    near = near_cache.get()
+    product = ProductFactory(quantity=50)
+    _warm(buyer_client)
+    before = metrics.near_cache_invalidations._value.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _add(buyer_client, product.pk).status_code == 201
+    assert near.sync()
+    assert metrics.near_cache_invalidations._value.get() - before - 1 <= 2  # 1: sync()'s own key
 
 
 def test_add_to_cart_of_a_unique_listing_stays_within_its_query_budget(buyer_client, django_assert_max_num_queries):
