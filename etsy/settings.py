@@ -571,7 +571,7 @@ OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="etsy-backend")
 # --- Logging -----------------------------------------------------------------
 # One JSON object per line on stdout (etsy/logging.py), secrets and card-like digits redacted.
 # LOG_FORMAT=console gives readable lines: the default outside production (`make run`).
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()  # gunicorn takes "info" as well: so do we
 LOGGING_CONFIG = "etsy.logging.configure_logging"
 from etsy.logging import build_logging_config, log_format  # noqa: E402  (kept beside the section it serves)
 

@@ -200,3 +200,26 @@ def test_password_reset_token_in_the_url_is_not_logged(client, buyer, log_lines)
     [line] = access_lines(log_lines, response["X-Request-ID"])
     assert line["path"] == f"/accounts/reset/{uid}/{REDACTED}/"
     assert token not in log_lines.text
+
+
+def test_a_lower_case_log_level_boots_as_gunicorn_reads_it():
+    """LOG_LEVEL=warning is what gunicorn's own setting takes; Django's logging must take it too, not fail to boot."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import django, logging; django.setup(); "
+        "print(logging.getLevelName(logging.getLogger('etsy').getEffectiveLevel()))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "LOG_LEVEL": "warning", "DJANGO_SETTINGS_MODULE": "etsy.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("WARNING")
