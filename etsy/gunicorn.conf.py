@@ -9,9 +9,7 @@ Every value can be overridden from the environment:
   ``WEB_GRACEFUL_TIMEOUT`` seconds a worker gets to finish in-flight requests on
   restart or shutdown (30),
 - ``WEB_MAX_REQUESTS`` requests after which a worker is recycled (jittered so
-  workers do not restart together), ``HOST``/``PORT`` to bind,
-- ``WEB_GC_FREEZE=0`` keeps what a worker loaded at start under the garbage collector
-  (by default it is frozen: see ``post_worker_init``).
+  workers do not restart together), ``HOST``/``PORT`` to bind.
 
 Graceful restart: ``kill -HUP <master pid>`` re-reads this file and replaces the
 workers one generation at a time; ``kill -TERM`` drains and stops.
@@ -23,7 +21,6 @@ starts (stale files from a previous run would be added in), and tells
 prometheus_client when a worker exits so its live gauges are dropped.
 """
 
-import gc
 import os
 import shutil
 import tempfile
@@ -126,19 +123,6 @@ def on_starting(server):
                 os.unlink(target)
     os.makedirs(path, exist_ok=True)
     server.log.info("prometheus multiprocess dir ready: %s (%s workers)", path, server.cfg.workers)
-
-
-def post_worker_init(worker):
-    """Put what the worker loaded at start (Django, the apps, their modules) out of the collector's reach.
-
-    A full collection otherwise walks those ~150,000 objects again each time, for nothing: measured
-    in one process over the category, product and cart pages (scripts/profile_pages.py with the
-    collector's callbacks timed), full collections cost 220 ms of CPU each before and 78 ms after,
-    and all collections 3.6 s against 0.8 s over the same requests. ``WEB_GC_FREEZE=0`` turns it off.
-    """
-    if os.environ.get("WEB_GC_FREEZE", "1") != "0":
-        gc.collect()
-        gc.freeze()
 
 
 def child_exit(server, worker):

@@ -3,7 +3,6 @@ the gunicorn, Docker and Prometheus configurations are consistent."""
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import runpy
@@ -126,20 +125,6 @@ def test_gunicorn_config_sizes_workers_from_cores_and_sets_multiprocess_dir(monk
     assert callable(config["on_starting"]) and callable(config["child_exit"])
     assert _load_gunicorn_config(monkeypatch, WEB_CONCURRENCY="0")["workers"] == config["workers"]
     assert _load_gunicorn_config(monkeypatch, WEB_CONCURRENCY="3")["workers"] == 3
-
-
-def test_gunicorn_workers_freeze_what_they_loaded_at_start(monkeypatch):
-    """After loading the app a worker moves its objects out of the collector's reach (unless told not to)."""
-    config = _load_gunicorn_config(monkeypatch)
-    try:
-        monkeypatch.setenv("WEB_GC_FREEZE", "0")
-        config["post_worker_init"](None)
-        assert gc.get_freeze_count() == 0
-        monkeypatch.delenv("WEB_GC_FREEZE")
-        config["post_worker_init"](None)
-        assert gc.get_freeze_count() > 10_000
-    finally:
-        gc.unfreeze()
 
 
 def test_gunicorn_config_runs_sync_workers_unless_given_threads(monkeypatch):
