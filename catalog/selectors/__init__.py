@@ -131,3 +131,20 @@ __all__ = [
     "offering_choice_sql",
     "read_listing_signature",
 ]
+
+# Records cached in Redis name their classes by module. They keep naming this package, as they did when the
+# selectors were one module: a record written by this code is read by a worker still on the code before the
+# package (a rolling deploy, a rollback), and the package re-exports each class, so this code reads them too.
+for _cls in (
+    CategoryTree,
+    ProductPage,
+    Inventory,
+    OfferingStock,
+    ListingChoices,
+    PropertyChoice,
+    OptionChoice,
+    OfferingChoice,
+    FavoriteIds,
+):
+    _cls.__module__ = __name__
+del _cls

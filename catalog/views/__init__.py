@@ -5,8 +5,10 @@ page), ``buy_box`` (its buy box), ``favorites`` (the favorites page and buttons)
 and the benchmark's ceiling view).
 """
 
-# Product page records cached before the views became a package pickled their buy box product as
-# ``catalog.views.PageProduct``: that path keeps loading them until they expire.
+# Product page records pickle their buy box product as ``catalog.views.PageProduct``, the path it had before the
+# views became a package: records of either code are read by the other (a rolling deploy, a rollback).
 from catalog.views.buy_box import PageProduct
+
+PageProduct.__module__ = __name__
 
 __all__ = ["PageProduct"]

@@ -156,6 +156,8 @@ def test_a_product_page_cached_before_the_views_became_a_package_is_still_served
     product = catalog["products"][3]
     _warm(client, product.get_absolute_url())
     key = cache.product_page_key(product.pk)
+    raw = caches["default"].client.get_client().get(cache.raw_key(key))
+    assert b"catalog.views" in raw and b"catalog.views.buy_box" not in raw  # what the code before the split reads
     record = caches["default"].get(key)
     record["html"] = record["html"].replace(product.title, "Kept from before the split")
     with monkeypatch.context() as patch:
