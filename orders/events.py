@@ -34,13 +34,13 @@ TOPIC_ORDER_REFUND = "order.refund"
 TOPIC_CHECKOUT_PAID = "checkout.paid"
 
 
+def _orders_for_email():
+    """Orders with what their emails show: shop and owner, buyer, checkout, items."""
+    return Order.objects.select_related("shop__owner", "buyer", "checkout").prefetch_related("items")
+
+
 def _load_order(order_id: int) -> Order | None:
-    return (
-        Order.objects.select_related("shop__owner", "buyer", "checkout")
-        .prefetch_related("items")
-        .filter(pk=order_id)
-        .first()
-    )
+    return _orders_for_email().filter(pk=order_id).first()
 
 
 def notify_seller_of_order(payload: dict) -> str:
@@ -52,10 +52,7 @@ def notify_sellers_of_orders(payloads: list[dict]) -> list[str]:
     """``notify_seller_of_order`` for several rows at once (a checkout's orders): the orders and their items
     read in two queries, the emails sent together (one look-up of undeliverable addresses)."""
     orders = {
-        order.pk: order
-        for order in Order.objects.select_related("shop__owner", "buyer", "checkout")
-        .prefetch_related("items")
-        .filter(pk__in=[payload["order_id"] for payload in payloads])
+        order.pk: order for order in _orders_for_email().filter(pk__in=[payload["order_id"] for payload in payloads])
     }
     outcomes, mails, notified = [], [], []
     for payload in payloads:
