@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 
 from catalog.models import Offering, Product, Variation, VariationOption
 from catalog.selectors import offering_choice_sql
-from etsy.prepared import prepared_cursor
+from etsy.prepared import instances_from_row, prepared_cursor, select_list
 from shops.models import Shop
 
 
@@ -48,10 +48,6 @@ def lock_products(*, product_ids: Iterable[int] | QuerySet) -> dict[int, Product
     return {product.pk: product for product in rows.order_by("pk")}
 
 
-def _columns(model, alias: str) -> str:
-    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
-
-
 # The offering, its listing and shop, its options and their properties (``options_label`` reads them): every
 # column the models have, as ``select_related`` would read them.
 _ROW_MODELS = (
@@ -64,7 +60,7 @@ _ROW_MODELS = (
     (Variation, "v2"),
 )
 _LOCK_OFFERING_SQL = f"""
-    SELECT {", ".join(_columns(model, alias) for model, alias in _ROW_MODELS)}
+    SELECT {select_list(_ROW_MODELS)}
       FROM {Offering._meta.db_table} AS o
       JOIN {Product._meta.db_table} AS p ON p.id = o.product_id
       JOIN {Shop._meta.db_table} AS s ON s.id = p.shop_id
@@ -79,15 +75,12 @@ _LOCK_OFFERING_SQL = f"""
 """
 
 
-def _instances(row) -> list:
-    """The row's model instances in ``_ROW_MODELS`` order (None for an option that is not there)."""
-    found, start = [], 0
-    for model, _alias in _ROW_MODELS:
-        fields = model._meta.concrete_fields
-        values = row[start : start + len(fields)]
-        start += len(fields)
-        found.append(None if values[0] is None else model.from_db(connection.alias, None, values))
-    return found
+def attach_options(offering: Offering, option1, variation1, option2, variation2) -> None:
+    """Cache a hand-read offering's options and their properties on it (``options_label`` reads them)."""
+    for option, variation, field in ((option1, variation1, Offering.option1), (option2, variation2, Offering.option2)):
+        if option is not None:
+            VariationOption.variation.field.set_cached_value(option, variation)
+        field.field.set_cached_value(offering, option)
 
 
 def lock_offering_with_listing(
@@ -113,13 +106,10 @@ def lock_offering_with_listing(
         row = cursor.fetchone()
     if row is None:
         return None
-    offering, product, shop, option1, variation1, option2, variation2 = _instances(row)
+    (offering, product, shop, *options), _ = instances_from_row(row, _ROW_MODELS)
     Product.shop.field.set_cached_value(product, shop)
     Offering.product.field.set_cached_value(offering, product)
-    for option, variation, field in ((option1, variation1, Offering.option1), (option2, variation2, Offering.option2)):
-        if option is not None:
-            VariationOption.variation.field.set_cached_value(option, variation)
-        field.field.set_cached_value(offering, option)
+    attach_options(offering, *options)
     return offering
 
 

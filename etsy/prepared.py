@@ -49,3 +49,20 @@ def prepared_cursor():
         if db.timezone != tzloader.timezone:
             register_tzloader(db.timezone, raw)
         return db._prepare_cursor(raw)
+
+
+def select_list(models) -> str:
+    """Every column of each ``(model, alias)`` in field order: a hand-written join read as select_related reads it."""
+    return ", ".join(f'{alias}."{field.column}"' for model, alias in models for field in model._meta.concrete_fields)
+
+
+def instances_from_row(row, models) -> tuple[list, int]:
+    """The row's instances of ``models`` (``select_list``'s order; None where a LEFT JOIN found nothing) and the
+    index of the row's first column after them."""
+    found, start = [], 0
+    for model, _alias in models:
+        fields = model._meta.concrete_fields
+        values = row[start : start + len(fields)]
+        start += len(fields)
+        found.append(None if values[0] is None else model.from_db(DEFAULT_DB_ALIAS, None, values))
+    return found, start

@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from cart.exceptions import CartChanged, ItemReserved
@@ -17,10 +17,10 @@ from cart.selectors import cart_version
 from cart.services import remove_lines_by_id
 from catalog.models import Offering, Variation, VariationOption
 from catalog.signals import products_changed
-from catalog.stock import decrement_offerings, lock_products, set_lock_timeout
+from catalog.stock import attach_options, decrement_offerings, lock_products, set_lock_timeout
 from etsy import metrics, outbox
 from etsy.names import is_country_code
-from etsy.prepared import prepared_cursor
+from etsy.prepared import instances_from_row, prepared_cursor, select_list
 from orders import delivery, events
 from orders.exceptions import (
     CartEmpty,
@@ -102,10 +102,6 @@ def _refuse_unbuyable_lines(*, buyer_id: int, lines: list[CartItem], products: d
         raise _conflict(_unavailable(gone, products, offerings))
 
 
-def _columns(model, alias: str) -> str:
-    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
-
-
 # The buyer's lines with their offerings, those offerings' options and properties (``options_label``), every
 # column as ``select_related`` reads them, and the latest live hold of another buyer on each line's offering
 # (``held_until``; None: nobody else holds it). The offerings are locked (their listings' locks, taken before,
@@ -119,7 +115,7 @@ _LINE_MODELS = (
     (Variation, "v2"),
 )
 _LOCK_CART_LINES_SQL = f"""
-    SELECT {", ".join(_columns(model, alias) for model, alias in _LINE_MODELS)},
+    SELECT {select_list(_LINE_MODELS)},
            (SELECT h.reserved_until FROM {CartItem._meta.db_table} AS h
              WHERE h.offering_id = c.offering_id AND h.reserved_until > %s AND h.user_id <> %s
              ORDER BY h.reserved_until DESC LIMIT 1)
@@ -143,20 +139,8 @@ def _lock_cart_lines(*, buyer_id: int, now) -> list[CartItem]:
         rows = cursor.fetchall()
     lines = []
     for row in rows:
-        found, start = [], 0
-        for model, _alias in _LINE_MODELS:
-            fields = model._meta.concrete_fields
-            values = row[start : start + len(fields)]
-            start += len(fields)
-            found.append(None if values[0] is None else model.from_db(connection.alias, None, values))
-        line, offering, option1, variation1, option2, variation2 = found
-        for option, variation, field in (
-            (option1, variation1, Offering.option1),
-            (option2, variation2, Offering.option2),
-        ):
-            if option is not None:
-                VariationOption.variation.field.set_cached_value(option, variation)
-            field.field.set_cached_value(offering, option)
+        (line, offering, *options), start = instances_from_row(row, _LINE_MODELS)
+        attach_options(offering, *options)
         CartItem.offering.field.set_cached_value(line, offering)
         line.held_until = row[start]
         lines.append(line)
