@@ -44,12 +44,21 @@ def test_seller_creates_a_listing_with_a_photo_and_sees_it_on_the_site(live_serv
         page.fill("#id_quantity", "1")
         page.fill("#id_tags", "bowl,stoneware")
         # the category is an autocomplete (select2 over the admin's scoped autocomplete endpoint)
+        # select2 asks once on opening and again, debounced, for the typed term: wait for that answer,
+        # or the click can land on the first list as select2 replaces it and nothing is chosen
         page.locator(".field-category .select2-selection").click()
-        page.locator(".select2-search__field").fill("Cera")
+        with page.expect_response(
+            lambda response: "/admin/autocomplete/" in response.url and "term=Cera" in response.url
+        ):
+            page.locator(".select2-search__field").fill("Cera")
         page.locator(".select2-results__option", has_text="Ceramics").click()
+        page.wait_for_function("document.querySelector('#id_category').value !== ''")
         page.set_input_files("#id_images-0-image", str(photo))
         page.fill("#id_images-0-alt_text", "The bowl from above")
-        page.click("input[name=_save]")
+        with page.expect_navigation():
+            page.click("input[name=_save]")
+        errors = page.locator(".errornote, .errorlist").all_inner_texts()
+        assert not errors, errors  # a form error says which field, not a timeout
         page.wait_for_url(re.compile(r"/admin/catalog/product/$"))
         assert "Speckled stoneware bowl" in page.content()
 
