@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from etsy import near_cache
 from etsy.cache.store import forget_near, is_enabled, redis_cache
 
 logger = logging.getLogger(__name__)
@@ -83,13 +84,12 @@ def store_if_newer(values: dict[str, Any], *, version_key: str, sequence_key: st
     if not is_enabled():
         return False
     backend = redis_cache()
-    forget_near(version_key, sequence_key, *values)  # this process's copies; Redis tells the others
+    keys = [backend.client.make_key(key) for key in (version_key, sequence_key, *values)]
+    near_cache.forget(keys)  # this process's copies; Redis tells the others
     try:
         client = backend.client.get_client(write=True)
         if _store_script is None:
             _store_script = client.register_script(_STORE_IF_NEWER)
-        keys = [backend.client.make_key(version_key), backend.client.make_key(sequence_key)]
-        keys += [backend.client.make_key(k) for k in values]
         args = [version, ttl] + [backend.client.encode(v) for v in values.values()]
         return bool(_store_script(keys=keys, args=args, client=client))
     except Exception:
