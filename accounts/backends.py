@@ -12,7 +12,6 @@ copy, so nothing one request sets on ``request.user`` reaches another.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
@@ -26,7 +25,7 @@ def keep_account(near: near_cache.NearCache, user, *, since: int, also: dict[str
     ``also``: other values read with it, by marker key ({key: value}), kept under the same rule; every marker
     is ensured in one round trip.
     """
-    kept = {cache.account_key(user.pk): copy.copy(user), **(also or {})}
+    kept = {cache.account_key(user.pk): copy_for_request(user), **(also or {})}
     found = {}
     markers = cache.ensure_markers(*kept, ttl=cache.TTL["account"])
     for (key, value), (created, ttl_ms) in zip(kept.items(), markers, strict=True):

@@ -111,11 +111,15 @@ def write_cart_through_on_commit(user_id: int, *, stale: Iterable[str] = ()) -> 
     transaction.on_commit(callback)
 
 
-def refresh_caches_after_line_change_on_commit(*, user_id: int, product_id: int) -> None:
+def refresh_caches_after_line_change_on_commit(*, user_id: int, product_id: int, holds_changed: bool = True) -> None:
     """After commit, what the receivers of a saved or deleted line do (``cart.receivers``), for writes that send
     no model signals (one-statement upserts and deletes): store the buyer's cart, drop the product's stock count
-    (a hold changes what its page says), the drop in the round trip that takes the store's version."""
-    write_cart_through_on_commit(user_id, stale=[cache.inventory_key(product_id)])
+    (a hold changes what its page says), the drop in the round trip that takes the store's version.
+
+    ``holds_changed``: False when the write neither took nor cleared a hold (the stock count, which holds alone
+    move of all a cart line does, stays).
+    """
+    write_cart_through_on_commit(user_id, stale=[cache.inventory_key(product_id)] if holds_changed else ())
 
 
 def cart_read_keys(user_id: int) -> list[str]:

@@ -16,13 +16,16 @@ class SchemaApi(NoStoreMixin, SpectacularAPIView):
 
 app_name = "api"
 
+# Django tries the patterns in order, and the writes under load come first: an add-to-cart was matched against the
+# 25 patterns of accounts, catalog and shops before its own (no two apps' patterns match the same path, and the
+# schema lists its operations sorted, so the order changes neither what answers nor the schema).
 urlpatterns = [
+    path("", include("cart.api.urls")),
+    path("", include("orders.api.urls")),
     path("", include("accounts.api.urls")),
     path("", include("catalog.api.urls")),
     path("", include("shops.api.urls")),
-    path("", include("cart.api.urls")),
     path("", include("search.api.urls")),
-    path("", include("orders.api.urls")),
     path("", include("messaging.api.urls")),
     path("", include("payments.api.urls")),
     path("", include("cases.api.urls")),

@@ -20,7 +20,9 @@ from etsy import cache, metrics
 from etsy.prepared import prepared_cursor
 
 # RETURNING also sums the buyer's other lines of the offering (other personalisation texts): they share its
-# stock. The subquery reads the snapshot the statement started from, which those lines are not changed by.
+# stock; and says whether the line written had a hold before (a hold it clears changes the listing's stock count,
+# as one it takes does). The subqueries read the snapshot the statement started from, which the statement's own
+# write is not part of.
 _UPSERT_LINE_SQL = """
     INSERT INTO {table} (user_id, product_id, offering_id, personalization, quantity, reserved_until, added_at,
                          updated_at)
@@ -29,7 +31,10 @@ _UPSERT_LINE_SQL = """
        SET quantity = {quantity}, reserved_until = EXCLUDED.reserved_until, updated_at = EXCLUDED.updated_at
     RETURNING id, quantity, added_at,
               (SELECT COALESCE(SUM(other.quantity), 0) FROM {table} AS other
-                WHERE other.user_id = %s AND other.offering_id = %s AND other.personalization <> %s)
+                WHERE other.user_id = %s AND other.offering_id = %s AND other.personalization <> %s),
+              EXISTS (SELECT 1 FROM {table} AS before
+                       WHERE before.user_id = %s AND before.offering_id = %s AND before.personalization = %s
+                         AND before.reserved_until IS NOT NULL)
 """
 _SET_LINE_SQL = _UPSERT_LINE_SQL.format(table=CartItem._meta.db_table, quantity="EXCLUDED.quantity")
 _ADD_TO_LINE_SQL = _UPSERT_LINE_SQL.format(
@@ -51,17 +56,20 @@ def _upsert_line(
     return it with the units of the buyer's other lines of the offering.
 
     ``add`` adds ``quantity`` to a line already there instead of replacing it. Sends no model signals, so
-    the caches a saved line's receivers refresh are refreshed here, after commit, the same way.
+    the caches a saved line's receivers refresh are refreshed here, after commit, the same way (the listing's
+    stock count only when a hold was taken or cleared: nothing else of it moves with a cart line).
     """
     product = offering.product
     with prepared_cursor() as cursor:
         cursor.execute(
             _ADD_TO_LINE_SQL if add else _SET_LINE_SQL,
             [user.pk, product.pk, offering.pk, personalization, quantity, reserved_until, now, now]
-            + [user.pk, offering.pk, personalization],
+            + [user.pk, offering.pk, personalization] * 2,
         )
-        pk, stored_quantity, added_at, others = cursor.fetchone()
-    refresh_caches_after_line_change_on_commit(user_id=user.pk, product_id=product.pk)
+        pk, stored_quantity, added_at, others, was_held = cursor.fetchone()
+    refresh_caches_after_line_change_on_commit(
+        user_id=user.pk, product_id=product.pk, holds_changed=was_held or reserved_until is not None
+    )
     item = CartItem(
         pk=pk,
         user=user,

@@ -298,6 +298,29 @@ def test_a_line_written_outside_a_transaction_still_drops_the_listings_stock_cou
     assert default_cache.get(key) is None
 
 
+def test_an_add_drops_the_listings_stock_count_only_when_it_takes_or_clears_a_hold(
+    buyer, shop, django_capture_on_commit_callbacks
+):
+    stocked, unique = ProductFactory(shop=shop, quantity=5), ProductFactory(shop=shop, quantity=1)
+
+    def count_left_after_adding(product):
+        for listing in (stocked, unique):
+            default_cache.set(cache.inventory_key(listing.pk), "cached", 60)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.add_item(user=buyer, product_id=product.pk)
+        return default_cache.get(cache.inventory_key(product.pk))
+
+    assert count_left_after_adding(stocked) == "cached"  # no hold: nothing the product page says moved
+    assert count_left_after_adding(stocked) == "cached"
+    assert count_left_after_adding(unique) is None  # the hold shows on the page
+    # Held while one of a kind, restocked since: the next add makes it a plain line and clears the hold.
+    set_listing_stock(unique, quantity=3)
+    assert count_left_after_adding(unique) is None
+    assert CartItem.objects.get(user=buyer, product=unique).reserved_until is None
+    assert count_left_after_adding(unique) == "cached"
+    assert [line.quantity for line in _cached_lines(buyer)] == [2, 3]  # the cart itself is stored every time
+
+
 def test_the_carts_version_counters_are_kept_by_no_process():
     # Every process is told of every write under a prefix they track (etsy.near_cache): a cart change
     # writes its counters and its contents, and only the contents are read from the processes' copies.
