@@ -266,6 +266,12 @@ def _collect_payment(
     return settled, charge.client_secret
 
 
+# First writer wins: a retry that created the same payment again leaves the stored id as it is.
+_STORE_PAYMENT_ID_SQL = (
+    f"UPDATE {Checkout._meta.db_table} SET provider_payment_id = %s WHERE id = %s AND provider_payment_id = ''"
+)
+
+
 def _create_payment(*, checkout: Checkout) -> str:
     """Create the checkout's payment at the provider and store its id (first writer wins)."""
     payment_id = payments.create_payment(
@@ -275,7 +281,8 @@ def _create_payment(*, checkout: Checkout) -> str:
         description=f"Checkout {checkout.pk}",
         metadata={"checkout_id": str(checkout.pk)},
     )
-    Checkout.objects.filter(pk=checkout.pk, provider_payment_id="").update(provider_payment_id=payment_id)
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(_STORE_PAYMENT_ID_SQL, [payment_id, checkout.pk])
     checkout.provider_payment_id = payment_id
     return payment_id
 
