@@ -143,6 +143,7 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--profile", choices=["web", "worker"], help="cProfile one side in an extra pass")
     parser.add_argument("--top", type=int, default=35, help="functions shown with --profile")
+    parser.add_argument("--dump", help="with --profile: also write the profile to this file (pstats)")
     args = parser.parse_args()
     configure()
 
@@ -298,6 +299,8 @@ def main() -> None:
             print(f"    Redis {command[:100]!r}")
     print(f"  (one checkout's worker part ran {tasks} task(s))")
     if args.profile:
+        if args.dump:
+            profiler.dump_stats(args.dump)
         stream = io.StringIO()
         pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(args.top)
         stream.write("\n--- cumulative ---\n")
