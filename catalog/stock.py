@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -54,15 +55,21 @@ def lock_products(*, product_ids: Iterable[int] | QuerySet) -> dict[int, Product
     ``product_ids`` may be a query of ids (``.values("product_id")``): the rows are then found and locked in
     one statement (checkout locks its cart's listings without reading the cart first).
     """
+    open_cursor = prepared_cursor  # a constant statement, planned once per connection (etsy.prepared)
     if isinstance(product_ids, QuerySet):
-        subquery, params = product_ids.query.sql_with_params()
+        try:
+            subquery, params = product_ids.query.sql_with_params()
+        except EmptyResultSet:  # e.g. ``pk__in=[]``: nothing to lock, no statement (as the ORM did)
+            return {}
         sql, params = _LOCK_PRODUCTS_SQL.format(ids=f"IN ({subquery})"), list(params)
+        if len(params) > 1:  # its text may grow with its parameters (an IN list): not one statement to keep
+            open_cursor = connection.cursor
     else:
         ids = sorted(set(product_ids))
         if not ids:
             return {}
         sql, params = _LOCK_PRODUCTS_BY_ID_SQL, [ids]
-    with prepared_cursor() as cursor:  # one statement text per shape, planned once per connection (etsy.prepared)
+    with open_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     locked = {}
