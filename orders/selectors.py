@@ -91,6 +91,8 @@ _ORDERS_FOR_EMAIL_SQL = f"""
 def list_orders_for_email(*, order_ids: list[int]) -> dict[int, Order]:
     """Return these orders by id with what their emails show: shop and its owner, buyer, checkout, items (two
     prepared statements). Missing ids are left out."""
+    if not order_ids:
+        return {}
     with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
         cursor.execute(_ORDERS_FOR_EMAIL_SQL, [[int(pk) for pk in order_ids]])
         rows = cursor.fetchall()
