@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from etsy.emails import build_templated_email, send_emails, send_templated_email
 from etsy.outbox import DEFER, DONE
+from orders import selectors
 from orders.models import CancellationRequest, Checkout, Order
 
 logger = logging.getLogger(__name__)
@@ -34,13 +35,9 @@ TOPIC_ORDER_REFUND = "order.refund"
 TOPIC_CHECKOUT_PAID = "checkout.paid"
 
 
-def _orders_for_email():
-    """Orders with what their emails show: shop and owner, buyer, checkout, items."""
-    return Order.objects.select_related("shop__owner", "buyer", "checkout").prefetch_related("items")
-
-
 def _load_order(order_id: int) -> Order | None:
-    return _orders_for_email().filter(pk=order_id).first()
+    """The order with what its emails show (``selectors.list_orders_for_email``), or None."""
+    return selectors.list_orders_for_email(order_ids=[order_id]).get(int(order_id))
 
 
 def notify_seller_of_order(payload: dict) -> str:
@@ -51,9 +48,7 @@ def notify_seller_of_order(payload: dict) -> str:
 def notify_sellers_of_orders(payloads: list[dict]) -> list[str]:
     """``notify_seller_of_order`` for several rows at once (a checkout's orders): the orders and their items
     read in two queries, the emails sent together (one look-up of undeliverable addresses)."""
-    orders = {
-        order.pk: order for order in _orders_for_email().filter(pk__in=[payload["order_id"] for payload in payloads])
-    }
+    orders = selectors.list_orders_for_email(order_ids=[payload["order_id"] for payload in payloads])
     outcomes, mails, notified = [], [], []
     for payload in payloads:
         order = orders.get(payload["order_id"])
@@ -193,15 +188,10 @@ def notify_seller_of_cancellation_timeout(payload: dict) -> str:
 def confirm_checkout_to_buyer(payload: dict) -> str:
     """Email the buyer one confirmation of a paid checkout: each shop's order, its items and totals, the
     shipping address (orders cancelled since are left out; nothing is sent when none is left)."""
-    checkout = Checkout.objects.select_related("buyer").filter(pk=payload["checkout_id"]).first()
+    checkout = selectors.get_checkout_with_buyer(checkout_id=payload["checkout_id"])
     if checkout is None or checkout.payment_status != Checkout.PaymentStatus.PAID:
         return DONE
-    orders = list(
-        checkout.orders.exclude(status__in=[Order.Status.CANCELLED, Order.Status.PENDING_PAYMENT])
-        .select_related("shop")
-        .prefetch_related("items")
-        .order_by("shop__name", "pk")
-    )
+    orders = selectors.list_confirmed_orders_of_checkout(checkout=checkout)
     if not orders:
         return DONE
     context = {

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 
 from etsy import cache
+from etsy.prepared import instances_from_row, prepared_cursor, select_list
 from orders.exceptions import OrderNotFound
-from orders.models import Order, OrderItem, Review
+from orders.models import CancellationRequest, Checkout, Order, OrderItem, Review
+from shops.models import Shop
+
+User = get_user_model()
 
 #: Reviews kept in the cached list of each shop (the shop page shows them all, the product page a few).
 REVIEWS_SHOWN = 10
@@ -40,13 +45,145 @@ def list_orders_for_buyer(*, buyer, state: str | None = None) -> QuerySet[Order]
     return _with_details(queryset).order_by("-created_at", "-id")
 
 
+# Hand-written and prepared, the reads of the checkout's worker task (its emails): building them with the ORM cost
+# the worker more CPU than PostgreSQL spent running them, and PostgreSQL planned each on every run.
+_ITEM_MODELS = ((OrderItem, "i"),)
+_ITEMS_OF_ORDERS_SQL = f"""
+    SELECT {select_list(_ITEM_MODELS)} FROM {OrderItem._meta.db_table} AS i
+     WHERE i.order_id = ANY(%s::bigint[])
+     ORDER BY i.id
+"""
+
+
+def attach_items(orders: list[Order]) -> None:
+    """Give each order its items in id order (``order.items.all()``, as ``prefetch_related("items")`` leaves
+    them), read in one prepared statement for all of them."""
+    by_pk = {order.pk: order for order in orders}
+    if not by_pk:
+        return
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(_ITEMS_OF_ORDERS_SQL, [list(by_pk)])
+        rows = cursor.fetchall()
+    items: dict[int, list[OrderItem]] = {pk: [] for pk in by_pk}
+    for row in rows:
+        (item,), _ = instances_from_row(row, _ITEM_MODELS)
+        OrderItem.order.field.set_cached_value(item, by_pk[item.order_id])
+        items[item.order_id].append(item)
+    for order in orders:
+        queryset = order.items.all()
+        queryset._result_cache, queryset._prefetch_done = items[order.pk], True
+        order._prefetched_objects_cache = {**getattr(order, "_prefetched_objects_cache", {}), "items": queryset}
+
+
+_EMAIL_ORDER_MODELS = ((Order, "o"), (Shop, "s"), (User, "so"), (User, "b"), (Checkout, "c"))
+_ORDERS_FOR_EMAIL_SQL = f"""
+    SELECT {select_list(_EMAIL_ORDER_MODELS)}
+      FROM {Order._meta.db_table} AS o
+      JOIN {Shop._meta.db_table} AS s ON s.id = o.shop_id
+      JOIN {User._meta.db_table} AS so ON so.id = s.owner_id
+      JOIN {User._meta.db_table} AS b ON b.id = o.buyer_id
+      JOIN {Checkout._meta.db_table} AS c ON c.id = o.checkout_id
+     WHERE o.id = ANY(%s::bigint[])
+     ORDER BY o.id
+"""
+
+
+def list_orders_for_email(*, order_ids: list[int]) -> dict[int, Order]:
+    """Return these orders by id with what their emails show: shop and its owner, buyer, checkout, items (two
+    prepared statements). Missing ids are left out."""
+    if not order_ids:
+        return {}
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(_ORDERS_FOR_EMAIL_SQL, [[int(pk) for pk in order_ids]])
+        rows = cursor.fetchall()
+    orders = {}
+    for row in rows:
+        (order, shop, owner, buyer, checkout), _ = instances_from_row(row, _EMAIL_ORDER_MODELS)
+        Shop.owner.field.set_cached_value(shop, owner)
+        Order.shop.field.set_cached_value(order, shop)
+        Order.buyer.field.set_cached_value(order, buyer)
+        Order.checkout.field.set_cached_value(order, checkout)
+        orders[order.pk] = order
+    attach_items(list(orders.values()))
+    return orders
+
+
+_CONFIRMATION_CHECKOUT_MODELS = ((Checkout, "c"), (User, "b"))
+_CONFIRMATION_CHECKOUT_SQL = f"""
+    SELECT {select_list(_CONFIRMATION_CHECKOUT_MODELS)}
+      FROM {Checkout._meta.db_table} AS c
+      JOIN {User._meta.db_table} AS b ON b.id = c.buyer_id
+     WHERE c.id = %s
+"""
+_CONFIRMATION_ORDER_MODELS = ((Order, "o"), (Shop, "s"))
+_CONFIRMATION_ORDERS_SQL = f"""
+    SELECT {select_list(_CONFIRMATION_ORDER_MODELS)}
+      FROM {Order._meta.db_table} AS o
+      JOIN {Shop._meta.db_table} AS s ON s.id = o.shop_id
+     WHERE o.checkout_id = %s AND o.status <> ALL(%s::text[])
+     ORDER BY s.name, o.id
+"""
+
+
+def get_checkout_with_buyer(*, checkout_id) -> Checkout | None:
+    """Return the checkout with its buyer loaded, or None (one prepared statement)."""
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(_CONFIRMATION_CHECKOUT_SQL, [Checkout._meta.pk.to_python(checkout_id)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (checkout, buyer), _ = instances_from_row(row, _CONFIRMATION_CHECKOUT_MODELS)
+    Checkout.buyer.field.set_cached_value(checkout, buyer)
+    return checkout
+
+
+def list_confirmed_orders_of_checkout(*, checkout: Checkout) -> list[Order]:
+    """Return the checkout's orders that are neither cancelled nor awaiting payment, by shop name, each with its
+    shop and items (what the buyer's confirmation shows; two prepared statements)."""
+    left_out = [str(Order.Status.CANCELLED), str(Order.Status.PENDING_PAYMENT)]
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(_CONFIRMATION_ORDERS_SQL, [checkout.pk, left_out])
+        rows = cursor.fetchall()
+    orders = []
+    for row in rows:
+        (order, shop), _ = instances_from_row(row, _CONFIRMATION_ORDER_MODELS)
+        Order.shop.field.set_cached_value(order, shop)
+        Order.checkout.field.set_cached_value(order, checkout)
+        orders.append(order)
+    attach_items(orders)
+    return orders
+
+
+_ANSWER_ORDER_MODELS = ((Order, "o"), (Shop, "s"), (Checkout, "c"), (CancellationRequest, "r"))
+_ORDERS_OF_CHECKOUT_SQL = f"""
+    SELECT {select_list(_ANSWER_ORDER_MODELS)}
+      FROM {Order._meta.db_table} AS o
+      JOIN {Shop._meta.db_table} AS s ON s.id = o.shop_id
+      JOIN {Checkout._meta.db_table} AS c ON c.id = o.checkout_id
+      LEFT JOIN {CancellationRequest._meta.db_table} AS r ON r.order_id = o.id
+     WHERE o.checkout_id = %s
+     ORDER BY o.shop_id
+"""
+
+
 def list_orders_of_checkout(*, checkout_id) -> list[Order]:
     """Return a checkout's orders in shop order, with shop, checkout, cancellation request and items loaded (two
-    queries): what the checkout's answer shows, without the buyer and the items' listings (their search text
-    and description, read and thrown away on every checkout)."""
-    items = Prefetch("items", queryset=OrderItem.objects.order_by("id"))
-    orders = Order.objects.filter(checkout_id=checkout_id).select_related("shop", "checkout", "cancellation_request")
-    return list(orders.prefetch_related(items).order_by("shop_id"))
+    prepared statements): what the checkout's answer shows, without the buyer and the items' listings (their
+    search text and description, read and thrown away on every checkout)."""
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(_ORDERS_OF_CHECKOUT_SQL, [Checkout._meta.pk.to_python(checkout_id)])
+        rows = cursor.fetchall()
+    orders = []
+    for row in rows:
+        (order, shop, checkout, request), _ = instances_from_row(row, _ANSWER_ORDER_MODELS)
+        Order.shop.field.set_cached_value(order, shop)
+        Order.checkout.field.set_cached_value(order, checkout)
+        Order.cancellation_request.related.set_cached_value(order, request)
+        if request is not None:
+            CancellationRequest.order.field.set_cached_value(request, order)
+        orders.append(order)
+    attach_items(orders)
+    return orders
 
 
 def get_order_for_buyer(*, buyer, order_id) -> Order:

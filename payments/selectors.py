@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from orders.models import Order
-from payments.models import LedgerEntry
+from etsy.prepared import instances_from_row, prepared_cursor, select_list
+from orders.models import Checkout, Order
+from payments.models import LedgerEntry, Transfer
+from shops.models import Shop
+
+User = get_user_model()
 
 ZERO = Decimal("0.00")
 _SUM = DecimalField(max_digits=14, decimal_places=2)
@@ -67,17 +72,54 @@ def get_order_net(*, order_id: int) -> Decimal:
     return total or ZERO
 
 
+# Hand-written and prepared, the reads of a paid checkout's worker task and of the checkout's answer: building
+# them with the ORM cost more CPU than PostgreSQL spent running them, and PostgreSQL planned each on every run.
+_UNTRANSFERRED_NETS_SQL = f"""
+    SELECT e.order_id, SUM(e.amount) FROM {LedgerEntry._meta.db_table} AS e
+     WHERE e.order_id = ANY(%s::bigint[]) AND e.kind <> %s
+       AND NOT EXISTS (SELECT 1 FROM {Transfer._meta.db_table} AS t WHERE t.order_id = e.order_id)
+     GROUP BY e.order_id
+     ORDER BY e.order_id
+"""
+
+
 def list_untransferred_order_nets(*, order_ids: list[int]) -> dict[int, Decimal]:
     """The nets (as ``get_order_net``) of those of these orders that have no Transfer yet, in one query."""
-    rows = (
-        LedgerEntry.objects.filter(order_id__in=order_ids, order__transfer__isnull=True)
-        .exclude(kind=Kind.PAYOUT)
-        .values("order_id")
-        .annotate(s=Sum("amount"))
-        .order_by("order_id")
-        .values_list("order_id", "s")
-    )
-    return {order_id: total or ZERO for order_id, total in rows}
+    if not order_ids:
+        return {}
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(_UNTRANSFERRED_NETS_SQL, [list(order_ids), str(Kind.PAYOUT)])
+        return {order_id: total or ZERO for order_id, total in cursor.fetchall()}
+
+
+_PAID_ORDER_MODELS = ((Order, "o"), (Shop, "s"), (User, "so"), (Checkout, "c"))
+_PAID_ORDERS_OF_CHECKOUT_SQL = f"""
+    SELECT {select_list(_PAID_ORDER_MODELS)}
+      FROM {Order._meta.db_table} AS o
+      JOIN {Shop._meta.db_table} AS s ON s.id = o.shop_id
+      JOIN {User._meta.db_table} AS so ON so.id = s.owner_id
+      JOIN {Checkout._meta.db_table} AS c ON c.id = o.checkout_id
+     WHERE o.checkout_id = %s AND o.status = ANY(%s::text[])
+     ORDER BY o.id
+"""
+
+
+def list_orders_of_checkout_in(*, checkout_id, statuses) -> list[Order]:
+    """The checkout's orders in one of ``statuses``, in id order, each with its shop, the shop's owner and the
+    checkout loaded (one prepared statement)."""
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(
+            _PAID_ORDERS_OF_CHECKOUT_SQL, [Checkout._meta.pk.to_python(checkout_id), [str(s) for s in statuses]]
+        )
+        rows = cursor.fetchall()
+    orders = []
+    for row in rows:
+        (order, shop, owner, checkout), _ = instances_from_row(row, _PAID_ORDER_MODELS)
+        Shop.owner.field.set_cached_value(shop, owner)
+        Order.shop.field.set_cached_value(order, shop)
+        Order.checkout.field.set_cached_value(order, checkout)
+        orders.append(order)
+    return orders
 
 
 def get_refunded_total(*, order_id: int) -> Decimal:
@@ -91,12 +133,18 @@ def get_refunded_amount(*, order_id: int) -> Decimal:
     return -get_refunded_total(order_id=order_id)
 
 
+_REFUNDED_SQL = f"""
+    SELECT order_id, SUM(amount) FROM {LedgerEntry._meta.db_table}
+     WHERE order_id = ANY(%s::bigint[]) AND kind = %s
+     GROUP BY order_id
+"""
+
+
 def get_refunded_amounts(*, order_ids) -> dict[int, Decimal]:
     """What the buyer has had back for each of these orders, in one query (orders without refunds are left out)."""
-    rows = (
-        LedgerEntry.objects.filter(order_id__in=list(order_ids), kind=Kind.REFUND)
-        .values("order_id")
-        .annotate(total=Sum("amount"))
-        .values_list("order_id", "total")
-    )
-    return {order_id: -total for order_id, total in rows if total}
+    ids = [int(pk) for pk in order_ids]
+    if not ids:
+        return {}
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(_REFUNDED_SQL, [ids, str(Kind.REFUND)])
+        return {order_id: -total for order_id, total in cursor.fetchall() if total}

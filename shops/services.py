@@ -173,13 +173,21 @@ def claim_daily_digest(*, shop_id: int, day: dt.date) -> Iterator[DigestLog | No
             log.save(update_fields=["sent_at", "new_orders", "new_favorites", "low_stock"])
 
 
+_LOCK_SHOPS_SQL = f"SELECT id FROM {Shop._meta.db_table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR NO KEY UPDATE"
+
+
 def lock_shops(*, shop_ids) -> None:
     """Lock these shop rows in id order (FOR NO KEY UPDATE). Must run inside a transaction.
 
     Checkout takes its shops before the stock: a shop's update re-syncs its search rows (trigger) and a stock
     update one of them, so both orders of locking must start at the shop for the two never to deadlock.
     """
-    list(Shop.objects.select_for_update(no_key=True).filter(pk__in=list(shop_ids)).order_by("pk").values_list("pk"))
+    ids = sorted({int(pk) for pk in shop_ids})
+    if not ids:
+        return
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(_LOCK_SHOPS_SQL, [ids])
+        cursor.fetchall()
 
 
 def add_sales(*, shop_id: int, units: int) -> None:

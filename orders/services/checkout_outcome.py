@@ -65,6 +65,13 @@ def _lock_and_pay_orders(*, checkout_id, now) -> list[_LockedOrder]:
         return [_LockedOrder(*row) for row in cursor.fetchall()]
 
 
+# The checkout moves to paid once, from any unsettled status (the row count says whether this call moved it).
+_MARK_PAID_SQL = f"""
+    UPDATE {Checkout._meta.db_table} SET payment_status = %s, provider_charge_id = %s, updated_at = %s
+     WHERE id = %s AND payment_status = ANY(%s::text[])
+"""
+
+
 @transaction.atomic
 def mark_checkout_paid(*, checkout_id, charge_id: str, placed_messages: dict[int, int] | None = None) -> bool:
     """Mark an unsettled checkout and its orders paid (once); notify sellers and confirm to the buyer after
@@ -76,9 +83,18 @@ def mark_checkout_paid(*, checkout_id, charge_id: str, placed_messages: dict[int
     Orders cancelled while the charge was pending (``refund_when_charged``) are refunded in full
     through the outbox (payments books the sale and its refund, so the ledger balances to the cent).
     """
-    moved = Checkout.objects.filter(pk=checkout_id, payment_status__in=UNSETTLED).update(
-        payment_status=PaymentStatus.PAID, provider_charge_id=charge_id, updated_at=timezone.now()
-    )
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(
+            _MARK_PAID_SQL,
+            [
+                str(PaymentStatus.PAID),
+                charge_id,
+                timezone.now(),
+                Checkout._meta.pk.to_python(checkout_id),
+                [str(status) for status in UNSETTLED],
+            ],
+        )
+        moved = cursor.rowcount
     if not moved:
         return False
     orders = _lock_and_pay_orders(checkout_id=checkout_id, now=timezone.now())

@@ -14,6 +14,7 @@ from django.db.models import F
 from cart.models import CartItem
 from cart.services import remove_lines
 from etsy import metrics
+from etsy.prepared import prepared_cursor
 from orders import payments, selectors
 from orders.exceptions import (
     CartEmpty,
@@ -265,6 +266,12 @@ def _collect_payment(
     return settled, charge.client_secret
 
 
+# First writer wins: a retry that created the same payment again leaves the stored id as it is.
+_STORE_PAYMENT_ID_SQL = (
+    f"UPDATE {Checkout._meta.db_table} SET provider_payment_id = %s WHERE id = %s AND provider_payment_id = ''"
+)
+
+
 def _create_payment(*, checkout: Checkout) -> str:
     """Create the checkout's payment at the provider and store its id (first writer wins)."""
     payment_id = payments.create_payment(
@@ -274,9 +281,19 @@ def _create_payment(*, checkout: Checkout) -> str:
         description=f"Checkout {checkout.pk}",
         metadata={"checkout_id": str(checkout.pk)},
     )
-    Checkout.objects.filter(pk=checkout.pk, provider_payment_id="").update(provider_payment_id=payment_id)
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(_STORE_PAYMENT_ID_SQL, [payment_id, checkout.pk])
     checkout.provider_payment_id = payment_id
     return payment_id
+
+
+# The cart as the fingerprint sees it, in the order the checkout reads it (hand-written and prepared: it runs
+# before every checkout).
+_CART_LINES_SQL = f"""
+    SELECT offering_id, personalization, quantity FROM {CartItem._meta.db_table}
+     WHERE user_id = %s
+     ORDER BY product_id, offering_id, id
+"""
 
 
 def fingerprint_checkout(*, buyer, payload: dict, cart_emptied: bool = False) -> str:
@@ -289,9 +306,7 @@ def fingerprint_checkout(*, buyer, payload: dict, cart_emptied: bool = False) ->
 
     lines = []
     if not cart_emptied:
-        lines = list(
-            CartItem.objects.filter(user=buyer)
-            .order_by("product_id", "offering_id", "id")
-            .values_list("offering_id", "personalization", "quantity")
-        )
+        with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+            cursor.execute(_CART_LINES_SQL, [buyer.pk])
+            lines = cursor.fetchall()
     return fingerprint({"payload": payload, "cart": lines})

@@ -4,31 +4,41 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import connection
 from django.utils import timezone
 
+from etsy.prepared import prepared_cursor
 from payments.models import LedgerEntry
 
 Kind = LedgerEntry.Kind
 
 # One statement per call, whatever the number of entries: an entry whose key is already in the ledger is left
 # as it is (ON CONFLICT DO NOTHING never updates, so the append-only trigger is not involved), and RETURNING
-# names the keys added now. get_or_create took a read, a savepoint, the INSERT and its release per entry.
-_APPEND_SQL = (
-    f"INSERT INTO {LedgerEntry._meta.db_table} (shop_id, order_id, kind, amount, key, reference, created_at) "
-    "VALUES {rows} ON CONFLICT (key) DO NOTHING RETURNING key"
-)
+# names the keys added now. get_or_create took a read, a savepoint, the INSERT and its release per entry. The
+# entries come as one array per column, so the statement's text is the same for any number of them: prepared,
+# planned once per connection (etsy.prepared).
+_APPEND_SQL = f"""
+    INSERT INTO {LedgerEntry._meta.db_table} (shop_id, order_id, kind, amount, key, reference, created_at)
+    SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::numeric[], %s::varchar[], %s::varchar[],
+                         %s::timestamptz[])
+    ON CONFLICT (key) DO NOTHING
+    RETURNING key
+"""
 
 
 def _append_entries(entries: list[dict]) -> set[str]:
     """Insert the entries whose key is new, in one statement; return the keys added."""
     now = timezone.now()
-    params: list = []
-    for e in entries:
-        params += [e["shop_id"], e["order_id"], str(e["kind"]), e["amount"], e["key"], e.get("reference", ""), now]
-    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(entries))
-    with connection.cursor() as cursor:
-        cursor.execute(_APPEND_SQL.format(rows=rows), params)
+    columns = [
+        [e["shop_id"] for e in entries],
+        [e["order_id"] for e in entries],
+        [str(e["kind"]) for e in entries],
+        [e["amount"] for e in entries],
+        [e["key"] for e in entries],
+        [e.get("reference", "") for e in entries],
+        [now] * len(entries),
+    ]
+    with prepared_cursor() as cursor:
+        cursor.execute(_APPEND_SQL, columns)
         return {row[0] for row in cursor.fetchall()}
 
 

@@ -62,11 +62,7 @@ def pay_sellers_for_checkout(*, checkout_id) -> int:
     Raises PaymentError / PaymentsOpenCircuit (the outbox retries). An order whose shop has no payout
     account yet keeps its net in the shop's balance (pending) until one exists.
     """
-    orders = list(
-        Order.objects.filter(checkout_id=checkout_id, status__in=PAID_STATUSES)
-        .select_related("shop__owner", "checkout")
-        .order_by("pk")
-    )
+    orders = selectors.list_orders_of_checkout_in(checkout_id=checkout_id, statuses=PAID_STATUSES)
     ledger.record_sales(orders=orders)  # one statement: every order's sale and fee
     # Which orders still wait for their transfer, with what the ledger owes for each: one read for all.
     nets = selectors.list_untransferred_order_nets(order_ids=[order.pk for order in orders])

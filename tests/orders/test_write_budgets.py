@@ -142,7 +142,7 @@ def test_three_shop_checkout_stays_within_its_query_budget(
     answer = [
         q["sql"]
         for q in queries.captured_queries
-        if q["sql"].startswith(('SELECT "orders_order', 'SELECT "orders_orderitem'))
+        if q["sql"].lstrip().startswith("SELECT") and ("orders_order" in q["sql"])  # hand-written ones too
     ]
     assert answer and not any('"catalog_product"' in sql or '"accounts_user"' in sql for sql in answer)
     assert len(response.json()["orders"]) == 3

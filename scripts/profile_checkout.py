@@ -1,0 +1,312 @@
+"""What one 3-shop ``POST /api/v1/checkout`` and its outbox task cost: CPU here and in PostgreSQL, queries,
+Redis round trips; the request and the worker's part apart.
+
+Noise-resistant figures beside ``make bench-writes`` (its CPU phase counts whole processes while other work runs):
+the production settings ``scripts/bench_writes.py`` gives gunicorn and its worker (the test payment provider,
+emails to Django's memory backend), the WSGI application called in this process (every middleware, DRF, the
+after-commit hand-over to the broker), then the outbox tasks the checkouts published, run here one after the
+other as a worker runs them (``Task.apply``: its signals, the task's own transaction). Per pass:
+
+1. every buyer's cart filled with one stocked listing of each of three shops (as the bench does; not counted);
+2. one checkout per buyer through the WSGI application: CPU of this process (``time.process_time``: every
+   thread, the payment call's included) and of its PostgreSQL backend (``/proc/<pid>/stat``);
+3. the tasks those checkouts handed to the broker, run here: the same two CPU figures, the worker's.
+
+Then the statements and Redis commands of one checkout and of its task. ``--profile web`` or ``--profile worker``
+prints cProfile's heaviest functions of that side instead (one extra pass).
+
+    DATABASE_URL=postgres://.../etsy_x CELERY_QUEUE_SUFFIX=x .venv/bin/python scripts/profile_checkout.py \\
+        --checkouts 100 --passes 3
+
+Seeds its shops, listings and buyers in the database of ``DATABASE_URL`` (migrated) on the first run and reuses
+them (found by their names). Publishes to the broker's queues of ``CELERY_QUEUE_SUFFIX`` (give it one of your
+own: no worker may consume them) and empties them when it is done. Run it from two code trees in turn (``git
+worktree``) for a paired before/after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import secrets
+import statistics
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_TAG = "profile-checkout"
+SHOPS, LISTINGS_PER_SHOP = 12, 2
+ADDRESS = {"name": "Load Buyer", "line1": "1 Bench Street", "line2": "", "city": "Hudson", "postcode": "12534"}
+
+
+def configure() -> None:
+    if not os.environ.get("CELERY_QUEUE_SUFFIX"):
+        raise SystemExit("set CELERY_QUEUE_SUFFIX to queues of your own: this script publishes to them")
+    os.environ.update(
+        {
+            "ETSY_ENV": "production",
+            "DEBUG": "false",
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+            "METRICS_BEARER_TOKEN": secrets.token_urlsafe(32),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "SECURE_COOKIES": "false",
+            "SECURE_HSTS_SECONDS": "0",
+            "STATIC_MANIFEST": "false",
+            "API_THROTTLE_USER": "1000000/min",
+            "API_THROTTLE_ANON": "1000000/min",
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "PAYMENT_PROVIDER": "orders.payments.TestPaymentProvider",
+            "DB_CONN_MAX_AGE": "3600",  # one backend for the whole run, so its CPU is read from one pid
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etsy.settings")
+    sys.path.insert(0, str(ROOT))
+
+
+def seed(*, buyers: int) -> tuple[dict[int, list[int]], list[int], list[str]]:
+    """Shops with stocked listings (a million units each) and buyers with API tokens, made once and found again.
+
+    Return the listings by shop, the buyers' ids and their tokens."""
+    from decimal import Decimal
+
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+    from catalog.models import Category, Product
+    from catalog.services.listings import create_product
+    from shops.services import open_shop
+
+    def found():
+        by_shop: dict[int, list[int]] = {}
+        for pk, shop_id in Product.objects.filter(title__startswith=f"{SEED_TAG} mug").values_list("pk", "shop_id"):
+            by_shop.setdefault(shop_id, []).append(pk)
+        users = list(
+            Token.objects.filter(user__email__startswith=f"{SEED_TAG}-buyer")
+            .order_by("user_id")
+            .values_list("user_id", "key")
+        )
+        return by_shop, users
+
+    by_shop, users = found()
+    if len(by_shop) < SHOPS:
+        category, _ = Category.objects.get_or_create(slug=SEED_TAG, defaults={"name": "Profile checkout"})
+        tag = secrets.token_hex(3)
+        for i in range(SHOPS):
+            owner = User.objects.create_user(f"{SEED_TAG}-seller-{tag}-{i}@bench.test", "x-bench-7")
+            shop = open_shop(owner=owner, name=f"PC {tag} {i}")
+            for j in range(LISTINGS_PER_SHOP):
+                create_product(
+                    shop=shop,
+                    title=f"{SEED_TAG} mug {i}-{j}",
+                    category=category,
+                    price=Decimal("7.50") + j,
+                    quantity=10**6,
+                )
+    if len(users) < buyers:
+        tag = secrets.token_hex(3)
+        for i in range(buyers - len(users)):
+            user = User.objects.create_user(f"{SEED_TAG}-buyer-{tag}-{i}@bench.test", "x-bench-7")
+            Token.objects.create(user=user)
+    by_shop, users = found()
+    return by_shop, [u for u, _ in users[:buyers]], [k for _, k in users[:buyers]]
+
+
+def fill_carts(by_shop: dict[int, list[int]], user_ids: list[int], rng: random.Random) -> None:
+    """One stocked listing of each of three shops in every buyer's cart (the bench's ``fill_carts``)."""
+    from django.db import connection
+
+    rows = [(u, rng.choice(by_shop[s])) for u in user_ids for s in rng.sample(sorted(by_shop), 3)]
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cart_cartitem WHERE user_id = ANY(%s)", [user_ids])
+        cursor.execute(
+            "INSERT INTO cart_cartitem (user_id, product_id, offering_id, personalization, quantity, reserved_until,"
+            " added_at, updated_at) "
+            "SELECT u, p, o.id, '', 1, NULL, now(), now() FROM unnest(%s::bigint[], %s::bigint[]) AS t(u, p) "
+            "JOIN catalog_offering AS o ON o.product_id = t.p AND o.option1_id IS NULL AND o.option2_id IS NULL",
+            [[r[0] for r in rows], [r[1] for r in rows]],
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkouts", type=int, default=100, help="checkouts per pass (one buyer each)")
+    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--profile", choices=["web", "worker"], help="cProfile one side in an extra pass")
+    parser.add_argument("--top", type=int, default=35, help="functions shown with --profile")
+    parser.add_argument("--dump", help="with --profile: also write the profile to this file (pstats)")
+    args = parser.parse_args()
+    configure()
+
+    import django
+
+    django.setup()
+    import redis.connection
+    from celery.app.task import Task
+    from django.conf import settings
+    from django.core import mail
+    from django.db import connection
+
+    from etsy.celery import app as celery_app
+    from etsy.wsgi import application
+
+    # As the bench's worker: the emails go nowhere (set after the WSGI module's production checks).
+    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    rng = random.Random(23)
+    by_shop, user_ids, tokens = seed(buyers=args.checkouts)
+    me = threading.current_thread()
+    redis_sent: list[bytes] = []
+    original_send = redis.connection.AbstractConnection.send_packed_command
+
+    def counting_send(self, command, check_health=True):
+        if threading.current_thread() is me:
+            redis_sent.append(command if isinstance(command, bytes) else b"".join(bytes(c) for c in command))
+        return original_send(self, command, check_health)
+
+    redis.connection.AbstractConnection.send_packed_command = counting_send
+
+    published: list[tuple[str, tuple, dict]] = []
+    original_apply_async = Task.apply_async
+
+    def recording_apply_async(self, args=None, kwargs=None, *rest, **options):
+        published.append((self.name, tuple(args or ()), dict(kwargs or {})))
+        return original_apply_async(self, args, kwargs, *rest, **options)
+
+    Task.apply_async = recording_apply_async
+
+    def checkout(i: int) -> str:
+        body = json.dumps({"address": {**ADDRESS, "country": "US"}, "payment_method": "pm_card_visa"}).encode()
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/api/v1/checkout",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+            "wsgi.version": (1, 0),
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Token {tokens[i]}",
+            "HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex,
+            "REMOTE_ADDR": "127.0.0.1",
+        }
+        status = []
+        response = application(environ, lambda s, headers, exc_info=None: status.append(s))
+        b"".join(response)
+        response.close()
+        return status[0]
+
+    emails = []
+
+    def run_published() -> int:
+        tasks = list(published)
+        published.clear()
+        for name, task_args, task_kwargs in tasks:
+            celery_app.tasks[name].apply(args=task_args, kwargs=task_kwargs)
+        emails.append(len(mail.outbox))
+        mail.outbox = []
+        return len(tasks)
+
+    def backend_cpu() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    statuses: dict[str, int] = {}
+
+    def one_pass(n: int, profiler: cProfile.Profile | None = None, side: str = "") -> tuple[float, ...]:
+        fill_carts(by_shop, user_ids[:n], rng)
+        published.clear()
+        db0, cpu0 = backend_cpu(), time.process_time()
+        if profiler and side == "web":
+            profiler.enable()
+        for i in range(n):
+            status = checkout(i)
+            statuses[status] = statuses.get(status, 0) + 1
+        if profiler and side == "web":
+            profiler.disable()
+        cpu1, db1 = time.process_time(), backend_cpu()
+        if profiler and side == "worker":
+            profiler.enable()
+        tasks = run_published()
+        if profiler and side == "worker":
+            profiler.disable()
+        cpu2, db2 = time.process_time(), backend_cpu()
+        ms = [1000 * x / n for x in (cpu1 - cpu0, db1 - db0, cpu2 - cpu1, db2 - db1)]
+        return (*ms, tasks / n)
+
+    try:
+        one_pass(min(20, args.checkouts))  # warm: tokens kept, prepared statements, imports, templates
+        rows = [one_pass(args.checkouts) for _ in range(args.passes)]
+        if args.profile:
+            profiler = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
+            one_pass(args.checkouts, profiler, args.profile)
+
+        queries: list[str] = []
+
+        def logging_query(execute, sql, params, many, context):
+            queries.append(" ".join(sql.split())[:130])
+            return execute(sql, params, many, context)
+
+        fill_carts(by_shop, user_ids[:1], rng)
+        published.clear()
+        redis_sent.clear()
+        with connection.execute_wrapper(logging_query):
+            checkout(0)
+            web_queries, web_redis = list(queries), list(redis_sent)
+            queries.clear()
+            redis_sent.clear()
+            tasks = run_published()
+        worker_queries, worker_redis = list(queries), list(redis_sent)
+    finally:
+        Task.apply_async = original_apply_async
+        celery_app.control.purge()  # this run's queues (CELERY_QUEUE_SUFFIX) only
+
+    def column(k: int) -> str:
+        values = [r[k] for r in rows]
+        return f"median {statistics.median(values):6.2f}, least {min(values):6.2f}"
+
+    print(f"3-shop checkout, {args.checkouts} checkouts x {args.passes} passes: {statuses}")
+    print(f"  web    CPU here       ms/checkout: {column(0)}")
+    print(f"  web    CPU PostgreSQL ms/checkout: {column(1)}")
+    print(f"  worker CPU here       ms/checkout: {column(2)}")
+    print(f"  worker CPU PostgreSQL ms/checkout: {column(3)}")
+    print(f"  tasks/checkout {statistics.median(r[4] for r in rows):.2f}, emails sent {sum(emails)}")
+    for side, sql, sent in (("web", web_queries, web_redis), ("worker", worker_queries, worker_redis)):
+        print(f"  {side}: {len(sql)} queries (BEGIN/COMMIT not logged), {len(sent)} Redis round trips")
+        for statement in sql:
+            print(f"    SQL   {statement}")
+        for command in sent:
+            print(f"    Redis {command[:100]!r}")
+    print(f"  (one checkout's worker part ran {tasks} task(s))")
+    if args.profile:
+        if args.dump:
+            profiler.dump_stats(args.dump)
+        stream = io.StringIO()
+        pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(args.top)
+        stream.write("\n--- cumulative ---\n")
+        pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(args.top)
+        print(stream.getvalue())
+
+
+if __name__ == "__main__":
+    main()
