@@ -55,11 +55,20 @@ def _place_unknown(buyer, address, settings):  # noqa: F811
     return result
 
 
+def _resolve_once_answered(expected: dict) -> None:
+    """Run the resolution task (as beat does every minute) until the provider's slow answer is in: a loaded
+    machine can start the provider's answer late, and an unknown charge is left for the next run."""
+    deadline = time.monotonic() + 10
+    while (outcome := resolve_pending_payments.apply_async().get()) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert outcome == expected
+
+
 def _settle_later(django_capture_on_commit_callbacks):
     Checkout.objects.update(created_at=timezone.now() - timedelta(minutes=2))
     time.sleep(0.35)  # the provider finishes processing: the charge succeeded for the whole checkout
     with django_capture_on_commit_callbacks(execute=True):
-        assert resolve_pending_payments.apply_async().get() == {"paid": 1}
+        _resolve_once_answered({"paid": 1})
     for _ in range(3):  # refunds booked, then carried out at the provider (each an outbox row)
         run_outbox()
 
@@ -126,7 +135,7 @@ def test_a_declined_charge_after_the_cancel_refunds_nothing(
     fulfilment.cancel_order(order=result.orders[0])
     Checkout.objects.update(created_at=timezone.now() - timedelta(minutes=2))
     time.sleep(0.25)
-    assert resolve_pending_payments.apply_async().get() == {"declined": 1}
+    _resolve_once_answered({"declined": 1})
     run_outbox()
     assert not LedgerEntry.objects.exists()
     assert set(Order.objects.values_list("status", flat=True)) == {"cancelled"}
