@@ -40,6 +40,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from production_profile import loopback_production_env
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 BIN = Path(PY).parent
@@ -246,17 +248,9 @@ class Stack:
             "CACHE_KEY_PREFIX": prefix,
             "CELERY_QUEUE_SUFFIX": suffix,
             "CELERY_TASK_ALWAYS_EAGER": "false",
-            "ETSY_ENV": "production",
-            "DEBUG": "false",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "METRICS_BEARER_TOKEN": METRICS_TOKEN,
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SECURE_SSL_REDIRECT": "false",
-            "SECURE_COOKIES": "false",
-            "SECURE_HSTS_SECONDS": "0",
+            **loopback_production_env(METRICS_BEARER_TOKEN=METRICS_TOKEN),
             "STATIC_MANIFEST": "false",
             "BENCH_BARE_VIEW": "1",
-            "PAYMENT_PROVIDER": "orders.payments.TestPaymentProvider",
             "API_THROTTLE_USER": "1000000/min",
             "API_THROTTLE_ANON": "1000000/min",
             "WEB_CONCURRENCY": str(spec.workers),
@@ -264,7 +258,6 @@ class Stack:
             "WEB_MAX_REQUESTS": "0",
             "HOST": "127.0.0.1",
             "PORT": str(port),
-            "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
             "PROMETHEUS_MULTIPROC_DIR": str(Path(tempfile.gettempdir()) / f"etsy-bench-writes-prom-{port}"),
         }

@@ -30,28 +30,20 @@ import threading
 import time
 from pathlib import Path
 
+from production_profile import loopback_production_env
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TAG = "profile-add"
 
 
 def configure() -> None:
     os.environ.update(
-        {
-            "ETSY_ENV": "production",
-            "DEBUG": "false",
-            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-            "METRICS_BEARER_TOKEN": secrets.token_urlsafe(32),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SECURE_SSL_REDIRECT": "false",
-            "SECURE_COOKIES": "false",
-            "SECURE_HSTS_SECONDS": "0",
-            "STATIC_MANIFEST": "false",
-            "API_THROTTLE_USER": "1000000/min",
-            "API_THROTTLE_ANON": "1000000/min",
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "PAYMENT_PROVIDER": "orders.payments.TestPaymentProvider",
-            "LOG_LEVEL": "WARNING",
-        }
+        loopback_production_env(
+            STATIC_MANIFEST="false",
+            API_THROTTLE_USER="1000000/min",
+            API_THROTTLE_ANON="1000000/min",
+            CELERY_TASK_ALWAYS_EAGER="false",
+        )
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etsy.settings")
     sys.path.insert(0, str(ROOT))

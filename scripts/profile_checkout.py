@@ -41,6 +41,8 @@ import time
 import uuid
 from pathlib import Path
 
+from production_profile import loopback_production_env
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TAG = "profile-checkout"
 SHOPS, LISTINGS_PER_SHOP = 12, 2
@@ -51,23 +53,13 @@ def configure() -> None:
     if not os.environ.get("CELERY_QUEUE_SUFFIX"):
         raise SystemExit("set CELERY_QUEUE_SUFFIX to queues of your own: this script publishes to them")
     os.environ.update(
-        {
-            "ETSY_ENV": "production",
-            "DEBUG": "false",
-            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-            "METRICS_BEARER_TOKEN": secrets.token_urlsafe(32),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SECURE_SSL_REDIRECT": "false",
-            "SECURE_COOKIES": "false",
-            "SECURE_HSTS_SECONDS": "0",
-            "STATIC_MANIFEST": "false",
-            "API_THROTTLE_USER": "1000000/min",
-            "API_THROTTLE_ANON": "1000000/min",
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "PAYMENT_PROVIDER": "orders.payments.TestPaymentProvider",
-            "DB_CONN_MAX_AGE": "3600",  # one backend for the whole run, so its CPU is read from one pid
-            "LOG_LEVEL": "WARNING",
-        }
+        loopback_production_env(
+            STATIC_MANIFEST="false",
+            API_THROTTLE_USER="1000000/min",
+            API_THROTTLE_ANON="1000000/min",
+            CELERY_TASK_ALWAYS_EAGER="false",
+            DB_CONN_MAX_AGE="3600",  # one backend for the whole run, so its CPU is read from one pid
+        )
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etsy.settings")
     sys.path.insert(0, str(ROOT))

@@ -29,25 +29,19 @@ import threading
 import time
 from pathlib import Path
 
+from production_profile import loopback_production_env
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def configure() -> None:
     os.environ.update(
-        {
-            "ETSY_ENV": "production",
-            "DEBUG": "false",
-            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
-            "SECURE_SSL_REDIRECT": "false",
-            "SECURE_COOKIES": "false",
-            "SECURE_HSTS_SECONDS": "0",
-            "BENCH_BARE_VIEW": "1",
-            "STATIC_MANIFEST": "false",
-            "CELERY_TASK_ALWAYS_EAGER": "true",
-            "LOG_LEVEL": "WARNING",
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        }
+        loopback_production_env(
+            BENCH_BARE_VIEW="1",
+            STATIC_MANIFEST="false",
+            CELERY_TASK_ALWAYS_EAGER="true",
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        )
     )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etsy.settings")
     sys.path.insert(0, str(ROOT))
