@@ -20,17 +20,14 @@ Seeds its listings and buyers in the database of ``DATABASE_URL`` (migrated) on 
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import os
 import secrets
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
-from production_profile import loopback_production_env
+from production_profile import backend_cpu_seconds, loopback_production_env, post_json, record_redis_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TAG = "profile-add"
@@ -97,71 +94,29 @@ def main() -> None:
     args = parser.parse_args()
     configure()
 
-    import redis.connection
     from django.db import connection
 
     from etsy.wsgi import application
 
     products, tokens = seed(buyers=args.buyers, listings=args.listings)
-    me = threading.current_thread()
-    redis_sent: list[bytes] = []
-    original_send = redis.connection.AbstractConnection.send_packed_command
-
-    def counting_send(self, command, check_health=True):
-        if threading.current_thread() is me:
-            redis_sent.append(command if isinstance(command, bytes) else b"".join(bytes(c) for c in command))
-        return original_send(self, command, check_health)
-
-    redis.connection.AbstractConnection.send_packed_command = counting_send
+    redis_sent = record_redis_commands()
 
     def add(i: int) -> str:
-        body = json.dumps({"product_id": products[(i * 7919) % len(products)], "quantity": 1}).encode()
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": "/api/v1/cart/items",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-            "wsgi.version": (1, 0),
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)),
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_AUTHORIZATION": f"Token {tokens[i % len(tokens)]}",
-            "REMOTE_ADDR": "127.0.0.1",
-        }
-        status = []
-        response = application(environ, lambda s, headers, exc_info=None: status.append(s))
-        b"".join(response)
-        response.close()
-        return status[0]
+        body = {"product_id": products[(i * 7919) % len(products)], "quantity": 1}
+        return post_json(application, "/api/v1/cart/items", body, HTTP_AUTHORIZATION=f"Token {tokens[i % len(tokens)]}")
 
     for i in range(4 * len(tokens)):  # each token kept (on its second read) with its account, prepared statements
         add(i)
         if i == len(tokens):
             time.sleep(0.2)  # the markers' invalidation messages arrive
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = cursor.fetchone()[0]
-
-    def backend_cpu() -> float:
-        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
     here, there, statuses = [], [], {}
     for _ in range(args.passes):
-        started_db, started = backend_cpu(), time.process_time()
+        started_db, started = backend_cpu_seconds(), time.process_time()
         for i in range(args.adds):
             status = add(1000 + i)
             statuses[status] = statuses.get(status, 0) + 1
         here.append(1000 * (time.process_time() - started) / args.adds)
-        there.append(1000 * (backend_cpu() - started_db) / args.adds)
+        there.append(1000 * (backend_cpu_seconds() - started_db) / args.adds)
 
     queries: list[str] = []
 

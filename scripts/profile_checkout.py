@@ -29,19 +29,17 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import os
 import pstats
 import random
 import secrets
 import statistics
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
-from production_profile import loopback_production_env
+from production_profile import backend_cpu_seconds, loopback_production_env, post_json, record_redis_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TAG = "profile-checkout"
@@ -142,7 +140,6 @@ def main() -> None:
     import django
 
     django.setup()
-    import redis.connection
     from celery.app.task import Task
     from django.conf import settings
     from django.core import mail
@@ -156,16 +153,7 @@ def main() -> None:
 
     rng = random.Random(23)
     by_shop, user_ids, tokens = seed(buyers=args.checkouts)
-    me = threading.current_thread()
-    redis_sent: list[bytes] = []
-    original_send = redis.connection.AbstractConnection.send_packed_command
-
-    def counting_send(self, command, check_health=True):
-        if threading.current_thread() is me:
-            redis_sent.append(command if isinstance(command, bytes) else b"".join(bytes(c) for c in command))
-        return original_send(self, command, check_health)
-
-    redis.connection.AbstractConnection.send_packed_command = counting_send
+    redis_sent = record_redis_commands()
 
     published: list[tuple[str, tuple, dict]] = []
     original_apply_async = Task.apply_async
@@ -177,33 +165,14 @@ def main() -> None:
     Task.apply_async = recording_apply_async
 
     def checkout(i: int) -> str:
-        body = json.dumps({"address": {**ADDRESS, "country": "US"}, "payment_method": "pm_card_visa"}).encode()
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": "/api/v1/checkout",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-            "wsgi.version": (1, 0),
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)),
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_AUTHORIZATION": f"Token {tokens[i]}",
-            "HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex,
-            "REMOTE_ADDR": "127.0.0.1",
-        }
-        status = []
-        response = application(environ, lambda s, headers, exc_info=None: status.append(s))
-        b"".join(response)
-        response.close()
-        return status[0]
+        body = {"address": {**ADDRESS, "country": "US"}, "payment_method": "pm_card_visa"}
+        return post_json(
+            application,
+            "/api/v1/checkout",
+            body,
+            HTTP_AUTHORIZATION=f"Token {tokens[i]}",
+            HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
+        )
 
     emails = []
 
@@ -216,19 +185,12 @@ def main() -> None:
         mail.outbox = []
         return len(tasks)
 
-    def backend_cpu() -> float:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            backend = cursor.fetchone()[0]
-        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
     statuses: dict[str, int] = {}
 
     def one_pass(n: int, profiler: cProfile.Profile | None = None, side: str = "") -> tuple[float, ...]:
         fill_carts(by_shop, user_ids[:n], rng)
         published.clear()
-        db0, cpu0 = backend_cpu(), time.process_time()
+        db0, cpu0 = backend_cpu_seconds(), time.process_time()
         if profiler and side == "web":
             profiler.enable()
         for i in range(n):
@@ -236,13 +198,13 @@ def main() -> None:
             statuses[status] = statuses.get(status, 0) + 1
         if profiler and side == "web":
             profiler.disable()
-        cpu1, db1 = time.process_time(), backend_cpu()
+        cpu1, db1 = time.process_time(), backend_cpu_seconds()
         if profiler and side == "worker":
             profiler.enable()
         tasks = run_published()
         if profiler and side == "worker":
             profiler.disable()
-        cpu2, db2 = time.process_time(), backend_cpu()
+        cpu2, db2 = time.process_time(), backend_cpu_seconds()
         ms = [1000 * x / n for x in (cpu1 - cpu0, db1 - db0, cpu2 - cpu1, db2 - db1)]
         return (*ms, tasks / n)
 
