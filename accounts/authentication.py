@@ -21,7 +21,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from accounts.backends import NearCachedModelBackend, keep_account
 from accounts.models import User
 from etsy import cache, near_cache
-from etsy.prepared import instances_from_row, prepared_cursor, select_list
+from etsy.prepared import fetch_instances, select_list
 
 # The token and its account, every column, as DRF's ``select_related("user")`` reads them.
 _ROW_MODELS = ((Token, "t"), (User, "u"))
@@ -40,12 +40,10 @@ class NearCachedTokenAuthentication(TokenAuthentication):
         DRF)."""
         if router.db_for_read(Token) != DEFAULT_DB_ALIAS:
             return super().authenticate_credentials(key)
-        with prepared_cursor() as cursor:
-            cursor.execute(_TOKEN_SQL, [key])
-            row = cursor.fetchone()
-        if row is None:
+        found = fetch_instances(_TOKEN_SQL, [key], _ROW_MODELS)
+        if not found:
             raise AuthenticationFailed(_("Invalid token."))
-        (token, user), _end = instances_from_row(row, _ROW_MODELS)
+        ((token, user),) = found
         if not user.is_active:
             raise AuthenticationFailed(_("User inactive or deleted."))
         Token.user.field.set_cached_value(token, user)

@@ -23,7 +23,7 @@ from django.db.models import QuerySet
 
 from catalog.models import Offering, Product, Variation, VariationOption
 from catalog.selectors import offering_choice_sql
-from etsy.prepared import instances_from_row, prepared_cursor, select_list
+from etsy.prepared import fetch_instances, instances_from_row, prepared_cursor, select_list
 from shops.models import Shop
 
 
@@ -69,12 +69,8 @@ def lock_products(*, product_ids: Iterable[int] | QuerySet) -> dict[int, Product
         if not ids:
             return {}
         sql, params = _LOCK_PRODUCTS_BY_ID_SQL, [ids]
-    with open_cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
     locked = {}
-    for row in rows:
-        (product, shop), _ = instances_from_row(row, _LOCK_PRODUCTS_MODELS)
+    for product, shop in fetch_instances(sql, params, _LOCK_PRODUCTS_MODELS, cursor=open_cursor):
         Product.shop.field.set_cached_value(product, shop)
         locked[product.pk] = product
     return locked

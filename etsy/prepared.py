@@ -66,3 +66,12 @@ def instances_from_row(row, models) -> tuple[list, int]:
         start += len(fields)
         found.append(None if values[0] is None else model.from_db(DEFAULT_DB_ALIAS, None, values))
     return found, start
+
+
+def fetch_instances(sql: str, params, models, *, cursor=prepared_cursor) -> list[list]:
+    """Run a hand-written read (prepared, unless ``cursor`` opens another kind) and return each row's instances
+    of ``models`` (``instances_from_row``), in the rows' order."""
+    with cursor() as opened:
+        opened.execute(sql, params)
+        rows = opened.fetchall()
+    return [instances_from_row(row, models)[0] for row in rows]

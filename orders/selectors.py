@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 
 from etsy import cache
-from etsy.prepared import instances_from_row, prepared_cursor, select_list
+from etsy.prepared import fetch_instances, select_list
 from orders.exceptions import OrderNotFound
 from orders.models import CancellationRequest, Checkout, Order, OrderItem, Review
 from shops.models import Shop
@@ -61,12 +61,8 @@ def attach_items(orders: list[Order]) -> None:
     by_pk = {order.pk: order for order in orders}
     if not by_pk:
         return
-    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
-        cursor.execute(_ITEMS_OF_ORDERS_SQL, [list(by_pk)])
-        rows = cursor.fetchall()
     items: dict[int, list[OrderItem]] = {pk: [] for pk in by_pk}
-    for row in rows:
-        (item,), _ = instances_from_row(row, _ITEM_MODELS)
+    for (item,) in fetch_instances(_ITEMS_OF_ORDERS_SQL, [list(by_pk)], _ITEM_MODELS):
         OrderItem.order.field.set_cached_value(item, by_pk[item.order_id])
         items[item.order_id].append(item)
     for order in orders:
@@ -93,12 +89,9 @@ def list_orders_for_email(*, order_ids: list[int]) -> dict[int, Order]:
     prepared statements). Missing ids are left out."""
     if not order_ids:
         return {}
-    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
-        cursor.execute(_ORDERS_FOR_EMAIL_SQL, [[int(pk) for pk in order_ids]])
-        rows = cursor.fetchall()
     orders = {}
-    for row in rows:
-        (order, shop, owner, buyer, checkout), _ = instances_from_row(row, _EMAIL_ORDER_MODELS)
+    ids = [int(pk) for pk in order_ids]
+    for order, shop, owner, buyer, checkout in fetch_instances(_ORDERS_FOR_EMAIL_SQL, [ids], _EMAIL_ORDER_MODELS):
         Shop.owner.field.set_cached_value(shop, owner)
         Order.shop.field.set_cached_value(order, shop)
         Order.buyer.field.set_cached_value(order, buyer)
@@ -127,12 +120,11 @@ _CONFIRMATION_ORDERS_SQL = f"""
 
 def get_checkout_with_buyer(*, checkout_id) -> Checkout | None:
     """Return the checkout with its buyer loaded, or None (one prepared statement)."""
-    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
-        cursor.execute(_CONFIRMATION_CHECKOUT_SQL, [Checkout._meta.pk.to_python(checkout_id)])
-        row = cursor.fetchone()
-    if row is None:
+    params = [Checkout._meta.pk.to_python(checkout_id)]
+    found = fetch_instances(_CONFIRMATION_CHECKOUT_SQL, params, _CONFIRMATION_CHECKOUT_MODELS)
+    if not found:
         return None
-    (checkout, buyer), _ = instances_from_row(row, _CONFIRMATION_CHECKOUT_MODELS)
+    ((checkout, buyer),) = found
     Checkout.buyer.field.set_cached_value(checkout, buyer)
     return checkout
 
@@ -141,12 +133,8 @@ def list_confirmed_orders_of_checkout(*, checkout: Checkout) -> list[Order]:
     """Return the checkout's orders that are neither cancelled nor awaiting payment, by shop name, each with its
     shop and items (what the buyer's confirmation shows; two prepared statements)."""
     left_out = [str(Order.Status.CANCELLED), str(Order.Status.PENDING_PAYMENT)]
-    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
-        cursor.execute(_CONFIRMATION_ORDERS_SQL, [checkout.pk, left_out])
-        rows = cursor.fetchall()
     orders = []
-    for row in rows:
-        (order, shop), _ = instances_from_row(row, _CONFIRMATION_ORDER_MODELS)
+    for order, shop in fetch_instances(_CONFIRMATION_ORDERS_SQL, [checkout.pk, left_out], _CONFIRMATION_ORDER_MODELS):
         Order.shop.field.set_cached_value(order, shop)
         Order.checkout.field.set_cached_value(order, checkout)
         orders.append(order)
@@ -170,12 +158,9 @@ def list_orders_of_checkout(*, checkout_id) -> list[Order]:
     """Return a checkout's orders in shop order, with shop, checkout, cancellation request and items loaded (two
     prepared statements): what the checkout's answer shows, without the buyer and the items' listings (their
     search text and description, read and thrown away on every checkout)."""
-    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
-        cursor.execute(_ORDERS_OF_CHECKOUT_SQL, [Checkout._meta.pk.to_python(checkout_id)])
-        rows = cursor.fetchall()
     orders = []
-    for row in rows:
-        (order, shop, checkout, request), _ = instances_from_row(row, _ANSWER_ORDER_MODELS)
+    params = [Checkout._meta.pk.to_python(checkout_id)]
+    for order, shop, checkout, request in fetch_instances(_ORDERS_OF_CHECKOUT_SQL, params, _ANSWER_ORDER_MODELS):
         Order.shop.field.set_cached_value(order, shop)
         Order.checkout.field.set_cached_value(order, checkout)
         Order.cancellation_request.related.set_cached_value(order, request)

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from etsy.prepared import instances_from_row, prepared_cursor, select_list
+from etsy.prepared import fetch_instances, prepared_cursor, select_list
 from orders.models import Checkout, Order
 from payments.models import LedgerEntry, Transfer
 from shops.models import Shop
@@ -107,14 +107,9 @@ _PAID_ORDERS_OF_CHECKOUT_SQL = f"""
 def list_orders_of_checkout_in(*, checkout_id, statuses) -> list[Order]:
     """The checkout's orders in one of ``statuses``, in id order, each with its shop, the shop's owner and the
     checkout loaded (one prepared statement)."""
-    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
-        cursor.execute(
-            _PAID_ORDERS_OF_CHECKOUT_SQL, [Checkout._meta.pk.to_python(checkout_id), [str(s) for s in statuses]]
-        )
-        rows = cursor.fetchall()
+    params = [Checkout._meta.pk.to_python(checkout_id), [str(s) for s in statuses]]
     orders = []
-    for row in rows:
-        (order, shop, owner, checkout), _ = instances_from_row(row, _PAID_ORDER_MODELS)
+    for order, shop, owner, checkout in fetch_instances(_PAID_ORDERS_OF_CHECKOUT_SQL, params, _PAID_ORDER_MODELS):
         Shop.owner.field.set_cached_value(shop, owner)
         Order.shop.field.set_cached_value(order, shop)
         Order.checkout.field.set_cached_value(order, checkout)
