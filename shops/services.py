@@ -10,8 +10,6 @@ from functools import partial
 
 from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -188,12 +186,6 @@ def lock_shops(*, shop_ids) -> None:
     with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
         cursor.execute(_LOCK_SHOPS_SQL, [ids])
         cursor.fetchall()
-
-
-def add_sales(*, shop_id: int, units: int) -> None:
-    """Move the shop's public sales count by ``units`` (negative for a cancelled paid order), never below zero."""
-    change = F("sales_count") + units if units >= 0 else Greatest(F("sales_count") + units, 0)
-    Shop.objects.filter(pk=shop_id).update(sales_count=change)
 
 
 # Locked first, in id order, by a statement of their own (lock_shops): the UPDATE then waits on nothing. A locking
