@@ -9,7 +9,10 @@ Every value can be overridden from the environment:
   ``WEB_GRACEFUL_TIMEOUT`` seconds a worker gets to finish in-flight requests on
   restart or shutdown (30),
 - ``WEB_MAX_REQUESTS`` requests after which a worker is recycled (jittered so
-  workers do not restart together), ``HOST``/``PORT`` to bind.
+  workers do not restart together), ``HOST``/``PORT`` to bind,
+- ``WEB_WARM_UP`` (default true): each new worker imports the URLconf, compiles the page templates and opens its
+  connections before it takes a request, then freezes what it loaded out of the collector's way
+  (``etsy.warmup``); false leaves that to its first requests.
 
 Graceful restart: ``kill -HUP <master pid>`` re-reads this file and replaces the
 workers one generation at a time; ``kill -TERM`` drains and stops.
@@ -123,6 +126,15 @@ def on_starting(server):
                 os.unlink(target)
     os.makedirs(path, exist_ok=True)
     server.log.info("prometheus multiprocess dir ready: %s (%s workers)", path, server.cfg.workers)
+
+
+def post_worker_init(worker):
+    """Warm the new worker before it takes its first connection (etsy.warmup)."""
+    if os.environ.get("WEB_WARM_UP", "true").strip().lower() in {"0", "false", "no", "off"}:
+        return
+    from etsy.warmup import warm_up
+
+    warm_up()
 
 
 def child_exit(server, worker):

@@ -109,6 +109,21 @@ class GunicornServer:
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True)
         return {int(pid) for pid in out.stdout.split()}
 
+    def serving_pids(self) -> set[int]:
+        """The workers that have warmed up (etsy.warmup), so take connections: a forked worker's pid shows
+        while it is still loading the application."""
+        warmed = {r.get("pid") for r in self.log_records() if r.get("event") == "worker warmed up"}
+        return self.worker_pids() & warmed
+
+    def wait_until_every_worker_serves(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pids = self.worker_pids()
+            if len(pids) == self.workers and self.serving_pids() == pids:
+                return
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn's workers did not all warm up:\n" + self.log_path.read_text()[-3000:])
+
 
 def start_gunicorn(tmp_dir: Path, *, database_name: str, workers: int = 2, extra_env: dict | None = None):
     port = free_port()
@@ -152,7 +167,7 @@ def start_gunicorn(tmp_dir: Path, *, database_name: str, workers: int = 2, extra
             raise RuntimeError("gunicorn exited:\n" + log_path.read_text()[-3000:])
         try:
             status, _, _ = server.get("/api/health", timeout=2)
-            if status in (200, 503) and len(server.worker_pids()) == workers:
+            if status in (200, 503) and len(server.serving_pids()) == workers:
                 return server
         except OSError:
             pass

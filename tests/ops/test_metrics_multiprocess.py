@@ -116,6 +116,9 @@ def test_counts_survive_a_worker_restart(gunicorn_server):
         time.sleep(0.2)
     else:
         pytest.fail("gunicorn did not replace the stopped worker")
+    # The replacement takes connections once it has loaded and warmed the application; the next tests
+    # count on every worker serving.
+    gunicorn_server.wait_until_every_worker_serves()
 
     drive(gunicorn_server, "/api/health", 20)
     after = health_count(scrape(gunicorn_server))
@@ -142,6 +145,7 @@ def test_searches_served_by_different_workers_add_up(gunicorn_server, shop, cate
     from tests.catalog.factories import ProductFactory
 
     ProductFactory.create_batch(3, shop=shop, category=category, title="Speckled stoneware mug")
+    gunicorn_server.wait_until_every_worker_serves()
     before = scrape(gunicorn_server)
     queries = [f"/search/?q=stoneware+mug+{n}" for n in range(20)]  # distinct: no page-cache hits
     with ThreadPoolExecutor(max_workers=8) as pool:
