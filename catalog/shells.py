@@ -9,7 +9,8 @@ few small renders on top of one Redis read, not a whole page.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from types import SimpleNamespace
@@ -23,6 +24,8 @@ from django.template.loader import render_to_string
 
 from catalog import extensions, selectors
 from etsy import cache, metrics
+
+logger = logging.getLogger(__name__)
 
 
 def has_session(request: HttpRequest) -> bool:
@@ -128,15 +131,70 @@ def shell_request(request: HttpRequest) -> HttpRequest:
 class Revalidation:
     """How the refresher checks a page's copy against the database instead of rebuilding it.
 
-    ``signature_of(context)``: a digest of what a page built from ``context`` shows; ``read_signature()``: the
-    same digest as the database has it now (a few narrow queries, no rendering); ``build_fresh_context()``: the
+    ``signature_of(context)``: a digest of what a page built from ``context`` shows; ``read_signatures(pages)``:
+    the same digest of each of ``pages`` as the database has it now (a few narrow queries, no rendering), ``page``
+    being this one, and pages of one ``group`` due together read together; ``build_fresh_context()``: the
     context read from the database, not from cached records, for a page that changed (a copy stamped fresh now
     must show data read now, not a record as old as the copy it replaces).
     """
 
     signature_of: Callable[[dict], str]
-    read_signature: Callable[[], str]
+    read_signatures: Callable[[list], list[str]]
+    page: Hashable
+    group: Hashable
     build_fresh_context: Callable[[], dict]
+
+
+class ShellCheck:
+    """The refresher's check of a due copy that carries its signature (``cache.BatchedRebuild``).
+
+    The copy is stamped fresh another TTL when the database still reads its signature, else rebuilt from the
+    database (``rebuild``). The checks of one ``Revalidation.group`` pending together read their signatures
+    together; when that read fails, each reads its own, and one check's failure leaves the others done.
+    """
+
+    def __init__(self, *, key: str, entry: tuple, current: tuple, ttl: int, revalidation: Revalidation, rebuild):
+        self.key, self.entry, self.current, self.ttl = key, entry, current, ttl
+        self.revalidation, self.rebuild = revalidation, rebuild
+        self.signature = entry[3] if len(entry) > 3 else None
+        self.batch_group = (revalidation.read_signatures, revalidation.group)
+
+    def __call__(self) -> None:
+        read = self.revalidation.read_signatures([self.revalidation.page]) if self.signature is not None else [None]
+        kept = self.keep_or_rebuild(read[0])
+        if kept is not None:
+            cache.set_with_grace(self.key, kept, ttl=self.ttl)
+
+    def keep_or_rebuild(self, signature_now: str | None) -> tuple | None:
+        """The copy stamped fresh, to store, when ``signature_now`` (the database's) is the one it carries; else
+        rebuild it (stored) and None."""
+        kind = cache.build_kind(self.key)
+        if self.signature is not None and signature_now == self.signature:
+            metrics.page_revalidations.labels(kind=kind, outcome="kept").inc()
+            return (self.current, self.entry[1], cache.fresh_until(self.ttl), self.signature)
+        metrics.page_revalidations.labels(kind=kind, outcome="rebuilt").inc()
+        self.rebuild()
+        return None
+
+    def run_batch(self, checks: list[ShellCheck]) -> None:
+        reading = [check for check in checks if check.signature is not None]
+        try:
+            signatures = self.revalidation.read_signatures([check.revalidation.page for check in reading])
+            read = dict(zip(reading, signatures, strict=True))
+        except Exception:
+            logger.warning("reading the signatures of %s and %d more failed", self.key, len(reading) - 1, exc_info=True)
+            read = None
+        kept: dict[int, dict[str, tuple]] = {}  # by TTL, stored together
+        for check in checks:
+            try:
+                if read is None:
+                    check()
+                elif (entry := check.keep_or_rebuild(read.get(check))) is not None:
+                    kept.setdefault(check.ttl, {})[check.key] = entry
+            except Exception:  # the copy stays until its grace ends; the next reader queues it again
+                logger.warning("background refresh of %s failed", check.key, exc_info=True)
+        for ttl, entries in kept.items():
+            cache.set_many_with_grace(entries, ttl=ttl)
 
 
 def shell_response(
@@ -179,29 +237,20 @@ def shell_response(
             cache.set_with_grace(key, (current, shell, cache.fresh_until(ttl), signature), ttl=ttl)
         return shell
 
-    def refresh_shell(on: HttpRequest, entry: tuple) -> None:
-        if revalidation is None:
-            build_shell(on)
-            return
-        signature = entry[3] if len(entry) > 3 else None
-        kind = cache.build_kind(key)
-        if signature is not None and revalidation.read_signature() == signature:
-            metrics.page_revalidations.labels(kind=kind, outcome="kept").inc()
-            cache.set_with_grace(key, (current, entry[1], cache.fresh_until(ttl), signature), ttl=ttl)
-            return
-        metrics.page_revalidations.labels(kind=kind, outcome="rebuilt").inc()
-        build_shell(on, revalidation.build_fresh_context)
-
     entry = found.get(key)
     if entry is not None and entry[0] == current:
         # Past its freshness, it is checked or rebuilt after the response (this process's refresher); answer
         # with the copy.
-        cache.refresh_when_stale(
-            key,
-            entry[2] if len(entry) > 2 else None,
-            partial(refresh_shell, shell_request(request), entry),
-            early=cache.EARLY_REFRESH_SECONDS,
-        )
+        stamp = entry[2] if len(entry) > 2 else None
+        on = shell_request(request)
+        if revalidation is None:
+            refresh = partial(build_shell, on)
+        else:
+            rebuild = partial(build_shell, on, revalidation.build_fresh_context)
+            refresh = ShellCheck(
+                key=key, entry=entry, current=current, ttl=ttl, revalidation=revalidation, rebuild=rebuild
+            )
+        cache.refresh_when_stale(key, stamp, refresh, early=cache.EARLY_REFRESH_SECONDS)
         metrics.cache_hits.labels(cache_type="page").inc()
         shell = entry[1]
     else:

@@ -55,10 +55,12 @@ from catalog.selectors.listings import (
     MERGED_ORDERINGS,
     ORDERINGS,
     RECENT_COUNT_SECONDS,
+    ListingPageQuery,
     ProductPage,
     list_products,
     list_products_page,
     read_listing_signature,
+    read_listing_signatures,
 )
 from catalog.selectors.offerings import (
     check_offering_available,
@@ -92,6 +94,7 @@ __all__ = [
     "Inventory",
     "LISTING_CARD_FIELDS",
     "ListingChoices",
+    "ListingPageQuery",
     "MERGED_ORDERINGS",
     "ORDERINGS",
     "OfferingChoice",
@@ -130,6 +133,7 @@ __all__ = [
     "list_variations",
     "offering_choice_sql",
     "read_listing_signature",
+    "read_listing_signatures",
 ]
 
 # Records cached in Redis name their classes by module. They keep naming this package, as they did when the

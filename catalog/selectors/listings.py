@@ -13,6 +13,7 @@ from catalog.models import Product, ProductImage
 from catalog.selectors.categories import get_category, list_category_ids
 from catalog.selectors.products import _card_queryset
 from etsy import cache
+from etsy.prepared import prepared_cursor
 
 # Public sort names -> ORDER BY. Unknown names fall back to "newest" (bad input is not an error here).
 ORDERINGS: dict[str, tuple[str, ...]] = {
@@ -194,6 +195,29 @@ def list_products_page(
 RECENT_COUNT_SECONDS = 30
 
 
+@dataclass(frozen=True)
+class ListingPageQuery:
+    """One page of a listing as :func:`list_products_page` is asked for it (what :func:`read_listing_signatures`
+    reads); pages of one ``filter_set`` share their count and are read together."""
+
+    category_slug: str | None = None
+    shop_id: int | None = None
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    vintage: bool | None = None
+    ordering: str = DEFAULT_ORDERING
+    page: int = 1
+    per_page: int = 24
+
+    @property
+    def filter_set(self) -> tuple:
+        return (self.category_slug, self.shop_id, self.price_min, self.price_max, self.vintage)
+
+    @property
+    def offset(self) -> int:
+        return (max(1, self.page) - 1) * self.per_page
+
+
 def read_listing_signature(
     *,
     category_slug: str | None = None,
@@ -212,18 +236,51 @@ def read_listing_signature(
     instances): a cached page whose signature still matches can be kept another TTL without being rebuilt.
     Raises CategoryNotFound.
     """
-    page = max(1, page)
+    query = ListingPageQuery(category_slug, shop_id, price_min, price_max, vintage, ordering, page, per_page)
+    return read_listing_signatures([query])[0]
+
+
+def read_listing_signatures(pages: list[ListingPageQuery]) -> list[str]:
+    """Return :func:`read_listing_signature` of each page, reading pages of one filter set together.
+
+    Per filter set: its count once, the card fields of each sort's run of adjacent pages in one query (two for a
+    merged sort), and the pictures of every page's cards in one query; a wave of pages coming due together (a
+    category's sorts and first pages) costs a few queries for them all, not two or three each. Raises
+    CategoryNotFound.
+    """
+    rows_of: dict[ListingPageQuery, list[tuple]] = {}
+    totals: dict[tuple, int] = {}
+    for filter_set in dict.fromkeys(p.filter_set for p in pages):
+        same = [p for p in pages if p.filter_set == filter_set]
+        totals[filter_set], found = _read_card_rows(same)
+        rows_of.update(found)
+    pictures: dict[int, list[tuple]] = {}
+    for product_id, *picture in _read_pictures(sorted({row[0] for rows in rows_of.values() for row in rows})):
+        pictures.setdefault(product_id, []).append(tuple(picture))
+    n = len(LISTING_CARD_FIELDS)
+    return [
+        _listing_digest(
+            totals[p.filter_set],
+            [(tuple(row[:n]), *row[n:], tuple(pictures.get(row[0], ()))) for row in rows_of[p]],
+        )
+        for p in pages
+    ]
+
+
+def _read_card_rows(pages: list[ListingPageQuery]) -> tuple[int, dict[ListingPageQuery, list[tuple]]]:
+    """The count of ``pages``' filter set (at most ``RECENT_COUNT_SECONDS`` old) and each page's card fields, a run
+    of adjacent or overlapping pages of one sort read in one query."""
+    first = pages[0]
     qs = list_products(
-        category_slug=category_slug,
-        shop_id=shop_id,
-        price_min=price_min,
-        price_max=price_max,
-        vintage=vintage,
-        ordering=ordering,
+        category_slug=first.category_slug,
+        shop_id=first.shop_id,
+        price_min=first.price_min,
+        price_max=first.price_max,
+        vintage=first.vintage,
     )
     # The count is shared by every sort and page of a filter set, which come due together: counted once for them
     # in RECENT_COUNT_SECONDS (a count that old is kept with a page stamped fresh; its TTL is ten times that).
-    filter_set = {"c": category_slug, "s": shop_id, "min": price_min, "max": price_max, "v": vintage}
+    filter_set = dict(zip(("c", "s", "min", "max", "v"), first.filter_set, strict=True))
     total = cache.cache_aside(
         f"listing:count:recent:{cache.params_digest(filter_set)}",
         partial(_count_capped, qs),
@@ -232,26 +289,66 @@ def read_listing_signature(
         lock=False,
         jitter=False,
     )
-    offset = (page - 1) * per_page
     fields = (*LISTING_CARD_FIELDS, *_SHOP_CARD_FIELDS)
     plain = qs.select_related(None).prefetch_related(None)
-    if offset >= total:
-        rows = []
-    elif category_slug and ordering in MERGED_ORDERINGS and len(ids := _subtree_ids(category_slug)) > 1:
-        page_ids = _merged_page_ids(qs, ids, ordering=ordering, offset=offset, limit=per_page)
-        by_id = {row[0]: row for row in plain.order_by().filter(pk__in=page_ids).values_list(*fields)}
-        rows = [by_id[pk] for pk in page_ids if pk in by_id]
-    else:
-        rows = list(plain.values_list(*fields)[offset : offset + per_page])
-    pictures: dict[int, list[tuple]] = {}
-    for product_id, *picture in (
-        ProductImage.objects.filter(product_id__in=[row[0] for row in rows])
-        .order_by("product_id", "position", "id")
-        .values_list("product_id", *_PICTURE_FIELDS)
-    ):
-        pictures.setdefault(product_id, []).append(tuple(picture))
-    n = len(LISTING_CARD_FIELDS)
-    return _listing_digest(total, [(tuple(row[:n]), *row[n:], tuple(pictures.get(row[0], ()))) for row in rows])
+    rows_of: dict[ListingPageQuery, list[tuple]] = {p: [] for p in pages}
+    merged: dict[ListingPageQuery, list[int]] = {}  # a merged sort's pages: their ids, in order
+    for ordering, run in _adjacent_runs([p for p in pages if p.offset < total]):
+        start, stop = run[0].offset, max(p.offset + p.per_page for p in run)
+        slug = first.category_slug
+        if slug and ordering in MERGED_ORDERINGS and len(ids := _subtree_ids(slug)) > 1:
+            read = _merged_page_ids(qs, ids, ordering=ordering, offset=start, limit=stop - start)
+            found = merged
+        else:
+            ordered = plain.order_by(*ORDERINGS.get(ordering, ORDERINGS[DEFAULT_ORDERING]))
+            read = list(ordered.values_list(*fields)[start:stop])
+            found = rows_of
+        for p in run:
+            found[p] = read[p.offset - start : p.offset - start + p.per_page]
+    if merged:  # the merged sorts' cards, all in one query
+        ids = {pk for page_ids in merged.values() for pk in page_ids}
+        by_id = {row[0]: row for row in plain.order_by().filter(pk__in=ids).values_list(*fields)}
+        for p, page_ids in merged.items():
+            rows_of[p] = [by_id[pk] for pk in page_ids if pk in by_id]
+    return total, rows_of
+
+
+# The pictures of many cards, in gallery order, by one array parameter: a constant statement, prepared once per
+# connection (etsy.prepared), where ``product_id__in`` made the ORM and psycopg handle each id of a wave's pages
+# (a sixth of a check's CPU) and PostgreSQL plan a new statement each time.
+_PICTURES_SQL = "SELECT product_id, {columns} FROM {table} WHERE product_id = ANY(%s) ORDER BY product_id, position, id"
+
+
+def _read_pictures(product_ids: list[int]) -> list[tuple]:
+    """``product_id`` and ``_PICTURE_FIELDS`` of the pictures of ``product_ids``, by product then gallery order."""
+    if not product_ids:
+        return []
+    meta = ProductImage._meta
+    columns = ", ".join(meta.get_field(name).column for name in _PICTURE_FIELDS)
+    with prepared_cursor() as cursor:
+        cursor.execute(_PICTURES_SQL.format(columns=columns, table=meta.db_table), [product_ids])
+        return cursor.fetchall()
+
+
+def _adjacent_runs(pages: list[ListingPageQuery]) -> list[tuple[str, list[ListingPageQuery]]]:
+    """``pages`` by sort (an unknown one read as the default), each sort's in runs of adjacent or overlapping
+    pages (read in one query: a gap would read the pages between)."""
+    by_sort: dict[str, list[ListingPageQuery]] = {}
+    for p in pages:
+        by_sort.setdefault(p.ordering if p.ordering in ORDERINGS else DEFAULT_ORDERING, []).append(p)
+    runs = []
+    for ordering, same in by_sort.items():
+        same.sort(key=lambda p: (p.offset, p.per_page))
+        run, end = [same[0]], same[0].offset + same[0].per_page
+        for p in same[1:]:
+            if p.offset <= end:
+                run.append(p)
+                end = max(end, p.offset + p.per_page)
+            else:
+                runs.append((ordering, run))
+                run, end = [p], p.offset + p.per_page
+        runs.append((ordering, run))
+    return runs
 
 
 def _count_capped(qs: QuerySet[Product]) -> int:

@@ -97,9 +97,12 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
         gen_keys=(cache.category_gen_key(current.pk),),
         # A due page is checked against the database (its count and cards) and kept another TTL when they read
         # the same: a wave of category pages expiring together costs a few narrow queries each, not a rebuild.
+        # The pages of one filter set (its sorts and pages) due together are checked together.
         revalidation=Revalidation(
             signature_of=lambda context: context["listing"].signature(),
-            read_signature=partial(selectors.read_listing_signature, category_slug=slug, per_page=PER_PAGE, **filters),
+            read_signatures=selectors.read_listing_signatures,
+            page=(page := selectors.ListingPageQuery(category_slug=slug, per_page=PER_PAGE, **filters)),
+            group=page.filter_set,
             build_fresh_context=partial(build, fresh=True),
         ),
     )

@@ -20,6 +20,7 @@ from etsy.cache.aside import (
     LOCK_TTL_SECONDS,
     LOCK_WAITS_SECONDS,
     STALE_GRACE_SECONDS,
+    BatchedRebuild,
     build_kind,
     cache_aside,
     cache_aside_many,
@@ -27,6 +28,7 @@ from etsy.cache.aside import (
     fresh_until,
     refresh_when_stale,
     refresher,
+    set_many_with_grace,
     set_with_grace,
 )
 from etsy.cache.keys import (
@@ -80,6 +82,7 @@ from etsy.cache.store import (
 from etsy.cache.write_through import store_if_newer, take_version
 
 __all__ = [
+    "BatchedRebuild",
     "CATEGORY_TREE_BUILD_KEY",
     "CATEGORY_TREE_KEY",
     "CSRF_MARKER",
@@ -134,6 +137,7 @@ __all__ = [
     "render_shell",
     "set",
     "set_many",
+    "set_many_with_grace",
     "set_with_grace",
     "shop_key",
     "shop_pages_key",

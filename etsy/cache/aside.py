@@ -13,9 +13,9 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from django.conf import settings
 from django.db import close_old_connections, connections
@@ -43,9 +43,9 @@ def build_kind(key: str) -> str:
 
 
 @contextmanager
-def counting_build(key: str, *, by: str) -> Iterator[None]:
+def counting_build(key: str, *, by: str, builds: int = 1) -> Iterator[None]:
     """Count one build of ``key`` by ``by`` (``request`` or ``refresher``), its database queries, its time and its
-    thread's CPU time (which the machine's other load hardly moves).
+    thread's CPU time (which the machine's other load hardly moves); ``builds``: a batch of pages of ``key``'s kind.
 
     The queries are this thread's, on every database alias (a refresher thread has its own connections).
     """
@@ -64,7 +64,7 @@ def counting_build(key: str, *, by: str) -> Iterator[None]:
                 stack.enter_context(conn.execute_wrapper(count))
             yield
     finally:
-        metrics.page_builds.labels(kind=kind, by=by).inc()
+        metrics.page_builds.labels(kind=kind, by=by).inc(builds)
         metrics.page_build_queries.labels(kind=kind, by=by).inc(queries)
         metrics.page_build_seconds.labels(kind=kind, by=by).inc(time.monotonic() - started)
         metrics.page_build_cpu_seconds.labels(kind=kind, by=by).inc(time.thread_time() - cpu_started)
@@ -88,6 +88,13 @@ def fresh_until(ttl: int) -> float:
 def set_with_grace(key: str, value: Any, *, ttl: int) -> None:
     """Store a copy stamped with :func:`fresh_until` (``ttl``); Redis keeps it ``STALE_GRACE_SECONDS`` longer."""
     store.set(key, value, ttl=ttl + STALE_GRACE_SECONDS, jitter=False)
+
+
+def set_many_with_grace(values: dict[str, Any], *, ttl: int) -> None:
+    """:func:`set_with_grace` of several copies (each stamped by the caller), in one round trip."""
+    if is_enabled() and values:
+        forget_near(*values)
+        redis_cache().set_many(values, ttl + STALE_GRACE_SECONDS)
 
 
 # Refreshing stale copies is work a process can put off for up to the grace minute: when many
@@ -135,6 +142,24 @@ class _RefreshBudget:
 
 refresh_budget = _RefreshBudget()
 
+# The most pending refreshes of one batch group run together: a batch is one piece of the budget's work.
+MAX_BATCH = 24
+
+
+@runtime_checkable
+class BatchedRebuild(Protocol):
+    """A rebuild the refresher may run with the other pending ones of its ``batch_group`` (``run_batch``).
+
+    ``run_batch(rebuilds)`` does what calling each of them would (``self`` among them, all of one group) and keeps
+    a failure of one from dropping the others.
+    """
+
+    batch_group: Hashable
+
+    def __call__(self) -> Any: ...
+
+    def run_batch(self, rebuilds: list[BatchedRebuild]) -> None: ...
+
 
 class _Refresher:
     """This process's refresher: readers queue the stale copies they answered with, one daemon thread rebuilds them.
@@ -143,7 +168,8 @@ class _Refresher:
     spends at most ``refresh_budget``'s share of the process's time: when many copies go stale together,
     the work is spread over the following minutes, across every page the process serves, instead of
     landing on the requests of the page that expired. One key is queued once; the queue is bounded (a
-    copy not refreshed by the end of its grace is a plain miss, rebuilt under the stampede lock).
+    copy not refreshed by the end of its grace is a plain miss, rebuilt under the stampede lock). A
+    :class:`BatchedRebuild` is run with the others of its group pending then (up to ``MAX_BATCH``).
     ``background=False`` (the test suite) leaves the queue to :meth:`run_pending`.
     """
 
@@ -151,6 +177,7 @@ class _Refresher:
         self.max_pending = max_pending
         self.background = True
         self._pending: OrderedDict[str, Callable[[], Any]] = OrderedDict()
+        self._groups: dict[Hashable, dict[str, None]] = {}  # a batch group's pending keys, in their order
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -160,11 +187,14 @@ class _Refresher:
         with self._cv:
             if self._pid != os.getpid():  # a forked worker starts with an empty queue and its own thread
                 self._pending.clear()
+                self._groups.clear()
                 self._thread = None
                 self._pid = os.getpid()
             if key in self._pending or len(self._pending) >= self.max_pending:
                 return False
             self._pending[key] = rebuild
+            if isinstance(rebuild, BatchedRebuild):
+                self._groups.setdefault(rebuild.batch_group, {})[key] = None
             if self.background and (self._thread is None or not self._thread.is_alive()):
                 self._thread = threading.Thread(target=self._loop, name="cache-refresher", daemon=True)
                 self._thread.start()
@@ -178,6 +208,23 @@ class _Refresher:
     def clear(self) -> None:
         with self._cv:
             self._pending.clear()
+            self._groups.clear()
+
+    def _take(self) -> list[tuple[str, Callable[[], Any]]]:
+        """The next pending refresh, with the others of its batch group (under ``_cv``)."""
+        key, rebuild = self._pending.popitem(last=False)
+        if not isinstance(rebuild, BatchedRebuild):
+            return [(key, rebuild)]
+        group = self._groups.get(rebuild.batch_group, {})
+        group.pop(key, None)
+        taken = [(key, rebuild)]
+        while group and len(taken) < MAX_BATCH:
+            other = next(iter(group))
+            del group[other]
+            taken.append((other, self._pending.pop(other)))
+        if not group:
+            self._groups.pop(rebuild.batch_group, None)
+        return taken
 
     def run_pending(self) -> int:
         """Rebuild what is queued, in this thread, while the budget allows; the number rebuilt (tests, shutdown)."""
@@ -186,8 +233,8 @@ class _Refresher:
             with self._cv:
                 if not self._pending or not refresh_budget.take():
                     return done
-                key, rebuild = self._pending.popitem(last=False)
-            done += self._refresh(key, rebuild)
+                taken = self._take()
+            done += self._refresh_batch(taken)
 
     def _loop(self) -> None:
         while True:
@@ -199,8 +246,8 @@ class _Refresher:
             with self._cv:
                 if not self._pending:
                     continue
-                key, rebuild = self._pending.popitem(last=False)
-            self._refresh(key, rebuild)
+                taken = self._take()
+            self._refresh_batch(taken)
             close_old_connections()  # this thread's own connection, past its age or broken
 
     @staticmethod
@@ -219,6 +266,31 @@ class _Refresher:
         finally:
             refresh_budget.spend(time.monotonic() - started)
             redis_cache().delete(lock_key)
+
+    @staticmethod
+    def _refresh_batch(taken: list[tuple[str, Callable[[], Any]]], *, by: str = "refresher") -> int:
+        """Run ``taken`` (one refresh, or a batch group's) with the keys no other process is refreshing; how many."""
+        if len(taken) == 1:
+            return _Refresher._refresh(*taken[0], by=by)
+        cache = redis_cache()
+        marked = store.ensure_markers(*(_lock_key(key) for key, _ in taken), ttl=LOCK_TTL_SECONDS)  # one round trip
+        locked = [item for item, (created, _) in zip(taken, marked, strict=True) if created]
+        if not locked:  # other processes are at them (or Redis is down)
+            return 0
+        started = time.monotonic()
+        try:
+            with counting_build(locked[0][0], by=by, builds=len(locked)):
+                if len(locked) == 1:
+                    locked[0][1]()
+                else:
+                    locked[0][1].run_batch([rebuild for _, rebuild in locked])
+            return len(locked)
+        except Exception:  # the copies stay until their grace ends; the next readers queue them again
+            logger.warning("background refresh of %s and %d more failed", locked[0][0], len(locked) - 1, exc_info=True)
+            return 0
+        finally:
+            refresh_budget.spend(time.monotonic() - started)
+            cache.delete_many([_lock_key(key) for key, _ in locked])
 
 
 refresher = _Refresher()

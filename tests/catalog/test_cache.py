@@ -133,3 +133,51 @@ def test_entries_filled_together_expire_spread_over_the_last_fifth_of_their_ttl(
     # never longer than the documents' TTL (less the seconds the 400 writes took on a busy machine)
     assert min(ttls) >= 240 - 3 and max(ttls) <= 300
     assert max(ttls) - min(ttls) >= 45  # and not one wave
+
+
+class _Batched:
+    """A rebuild the refresher may run with others of its group (``cache.BatchedRebuild``), recording its runs."""
+
+    def __init__(self, name: str, group: str, runs: list):
+        self.name, self.batch_group, self.runs = name, group, runs
+
+    def __call__(self) -> None:
+        self.runs.append([self.name])
+
+    def run_batch(self, rebuilds) -> None:
+        self.runs.append([r.name for r in rebuilds])
+
+
+def test_the_refresher_runs_the_pending_rebuilds_of_one_batch_group_together(db):
+    runs: list = []
+    assert isinstance(_Batched("a", "g", runs), cache.BatchedRebuild)
+    aside.refresher.submit("k:b1", _Batched("b1", "blue", runs))
+    aside.refresher.submit("k:plain", lambda: runs.append(["plain"]))
+    aside.refresher.submit("k:r1", _Batched("r1", "red", runs))
+    aside.refresher.submit("k:b2", _Batched("b2", "blue", runs))
+    aside.refresher.submit("k:b3", _Batched("b3", "blue", runs))
+    assert aside.refresher.run_pending() == 5
+    assert runs == [["b1", "b2", "b3"], ["plain"], ["r1"]]  # the first queued leads its group; one alone is called
+    assert aside.refresher.pending() == 0
+    assert not any(caches["default"].get(f"lock:k:{name}") for name in ("b1", "b2", "b3"))  # locks released
+
+
+def test_a_batch_leaves_out_the_keys_another_process_is_refreshing_and_stops_at_its_size(db, monkeypatch):
+    runs: list = []
+    monkeypatch.setattr(aside, "MAX_BATCH", 2)
+    caches["default"].add("lock:k:x2", 1, 5)  # another process is at it
+    for name in ("x1", "x2", "x3", "x4"):
+        aside.refresher.submit(f"k:{name}", _Batched(name, "x", runs))
+    assert aside.refresher.run_pending() == 3
+    assert runs == [["x1"], ["x3", "x4"]]  # x1 and x2 taken together, x2 locked elsewhere: x1 runs alone
+
+
+def test_a_failed_batch_is_counted_as_nothing_rebuilt_and_releases_its_locks(db):
+    class Failing(_Batched):
+        def run_batch(self, rebuilds) -> None:
+            raise RuntimeError("the database went away")
+
+    for name in ("f1", "f2"):
+        aside.refresher.submit(f"k:{name}", Failing(name, "f", []))
+    assert aside.refresher.run_pending() == 0
+    assert caches["default"].get("lock:k:f1") is None and caches["default"].get("lock:k:f2") is None

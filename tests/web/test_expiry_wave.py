@@ -146,3 +146,142 @@ def test_the_pages_of_one_filter_set_coming_due_together_count_its_listings_once
         selectors.read_listing_signature(category_slug="mugs", ordering="popular", page=2, per_page=4)
     with django_assert_num_queries(3):  # another filter set counts its own
         selectors.read_listing_signature(category_slug="mugs", vintage=False, page=1, per_page=4)
+
+
+def _warm_due_and_queue(client, urls):
+    """Build each page, stamp every copy due, drop the records they were built from, and request each once (its
+    check queued, as the requests of the expiry round do)."""
+    from django.core.cache import caches
+
+    for url in urls:
+        assert client.get(url).status_code == 200
+    keys = list(caches["default"].keys("page:category:*"))
+    assert len(keys) == len(urls)
+    shells = {}
+    for key in keys:
+        _make_due(key)
+        shells[key] = caches["default"].get(key)[1]
+    caches["default"].delete_pattern("listing:*")
+    for url in urls:
+        assert client.get(url).status_code == 200
+    return shells
+
+
+def _revalidations(outcome: str) -> float:
+    return (
+        REGISTRY.get_sample_value("etsy_page_revalidations_total", {"kind": "page:category", "outcome": outcome}) or 0
+    )
+
+
+NEWEST_MUGS = ["/c/mugs/?page=1", "/c/mugs/?page=2", "/c/mugs/?page=3"]  # 20 mugs, 8 a page
+
+
+def test_the_due_pages_of_one_filter_set_are_checked_together_in_a_few_queries(client, catalog, monkeypatch):
+    from unittest import mock
+
+    from django.core.cache import caches
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog.views import browse
+    from etsy import cache
+    from etsy.cache import aside
+
+    monkeypatch.setattr(browse, "PER_PAGE", 8)
+    shells = _warm_due_and_queue(client, [*NEWEST_MUGS, "/c/mugs/?sort=price_asc", "/c/art/"])
+    kept = _revalidations("kept")
+    with mock.patch.object(cache, "render_shell", wraps=cache.render_shell) as render:
+        with CaptureQueriesContext(connection) as queries:
+            assert aside.refresher.run_pending() == 5
+    assert render.call_count == 0
+    assert _revalidations("kept") == kept + 5
+    # The mugs: their count, the three newest pages' cards, the cheapest page's cards, all their pictures; the art
+    # page (another filter set) its own three.
+    assert len(queries) == 4 + 3
+    for key, shell in shells.items():
+        _, kept_shell, fresh_until, _ = caches["default"].get(key)
+        assert kept_shell == shell and fresh_until > __import__("time").time()
+
+
+def test_a_changed_card_rebuilds_its_page_while_the_others_of_the_batch_are_kept(client, catalog, monkeypatch):
+    from catalog.models import Product
+    from catalog.views import browse
+    from etsy.cache import aside
+
+    monkeypatch.setattr(browse, "PER_PAGE", 8)
+    _warm_due_and_queue(client, NEWEST_MUGS)
+    on_page_2 = catalog["products"][8]  # newest first: mugs 19-12, 11-4, 3-0
+    Product.objects.filter(pk=on_page_2.pk).update(title="Renamed without an event")
+    kept, rebuilt = _revalidations("kept"), _revalidations("rebuilt")
+    assert aside.refresher.run_pending() == 3
+    assert (_revalidations("kept"), _revalidations("rebuilt")) == (kept + 2, rebuilt + 1)
+    pages = [client.get(url).content.decode() for url in NEWEST_MUGS]
+    assert ["Renamed without an event" in page for page in pages] == [False, True, False]
+
+
+def test_a_check_that_fails_does_not_keep_the_others_of_its_batch_from_being_stamped(catalog):
+    import time
+
+    from django.core.cache import caches
+
+    from catalog import selectors
+    from catalog.shells import Revalidation, ShellCheck
+
+    def check(key, page, *, signature, rebuild):
+        caches["default"].set(key, ((), f"<p>{key}</p>", 0.0, signature), 120)
+        revalidation = Revalidation(
+            signature_of=lambda context: "",
+            read_signatures=selectors.read_listing_signatures,
+            page=page,
+            group="one batch",
+            build_fresh_context=dict,
+        )
+        return ShellCheck(
+            key=key, entry=caches["default"].get(key), current=(), ttl=60, revalidation=revalidation, rebuild=rebuild
+        )
+
+    def failing_rebuild():
+        raise RuntimeError("could not render")
+
+    pages = [selectors.ListingPageQuery(category_slug="mugs", page=n, per_page=8) for n in (1, 2)]
+    same = [
+        check(f"page:t:{n}", p, signature=selectors.read_listing_signatures([p])[0], rebuild=None)
+        for n, p in enumerate(pages)
+    ]
+    changed = check("page:t:changed", pages[0], signature="as it was", rebuild=failing_rebuild)
+    changed.run_batch([changed, *same])
+    assert [caches["default"].get(c.key)[2] > time.time() for c in same] == [True, True]
+    assert caches["default"].get(changed.key)[2] == 0.0  # left due, for the next reader to queue again
+    # A batch whose read fails (a page of a category since deleted) has each of its pages read on its own.
+    for c in same:
+        _make_due(c.key)
+    gone = check("page:t:gone", selectors.ListingPageQuery(category_slug="gone"), signature="x", rebuild=None)
+    gone.run_batch([gone, *same])
+    assert [caches["default"].get(c.key)[2] > time.time() for c in same] == [True, True]
+
+
+def test_signatures_read_together_are_each_page_s_and_cost_a_query_per_run_of_adjacent_pages(
+    catalog, django_assert_num_queries
+):
+    from catalog import selectors
+
+    selectors.get_category_tree()  # cached for an hour: not what a revalidation costs
+    asked = [
+        ("newest", 1),
+        ("newest", 2),
+        ("newest", 9),  # past the last page: no rows, no query
+        ("price_asc", 3),  # merged per category (home-living has a subcategory), a run of its own
+        ("price_asc", 2),
+        ("popular", 1),
+        ("popular", 3),  # not adjacent to page 1: read apart, not with page 2 between
+    ]
+    pages = [selectors.ListingPageQuery(category_slug="home-living", ordering=o, page=n, per_page=8) for o, n in asked]
+    # The count; newest 1-2; price_asc 2-3's ids, then every merged card's fields; popular 1 and 3; the pictures.
+    with django_assert_num_queries(1 + 1 + 2 + 2 + 1):
+        signatures = selectors.read_listing_signatures(pages)
+    built = [
+        selectors.list_products_page(category_slug="home-living", ordering=o, page=n, per_page=8, fresh=True)
+        for o, n in asked
+    ]
+    assert signatures == [page.signature() for page in built]
+    assert [bool(page.products) for page in built] == [True, True, False, True, True, True, True]
