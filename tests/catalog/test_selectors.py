@@ -119,8 +119,8 @@ def test_list_products_filters_and_orders(tree, shop):
     assert list(selectors.list_products(ordering="bogus", category_slug="art")) == [dear, mid, cheap]
 
 
-@pytest.mark.parametrize("ordering", ["price_asc", "price_desc"])
-def test_a_price_sorted_page_of_a_category_with_subcategories_merges_them_in_the_listing_order(
+@pytest.mark.parametrize("ordering", ["newest", "price_asc", "price_desc"])
+def test_a_newest_or_price_sorted_page_of_a_category_with_subcategories_merges_them_in_the_listing_order(
     tree, shop, ordering, django_assert_num_queries
 ):
     closed = ShopFactory(is_active=False)
