@@ -2,6 +2,7 @@
 
 ``emails/<name>.txt`` (plain text) and ``emails/<name>.html`` (HTML, extending ``emails/base.html``,
 the shared layout), and a subject: ``emails/<name>_subject.txt`` or the ``subject`` string given.
+They are Jinja2 templates in ``templates_jinja2/emails/``, rendered by the ``emails`` engine (etsy/email_templates.py).
 The plain-text part and the subject are rendered with autoescaping off (they are not HTML: a shop
 named ``Tom & Jerry's`` stays as it is), the HTML part with autoescaping on. The subject is folded
 onto one line (it is a header). Every template also gets ``site_url`` and ``site_name``.
@@ -11,25 +12,24 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.template import Context
-from django.template.loader import get_template, render_to_string
+from django.template import engines
 
 SITE_NAME = "Makers' Market"
 
 
-def render_text(template_name: str, context: dict) -> str:
-    """Render a plain-text template with autoescaping off (``{{ value }}`` is never HTML-escaped)."""
-    return get_template(template_name).template.render(Context(context, autoescape=False))
+def render_template(template_name: str, context: dict) -> str:
+    """Render one email template (autoescaping on for ``.html``, off for ``.txt``)."""
+    return engines["emails"].env.get_template(template_name).render(context)
 
 
 def render_email(*, template: str, context: dict, subject: str | None = None) -> tuple[str, str, str]:
     """Return ``(subject, text, html)`` of ``template`` rendered with ``context``."""
     context = {"site_url": settings.SITE_URL, "site_name": SITE_NAME, **context}
     if subject is None:
-        subject = render_text(f"emails/{template}_subject.txt", context)
+        subject = render_template(f"emails/{template}_subject.txt", context)
     subject = " ".join(subject.split())
-    text = render_text(f"emails/{template}.txt", context).strip() + "\n"
-    html = render_to_string(f"emails/{template}.html", {"subject": subject, **context})
+    text = render_template(f"emails/{template}.txt", context).strip() + "\n"
+    html = render_template(f"emails/{template}.html", {"subject": subject, **context})
     return subject, text, html
 
 

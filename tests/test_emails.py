@@ -225,3 +225,41 @@ def test_render_email_escapes_only_the_html_part():
     )
     assert SHOP in subject and SHOP in text and "<script>x</script>" in text
     assert "&lt;script&gt;" in html and "<script>" not in html
+
+
+@pytest.mark.parametrize("thousand_separator", [False, True])
+@pytest.mark.parametrize("autoescape", [True, False])
+def test_the_email_templates_print_every_kind_of_value_as_djangos_templates_do(
+    settings, autoescape, thousand_separator
+):
+    """The emails moved from Django's template language to Jinja2 (etsy.email_templates) byte for byte: values
+    are localized, datetimes shown in the current time zone, and HTML escaped Django's way (&#x27;, &quot;)."""
+    from django.template import Context, Template, engines
+    from django.utils.safestring import mark_safe
+
+    settings.USE_THOUSAND_SEPARATOR = thousand_separator
+    values = [
+        'Tom & Jerry\'s "best" <b>',
+        "plain",
+        mark_safe("<em>safe</em>"),
+        1234567,
+        -3,
+        True,
+        None,
+        12.5,
+        Decimal("1234.50"),
+        Decimal("1E+2"),
+        dt.date(2026, 12, 24),
+        dt.datetime(2026, 12, 24, 23, 30, tzinfo=dt.UTC),
+        ["a", "<b>"],
+    ]
+    jinja = engines["emails"].env.from_string(
+        "{% autoescape "
+        + str(autoescape).lower()
+        + " %}{{ value }}|{{ missing }}|{{ value|date('D j M') }}{% endautoescape %}"
+    )
+    django = Template("{{ value }}|{{ missing }}|{{ value|date:'D j M' }}")
+    with timezone.override("America/New_York"):
+        for value in values:
+            expected = django.render(Context({"value": value}, autoescape=autoescape))
+            assert jinja.render(value=value) == expected, value

@@ -291,8 +291,6 @@ def test_cart_page_with_variation_lines_keeps_the_cart_page_query_budget(
 
 
 def test_order_page_history_and_emails_show_the_options_and_the_text(client, buyer, catalog):
-    from django.template.loader import render_to_string
-
     from tests.orders.factories import OrderFactory, OrderItemFactory
 
     order = OrderFactory(buyer=buyer, shop=catalog["shop_a"])
@@ -304,11 +302,11 @@ def test_order_page_history_and_emails_show_the_options_and_the_text(client, buy
         html = client.get(url).content.decode()
         assert '<span class="line-options">Size: 7, Metal: Gold</span>' in html, url
         assert '<span class="line-personalization">Personalization: <q>JM</q></span>' in html, url
-    from etsy.emails import render_text
+    from etsy.emails import render_template
 
-    text = render_text("emails/_order_lines.txt", {"order": order})
+    text = render_template("emails/_order_lines.txt", {"order": order})
     assert "x Stacking ring (Size: 7, Metal: Gold):" in text and 'Personalization: "JM"' in text
-    table = render_to_string("emails/_order_table.html", {"order": order})
+    table = render_template("emails/_order_table.html", {"order": order})
     assert "Size: 7, Metal: Gold" in table and "Personalization: &ldquo;JM&rdquo;" in table
 
 
