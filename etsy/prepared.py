@@ -14,6 +14,8 @@ constant with ``%s`` placeholders (a statement text per shape; psycopg keeps the
 
 from __future__ import annotations
 
+import functools
+
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
 from django.db.backends.postgresql.psycopg_any import register_tzloader
@@ -51,20 +53,38 @@ def prepared_cursor():
         return db._prepare_cursor(raw)
 
 
+@functools.cache
+def _fields(entry) -> list:
+    """The concrete fields an entry of ``models`` reads: ``(model, alias)`` every one, ``(model, alias, attnames)``
+    the primary key and those, a tuple (the others are deferred: Django reads one on first use, in a query of its
+    own)."""
+    model = entry[0]
+    if len(entry) == 2:
+        return model._meta.concrete_fields
+    wanted = {model._meta.pk.attname, *entry[2]}
+    return [field for field in model._meta.concrete_fields if field.attname in wanted]
+
+
 def select_list(models) -> str:
-    """Every column of each ``(model, alias)`` in field order: a hand-written join read as select_related reads it."""
-    return ", ".join(f'{alias}."{field.column}"' for model, alias in models for field in model._meta.concrete_fields)
+    """The columns of each entry of ``models`` (``_fields``) in field order: a hand-written join read as
+    select_related reads it (``only()`` when an entry names its fields)."""
+    return ", ".join(f'{entry[1]}."{field.column}"' for entry in models for field in _fields(entry))
 
 
 def instances_from_row(row, models) -> tuple[list, int]:
     """The row's instances of ``models`` (``select_list``'s order; None where a LEFT JOIN found nothing) and the
     index of the row's first column after them."""
     found, start = [], 0
-    for model, _alias in models:
-        fields = model._meta.concrete_fields
+    for entry in models:
+        fields = _fields(entry)
         values = row[start : start + len(fields)]
         start += len(fields)
-        found.append(None if values[0] is None else model.from_db(DEFAULT_DB_ALIAS, None, values))
+        if values[0] is None:
+            found.append(None)
+        elif len(entry) == 2:
+            found.append(entry[0].from_db(DEFAULT_DB_ALIAS, None, values))
+        else:
+            found.append(entry[0].from_db(DEFAULT_DB_ALIAS, [field.attname for field in fields], values))
     return found, start
 
 

@@ -71,7 +71,21 @@ def attach_items(orders: list[Order]) -> None:
         order._prefetched_objects_cache = {**getattr(order, "_prefetched_objects_cache", {}), "items": queryset}
 
 
-_EMAIL_ORDER_MODELS = ((Order, "o"), (Shop, "s"), (User, "so"), (User, "b"), (Checkout, "c"))
+# What the emails show of the shop, the people and the checkout (the rest is deferred: a shop's description and
+# policy, a user's password hash, the payment provider's keys are read for no one).
+_EMAIL_SHOP_FIELDS = ("owner_id", "name", "processing_days")
+_EMAIL_USER_FIELDS = ("email", "display_name")
+_EMAIL_CHECKOUT_FIELDS = (
+    *("buyer_id", "total", "currency", "payment_status", "card_last4"),
+    *("ship_name", "ship_line1", "ship_line2", "ship_city", "ship_region", "ship_postcode", "ship_country"),
+)
+_EMAIL_ORDER_MODELS = (
+    (Order, "o"),
+    (Shop, "s", _EMAIL_SHOP_FIELDS),
+    (User, "so", _EMAIL_USER_FIELDS),
+    (User, "b", _EMAIL_USER_FIELDS),
+    (Checkout, "c", _EMAIL_CHECKOUT_FIELDS),
+)
 _ORDERS_FOR_EMAIL_SQL = f"""
     SELECT {select_list(_EMAIL_ORDER_MODELS)}
       FROM {Order._meta.db_table} AS o
@@ -101,14 +115,14 @@ def list_orders_for_email(*, order_ids: list[int]) -> dict[int, Order]:
     return orders
 
 
-_CONFIRMATION_CHECKOUT_MODELS = ((Checkout, "c"), (User, "b"))
+_CONFIRMATION_CHECKOUT_MODELS = ((Checkout, "c", _EMAIL_CHECKOUT_FIELDS), (User, "b", _EMAIL_USER_FIELDS))
 _CONFIRMATION_CHECKOUT_SQL = f"""
     SELECT {select_list(_CONFIRMATION_CHECKOUT_MODELS)}
       FROM {Checkout._meta.db_table} AS c
       JOIN {User._meta.db_table} AS b ON b.id = c.buyer_id
      WHERE c.id = %s
 """
-_CONFIRMATION_ORDER_MODELS = ((Order, "o"), (Shop, "s"))
+_CONFIRMATION_ORDER_MODELS = ((Order, "o"), (Shop, "s", _EMAIL_SHOP_FIELDS))
 _CONFIRMATION_ORDERS_SQL = f"""
     SELECT {select_list(_CONFIRMATION_ORDER_MODELS)}
       FROM {Order._meta.db_table} AS o

@@ -130,6 +130,19 @@ def test_the_seller_new_order_email(paid_checkout, tom_shop, seller):
     assert "2 x Mug & saucer: $29.98" in text and "Ship to:\nBea" in text
 
 
+def test_the_checkouts_emails_are_built_from_their_reads_alone(paid_checkout, settings, django_assert_num_queries):
+    """The sellers' emails and the buyer's confirmation read only the columns they show (orders.selectors): a
+    template showing one more of the shop's, a person's or the checkout's would read it in a query of its own."""
+    settings.EMAIL_BACKEND = "accounts.mail.SkipUndeliverableBackend"  # production's: one read of undeliverable
+    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    payloads = [{"order_id": order.pk} for order in paid_checkout.orders.order_by("id")]
+    with django_assert_num_queries(3):  # the orders with their shops, people and checkout; the items; undeliverable
+        assert events.notify_sellers_of_orders(payloads) == ["done", "done"]
+    with django_assert_num_queries(4):  # the checkout with its buyer; its orders with their shops; the items; ...
+        assert events.confirm_checkout_to_buyer({"checkout_id": str(paid_checkout.pk)}) == "done"
+    assert len(mail.outbox) == 3
+
+
 def test_the_shipped_email_links_the_carriers_tracking_page(paid_checkout, tom_shop):
     order = paid_checkout.orders.get(shop=tom_shop)
     events.notify_buyer_of_shipment({"order_id": order.pk})
