@@ -188,11 +188,11 @@ def notify_seller_of_cancellation_timeout(payload: dict) -> str:
 def confirm_checkout_to_buyer(payload: dict) -> str:
     """Email the buyer one confirmation of a paid checkout: each shop's order, its items and totals, the
     shipping address (orders cancelled since are left out; nothing is sent when none is left)."""
-    checkout = selectors.get_checkout_with_buyer(checkout_id=payload["checkout_id"])
-    if checkout is None or checkout.payment_status != Checkout.PaymentStatus.PAID:
+    found = selectors.get_checkout_confirmation(checkout_id=payload["checkout_id"])
+    if found is None:
         return DONE
-    orders = selectors.list_confirmed_orders_of_checkout(checkout=checkout)
-    if not orders:
+    checkout, orders = found
+    if checkout.payment_status != Checkout.PaymentStatus.PAID or not orders:
         return DONE
     context = {
         "buyer": checkout.buyer,

@@ -58,21 +58,29 @@ _ITEMS_OF_ORDERS_SQL = f"""
 def attach_items(orders: list[Order]) -> None:
     """Give each order its items in id order (``order.items.all()``, as ``prefetch_related("items")`` leaves
     them), read in one prepared statement for all of them."""
-    by_pk = {order.pk: order for order in orders}
-    if not by_pk:
+    if not orders:
         return
-    items: dict[int, list[OrderItem]] = {pk: [] for pk in by_pk}
-    for (item,) in fetch_instances(_ITEMS_OF_ORDERS_SQL, [list(by_pk)], _ITEM_MODELS):
-        OrderItem.order.field.set_cached_value(item, by_pk[item.order_id])
-        items[item.order_id].append(item)
-    for order in orders:
+    by_pk = {order.pk: order for order in orders}
+    _give_items(orders, [item for (item,) in fetch_instances(_ITEMS_OF_ORDERS_SQL, [list(by_pk)], _ITEM_MODELS)])
+
+
+def _give_items(orders: list[Order], items: list[OrderItem]) -> None:
+    """Leave each order's ``items`` (those of ``items`` that are its, in their order) as ``prefetch_related``
+    leaves them: ``order.items.all()`` reads nothing."""
+    by_pk: dict[int, tuple[Order, list[OrderItem]]] = {order.pk: (order, []) for order in orders}
+    for item in items:
+        order, its = by_pk[item.order_id]
+        OrderItem.order.field.set_cached_value(item, order)
+        its.append(item)
+    for order, its in by_pk.values():
         queryset = order.items.all()
-        queryset._result_cache, queryset._prefetch_done = items[order.pk], True
+        queryset._result_cache, queryset._prefetch_done = its, True
         order._prefetched_objects_cache = {**getattr(order, "_prefetched_objects_cache", {}), "items": queryset}
 
 
-# What the emails show of the shop, the people and the checkout (the rest is deferred: a shop's description and
-# policy, a user's password hash, the payment provider's keys are read for no one).
+# The worker's email reads: each order with what its emails show and its items in one statement (a row per
+# item). Of the shop, the people and the checkout only what the emails show is read (the rest is deferred: a
+# shop's description and policy, a user's password hash, the payment provider's keys are read for no one).
 _EMAIL_SHOP_FIELDS = ("owner_id", "name", "processing_days")
 _EMAIL_USER_FIELDS = ("email", "display_name")
 _EMAIL_CHECKOUT_FIELDS = (
@@ -85,6 +93,7 @@ _EMAIL_ORDER_MODELS = (
     (User, "so", _EMAIL_USER_FIELDS),
     (User, "b", _EMAIL_USER_FIELDS),
     (Checkout, "c", _EMAIL_CHECKOUT_FIELDS),
+    (OrderItem, "i"),
 )
 _ORDERS_FOR_EMAIL_SQL = f"""
     SELECT {select_list(_EMAIL_ORDER_MODELS)}
@@ -93,67 +102,74 @@ _ORDERS_FOR_EMAIL_SQL = f"""
       JOIN {User._meta.db_table} AS so ON so.id = s.owner_id
       JOIN {User._meta.db_table} AS b ON b.id = o.buyer_id
       JOIN {Checkout._meta.db_table} AS c ON c.id = o.checkout_id
+      LEFT JOIN {OrderItem._meta.db_table} AS i ON i.order_id = o.id
      WHERE o.id = ANY(%s::bigint[])
-     ORDER BY o.id
+     ORDER BY o.id, i.id
 """
 
 
 def list_orders_for_email(*, order_ids: list[int]) -> dict[int, Order]:
-    """Return these orders by id with what their emails show: shop and its owner, buyer, checkout, items (two
-    prepared statements). Missing ids are left out."""
+    """Return these orders by id with what their emails show: shop and its owner, buyer, checkout, items (one
+    prepared statement). Missing ids are left out."""
     if not order_ids:
         return {}
-    orders = {}
+    orders: dict[int, Order] = {}
+    items = []
     ids = [int(pk) for pk in order_ids]
-    for order, shop, owner, buyer, checkout in fetch_instances(_ORDERS_FOR_EMAIL_SQL, [ids], _EMAIL_ORDER_MODELS):
-        Shop.owner.field.set_cached_value(shop, owner)
-        Order.shop.field.set_cached_value(order, shop)
-        Order.buyer.field.set_cached_value(order, buyer)
-        Order.checkout.field.set_cached_value(order, checkout)
-        orders[order.pk] = order
-    attach_items(list(orders.values()))
+    for order, shop, owner, buyer, checkout, item in fetch_instances(_ORDERS_FOR_EMAIL_SQL, [ids], _EMAIL_ORDER_MODELS):
+        if order.pk not in orders:
+            Shop.owner.field.set_cached_value(shop, owner)
+            Order.shop.field.set_cached_value(order, shop)
+            Order.buyer.field.set_cached_value(order, buyer)
+            Order.checkout.field.set_cached_value(order, checkout)
+            orders[order.pk] = order
+        if item is not None:
+            items.append(item)
+    _give_items(list(orders.values()), items)
     return orders
 
 
-_CONFIRMATION_CHECKOUT_MODELS = ((Checkout, "c", _EMAIL_CHECKOUT_FIELDS), (User, "b", _EMAIL_USER_FIELDS))
-_CONFIRMATION_CHECKOUT_SQL = f"""
-    SELECT {select_list(_CONFIRMATION_CHECKOUT_MODELS)}
+_CONFIRMATION_MODELS = (
+    (Checkout, "c", _EMAIL_CHECKOUT_FIELDS),
+    (User, "b", _EMAIL_USER_FIELDS),
+    (Order, "o"),
+    (Shop, "s", _EMAIL_SHOP_FIELDS),
+    (OrderItem, "i"),
+)
+_CONFIRMATION_SQL = f"""
+    SELECT {select_list(_CONFIRMATION_MODELS)}
       FROM {Checkout._meta.db_table} AS c
       JOIN {User._meta.db_table} AS b ON b.id = c.buyer_id
+      LEFT JOIN ({Order._meta.db_table} AS o
+                 JOIN {Shop._meta.db_table} AS s ON s.id = o.shop_id)
+        ON o.checkout_id = c.id AND o.status <> ALL(%s::text[])
+      LEFT JOIN {OrderItem._meta.db_table} AS i ON i.order_id = o.id
      WHERE c.id = %s
-"""
-_CONFIRMATION_ORDER_MODELS = ((Order, "o"), (Shop, "s", _EMAIL_SHOP_FIELDS))
-_CONFIRMATION_ORDERS_SQL = f"""
-    SELECT {select_list(_CONFIRMATION_ORDER_MODELS)}
-      FROM {Order._meta.db_table} AS o
-      JOIN {Shop._meta.db_table} AS s ON s.id = o.shop_id
-     WHERE o.checkout_id = %s AND o.status <> ALL(%s::text[])
-     ORDER BY s.name, o.id
+     ORDER BY s.name, o.id, i.id
 """
 
 
-def get_checkout_with_buyer(*, checkout_id) -> Checkout | None:
-    """Return the checkout with its buyer loaded, or None (one prepared statement)."""
-    params = [Checkout._meta.pk.to_python(checkout_id)]
-    found = fetch_instances(_CONFIRMATION_CHECKOUT_SQL, params, _CONFIRMATION_CHECKOUT_MODELS)
-    if not found:
-        return None
-    ((checkout, buyer),) = found
-    Checkout.buyer.field.set_cached_value(checkout, buyer)
-    return checkout
-
-
-def list_confirmed_orders_of_checkout(*, checkout: Checkout) -> list[Order]:
-    """Return the checkout's orders that are neither cancelled nor awaiting payment, by shop name, each with its
-    shop and items (what the buyer's confirmation shows; two prepared statements)."""
+def get_checkout_confirmation(*, checkout_id) -> tuple[Checkout, list[Order]] | None:
+    """Return the checkout with its buyer, and its orders that are neither cancelled nor awaiting payment, by shop
+    name, each with its shop and items (what the buyer's confirmation shows; one prepared statement); None when
+    there is no such checkout."""
     left_out = [str(Order.Status.CANCELLED), str(Order.Status.PENDING_PAYMENT)]
-    orders = []
-    for order, shop in fetch_instances(_CONFIRMATION_ORDERS_SQL, [checkout.pk, left_out], _CONFIRMATION_ORDER_MODELS):
-        Order.shop.field.set_cached_value(order, shop)
-        Order.checkout.field.set_cached_value(order, checkout)
-        orders.append(order)
-    attach_items(orders)
-    return orders
+    params = [left_out, Checkout._meta.pk.to_python(checkout_id)]
+    checkout, orders, items = None, {}, []
+    for found_checkout, buyer, order, shop, item in fetch_instances(_CONFIRMATION_SQL, params, _CONFIRMATION_MODELS):
+        if checkout is None:
+            checkout = found_checkout
+            Checkout.buyer.field.set_cached_value(checkout, buyer)
+        if order is not None and order.pk not in orders:
+            Order.shop.field.set_cached_value(order, shop)
+            Order.checkout.field.set_cached_value(order, checkout)
+            orders[order.pk] = order
+        if item is not None:
+            items.append(item)
+    if checkout is None:
+        return None
+    _give_items(list(orders.values()), items)
+    return checkout, list(orders.values())
 
 
 _ANSWER_ORDER_MODELS = ((Order, "o"), (Shop, "s"), (Checkout, "c"), (CancellationRequest, "r"))

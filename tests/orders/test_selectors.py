@@ -37,15 +37,14 @@ def test_seller_sees_only_own_shop_orders_filtered(shop, seller, buyer):
         get_order_for_seller(seller=seller, order_id=elsewhere.pk)
 
 
-def test_orders_for_email_come_with_shop_owner_buyer_checkout_and_items_in_two_queries(
-    buyer, django_assert_num_queries
-):
+def test_orders_for_email_come_with_shop_owner_buyer_checkout_and_items_in_one_query(buyer, django_assert_num_queries):
     from orders.selectors import list_orders_for_email
 
     orders = [OrderFactory(buyer=buyer) for _ in range(2)]
     items = [OrderItemFactory(order=orders[0]), OrderItemFactory(order=orders[0]), OrderItemFactory(order=orders[1])]
-    with django_assert_num_queries(2):
-        found = list_orders_for_email(order_ids=[orders[1].pk, orders[0].pk, 999999])
+    itemless = OrderFactory(buyer=buyer)
+    with django_assert_num_queries(1):
+        found = list_orders_for_email(order_ids=[orders[1].pk, orders[0].pk, itemless.pk, 999999])
         shown = {
             pk: (o.shop.owner.email, o.buyer.email, o.checkout.pk, [i.pk for i in o.items.all()])
             for pk, o in found.items()
@@ -53,7 +52,7 @@ def test_orders_for_email_come_with_shop_owner_buyer_checkout_and_items_in_two_q
         assert all(item.order is found[item.order_id] for o in found.values() for item in o.items.all())
     assert shown == {
         o.pk: (o.shop.owner.email, buyer.email, o.checkout_id, [i.pk for i in items if i.order_id == o.pk])
-        for o in orders
+        for o in [*orders, itemless]
     }
     with django_assert_num_queries(0):
         assert list_orders_for_email(order_ids=[]) == {}
@@ -62,7 +61,7 @@ def test_orders_for_email_come_with_shop_owner_buyer_checkout_and_items_in_two_q
 def test_confirmed_orders_of_a_checkout_leave_out_cancelled_and_unpaid_ones_by_shop_name(
     buyer, django_assert_num_queries
 ):
-    from orders.selectors import get_checkout_with_buyer, list_confirmed_orders_of_checkout
+    from orders.selectors import get_checkout_confirmation
     from tests.shops.factories import ShopFactory
 
     paid = OrderFactory(buyer=buyer, status="paid", shop=ShopFactory(name="Zinnia Ceramics"))
@@ -70,10 +69,20 @@ def test_confirmed_orders_of_a_checkout_leave_out_cancelled_and_unpaid_ones_by_s
     shipped = OrderFactory(buyer=buyer, checkout=checkout, status="shipped", shop=ShopFactory(name="Acorn Prints"))
     OrderFactory(buyer=buyer, checkout=checkout, status="cancelled", shop=ShopFactory(name="Birch Goods"))
     OrderFactory(buyer=buyer, checkout=checkout, status="pending_payment", shop=ShopFactory(name="Cedar Co"))
-    OrderItemFactory(order=paid)
-    with django_assert_num_queries(3):
-        found = get_checkout_with_buyer(checkout_id=str(checkout.pk))
-        orders = list_confirmed_orders_of_checkout(checkout=found)
-        [(o.shop.name, o.checkout.buyer.email, list(o.items.all())) for o in orders]
+    items = [OrderItemFactory(order=paid), OrderItemFactory(order=paid)]
+    with django_assert_num_queries(1):
+        found, orders = get_checkout_confirmation(checkout_id=str(checkout.pk))
+        shown = [(o.shop.name, o.checkout.buyer.email, [i.pk for i in o.items.all()]) for o in orders]
     assert found.buyer == buyer and [o.pk for o in orders] == [shipped.pk, paid.pk]
-    assert get_checkout_with_buyer(checkout_id="00000000-0000-0000-0000-000000000000") is None
+    assert shown == [("Acorn Prints", buyer.email, []), ("Zinnia Ceramics", buyer.email, [i.pk for i in items])]
+    assert get_checkout_confirmation(checkout_id="00000000-0000-0000-0000-000000000000") is None
+
+
+def test_the_confirmation_of_a_checkout_without_confirmed_orders_has_none(buyer, django_assert_num_queries):
+    from orders.selectors import get_checkout_confirmation
+
+    cancelled = OrderFactory(buyer=buyer, status="cancelled")
+    OrderItemFactory(order=cancelled)
+    with django_assert_num_queries(1):
+        found, orders = get_checkout_confirmation(checkout_id=cancelled.checkout_id)
+    assert found.pk == cancelled.checkout_id and found.buyer == buyer and orders == []
