@@ -276,3 +276,17 @@ def test_the_email_templates_print_every_kind_of_value_as_djangos_templates_do(
         for value in values:
             expected = django.render(Context({"value": value}, autoescape=autoescape))
             assert jinja.render(value=value) == expected, value
+
+
+def test_an_email_shows_a_day_in_the_language_active_when_it_is_rendered():
+    """etsy.email_templates keeps the text of the days it formatted: per language, as Django's date filter."""
+    from django.template import engines
+    from django.utils import translation
+
+    template = engines["emails"].env.from_string("{{ day|date('l j F') }}")
+    day = dt.date(2026, 12, 24)
+    shown = {}
+    for language in ("en", "fr", "en", "de"):
+        with translation.override(language):
+            shown.setdefault(language, set()).add(template.render(day=day))
+    assert shown == {"en": {"Thursday 24 December"}, "fr": {"jeudi 24 décembre"}, "de": {"Donnerstag 24 Dezember"}}
