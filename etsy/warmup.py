@@ -25,9 +25,6 @@ from django.conf import settings
 
 logger = structlog.get_logger("etsy.warmup")
 
-# Templates rendered by the web process (the emails are the Celery worker's).
-_SKIPPED_TEMPLATE_DIRS = {"emails"}
-
 
 def import_urlconf() -> None:
     """Import the URLconf, and through it every view module, and build the resolver's reverse lookup."""
@@ -37,17 +34,15 @@ def import_urlconf() -> None:
 
 
 def compile_templates() -> int:
-    """Load every page template of the project's template directory into the cached loader; return how many."""
+    """Load every page template of the project's template directory into the cached loader; return how many
+    (the emails, the Celery worker's, are another engine's: templates_jinja2/)."""
     from django.template.loader import get_template
 
     count = 0
     for directory in settings.TEMPLATES[0]["DIRS"]:
         root = Path(directory)
         for path in sorted(root.rglob("*.html")):
-            name = path.relative_to(root).as_posix()
-            if name.split("/", 1)[0] in _SKIPPED_TEMPLATE_DIRS:
-                continue
-            get_template(name)
+            get_template(path.relative_to(root).as_posix())
             count += 1
     return count
 
