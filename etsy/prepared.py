@@ -75,3 +75,40 @@ def fetch_instances(sql: str, params, models, *, cursor=prepared_cursor) -> list
         opened.execute(sql, params)
         rows = opened.fetchall()
     return [instances_from_row(row, models)[0] for row in rows]
+
+
+class UnnestRows:
+    """The columns of a model's rows written by a hand-written ``INSERT ... SELECT ... FROM unnest(...)``: one array
+    parameter per column, whatever the number of rows, so the statement's text is constant (prepared once).
+
+    Every concrete field but the primary key and those in ``given`` (the statement writes those itself, e.g. a
+    parent's id from a CTE) is a column: a field added to the model is written with its default, as ``bulk_create``
+    would, and its ``auto_now``/``auto_now_add`` timestamps get the ``now`` of ``arrays``.
+    """
+
+    def __init__(self, model, *, given: tuple[str, ...] = ()) -> None:
+        self.fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in given)
+        self.names = ", ".join(f'"{f.column}"' for f in self.fields)
+
+    def unnest(self, alias: str) -> str:
+        """``unnest(%s::type[], ...) WITH ORDINALITY AS alias(columns..., n)``: the rows in ``arrays``'s order."""
+        connection = connections[DEFAULT_DB_ALIAS]
+        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in self.fields)
+        return f"unnest({arrays}) WITH ORDINALITY AS {alias}({self.names}, n)"
+
+    def select(self, alias: str) -> str:
+        return ", ".join(f'{alias}."{f.column}"' for f in self.fields)
+
+    def arrays(self, rows: list[dict], *, now) -> list[list]:
+        """One list per column (``unnest``'s parameters) of ``rows`` (``{attname: value}``; a field not named
+        takes its default, a timestamp its ``now``)."""
+        columns = []
+        for field in self.fields:
+            name = field.attname
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                columns.append([row.get(name, now) for row in rows])
+            elif all(name in row for row in rows):
+                columns.append([row[name] for row in rows])
+            else:
+                columns.append([row[name] if name in row else field.get_default() for row in rows])
+        return columns
