@@ -148,9 +148,10 @@ def _drop_shop_figures(shop_ids: list[int]) -> None:
 
     Narrower than ``shops.signals.shop_changed`` (which also drops every listing card and the search
     results): a sale changes one number, and it is shown at once rather than after the caches expire.
-    The shops' cards go in one round trip and their generations in one pipeline.
+    Two round trips: the shops' pages' sets read, then the cards, pages and sets deleted and the generations moved.
     """
-    cache.delete(*[cache.shop_key(shop_id) for shop_id in shop_ids])
-    for shop_id in shop_ids:
-        cache.delete_set_members(cache.shop_pages_key(shop_id))
-    cache.bump_generations([cache.shop_products_gen_key(shop_id) for shop_id in shop_ids])
+    cache.invalidate(
+        keys=[cache.shop_key(shop_id) for shop_id in shop_ids],
+        sets=[cache.shop_pages_key(shop_id) for shop_id in shop_ids],
+        generations=[cache.shop_products_gen_key(shop_id) for shop_id in shop_ids],
+    )

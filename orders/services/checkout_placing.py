@@ -174,8 +174,8 @@ def _frozen_fees(subtotal: Decimal, shipping: Decimal) -> dict:
     return {"transaction_fee": fees.transaction_fee, "processing_fee": fees.processing_fee}
 
 
-def _send_products_changed(product_ids: list[int]) -> None:
-    products_changed.send(sender=Order, product_ids=product_ids, reason="stock")
+def _send_products_changed(product_ids: list[int], listings: dict[int, tuple[int, int]] | None = None) -> None:
+    products_changed.send(sender=Order, product_ids=product_ids, reason="stock", listings=listings)
 
 
 def _create_orders(
@@ -280,5 +280,7 @@ def _create_orders(
         if short:
             raise _conflict(_unavailable([ln for ln in lines if ln.offering_id in short], products, offerings))
         remove_lines_by_id(user_id=buyer.pk, line_ids=[line.pk for line in lines], product_ids=sorted(products))
-        transaction.on_commit(partial(_send_products_changed, sorted(products)))
+        # The listings' categories and shops as committed: their rows stay locked until then.
+        listings = {pk: (product.category_id, product.shop_id) for pk, product in products.items()}
+        transaction.on_commit(partial(_send_products_changed, sorted(products), listings))
     return checkout, {order_id: message.pk for order_id, message in zip(order_ids, placed, strict=True)}
