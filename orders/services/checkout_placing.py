@@ -9,6 +9,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from cart.exceptions import CartChanged, ItemReserved
@@ -178,6 +179,10 @@ def _send_products_changed(product_ids: list[int], listings: dict[int, tuple[int
     products_changed.send(sender=Order, product_ids=product_ids, reason="stock", listings=listings)
 
 
+# The listings of the buyer's cart lines (a constant text: the ORM compiled this subquery on every checkout).
+_CART_PRODUCT_IDS_SQL = f"SELECT product_id FROM {CartItem._meta.db_table} WHERE user_id = %s"
+
+
 def _create_orders(
     *,
     buyer,
@@ -195,7 +200,7 @@ def _create_orders(
         set_lock_timeout(settings.CHECKOUT_LOCK_TIMEOUT_MS)
         # catalog.stock's lock order: the listings, then their offerings, each in id order. The listings are
         # those of the buyer's lines, found and locked in one statement (the cart is read once, below).
-        products = lock_products(product_ids=CartItem.objects.filter(user=buyer).values("product_id"))
+        products = lock_products(product_ids=RawSQL(_CART_PRODUCT_IDS_SQL, [buyer.pk]))
         now = timezone.now()
         # Read under the locks: a parallel checkout of this buyer may have emptied the cart.
         # The lines come with their offerings, locked in the same statement (their listings' locks, taken
