@@ -156,7 +156,12 @@ def hand_over(message_ids: list[int], topics: dict[int, str] | None = None) -> N
 
 def _send_by_queue(message_ids: list[int], topics: Mapping[int, str]) -> list[int]:
     """Queue the rows' Celery tasks, one per queue: a lone row as ``process_outbox_message``, several rows of one
-    queue as one ``process_outbox_messages``; return the ids sent (a broker failure is logged)."""
+    queue as one ``process_outbox_messages``; return the ids sent (a broker failure is logged).
+
+    Each is published to its queue by name (the broker's default exchange) rather than through the queue's topic
+    exchange: the Redis transport reads an exchange's bindings from Redis on every publish (a client and a round
+    trip per task); RabbitMQ delivers to the same queue either way.
+    """
     from etsy.outbox.registry import get_queue
     from etsy.outbox.tasks import process_outbox_message, process_outbox_messages
 
@@ -171,10 +176,8 @@ def _send_by_queue(message_ids: list[int], topics: Mapping[int, str]) -> list[in
         else:  # with their topics, so the worker need not read them to group the rows
             task, args = process_outbox_messages, [ids, [topics.get(i, "") for i in ids]]
         try:
-            if queue:
-                task.apply_async(args=args, queue=queue + suffix)
-            else:
-                task.delay(*args)
+            name = queue + suffix if queue else task.app.amqp.router.route({}, task.name)["queue"].name
+            task.apply_async(args=args, queue=name, exchange="", routing_key=name)
         except Exception:  # broker down: the sweep retries; never fail the caller
             logger.warning("outbox relay failed", exc_info=True, extra={"outbox_ids": ids})
             continue

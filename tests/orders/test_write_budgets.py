@@ -163,14 +163,16 @@ def test_three_shop_checkout_stays_within_its_query_budget(
 
     with (
         mock.patch.object(dispatch_outbox_messages, "delay") as dispatching,
-        mock.patch.object(process_outbox_message, "delay") as single,
-        mock.patch.object(process_outbox_messages, "delay") as batch,
+        mock.patch.object(process_outbox_message, "apply_async") as single,
+        mock.patch.object(process_outbox_messages, "apply_async") as batch,
     ):
         handed_over[0]()
     dispatching.assert_not_called()
     single.assert_not_called()
     batch.assert_called_once()
-    assert len(batch.call_args.args[0]) == 5  # the three orders' sellers, the payouts, the buyer's confirmation
+    assert (
+        len(batch.call_args.kwargs["args"][0]) == 5
+    )  # the three orders' sellers, the payouts, the buyer's confirmation
 
 
 def test_three_shop_checkout_costs_the_worker_one_task_within_its_query_budget(
