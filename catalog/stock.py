@@ -30,7 +30,7 @@ from shops.models import Shop
 
 def set_lock_timeout(milliseconds: int) -> None:
     """Bound how long this transaction waits for a row lock (SET LOCAL: ends with the transaction)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(milliseconds)}ms"])
 
 
