@@ -77,12 +77,13 @@ def publish_many(
 
 
 # Every column of the rows (etsy.prepared.UnnestRows: a field added to the model is written with its default), in
-# the order given; constant text, so prepared once per connection.
-_ROWS = UnnestRows(OutboxMessage)
+# the order given; the topic and payload per row, the rest (timestamps, hand-over, defaults) shared by all of a
+# call's rows. Constant text, so prepared once per connection.
+_ROWS = UnnestRows(OutboxMessage, varying=("topic", "payload"))
 _FIELD_NAMES = ["id", *(f.attname for f in _ROWS.fields)]  # the model's concrete fields, in order (from_db)
 _INSERT_SQL = f"""
     INSERT INTO {OutboxMessage._meta.db_table} ({_ROWS.names})
-    SELECT {_ROWS.select("r")} FROM {_ROWS.unnest("r")} ORDER BY r.n
+    SELECT {_ROWS.select("r")} FROM {_ROWS.source("r")} ORDER BY r.n
     RETURNING id
 """
 
@@ -100,7 +101,7 @@ def publish_each(
     encoder = OutboxMessage._meta.get_field("payload").encoder
     columns = _ROWS.arrays([{**row, "payload": json.dumps(row["payload"], cls=encoder)} for row in rows], now=now)
     with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
-        cursor.execute(_INSERT_SQL, columns)
+        cursor.execute(_INSERT_SQL, _ROWS.params(columns))
         ids = sorted(pk for (pk,) in cursor.fetchall())  # numbered in the rows' order (ORDER BY r.n)
     # The rows as written (the instances bulk_create returned), built without its per-field preparation.
     values = dict(zip((f.attname for f in _ROWS.fields), columns, strict=True))

@@ -21,7 +21,12 @@ if TYPE_CHECKING:
 # (etsy.prepared.UnnestRows: a field added later is written with its default, as the ORM would); the orders take
 # the checkout's id from its CTE and the lines their order's id by shop (one order per shop and checkout).
 _CHECKOUT_FIELDS = tuple(f for f in Checkout._meta.concrete_fields)
-_ORDER_ROWS = UnnestRows(Order, given=("checkout_id",))
+# What differs between a checkout's orders: the shop and its sums (the buyer, status and timestamps are shared).
+_ORDER_ROWS = UnnestRows(
+    Order,
+    given=("checkout_id",),
+    varying=("shop_id", "subtotal", "shipping", "total", "transaction_fee", "processing_fee", "estimated_delivery"),
+)
 _ITEM_ROWS = UnnestRows(OrderItem, given=("order_id",))
 _INSERT_CHECKOUT_SQL = f"""
     WITH checkout AS (
@@ -30,13 +35,13 @@ _INSERT_CHECKOUT_SQL = f"""
         RETURNING id
     ), placed AS (
         INSERT INTO {Order._meta.db_table} (checkout_id, {_ORDER_ROWS.names})
-        SELECT c.id, {_ORDER_ROWS.select("r")} FROM checkout AS c, {_ORDER_ROWS.unnest("r")} ORDER BY r.n
+        SELECT c.id, {_ORDER_ROWS.select("r")} FROM checkout AS c, {_ORDER_ROWS.source("r")} ORDER BY r.n
         RETURNING id, shop_id
     ), lines AS (
         INSERT INTO {OrderItem._meta.db_table} (order_id, {_ITEM_ROWS.names})
         SELECT o.id, {_ITEM_ROWS.select("r")}
           FROM unnest(%s::bigint[]) WITH ORDINALITY AS s(shop_id, n)
-          JOIN {_ITEM_ROWS.unnest("r")} USING (n)
+          JOIN {_ITEM_ROWS.source("r")} USING (n)
           JOIN placed AS o ON o.shop_id = s.shop_id
          ORDER BY r.n
     )
@@ -66,8 +71,8 @@ def insert_checkout(
         updated_at=now,
     )
     params = [getattr(checkout, f.attname) for f in _CHECKOUT_FIELDS]
-    params += _ORDER_ROWS.arrays(orders, now=now)
-    params += [[item["shop_id"] for item in items], *_ITEM_ROWS.arrays(items, now=now)]
+    params += _ORDER_ROWS.params(_ORDER_ROWS.arrays(orders, now=now))
+    params += [[item["shop_id"] for item in items], *_ITEM_ROWS.params(_ITEM_ROWS.arrays(items, now=now))]
     with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
         cursor.execute(_INSERT_CHECKOUT_SQL, params)
         by_shop = {shop_id: pk for pk, shop_id in cursor.fetchall()}
