@@ -21,6 +21,7 @@ a reader cannot re-cache the old row between the delete and the commit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 
 from django.db import transaction
@@ -35,17 +36,26 @@ from shops.signals import shop_changed
 
 
 def invalidate_products(
-    product_ids: list[int], *, stock_changed: bool = True, known: tuple[int, int, int] | None = None
+    product_ids: list[int],
+    *,
+    stock_changed: bool = True,
+    known: tuple[int, int, int] | None = None,
+    listings: Mapping[int, tuple[int, int]] | None = None,
 ) -> None:
-    """Drop the cached data and pages of these products and bump their listings' generations.
+    """Drop the cached data and pages of these products and bump their listings' generations (one round trip).
 
-    ``known`` is (id, category_id, shop_id) of a row that may be gone already (deletion).
+    ``known`` is (id, category_id, shop_id) of a row that may be gone already (deletion). ``listings``: each
+    product's (category_id, shop_id) as committed, when the sender knows them (it wrote them, or held the rows'
+    locks until its commit); otherwise they are read.
     """
     from catalog.selectors import get_category_tree
 
     if not product_ids:
         return
-    rows = list(Product.objects.filter(pk__in=product_ids).values_list("pk", "category_id", "shop_id"))
+    if listings is not None and all(pid in listings for pid in product_ids):
+        rows = [(pid, *listings[pid]) for pid in product_ids]
+    else:
+        rows = list(Product.objects.filter(pk__in=product_ids).values_list("pk", "category_id", "shop_id"))
     if known and not rows:
         rows = [known]
     keys = []
@@ -57,7 +67,6 @@ def invalidate_products(
             cache.inventory_key(pid),
             cache.similar_key(pid),
         ]
-    cache.delete(*keys)
     by_id = get_category_tree().by_id
     gens = set()
     category_ids: set[int] = set()
@@ -67,12 +76,12 @@ def invalidate_products(
         path_ids = [int(x) for x in category.path.strip("/").split("/") if x] if category else [category_id]
         category_ids.update(path_ids)
         gens.update(cache.category_gen_key(cid) for cid in path_ids)
-    cache.bump_generations(sorted(gens))
     if stock_changed:
         # The documents' "trending:*" for a sold product: the trending lists it can be in are its
         # categories' (and their ancestors') and the catalog-wide one; no keyspace scan.
-        trending = [cache.trending_key(cid) for cid in sorted(category_ids)] + [cache.trending_key(None)]
-        cache.delete(*trending, cache.HOME_PAGE_KEY)
+        keys += [cache.trending_key(cid) for cid in sorted(category_ids)] + [cache.trending_key(None)]
+        keys.append(cache.HOME_PAGE_KEY)
+    cache.invalidate(keys=keys, generations=sorted(gens))
 
 
 SHOP_PRODUCT_KEYS_PER_DELETE = 1000
@@ -119,10 +128,15 @@ def variation_option_written(sender, instance: VariationOption, **kwargs) -> Non
 
 
 @receiver(products_changed, dispatch_uid="catalog_products_changed")
-def products_changed_elsewhere(sender, product_ids: list[int], reason: str = "", **kwargs) -> None:
+def products_changed_elsewhere(sender, product_ids: list[int], reason: str = "", listings=None, **kwargs) -> None:
     # Sent after commit already; invalidating at once is right (on_commit runs it immediately outside a transaction).
     transaction.on_commit(
-        partial(invalidate_products, list(product_ids), stock_changed=reason not in ("price", "favorites"))
+        partial(
+            invalidate_products,
+            list(product_ids),
+            stock_changed=reason not in ("price", "favorites"),
+            listings=listings,
+        )
     )
 
 

@@ -7,5 +7,6 @@ at checkout, restocks, bulk admin actions. ``save()`` already sends ``post_save`
 
 from django.dispatch import Signal
 
-# kwargs: product_ids: list[int], reason: str ("stock", "price", "listing", "bulk", "deleted")
+# kwargs: product_ids: list[int], reason: str ("stock", "price", "listing", "bulk", "deleted"); optionally
+# listings: {product id: (category_id, shop_id)} as committed, when the sender knows them (receivers need not read them)
 products_changed = Signal()

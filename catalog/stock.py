@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from catalog.models import Offering, Product, Variation, VariationOption
 from catalog.selectors import offering_choice_sql
@@ -29,7 +30,7 @@ from shops.models import Shop
 
 def set_lock_timeout(milliseconds: int) -> None:
     """Bound how long this transaction waits for a row lock (SET LOCAL: ends with the transaction)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(milliseconds)}ms"])
 
 
@@ -48,15 +49,18 @@ _LOCK_PRODUCTS_SQL = f"""
 _LOCK_PRODUCTS_BY_ID_SQL = _LOCK_PRODUCTS_SQL.format(ids="= ANY(%s::bigint[])")
 
 
-def lock_products(*, product_ids: Iterable[int] | QuerySet) -> dict[int, Product]:
+def lock_products(*, product_ids: Iterable[int] | QuerySet | RawSQL) -> dict[int, Product]:
     """Lock the given product rows in id order and return them by id, each with its shop. Must run inside a
     transaction.
 
-    ``product_ids`` may be a query of ids (``.values("product_id")``): the rows are then found and locked in
-    one statement (checkout locks its cart's listings without reading the cart first).
+    ``product_ids`` may be a query of ids (``.values("product_id")``, or a ``RawSQL`` whose text is constant: not
+    compiled on every call): the rows are then found and locked in one statement (checkout locks its cart's
+    listings without reading the cart first).
     """
     open_cursor = prepared_cursor  # a constant statement, planned once per connection (etsy.prepared)
-    if isinstance(product_ids, QuerySet):
+    if isinstance(product_ids, RawSQL):
+        sql, params = _LOCK_PRODUCTS_SQL.format(ids=f"IN ({product_ids.sql})"), list(product_ids.params)
+    elif isinstance(product_ids, QuerySet):
         try:
             subquery, params = product_ids.query.sql_with_params()
         except EmptyResultSet:  # e.g. ``pk__in=[]``: nothing to lock, no statement (as the ORM did)

@@ -95,3 +95,63 @@ def fetch_instances(sql: str, params, models, *, cursor=prepared_cursor) -> list
         opened.execute(sql, params)
         rows = opened.fetchall()
     return [instances_from_row(row, models)[0] for row in rows]
+
+
+class UnnestRows:
+    """The rows of a model written by a hand-written ``INSERT ... SELECT ... FROM`` (``source``): one array parameter
+    per column that varies from row to row, one plain parameter per column every row shares, whatever the number of
+    rows, so the statement's text is constant (prepared once).
+
+    Every concrete field but the primary key and those in ``given`` (the statement writes those itself, e.g. a
+    parent's id from a CTE) is a column: a field added to the model is written with its default, as ``bulk_create``
+    would, and its ``auto_now``/``auto_now_add`` timestamps get the ``now`` of ``arrays``. ``varying``: the fields
+    whose values differ between rows (None: all); every other one must be the same in all the rows of a statement.
+    """
+
+    def __init__(self, model, *, given: tuple[str, ...] = (), varying: tuple[str, ...] | None = None) -> None:
+        self.fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in given)
+        self.varying = tuple(f for f in self.fields if varying is None or f.attname in varying)
+        self.shared = tuple(f for f in self.fields if f not in self.varying)
+        self.names = ", ".join(f'"{f.column}"' for f in self.fields)
+
+    def source(self, alias: str) -> str:
+        """The rows as a FROM item: ``unnest(%s::type[], ...) WITH ORDINALITY AS alias(varying columns..., n)``
+        (``n``: the rows' order), joined to the one row of shared columns (``alias_shared``)."""
+        connection = connections[DEFAULT_DB_ALIAS]
+        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in self.varying)
+        names = ", ".join(f'"{f.column}"' for f in self.varying)
+        rows = f"unnest({arrays}) WITH ORDINALITY AS {alias}({names}, n)"
+        if not self.shared:
+            return rows
+        shared = ", ".join(f'%s::{f.db_type(connection)} AS "{f.column}"' for f in self.shared)
+        return f"({rows} CROSS JOIN (SELECT {shared}) AS {alias}_shared)"
+
+    def select(self, alias: str) -> str:
+        """Every column, in ``names``'s order, read from ``source``."""
+        return ", ".join(f'{alias if f in self.varying else alias + "_shared"}."{f.column}"' for f in self.fields)
+
+    def arrays(self, rows: list[dict], *, now) -> list[list]:
+        """Every column's values (one list per field, in ``fields``'s order) of ``rows`` (``{attname: value}``; a
+        field not named takes its default, a timestamp its ``now``)."""
+        columns = []
+        for field in self.fields:
+            name = field.attname
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                columns.append([row.get(name, now) for row in rows])
+            elif all(name in row for row in rows):
+                columns.append([row[name] for row in rows])
+            else:
+                columns.append([row[name] if name in row else field.get_default() for row in rows])
+        return columns
+
+    def params(self, columns: list[list]) -> list:
+        """``source``'s parameters from ``arrays``'s columns: each varying column's list, then each shared column's
+        value (ValueError when the rows do not share it)."""
+        by_field = dict(zip(self.fields, columns, strict=True))
+        shared = []
+        for field in self.shared:
+            values = by_field[field]
+            if any(value != values[0] for value in values):
+                raise ValueError(f"the rows differ in {field.attname}, which they share in this statement")
+            shared.append(values[0])
+        return [by_field[field] for field in self.varying] + shared

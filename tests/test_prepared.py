@@ -52,3 +52,31 @@ def test_a_failed_prepared_statement_leaves_the_connection_usable(product):
     with prepared_cursor() as cursor:
         cursor.execute(_STATEMENT, [product.pk])
         assert cursor.fetchone()[0] == product.pk
+
+
+def test_a_checkout_prepares_its_lock_timeout_and_its_rows(buyer, product):
+    from orders import payments
+    from orders.services.checkout import ShippingAddress, place_order
+
+    add_item(user=buyer, product_id=product.pk)
+    address = ShippingAddress(name="Bea Buyer", line1="1 Market Street", city="Hudson", postcode="12534")
+    place_order(buyer=buyer, address=address, payment_method=payments.PM_SUCCEEDS, idempotency_key="prepared-1")
+    statements = [statement for _name, statement in _prepared()]
+    assert any("set_config('lock_timeout'" in s for s in statements)
+    assert any("INSERT INTO orders_checkout" in s for s in statements)
+    assert any("INSERT INTO outbox_outboxmessage" in s for s in statements)
+
+
+def test_unnest_rows_refuse_rows_that_differ_in_a_column_they_share():
+    from django.utils import timezone
+
+    from etsy.outbox.models import OutboxMessage
+    from etsy.prepared import UnnestRows
+
+    rows = UnnestRows(OutboxMessage, varying=("topic", "payload"))
+    now = timezone.now()
+    same = rows.arrays([{"topic": "a", "payload": "{}"}, {"topic": "b", "payload": "{}"}], now=now)
+    assert rows.params(same)[:2] == [["a", "b"], ["{}", "{}"]]  # the varying columns' lists, then shared values
+    differing = rows.arrays([{"topic": "a", "payload": "{}", "attempts": 1}, {"topic": "b", "payload": "{}"}], now=now)
+    with pytest.raises(ValueError, match="attempts"):
+        rows.params(differing)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -217,9 +216,8 @@ def remove_lines_by_id(*, user_id: int, line_ids: list[int], product_ids: list[i
     with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
         cursor.execute(_REMOVE_LINES_SQL, [user_id, list(line_ids)])
         deleted = cursor.rowcount
-    write_cart_through_on_commit(user_id)
-    keys = [cache.inventory_key(pk) for pk in product_ids]
-    transaction.on_commit(partial(cache.delete, *keys))
+    # The listings' stock counts (holds may have ended) go in the round trip that takes the cart store's version.
+    write_cart_through_on_commit(user_id, stale=[cache.inventory_key(pk) for pk in product_ids])
     return deleted
 
 

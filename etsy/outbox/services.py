@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -30,7 +30,7 @@ from etsy import metrics
 from etsy.outbox import registry
 from etsy.outbox.models import OutboxMessage
 from etsy.outbox.registry import DEFER, DONE
-from etsy.prepared import prepared_cursor
+from etsy.prepared import UnnestRows, prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -66,22 +66,26 @@ def publish(*, topic: str, payload: dict, relay: bool = True, relayed_later: boo
     caller relays it itself with ``relay_on_commit`` (in this transaction or a later one), so the row is written
     as handed over and the sweep only steps in after ``REDISPATCH_AFTER``.
     """
-    extra = _handed_over_fields(timezone.now()) if relay or relayed_later else {}
-    message = OutboxMessage.objects.create(topic=topic, payload=payload, **extra)
-    if relay:
-        relay_on_commit([message.pk], topics={message.pk: topic})
-    return message
+    return publish_each(messages=[(topic, payload)], relay=relay, relayed_later=relayed_later)[0]
 
 
 def publish_many(
     *, topic: str, payloads: Iterable[dict], relay: bool = True, relayed_later: bool = False
 ) -> list[OutboxMessage]:
     """Write one row per payload in one INSERT (see ``publish``)."""
-    extra = _handed_over_fields(timezone.now()) if relay or relayed_later else {}
-    messages = OutboxMessage.objects.bulk_create(OutboxMessage(topic=topic, payload=p, **extra) for p in payloads)
-    if relay:
-        relay_on_commit([m.pk for m in messages], topics={m.pk: topic for m in messages})
-    return messages
+    return publish_each(messages=[(topic, p) for p in payloads], relay=relay, relayed_later=relayed_later)
+
+
+# Every column of the rows (etsy.prepared.UnnestRows: a field added to the model is written with its default), in
+# the order given; the topic and payload per row, the rest (timestamps, hand-over, defaults) shared by all of a
+# call's rows. Constant text, so prepared once per connection.
+_ROWS = UnnestRows(OutboxMessage, varying=("topic", "payload"))
+_FIELD_NAMES = ["id", *(f.attname for f in _ROWS.fields)]  # the model's concrete fields, in order (from_db)
+_INSERT_SQL = f"""
+    INSERT INTO {OutboxMessage._meta.db_table} ({_ROWS.names})
+    SELECT {_ROWS.select("r")} FROM {_ROWS.source("r")} ORDER BY r.n
+    RETURNING id
+"""
 
 
 def publish_each(
@@ -89,13 +93,28 @@ def publish_each(
 ) -> list[OutboxMessage]:
     """Write one row per ``(topic, payload)``, topics mixed, in one INSERT; return them in that order (see
     ``publish``)."""
-    extra = _handed_over_fields(timezone.now()) if relay or relayed_later else {}
-    rows = OutboxMessage.objects.bulk_create(
-        OutboxMessage(topic=topic, payload=payload, **extra) for topic, payload in messages
-    )
+    now = timezone.now()
+    extra = _handed_over_fields(now) if relay or relayed_later else {}
+    rows = [{"topic": topic, "payload": payload, **extra} for topic, payload in messages]
+    if not rows:
+        return []
+    encoder = OutboxMessage._meta.get_field("payload").encoder
+    columns = _ROWS.arrays([{**row, "payload": json.dumps(row["payload"], cls=encoder)} for row in rows], now=now)
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(_INSERT_SQL, _ROWS.params(columns))
+        ids = sorted(pk for (pk,) in cursor.fetchall())  # numbered in the rows' order (ORDER BY r.n)
+    # The rows as written (the instances bulk_create returned), built without its per-field preparation.
+    values = dict(zip((f.attname for f in _ROWS.fields), columns, strict=True))
+    messages_out = []
+    for i, pk in enumerate(ids):
+        message = OutboxMessage.from_db(
+            DEFAULT_DB_ALIAS, _FIELD_NAMES, [pk, *(values[name][i] for name in _FIELD_NAMES[1:])]
+        )
+        message.payload = rows[i]["payload"]
+        messages_out.append(message)
     if relay:
-        relay_on_commit([m.pk for m in rows], topics={m.pk: m.topic for m in rows})
-    return rows
+        relay_on_commit(ids, topics={m.pk: m.topic for m in messages_out})
+    return messages_out
 
 
 def relay_on_commit(message_ids: Iterable[int], *, topics: Mapping[int, str] | None = None) -> None:
@@ -138,7 +157,12 @@ def hand_over(message_ids: list[int], topics: dict[int, str] | None = None) -> N
 
 def _send_by_queue(message_ids: list[int], topics: Mapping[int, str]) -> list[int]:
     """Queue the rows' Celery tasks, one per queue: a lone row as ``process_outbox_message``, several rows of one
-    queue as one ``process_outbox_messages``; return the ids sent (a broker failure is logged)."""
+    queue as one ``process_outbox_messages``; return the ids sent (a broker failure is logged).
+
+    Each is published to its queue by name (the broker's default exchange) rather than through the queue's topic
+    exchange: the Redis transport reads an exchange's bindings from Redis on every publish (a client and a round
+    trip per task); RabbitMQ delivers to the same queue either way.
+    """
     from etsy.outbox.registry import get_queue
     from etsy.outbox.tasks import process_outbox_message, process_outbox_messages
 
@@ -153,10 +177,8 @@ def _send_by_queue(message_ids: list[int], topics: Mapping[int, str]) -> list[in
         else:  # with their topics, so the worker need not read them to group the rows
             task, args = process_outbox_messages, [ids, [topics.get(i, "") for i in ids]]
         try:
-            if queue:
-                task.apply_async(args=args, queue=queue + suffix)
-            else:
-                task.delay(*args)
+            name = queue + suffix if queue else task.app.amqp.router.route({}, task.name)["queue"].name
+            task.apply_async(args=args, queue=name, exchange="", routing_key=name)
         except Exception:  # broker down: the sweep retries; never fail the caller
             logger.warning("outbox relay failed", exc_info=True, extra={"outbox_ids": ids})
             continue

@@ -19,9 +19,10 @@ The order of events, and why:
    request key finds the checkout it created and finishes its charge.
 
 Where each step lives (this module names them all, for callers and tests):
-``checkout_placing`` (the address, step 3's transaction), ``checkout_payment`` (``place_order``: steps 1-4,
-the charge and the answer; the idempotency fingerprint), ``checkout_outcome`` (paid), ``checkout_cancellation``
-(declined or abandoned), ``checkout_resolution`` (settling by the provider's answer, now or later).
+``checkout_placing`` (the address, step 3's transaction; ``checkout_rows`` writes its rows), ``checkout_payment``
+(``place_order``: steps 1-4, the charge and the answer; the idempotency fingerprint), ``checkout_outcome`` (paid),
+``checkout_cancellation`` (declined or abandoned), ``checkout_resolution`` (settling by the provider's answer, now or
+later).
 """
 
 from orders.services.checkout_cancellation import _cancel_orders, cancel_checkout

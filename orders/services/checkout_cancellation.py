@@ -91,4 +91,5 @@ def _cancel_orders(*, orders: list[Order], restore_cart_for: int | None) -> None
     topics = {pk: events.TOPIC_ORDER_PLACED for pk in _outbox_ids_for([o.pk for o in orders])}
     topics |= {r.pk: r.topic for r in refunds}
     outbox.relay_on_commit(topics, topics=topics)
-    transaction.on_commit(partial(_send_products_changed, sorted(product_ids)))
+    listings = {pk: (product.category_id, product.shop_id) for pk, product in products.items()}  # locked till commit
+    transaction.on_commit(partial(_send_products_changed, sorted(product_ids), listings))

@@ -37,13 +37,18 @@ class _LockedOrder:
     units: int | None
 
 
-# Locked in id order (as a seller's cancel locks one) and the pending ones paid, in one statement: the lock
+# The checkout moves to paid once, from any unsettled status (no row: this call did not move it), then its orders
+# are locked in id order (as a seller's cancel locks one) and the pending ones paid, in one statement: the lock
 # returns each row's latest version and the UPDATE re-checks it, so an order cancelled meanwhile stays
 # cancelled. Each comes with its units, which the shops' sales counts move by.
-_LOCK_AND_PAY_ORDERS_SQL = f"""
-    WITH locked AS (
-        SELECT id, shop_id, status, refund_when_charged FROM {Order._meta.db_table}
-         WHERE checkout_id = %s ORDER BY id FOR UPDATE
+_PAY_CHECKOUT_SQL = f"""
+    WITH moved AS (
+        UPDATE {Checkout._meta.db_table} SET payment_status = %s, provider_charge_id = %s, updated_at = %s
+         WHERE id = %s AND payment_status = ANY(%s::text[])
+        RETURNING id
+    ), locked AS (
+        SELECT o.id, o.shop_id, o.status, o.refund_when_charged FROM {Order._meta.db_table} AS o
+         WHERE o.checkout_id IN (SELECT id FROM moved) ORDER BY o.id FOR UPDATE OF o
     ), paid AS (
         UPDATE {Order._meta.db_table} AS o SET status = %s, paid_at = %s, updated_at = %s
           FROM locked
@@ -52,24 +57,24 @@ _LOCK_AND_PAY_ORDERS_SQL = f"""
     )
     SELECT l.id, l.shop_id, l.status, l.refund_when_charged, p.id IS NOT NULL,
            (SELECT sum(i.quantity) FROM {OrderItem._meta.db_table} AS i WHERE i.order_id = l.id)
-      FROM locked AS l LEFT JOIN paid AS p ON p.id = l.id
+      FROM moved AS m LEFT JOIN (locked AS l LEFT JOIN paid AS p ON p.id = l.id) ON TRUE
      ORDER BY l.id
 """
 
 
-def _lock_and_pay_orders(*, checkout_id, now) -> list[_LockedOrder]:
-    """Lock a checkout's orders in id order and mark the ones awaiting payment paid; return them as locked."""
-    pending, paid = Order.Status.PENDING_PAYMENT, Order.Status.PAID
+def _pay_checkout(*, checkout_id, charge_id: str) -> list[_LockedOrder] | None:
+    """Mark an unsettled checkout paid, lock its orders in id order and mark the ones awaiting payment paid; return
+    them as locked, or None when the checkout was not unsettled."""
+    now = timezone.now()
+    pending, paid = str(Order.Status.PENDING_PAYMENT), str(Order.Status.PAID)
+    params = [str(PaymentStatus.PAID), charge_id, now, Checkout._meta.pk.to_python(checkout_id)]
+    params += [[str(status) for status in UNSETTLED], paid, now, now, pending, pending]
     with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
-        cursor.execute(_LOCK_AND_PAY_ORDERS_SQL, [checkout_id, paid, now, now, pending, pending])
-        return [_LockedOrder(*row) for row in cursor.fetchall()]
-
-
-# The checkout moves to paid once, from any unsettled status (the row count says whether this call moved it).
-_MARK_PAID_SQL = f"""
-    UPDATE {Checkout._meta.db_table} SET payment_status = %s, provider_charge_id = %s, updated_at = %s
-     WHERE id = %s AND payment_status = ANY(%s::text[])
-"""
+        cursor.execute(_PAY_CHECKOUT_SQL, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return [_LockedOrder(*row) for row in rows if row[0] is not None]
 
 
 @transaction.atomic
@@ -83,21 +88,9 @@ def mark_checkout_paid(*, checkout_id, charge_id: str, placed_messages: dict[int
     Orders cancelled while the charge was pending (``refund_when_charged``) are refunded in full
     through the outbox (payments books the sale and its refund, so the ledger balances to the cent).
     """
-    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
-        cursor.execute(
-            _MARK_PAID_SQL,
-            [
-                str(PaymentStatus.PAID),
-                charge_id,
-                timezone.now(),
-                Checkout._meta.pk.to_python(checkout_id),
-                [str(status) for status in UNSETTLED],
-            ],
-        )
-        moved = cursor.rowcount
-    if not moved:
+    orders = _pay_checkout(checkout_id=checkout_id, charge_id=charge_id)
+    if orders is None:
         return False
-    orders = _lock_and_pay_orders(checkout_id=checkout_id, now=timezone.now())
     order_ids = [o.pk for o in orders if o.paid_now]
     # Cancelled while this charge was pending: the buyer paid for them after all, so refund them now.
     refunds = outbox.publish_many(
@@ -148,9 +141,10 @@ def _drop_shop_figures(shop_ids: list[int]) -> None:
 
     Narrower than ``shops.signals.shop_changed`` (which also drops every listing card and the search
     results): a sale changes one number, and it is shown at once rather than after the caches expire.
-    The shops' cards go in one round trip and their generations in one pipeline.
+    Two round trips: the shops' pages' sets read, then the cards, pages and sets deleted and the generations moved.
     """
-    cache.delete(*[cache.shop_key(shop_id) for shop_id in shop_ids])
-    for shop_id in shop_ids:
-        cache.delete_set_members(cache.shop_pages_key(shop_id))
-    cache.bump_generations([cache.shop_products_gen_key(shop_id) for shop_id in shop_ids])
+    cache.invalidate(
+        keys=[cache.shop_key(shop_id) for shop_id in shop_ids],
+        sets=[cache.shop_pages_key(shop_id) for shop_id in shop_ids],
+        generations=[cache.shop_products_gen_key(shop_id) for shop_id in shop_ids],
+    )

@@ -9,6 +9,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from cart.exceptions import CartChanged, ItemReserved
@@ -29,7 +30,8 @@ from orders.exceptions import (
     ItemUnavailable,
 )
 from orders.fees import fees_for
-from orders.models import Checkout, Order, OrderItem
+from orders.models import Checkout, Order
+from orders.services.checkout_rows import insert_checkout, order_line
 from shops import services as shop_services
 
 
@@ -173,8 +175,12 @@ def _frozen_fees(subtotal: Decimal, shipping: Decimal) -> dict:
     return {"transaction_fee": fees.transaction_fee, "processing_fee": fees.processing_fee}
 
 
-def _send_products_changed(product_ids: list[int]) -> None:
-    products_changed.send(sender=Order, product_ids=product_ids, reason="stock")
+def _send_products_changed(product_ids: list[int], listings: dict[int, tuple[int, int]] | None = None) -> None:
+    products_changed.send(sender=Order, product_ids=product_ids, reason="stock", listings=listings)
+
+
+# The listings of the buyer's cart lines (a constant text: the ORM compiled this subquery on every checkout).
+_CART_PRODUCT_IDS_SQL = f"SELECT product_id FROM {CartItem._meta.db_table} WHERE user_id = %s"
 
 
 def _create_orders(
@@ -194,7 +200,7 @@ def _create_orders(
         set_lock_timeout(settings.CHECKOUT_LOCK_TIMEOUT_MS)
         # catalog.stock's lock order: the listings, then their offerings, each in id order. The listings are
         # those of the buyer's lines, found and locked in one statement (the cart is read once, below).
-        products = lock_products(product_ids=CartItem.objects.filter(user=buyer).values("product_id"))
+        products = lock_products(product_ids=RawSQL(_CART_PRODUCT_IDS_SQL, [buyer.pk]))
         now = timezone.now()
         # Read under the locks: a parallel checkout of this buyer may have emptied the cart.
         # The lines come with their offerings, locked in the same statement (their listings' locks, taken
@@ -231,52 +237,34 @@ def _create_orders(
             if expected_version != cart_version(seen, total):
                 raise CartChanged(extra={"total": str(total)})
 
-        checkout = Checkout.objects.create(
-            buyer=buyer,
+        checkout, order_ids = insert_checkout(
+            buyer_id=buyer.pk,
+            address=address,
+            provider_key=provider_key,
             total=total,
-            payment_attempts=1,  # this request charges it next (_collect_payment counts a retry's attempt)
-            provider_idempotency_key=provider_key,
-            ship_name=address.name,
-            ship_line1=address.line1,
-            ship_line2=address.line2,
-            ship_city=address.city,
-            ship_region=address.region,
-            ship_postcode=address.postcode,
-            ship_country=address.country,
-        )
-        orders = Order.objects.bulk_create(
-            Order(
-                checkout=checkout,
-                buyer=buyer,
-                shop_id=shop_id,
-                subtotal=shop_totals[shop_id][0],
-                shipping=shop_totals[shop_id][1],
-                total=sum(shop_totals[shop_id]),
-                status=Order.Status.PENDING_PAYMENT,
-                estimated_delivery=estimates[shop_id],
-                **_frozen_fees(*shop_totals[shop_id]),
-            )
-            for shop_id in sorted(by_shop)
-        )
-        OrderItem.objects.bulk_create(
-            OrderItem(
-                order=order,
-                product=products[line.product_id],
-                offering=offerings[line.offering_id],
-                title_at_purchase=products[line.product_id].title,
-                options_at_purchase=offerings[line.offering_id].options_label,
-                sku_at_purchase=offerings[line.offering_id].sku,
-                personalization=line.personalization,
-                price_at_purchase=offerings[line.offering_id].price,
-                quantity=line.quantity,
-            )
-            for order in orders
-            for line in by_shop[order.shop_id]
+            orders=[
+                {
+                    "buyer_id": buyer.pk,
+                    "shop_id": shop_id,
+                    "subtotal": shop_totals[shop_id][0],
+                    "shipping": shop_totals[shop_id][1],
+                    "total": sum(shop_totals[shop_id]),
+                    "status": Order.Status.PENDING_PAYMENT,
+                    "estimated_delivery": estimates[shop_id],
+                    **_frozen_fees(*shop_totals[shop_id]),
+                }
+                for shop_id in sorted(by_shop)
+            ],
+            items=[
+                order_line(shop_id=shop_id, line=line, product=products[line.product_id])
+                for shop_id in sorted(by_shop)
+                for line in by_shop[shop_id]
+            ],
         )
         # Relayed once the payment outcome commits (mark_checkout_paid / _cancel_orders), not now.
         placed = outbox.publish_many(
             topic=events.TOPIC_ORDER_PLACED,
-            payloads=({"order_id": order.pk} for order in orders),
+            payloads=({"order_id": order_id} for order_id in order_ids),
             relay=False,
             relayed_later=True,
         )
@@ -297,5 +285,7 @@ def _create_orders(
         if short:
             raise _conflict(_unavailable([ln for ln in lines if ln.offering_id in short], products, offerings))
         remove_lines_by_id(user_id=buyer.pk, line_ids=[line.pk for line in lines], product_ids=sorted(products))
-        transaction.on_commit(partial(_send_products_changed, sorted(products)))
-    return checkout, {order.pk: message.pk for order, message in zip(orders, placed, strict=True)}
+        # The listings' categories and shops as committed: their rows stay locked until then.
+        listings = {pk: (product.category_id, product.shop_id) for pk, product in products.items()}
+        transaction.on_commit(partial(_send_products_changed, sorted(products), listings))
+    return checkout, {order_id: message.pk for order_id, message in zip(order_ids, placed, strict=True)}

@@ -98,7 +98,31 @@ def test_cache_aside_reads_the_database_when_redis_is_down(db, redis_down):
     assert time.monotonic() - started < 1.0  # no lock waiting when Redis is unreachable
     cache.bump_generations(["gen:x"])  # invalidation does not raise either
     cache.delete("k:down")
+    cache.invalidate(keys=["k:down"], sets=["set:down"], generations=["gen:x"])
     assert cache.get_generations(["gen:x"]) == [0]
+
+
+def test_invalidate_drops_keys_and_recorded_keys_and_moves_generations_in_two_round_trips(db, redis_round_trips):
+    for key in ("shop:1", "shop:2", "page:a", "page:b", "page:c", "other"):
+        cache.set(key, key, ttl=60)
+    cache.add_to_set("shop:1:pages", "page:a", ttl=60)
+    cache.add_to_set("shop:1:pages", "page:b", ttl=60)
+    cache.add_to_set("shop:2:pages", "page:c", ttl=60)
+    cache.bump_generations(["gen:shop:1"])
+    redis_round_trips.clear()
+    cache.invalidate(
+        keys=["shop:1", "shop:2"], sets=["shop:1:pages", "shop:2:pages"], generations=["gen:shop:1", "gen:shop:2"]
+    )
+    assert len(redis_round_trips) == 2  # the sets' members read, then everything deleted and moved
+    found = caches["default"].get_many(["shop:1", "shop:2", "page:a", "page:b", "page:c", "other"])
+    assert found == {"other": "other"}
+    assert (
+        not caches["default"].client.get_client().exists(cache.raw_key("shop:1:pages"), cache.raw_key("shop:2:pages"))
+    )
+    assert cache.get_generations(["gen:shop:1", "gen:shop:2"]) == [2, 1]
+    redis_round_trips.clear()
+    cache.invalidate(keys=["other"], generations=["gen:shop:2"])
+    assert len(redis_round_trips) == 1 and cache.get("other", cache_type="t") is None
 
 
 @pytest.mark.django_db

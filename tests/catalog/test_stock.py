@@ -89,3 +89,16 @@ def test_the_inventory_reads_each_offering_and_its_label_agrees_with_the_model(r
     ):
         assert inventory[offering.product_id].get_offering(offering.pk).label == offering.options_label
     assert inventory[two.pk].get_offering(combos[("7", "Gold")].pk).label == "Size: 7, Metal: Gold"
+
+
+def test_lock_products_finds_the_rows_of_a_query_of_ids_and_locks_them_with_their_shops(django_assert_num_queries):
+    from django.db.models.expressions import RawSQL
+
+    first, second, third = (ProductFactory() for _ in range(3))
+    query = RawSQL(f"SELECT id FROM {Product._meta.db_table} WHERE id = ANY(%s::bigint[])", [[first.pk, third.pk]])
+    with transaction.atomic(), django_assert_num_queries(1):  # found and locked in one statement, shops with them
+        locked = stock.lock_products(product_ids=query)
+        assert sorted(locked) == sorted([first.pk, third.pk])
+        assert locked[third.pk].shop.name == third.shop.name
+    by_queryset = stock.lock_products(product_ids=Product.objects.filter(pk=second.pk).values("pk"))
+    assert list(by_queryset) == [second.pk]

@@ -61,7 +61,7 @@ def test_failed_send_leaves_the_row_for_a_retry():
 
 def test_sweep_relays_rows_the_broker_missed(django_capture_on_commit_callbacks):
     order = OrderFactory(status=Order.Status.PAID)
-    with mock.patch.object(process_outbox_message, "delay", side_effect=OSError("broker down")):
+    with mock.patch.object(process_outbox_message, "apply_async", side_effect=OSError("broker down")):
         with django_capture_on_commit_callbacks(execute=True):
             message = _placed(order)
             outbox.relay_on_commit([message.pk])

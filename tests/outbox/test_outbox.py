@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.test import Client
@@ -175,13 +176,15 @@ def test_rows_of_one_queue_go_as_one_task_and_each_runs_once(handler, django_cap
     from etsy.outbox.tasks import process_outbox_message, process_outbox_messages
 
     handler.outcomes = [outbox.DONE, ConnectionError("smtp down"), outbox.DONE]
-    with mock.patch.object(process_outbox_message, "delay", wraps=process_outbox_message.delay) as single:
-        with mock.patch.object(process_outbox_messages, "delay", wraps=process_outbox_messages.delay) as batch:
+    with mock.patch.object(process_outbox_message, "apply_async", wraps=process_outbox_message.apply_async) as single:
+        with mock.patch.object(
+            process_outbox_messages, "apply_async", wraps=process_outbox_messages.apply_async
+        ) as batch:
             with django_capture_on_commit_callbacks(execute=True):
                 with transaction.atomic():
                     messages = outbox.publish_many(topic=TOPIC, payloads=[{"thing_id": n} for n in (1, 2, 3)])
     assert single.call_count == 0 and batch.call_count == 1
-    assert batch.call_args.args == ([m.pk for m in messages], [TOPIC] * 3)
+    assert batch.call_args.kwargs["args"] == [[m.pk for m in messages], [TOPIC] * 3]
     assert handler.payloads == [{"thing_id": 1}, {"thing_id": 2}, {"thing_id": 3}]
     rows = {m.pk: m for m in OutboxMessage.objects.filter(pk__in=[m.pk for m in messages])}
     first, failed, last = (rows[m.pk] for m in messages)
@@ -202,13 +205,17 @@ def test_rows_relayed_on_commit_go_straight_to_their_task_and_the_sweep_waits_fo
     from etsy.outbox.tasks import dispatch_outbox_messages, process_outbox_messages
 
     with mock.patch.object(dispatch_outbox_messages, "delay") as dispatching:
-        with mock.patch.object(process_outbox_messages, "delay") as batch:  # queued, not run yet
+        with mock.patch.object(process_outbox_messages, "apply_async") as batch:  # queued, not run yet
             with django_capture_on_commit_callbacks(execute=True):
                 with transaction.atomic():
                     messages = outbox.publish_many(topic=TOPIC, payloads=[{"thing_id": n} for n in (1, 2)])
     # One broker round trip from the committing process, no task that dispatches another, no query after commit.
     dispatching.assert_not_called()
-    batch.assert_called_once_with([m.pk for m in messages], [TOPIC, TOPIC])
+    batch.assert_called_once()
+    sent = batch.call_args.kwargs
+    assert sent["args"] == [[m.pk for m in messages], [TOPIC, TOPIC]]
+    # Straight to its queue by name (the default exchange): no read of the topic exchange's bindings on Redis.
+    assert sent["exchange"] == "" and sent["routing_key"] == sent["queue"] == "emails" + settings.TASK_QUEUE_SUFFIX
     now = timezone.now()
     for row in OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]):
         assert row.attempts == 1 and row.dispatched_at is not None
@@ -224,7 +231,7 @@ def test_a_refused_hand_over_takes_the_guard_back_for_the_sweep(handler, django_
 
     from etsy.outbox.tasks import process_outbox_messages
 
-    with mock.patch.object(process_outbox_messages, "delay", side_effect=OSError("broker down")):
+    with mock.patch.object(process_outbox_messages, "apply_async", side_effect=OSError("broker down")):
         with django_capture_on_commit_callbacks(execute=True):
             with transaction.atomic():
                 messages = outbox.publish_many(topic=TOPIC, payloads=[{"thing_id": n} for n in (1, 2)])
@@ -340,11 +347,12 @@ def test_a_lone_row_keeps_its_single_task():
 
     message = OutboxMessage.objects.create(topic=TOPIC, payload={})
     with (
-        mock.patch.object(process_outbox_message, "delay") as single,
-        mock.patch.object(process_outbox_messages, "delay") as batch,
+        mock.patch.object(process_outbox_message, "apply_async") as single,
+        mock.patch.object(process_outbox_messages, "apply_async") as batch,
     ):
         assert services.dispatch([message.pk]) == 1
-    single.assert_called_once_with(message.pk)
+    single.assert_called_once()
+    assert single.call_args.kwargs["args"] == [message.pk]
     batch.assert_not_called()
 
 

@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from cart.models import CartItem
 from catalog.models import Product
@@ -43,6 +45,24 @@ def test_product_sold_through_a_bulk_update_shows_as_sold(client, catalog, djang
     assert "Sold out" in html and "Add to cart" not in html
     assert product.title not in client.get("/c/mugs/").content.decode()  # listings show in-stock items
     assert product.title not in client.get("/").content.decode()  # trending recomputed
+
+
+def test_product_sold_by_a_sender_that_names_its_listings_shows_as_sold_without_reading_them(
+    client, catalog, django_capture_on_commit_callbacks
+):
+    product = catalog["products"][7]
+    _warm(client, product.get_absolute_url(), "/c/mugs/")
+    assert product.title in client.get("/").content.decode()
+    set_listing_stock(Product.objects.get(pk=product.pk), quantity=0)  # as checkout takes stock: no model signals
+    listings = {product.pk: (product.category_id, product.shop_id)}  # as checkout knows them, under its locks
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        products_changed.send(sender=Product, product_ids=[product.pk], reason="stock", listings=listings)
+    # The listings' categories and shops are not read again (the search vocabulary's eager refresh may run).
+    assert not [q["sql"] for q in queries.captured_queries if "catalog_product" in q["sql"]]
+    html = client.get(product.get_absolute_url()).content.decode()
+    assert "Sold out" in html and "Add to cart" not in html
+    assert product.title not in client.get("/c/mugs/").content.decode()
+    assert product.title not in client.get("/").content.decode()
 
 
 def test_cart_hold_by_another_buyer_shows_at_once(client, catalog, other_buyer, django_capture_on_commit_callbacks):
