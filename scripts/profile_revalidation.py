@@ -79,14 +79,18 @@ def main() -> int:
             raise SystemExit(f"{url} did not answer 200")
     keys = list(redis.keys("page:category:*"))
 
-    def one_pass() -> tuple[int, int, float, float, int, float]:
-        nonlocal queries
+    def queue_every_page_due() -> None:
+        """Mark every copy due, forget the recent counts, and request each page once so its check is queued."""
         for key in keys:
             entry = redis.get(key)
             redis.set(key, (entry[0], entry[1], 0.0, *entry[3:]), 120)
         redis.delete_pattern("listing:count:recent:*")
         for url in urls:
             client.get(url)
+
+    def one_pass() -> tuple[int, int, float, float, int, float]:
+        nonlocal queries
+        queue_every_page_due()
         pending, kept_before, queries = aside.refresher.pending(), kept() or 0.0, 0
         cpu, db = time.process_time(), backend_cpu()
         checked = aside.refresher.run_pending()
@@ -108,12 +112,7 @@ def main() -> int:
         import pstats
 
         profiler = cProfile.Profile(time.process_time)
-        for key in keys:
-            entry = redis.get(key)
-            redis.set(key, (entry[0], entry[1], 0.0, *entry[3:]), 120)
-        redis.delete_pattern("listing:count:recent:*")
-        for url in urls:
-            client.get(url)
+        queue_every_page_due()
         profiler.enable()
         aside.refresher.run_pending()
         profiler.disable()
