@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from etsy.prepared import prepared_cursor
+from etsy.prepared import UnnestRows, prepared_cursor
 from payments.models import LedgerEntry
 
 Kind = LedgerEntry.Kind
@@ -14,12 +14,12 @@ Kind = LedgerEntry.Kind
 # One statement per call, whatever the number of entries: an entry whose key is already in the ledger is left
 # as it is (ON CONFLICT DO NOTHING never updates, so the append-only trigger is not involved), and RETURNING
 # names the keys added now. get_or_create took a read, a savepoint, the INSERT and its release per entry. The
-# entries come as one array per column, so the statement's text is the same for any number of them: prepared,
-# planned once per connection (etsy.prepared).
+# entries come as one array per column (etsy.prepared.UnnestRows), so the statement's text is the same for any
+# number of them: prepared, planned once per connection (etsy.prepared).
+_ROWS = UnnestRows(LedgerEntry)
 _APPEND_SQL = f"""
-    INSERT INTO {LedgerEntry._meta.db_table} (shop_id, order_id, kind, amount, key, reference, created_at)
-    SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::numeric[], %s::varchar[], %s::varchar[],
-                         %s::timestamptz[])
+    INSERT INTO {LedgerEntry._meta.db_table} ({_ROWS.names})
+    SELECT {_ROWS.select("r")} FROM {_ROWS.source("r")} ORDER BY r.n
     ON CONFLICT (key) DO NOTHING
     RETURNING key
 """
@@ -27,18 +27,9 @@ _APPEND_SQL = f"""
 
 def _append_entries(entries: list[dict]) -> set[str]:
     """Insert the entries whose key is new, in one statement; return the keys added."""
-    now = timezone.now()
-    columns = [
-        [e["shop_id"] for e in entries],
-        [e["order_id"] for e in entries],
-        [str(e["kind"]) for e in entries],
-        [e["amount"] for e in entries],
-        [e["key"] for e in entries],
-        [e.get("reference", "") for e in entries],
-        [now] * len(entries),
-    ]
+    rows = [{**e, "kind": str(e["kind"]), "reference": e.get("reference", "")} for e in entries]
     with prepared_cursor() as cursor:
-        cursor.execute(_APPEND_SQL, columns)
+        cursor.execute(_APPEND_SQL, _ROWS.params(_ROWS.arrays(rows, now=timezone.now())))
         return {row[0] for row in cursor.fetchall()}
 
 
