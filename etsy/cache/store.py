@@ -127,20 +127,9 @@ def bump_generations(keys: Iterable[str]) -> None:
     """Move each generation on by one, in one round trip (INCR starts an unknown key at 1: it read as 0).
 
     Generations are plain integers, which django-redis stores unencoded, so Redis's own INCR on the raw key
-    is what ``cache.incr`` did with one script call per key. A Redis error is logged, never raised.
+    is what ``cache.incr`` did with one script call per key. A Redis error is logged, never raised (``invalidate``).
     """
-    keys = list(keys)
-    if not keys:
-        return
-    backend = redis_cache()
-    try:
-        client = backend.client.get_client(write=True)
-        pipe = client.pipeline(transaction=False)
-        for key in keys:
-            pipe.incr(backend.client.make_key(key))
-        pipe.execute()
-    except Exception:
-        logger.warning("could not bump the generations %s", keys, exc_info=True)
+    invalidate(generations=keys)
 
 
 # --- invalidation -----------------------------------------------------------------
@@ -154,9 +143,8 @@ def delete(*keys: str) -> None:
 
 def invalidate(*, keys: Iterable[str] = (), sets: Iterable[str] = (), generations: Iterable[str] = ()) -> None:
     """Delete ``keys`` and every key recorded under each of ``sets`` (``add_to_set``; the sets too), and move
-    ``generations`` on by one, in one round trip (two with ``sets``: their members are read first). What
-    ``delete``, ``delete_set_members`` and ``bump_generations`` do one round trip each. A Redis error is logged, never
-    raised."""
+    ``generations`` on by one, in one round trip (two with ``sets``: their members are read first): ``delete``,
+    ``delete_set_members`` and ``bump_generations`` together. A Redis error is logged, never raised."""
     keys, sets, generations = list(keys), list(sets), list(generations)
     if not (keys or sets or generations):
         return
@@ -209,13 +197,5 @@ def add_to_set(set_key: str, member: str, *, ttl: int) -> None:
 
 
 def delete_set_members(set_key: str) -> None:
-    """Delete every key recorded under ``set_key``, and the set."""
-    backend = redis_cache()
-    try:
-        client = backend.client.get_client(write=True)
-        raw = backend.client.make_key(set_key)
-        members = list(client.smembers(raw))
-        near_cache.forget([m.decode() for m in members])
-        client.delete(raw, *members)
-    except Exception:
-        logger.warning("could not drop the keys of %s", set_key, exc_info=True)
+    """Delete every key recorded under ``set_key``, and the set (a Redis error is logged: ``invalidate``)."""
+    invalidate(sets=[set_key])
