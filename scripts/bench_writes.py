@@ -40,7 +40,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from production_profile import loopback_production_env
+from production_profile import WRITE_PATH_SETTINGS, loopback_production_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
@@ -247,12 +247,8 @@ class Stack:
             "DATABASE_URL": db_url,
             "CACHE_KEY_PREFIX": prefix,
             "CELERY_QUEUE_SUFFIX": suffix,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            **loopback_production_env(METRICS_BEARER_TOKEN=METRICS_TOKEN),
-            "STATIC_MANIFEST": "false",
+            **loopback_production_env(METRICS_BEARER_TOKEN=METRICS_TOKEN, **WRITE_PATH_SETTINGS),
             "BENCH_BARE_VIEW": "1",
-            "API_THROTTLE_USER": "1000000/min",
-            "API_THROTTLE_ANON": "1000000/min",
             "WEB_CONCURRENCY": str(spec.workers),
             "WEB_THREADS": str(spec.threads),
             "WEB_MAX_REQUESTS": "0",

@@ -35,6 +35,16 @@ def loopback_production_env(**overrides: str) -> dict[str, str]:
     }
 
 
+# What the write path's bench and profiles run with besides: no static manifest to build, no throttle between
+# the load generator's requests, and the outbox's tasks published to a broker (a worker's, or the script's own).
+WRITE_PATH_SETTINGS = {
+    "STATIC_MANIFEST": "false",
+    "API_THROTTLE_USER": "1000000/min",
+    "API_THROTTLE_ANON": "1000000/min",
+    "CELERY_TASK_ALWAYS_EAGER": "false",
+}
+
+
 def post_json(application, path: str, body: dict, **headers: str) -> str:
     """POST ``body`` as JSON to ``path`` through the WSGI ``application`` in this process; return the status line.
 

@@ -27,21 +27,20 @@ import sys
 import time
 from pathlib import Path
 
-from production_profile import backend_cpu_seconds, loopback_production_env, post_json, record_redis_commands
+from production_profile import (
+    WRITE_PATH_SETTINGS,
+    backend_cpu_seconds,
+    loopback_production_env,
+    post_json,
+    record_redis_commands,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TAG = "profile-add"
 
 
 def configure() -> None:
-    os.environ.update(
-        loopback_production_env(
-            STATIC_MANIFEST="false",
-            API_THROTTLE_USER="1000000/min",
-            API_THROTTLE_ANON="1000000/min",
-            CELERY_TASK_ALWAYS_EAGER="false",
-        )
-    )
+    os.environ.update(loopback_production_env(**WRITE_PATH_SETTINGS))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etsy.settings")
     sys.path.insert(0, str(ROOT))
 

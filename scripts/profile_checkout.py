@@ -39,7 +39,13 @@ import time
 import uuid
 from pathlib import Path
 
-from production_profile import backend_cpu_seconds, loopback_production_env, post_json, record_redis_commands
+from production_profile import (
+    WRITE_PATH_SETTINGS,
+    backend_cpu_seconds,
+    loopback_production_env,
+    post_json,
+    record_redis_commands,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TAG = "profile-checkout"
@@ -52,10 +58,7 @@ def configure() -> None:
         raise SystemExit("set CELERY_QUEUE_SUFFIX to queues of your own: this script publishes to them")
     os.environ.update(
         loopback_production_env(
-            STATIC_MANIFEST="false",
-            API_THROTTLE_USER="1000000/min",
-            API_THROTTLE_ANON="1000000/min",
-            CELERY_TASK_ALWAYS_EAGER="false",
+            **WRITE_PATH_SETTINGS,
             DB_CONN_MAX_AGE="3600",  # one backend for the whole run, so its CPU is read from one pid
         )
     )
