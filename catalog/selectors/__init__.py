@@ -59,7 +59,6 @@ from catalog.selectors.listings import (
     ProductPage,
     list_products,
     list_products_page,
-    read_listing_signature,
     read_listing_signatures,
 )
 from catalog.selectors.offerings import (
@@ -132,7 +131,6 @@ __all__ = [
     "list_trending_products",
     "list_variations",
     "offering_choice_sql",
-    "read_listing_signature",
     "read_listing_signatures",
 ]
 

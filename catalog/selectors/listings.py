@@ -94,7 +94,7 @@ class ProductPage:
     def signature(self) -> str:
         """A digest of what this page shows: its count and each card's fields (``LISTING_CARD_FIELDS``, pictures).
 
-        :func:`read_listing_signature` reads the same digest from the database; equal digests mean an equal page.
+        :func:`read_listing_signatures` reads the same digest from the database; equal digests mean an equal page.
         """
         rows = [
             (
@@ -218,30 +218,12 @@ class ListingPageQuery:
         return (max(1, self.page) - 1) * self.per_page
 
 
-def read_listing_signature(
-    *,
-    category_slug: str | None = None,
-    shop_id: int | None = None,
-    price_min: Decimal | None = None,
-    price_max: Decimal | None = None,
-    vintage: bool | None = None,
-    ordering: str = DEFAULT_ORDERING,
-    page: int = 1,
-    per_page: int = 24,
-) -> str:
-    """Return :meth:`ProductPage.signature` of this page as the database has it now, without building the page.
-
-    The count (at most ``RECENT_COUNT_SECONDS`` old), the page's card fields and its pictures (three queries,
-    four for a merged sort, one fewer when the count was read for another page of the filter set; no model
-    instances): a cached page whose signature still matches can be kept another TTL without being rebuilt.
-    Raises CategoryNotFound.
-    """
-    query = ListingPageQuery(category_slug, shop_id, price_min, price_max, vintage, ordering, page, per_page)
-    return read_listing_signatures([query])[0]
-
-
 def read_listing_signatures(pages: list[ListingPageQuery]) -> list[str]:
-    """Return :func:`read_listing_signature` of each page, reading pages of one filter set together.
+    """Return :meth:`ProductPage.signature` of each page as the database has it now, without building the pages,
+    reading pages of one filter set together.
+
+    A page's count (at most ``RECENT_COUNT_SECONDS`` old), card fields and pictures, no model instances: a cached
+    page whose signature still matches can be kept another TTL without being rebuilt.
 
     Per filter set: its count once, the card fields of each sort's run of adjacent pages in one query (two for a
     merged sort), and the pictures of every page's cards in one query; a wave of pages coming due together (a

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # took longer to prepare the rows' values than PostgreSQL to write them. Every column of each table
 # (etsy.prepared.UnnestRows: a field added later is written with its default, as the ORM would); the orders take
 # the checkout's id from its CTE and the lines their order's id by shop (one order per shop and checkout).
-_CHECKOUT_FIELDS = tuple(f for f in Checkout._meta.concrete_fields)
+_CHECKOUT_FIELDS = tuple(Checkout._meta.concrete_fields)
 # What differs between a checkout's orders: the shop and its sums (the buyer, status and timestamps are shared).
 _ORDER_ROWS = UnnestRows(
     Order,
