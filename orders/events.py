@@ -47,7 +47,7 @@ def notify_seller_of_order(payload: dict) -> str:
 
 def notify_sellers_of_orders(payloads: list[dict]) -> list[str]:
     """``notify_seller_of_order`` for several rows at once (a checkout's orders): the orders and their items
-    read in two queries, the emails sent together (one look-up of undeliverable addresses)."""
+    read in one statement, the emails sent together (one look-up of undeliverable addresses)."""
     orders = selectors.list_orders_for_email(order_ids=[payload["order_id"] for payload in payloads])
     outcomes, mails, notified = [], [], []
     for payload in payloads:
