@@ -40,3 +40,14 @@ def declare_every_queue(sender=None, **kwargs) -> None:
         channel = connection.default_channel
         for queue in app.conf.task_queues:
             queue(channel).declare()
+
+
+@signals.worker_process_init.connect
+def warm_up_task_worker(sender=None, **kwargs) -> None:
+    """Warm each new worker process before it takes a task: the email templates compiled, PostgreSQL and the
+    cache's Redis open (etsy.warmup). ``WORKER_WARM_UP=false`` leaves that to its first task."""
+    if os.environ.get("WORKER_WARM_UP", "true").strip().lower() in {"0", "false", "no", "off"}:
+        return
+    from etsy.warmup import warm_up_task_worker
+
+    warm_up_task_worker()

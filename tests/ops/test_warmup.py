@@ -1,4 +1,5 @@
-"""A new web worker is warmed before its first request (etsy.warmup, gunicorn's post_worker_init)."""
+"""A new web worker is warmed before its first request (etsy.warmup, gunicorn's post_worker_init), a new Celery
+worker process before its first task (worker_process_init)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.db import connections
 
 from tests.local_services import free_port
 from tests.ops.conftest import ROOT
+from tests.worker import celery_worker  # noqa: F401  (pytest fixture)
 
 # Run in a fresh interpreter: this test process has long imported the URLconf and opened its connections.
 PROBE = """
@@ -39,10 +41,10 @@ print(json.dumps({"before": before, "after": state(), "outcomes": outcomes}))
 """
 
 
-def run_probe(**env: str) -> dict:
+def run_probe(code: str = PROBE, **env: str) -> dict:
     db = connections["default"].settings_dict
     result = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env={
             **os.environ,
@@ -84,6 +86,43 @@ def test_a_broker_that_is_down_is_skipped_and_the_rest_still_warms():
         "celery": "ok",
     }
     assert probe["after"]["urlconf"] and probe["after"]["frozen"] > 0
+
+
+TASK_WORKER_PROBE = """
+import json
+import django
+django.setup()
+from django.db import connection
+from django.template import engines
+
+environment = engines["emails"].env
+before = {"emails": len(environment.cache), "database": connection.connection is not None}
+from etsy.warmup import warm_up_task_worker
+outcomes = warm_up_task_worker()
+after = {"emails": len(environment.cache), "database": connection.connection is not None}
+print(json.dumps({"before": before, "after": after, "outcomes": outcomes}))
+"""
+
+
+@pytest.mark.django_db
+def test_task_worker_warm_up_compiles_every_email_template_and_opens_its_connections():
+    probe = run_probe(code=TASK_WORKER_PROBE)
+
+    assert probe["outcomes"] == {"emails": "ok", "connections": "ok"}
+    templates = [p for p in (ROOT / "templates_jinja2" / "emails").iterdir() if p.suffix in {".html", ".txt"}]
+    assert probe["before"] == {"emails": 0, "database": False}
+    assert probe["after"] == {"emails": len(templates), "database": True}
+    assert len(templates) > 40
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_celery_worker_process_warms_up_before_its_first_task(celery_worker):  # noqa: F811
+    warmed = [line for line in celery_worker.log().splitlines() if "worker warmed up" in line]
+
+    assert len(warmed) == 1, celery_worker.log()[-3000:]
+    assert "task worker" in warmed[0]
+    assert "failed" not in celery_worker.log()
 
 
 def test_every_gunicorn_worker_warms_up_before_serving(gunicorn_server):
