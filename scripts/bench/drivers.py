@@ -1,6 +1,7 @@
 """The load generators: wrk for saturation (a bounded number of keep-alive connections, as fast as they go),
-and a Python closed or open loop over a set of GET paths. Open loops measure latency from each request's
-scheduled send time, so a slow server cannot hide its queue (no coordinated omission).
+a Python closed or open loop over a set of GET paths, the open-loop schedule of a mix of requests, and the small
+HTTP helpers the benches send writes with. Open loops measure latency from each request's scheduled send time,
+so a slow server cannot hide its queue (no coordinated omission).
 """
 
 from __future__ import annotations
@@ -176,3 +177,21 @@ def run_python_load(
         "requests": len(latencies),
         "statuses": statuses,
     }
+
+
+def open_loop_schedule(rates: dict[str, float], seconds: float) -> list[tuple[float, str, int]]:
+    """The sends of an open-loop mix: ``(offset s, kind, i)`` for the i-th request of each kind at its rate over
+    ``seconds``, in order of offset (each kind's first at 0)."""
+    schedule = []
+    for kind, rate in rates.items():
+        schedule += [(i / rate, kind, i) for i in range(int(rate * seconds))]
+    schedule.sort()
+    return schedule
+
+
+def post_json(conn: http.client.HTTPConnection, path: str, body: dict, headers: dict) -> int:
+    """POST ``body`` as JSON on the open connection; return the status (the answer is read and dropped)."""
+    conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json", **headers})
+    response = conn.getresponse()
+    response.read()
+    return response.status

@@ -154,3 +154,30 @@ def group_members(pgid: int) -> list[int]:
             except (OSError, IndexError, ValueError):
                 continue
     return pids
+
+
+# --- idle again ---------------------------------------------------------------------------------------------------
+def wait_until_idle(port: int, *, limit_s: float = 120.0) -> None:
+    """Wait for the requests a run left queued at the server (the bare view answers fast again)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        answers(port, timeout=30)
+        if time.monotonic() - started < 0.1:
+            return
+        time.sleep(0.5)
+
+
+def wait_until_quiet(pid: int, *, limit_s: float = 120.0, busy_share: float = 0.05) -> bool:
+    """Wait until ``pid`` (and its children) use less than ``busy_share`` of a core over half a second; return
+    whether it did within ``limit_s``."""
+    deadline = time.monotonic() + limit_s
+    pids = descendants(pid)
+    before = cpu_seconds(pids)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        after = cpu_seconds(pids)
+        if cpu_spent(before, after) < busy_share * 0.5:
+            return True
+        before = after
+    return False
