@@ -1,9 +1,9 @@
 """The load benchmark, short: buyers race for unique items through the API of a 2-worker gunicorn
-on the test database for 10 s, then the books must balance (scripts/bench_load.py does the checks)."""
+on the test database for 10 s, then the books must balance (scripts/bench_load.py's race and checks, from
+scripts/bench/race.py and books.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -16,10 +16,11 @@ from django.test.utils import override_settings
 from etsy.breakers import reset_all
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("bench_load", ROOT / "scripts" / "bench_load.py")
-bench_load = importlib.util.module_from_spec(_spec)
-sys.modules["bench_load"] = bench_load  # dataclasses look their module up
-_spec.loader.exec_module(bench_load)
+if str(ROOT / "scripts") not in sys.path:
+    sys.path.insert(0, str(ROOT / "scripts"))  # as `python scripts/bench_load.py` has it
+
+from bench import books as bench_books  # noqa: E402
+from bench import race, servers  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -27,18 +28,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def test_buyers_racing_through_the_api_never_oversell_and_the_books_balance(tmp_path, capsys, no_vocabulary_refresh):
     reset_all()
     with override_settings(PASSWORD_HASHERS=global_settings.PASSWORD_HASHERS):  # what the server verifies with
-        data = bench_load.seed(shops=3, unique=16, stocked=2, stock=12, buyers=6)
+        data = race.seed(shops=3, unique=16, stocked=2, stock=12, buyers=6)
     db = connection.settings_dict
     database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    process, base_url = bench_load.start_gunicorn(
+    process, base_url = race.start_gunicorn(
         database_url=database_url, workers=2, log_path=tmp_path / "gunicorn.log", extra_env={"DB_CONN_MAX_AGE": "0"}
     )
     try:
-        tally = bench_load.drive(base_url=base_url, data=data, duration=10, concurrency=6)
+        tally = race.drive(base_url=base_url, data=data, duration=10, concurrency=6)
     finally:
-        bench_load.stop_gunicorn(process)
-    books = bench_load.check_books(data=data, tally=tally)
-    report = bench_load.summary(tally=tally, books=books, duration=10, workers=2, concurrency=6)
+        servers.stop(process)
+    books = bench_books.check_books(data=data, tally=tally)
+    report = bench_books.summary(tally=tally, books=books, duration=10, workers=2, concurrency=6)
     with capsys.disabled():
         print(
             "\nbench-load (short):",
