@@ -32,6 +32,7 @@ from catalog.selectors.choices import (
     OptionChoice,
     PropertyChoice,
     get_listing_choices,
+    read_listing_choices,
 )
 from catalog.selectors.favorites import (
     FavoriteIds,
@@ -70,6 +71,12 @@ from catalog.selectors.offerings import (
     list_variations,
     offering_choice_sql,
 )
+from catalog.selectors.product_pages import (
+    PAGE_PARTS,
+    changed_parts,
+    product_page_signature,
+    read_product_page_signatures,
+)
 from catalog.selectors.products import (
     get_product_cards,
     get_product_detail,
@@ -98,12 +105,14 @@ __all__ = [
     "ORDERINGS",
     "OfferingChoice",
     "OfferingStock",
+    "PAGE_PARTS",
     "OptionChoice",
     "ProductPage",
     "PropertyChoice",
     "RECENT_COUNT_SECONDS",
     "SIMILAR_PER_SHOP",
     "SIMILAR_SPARE",
+    "changed_parts",
     "check_offering_available",
     "get_category",
     "get_category_tree",
@@ -131,7 +140,10 @@ __all__ = [
     "list_trending_products",
     "list_variations",
     "offering_choice_sql",
+    "product_page_signature",
+    "read_listing_choices",
     "read_listing_signatures",
+    "read_product_page_signatures",
 ]
 
 # Records cached in Redis name their classes by module. They keep naming this package, as they did when the
