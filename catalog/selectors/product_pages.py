@@ -11,7 +11,7 @@ from catalog.models import Category, Product
 from catalog.selectors.choices import ListingChoices, read_listing_choices
 from catalog.selectors.listings import _PICTURE_FIELDS, LISTING_CARD_FIELDS, _read_pictures
 from catalog.selectors.similar import choose_similar_ids, list_similar_candidates
-from shops.selectors import shop_card_row
+from shops.selectors import SHOP_CARD_FIELDS, shop_card_row
 
 # The parts of a signature, in order: a check that finds some changed drops only their cached records.
 PAGE_PARTS = ("product", "choices", "shop", "reviews", "breadcrumb", "similar")
@@ -31,6 +31,19 @@ PRODUCT_PAGE_FIELDS = (
     "quantity",
     "category_id",
     "shop_id",
+)
+
+
+# The columns a check reads of a listing, its category and its shop: what the page shows, its choices' ask, and what
+# its similar candidates are drawn from when their cached list has expired (``similar._fetch_candidates``).
+_PRODUCT_COLUMNS = (
+    *(name.removesuffix("_id") for name in PRODUCT_PAGE_FIELDS if name != "pk"),
+    "personalization",
+    "personalization_prompt",
+    "personalization_max_length",
+    "category__path",
+    "category__parent",
+    *(f"shop__{name}" for name in SHOP_CARD_FIELDS if name != "pk"),
 )
 
 
@@ -67,7 +80,8 @@ def read_product_page_signatures(product_ids: list[int]) -> list[tuple[str, ...]
     choices, their shops' latest reviews, their breadcrumbs' names, the cards of their similar items (whose ids
     are cached 15 minutes, as the pages read them) and every picture: six queries for a wave of due pages.
     """
-    products = {p.pk: p for p in Product.objects.listed().select_related("category", "shop").filter(pk__in=product_ids)}
+    listed = Product.objects.listed().select_related("category", "shop").filter(pk__in=product_ids)
+    products = {p.pk: p for p in listed.only(*_PRODUCT_COLUMNS)}
     found = list(products.values())
     choices = read_listing_choices(products=found)
     reviews = extensions.list_latest_reviews_of_shops(
@@ -84,20 +98,23 @@ def read_product_page_signatures(product_ids: list[int]) -> list[tuple[str, ...]
         for p in found
     }
     card_ids = sorted({pk for ids in chosen.values() for pk in ids})
-    cards = {c.pk: c for c in Product.objects.listed().select_related("shop").filter(pk__in=card_ids)}
+    n = len(LISTING_CARD_FIELDS)
+    card_fields = (*LISTING_CARD_FIELDS, "shop__name", "shop__rating")
+    cards = {row[0]: row for row in Product.objects.listed().filter(pk__in=card_ids).values_list(*card_fields)}
     pictures: dict[int, list[tuple]] = {}
     for product_id, *picture in _read_pictures(sorted(products.keys() | cards.keys())):
         pictures.setdefault(product_id, []).append(tuple(picture))
     signatures = {}
     for p in found:
-        similar = [cards[pk] for pk in chosen[p.pk] if pk in cards and cards[pk].quantity > 0][:SIMILAR_ON_PAGE]
+        quantity = LISTING_CARD_FIELDS.index("quantity")
+        similar = [cards[pk] for pk in chosen[p.pk] if pk in cards and cards[pk][quantity] > 0][:SIMILAR_ON_PAGE]
         signatures[p.pk] = (
             _digest(_product_row(p, pictures.get(p.pk, ()), p.is_sold_out)),
             _digest(choices[p.pk]),
             _digest(shop_card_row(p.shop)),
             _digest([_review_row(review) for review in reviews.get(p.shop_id, [])]),
             _digest([categories[pk] for pk in paths[p.pk] if pk in categories]),
-            _digest([_card_row(c, pictures.get(c.pk, ())) for c in similar]),
+            _digest([(row[:n], *row[n:], tuple(pictures.get(row[0], ()))) for row in similar]),
         )
     return [signatures.get(pk) for pk in product_ids]
 
@@ -122,7 +139,8 @@ def _product_row(product: Product, pictures: Iterable[tuple], sold_out: bool) ->
 
 
 def _card_row(product: Product, pictures: Iterable[tuple]) -> tuple:
-    """What a listing's card shows (``catalog/_card.html``), as a category page's signature reads it."""
+    """What a listing's card shows (``catalog/_card.html``), as a category page's signature reads it: its
+    ``LISTING_CARD_FIELDS``, its shop's name and rating, its pictures."""
     fields = tuple(getattr(product, name) for name in LISTING_CARD_FIELDS)
     return (fields, product.shop.name, product.shop.rating, tuple(pictures))
 

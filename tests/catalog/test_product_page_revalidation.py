@@ -66,6 +66,9 @@ def test_the_signature_read_from_the_database_is_the_one_each_built_page_carries
     carried = [caches["default"].get(_key(p))["signature"] for p in shown]
     assert selectors.read_product_page_signatures([p.pk for p in shown]) == carried
     assert len(set(carried)) == len(shown)
+    # Similar lists expired (15 minutes) are drawn again, from the listing's narrow read, as the pages drew them.
+    caches["default"].delete_pattern("product:*:similar")
+    assert selectors.read_product_page_signatures([p.pk for p in shown]) == carried
 
 
 def test_a_due_unchanged_page_is_kept_another_ttl_without_rendering_in_a_few_queries(client, reviewed):
