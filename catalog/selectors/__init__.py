@@ -3,7 +3,8 @@
 ``categories`` (the cached tree and reads over it), ``listings`` (category and shop listings, their cached pages
 and signatures), ``products`` (cards by id, one product's detail, a seller's own listings), ``offerings`` (what a
 buyer's choice resolves to), ``inventory`` (live stock and holds), ``choices`` (the product page's variation
-selects and personalisation), ``similar`` (similar items), ``feed`` (trending and the home feed), ``favorites``.
+selects and personalisation), ``similar`` (similar items), ``feed`` (trending and the home feed), ``favorites``,
+``product_pages`` (a product page's signature, read for many due pages at once).
 
 Reads that pages hit on every request are cached through ``etsy.cache`` (cache-aside
 with a stampede lock); their keys are invalidated by ``catalog.receivers``.

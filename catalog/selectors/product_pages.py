@@ -105,8 +105,8 @@ def read_product_page_signatures(product_ids: list[int]) -> list[tuple[str, ...]
     for product_id, *picture in _read_pictures(sorted(products.keys() | cards.keys())):
         pictures.setdefault(product_id, []).append(tuple(picture))
     signatures = {}
+    quantity = LISTING_CARD_FIELDS.index("quantity")
     for p in found:
-        quantity = LISTING_CARD_FIELDS.index("quantity")
         similar = [cards[pk] for pk in chosen[p.pk] if pk in cards and cards[pk][quantity] > 0][:SIMILAR_ON_PAGE]
         signatures[p.pk] = (
             _digest(_product_row(p, pictures.get(p.pk, ()), p.is_sold_out)),
