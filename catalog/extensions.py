@@ -33,6 +33,12 @@ list_purchased_product_ids = Hook("catalog.list_purchased_product_ids", default=
 #: ``(*, shop_id, limit) -> list``: a shop's latest reviews, for the shop and product pages; orders supplies it.
 list_shop_reviews = Hook("catalog.list_shop_reviews", default=lambda *, shop_id, limit=10: [])
 
+#: ``(*, shop_ids, limit) -> {shop_id: list}``: each shop's latest reviews read from the database in one query (a
+#: cached product page's check); orders supplies it.
+list_latest_reviews_of_shops = Hook(
+    "catalog.list_latest_reviews_of_shops", default=lambda *, shop_ids, limit: {pk: [] for pk in shop_ids}
+)
+
 #: ``(*, user_id) -> int``: conversations with a reply the buyer has not read (the header badge); messaging
 #: supplies it, cached per user in Redis so a signed-in page stays one cache read.
 count_unread_conversations = Hook("catalog.count_unread_conversations", default=lambda *, user_id: 0)

@@ -145,56 +145,95 @@ class Revalidation:
     build_fresh_context: Callable[[], dict]
 
 
-class ShellCheck:
-    """The refresher's check of a due copy that carries its signature (``cache.BatchedRebuild``).
+class SignedCopyCheck:
+    """The refresher's check of a due copy that carries its ``signature`` (``cache.BatchedRebuild``).
 
-    The copy is stamped fresh another TTL when the database still reads its signature, else rebuilt from the
-    database (``rebuild``). The checks of one ``Revalidation.group`` pending together read their signatures
-    together; when that read fails, each reads its own, and one check's failure leaves the others done.
+    The copy is stamped fresh another TTL (``stamped``) when the database still reads its signature
+    (``read_signatures([page])[0]``), else rebuilt from the database (``rebuild_changed``). The checks of one
+    ``group`` pending together read their signatures together; when that read fails, each reads its own, and one
+    check's failure leaves the others done.
     """
 
-    def __init__(self, *, key: str, entry: tuple, current: tuple, ttl: int, revalidation: Revalidation, rebuild):
-        self.key, self.entry, self.current, self.ttl = key, entry, current, ttl
-        self.revalidation, self.rebuild = revalidation, rebuild
-        self.signature = entry[3] if len(entry) > 3 else None
-        self.batch_group = (revalidation.read_signatures, revalidation.group)
+    def __init__(self, *, key: str, signature, ttl: int, read_signatures: Callable[[list], list], page, group):
+        self.key, self.signature, self.ttl = key, signature, ttl
+        self.read_signatures, self.page = read_signatures, page
+        self.batch_group = (read_signatures, group)
+
+    def stamped(self):
+        """The copy stamped fresh for another ``ttl``, to store."""
+        raise NotImplementedError
+
+    def rebuild_changed(self, signature_now) -> None:
+        """Rebuild (and store) the copy whose signature the database no longer reads (``signature_now``)."""
+        raise NotImplementedError
+
+    def on_kept(self, checks: list[SignedCopyCheck]) -> None:
+        """After ``checks`` (this one among them, of one group) are stored stamped fresh: nothing, or what a kept
+        copy needs renewed with it."""
 
     def __call__(self) -> None:
-        read = self.revalidation.read_signatures([self.revalidation.page]) if self.signature is not None else [None]
+        read = self.read_signatures([self.page]) if self.signature is not None else [None]
         kept = self.keep_or_rebuild(read[0])
         if kept is not None:
             cache.set_with_grace(self.key, kept, ttl=self.ttl)
+            self.on_kept([self])
 
-    def keep_or_rebuild(self, signature_now: str | None) -> tuple | None:
+    def keep_or_rebuild(self, signature_now):
         """The copy stamped fresh, to store, when ``signature_now`` (the database's) is the one it carries; else
         rebuild it (stored) and None."""
         kind = cache.build_kind(self.key)
         if self.signature is not None and signature_now == self.signature:
             metrics.page_revalidations.labels(kind=kind, outcome="kept").inc()
-            return (self.current, self.entry[1], cache.fresh_until(self.ttl), self.signature)
+            return self.stamped()
         metrics.page_revalidations.labels(kind=kind, outcome="rebuilt").inc()
-        self.rebuild()
+        self.rebuild_changed(signature_now)
         return None
 
-    def run_batch(self, checks: list[ShellCheck]) -> None:
+    def run_batch(self, checks: list[SignedCopyCheck]) -> None:
         reading = [check for check in checks if check.signature is not None]
         try:
-            signatures = self.revalidation.read_signatures([check.revalidation.page for check in reading])
+            signatures = self.read_signatures([check.page for check in reading])
             read = dict(zip(reading, signatures, strict=True))
         except Exception:
             logger.warning("reading the signatures of %s and %d more failed", self.key, len(reading) - 1, exc_info=True)
             read = None
-        kept: dict[int, dict[str, tuple]] = {}  # by TTL, stored together
+        kept: dict[int, dict[str, object]] = {}  # by TTL, stored together
+        kept_checks = []
         for check in checks:
             try:
                 if read is None:
                     check()
                 elif (entry := check.keep_or_rebuild(read.get(check))) is not None:
                     kept.setdefault(check.ttl, {})[check.key] = entry
+                    kept_checks.append(check)
             except Exception:  # the copy stays until its grace ends; the next reader queues it again
                 logger.warning("background refresh of %s failed", check.key, exc_info=True)
         for ttl, entries in kept.items():
             cache.set_many_with_grace(entries, ttl=ttl)
+        if kept_checks:
+            self.on_kept(kept_checks)
+
+
+class ShellCheck(SignedCopyCheck):
+    """The check of a due page shell (``shell_response``): its entry carries the signature ``revalidation`` reads,
+    and a changed one is rebuilt by ``rebuild``."""
+
+    def __init__(self, *, key: str, entry: tuple, current: tuple, ttl: int, revalidation: Revalidation, rebuild):
+        super().__init__(
+            key=key,
+            signature=entry[3] if len(entry) > 3 else None,
+            ttl=ttl,
+            read_signatures=revalidation.read_signatures,
+            page=revalidation.page,
+            group=revalidation.group,
+        )
+        self.entry, self.current, self.revalidation, self.rebuild = entry, current, revalidation, rebuild
+
+    def stamped(self) -> tuple:
+        return (self.current, self.entry[1], cache.fresh_until(self.ttl), self.signature)
+
+    def rebuild_changed(self, signature_now) -> None:
+        self.rebuild()
 
 
 def shell_response(

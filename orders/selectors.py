@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from etsy import cache
 from etsy.prepared import fetch_instances, select_list
@@ -257,3 +258,22 @@ def list_shop_reviews(*, shop_id: int, limit: int = REVIEWS_SHOWN) -> list[Revie
 
     reviews = cache.cache_aside(cache.shop_reviews_key(shop_id), fetch, ttl=cache.TTL["reviews"], cache_type="shop")
     return reviews[:limit]
+
+
+def list_latest_reviews_of_shops(*, shop_ids: list[int], limit: int) -> dict[int, list[Review]]:
+    """Return each shop's latest ``limit`` reviews with their reviewers, read from the database in one query (what
+    ``list_shop_reviews`` shows first, uncached: a cached page's check against the database)."""
+    if not shop_ids:
+        return {}
+    latest = Window(RowNumber(), partition_by=[F("shop_id")], order_by=F("created_at").desc())
+    rows = (
+        Review.objects.filter(shop_id__in=shop_ids)
+        .select_related("reviewer")
+        .annotate(latest=latest)
+        .filter(latest__lte=limit)
+        .order_by("shop_id", "latest")
+    )
+    found: dict[int, list[Review]] = {pk: [] for pk in shop_ids}
+    for review in rows:
+        found[review.shop_id].append(review)
+    return found

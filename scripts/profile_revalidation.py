@@ -1,4 +1,5 @@
-"""What checking a due category page costs the refresher: CPU (this process and its PostgreSQL backend), queries.
+"""What checking a due category or product page costs the refresher: CPU (this process and its PostgreSQL
+backend), queries.
 
 The expiry round of ``make bench-web`` in one process, without the load: the category pages the bench requests
 (every category, newest and price low-to-high, pages 1-3) are built through the whole middleware stack, then
@@ -8,6 +9,10 @@ of ``--repeats`` passes: CPU of this process (``time.process_time``) and of its 
 (``/proc/<pid>/stat``), SQL queries, and how many pages were kept (every one, on an unchanged catalog).
 
     DATABASE_URL=postgres://.../etsy_demo .venv/bin/python scripts/profile_revalidation.py --repeats 5
+
+``--kind product``: the pages of the first ``--products`` listings instead, and each check pass is followed by a
+rebuild pass (the copies' signatures dropped, so the refresher rebuilds every page from the cached records as it
+did before product pages carried signatures): check and rebuild alternate, each reported per page.
 
 Uses the database in ``DATABASE_URL`` as it is (``manage.py load_demo_catalog --products 100000``). Run it on two
 code trees one after the other (``git worktree``) for a paired before/after on the same data.
@@ -30,6 +35,8 @@ def main() -> int:
     parser.add_argument("--sorts", default="newest,price_asc")
     parser.add_argument("--pages", default="1,2,3")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--kind", choices=("category", "product"), default="category")
+    parser.add_argument("--products", type=int, default=240, help="--kind product: the first N listings' pages")
     parser.add_argument(
         "--cprofile",
         nargs="?",
@@ -43,16 +50,24 @@ def main() -> int:
     from django.core.cache import caches
     from django.db import connection
     from django.test import Client
+    from django.urls import reverse
     from prometheus_client import REGISTRY
 
-    from catalog.models import Category
+    from catalog.models import Category, Product
+    from etsy import cache
     from etsy.cache import aside
 
     aside.refresher.background = False  # the queue is drained here, by run_pending
     aside.refresh_budget.share = aside.refresh_budget.burst = aside.refresh_budget.tokens = 1e9
-    slugs = list(Category.objects.order_by("id").values_list("slug", flat=True))
-    slugs = slugs[: args.categories] if args.categories else slugs
-    urls = [f"/c/{c}/?sort={s}&page={p}" for c in slugs for s in args.sorts.split(",") for p in args.pages.split(",")]
+    if args.kind == "product":
+        listed = Product.objects.listed().order_by("id").values_list("pk", "slug")[: args.products]
+        urls = [reverse("catalog:product", kwargs={"pk": pk, "slug": slug}) for pk, slug in listed]
+    else:
+        slugs = list(Category.objects.order_by("id").values_list("slug", flat=True))
+        slugs = slugs[: args.categories] if args.categories else slugs
+        sorts, pages = args.sorts.split(","), args.pages.split(",")
+        urls = [f"/c/{c}/?sort={s}&page={p}" for c in slugs for s in sorts for p in pages]
+    kind = f"page:{args.kind}"
     queries = 0
 
     def count_query(execute, sql, params, many, context):
@@ -70,43 +85,51 @@ def main() -> int:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def kept() -> float:
-        return REGISTRY.get_sample_value("etsy_page_revalidations_total", {"kind": "page:category", "outcome": "kept"})
+        return REGISTRY.get_sample_value("etsy_page_revalidations_total", {"kind": kind, "outcome": "kept"})
 
     redis = caches["default"]
     client = Client()
     for url in urls:  # build every page (and the category tree, this process's near copies)
         if client.get(url).status_code != 200:
             raise SystemExit(f"{url} did not answer 200")
-    keys = list(redis.keys("page:category:*"))
+    keys = list(redis.keys(f"{kind}:*"))
 
-    def queue_every_page_due() -> None:
-        """Mark every copy due, forget the recent counts, and request each page once so its check is queued."""
+    def queue_every_page_due(*, rebuild: bool = False) -> None:
+        """Mark every copy due (``rebuild``: without its signature), forget the recent counts, and request each page
+        once so its check is queued."""
         for key in keys:
             entry = redis.get(key)
-            redis.set(key, (entry[0], entry[1], 0.0, *entry[3:]), 120)
+            if args.kind == "product":
+                redis.set(key, {**entry, "fresh_until": 0.0, **({"signature": None} if rebuild else {})}, 120)
+            else:
+                redis.set(key, (entry[0], entry[1], 0.0, *([None] if rebuild else entry[3:])), 120)
+        cache.forget_near(*keys)  # this process's near copies of product pages, not yet told by Redis
         redis.delete_pattern("listing:count:recent:*")
         for url in urls:
             client.get(url)
 
-    def one_pass() -> tuple[int, int, float, float, int, float]:
+    def one_pass(*, rebuild: bool = False) -> tuple[int, int, float, float, int, float]:
         nonlocal queries
-        queue_every_page_due()
+        queue_every_page_due(rebuild=rebuild)
         pending, kept_before, queries = aside.refresher.pending(), kept() or 0.0, 0
         cpu, db = time.process_time(), backend_cpu()
         checked = aside.refresher.run_pending()
         cpu, db = time.process_time() - cpu, backend_cpu() - db
         return pending, checked, cpu, db, queries, (kept() or 0.0) - kept_before
 
-    runs = []
+    runs, rebuilds = [], []
     for _ in range(args.repeats):
-        pending, checked, cpu, db, n, kept_now = one_pass()
-        if not checked:
-            raise SystemExit("nothing was checked")
-        runs.append((cpu / checked * 1e6, db / checked * 1e6, n / checked, checked, pending, kept_now))
-        print(
-            f"pass: {checked}/{pending} checked, {int(kept_now)} kept, python {runs[-1][0]:.0f} us/check, "
-            f"postgres {runs[-1][1]:.0f} us/check, {runs[-1][2]:.2f} queries/check"
-        )
+        for rebuild in (False, True) if args.kind == "product" else (False,):
+            pending, checked, cpu, db, n, kept_now = one_pass(rebuild=rebuild)
+            if not checked:
+                raise SystemExit("nothing was checked")
+            run = (cpu / checked * 1e6, db / checked * 1e6, n / checked, checked, pending, kept_now)
+            (rebuilds if rebuild else runs).append(run)
+            what = "rebuilt" if rebuild else "checked"
+            print(
+                f"pass: {checked}/{pending} {what}, {int(kept_now)} kept, python {run[0]:.0f} us/page, "
+                f"postgres {run[1]:.0f} us/page, {run[2]:.2f} queries/page"
+            )
     if args.cprofile:
         import cProfile
         import pstats
@@ -120,12 +143,15 @@ def main() -> int:
             int(os.environ.get("TOP", "40"))
         )
     connection.close()
-    for label, i in (("python us/check", 0), ("postgres us/check", 1)):
-        values = [r[i] for r in runs]
-        print(f"{label:<20} min {min(values):7.0f}  median {statistics.median(values):7.0f}")
-    both = [r[0] + r[1] for r in runs]
-    print(f"{'total us/check':<20} min {min(both):7.0f}  median {statistics.median(both):7.0f}")
-    print(f"{'queries/check':<20} {statistics.median(r[2] for r in runs):.2f}  ({runs[0][3]} checks a pass)")
+    for what, done in (("check", runs), ("rebuild", rebuilds)):
+        if not done:
+            continue
+        for label, i in ((f"python us/{what}", 0), (f"postgres us/{what}", 1)):
+            values = [r[i] for r in done]
+            print(f"{label:<22} min {min(values):7.0f}  median {statistics.median(values):7.0f}")
+        both = [r[0] + r[1] for r in done]
+        print(f"{'total us/' + what:<22} min {min(both):7.0f}  median {statistics.median(both):7.0f}")
+        print(f"{'queries/' + what:<22} {statistics.median(r[2] for r in done):.2f}  ({done[0][3]} pages a pass)")
     return 0
 
 

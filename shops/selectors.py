@@ -33,6 +33,28 @@ def get_shop_card(*, shop_id: int) -> Shop:
     return shop
 
 
+# What a product page's shop card and shop line show of a shop (``catalog/product_detail.html``): a shop whose
+# row reads the same values shows the same card.
+SHOP_CARD_FIELDS = (
+    "pk",
+    "slug",
+    "name",
+    "rating",
+    "review_count",
+    "logo",
+    "location",
+    "sales_count",
+    "processing_days",
+    "shipping_base",
+    "free_shipping_threshold",
+)
+
+
+def shop_card_row(shop: Shop) -> tuple:
+    """``SHOP_CARD_FIELDS`` of ``shop`` (a file as its stored name), as a page's signature digests them."""
+    return tuple(getattr(value, "name", value) for value in (getattr(shop, name) for name in SHOP_CARD_FIELDS))
+
+
 def list_shop_cards(*, shop_ids: list[int], found: dict | None = None) -> dict[int, Shop]:
     """Return the active shops among ``shop_ids`` by id (cached like ``get_shop_card``; one query for misses).
 

@@ -3,7 +3,8 @@
 ``categories`` (the cached tree and reads over it), ``listings`` (category and shop listings, their cached pages
 and signatures), ``products`` (cards by id, one product's detail, a seller's own listings), ``offerings`` (what a
 buyer's choice resolves to), ``inventory`` (live stock and holds), ``choices`` (the product page's variation
-selects and personalisation), ``similar`` (similar items), ``feed`` (trending and the home feed), ``favorites``.
+selects and personalisation), ``similar`` (similar items), ``feed`` (trending and the home feed), ``favorites``,
+``product_pages`` (a product page's signature, read for many due pages at once).
 
 Reads that pages hit on every request are cached through ``etsy.cache`` (cache-aside
 with a stampede lock); their keys are invalidated by ``catalog.receivers``.
@@ -32,6 +33,7 @@ from catalog.selectors.choices import (
     OptionChoice,
     PropertyChoice,
     get_listing_choices,
+    read_listing_choices,
 )
 from catalog.selectors.favorites import (
     FavoriteIds,
@@ -70,6 +72,12 @@ from catalog.selectors.offerings import (
     list_variations,
     offering_choice_sql,
 )
+from catalog.selectors.product_pages import (
+    PAGE_PARTS,
+    changed_parts,
+    product_page_signature,
+    read_product_page_signatures,
+)
 from catalog.selectors.products import (
     get_product_cards,
     get_product_detail,
@@ -98,12 +106,14 @@ __all__ = [
     "ORDERINGS",
     "OfferingChoice",
     "OfferingStock",
+    "PAGE_PARTS",
     "OptionChoice",
     "ProductPage",
     "PropertyChoice",
     "RECENT_COUNT_SECONDS",
     "SIMILAR_PER_SHOP",
     "SIMILAR_SPARE",
+    "changed_parts",
     "check_offering_available",
     "get_category",
     "get_category_tree",
@@ -131,7 +141,10 @@ __all__ = [
     "list_trending_products",
     "list_variations",
     "offering_choice_sql",
+    "product_page_signature",
+    "read_listing_choices",
     "read_listing_signatures",
+    "read_product_page_signatures",
 ]
 
 # Records cached in Redis name their classes by module. They keep naming this package, as they did when the

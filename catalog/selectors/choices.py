@@ -118,12 +118,24 @@ class ListingChoices:
         return ChoiceState.AVAILABLE, offering
 
 
+def _offerings_with_options():
+    return Offering.objects.select_related("option1__variation", "option2__variation").order_by("id")
+
+
 def _fetch_listing_choices(product: Product) -> ListingChoices:
-    rows = list(
-        Offering.objects.filter(product_id=product.pk)
-        .select_related("option1__variation", "option2__variation")
-        .order_by("id")
-    )
+    return _choices_of(product, list(_offerings_with_options().filter(product_id=product.pk)))
+
+
+def read_listing_choices(*, products: list[Product]) -> dict[int, ListingChoices]:
+    """Return each product's choices as :func:`get_listing_choices` builds them, read from the database in one query
+    (uncached: a cached page's check against the database)."""
+    rows: dict[int, list[Offering]] = {p.pk: [] for p in products}
+    for row in _offerings_with_options().filter(product_id__in=list(rows)):
+        rows[row.product_id].append(row)
+    return {p.pk: _choices_of(p, rows[p.pk]) for p in products}
+
+
+def _choices_of(product: Product, rows: list[Offering]) -> ListingChoices:
     variations: dict[int, tuple] = {}
     options: dict[int, dict[int, tuple]] = {}
     for row in rows:

@@ -14,6 +14,7 @@ from django.urls import reverse
 from catalog import extensions, personalization, selectors
 from catalog.exceptions import ProductNotFound
 from catalog.shells import (
+    SignedCopyCheck,
     base_holes,
     favorite_ids_of,
     has_session,
@@ -91,7 +92,7 @@ def product_detail(request: HttpRequest, pk: int, slug: str | None = None) -> Ht
             cache.refresh_when_stale(
                 page_key,
                 record.get("fresh_until"),
-                partial(_refresh_product_page_record, shell_request(request), pk),
+                ProductPageCheck(shell_request(request), pk, record),
                 early=cache.EARLY_REFRESH_SECONDS,
             )
             metrics.cache_hits.labels(cache_type="page").inc()
@@ -157,7 +158,7 @@ def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, stor
     }
     html = cache.render_shell(request, "catalog/product_detail.html", context)
     # Shop edits (rating, name, shipping) drop every cached page of the shop's products.
-    cache.add_to_set(cache.shop_pages_key(product.shop_id), cache.product_page_key(pk), ttl=2 * cache.TTL["page"])
+    cache.add_to_set(cache.shop_pages_key(product.shop_id), cache.product_page_key(pk), ttl=SHOP_PAGES_TTL)
     slim = page_product(product)
     record = {
         "html": html,
@@ -166,10 +167,72 @@ def _build_product_page_record(request: HttpRequest, pk: int, inventory, *, stor
         "shop_id": product.shop_id,
         "product": slim,
         "fresh_until": cache.fresh_until(cache.TTL["page"]),
+        # What the page shows, for the refresher's check when it is due (``ProductPageCheck``).
+        "signature": selectors.product_page_signature(**context, choices=slim.choices),
     }
     if store:
         cache.set_with_grace(cache.product_page_key(pk), record, ttl=cache.TTL["page"])
     return record
+
+
+SHOP_PAGES_TTL = 2 * cache.TTL["page"]
+
+
+class ProductPageCheck(SignedCopyCheck):
+    """The refresher's check of a due product page record against the database (no rendering).
+
+    Kept another TTL when the database still reads the signature it carries; else the cached records behind its
+    changed parts (the listing, its choices, its shop, the shop's reviews, the category tree, the similar cards)
+    are dropped and the page rebuilt, so a copy stamped fresh now shows data read now. A listing nobody may see
+    any more drops its page. The due pages pending together are read together (``read_product_page_signatures``).
+    """
+
+    def __init__(self, request: HttpRequest, pk: int, record: dict):
+        super().__init__(
+            key=cache.product_page_key(pk),
+            signature=record.get("signature"),
+            ttl=cache.TTL["page"],
+            read_signatures=selectors.read_product_page_signatures,
+            page=pk,
+            group="product pages",
+        )
+        self.request, self.pk, self.record = request, pk, record
+
+    def stamped(self) -> dict:
+        return {**self.record, "fresh_until": cache.fresh_until(self.ttl)}
+
+    def on_kept(self, checks: list[ProductPageCheck]) -> None:
+        # A kept page stays one of its shop's pages, which shop edits drop (its set outlives two of the page's TTLs).
+        members = [(cache.shop_pages_key(check.record["shop_id"]), check.key) for check in checks]
+        cache.add_many_to_sets(members, ttl=SHOP_PAGES_TTL)
+
+    def rebuild_changed(self, signature_now) -> None:
+        if signature_now is not None:
+            changed = selectors.changed_parts(self.signature, signature_now)
+        else:  # nobody may see the listing now (its cached record may not know yet); a record from before
+            changed = ["product"] if self.signature is not None else []  # signatures is rebuilt as it was
+        _forget_records_behind(self.pk, self.record, changed)
+        _refresh_product_page_record(self.request, self.pk)
+
+
+def _forget_records_behind(pk: int, record: dict, parts: list[str]) -> None:
+    """Drop the cached records the page's ``parts`` (``selectors.PAGE_PARTS``) were built from."""
+    shop_id = record["shop_id"]
+    keys = {
+        "product": [cache.product_key(pk), cache.inventory_key(pk)],
+        "choices": [cache.product_choices_key(pk)],
+        "shop": [cache.shop_key(shop_id)],
+        "reviews": [cache.shop_reviews_key(shop_id)],
+        # The tree read since the page was built names another category than the database: it is out of date.
+        "breadcrumb": [cache.CATEGORY_TREE_KEY, cache.CATEGORY_TREE_BUILD_KEY],
+    }
+    if "product" in parts:  # the listing may have moved to another category: the tree is checked again next time
+        keys.pop("breadcrumb")
+    dropped = [key for part in parts for key in keys.get(part, ())]
+    if "similar" in parts and (candidates := cache.get(cache.similar_key(pk), cache_type="similar")):
+        dropped += [cache.product_key(similar_id) for similar_id in candidates[0]]
+    if dropped:
+        cache.delete(*dropped)
 
 
 def _refresh_product_page_record(request: HttpRequest, pk: int) -> None:

@@ -61,6 +61,7 @@ from etsy.cache.keys import (
 )
 from etsy.cache.pages import CSRF_MARKER, csrf_token, fill_shell, hole, read_with, render_shell
 from etsy.cache.store import (
+    add_many_to_sets,
     add_to_set,
     bump_generations,
     count_lookups,
@@ -97,6 +98,7 @@ __all__ = [
     "TTL_JITTER",
     "account_key",
     "account_token_key",
+    "add_many_to_sets",
     "add_to_set",
     "build_kind",
     "bump_generations",

@@ -196,6 +196,23 @@ def add_to_set(set_key: str, member: str, *, ttl: int) -> None:
         logger.warning("could not record %s in %s", member, set_key, exc_info=True)
 
 
+def add_many_to_sets(members: list[tuple[str, str]], *, ttl: int) -> None:
+    """:func:`add_to_set` of each ``(set_key, member)``, in one round trip."""
+    if not is_enabled() or not members:
+        return
+    backend = redis_cache()
+    try:
+        client = backend.client.get_client(write=True)
+        pipe = client.pipeline(transaction=False)
+        for set_key in dict.fromkeys(set_key for set_key, _ in members):
+            raw = backend.client.make_key(set_key)
+            pipe.sadd(raw, *(backend.client.make_key(m) for k, m in members if k == set_key))
+            pipe.expire(raw, ttl)
+        pipe.execute()
+    except Exception:
+        logger.warning("could not record %d keys in their sets", len(members), exc_info=True)
+
+
 def delete_set_members(set_key: str) -> None:
     """Delete every key recorded under ``set_key``, and the set (a Redis error is logged: ``invalidate``)."""
     invalidate(sets=[set_key])
