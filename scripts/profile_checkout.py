@@ -15,6 +15,14 @@ other as a worker runs them (``Task.apply``: its signals, the task's own transac
 Then the statements and Redis commands of one checkout and of its task. ``--profile web`` or ``--profile worker``
 prints cProfile's heaviest functions of that side instead (one extra pass).
 
+``--callgrind`` adds a pass whose web checkouts alone run inside one ``exec()``, so that valgrind counts their
+instructions, every thread's (the payment call's, the near cache's listener), and nothing else:
+
+    valgrind --tool=callgrind --dump-before=builtin_exec --dump-after=builtin_exec \\
+        .venv/bin/python scripts/profile_checkout.py --checkouts 20 --passes 0 --callgrind
+
+then the dump holding ``builtin_exec`` (``callgrind_annotate`` shows its total) divided by ``--checkouts``.
+
     DATABASE_URL=postgres://.../etsy_x CELERY_QUEUE_SUFFIX=x .venv/bin/python scripts/profile_checkout.py \\
         --checkouts 100 --passes 3
 
@@ -137,6 +145,9 @@ def main() -> None:
     parser.add_argument("--profile", choices=["web", "worker"], help="cProfile one side in an extra pass")
     parser.add_argument("--top", type=int, default=35, help="functions shown with --profile")
     parser.add_argument("--dump", help="with --profile: also write the profile to this file (pstats)")
+    parser.add_argument(
+        "--callgrind", action="store_true", help="an extra pass whose web checkouts run inside one exec() (above)"
+    )
     args = parser.parse_args()
     configure()
 
@@ -190,15 +201,19 @@ def main() -> None:
 
     statuses: dict[str, int] = {}
 
+    def count(status: str) -> None:
+        statuses[status] = statuses.get(status, 0) + 1
+
     def one_pass(n: int, profiler: cProfile.Profile | None = None, side: str = "") -> tuple[float, ...]:
         fill_carts(by_shop, user_ids[:n], rng)
         published.clear()
         db0, cpu0 = backend_cpu_seconds(), time.process_time()
         if profiler and side == "web":
             profiler.enable()
-        for i in range(n):
-            status = checkout(i)
-            statuses[status] = statuses.get(status, 0) + 1
+        if side == "callgrind":
+            exec("for i in range(n): count(checkout(i))", {"n": n, "checkout": checkout, "count": count})
+        for i in range(n if side != "callgrind" else 0):
+            count(checkout(i))
         if profiler and side == "web":
             profiler.disable()
         cpu1, db1 = time.process_time(), backend_cpu_seconds()
@@ -214,6 +229,8 @@ def main() -> None:
     try:
         one_pass(min(20, args.checkouts))  # warm: tokens kept, prepared statements, imports, templates
         rows = [one_pass(args.checkouts) for _ in range(args.passes)]
+        if args.callgrind:
+            rows.append(one_pass(args.checkouts, side="callgrind"))
         if args.profile:
             profiler = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
             one_pass(args.checkouts, profiler, args.profile)
