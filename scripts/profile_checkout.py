@@ -19,12 +19,14 @@ prints cProfile's heaviest functions of that side instead (one extra pass).
 instructions, every thread's (the payment call's, the near cache's listener), and nothing else:
 
     REDIS_SOCKET_TIMEOUT=10 valgrind --tool=callgrind --dump-before=builtin_exec --dump-after=builtin_exec \\
-        .venv/bin/python scripts/profile_checkout.py --checkouts 20 --passes 0 --callgrind
+        .venv/bin/python scripts/profile_checkout.py --checkouts 12 --passes 1 --callgrind
 
 then the last ``--dump-after`` part (``callgrind_annotate`` shows its total) divided by ``--checkouts`` (Python's
-start-up runs ``exec`` too: those parts come first). Redis's default timeout (0.5 s) is too short under valgrind:
-the near cache's listener gives up and every request reads its token from PostgreSQL. The pass asks for the
-search vocabulary's refresh first (its debounce key cleared), so every run publishes it once, at the same place.
+start-up runs ``exec`` too: those parts come first). At least one pass before it: a process keeps a token's account
+from its second sighting on (``accounts.backends.keep_account``), so a buyer's third checkout is warm; and a short
+run, as the account markers last 5 minutes. Redis's default timeout (0.5 s) is too short under valgrind: the near
+cache's listener gives up and every request reads its token from PostgreSQL. The pass asks for the search
+vocabulary's refresh first (its debounce key cleared), so every run publishes it once, at the same place.
 
     DATABASE_URL=postgres://.../etsy_x CELERY_QUEUE_SUFFIX=x .venv/bin/python scripts/profile_checkout.py \\
         --checkouts 100 --passes 3
