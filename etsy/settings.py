@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import environ
 from celery.schedules import crontab
 
-from etsy.task_queues import DEFAULT_QUEUE, broker_transport_options, task_queues, task_routes
+from etsy.task_queues import DEFAULT_QUEUE, broker_transport, broker_transport_options, task_queues, task_routes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -257,6 +257,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis: a task not acknowledged within the visibility timeout is redelivered. RabbitMQ (the documented
 # production broker): quorum queues and publisher confirms (etsy/task_queues.py).
+# Redis: kombu's transport with one client per channel rather than one per command (etsy/redis_broker.py).
+CELERY_BROKER_TRANSPORT = broker_transport(CELERY_BROKER_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
     CELERY_BROKER_URL, visibility_timeout=env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 )

@@ -57,6 +57,14 @@ def task_queues(broker_url: str, *, suffix: str = "") -> list[Queue]:
     ]
 
 
+def broker_transport(broker_url: str) -> str | None:
+    """The transport class of a Redis broker (``etsy.redis_broker``: a client per channel, not per command); None
+    (the URL's own) for the others."""
+    if broker_url.split("://", 1)[0] in {"redis", "rediss"}:
+        return "etsy.redis_broker:Transport"
+    return None
+
+
 def broker_transport_options(broker_url: str, *, visibility_timeout: int) -> dict:
     """Publisher confirms on RabbitMQ; the redelivery timeout on Redis."""
     if is_amqp(broker_url):

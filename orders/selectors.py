@@ -9,7 +9,7 @@ from django.db.models import F, Prefetch, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from etsy import cache
-from etsy.prepared import fetch_instances, select_list
+from etsy.prepared import fetch_instances, instances_from_row, prepared_cursor, select_list
 from orders.exceptions import OrderNotFound
 from orders.models import CancellationRequest, Checkout, Order, OrderItem, Review
 from shops.models import Shop
@@ -46,25 +46,8 @@ def list_orders_for_buyer(*, buyer, state: str | None = None) -> QuerySet[Order]
     return _with_details(queryset).order_by("-created_at", "-id")
 
 
-# Hand-written and prepared, the reads of the checkout's worker task (its emails): building them with the ORM cost
-# the worker more CPU than PostgreSQL spent running them, and PostgreSQL planned each on every run.
-_ITEM_MODELS = ((OrderItem, "i"),)
-_ITEMS_OF_ORDERS_SQL = f"""
-    SELECT {select_list(_ITEM_MODELS)} FROM {OrderItem._meta.db_table} AS i
-     WHERE i.order_id = ANY(%s::bigint[])
-     ORDER BY i.id
-"""
-
-
-def attach_items(orders: list[Order]) -> None:
-    """Give each order its items in id order (``order.items.all()``, as ``prefetch_related("items")`` leaves
-    them), read in one prepared statement for all of them."""
-    if not orders:
-        return
-    by_pk = {order.pk: order for order in orders}
-    _give_items(orders, [item for (item,) in fetch_instances(_ITEMS_OF_ORDERS_SQL, [list(by_pk)], _ITEM_MODELS)])
-
-
+# Hand-written and prepared, the reads of the checkout's answer and of its worker task (its emails): building them
+# with the ORM cost more CPU than PostgreSQL spent running them, and PostgreSQL planned each on every run.
 def _give_items(orders: list[Order], items: list[OrderItem]) -> None:
     """Leave each order's ``items`` (those of ``items`` that are its, in their order) as ``prefetch_related``
     leaves them: ``order.items.all()`` reads nothing."""
@@ -173,33 +156,55 @@ def get_checkout_confirmation(*, checkout_id) -> tuple[Checkout, list[Order]] | 
     return checkout, list(orders.values())
 
 
-_ANSWER_ORDER_MODELS = ((Order, "o"), (Shop, "s"), (Checkout, "c"), (CancellationRequest, "r"))
+# The checkout's columns come first and are read into one instance all its orders share; an order's (with its shop
+# and cancellation request) once however many items it has. The items are also matched by the orders' ids as an
+# array: an index condition whatever the statistics say (joined on the order alone, the generic plan of a table
+# never analyzed read every item, 2 ms where this reads three, 0.1 ms).
+_ANSWER_CHECKOUT = ((Checkout, "c"),)
+_ANSWER_ORDER = ((Order, "o"), (Shop, "s"), (CancellationRequest, "r"))
+_ANSWER_ITEM = ((OrderItem, "i"),)
 _ORDERS_OF_CHECKOUT_SQL = f"""
-    SELECT {select_list(_ANSWER_ORDER_MODELS)}
+    SELECT {select_list(_ANSWER_CHECKOUT + _ANSWER_ORDER + _ANSWER_ITEM)}
       FROM {Order._meta.db_table} AS o
       JOIN {Shop._meta.db_table} AS s ON s.id = o.shop_id
       JOIN {Checkout._meta.db_table} AS c ON c.id = o.checkout_id
       LEFT JOIN {CancellationRequest._meta.db_table} AS r ON r.order_id = o.id
+      LEFT JOIN {OrderItem._meta.db_table} AS i
+             ON i.order_id = o.id
+            AND i.order_id = ANY(ARRAY(SELECT id FROM {Order._meta.db_table} WHERE checkout_id = %s))
      WHERE o.checkout_id = %s
-     ORDER BY o.shop_id
+     ORDER BY o.shop_id, o.id, i.id
 """
 
 
 def list_orders_of_checkout(*, checkout_id) -> list[Order]:
-    """Return a checkout's orders in shop order, with shop, checkout, cancellation request and items loaded (two
-    prepared statements): what the checkout's answer shows, without the buyer and the items' listings (their
-    search text and description, read and thrown away on every checkout)."""
-    orders = []
-    params = [Checkout._meta.pk.to_python(checkout_id)]
-    for order, shop, checkout, request in fetch_instances(_ORDERS_OF_CHECKOUT_SQL, params, _ANSWER_ORDER_MODELS):
-        Order.shop.field.set_cached_value(order, shop)
-        Order.checkout.field.set_cached_value(order, checkout)
-        Order.cancellation_request.related.set_cached_value(order, request)
-        if request is not None:
-            CancellationRequest.order.field.set_cached_value(request, order)
-        orders.append(order)
-    attach_items(orders)
-    return orders
+    """Return a checkout's orders in shop order, with shop, checkout, cancellation request and items loaded (one
+    prepared statement, a row per item): what the checkout's answer shows, without the buyer and the items'
+    listings (their search text and description, read and thrown away on every checkout)."""
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        checkout_pk = Checkout._meta.pk.to_python(checkout_id)
+        cursor.execute(_ORDERS_OF_CHECKOUT_SQL, [checkout_pk, checkout_pk])
+        rows = cursor.fetchall()
+    orders: dict[int, Order] = {}
+    items = []
+    checkout, order_at, item_at = None, 0, 0
+    for row in rows:
+        if checkout is None:
+            (checkout,), order_at = instances_from_row(row, _ANSWER_CHECKOUT)
+        if row[order_at] not in orders:  # the order's id, its first column
+            (order, shop, request), width = instances_from_row(row[order_at:], _ANSWER_ORDER)
+            item_at = order_at + width
+            Order.shop.field.set_cached_value(order, shop)
+            Order.checkout.field.set_cached_value(order, checkout)
+            Order.cancellation_request.related.set_cached_value(order, request)
+            if request is not None:
+                CancellationRequest.order.field.set_cached_value(request, order)
+            orders[order.pk] = order
+        (item,), _ = instances_from_row(row[item_at:], _ANSWER_ITEM)
+        if item is not None:
+            items.append(item)
+    _give_items(list(orders.values()), items)
+    return list(orders.values())
 
 
 def get_order_for_buyer(*, buyer, order_id) -> Order:

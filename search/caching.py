@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Iterable
 
 from django.core.cache import cache
 
 from search.types import SearchParams
+
+logger = logging.getLogger(__name__)
 
 VERSION_KEY = "search:version"
 # Outlives every answer and page that may hold a stamp (2 minutes + a minute of grace); a stamp
@@ -54,16 +57,32 @@ def listing_stamp_key(product_id: int) -> str:
     return f"search:listing:{product_id}"
 
 
-def stamp_listings(product_ids: Iterable[int]) -> None:
+def stamp_listings(product_ids: Iterable[int], *, add: tuple[str, int] | None = None) -> bool:
     """Mark the listings changed (one round trip): cached answers showing them are rebuilt.
+
+    ``add``: a key and a timeout in seconds; in the same round trip, the key is set (to 1) unless it exists, as
+    ``cache.add`` would. Return whether it was set (False without ``add``, or when Redis failed: logged).
 
     The stamp is the time in nanoseconds, never a counter: a counter that expired and started
     again could come back to the value an old answer holds.
     """
     stamp = time.time_ns()
-    keys = {listing_stamp_key(pk): stamp for pk in dict.fromkeys(product_ids)}
-    if keys:
-        cache.set_many(keys, timeout=LISTING_STAMP_TTL)
+    keys = [listing_stamp_key(pk) for pk in dict.fromkeys(product_ids)]
+    if not keys and add is None:
+        return False
+    try:
+        # django-redis stores integers unencoded, so these are the values set_many and add write.
+        client, make_key = cache.client.get_client(write=True), cache.make_key
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(make_key(key), stamp, px=LISTING_STAMP_TTL * 1000)
+        if add is not None:
+            pipe.set(make_key(add[0]), 1, nx=True, px=add[1] * 1000)
+        replies = pipe.execute()
+    except Exception:  # noqa: BLE001 - as the cache's ignored errors: answers expire within their TTL
+        logger.warning("could not stamp listings %s", keys, exc_info=True)
+        return False
+    return add is not None and bool(replies[-1])
 
 
 def read_listing_stamps(product_ids: list[int]) -> tuple[int, ...]:

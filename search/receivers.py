@@ -50,10 +50,12 @@ SHOP_FIELDS_IN_ANSWERS = frozenset({"name", "is_active"})
 
 def _products_changed(*, product_ids: list[int]) -> None:
     if product_ids:
-        caching.stamp_listings(product_ids)  # only the answers showing them are rebuilt
+        # Only the answers showing them are rebuilt; the vocabulary refresh's debounce in the same round trip.
+        if caching.stamp_listings(product_ids, add=(VOCABULARY_PENDING_KEY, VOCABULARY_REFRESH_DELAY * 5)):
+            _queue_vocabulary_refresh()
     else:
         caching.bump_listings_version()  # a bulk change of listings nobody named
-    schedule_vocabulary_refresh()
+        schedule_vocabulary_refresh()
 
 
 def _shop_changed(*, shop_id: int, fields: list[str] | None) -> None:
@@ -63,11 +65,16 @@ def _shop_changed(*, shop_id: int, fields: list[str] | None) -> None:
 
 def schedule_vocabulary_refresh() -> None:
     """Ask for one vocabulary refresh in VOCABULARY_REFRESH_DELAY seconds (debounced)."""
+    if cache.add(VOCABULARY_PENDING_KEY, 1, timeout=VOCABULARY_REFRESH_DELAY * 5):
+        _queue_vocabulary_refresh()
+
+
+def _queue_vocabulary_refresh() -> None:
+    """Queue the refresh whose debounce key was just set; without a broker, drop the key again."""
     from search import tasks
 
-    if cache.add(VOCABULARY_PENDING_KEY, 1, timeout=VOCABULARY_REFRESH_DELAY * 5):
-        if not _send_task(tasks.refresh_search_vocabulary.apply_async, countdown=VOCABULARY_REFRESH_DELAY):
-            cache.delete(VOCABULARY_PENDING_KEY)  # let the next change ask again
+    if not _send_task(tasks.refresh_search_vocabulary.apply_async, countdown=VOCABULARY_REFRESH_DELAY):
+        cache.delete(VOCABULARY_PENDING_KEY)  # let the next change ask again
 
 
 def _send_task(send, *args, **kwargs) -> bool:

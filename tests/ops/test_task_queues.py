@@ -74,6 +74,41 @@ def test_rabbitmq_gets_quorum_queues_and_publisher_confirms():
     assert task_queues.broker_transport_options("redis://x", visibility_timeout=60) == {"visibility_timeout": 60}
 
 
+def test_redis_brokers_get_the_transport_with_a_client_per_channel():
+    assert task_queues.broker_transport("redis://127.0.0.1:6379/1") == "etsy.redis_broker:Transport"
+    assert task_queues.broker_transport("rediss://cache.example:6380/0") == "etsy.redis_broker:Transport"
+    assert task_queues.broker_transport("amqp://guest:guest@rabbitmq:5672//") is None
+    assert task_queues.broker_transport("sentinel://127.0.0.1:26379") is None
+
+
+def test_redis_channel_sends_its_commands_through_one_client_until_its_pool_is_replaced():
+    queue = f"transport-probe-{uuid.uuid4().hex}"
+    with Celery(
+        broker=settings.REDIS_URL, broker_transport=task_queues.broker_transport(settings.REDIS_URL)
+    ).connection_for_write() as connection:
+        channel = connection.default_channel
+        assert type(channel).__module__ == "etsy.redis_broker"
+        with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
+            assert first is second
+        given = object()
+        with channel.conn_or_acquire(given) as client:
+            assert client is given
+        try:
+            channel._put(queue, {"body": "one"})
+            channel._put(queue, {"body": "two"})
+            assert channel._size(queue) == 2
+            assert channel._get(queue)["body"] == "one"
+            channel._disconnect_pools()  # as kombu does after a lost connection: a new pool, so a new client
+            with channel.conn_or_acquire() as third:
+                assert third is not first
+                assert third.connection_pool is channel.pool
+            assert channel._get(queue)["body"] == "two"
+            assert channel._size(queue) == 0
+        finally:
+            with channel.conn_or_acquire() as client:
+                client.delete(queue)
+
+
 def test_procfile_and_compose_start_one_worker_per_queue():
     procfile = (ROOT / "Procfile").read_text()
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]

@@ -86,3 +86,34 @@ def test_the_confirmation_of_a_checkout_without_confirmed_orders_has_none(buyer,
     with django_assert_num_queries(1):
         found, orders = get_checkout_confirmation(checkout_id=cancelled.checkout_id)
     assert found.pk == cancelled.checkout_id and found.buyer == buyer and orders == []
+
+
+def test_orders_of_a_checkout_come_by_shop_with_shop_checkout_request_and_items_in_one_query(
+    buyer, django_assert_num_queries
+):
+    from orders.models import CancellationRequest
+    from orders.selectors import list_orders_of_checkout
+    from tests.shops.factories import ShopFactory
+
+    shops = sorted([ShopFactory(), ShopFactory(), ShopFactory()], key=lambda shop: shop.pk)
+    second = OrderFactory(buyer=buyer, shop=shops[1])
+    checkout = second.checkout
+    first = OrderFactory(buyer=buyer, checkout=checkout, shop=shops[0])
+    itemless = OrderFactory(buyer=buyer, checkout=checkout, shop=shops[2])
+    OrderFactory(buyer=buyer)  # another checkout's
+    items = [OrderItemFactory(order=second), OrderItemFactory(order=first), OrderItemFactory(order=second)]
+    request = CancellationRequest.objects.create(order=second, reason="Changed my mind")
+    with django_assert_num_queries(1):
+        orders = list_orders_of_checkout(checkout_id=str(checkout.pk))
+        shown = [
+            (o.pk, o.shop.pk, o.checkout.pk, getattr(o, "cancellation_request", None), [i.pk for i in o.items.all()])
+            for o in orders
+        ]
+        assert all(item.order is order for order in orders for item in order.items.all())
+        assert orders[1].cancellation_request.order is orders[1]
+        assert orders[0].checkout is orders[1].checkout is orders[2].checkout  # read once for all of them
+    assert shown == [
+        (first.pk, shops[0].pk, checkout.pk, None, [items[1].pk]),
+        (second.pk, shops[1].pk, checkout.pk, request, [items[0].pk, items[2].pk]),
+        (itemless.pk, shops[2].pk, checkout.pk, None, []),
+    ]

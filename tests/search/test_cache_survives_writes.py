@@ -151,3 +151,50 @@ def test_an_answer_cached_by_the_previous_release_is_a_miss_not_an_error():
     cache.set(key, BackendResult(ids=[], total=0))  # the old shape: the answer alone
 
     assert [p.pk for p in search_products(params=params).hits] == [mug.pk]
+
+
+def test_stamping_listings_can_set_a_debounce_key_in_the_same_round_trip(redis_round_trips):
+    from django.core.cache import cache
+
+    key = "search:test-debounce"
+    cache.delete(key)
+    before = caching.read_listing_stamps([101, 102])
+    redis_round_trips.clear()
+    assert caching.stamp_listings([101, 102, 101], add=(key, 60)) is True
+    assert len(redis_round_trips) == 1
+    first = caching.read_listing_stamps([101, 102])
+    assert all(stamp > old for stamp, old in zip(first, before, strict=True)) and first[0] == first[1]
+    assert cache.get(key) == 1 and 55_000 < cache.client.get_client().pttl(cache.make_key(key)) <= 60_000
+    stamp_ttl = cache.client.get_client().pttl(cache.make_key(caching.listing_stamp_key(101)))
+    assert (caching.LISTING_STAMP_TTL - 5) * 1000 < stamp_ttl <= caching.LISTING_STAMP_TTL * 1000
+
+    assert caching.stamp_listings([101], add=(key, 60)) is False  # it exists: not set again
+    assert caching.read_listing_stamps([101])[0] > first[0]  # the stamp moved all the same
+    assert caching.stamp_listings([102]) is False  # nothing to add
+    cache.delete(key)
+
+
+def test_sales_ask_for_one_vocabulary_refresh_until_it_runs(django_capture_on_commit_callbacks, redis_round_trips):
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    from search import tasks
+    from search.receivers import VOCABULARY_PENDING_KEY, VOCABULARY_REFRESH_DELAY
+
+    mug, jug = listing("Stoneware mug"), listing("Stoneware jug")
+    cache.delete(VOCABULARY_PENDING_KEY)
+    with mock.patch.object(tasks.refresh_search_vocabulary, "apply_async") as queued:
+        redis_round_trips.clear()
+        _sell(mug, django_capture_on_commit_callbacks)
+        search_trips = [sent for sent in map(repr, redis_round_trips) if "search:" in sent]
+        assert len(search_trips) == 1  # the stamp and the debounce key together
+        assert "search:listing:" in search_trips[0] and VOCABULARY_PENDING_KEY in search_trips[0]
+        _sell(jug, django_capture_on_commit_callbacks)
+    queued.assert_called_once_with(countdown=VOCABULARY_REFRESH_DELAY)
+    assert cache.get(VOCABULARY_PENDING_KEY) == 1
+
+    cache.delete(VOCABULARY_PENDING_KEY)  # what the refresh does when it runs
+    with mock.patch.object(tasks.refresh_search_vocabulary, "apply_async", side_effect=OSError("broker down")):
+        _sell(listing("Stoneware bowl"), django_capture_on_commit_callbacks)
+    assert cache.get(VOCABULARY_PENDING_KEY) is None  # not queued: the next change asks again
