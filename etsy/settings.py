@@ -255,6 +255,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A new pool process warms up before its first task (etsy.celery, etsy.warmup: about a quarter second of CPU, 1-1.4 s
+# when nine processes start together on two cores); Celery's default 4 s to report ready would restart a process
+# that is still warming on a busier machine, again and again.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float("CELERY_WORKER_PROC_ALIVE_TIMEOUT", default=30.0)
 # Redis: a task not acknowledged within the visibility timeout is redelivered. RabbitMQ (the documented
 # production broker): quorum queues and publisher confirms (etsy/task_queues.py).
 # Redis: kombu's transport with one client per channel rather than one per command (etsy/redis_broker.py).
