@@ -7,10 +7,13 @@ holding the shop's row that a cancel of the order waited for, a deadlock
 """
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from orders.models import Checkout, Order
 from orders.services import cancellations, fulfilment, reviews
@@ -22,6 +25,11 @@ pytestmark = pytest.mark.django_db
 
 _FROM_ORDERS = re.compile(r'\bFROM\s+"?orders_order"?(\s|$)')
 _ROW_LOCK = re.compile(r"\bFOR (NO KEY )?UPDATE\b")
+
+
+def order_row_locks(captured_queries: list[dict]) -> list[str]:
+    """The captured statements that lock rows of the orders table."""
+    return [q["sql"] for q in captured_queries if _FROM_ORDERS.search(q["sql"]) and _ROW_LOCK.search(q["sql"])]
 
 
 def _order(buyer, **fields) -> Order:
@@ -53,6 +61,13 @@ def _decide(decision):
 
     setup.__name__ = f"{decision}_cancellation"
     return setup
+
+
+def _accept_overdue_cancellation(buyer):
+    order = _order(buyer)
+    cancellations.request_cancellation(buyer=buyer, order_id=order.pk, reason="Ordered twice")
+    later = timezone.now() + timedelta(hours=settings.CANCELLATION_RESPONSE_HOURS + 1)
+    return lambda: cancellations.accept_overdue_cancellation(order_id=order.pk, now=later)
 
 
 def _pay_checkout(buyer):
@@ -97,6 +112,7 @@ def _review(buyer):
         _request_cancellation,
         _decide(cancellations.ACCEPT),
         _decide(cancellations.DECLINE),
+        _accept_overdue_cancellation,
         _pay_checkout,
         _cancel_checkout,
         _ship,
@@ -110,6 +126,6 @@ def test_services_lock_orders_for_no_key_update(buyer, setup):
     run = setup(buyer)
     with CaptureQueriesContext(connection) as queries:
         run()
-    locks = [q["sql"] for q in queries.captured_queries if _FROM_ORDERS.search(q["sql"]) and _ROW_LOCK.search(q["sql"])]
+    locks = order_row_locks(queries.captured_queries)
     assert locks, "the service locked no order"
     assert all("FOR NO KEY UPDATE" in sql for sql in locks), locks
