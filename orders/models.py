@@ -82,7 +82,12 @@ class Checkout(models.Model):
 
 
 class Order(models.Model):
-    """One buyer's purchase from one shop."""
+    """One buyer's purchase from one shop.
+
+    Lock it with ``select_for_update(no_key=True)`` (FOR NO KEY UPDATE): writers never change its key, and a
+    FOR UPDATE would block the foreign-key checks (FOR KEY SHARE, deferred to COMMIT) of other transactions'
+    rows that reference it, such as the payout handler's ledger entries, a wait that can close a deadlock.
+    """
 
     class Status(models.TextChoices):
         PENDING_PAYMENT = "pending_payment", "Pending payment"

@@ -38,7 +38,8 @@ class _LockedOrder:
 
 
 # The checkout moves to paid once, from any unsettled status (no row: this call did not move it), then its orders
-# are locked in id order (as a seller's cancel locks one) and the pending ones paid, in one statement: the lock
+# are locked in id order (as a seller's cancel locks one; FOR NO KEY UPDATE, as every order lock, so the deferred
+# foreign-key checks of rows referencing them never wait) and the pending ones paid, in one statement: the lock
 # returns each row's latest version and the UPDATE re-checks it, so an order cancelled meanwhile stays
 # cancelled. Each comes with its units, which the shops' sales counts move by.
 _PAY_CHECKOUT_SQL = f"""
@@ -48,7 +49,7 @@ _PAY_CHECKOUT_SQL = f"""
         RETURNING id
     ), locked AS (
         SELECT o.id, o.shop_id, o.status, o.refund_when_charged FROM {Order._meta.db_table} AS o
-         WHERE o.checkout_id IN (SELECT id FROM moved) ORDER BY o.id FOR UPDATE OF o
+         WHERE o.checkout_id IN (SELECT id FROM moved) ORDER BY o.id FOR NO KEY UPDATE OF o
     ), paid AS (
         UPDATE {Order._meta.db_table} AS o SET status = %s, paid_at = %s, updated_at = %s
           FROM locked

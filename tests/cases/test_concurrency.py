@@ -6,6 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from cases import services
 from cases.models import Case, CaseEvent
@@ -14,6 +16,7 @@ from payments.models import LedgerEntry
 from tests.accounts.factories import UserFactory
 from tests.cases.conftest import buy, day_after_estimate, ship
 from tests.orders.conftest import in_thread_db
+from tests.orders.test_order_locks import order_row_locks
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 ROUNDS = 3
@@ -85,3 +88,14 @@ def test_two_cases_opened_at_once_open_one(buyer, shop):
         )
         assert _race(open_, open_) == {"ok": 1, "case_open": 1}
         assert Case.objects.filter(order=order).count() == 1
+
+
+def test_opening_a_case_locks_the_order_for_no_key_update(buyer, shop):
+    # Not FOR UPDATE: it blocks other transactions' foreign-key checks of the order (tests/orders/test_order_locks.py)
+    order = ship(buy(buyer, shop))
+    with CaptureQueriesContext(connection) as queries:
+        services.open_case(
+            buyer=buyer, order_id=order.pk, kind="not_received", description="Lost.", now=day_after_estimate(order)
+        )
+    locks = order_row_locks(queries.captured_queries)
+    assert locks and all("FOR NO KEY UPDATE" in sql for sql in locks), locks

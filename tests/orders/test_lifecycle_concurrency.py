@@ -130,3 +130,81 @@ def test_a_cancel_racing_the_payment_of_its_checkout_is_refunded_once_and_never_
         sales = dict(Shop.objects.values_list("pk", "sales_count"))
         assert sales[target.shop_id] == sales_before[target.shop_id]
         assert sales[other.shop_id] == sales_before[other.shop_id] + 2
+
+
+def _wait_until_another_backend_waits_for_mine(timeout: float = 10.0) -> None:
+    import time
+
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE pg_backend_pid() = ANY (pg_blocking_pids(pid))")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the cancel never waited for the payout")
+
+
+@pytest.mark.parametrize("how", ["seller_cancels", "seller_accepts_the_buyers_request"])
+def test_a_paid_orders_cancel_waits_for_its_sellers_payout_instead_of_deadlocking(buyer, monkeypatch, how):
+    # The cycle the race above hit now and then: the payment's payout handler (its own transaction, after the
+    # payment's commit) books the sale and the transfer (rows referencing the order: their foreign-key checks
+    # are deferred to its COMMIT) and writes the shop's payout account. The cancel locks the order, then waits
+    # for the shop's row (sales count). The handler's COMMIT then checks the order FOR KEY SHARE: a cancel
+    # holding the order FOR UPDATE blocked it, a deadlock; FOR NO KEY UPDATE lets it through.
+    from etsy.outbox import services as outbox_services
+    from orders import events
+    from orders.models import Checkout
+    from payments.models import Transfer
+    from payments.services import payouts
+    from tests.orders.factories import CheckoutFactory
+
+    checkout = CheckoutFactory(buyer=buyer, payment_status=Checkout.PaymentStatus.PAID, provider_charge_id="ch_paid")
+    order = OrderFactory(checkout=checkout, buyer=buyer, status=Order.Status.PAID)
+    OrderItemFactory(order=order, quantity=2)
+    assert order.shop.payout_account_id == ""  # the handler writes the shop's row
+    if how == "seller_accepts_the_buyers_request":
+        cancellations.request_cancellation(buyer=buyer, order_id=order.pk, reason="Ordered twice")
+    message = outbox_services.publish(
+        topic=events.TOPIC_CHECKOUT_PAID, payload={"checkout_id": str(checkout.pk)}, relay=False
+    )
+    record_transfers, shop_written, errors, outcome = payouts._record_transfers, threading.Event(), [], []
+
+    def record_transfers_then_wait_for_the_cancel(made):
+        record_transfers(made)
+        shop_written.set()
+        _wait_until_another_backend_waits_for_mine()  # the cancel holds the order and waits for the shop
+
+    monkeypatch.setattr(payouts, "_record_transfers", record_transfers_then_wait_for_the_cancel)
+
+    @in_thread_db
+    def pay_the_seller():
+        try:
+            outcome.append(outbox_services.process(message_id=message.pk))
+        except Exception as exc:
+            errors.append(exc)
+
+    @in_thread_db
+    def cancel():
+        try:
+            assert shop_written.wait(10), "the payout never wrote the shop"
+            if how == "seller_cancels":
+                fulfilment.cancel_order(order=order)
+            else:
+                cancellations.decide_cancellation(order=order, decision="accept")
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pay_the_seller), threading.Thread(target=cancel)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == [] and outcome == ["done"]
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert Transfer.objects.filter(order=order).count() == 1
+    assert _rows("order.refund", order) == 1
