@@ -128,19 +128,10 @@ def seed(*, buyers: int) -> tuple[dict[int, list[int]], list[int], list[str]]:
 
 
 def fill_carts(by_shop: dict[int, list[int]], user_ids: list[int], rng: random.Random) -> None:
-    """One stocked listing of each of three shops in every buyer's cart (the bench's ``fill_carts``)."""
-    from django.db import connection
+    """One stocked listing of each of three shops in every buyer's cart (the bench's own filling)."""
+    from bench.seeds import fill_three_shop_carts
 
-    rows = [(u, rng.choice(by_shop[s])) for u in user_ids for s in rng.sample(sorted(by_shop), 3)]
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM cart_cartitem WHERE user_id = ANY(%s)", [user_ids])
-        cursor.execute(
-            "INSERT INTO cart_cartitem (user_id, product_id, offering_id, personalization, quantity, reserved_until,"
-            " added_at, updated_at) "
-            "SELECT u, p, o.id, '', 1, NULL, now(), now() FROM unnest(%s::bigint[], %s::bigint[]) AS t(u, p) "
-            "JOIN catalog_offering AS o ON o.product_id = t.p AND o.option1_id IS NULL AND o.option2_id IS NULL",
-            [[r[0] for r in rows], [r[1] for r in rows]],
-        )
+    fill_three_shop_carts(by_shop, user_ids, rng=rng)
 
 
 def main() -> None:

@@ -117,15 +117,23 @@ def fill_carts(data: WritePathSeed, *, rng: random.Random) -> None:
     by_shop: dict[int, list[int]] = {}
     for pid, shop_id in data.stocked.items():
         by_shop.setdefault(shop_id, []).append(pid)
-    shop_ids = sorted(by_shop)
-    rows = []
-    for user_id in data.checkout_user_ids:
-        for shop_id in rng.sample(shop_ids, 3):
-            rows.append((user_id, rng.choice(by_shop[shop_id])))
+    fill_three_shop_carts(by_shop, data.checkout_user_ids, rng=rng, also_empty=data.add_user_ids)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM cart_cartitem WHERE user_id = ANY(%s)", [data.checkout_user_ids + data.add_user_ids]
-        )
+        cursor.execute("ANALYZE cart_cartitem")
+
+
+def fill_three_shop_carts(
+    by_shop: dict[int, list[int]], user_ids: list[int], *, rng: random.Random, also_empty: list[int] = ()
+) -> None:
+    """Empty these buyers' carts (and ``also_empty``'s), then put one listing of each of three shops in each
+    (``by_shop``: stocked plain listings by shop; each line is its listing's implicit offering)."""
+    from django.db import connection
+
+    rows = [
+        (user_id, rng.choice(by_shop[shop_id])) for user_id in user_ids for shop_id in rng.sample(sorted(by_shop), 3)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cart_cartitem WHERE user_id = ANY(%s)", [list(user_ids) + list(also_empty)])
         cursor.execute(
             # Each listing's implicit offering (a plain listing has exactly one: no options).
             "INSERT INTO cart_cartitem (user_id, product_id, offering_id, personalization, quantity, reserved_until,"
@@ -134,4 +142,3 @@ def fill_carts(data: WritePathSeed, *, rng: random.Random) -> None:
             "JOIN catalog_offering AS o ON o.product_id = t.p AND o.option1_id IS NULL AND o.option2_id IS NULL",
             [[r[0] for r in rows], [r[1] for r in rows]],
         )
-        cursor.execute("ANALYZE cart_cartitem")
