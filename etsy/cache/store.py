@@ -182,22 +182,11 @@ def delete_pattern(pattern: str) -> None:
 
 def add_to_set(set_key: str, member: str, *, ttl: int) -> None:
     """Remember ``member`` (a cache key) under ``set_key`` so it can be dropped with the set."""
-    if not is_enabled():
-        return
-    backend = redis_cache()
-    try:
-        client = backend.client.get_client(write=True)
-        raw = backend.client.make_key(set_key)
-        pipe = client.pipeline(transaction=False)
-        pipe.sadd(raw, backend.client.make_key(member))
-        pipe.expire(raw, ttl)
-        pipe.execute()
-    except Exception:
-        logger.warning("could not record %s in %s", member, set_key, exc_info=True)
+    add_many_to_sets([(set_key, member)], ttl=ttl)
 
 
 def add_many_to_sets(members: list[tuple[str, str]], *, ttl: int) -> None:
-    """:func:`add_to_set` of each ``(set_key, member)``, in one round trip."""
+    """:func:`add_to_set` of each ``(set_key, member)``, in one round trip (a Redis error is logged)."""
     if not is_enabled() or not members:
         return
     backend = redis_cache()
