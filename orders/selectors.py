@@ -253,12 +253,19 @@ def list_purchased_product_ids(*, user_id: int) -> list[int]:
     )
 
 
+# A shop's reviews as its pages show them, latest first (the id orders reviews written in the same instant): the
+# cached list and a page's check against the database read them in this one order.
+LATEST_REVIEWS_FIRST = ("-created_at", "-id")
+
+
 def list_shop_reviews(*, shop_id: int, limit: int = REVIEWS_SHOWN) -> list[Review]:
     """Return the shop's latest reviews with their reviewers (cached with the shop rating)."""
 
     def fetch() -> list[Review]:
         return list(
-            Review.objects.filter(shop_id=shop_id).select_related("reviewer").order_by("-created_at")[:REVIEWS_SHOWN]
+            Review.objects.filter(shop_id=shop_id)
+            .select_related("reviewer")
+            .order_by(*LATEST_REVIEWS_FIRST)[:REVIEWS_SHOWN]
         )
 
     reviews = cache.cache_aside(cache.shop_reviews_key(shop_id), fetch, ttl=cache.TTL["reviews"], cache_type="shop")
@@ -270,7 +277,7 @@ def list_latest_reviews_of_shops(*, shop_ids: list[int], limit: int) -> dict[int
     ``list_shop_reviews`` shows first, uncached: a cached page's check against the database)."""
     if not shop_ids:
         return {}
-    latest = Window(RowNumber(), partition_by=[F("shop_id")], order_by=F("created_at").desc())
+    latest = Window(RowNumber(), partition_by=[F("shop_id")], order_by=list(LATEST_REVIEWS_FIRST))
     rows = (
         Review.objects.filter(shop_id__in=shop_ids)
         .select_related("reviewer")
