@@ -90,7 +90,7 @@ def open_case(*, buyer, order_id: int, kind: str, description: str, now: datetim
         raise InvalidCase("Choose what went wrong: not received or not as described.", extra={"field": "kind"})
     description = _text(description, field="description")
     try:
-        order = Order.objects.select_for_update(no_key=True).get(pk=int(order_id), buyer_id=buyer.pk)
+        order = Order.objects.locked().get(pk=int(order_id), buyer_id=buyer.pk)
     except (Order.DoesNotExist, TypeError, ValueError):
         raise OrderNotFound() from None
     active = Case.objects.filter(order_id=order.pk, status__in=Case.ACTIVE).values_list("pk", flat=True).first()

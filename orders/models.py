@@ -81,13 +81,17 @@ class Checkout(models.Model):
         return f"Checkout {self.id} ({self.payment_status})"
 
 
-class Order(models.Model):
-    """One buyer's purchase from one shop.
+class OrderQuerySet(models.QuerySet):
+    def locked(self, **options) -> "OrderQuerySet":
+        """These orders locked FOR NO KEY UPDATE (``select_for_update(no_key=True, **options)``), the one way the
+        code locks an order: writers never change its key, and a FOR UPDATE would block the foreign-key checks
+        (FOR KEY SHARE, deferred to COMMIT) of other transactions' rows that reference it, such as the payout
+        handler's ledger entries, a wait that closed a deadlock with a seller's cancel."""
+        return self.select_for_update(no_key=True, **options)
 
-    Lock it with ``select_for_update(no_key=True)`` (FOR NO KEY UPDATE): writers never change its key, and a
-    FOR UPDATE would block the foreign-key checks (FOR KEY SHARE, deferred to COMMIT) of other transactions'
-    rows that reference it, such as the payout handler's ledger entries, a wait that can close a deadlock.
-    """
+
+class Order(models.Model):
+    """One buyer's purchase from one shop. Lock it with ``Order.objects.locked()``."""
 
     class Status(models.TextChoices):
         PENDING_PAYMENT = "pending_payment", "Pending payment"
@@ -124,6 +128,8 @@ class Order(models.Model):
     # Cancelled while its checkout's charge was still pending or unknown: when that charge succeeds
     # (mark_checkout_paid), this order's share is refunded at once instead of silently kept.
     refund_when_charged = models.BooleanField(default=False)
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -48,7 +48,7 @@ def request_cancellation(*, buyer, order_id: int, reason: str) -> CancellationRe
     reason = (reason or "").strip()
     if not reason or len(reason) > MAX_REASON:
         raise InvalidCancellationReason()
-    order = Order.objects.select_for_update(no_key=True).filter(pk=order_id, buyer_id=buyer.pk).first()
+    order = Order.objects.locked().filter(pk=order_id, buyer_id=buyer.pk).first()
     if order is None:
         raise OrderNotFound()
     if order.status == Order.Status.CANCELLED:
@@ -76,7 +76,7 @@ def decide_cancellation(*, order: Order, decision: str) -> Order:
     """
     if decision not in (ACCEPT, DECLINE):
         raise ValueError(decision)
-    locked = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
+    locked = Order.objects.locked().get(pk=order.pk)
     request = CancellationRequest.objects.select_for_update().filter(order_id=locked.pk).first()
     if request is None:
         raise NoCancellationRequest()
@@ -101,7 +101,7 @@ def accept_overdue_cancellation(*, order_id: int, now: datetime | None = None) -
     now = now or timezone.now()
     deadline = now - timedelta(hours=settings.CANCELLATION_RESPONSE_HOURS)
     with transaction.atomic():
-        locked = Order.objects.select_for_update(no_key=True).filter(pk=order_id).first()
+        locked = Order.objects.locked().filter(pk=order_id).first()
         request = (
             CancellationRequest.objects.select_for_update()
             .filter(order_id=order_id, status=CancellationRequest.Status.PENDING, requested_at__lte=deadline)

@@ -31,7 +31,7 @@ def cancel_checkout(*, checkout_id, status: str, restore_cart: bool = False) -> 
     if not moved:
         return False
     orders = list(
-        Order.objects.select_for_update(no_key=True)
+        Order.objects.locked()
         .filter(checkout_id=checkout_id, status=Order.Status.PENDING_PAYMENT)
         .prefetch_related("items")
         .order_by("pk")

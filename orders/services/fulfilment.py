@@ -32,9 +32,7 @@ OVERDUE_BATCH = 500
 
 
 def _locked(order: Order) -> Order:
-    return (
-        Order.objects.select_for_update(no_key=True, of=("self",)).select_related("shop", "checkout").get(pk=order.pk)
-    )
+    return Order.objects.locked(of=("self",)).select_related("shop", "checkout").get(pk=order.pk)
 
 
 def _pending_cancellation(order: Order) -> bool:
@@ -135,7 +133,7 @@ def cancel_order(*, order: Order) -> Order:
     # FOR NO KEY UPDATE, as every order lock: no key changes, and rows referencing the order (ledger entries, a
     # transfer) check it FOR KEY SHARE at their COMMIT. The payment's payout handler holds the shop's row until
     # then, and this cancel waits for that row (sales count): a FOR UPDATE here deadlocked the two.
-    locked = Order.objects.select_for_update(no_key=True).prefetch_related("items").get(pk=order.pk)
+    locked = Order.objects.locked().prefetch_related("items").get(pk=order.pk)
     if locked.status == Order.Status.CANCELLED:
         return locked
     if not locked.can_be_cancelled:

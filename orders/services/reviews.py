@@ -78,7 +78,7 @@ def _locked_reviewable_order(*, buyer, order_id: int, now=None) -> Order:
 
     The order row lock serializes two submissions of the same review.
     """
-    order = Order.objects.select_for_update(no_key=True).filter(pk=order_id, buyer_id=buyer.pk).first()
+    order = Order.objects.locked().filter(pk=order_id, buyer_id=buyer.pk).first()
     if order is None:
         raise ReviewOrderNotFound()
     window = order.review_window

@@ -62,7 +62,7 @@ def refund_order(*, order: Order, amount: Decimal | None = None, restock_items: 
     refund that completes the order's refund. Emails the buyer after the provider refunded.
     """
     with transaction.atomic():
-        locked = Order.objects.select_for_update(no_key=True).select_related("checkout").get(pk=order.pk)
+        locked = Order.objects.locked().select_related("checkout").get(pk=order.pk)
         if locked.status not in REFUNDABLE or not _sum(locked.pk, Kind.SALE):
             raise OrderNotRefundable()
         refunded = -_sum(locked.pk, Kind.REFUND)

@@ -129,3 +129,21 @@ def test_services_lock_orders_for_no_key_update(buyer, setup):
     locks = order_row_locks(queries.captured_queries)
     assert locks, "the service locked no order"
     assert all("FOR NO KEY UPDATE" in sql for sql in locks), locks
+
+
+def test_application_code_locks_orders_only_through_their_locked_queryset():
+    """``Order.objects.locked()`` is the one home of the rule: a new service that called ``select_for_update`` on
+    orders itself would take FOR UPDATE by default."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=root, capture_output=True, text=True, check=True)
+    direct = re.compile(r"\bOrder\.objects\.(?:[a-z_]+\([^()]*\)\.)*select_for_update\(")
+    offenders = [
+        path
+        for path in tracked.stdout.split()
+        if not path.startswith("tests/") and direct.search((root / path).read_text())
+    ]
+    assert len(tracked.stdout.split()) > 100  # the listing found the code
+    assert offenders == []
