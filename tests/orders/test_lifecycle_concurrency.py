@@ -12,6 +12,7 @@ from etsy.outbox.models import OutboxMessage
 from orders.models import CancellationRequest, Order
 from orders.services import cancellations, fulfilment
 from tests.catalog.factories import set_listing_stock
+from tests.locks import wait_until_another_backend_waits_for_mine
 from tests.orders.conftest import in_thread_db
 from tests.orders.factories import OrderFactory, OrderItemFactory
 
@@ -132,21 +133,6 @@ def test_a_cancel_racing_the_payment_of_its_checkout_is_refunded_once_and_never_
         assert sales[other.shop_id] == sales_before[other.shop_id] + 2
 
 
-def _wait_until_another_backend_waits_for_mine(timeout: float = 10.0) -> None:
-    import time
-
-    from django.db import connection
-
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE pg_backend_pid() = ANY (pg_blocking_pids(pid))")
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the cancel never waited for the payout")
-
-
 @pytest.mark.parametrize("how", ["seller_cancels", "seller_accepts_the_buyers_request"])
 def test_a_paid_orders_cancel_waits_for_its_sellers_payout_instead_of_deadlocking(buyer, monkeypatch, how):
     # The cycle the race above hit now and then: the payment's payout handler (its own transaction, after the
@@ -175,7 +161,8 @@ def test_a_paid_orders_cancel_waits_for_its_sellers_payout_instead_of_deadlockin
     def record_transfers_then_wait_for_the_cancel(made):
         record_transfers(made)
         shop_written.set()
-        _wait_until_another_backend_waits_for_mine()  # the cancel holds the order and waits for the shop
+        # The cancel holds the order and waits for the shop.
+        wait_until_another_backend_waits_for_mine(who="the cancel")
 
     monkeypatch.setattr(payouts, "_record_transfers", record_transfers_then_wait_for_the_cancel)
 

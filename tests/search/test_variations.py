@@ -14,6 +14,7 @@ from search.options import OPTION_FACETS, build_option_facets, normalize_option_
 from search.selectors import search_products
 from search.types import SearchParams
 from tests.catalog import factories
+from tests.locks import wait_until_another_backend_waits_for_mine
 
 pytestmark = pytest.mark.django_db
 
@@ -383,19 +384,6 @@ def test_deleting_a_listing_with_variations_removes_it_from_search(make_listing)
 # --- concurrency --------------------------------------------------------------------------------
 
 
-def _wait_until_another_backend_waits_for_mine(timeout=10.0):
-    import time
-
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE pg_backend_pid() = ANY (pg_blocking_pids(pid))")
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the other writer never waited")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_an_offering_sold_out_beside_a_writer_locking_its_listing_never_deadlocks(make_listing):
     """One transaction sells an offering out and then refreshes the totals; another locks the listing first
@@ -416,7 +404,7 @@ def test_an_offering_sold_out_beside_a_writer_locking_its_listing_never_deadlock
             with transaction.atomic():
                 Offering.objects.filter(pk=offerings[("7",)].pk).update(quantity=0)  # its key leaves the listing
                 first_written.set()
-                _wait_until_another_backend_waits_for_mine()
+                wait_until_another_backend_waits_for_mine()
                 refresh_listing_totals(product_ids=[ring.pk])
         except Exception as exc:  # a deadlock is raised in one of the two
             errors.append(exc)
