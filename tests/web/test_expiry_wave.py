@@ -105,6 +105,9 @@ def test_a_due_category_page_shows_a_change_no_event_announced(client, catalog):
     assert caches["default"].get(key)[2] > 0  # stored fresh, with the new signature
     _make_due(key)
     client.get("/c/mugs/")
+    # The first refresh's wall time was paid from the process's budget (0.25 s of burst): on a loaded machine it
+    # can spend it all, and this test is about what a refresh keeps, not about the budget (test_invalidation).
+    aside.refresh_budget.refill()
     assert aside.refresher.run_pending() == 1
     assert "Kiln Works" in client.get("/c/mugs/").content.decode()  # and kept as it is now
 
