@@ -67,15 +67,23 @@ OPENED_KEY_TTL_SECONDS = 24 * 3600
 class RateWindowListener(pybreaker.CircuitBreakerListener):
     """Open the breaker on an error rate over a rolling window; publish state changes."""
 
-    def __init__(self, *, error_threshold: float, volume_threshold: int, window_seconds: float = 10.0):
+    def __init__(
+        self,
+        *,
+        error_threshold: float,
+        volume_threshold: int,
+        window_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.error_threshold = error_threshold
         self.volume_threshold = volume_threshold
         self.window_seconds = window_seconds
+        self._clock = clock
         self._calls: deque[tuple[float, bool]] = deque()
         self._lock = threading.Lock()
 
     def _record(self, ok: bool) -> tuple[int, int]:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             self._calls.append((now, ok))
             while self._calls and self._calls[0][0] < now - self.window_seconds:
@@ -296,7 +304,10 @@ class RateBreaker(pybreaker.CircuitBreaker):
         clock: Callable[[], float] = time.time,
     ):
         self.window = RateWindowListener(
-            error_threshold=error_threshold, volume_threshold=volume_threshold, window_seconds=window_seconds
+            error_threshold=error_threshold,
+            volume_threshold=volume_threshold,
+            window_seconds=window_seconds,
+            clock=time.monotonic if clock is time.time else clock,
         )
         self.shared_window = SharedWindow(name, alias=redis_alias) if shared else None
         self.trial_lease_seconds = trial_lease_seconds
@@ -305,6 +316,7 @@ class RateBreaker(pybreaker.CircuitBreaker):
         self._recheck_at = float("-inf")  # another process's trial is running: ask again from then
         self._redis_retry_at = float("-inf")  # Redis failed: count in this process until then
         self._redis_down = False
+        self._opened_ts: float | None = None
         super().__init__(
             name=name,
             fail_max=10**9,  # opening is decided by the rate window, never by a run of failures
@@ -342,14 +354,18 @@ class RateBreaker(pybreaker.CircuitBreaker):
     # --- this process's view of the state -------------------------------------------
 
     def _opened_at(self) -> float | None:
-        opened_at = self._state_storage.opened_at
-        return opened_at.timestamp() if opened_at else None
+        return self._opened_ts
+
+    def _mark_opened(self, opened_at: float) -> None:
+        """Keep when it opened, exact (pybreaker's datetime, to the microsecond, is kept for its readers)."""
+        self._opened_ts = opened_at
+        self._state_storage.opened_at = datetime.fromtimestamp(opened_at, UTC)
 
     def _set_view(self, state: str, opened_at: float | None) -> None:
         """Take the shared state as this process's (pybreaker's state: listeners hear of a change)."""
         with self._lock:
             if opened_at is not None:
-                self._state_storage.opened_at = datetime.fromtimestamp(opened_at, UTC)
+                self._mark_opened(opened_at)
             if state != self._state_storage.state:
                 self.state = self._state_storage.state = state
 
@@ -414,11 +430,11 @@ class RateBreaker(pybreaker.CircuitBreaker):
         A shared call holds no lock while ``func`` runs; its outcome is one round trip to Redis.
         """
         if not self.is_shared():
-            return super().call(func, *args, **kwargs)
+            return self._call_locally(func, *args, **kwargs)
         try:
             trial = self._admit()
         except _CountLocally:
-            return super().call(func, *args, **kwargs)
+            return self._call_locally(func, *args, **kwargs)
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:
@@ -427,14 +443,26 @@ class RateBreaker(pybreaker.CircuitBreaker):
         self._settle(ok=True, trial=trial, exc=None)
         return result
 
+    def _call_locally(self, func, *args, **kwargs):
+        """pybreaker's own call (its lock held throughout), the reset timeout read on this breaker's clock."""
+        with self._lock:
+            if self._state_storage.state == pybreaker.STATE_OPEN:
+                opened_at = self._opened_at()
+                if opened_at is not None and self._clock() < opened_at + self.reset_timeout:
+                    raise pybreaker.CircuitBreakerError("Timeout not elapsed yet, circuit breaker still open")
+                self.half_open()
+            return super().call(func, *args, **kwargs)
+
     def _admit(self) -> str | None:
         """Return None for an ordinary call or the trial's token; raise CircuitBreakerError to refuse."""
         now = self._clock()
         state = self._state_storage.state
         if state == pybreaker.STATE_CLOSED:
             return None
+        if state == pybreaker.STATE_HALF_OPEN:  # this process's trial is running (its outcome always ends it)
+            raise pybreaker.CircuitBreakerError("Trial call running, circuit breaker still open")
         opened_at = self._opened_at()
-        if state == pybreaker.STATE_OPEN and opened_at is not None and now < opened_at + self.reset_timeout:
+        if opened_at is not None and now < opened_at + self.reset_timeout:
             raise pybreaker.CircuitBreakerError("Timeout not elapsed yet, circuit breaker still open")
         if now < self._recheck_at:
             raise pybreaker.CircuitBreakerError("Trial call running elsewhere, circuit breaker still open")
@@ -493,16 +521,19 @@ class RateBreaker(pybreaker.CircuitBreaker):
 
     def open(self) -> bool:
         """Open the circuit (for every process when shared)."""
-        if self.shared_window is None:
-            return super().open()
         now = self._clock()
+        if self.shared_window is None:
+            with self._lock:
+                super().open()
+                self._mark_opened(now)
+            return self._throw_new_error_on_trip
         if self.is_shared():
             try:
                 self.shared_window.open(now=now)
             except Exception:  # noqa: BLE001
                 self._redis_failed()
         with self._lock:
-            self._state_storage.opened_at = datetime.fromtimestamp(now, UTC)
+            self._mark_opened(now)
             self.state = self._state_storage.state = pybreaker.STATE_OPEN
         return self._throw_new_error_on_trip
 

@@ -11,12 +11,19 @@ Medians over ``--passes``.
 
     REDIS_URL=redis://127.0.0.1:6379/N CACHE_KEY_PREFIX=x .venv/bin/python scripts/profile_breaker.py \\
         --calls 2000 --passes 5
+
+``--simulate RUNS`` replays the bench's slow-card mix instead, on an injected clock: 100 checkouts at 5 a
+second over 4 sync workers, one in ten on the slow card (it holds its worker 5 s, then counts as a failure):
+every tenth as the bench sends them, then each at random with 10 %. It counts the good checkouts refused with
+per-process windows and with the shared one (RUNS seeds, the same for both; ``simulate``).
 """
 
 from __future__ import annotations
 
 import argparse
+import heapq
 import os
+import random
 import statistics
 import sys
 import time
@@ -27,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etsy.settings")
 
 import django  # noqa: E402
+import pybreaker  # noqa: E402
 
 django.setup()
 
@@ -62,11 +70,82 @@ def measure(fn, calls: int) -> tuple[float, float, float]:
     return cpu / calls * 1e6, wall / calls * 1e6, sent[0] / calls
 
 
+class Clock:
+    def __init__(self):
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def simulate(seed: int, *, shared: bool, every_tenth: bool, workers: int = 4, checkouts: int = 100) -> int:
+    """Good checkouts refused in one run of the slow-card mix (each sync worker a breaker of its own).
+
+    A checkout arrives every 0.2 s and goes to a free worker (at random), or waits for the first to free up. A
+    good one holds it 30 ms; a slow card holds it 5 s (the provider's timeout) and counts as a failure then.
+    ``every_tenth``: the bench's rule (checkout 0, 10, 20...); otherwise each one at random with 10 %.
+    """
+    rng = random.Random(seed)
+    clock = Clock()
+    started = clock.now
+    name = f"simulate-{uuid.uuid4().hex[:8]}"
+    kwargs = {"error_threshold": 0.25, "volume_threshold": 5, "reset_timeout": 30}
+    breakers = [RateBreaker(name, shared=shared, clock=clock, **kwargs) for _ in range(workers)]
+    free_at = [started] * workers
+    timeouts: list[tuple[float, int]] = []  # (when the slow call gives up, worker)
+    refused = 0
+    try:
+        for index in range(checkouts):
+            arrival = started + 0.2 * index
+            free = [w for w in range(workers) if free_at[w] <= arrival]
+            worker = rng.choice(free) if free else min(range(workers), key=free_at.__getitem__)
+            start = max(arrival, free_at[worker])
+            while timeouts and timeouts[0][0] <= start:
+                clock.now, waiting = heapq.heappop(timeouts)
+                try:
+                    breakers[waiting].call(_timeout)
+                except (TimeoutError, pybreaker.CircuitBreakerError):
+                    pass
+            clock.now = start
+            slow = index % 10 == 0 if every_tenth else rng.random() < 0.1
+            if breakers[worker].is_refusing():
+                refused += 0 if slow else 1
+                free_at[worker] = start + 0.005
+            elif slow:
+                free_at[worker] = start + 5.0
+                heapq.heappush(timeouts, (start + 5.0, worker))
+            else:
+                breakers[worker].call(_nothing)
+                free_at[worker] = start + 0.03
+    finally:
+        breakers[0].reset()
+    return refused
+
+
+def _nothing():
+    return None
+
+
+def _timeout():
+    raise TimeoutError("payment provider gave no answer")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument("--simulate", type=int, default=0, metavar="RUNS")
     args = parser.parse_args()
+    if args.simulate:
+        for every_tenth in (True, False):
+            print("every tenth checkout on the slow card (the bench)" if every_tenth else "each checkout slow at 10 %")
+            for shared in (False, True):
+                refused = [simulate(seed, shared=shared, every_tenth=every_tenth) for seed in range(args.simulate)]
+                print(
+                    f"  {'shared' if shared else 'per-process'} windows: good checkouts refused per run {refused}; "
+                    f"runs with any {sum(1 for r in refused if r)} of {len(refused)}, total {sum(refused)}"
+                )
+        return
 
     name = f"profile-{uuid.uuid4().hex[:8]}"
     kwargs = {"error_threshold": 0.25, "volume_threshold": 5, "reset_timeout": 30}

@@ -99,6 +99,19 @@ def test_the_same_calls_open_a_per_process_breaker(name, clock):
     assert alone.current_state == "open"
 
 
+def test_a_per_process_breaker_half_opens_on_its_clock_and_a_good_trial_closes_it(name, clock):
+    alone = make(name, clock, shared=False)
+    run(alone, ["ok", "ok", "ok", "fail", "fail"], clock)
+    clock.advance(29.0)
+    assert alone.is_refusing()
+    with pytest.raises(pybreaker.CircuitBreakerError):
+        alone.call(ok)
+    clock.advance(1.0)
+    assert not alone.is_refusing()
+    assert alone.call(ok) == "ok"
+    assert alone.current_state == "closed"
+
+
 def test_one_failure_in_ten_over_both_keeps_them_closed(two, clock):
     first, second = two
     run(first, ["ok", "ok", "fail", "ok", "ok"], clock)
@@ -167,6 +180,25 @@ def test_after_the_reset_timeout_only_one_process_makes_the_trial_call(two, cloc
     clock.advance(1.0)  # the second asks again a second after it was turned away
     assert second.call(ok) == "ok"
     assert second.current_state == "closed"
+
+
+def test_other_threads_of_the_trial_process_are_refused_while_its_trial_runs(two, clock):
+    first, _ = two
+    first.open()
+    clock.advance(30.0)
+    transitions = []
+
+    def trial():
+        transitions.append(first.current_state)
+        assert first.is_refusing()
+        with pytest.raises(pybreaker.CircuitBreakerError):
+            first.call(ok)  # as another thread of the same worker would
+        transitions.append(first.current_state)
+        return "ok"
+
+    assert first.call(trial) == "ok"
+    assert transitions == ["half-open", "half-open"]
+    assert first.current_state == "closed"
 
 
 def test_a_failed_trial_reopens_the_breaker_for_everyone(two, clock):
@@ -253,6 +285,23 @@ def test_unreachable_redis_falls_back_to_counting_in_this_process_and_logs_once(
     assert breaker.is_refusing()
     unavailable = [r for r in caplog.records if getattr(r, "event", "") == "breaker_redis_unavailable"]
     assert len(unavailable) == 1
+
+
+def test_the_breaker_counts_in_redis_again_once_it_answers(name, clock, breaker_redis_down, settings, caplog):
+    breaker, other = make(name, clock), make(name, clock)
+    breaker.shared_window.alias = breaker_redis_down
+    run(breaker, ["fail"], clock)
+    assert not breaker.is_shared()
+    breaker.shared_window.alias = "strict"  # Redis is back
+    run(breaker, ["fail"], clock)  # still in its retry pause: counted here
+    clock.advance(settings.BREAKER_REDIS_RETRY_SECONDS)
+    with caplog.at_level(logging.INFO, logger="etsy.breakers"):
+        run(breaker, ["fail", "fail", "ok"], clock)
+    assert breaker.is_shared()
+    assert [r for r in caplog.records if getattr(r, "event", "") == "breaker_redis_available"]
+    run(other, ["ok", "ok"], clock)  # 2 of the 5 calls Redis saw failed
+    assert other.current_state == "open"
+    breaker.reset()
 
 
 def test_a_redis_that_does_not_answer_costs_a_call_at_most_the_breaker_timeout(name, clock, settings):
