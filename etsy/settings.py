@@ -248,7 +248,7 @@ SESSION_ENGINE = "etsy.sessions"
 SESSION_CACHE_ALIAS = "sessions"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
-# --- Circuit breakers (etsy/breakers.py) ------------------------------------------
+# --- Circuit breakers (etsy/breakers/) ------------------------------------------
 # The breakers whose error-rate window and open/half-open state live in Redis, one for every web process and
 # Celery worker: a comma-separated list of names ("payment", "elasticsearch"); empty: each process counts its own
 # calls (the earlier behaviour). The payment breaker's per-process sample (5 calls) opened on one worker's bad luck

@@ -57,7 +57,7 @@ def _with_timeout(fn, timeout: float):
 def is_circuit_open() -> bool:
     """Return whether the payment breaker refuses calls right now (open and not yet due a trial).
 
-    Reads this process's view of the shared breaker: no round trip unless the view is stale (etsy/breakers.py).
+    Reads this process's view of the shared breaker: no round trip unless the view is stale (etsy/breakers/).
     """
     return payment_breaker.is_refusing()
 
