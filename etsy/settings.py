@@ -248,6 +248,25 @@ SESSION_ENGINE = "etsy.sessions"
 SESSION_CACHE_ALIAS = "sessions"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 
+# --- Circuit breakers (etsy/breakers/) ------------------------------------------
+# The breakers whose error-rate window and open/half-open state live in Redis, one for every web process and
+# Celery worker: a comma-separated list of names ("payment", "elasticsearch"); empty: each process counts its own
+# calls (the earlier behaviour). The payment breaker's per-process sample (5 calls) opened on one worker's bad luck
+# (two slow cards in its last five calls) while the fleet's rate was 10 %. Elasticsearch stays per process: every
+# search that misses the cache calls it, so a process's own sample is large, the shared window would add a round
+# trip to each of those calls, and a wrong opening costs a PostgreSQL answer, not a refused sale.
+BREAKER_SHARED_WINDOWS = env.list("BREAKER_SHARED_WINDOWS", default=["payment"])
+# The cache alias whose Redis holds them: "strict" (REDIS_LOCKS_URL), which checkout needs anyway for its
+# payment locks, never evicts, and whose key prefix keeps environments and test runs apart.
+BREAKER_REDIS_ALIAS = env.str("BREAKER_REDIS_ALIAS", default="strict")
+# The breakers' own Redis client timeouts (connect and read), seconds: a slow Redis costs a call at most this.
+BREAKER_REDIS_TIMEOUT = env.float("BREAKER_REDIS_TIMEOUT", default=0.1)
+# After a Redis error a process counts in its own window (and logs it once) for this long, then tries Redis again.
+BREAKER_REDIS_RETRY_SECONDS = env.float("BREAKER_REDIS_RETRY_SECONDS", default=5.0)
+# How old a process's view of a shared breaker's state may be before the check that precedes a checkout asks
+# Redis (one MGET); every counted call's own round trip refreshes the view, so a busy process never asks.
+BREAKER_STATE_MAX_AGE = env.float("BREAKER_STATE_MAX_AGE", default=2.0)
+
 # --- Celery ------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
 CELERY_RESULT_BACKEND = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import queue
 import threading
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pybreaker
@@ -56,13 +55,11 @@ def _with_timeout(fn, timeout: float):
 
 
 def is_circuit_open() -> bool:
-    """Return whether the payment breaker refuses calls right now (open and not yet due a trial)."""
-    if payment_breaker.current_state != pybreaker.STATE_OPEN:
-        return False
-    opened_at = payment_breaker._state_storage.opened_at
-    if opened_at is None:
-        return True
-    return datetime.now(UTC) < opened_at + timedelta(seconds=payment_breaker.reset_timeout)
+    """Return whether the payment breaker refuses calls right now (open and not yet due a trial).
+
+    Reads this process's view of the shared breaker: no round trip unless the view is stale (etsy/breakers/).
+    """
+    return payment_breaker.is_refusing()
 
 
 def _guarded(fn, *, counted: bool = True):

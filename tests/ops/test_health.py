@@ -10,7 +10,7 @@ from django.db import OperationalError
 from prometheus_client import REGISTRY
 
 from etsy import health
-from etsy.breakers import RateWindowListener, reset_all, search_breaker
+from etsy.breakers import RateBreaker, RateWindowListener, reset_all, search_breaker
 from etsy.celery import app as celery_app
 from tests.local_services import free_port
 
@@ -124,6 +124,22 @@ def test_health_degrades_while_search_breaker_is_open_and_recovers_when_it_close
     assert (status, body["status"]) == (200, "ok")
     assert body["circuitBreakers"]["elasticsearch"] == {"state": "closed"}
     assert breaker_gauge("elasticsearch") == 0
+
+
+def test_health_shows_the_payment_breaker_another_process_opened(client, settings):
+    settings.BREAKER_STATE_MAX_AGE = 0  # this process asks Redis at once rather than within 2 s
+    other_process = RateBreaker("payment", error_threshold=0.25, volume_threshold=5, reset_timeout=30, shared=True)
+    other_process.open()
+
+    status, body = get_health(client)
+    assert (status, body["status"]) == (200, "degraded")
+    assert body["circuitBreakers"]["payment"] == {"state": "open"}
+    assert breaker_gauge("payment") == 1
+
+    other_process.close()
+    status, body = get_health(client)
+    assert body["circuitBreakers"]["payment"] == {"state": "closed"}
+    assert breaker_gauge("payment") == 0
 
 
 def test_unreachable_elasticsearch_degrades_health_when_configured(client, settings):

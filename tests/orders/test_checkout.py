@@ -195,6 +195,31 @@ def test_breaker_opens_after_timeouts_then_refuses(buyer, address, settings, sho
         _place(buyer, address, key="k-after")
 
 
+def test_checkout_works_and_the_breaker_counts_in_this_process_while_its_redis_is_unreachable(
+    buyer, address, settings, shop, monkeypatch
+):
+    from tests.catalog.factories import ProductFactory
+    from tests.local_services import free_port
+
+    settings.PAYMENT_TIMEOUT_SECONDS = 0.05
+    settings.TEST_PAYMENT_SLOW_SECONDS = 0.2
+    settings.CACHES = {
+        **settings.CACHES,
+        "breakers-down": {**settings.CACHES["strict"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"},
+    }
+    monkeypatch.setattr(payment_breaker.shared_window, "alias", "breakers-down")
+    product = ProductFactory(shop=shop, quantity=100)
+    for attempt in range(5):
+        cart_services.add_item(user=buyer, product_id=product.pk)
+        result = _place(buyer, address, card=OK if attempt < 3 else TIMEOUT, key=f"k{attempt}")
+        assert result.payment_status == ("paid" if attempt < 3 else "unknown")
+    assert not payment_breaker.is_shared()  # counting in this process, Redis tried again later
+    assert payment_breaker.current_state == "open"  # 2 of this process's 5 calls failed
+    cart_services.add_item(user=buyer, product_id=product.pk)
+    with pytest.raises(PaymentsUnavailable):
+        _place(buyer, address, key="k-after")
+
+
 def test_timeout_leaves_orders_pending_until_the_provider_is_asked_again(
     buyer, address, three_shop_cart, settings, django_capture_on_commit_callbacks
 ):

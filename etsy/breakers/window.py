@@ -1,11 +1,4 @@
-"""Circuit breakers for the services we call over the network (pybreaker).
-
-The documents' rule is a rate over a rolling window, not a run of failures:
-the breaker opens when at least ``volume_threshold`` calls in the last
-``window_seconds`` were made and ``error_threshold`` of them failed. After
-``reset_timeout`` one trial call is let through (half-open).
-Timeouts belong to the guarded call itself (the client's own timeout).
-"""
+"""The per-process rolling window of call outcomes (pybreaker listener); publishes state changes."""
 
 from __future__ import annotations
 
@@ -13,6 +6,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 import pybreaker
 
@@ -26,15 +20,23 @@ STATE_VALUES = {pybreaker.STATE_CLOSED: 0, pybreaker.STATE_OPEN: 1, pybreaker.ST
 class RateWindowListener(pybreaker.CircuitBreakerListener):
     """Open the breaker on an error rate over a rolling window; publish state changes."""
 
-    def __init__(self, *, error_threshold: float, volume_threshold: int, window_seconds: float = 10.0):
+    def __init__(
+        self,
+        *,
+        error_threshold: float,
+        volume_threshold: int,
+        window_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.error_threshold = error_threshold
         self.volume_threshold = volume_threshold
         self.window_seconds = window_seconds
+        self._clock = clock
         self._calls: deque[tuple[float, bool]] = deque()
         self._lock = threading.Lock()
 
     def _record(self, ok: bool) -> tuple[int, int]:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             self._calls.append((now, ok))
             while self._calls and self._calls[0][0] < now - self.window_seconds:
@@ -72,40 +74,3 @@ class RateWindowListener(pybreaker.CircuitBreakerListener):
         )
         if new_name == pybreaker.STATE_CLOSED:
             self.reset()
-
-
-def _make(
-    name: str, *, error_threshold: float, volume_threshold: int, reset_timeout: float
-) -> pybreaker.CircuitBreaker:
-    listener = RateWindowListener(error_threshold=error_threshold, volume_threshold=volume_threshold)
-    breaker = pybreaker.CircuitBreaker(
-        name=name,
-        fail_max=10**9,  # opening is decided by the rate listener, never by a run of failures
-        reset_timeout=reset_timeout,
-        listeners=[listener],
-        throw_new_error_on_trip=False,
-    )
-    metrics.circuit_breaker_state.labels(service=name).set(0)
-    return breaker
-
-
-# Elasticsearch: 3 s timeout (the client's request_timeout), 50 % errors over >= 10 calls, 15 s reset.
-search_breaker = _make("elasticsearch", error_threshold=0.5, volume_threshold=10, reset_timeout=15)
-# Payment provider: 5 s timeout (the provider call), 25 % errors over >= 5 calls, 30 s reset.
-payment_breaker = _make("payment", error_threshold=0.25, volume_threshold=5, reset_timeout=30)
-
-BREAKERS = {breaker.name: breaker for breaker in (search_breaker, payment_breaker)}
-
-
-def breaker_states() -> dict[str, dict[str, str]]:
-    """Return each breaker's state, for /api/health."""
-    return {name: {"state": breaker.current_state} for name, breaker in BREAKERS.items()}
-
-
-def reset_all() -> None:
-    """Close every breaker and forget its window (tests and operators)."""
-    for breaker in BREAKERS.values():
-        breaker.close()
-        for listener in breaker.listeners:
-            if isinstance(listener, RateWindowListener):
-                listener.reset()
