@@ -358,3 +358,44 @@ def test_a_partial_that_sets_a_name_or_is_escaped_otherwise_stays_an_include():
             assert inline.preprocess(source, includer) == expected, source
     finally:
         loader.get_source = original
+
+
+LONG_ASCII = "x" * 400  # more than 998 / 4 characters, fewer than 998 bytes: 7bit still
+LONG_UTF8 = "✿" * 400  # 1,200 bytes on one line: quoted-printable (Django's rule for long lines)
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "html"),
+    [
+        ("Plain", "Hello,\nplain text.\n", "<p>Hello</p>\n"),
+        ("Tom & Jerry's ✿ order", "Caf\u00e9 ✿ line\r\nnext\n", "<p>✿ Caf\u00e9</p>"),
+        ("Long", f"{LONG_ASCII}\n", f"<p>{LONG_UTF8}</p>\n"),
+        ("Long ascii only", "short\n", f"<p>{LONG_ASCII}</p>"),
+        ("Empty text", "", "<p>x</p>"),
+    ],
+)
+def test_a_templated_emails_mime_is_djangos_byte_for_byte(subject, text, html):
+    """etsy.emails.TemplatedEmail builds its UTF-8 parts directly: the message is the one Django builds."""
+    from django.core.mail import EmailMultiAlternatives
+
+    from etsy.emails import TemplatedEmail
+
+    def built(cls) -> tuple[bytes, list]:
+        message = cls(
+            subject,
+            text,
+            "Makers' Market <no-reply@x.test>",
+            ["Ann ✿ <ann@x.test>", "bo@x.test"],
+            cc=["cc@x.test"],
+            reply_to=["shop@x.test"],
+            headers={"Date": "Mon, 07 Dec 2026 14:00:00 -0000", "Message-ID": "<1@x.test>", "X-Tag": "t"},
+        )
+        message.attach_alternative(html, "text/html")
+        mime = message.message()
+        mime.set_boundary("boundary")  # else random
+        parts = [(type(p), p._headers, p._payload, p._charset, p.encoding) for p in mime.get_payload()]
+        return mime.as_bytes(), parts
+
+    assert built(TemplatedEmail) == built(EmailMultiAlternatives)
+    generated = TemplatedEmail(subject, text, "a@x.test", ["b@x.test"]).message()
+    assert generated["Date"] and generated["Message-ID"].endswith(">")  # made when not given, as Django's
