@@ -10,11 +10,16 @@ localized, and in HTML escaped with Django's ``escape`` (``&#x27;`` and ``&quot;
 ``&#39;`` and ``&#34;``) unless already safe. The filters are Django's own (``date``, ``linebreaks``,
 ``linebreaksbr``, ``pluralize``) and those settings name by dotted path (``OPTIONS["filters"]``: the catalog's
 ``money``, which etsy may not import), so the emails read exactly as before the port.
+
+A partial included by name (``{% include "emails/_order_table.html" %}``) is compiled into the template that
+includes it (``InlineIncludes``): Jinja2 renders an include as a template of its own, with a context of its own
+built on every render, which cost a checkout's emails a third of their rendering (nine includes each time).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from datetime import date
 from html import escape
 
@@ -24,7 +29,8 @@ from django.utils.formats import localize
 from django.utils.module_loading import import_string
 from django.utils.timezone import template_localtime
 from django.utils.translation import get_language
-from jinja2 import Environment, Undefined, pass_eval_context
+from jinja2 import Environment, TemplateNotFound, Undefined, pass_eval_context
+from jinja2.ext import Extension
 from markupsafe import Markup
 
 
@@ -70,6 +76,39 @@ def _linebreaksbr(eval_ctx, value) -> str:
     return defaultfilters.linebreaksbr(value, autoescape=eval_ctx.autoescape)
 
 
+_INCLUDE = re.compile(r'{%\s*include\s+"([^"]+)"\s*%}')
+# What a partial may not hold to be inlined: a name it sets or a block would reach the including template.
+_SCOPED = re.compile(r"{%-?\s*(set|block|extends|macro|import|from|call|filter)\b")
+
+
+class InlineIncludes(Extension):
+    """Compile ``{% include "name" %}`` as the partial's own text, when that renders the same: a literal name
+    (no ``ignore missing``, ``without context``, expressions), a partial that defines no name or block
+    (``_SCOPED``) and is escaped as its includer is (both ``.html`` or neither). Partials it includes are inlined
+    too. Not when templates reload on change (``auto_reload``, under DEBUG): an includer would not see its
+    partial change."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        if self.environment.auto_reload or "include" not in source:
+            return source
+        return self._inline(source, name, depth=0)
+
+    def _inline(self, source: str, name: str | None, *, depth: int) -> str:
+        def replace(match: re.Match) -> str:
+            partial = match.group(1)
+            if depth > 8 or _autoescape(partial) != _autoescape(name):
+                return match.group(0)
+            try:
+                text = self.environment.loader.get_source(self.environment, partial)[0]
+            except TemplateNotFound:
+                return match.group(0)  # raised where it is rendered, as before
+            if _SCOPED.search(text):
+                return match.group(0)
+            return self._inline(text, partial, depth=depth + 1)
+
+        return _INCLUDE.sub(replace, source)
+
+
 def environment(*, filters: dict[str, str] | None = None, **options) -> Environment:
     """The environment Django's Jinja2 backend builds (``OPTIONS["environment"]``); ``filters``: more filters,
     each a name and the dotted path of its function."""
@@ -77,6 +116,7 @@ def environment(*, filters: dict[str, str] | None = None, **options) -> Environm
     options["undefined"] = Undefined  # a missing value prints nothing, as in Django's templates (the backend's
     # default under DEBUG, DebugUndefined, would print its name)
     env = Environment(autoescape=_autoescape, finalize=_finalize, keep_trailing_newline=True, **options)
+    env.add_extension(InlineIncludes)
     env.filters.update(
         date=_date, linebreaks=_linebreaks, linebreaksbr=_linebreaksbr, pluralize=defaultfilters.pluralize
     )

@@ -199,6 +199,8 @@ def confirm_checkout_to_buyer(payload: dict) -> str:
         "checkout": checkout,
         "orders": orders,
         "total": sum((order.total for order in orders), Decimal("0.00")),
+        # Each order's page, reversed once for both parts (a reverse costs as much as rendering an order's lines).
+        "order_urls": {order.pk: _order_url(order) for order in orders},
     }
     send_templated_email(template="checkout_confirmation_buyer", to=[checkout.buyer.email], context=context)
     logger.info("buyer sent the order confirmation", extra={"checkout_id": str(checkout.pk)})

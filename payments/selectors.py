@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from etsy.prepared import fetch_instances, prepared_cursor, select_list
+from etsy.prepared import instances_from_row, prepared_cursor, select_list
 from orders.models import Checkout, Order
 from payments.models import LedgerEntry, Transfer
 from shops.models import Shop
@@ -74,9 +74,11 @@ def get_order_net(*, order_id: int) -> Decimal:
 
 # Hand-written and prepared, the reads of a paid checkout's worker task and of the checkout's answer: building
 # them with the ORM cost more CPU than PostgreSQL spent running them, and PostgreSQL planned each on every run.
+# The ids as ARRAY(SELECT unnest(...)), so that the plan made once is kept (see orders.selectors'
+# _ORDERS_FOR_EMAIL_SQL): with the array itself PostgreSQL planned this read again on every run.
 _UNTRANSFERRED_NETS_SQL = f"""
     SELECT e.order_id, SUM(e.amount) FROM {LedgerEntry._meta.db_table} AS e
-     WHERE e.order_id = ANY(%s::bigint[]) AND e.kind <> %s
+     WHERE e.order_id = ANY(ARRAY(SELECT unnest(%s::bigint[]))) AND e.kind <> %s
        AND NOT EXISTS (SELECT 1 FROM {Transfer._meta.db_table} AS t WHERE t.order_id = e.order_id)
      GROUP BY e.order_id
      ORDER BY e.order_id
@@ -92,9 +94,14 @@ def list_untransferred_order_nets(*, order_ids: list[int]) -> dict[int, Decimal]
         return {order_id: total or ZERO for order_id, total in cursor.fetchall()}
 
 
-_PAID_ORDER_MODELS = ((Order, "o"), (Shop, "s"), (User, "so"), (Checkout, "c"))
+# What paying the sellers reads besides the orders (payments.services.payouts): of the shop its payout account,
+# of its owner the email a test account is made with, of the checkout the charge and currency a transfer names;
+# the rest is deferred (a shop's description and policy, a user's password hash were read for no one). The
+# checkout's columns come first and are read into one instance all its orders share.
+_PAID_CHECKOUT = ((Checkout, "c", ("currency", "provider_charge_id")),)
+_PAID_ORDER_MODELS = ((Order, "o"), (Shop, "s", ("owner_id", "payout_account_id")), (User, "so", ("email",)))
 _PAID_ORDERS_OF_CHECKOUT_SQL = f"""
-    SELECT {select_list(_PAID_ORDER_MODELS)}
+    SELECT {select_list(_PAID_CHECKOUT + _PAID_ORDER_MODELS)}
       FROM {Order._meta.db_table} AS o
       JOIN {Shop._meta.db_table} AS s ON s.id = o.shop_id
       JOIN {User._meta.db_table} AS so ON so.id = s.owner_id
@@ -106,10 +113,16 @@ _PAID_ORDERS_OF_CHECKOUT_SQL = f"""
 
 def list_orders_of_checkout_in(*, checkout_id, statuses) -> list[Order]:
     """The checkout's orders in one of ``statuses``, in id order, each with its shop, the shop's owner and the
-    checkout loaded (one prepared statement)."""
+    checkout loaded (``_PAID_ORDER_MODELS``' fields; one prepared statement)."""
     params = [Checkout._meta.pk.to_python(checkout_id), [str(s) for s in statuses]]
-    orders = []
-    for order, shop, owner, checkout in fetch_instances(_PAID_ORDERS_OF_CHECKOUT_SQL, params, _PAID_ORDER_MODELS):
+    with prepared_cursor() as cursor:  # a constant statement, planned once per connection (etsy.prepared)
+        cursor.execute(_PAID_ORDERS_OF_CHECKOUT_SQL, params)
+        rows = cursor.fetchall()
+    orders, checkout, order_at = [], None, 0
+    for row in rows:
+        if checkout is None:
+            (checkout,), order_at = instances_from_row(row, _PAID_CHECKOUT)
+        (order, shop, owner), _ = instances_from_row(row[order_at:], _PAID_ORDER_MODELS)
         Shop.owner.field.set_cached_value(shop, owner)
         Order.shop.field.set_cached_value(order, shop)
         Order.checkout.field.set_cached_value(order, checkout)

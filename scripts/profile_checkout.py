@@ -22,7 +22,10 @@ instructions, every thread's (the payment call's, the near cache's listener), an
         .venv/bin/python scripts/profile_checkout.py --checkouts 12 --passes 1 --callgrind
 
 then the last ``--dump-after`` part (``callgrind_annotate`` shows its total) divided by ``--checkouts`` (Python's
-start-up runs ``exec`` too: those parts come first). At least one pass before it: a process keeps a token's account
+start-up runs ``exec`` too: those parts come first). ``--callgrind worker`` runs that pass's outbox tasks inside the
+``exec()`` instead (the worker's part: handlers, emails, statements), the web checkouts outside it: the worker's
+part is the one after the largest (the checkouts, ending at a ``--dump-before``); the one-checkout statement log
+that follows adds smaller parts. At least one pass before it: a process keeps a token's account
 from its second sighting on (``accounts.backends.keep_account``), so a buyer's third checkout is warm; and a short
 run, as the account markers last 5 minutes. Redis's default timeout (0.5 s) is too short under valgrind: the near
 cache's listener gives up and every request reads its token from PostgreSQL. The pass asks for the search
@@ -142,7 +145,11 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=35, help="functions shown with --profile")
     parser.add_argument("--dump", help="with --profile: also write the profile to this file (pstats)")
     parser.add_argument(
-        "--callgrind", action="store_true", help="an extra pass whose web checkouts run inside one exec() (above)"
+        "--callgrind",
+        nargs="?",
+        const="web",
+        choices=["web", "worker"],
+        help="an extra pass whose web checkouts (or, with 'worker', outbox tasks) run inside one exec() (above)",
     )
     args = parser.parse_args()
     configure()
@@ -218,7 +225,12 @@ def main() -> None:
         cpu1, db1 = time.process_time(), backend_cpu_seconds()
         if profiler and side == "worker":
             profiler.enable()
-        tasks = run_published()
+        if side == "callgrind-worker":
+            found: list[int] = []
+            exec("found.append(run_published())", {"found": found, "run_published": run_published})
+            tasks = found[0]
+        else:
+            tasks = run_published()
         if profiler and side == "worker":
             profiler.disable()
         cpu2, db2 = time.process_time(), backend_cpu_seconds()
@@ -229,7 +241,7 @@ def main() -> None:
         one_pass(min(20, args.checkouts))  # warm: tokens kept, prepared statements, imports, templates
         rows = [one_pass(args.checkouts) for _ in range(args.passes)]
         if args.callgrind:
-            rows.append(one_pass(args.checkouts, side="callgrind"))
+            rows.append(one_pass(args.checkouts, side="callgrind" if args.callgrind == "web" else "callgrind-worker"))
         if args.profile:
             profiler = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
             one_pass(args.checkouts, profiler, args.profile)

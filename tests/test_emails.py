@@ -290,3 +290,112 @@ def test_an_email_shows_a_day_in_the_language_active_when_it_is_rendered():
         with translation.override(language):
             shown.setdefault(language, set()).add(template.render(day=day))
     assert shown == {"en": {"Thursday 24 December"}, "fr": {"jeudi 24 décembre"}, "de": {"Donnerstag 24 Dezember"}}
+
+
+def _plain_environment():
+    """The emails' environment without ``InlineIncludes``: every include rendered by Jinja2 as a template of its own."""
+    from django.template import engines
+
+    from etsy.email_templates import InlineIncludes
+
+    plain = engines["emails"].env.overlay(cache_size=0)  # a cache of its own: nothing compiled with the inlining
+    del plain.extensions[InlineIncludes.identifier]
+    return plain
+
+
+def test_the_checkouts_emails_render_the_same_with_their_partials_compiled_in(paid_checkout, tom_shop):
+    """etsy.email_templates.InlineIncludes compiles each included partial into its includer: the sellers' and the
+    buyer's emails of a checkout read as Jinja2's includes render them, byte for byte."""
+    from django.template import engines
+
+    env, plain = engines["emails"].env, _plain_environment()
+    name = "emails/checkout_confirmation_buyer.html"
+    assert "{% include" not in env.preprocess(env.loader.get_source(env, name)[0], name)  # inlined here
+    events.notify_seller_of_order({"order_id": paid_checkout.orders.get(shop=tom_shop).pk})
+    events.confirm_checkout_to_buyer({"checkout_id": str(paid_checkout.pk)})
+    seller, buyer = mail.outbox
+    order = paid_checkout.orders.get(shop=tom_shop)
+    contexts = {
+        "order_new_seller": {"order": order, "shop": order.shop, "items": list(order.items.all())},
+        "checkout_confirmation_buyer": {
+            "buyer": paid_checkout.buyer,
+            "checkout": paid_checkout,
+            "orders": list(paid_checkout.orders.order_by("shop__name", "id")),
+            "total": Decimal("61.47"),
+            "order_urls": {o.pk: f"http://x.test/orders/{o.pk}/" for o in paid_checkout.orders.all()},
+        },
+    }
+    for template, context in contexts.items():
+        context |= {"site_url": "http://x.test", "site_name": "M", "subject": "S", "checkout": paid_checkout}
+        for part in (".txt", ".html"):
+            name = f"emails/{template}{part}"
+            assert env.get_template(name).render(context) == plain.get_template(name).render(context), name
+    assert "Mug &amp; saucer" in seller.alternatives[0][0] and "Linen towel" in buyer.body
+
+
+def test_a_partial_that_sets_a_name_or_is_escaped_otherwise_stays_an_include():
+    from django.template import engines
+
+    env = engines["emails"].env
+    inline = env.extensions["etsy.email_templates.InlineIncludes"]
+    loader = env.loader
+    sources = {"emails/_sets.txt": "{% set x = 1 %}{{ x }}", "emails/_plain.txt": "hi {{ who }}"}
+    original = loader.get_source
+
+    def get_source(environment, template):
+        if template in sources:
+            return sources[template], None, lambda: True
+        return original(environment, template)
+
+    loader.get_source = get_source
+    try:
+        for source, includer, expected in (
+            ('{% include "emails/_sets.txt" %}', "emails/x.txt", '{% include "emails/_sets.txt" %}'),
+            ('{% include "emails/_plain.txt" %}', "emails/x.html", '{% include "emails/_plain.txt" %}'),
+            ('a {% include "emails/_plain.txt" %} b', "emails/x.txt", "a hi {{ who }} b"),
+            ('{% include "emails/_missing.txt" %}', "emails/x.txt", '{% include "emails/_missing.txt" %}'),
+        ):
+            assert inline.preprocess(source, includer) == expected, source
+    finally:
+        loader.get_source = original
+
+
+LONG_ASCII = "x" * 400  # more than 998 / 4 characters, fewer than 998 bytes: 7bit still
+LONG_UTF8 = "✿" * 400  # 1,200 bytes on one line: quoted-printable (Django's rule for long lines)
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "html"),
+    [
+        ("Plain", "Hello,\nplain text.\n", "<p>Hello</p>\n"),
+        ("Tom & Jerry's ✿ order", "Caf\u00e9 ✿ line\r\nnext\n", "<p>✿ Caf\u00e9</p>"),
+        ("Long", f"{LONG_ASCII}\n", f"<p>{LONG_UTF8}</p>\n"),
+        ("Long ascii only", "short\n", f"<p>{LONG_ASCII}</p>"),
+        ("Empty text", "", "<p>x</p>"),
+    ],
+)
+def test_a_templated_emails_mime_is_djangos_byte_for_byte(subject, text, html):
+    """etsy.emails.TemplatedEmail builds its UTF-8 parts directly: the message is the one Django builds."""
+    from django.core.mail import EmailMultiAlternatives
+
+    from etsy.emails import TemplatedEmail
+
+    def built(cls) -> tuple[bytes, list]:
+        message = cls(
+            subject,
+            text,
+            "Makers' Market <no-reply@x.test>",
+            ["Ann ✿ <ann@x.test>", "bo@x.test"],
+            cc=["cc@x.test"],
+            reply_to=["shop@x.test"],
+            headers={"Date": "Mon, 07 Dec 2026 14:00:00 -0000", "Message-ID": "<1@x.test>", "X-Tag": "t"},
+        )
+        message.attach_alternative(html, "text/html")
+        mime = message.message()
+        mime.set_boundary("boundary")  # else random
+        parts = [(type(p), p._headers, p._payload, p._charset, p.encoding) for p in mime.get_payload()]
+        return mime.as_bytes(), parts
+
+    assert built(TemplatedEmail) == built(EmailMultiAlternatives)
+    generated = TemplatedEmail(subject, text, "a@x.test", ["b@x.test"]).message()
+    assert generated["Date"] and generated["Message-ID"].endswith(">")  # made when not given, as Django's

@@ -80,3 +80,81 @@ def test_unnest_rows_refuse_rows_that_differ_in_a_column_they_share():
     differing = rows.arrays([{"topic": "a", "payload": "{}", "attempts": 1}, {"topic": "b", "payload": "{}"}], now=now)
     with pytest.raises(ValueError, match="attempts"):
         rows.params(differing)
+
+
+def _as_django_builds(instance, model, attnames):
+    """What ``Model.from_db`` builds from the instance's loaded columns."""
+    fields = [f.attname for f in model._meta.concrete_fields]
+    values = [getattr(instance, name) for name in attnames]
+    if len(attnames) == len(fields):
+        return model.from_db("default", None, values)
+    return model.from_db("default", list(attnames), values)
+
+
+def test_instances_built_from_a_row_are_those_djangos_from_db_builds(buyer):
+    """etsy.prepared.instances_from_row builds plain models' instances itself: the same __dict__ (state first, the
+    columns read, deferred ones absent and read on first use), not adding, of the default database; a model with
+    post_init receivers, or a field with a descriptor of its own (a shop's ImageFields), goes through from_db."""
+    from django.db.models.signals import post_init
+
+    from etsy.prepared import _fields, _plain_attnames, fetch_instances, select_list
+    from orders.models import Checkout, Order, OrderItem
+    from shops.models import Shop
+    from tests.orders.factories import OrderItemFactory
+
+    item = OrderItemFactory(order__buyer=buyer, order__checkout__buyer=buyer)
+    order = item.order
+    models = ((Order, "o"), (Checkout, "c", ("total", "ship_name")), (Shop, "s", ("name",)), (OrderItem, "i"))
+    sql = f"""SELECT {select_list(models)} FROM orders_order o JOIN orders_checkout c ON c.id = o.checkout_id
+              JOIN shops_shop s ON s.id = o.shop_id LEFT JOIN orders_orderitem i ON i.order_id = o.id AND i.id = %s
+              WHERE o.id = %s"""
+    ((found_order, checkout, shop, found_item),) = fetch_instances(sql, [item.pk, order.pk], models)
+    assert all(_plain_attnames(entry) is not None for entry in models)
+    assert _plain_attnames(((Shop, "s"),)) is None  # every column: its ImageFields' descriptors
+    for instance, entry in zip((found_order, checkout, shop, found_item), models, strict=True):
+        names = [f.attname for f in _fields(entry)]
+        values = [getattr(instance, name) for name in names]
+        django = entry[0].from_db("default", None if len(entry) == 2 else names, values)
+        mine = {k: v for k, v in instance.__dict__.items() if k != "_state"}
+        theirs = {k: v for k, v in django.__dict__.items() if k != "_state"}
+        assert list(mine.items()) == list(theirs.items()), entry
+        assert list(instance.__dict__)[0] == "_state" and not instance._state.adding and instance._state.db == "default"
+        assert instance.get_deferred_fields() == django.get_deferred_fields()
+    assert checkout.get_deferred_fields() and checkout.currency == order.checkout.currency  # read on first use
+    assert found_order == order and found_item == item and found_order.total == order.total
+    found_order.save(update_fields=["status"])  # an instance Django can write back
+
+    seen = []
+    receiver = lambda sender, instance, **kwargs: seen.append(instance)  # noqa: E731
+    post_init.connect(receiver, sender=Shop)
+    _plain_attnames.cache_clear()
+    try:
+        ((_, _, shop, _),) = fetch_instances(sql, [item.pk, order.pk], models)
+        assert seen == [shop]  # built by Django's from_db, its receivers told
+    finally:
+        post_init.disconnect(receiver, sender=Shop)
+        _plain_attnames.cache_clear()
+
+
+def test_the_worker_reads_by_an_array_of_ids_are_planned_alike_whatever_their_number():
+    """orders.selectors.list_orders_for_email and payments.selectors.list_untransferred_order_nets pass their ids
+    as ARRAY(SELECT unnest(...)): a plan for given ids costs what the plan made once (generic) costs, so
+    PostgreSQL keeps the latter after five runs. With the bare array each run's plan saw how many ids it had,
+    looked cheaper, and PostgreSQL planned the read again on every run (0.7 ms of its CPU for the emails' read)."""
+    from orders.selectors import _ORDERS_FOR_EMAIL_SQL
+    from payments.selectors import _UNTRANSFERRED_NETS_SQL
+
+    def estimated_rows(sql: str, params: list) -> list[float]:
+        """The planner's row estimate of every node of the plan for these parameters but the ids' own (InitPlan)."""
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+            nodes, rows = [cursor.fetchone()[0][0]["Plan"]], []
+        while nodes:
+            node = nodes.pop()
+            rows.append(node["Plan Rows"])
+            nodes.extend(child for child in node.get("Plans", []) if child.get("Parent Relationship") != "InitPlan")
+        return rows
+
+    for sql, extra in ((_ORDERS_FOR_EMAIL_SQL, []), (_UNTRANSFERRED_NETS_SQL, ["payout"])):
+        few, many = [[1, 2, 3], *extra], [list(range(1, 400)), *extra]
+        assert estimated_rows(sql, few) == estimated_rows(sql, many), sql

@@ -123,3 +123,35 @@ def test_development_may_print_mail_to_the_console(settings):
     settings.IS_PRODUCTION = False
     settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.console.EmailBackend"
     assert check_production_email_backend() == []
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        "GONE@Example.com",
+        "first.last+tag@sub.example.co",
+        "a_b-c@x-y.test",
+        "Gone Person <GONE@example.com>",
+        '"odd..name"@example.com',
+        "gone@example.com (comment)",
+        " gone@example.com ",
+        "a..b@example.com",
+        ".a@example.com",
+        "o'brien@example.com",
+    ],
+)
+def test_a_recipients_address_is_read_as_the_email_parser_reads_it(recipient):
+    """accounts.mail._address takes a bare address as it is (lower-cased) and parses anything else: the same
+    address either way."""
+    from email.utils import parseaddr
+
+    from accounts.mail import _address
+
+    assert _address(recipient) == parseaddr(recipient)[1].strip().lower()
+
+
+@pytest.mark.django_db
+def test_a_bare_address_in_capitals_is_skipped_as_undeliverable(skipping_backend):
+    mark_address_undeliverable(email="gone@example.com", reason="bounced")
+    assert send_mail("Digest", "Sales today", "shop@example.com", ["GONE@Example.COM", "kept@example.com"]) == 1
+    assert mail.outbox[0].to == ["kept@example.com"]

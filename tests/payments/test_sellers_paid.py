@@ -156,3 +156,19 @@ def test_an_entry_whose_key_is_booked_is_not_appended_again(two_shop_cart, shop)
     assert LedgerEntry.objects.get(key="k:once").amount == Decimal("5.00")
     with pytest.raises(IntegrityError), transaction.atomic():  # the sign rule still holds (not a key conflict)
         ledger.append(shop_id=shop.pk, order_id=None, kind="fee", amount=Decimal("1.00"), key="k:bad")
+
+
+def test_paying_sellers_whose_shops_get_a_test_account_reads_no_deferred_column(
+    buyer_client, two_shop_cart, django_assert_num_queries
+):
+    """The payouts read of the orders loads only what paying needs (payments.selectors: the shop's payout
+    account, its owner's email, the checkout's charge and currency); using another column would cost a query."""
+    from payments.services.payouts import pay_sellers_for_checkout
+
+    assert _checkout(buyer_client, "pm_card_visa").status_code == 201
+    checkout = Checkout.objects.get()
+    Shop.objects.update(payout_account_id="")  # not onboarded: a test account each, made from the owner's email
+    # The orders, the sales, the nets; per shop its account written and read back; the Transfers, the payouts.
+    with django_assert_num_queries(3 + 2 * 2 + 2):
+        assert pay_sellers_for_checkout(checkout_id=checkout.pk) == 2
+    assert all(shop.payout_account_id for shop in Shop.objects.all())
