@@ -80,3 +80,18 @@ def test_unnest_rows_refuse_rows_that_differ_in_a_column_they_share():
     differing = rows.arrays([{"topic": "a", "payload": "{}", "attempts": 1}, {"topic": "b", "payload": "{}"}], now=now)
     with pytest.raises(ValueError, match="attempts"):
         rows.params(differing)
+
+
+def test_a_prepared_statement_over_an_array_of_ids_is_planned_once_not_on_every_run(seller):
+    """A custom plan counts the array's ids and a generic one guesses ten, so PostgreSQL left to choose
+    (plan_cache_mode auto) kept planning such a statement on every run; the connection settles it."""
+    from payments.selectors import get_refunded_amounts
+
+    for _ in range(8):
+        assert get_refunded_amounts(order_ids=[1, 2, 3]) == {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%SUM(amount)%kind = $2%"],
+        )
+        assert cursor.fetchall() == [(8, 0)]
