@@ -141,7 +141,8 @@ class Product(StockWords, models.Model):
     quantity = models.IntegerField(default=1)
     # Kept with the totals by catalog.stock.refresh_listing_totals: a card shows "from $X" without the offerings.
     has_price_range = models.BooleanField(default=False, db_default=False)
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    # No index of its own: product_category_popular_idx leads with it (every sale rewrites each index of a listing).
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products", db_index=False)
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     is_vintage = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
@@ -163,7 +164,7 @@ class Product(StockWords, models.Model):
     favorite_count = models.PositiveIntegerField(default=0)
     # Weighted full-text vector (title A, tags B, description C), maintained by the search app.
     search_vector = SearchVectorField(null=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)  # indexed newest first: product_created_desc_idx
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ProductQuerySet.as_manager()
