@@ -9,8 +9,13 @@ class CartItem(models.Model):
     A reservation past ``reserved_until`` is no reservation: every reader compares with now().
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart_items")
-    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="cart_items")
+    # No index of its own: cart_item_unique_user_offering_text leads with it.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart_items", db_index=False
+    )
+    product = models.ForeignKey(  # indexed by idx_cart_product
+        "catalog.Product", on_delete=models.CASCADE, related_name="cart_items", db_index=False
+    )
     # What is bought: the listing's offering (its size and colour, or the listing itself); its hold is per
     # offering. ``product`` stays beside it, always the offering's listing (written from the locked offering
     # by cart.services, never apart from it): the cached cart, product cards, shop grouping, ended-hold
@@ -33,7 +38,6 @@ class CartItem(models.Model):
             models.CheckConstraint(condition=Q(quantity__gte=1), name="cart_item_quantity_positive"),
         ]
         indexes = [
-            models.Index(fields=["user"], name="idx_cart_user"),
             models.Index(fields=["product"], name="idx_cart_product"),
             models.Index(
                 fields=["reserved_until"], name="idx_cart_reservation", condition=Q(reserved_until__isnull=False)

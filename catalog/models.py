@@ -58,7 +58,7 @@ class Category(models.Model):
         return self.path.count("/") - 2
 
 
-#: "Only N left" on pages and the sellers' low-stock digest; the partial index on quantity matches it.
+#: "Only N left" on pages and the sellers' low-stock digest.
 LOW_STOCK_THRESHOLD = 3
 
 
@@ -87,9 +87,7 @@ def purchasable_sql(*, product: str = "p", shop: str = "s") -> str:
     The search app's trigger keeps its listing table to exactly these rows; tests/catalog/test_rules.py checks that
     the queryset, this expression and that table agree.
     """
-    return (
-        f"({product}.is_active AND {shop}.is_active AND {product}.quantity > 0 AND {product}.reserved_for_id IS NULL)"
-    )
+    return f"({product}.is_active AND {shop}.is_active AND {product}.in_stock AND {product}.reserved_for_id IS NULL)"
 
 
 class ProductQuerySet(models.QuerySet):
@@ -107,10 +105,10 @@ class ProductQuerySet(models.QuerySet):
 
     def purchasable(self) -> ProductQuerySet:
         """Listed and in stock: what may be put in a cart, searched, recommended."""
-        return self.listed().filter(quantity__gt=0)
+        return self.listed().filter(in_stock=True)
 
     def needs_restock(self) -> ProductQuerySet:
-        """Low stock or sold out: what a seller's digest lists (the partial index covers it)."""
+        """Low stock or sold out: what a seller's digest lists (one shop's listings: its index finds them)."""
         return self.filter(quantity__lte=LOW_STOCK_THRESHOLD)
 
 
@@ -139,9 +137,14 @@ class Product(StockWords, models.Model):
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.IntegerField(default=1)
+    # Any unit left, computed by PostgreSQL: the listed-listing indexes' condition reads it rather than the quantity,
+    # so a sale that leaves the listing in stock updates its row in place (a HOT update writes none of its indexes;
+    # an index or index condition on the quantity made every sale write all of them, both GIN indexes included).
+    in_stock = models.GeneratedField(expression=Q(quantity__gt=0), output_field=models.BooleanField(), db_persist=True)
     # Kept with the totals by catalog.stock.refresh_listing_totals: a card shows "from $X" without the offerings.
     has_price_range = models.BooleanField(default=False, db_default=False)
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    # No index of its own: product_category_popular_idx leads with it (every sale rewrites each index of a listing).
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products", db_index=False)
     tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     is_vintage = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
@@ -163,7 +166,7 @@ class Product(StockWords, models.Model):
     favorite_count = models.PositiveIntegerField(default=0)
     # Weighted full-text vector (title A, tags B, description C), maintained by the search app.
     search_vector = SearchVectorField(null=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)  # indexed newest first: product_created_desc_idx
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ProductQuerySet.as_manager()
@@ -182,9 +185,6 @@ class Product(StockWords, models.Model):
         indexes = [
             models.Index(fields=["price"], name="product_price_idx"),
             models.Index(fields=["-created_at"], name="product_created_desc_idx"),
-            models.Index(
-                fields=["quantity"], name="idx_products_low_quantity", condition=Q(quantity__lte=LOW_STOCK_THRESHOLD)
-            ),
             # "Most loved" listings of a category (the category pages' popular sort) without sorting it all.
             models.Index(
                 fields=["category", "-favorite_count", "-view_count", "-id"], name="product_category_popular_idx"
@@ -194,7 +194,7 @@ class Product(StockWords, models.Model):
             models.Index(
                 fields=["category", "shop"],
                 name="product_listed_category_idx",
-                condition=Q(is_active=True, quantity__gt=0, reserved_for__isnull=True),
+                condition=Q(is_active=True, in_stock=True, reserved_for__isnull=True),
             ),
             # A category's listings by price (the category pages' price sorts, each subcategory read in order and
             # merged: catalog.selectors.list_products_page), not a walk of the whole catalog's price index past
@@ -202,7 +202,7 @@ class Product(StockWords, models.Model):
             models.Index(
                 fields=["category", "price", "id"],
                 name="product_listed_price_idx",
-                condition=Q(is_active=True, quantity__gt=0, reserved_for__isnull=True),
+                condition=Q(is_active=True, in_stock=True, reserved_for__isnull=True),
             ),
             # A category's newest listings (the category pages' default sort, subcategories merged as for price),
             # not a walk of the whole catalog's newest-first index past every other category's listings (a leaf
@@ -210,7 +210,7 @@ class Product(StockWords, models.Model):
             models.Index(
                 fields=["category", "-created_at", "-id"],
                 name="product_listed_newest_idx",
-                condition=Q(is_active=True, quantity__gt=0, reserved_for__isnull=True),
+                condition=Q(is_active=True, in_stock=True, reserved_for__isnull=True),
             ),
             # The trending pool's fill (catalog.personalization.compute_trending_ids): the most loved listed
             # listings in order, not a sort of the whole catalog (0.5 s at 500k listings).
@@ -219,7 +219,7 @@ class Product(StockWords, models.Model):
                 F("view_count").desc(),
                 F("created_at").desc(),
                 name="product_listed_loved_idx",
-                condition=Q(is_active=True, quantity__gt=0, reserved_for__isnull=True),
+                condition=Q(is_active=True, in_stock=True, reserved_for__isnull=True),
             ),
             GinIndex(fields=["search_vector"], name="product_search_vector_gin"),
             GinIndex(fields=["tags"], name="product_tags_gin"),

@@ -37,7 +37,8 @@ class LedgerEntry(models.Model):
         DISPUTE = "dispute", "Dispute"
         PAYOUT = "payout", "Payout"
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="ledger_entries")
+    # No index of its own: ledger_shop_idx leads with it.
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="ledger_entries", db_index=False)
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="ledger_entries", null=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     amount = models.DecimalField(max_digits=12, decimal_places=2)

@@ -74,11 +74,9 @@ def get_order_net(*, order_id: int) -> Decimal:
 
 # Hand-written and prepared, the reads of a paid checkout's worker task and of the checkout's answer: building
 # them with the ORM cost more CPU than PostgreSQL spent running them, and PostgreSQL planned each on every run.
-# The ids as ARRAY(SELECT unnest(...)), so that the plan made once is kept (see orders.selectors'
-# _ORDERS_FOR_EMAIL_SQL): with the array itself PostgreSQL planned this read again on every run.
 _UNTRANSFERRED_NETS_SQL = f"""
     SELECT e.order_id, SUM(e.amount) FROM {LedgerEntry._meta.db_table} AS e
-     WHERE e.order_id = ANY(ARRAY(SELECT unnest(%s::bigint[]))) AND e.kind <> %s
+     WHERE e.order_id = ANY(%s::bigint[]) AND e.kind <> %s
        AND NOT EXISTS (SELECT 1 FROM {Transfer._meta.db_table} AS t WHERE t.order_id = e.order_id)
      GROUP BY e.order_id
      ORDER BY e.order_id

@@ -95,11 +95,17 @@ def record_redis_commands() -> list[bytes]:
 
 
 def backend_cpu_seconds() -> float:
-    """CPU (user + system) the PostgreSQL backend of Django's default connection has used so far."""
+    """CPU (user + system) the PostgreSQL backend of Django's default connection has used so far.
+
+    From ``/proc/<pid>/schedstat`` (nanoseconds on a CPU) where the kernel keeps it, else ``/proc/<pid>/stat``
+    (clock ticks: 10 ms, a fifth of a millisecond per checkout over 50 checkouts)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
-    fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        return int(Path(f"/proc/{backend}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

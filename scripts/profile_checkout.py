@@ -13,7 +13,11 @@ other as a worker runs them (``Task.apply``: its signals, the task's own transac
 3. the tasks those checkouts handed to the broker, run here: the same two CPU figures, the worker's.
 
 Then the statements and Redis commands of one checkout and of its task. ``--profile web`` or ``--profile worker``
-prints cProfile's heaviest functions of that side instead (one extra pass).
+prints cProfile's heaviest functions of that side instead (one extra pass). ``--statement-stats total`` adds a pass
+that reads PostgreSQL's CPU per statement (``log_statement_stats``, its reports sent back as notices: the connection
+must be a superuser's), each side's statements by cost, "between statements" being COMMIT (deferred foreign-key
+checks, the WAL flush) and BEGIN; then how often PostgreSQL planned each prepared statement (a statement planned on
+every run has ``custom plans`` equal to its runs). ``--statement-stats phases`` splits parse, plan and execution.
 
 ``--callgrind`` adds a pass whose web checkouts alone run inside one ``exec()``, so that valgrind counts their
 instructions, every thread's (the payment call's, the near cache's listener), and nothing else:
@@ -48,6 +52,7 @@ import io
 import os
 import pstats
 import random
+import re
 import secrets
 import statistics
 import sys
@@ -151,6 +156,12 @@ def main() -> None:
         choices=["web", "worker"],
         help="an extra pass whose web checkouts (or, with 'worker', outbox tasks) run inside one exec() (above)",
     )
+    parser.add_argument(
+        "--statement-stats",
+        choices=["total", "phases"],
+        help="an extra pass that reads PostgreSQL's CPU per statement (log_statement_stats; needs a superuser); "
+        "phases: parse, plan and execute apart (log_parser_stats, log_planner_stats, log_executor_stats)",
+    )
     args = parser.parse_args()
     configure()
 
@@ -205,9 +216,58 @@ def main() -> None:
         return len(tasks)
 
     statuses: dict[str, int] = {}
+    side_of_statement = ["web"]  # which side the statement-stats pass is in
 
     def count(status: str) -> None:
         statuses[status] = statuses.get(status, 0) + 1
+
+    def measure_statements(run_pass, *, phases: bool) -> tuple[dict, list]:
+        """Run a pass with ``log_statement_stats`` on this connection, its reports sent back as notices: the
+        backend's CPU (user + system, ``getrusage``) of each statement, by side and statement text (and phase,
+        with ``phases``); then this connection's prepared statements and how often each was planned."""
+        cpu: dict[tuple[str, str], list[float]] = {}
+        label = [OUTSIDE]
+
+        def on_notice(diagnostic) -> None:
+            if not (diagnostic.message_primary or "").endswith("STATISTICS"):
+                return
+            found = re.search(r"([\d.]+) s user, ([\d.]+) s system", diagnostic.message_detail or "")
+            if found:
+                seconds = float(found[1]) + float(found[2])
+                phase = diagnostic.message_primary.removesuffix(" STATISTICS").lower() if phases else ""
+                key = (side_of_statement[0], f"[{phase}] {label[0]}" if phases else label[0])
+                cpu.setdefault(key, []).append(seconds)
+
+        def labelling(execute, sql, params, many, context):
+            label[0] = " ".join(sql.split())[:110]
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                label[0] = OUTSIDE
+
+        connection.ensure_connection()
+        connection.connection.add_notice_handler(on_notice)
+        stats = ["log_parser_stats", "log_planner_stats", "log_executor_stats"] if phases else ["log_statement_stats"]
+        with connection.cursor() as cursor:
+            for setting in stats:
+                cursor.execute(f"SET {setting} = on")
+            cursor.execute("SET client_min_messages = log")
+        cpu.clear()
+        try:
+            with connection.execute_wrapper(labelling):
+                run_pass("stats")
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET client_min_messages")
+                for setting in stats:
+                    cursor.execute(f"RESET {setting}")
+                cursor.execute(
+                    "SELECT generic_plans, custom_plans, left(regexp_replace(statement, '\\s+', ' ', 'g'), 100)"
+                    " FROM pg_prepared_statements ORDER BY custom_plans DESC"
+                )
+                prepared = cursor.fetchall()
+            connection.connection.remove_notice_handler(on_notice)
+        return cpu, prepared
 
     def one_pass(n: int, profiler: cProfile.Profile | None = None, side: str = "") -> tuple[float, ...]:
         fill_carts(by_shop, user_ids[:n], rng)
@@ -215,6 +275,8 @@ def main() -> None:
         db0, cpu0 = backend_cpu_seconds(), time.process_time()
         if profiler and side == "web":
             profiler.enable()
+        if side == "stats":
+            side_of_statement[0] = "web"
         if side == "callgrind":
             cache.delete(VOCABULARY_PENDING_KEY)  # the same work in every run: its first checkout asks for it
             exec("for i in range(n): count(checkout(i))", {"n": n, "checkout": checkout, "count": count})
@@ -223,6 +285,8 @@ def main() -> None:
         if profiler and side == "web":
             profiler.disable()
         cpu1, db1 = time.process_time(), backend_cpu_seconds()
+        if side == "stats":
+            side_of_statement[0] = "worker"
         if profiler and side == "worker":
             profiler.enable()
         if side == "callgrind-worker":
@@ -245,6 +309,10 @@ def main() -> None:
         if args.profile:
             profiler = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
             one_pass(args.checkouts, profiler, args.profile)
+        if args.statement_stats:
+            statement_cpu, prepared = measure_statements(
+                lambda side: one_pass(args.checkouts, side=side), phases=args.statement_stats == "phases"
+            )
 
         queries: list[str] = []
 
@@ -283,6 +351,11 @@ def main() -> None:
         for command in sent:
             print(f"    Redis {command[:100]!r}")
     print(f"  (one checkout's worker part ran {tasks} task(s))")
+    if args.statement_stats:
+        print_statement_cpu(statement_cpu, args.checkouts)
+        print("  prepared statements of this connection: generic plans, custom plans, statement")
+        for generic, custom, text in prepared:
+            print(f"    {generic:6d} {custom:6d}  {text}")
     if args.profile:
         if args.dump:
             profiler.dump_stats(args.dump)
@@ -291,6 +364,19 @@ def main() -> None:
         stream.write("\n--- cumulative ---\n")
         pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(args.top)
         print(stream.getvalue())
+
+
+OUTSIDE = "(between statements: COMMIT, BEGIN)"
+
+
+def print_statement_cpu(cpu: dict[tuple[str, str], list[float]], checkouts: int) -> None:
+    """Each side's statements by the backend CPU they took, µs per checkout (every run of the text summed)."""
+    for side in ("web", "worker"):
+        rows = sorted(((sum(v), len(v), text) for (s, text), v in cpu.items() if s == side), reverse=True)
+        total = sum(r[0] for r in rows)
+        print(f"  {side}: PostgreSQL CPU by statement, {1e6 * total / checkouts:.0f} µs per checkout in all")
+        for seconds, reports, text in rows:
+            print(f"    {1e6 * seconds / checkouts:7.0f} µs  {reports / checkouts:5.2f} reports  {text}")
 
 
 if __name__ == "__main__":

@@ -136,25 +136,17 @@ def test_instances_built_from_a_row_are_those_djangos_from_db_builds(buyer):
         _plain_attnames.cache_clear()
 
 
-def test_the_worker_reads_by_an_array_of_ids_are_planned_alike_whatever_their_number():
-    """orders.selectors.list_orders_for_email and payments.selectors.list_untransferred_order_nets pass their ids
-    as ARRAY(SELECT unnest(...)): a plan for given ids costs what the plan made once (generic) costs, so
-    PostgreSQL keeps the latter after five runs. With the bare array each run's plan saw how many ids it had,
-    looked cheaper, and PostgreSQL planned the read again on every run (0.7 ms of its CPU for the emails' read)."""
-    from orders.selectors import _ORDERS_FOR_EMAIL_SQL
-    from payments.selectors import _UNTRANSFERRED_NETS_SQL
 
-    def estimated_rows(sql: str, params: list) -> list[float]:
-        """The planner's row estimate of every node of the plan for these parameters but the ids' own (InitPlan)."""
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-            nodes, rows = [cursor.fetchone()[0][0]["Plan"]], []
-        while nodes:
-            node = nodes.pop()
-            rows.append(node["Plan Rows"])
-            nodes.extend(child for child in node.get("Plans", []) if child.get("Parent Relationship") != "InitPlan")
-        return rows
+def test_a_prepared_statement_over_an_array_of_ids_is_planned_once_not_on_every_run(seller):
+    """A custom plan counts the array's ids and a generic one guesses ten, so PostgreSQL left to choose
+    (plan_cache_mode auto) kept planning such a statement on every run; the connection settles it."""
+    from payments.selectors import get_refunded_amounts
 
-    for sql, extra in ((_ORDERS_FOR_EMAIL_SQL, []), (_UNTRANSFERRED_NETS_SQL, ["payout"])):
-        few, many = [[1, 2, 3], *extra], [list(range(1, 400)), *extra]
-        assert estimated_rows(sql, few) == estimated_rows(sql, many), sql
+    for _ in range(8):
+        assert get_refunded_amounts(order_ids=[1, 2, 3]) == {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%SUM(amount)%kind = $2%"],
+        )
+        assert cursor.fetchall() == [(8, 0)]

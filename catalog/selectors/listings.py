@@ -51,7 +51,7 @@ def list_products(
     if vintage is not None:
         qs = qs.filter(is_vintage=vintage)
     if in_stock:
-        qs = qs.filter(quantity__gt=0)
+        qs = qs.filter(in_stock=True)  # the listed-listing indexes' condition (catalog 0011)
     return qs.order_by(*ORDERINGS.get(ordering, ORDERINGS[DEFAULT_ORDERING]))
 
 

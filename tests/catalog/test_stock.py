@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from cart.inventory import fetch_inventories
 from catalog import stock
@@ -102,3 +102,28 @@ def test_lock_products_finds_the_rows_of_a_query_of_ids_and_locks_them_with_thei
         assert locked[third.pk].shop.name == third.shop.name
     by_queryset = stock.lock_products(product_ids=Product.objects.filter(pk=second.pk).values("pk"))
     assert list(by_queryset) == [second.pk]
+
+
+def _listing_row_writes() -> tuple[int, int]:
+    """This transaction's updates of listing rows so far, and how many of them were HOT (no index written)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_stat_get_xact_tuples_updated(%s::regclass), pg_stat_get_xact_tuples_hot_updated(%s::regclass)",
+            [Product._meta.db_table, Product._meta.db_table],
+        )
+        return cursor.fetchone()
+
+
+def test_a_sale_that_leaves_the_listing_in_stock_writes_none_of_its_indexes():
+    product = ProductFactory(quantity=5)
+    offering = Offering.objects.get(product=product)
+    updated, hot = _listing_row_writes()
+
+    assert stock.decrement_offerings(quantities={offering.pk: 2}) == []
+    assert _listing_row_writes() == (updated + 1, hot + 1)  # its totals rewritten in place (HOT)
+    assert Product.objects.filter(pk=product.pk, quantity=3, in_stock=True).exists()
+
+    assert stock.decrement_offerings(quantities={offering.pk: 3}) == []  # the last units: it leaves the listed indexes
+    assert _listing_row_writes() == (updated + 2, hot + 1)
+    assert Product.objects.filter(pk=product.pk, quantity=0, in_stock=False).exists()
+    assert not Product.objects.purchasable().filter(pk=product.pk).exists()

@@ -12,6 +12,7 @@ from search.exceptions import InvalidSearch
 from search.selectors import search_products
 from search.types import SearchParams
 from shops.models import Shop
+from shops.services import add_sales_by_shop
 from tests.catalog.factories import CategoryFactory, ProductFactory, set_listing_stock
 from tests.shops.factories import ShopFactory
 
@@ -475,3 +476,36 @@ def test_shop_sales_reach_search_listings_in_boost_steps_not_every_sale():
     with connection.cursor() as cursor:
         cursor.execute("SELECT shop_rating FROM search_listing WHERE product_id = %s", [product.pk])
         assert round(cursor.fetchone()[0], 1) == 3.9  # ratings always reach the listings
+
+
+def _sync_shop_calls() -> int:
+    """How often this transaction has run the shop trigger's function (track_functions, this session only)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(pg_stat_get_xact_function_calls('search_listing_sync_shop'::regproc), 0)")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_a_sale_within_the_boost_step_does_not_run_the_shop_trigger_function():
+    shop = ShopFactory(rating=Decimal("4.5"), sales_count=1000)
+    product = ProductFactory(shop=shop, title="Walnut serving board", quantity=3)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL track_functions = 'pl'")
+
+    add_sales_by_shop(units_by_shop={shop.pk: 1})
+    assert _sync_shop_calls() == 0  # the trigger's WHEN clause: nothing the listings show has moved
+
+    add_sales_by_shop(units_by_shop={shop.pk: 100})
+    assert _sync_shop_calls() == 1 and _listing_sales(product.pk) == 1101  # a boost step: copied
+    Shop.objects.filter(pk=shop.pk).update(is_active=False)
+    assert _sync_shop_calls() == 2 and _listing_sales_row(product.pk) is None
+    Shop.objects.filter(pk=shop.pk).update(sales_count=F("sales_count") + 1)  # a closed shop: kept out
+    assert _sync_shop_calls() == 3 and _listing_sales_row(product.pk) is None
+    Shop.objects.filter(pk=shop.pk).update(is_active=True)
+    assert _sync_shop_calls() == 4 and _listing_sales(product.pk) == 1102
+
+
+def _listing_sales_row(product_id: int):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT shop_sales_count FROM search_listing WHERE product_id = %s", [product_id])
+        return cursor.fetchone()

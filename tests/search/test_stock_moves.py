@@ -9,7 +9,7 @@ from django.db.models import F
 
 from catalog.models import Offering, Product
 from catalog.stock import decrement_offerings, restock_offerings
-from tests.catalog.factories import ProductFactory
+from tests.catalog.factories import ProductFactory, add_variations, set_offering_stock
 from tests.shops.factories import ShopFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +60,40 @@ def test_other_listed_changes_and_touches_still_resync_the_row():
 
     Product.objects.filter(pk=product.pk).update(quantity=4, title="Renamed mug")  # a stock move with an edit
     assert _row_version(product.pk) != touched
+
+
+def _offering_trigger_calls() -> int:
+    """How often this transaction has entered the offering update trigger's function (track_functions)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(pg_stat_get_xact_function_calls(to_regproc('search_listing_sync_offering')), 0)"
+            " + coalesce(pg_stat_get_xact_function_calls(to_regproc('search_listing_sync_offerings')), 0)"
+        )
+        return cursor.fetchone()[0]
+
+
+def _offer_facts(product_id: int):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT offer_prices, options FROM search_listing WHERE product_id = %s", [product_id])
+        return cursor.fetchone()
+
+
+def test_only_an_offering_change_that_can_move_offer_facts_runs_the_offering_trigger():
+    plain = ProductFactory(quantity=5, price=Decimal("12.00"))
+    ring = ProductFactory(quantity=1, price=Decimal("40.00"))
+    sizes = add_variations(ring, {"Size": ["6", "7"]}, quantity=2)
+    set_offering_stock(sizes[("7",)], price="45.00")
+    assert _offer_facts(ring.pk) == ([Decimal("40.00"), Decimal("45.00")], ["size:6", "size:7"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL track_functions = 'pl'")
+
+    decrement_offerings(quantities={_offering(plain).pk: 1, sizes[("7",)].pk: 1})
+    assert _offering_trigger_calls() == 0  # a plain listing's sale, and a size left in stock: nothing to check
+
+    decrement_offerings(quantities={sizes[("7",)].pk: 1})  # its last unit: the size and its price go
+    assert _offering_trigger_calls() == 1
+    assert _offer_facts(ring.pk) == (None, ["size:6"])
+
+    restock_offerings(quantities={sizes[("7",)].pk: 3})
+    assert _offering_trigger_calls() == 2
+    assert _offer_facts(ring.pk) == ([Decimal("40.00"), Decimal("45.00")], ["size:6", "size:7"])
