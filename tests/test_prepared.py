@@ -136,7 +136,6 @@ def test_instances_built_from_a_row_are_those_djangos_from_db_builds(buyer):
         _plain_attnames.cache_clear()
 
 
-
 def test_a_prepared_statement_over_an_array_of_ids_is_planned_once_not_on_every_run(seller):
     """A custom plan counts the array's ids and a generic one guesses ten, so PostgreSQL left to choose
     (plan_cache_mode auto) kept planning such a statement on every run; the connection settles it."""
