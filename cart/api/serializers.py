@@ -1,14 +1,12 @@
 """Shapes of the cart in the API. Validation of shape only; rules live in cart.services."""
 
-import re
-
 from rest_framework import serializers
 
 from cart.exceptions import MAX_LINE_QUANTITY
 from cart.models import EndedHold
 from catalog.api.serializers import ShopSummarySerializer
 from catalog.models import PERSONALIZATION_LIMIT, Product
-from etsy.api.fields import MAX_ID, StrictJsonSerializer
+from etsy.api.fields import ABSENT, MAX_ID, StrictJsonSerializer, is_int_in, is_plain_text
 
 _MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -154,37 +152,24 @@ class AddCartItemSerializer(StrictJsonSerializer):
         that both give the same answer.
         """
         if type(data) is dict:
-            offering_id, product_id = data.get("offering_id", _ABSENT), data.get("product_id", _ABSENT)
+            offering_id, product_id = data.get("offering_id", ABSENT), data.get("product_id", ABSENT)
             quantity, text = data.get("quantity", 1), data.get("personalization", "")
             if (
-                (offering_id is _ABSENT or _is_int_in(offering_id, 1, MAX_ID))
-                and (product_id is _ABSENT or _is_int_in(product_id, 1, MAX_ID))
-                and (offering_id is not _ABSENT or product_id is not _ABSENT)
-                and _is_int_in(quantity, 1, MAX_LINE_QUANTITY)
-                and _is_plain_text(text, PERSONALIZATION_LIMIT)
+                (offering_id is ABSENT or is_int_in(offering_id, 1, MAX_ID))
+                and (product_id is ABSENT or is_int_in(product_id, 1, MAX_ID))
+                and (offering_id is not ABSENT or product_id is not ABSENT)
+                and is_int_in(quantity, 1, MAX_LINE_QUANTITY)
+                and is_plain_text(text, PERSONALIZATION_LIMIT)
             ):
                 validated = {"quantity": quantity, "personalization": text}
-                if offering_id is not _ABSENT:
+                if offering_id is not ABSENT:
                     validated["offering_id"] = offering_id
-                if product_id is not _ABSENT:
+                if product_id is not ABSENT:
                     validated["product_id"] = product_id
                 return validated
         serializer = cls(data=data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
-
-
-_ABSENT = object()
-# What DRF's CharField refuses besides length (its ProhibitNullCharacters and ProhibitSurrogateCharacters).
-_NOT_PLAIN = re.compile("[\x00\ud800-\udfff]")
-
-
-def _is_int_in(value, least: int, most: int) -> bool:
-    return type(value) is int and least <= value <= most
-
-
-def _is_plain_text(value, limit: int) -> bool:
-    return type(value) is str and len(value) <= limit and _NOT_PLAIN.search(value) is None
 
 
 class SetQuantitySerializer(StrictJsonSerializer):

@@ -102,6 +102,25 @@ class StrictJsonSerializer(serializers.Serializer):
         return _validate_rest(StrictJsonSerializer, self, dict(data), errors)
 
 
+# A JSON body's fast path (a serializer deep-copies its fields for each request): a value every field of the
+# serializer takes as it is, literally, is taken without building one; anything else goes through it.
+ABSENT = object()
+# What DRF's CharField refuses besides length (its ProhibitNullCharacters and ProhibitSurrogateCharacters).
+_NOT_PLAIN = re.compile("[\x00\ud800-\udfff]")
+
+
+def is_int_in(value, least: int, most: int) -> bool:
+    """Whether an IntegerField(min_value=least, max_value=most) takes ``value`` (a JSON integer) as it is."""
+    return type(value) is int and least <= value <= most
+
+
+def is_plain_text(value, limit: int, *, allow_blank: bool = True) -> bool:
+    """Whether a CharField(max_length=limit) of a StrictJsonSerializer (no trimming) takes ``value`` as it is."""
+    return (
+        type(value) is str and len(value) <= limit and (allow_blank or value != "") and _NOT_PLAIN.search(value) is None
+    )
+
+
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
 MAX_ID = 2**63 - 1  # bigint primary keys
 MAX_QUANTITY = 2**31 - 1  # integer columns

@@ -101,9 +101,7 @@ class CheckoutApi(ApiView):
         if payments.has_card_data(request.data):  # before anything else looks at (or logs) the body
             raise CardDataNotAccepted()
         key = idempotency.parse_key(request.headers.get("Idempotency-Key"))
-        serializer = CheckoutRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = CheckoutRequestSerializer.validated(request.data)
         if "address_id" in data:
             try:
                 address = address_book.get_shipping_address(buyer=request.user, address_id=data["address_id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from decimal import Decimal
@@ -32,19 +33,54 @@ def get_provider() -> PaymentProvider:
     return import_string(settings.PAYMENT_PROVIDER)()
 
 
+class _CallThread:
+    """A daemon thread that runs provider calls handed to it, one at a time, and waits idle between them.
+
+    Starting a thread for every call cost some 40-70 us of CPU (three calls a checkout); a waiting one takes a
+    call in about 5. A call that outlives its caller's timeout keeps its thread: the thread rejoins the idle
+    ones only when the call returns, so a later call never waits behind it (it takes another, or a new one).
+    """
+
+    def __init__(self) -> None:
+        self.calls: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="payment-call", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            fn, answer = self.calls.get()
+            try:
+                answer.put((True, fn()))
+            except BaseException as exc:  # handed to the caller
+                answer.put((False, exc))
+            del fn, answer  # nothing of a finished call stays referenced while idle
+            with _IDLE_LOCK:
+                if len(_IDLE) >= _MOST_IDLE:
+                    return
+                _IDLE.append(self)
+
+
+_IDLE: list[_CallThread] = []
+_IDLE_LOCK = threading.Lock()
+_MOST_IDLE = 4  # one per concurrent call of this process is enough; more after a burst of slow calls end
+
+
+def _forget_idle_threads() -> None:
+    _IDLE.clear()  # a forked child has none of its parent's threads
+
+
+os.register_at_fork(after_in_child=_forget_idle_threads)
+
+
 def _with_timeout(fn, timeout: float):
-    """Run ``fn`` in a daemon thread; give up after ``timeout`` seconds (the call keeps running, unheard)."""
-    results: queue.Queue = queue.Queue(maxsize=1)
-
-    def target():
-        try:
-            results.put((True, fn()))
-        except BaseException as exc:  # handed to the caller
-            results.put((False, exc))
-
-    threading.Thread(target=target, name="payment-call", daemon=True).start()
+    """Run ``fn`` in a call thread; give up after ``timeout`` seconds (the call keeps running, unheard)."""
+    with _IDLE_LOCK:
+        worker = _IDLE.pop() if _IDLE else None
+    if worker is None:
+        worker = _CallThread()
+    answer: queue.SimpleQueue = queue.SimpleQueue()
+    worker.calls.put((fn, answer))
     try:
-        ok, value = results.get(timeout=timeout)
+        ok, value = answer.get(timeout=timeout)
     except queue.Empty:
         raise PaymentTimeout(f"payment provider gave no answer within {timeout:g}s") from None
     if ok:
