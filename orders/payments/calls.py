@@ -65,7 +65,10 @@ _MOST_IDLE = 4  # one per concurrent call of this process is enough; more after 
 
 
 def _forget_idle_threads() -> None:
-    _IDLE.clear()  # a forked child has none of its parent's threads
+    """A forked child has none of its parent's threads, and its copy of the lock may have been held at the fork."""
+    global _IDLE_LOCK
+    _IDLE_LOCK = threading.Lock()
+    _IDLE.clear()
 
 
 os.register_at_fork(after_in_child=_forget_idle_threads)
