@@ -210,3 +210,22 @@ def test_three_shop_checkout_costs_the_worker_one_task_within_its_query_budget(
     assert tasks == ["etsy.outbox.tasks.process_outbox_messages"]
     subjects = sorted(message.subject.split(" ")[0] for message in mail.outbox)
     assert len(mail.outbox) == 4 and subjects.count("New") == 3  # three sellers and the buyer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_shop_checkout_stays_within_its_redis_budget(buyer_client, three_shop_cart, redis_round_trips):
+    """Redis round trips of a 3-shop checkout with real commits (a commit's callbacks batch their writes:
+    etsy.cache.batch)."""
+    from etsy import cache
+
+    body = {"address": {**ADDRESS, "country": "US"}, "payment_method": "pm_card_visa"}
+    _warm(buyer_client)
+    cache.invalidate(sets=["warm:pages"])  # the scripts loaded into Redis
+    cache.take_version("warm:seq", ttl=60)
+    redis_round_trips.clear()
+    response = buyer_client.post("/api/v1/checkout", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert response.status_code == 201, response.content
+    # 16 before a commit's callbacks sent their writes together: the cart's version and store, the listings' cache
+    # drop and their search stamps in four round trips (two now), the shops' pages' sets read, then deleted (one
+    # script now). Here the outbox task runs eagerly in this thread (its payment breaker's checks counted too).
+    assert len(redis_round_trips) <= 13, redis_round_trips
