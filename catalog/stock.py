@@ -42,37 +42,59 @@ _LOCK_PRODUCTS_SQL = f"""
     SELECT {select_list(_LOCK_PRODUCTS_MODELS)}
       FROM {Product._meta.db_table} AS p
       JOIN {Shop._meta.db_table} AS s ON s.id = p.shop_id
-     WHERE p.id {{ids}}
+     WHERE p.id {{ids}}{{timeout}}
      ORDER BY p.id
        FOR NO KEY UPDATE OF p
 """
-_LOCK_PRODUCTS_BY_ID_SQL = _LOCK_PRODUCTS_SQL.format(ids="= ANY(%s::bigint[])")
+_LOCK_PRODUCTS_BY_ID_SQL = _LOCK_PRODUCTS_SQL.format(ids="= ANY(%s::bigint[])", timeout="")
+# ``lock_timeout_ms``: set_lock_timeout in the locking statement itself (a statement and a round trip fewer). The
+# scalar sub-select is planned as a one-time filter, evaluated once when the statement starts, before any row is
+# read or locked, rows or none (tests/catalog/test_stock.py holds both).
+_WITH_LOCK_TIMEOUT = "\n       AND (SELECT set_config('lock_timeout', %s, true)) IS NOT NULL"
 
 
-def lock_products(*, product_ids: Iterable[int] | QuerySet | RawSQL) -> dict[int, Product]:
+def lock_products(
+    *, product_ids: Iterable[int] | QuerySet | RawSQL, lock_timeout_ms: int | None = None
+) -> dict[int, Product]:
     """Lock the given product rows in id order and return them by id, each with its shop. Must run inside a
     transaction.
+
+    ``lock_timeout_ms``: ``set_lock_timeout`` first, in the same statement (for the rest of the transaction,
+    whether or not a row was found).
 
     ``product_ids`` may be a query of ids (``.values("product_id")``, or a ``RawSQL`` whose text is constant: not
     compiled on every call): the rows are then found and locked in one statement (checkout locks its cart's
     listings without reading the cart first).
     """
     open_cursor = prepared_cursor  # a constant statement, planned once per connection (etsy.prepared)
+    timeout = "" if lock_timeout_ms is None else _WITH_LOCK_TIMEOUT
     if isinstance(product_ids, RawSQL):
-        sql, params = _LOCK_PRODUCTS_SQL.format(ids=f"IN ({product_ids.sql})"), list(product_ids.params)
+        sql, params = (
+            _LOCK_PRODUCTS_SQL.format(ids=f"IN ({product_ids.sql})", timeout=timeout),
+            list(product_ids.params),
+        )
     elif isinstance(product_ids, QuerySet):
         try:
             subquery, params = product_ids.query.sql_with_params()
         except EmptyResultSet:  # e.g. ``pk__in=[]``: nothing to lock, no statement (as the ORM did)
+            subquery = None
+        if subquery is None:
+            if lock_timeout_ms is not None:
+                set_lock_timeout(lock_timeout_ms)
             return {}
-        sql, params = _LOCK_PRODUCTS_SQL.format(ids=f"IN ({subquery})"), list(params)
+        sql, params = _LOCK_PRODUCTS_SQL.format(ids=f"IN ({subquery})", timeout=timeout), list(params)
         if len(params) > 1:  # its text may grow with its parameters (an IN list): not one statement to keep
             open_cursor = connection.cursor
     else:
         ids = sorted(set(product_ids))
         if not ids:
+            if lock_timeout_ms is not None:
+                set_lock_timeout(lock_timeout_ms)
             return {}
-        sql, params = _LOCK_PRODUCTS_BY_ID_SQL, [ids]
+        by_id = _LOCK_PRODUCTS_SQL.format(ids="= ANY(%s::bigint[])", timeout=timeout) if timeout else None
+        sql, params = by_id or _LOCK_PRODUCTS_BY_ID_SQL, [ids]
+    if lock_timeout_ms is not None:
+        params.append(f"{int(lock_timeout_ms)}ms")
     locked = {}
     for product, shop in fetch_instances(sql, params, _LOCK_PRODUCTS_MODELS, cursor=open_cursor):
         Product.shop.field.set_cached_value(product, shop)

@@ -26,10 +26,11 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
 
+from etsy.cache import batch
 from search.types import SearchParams
 
 logger = logging.getLogger(__name__)
@@ -57,11 +58,15 @@ def listing_stamp_key(product_id: int) -> str:
     return f"search:listing:{product_id}"
 
 
-def stamp_listings(product_ids: Iterable[int], *, add: tuple[str, int] | None = None) -> bool:
+def stamp_listings(
+    product_ids: Iterable[int], *, add: tuple[str, int] | None = None, when_added: Callable[[], object] | None = None
+) -> bool:
     """Mark the listings changed (one round trip): cached answers showing them are rebuilt.
 
     ``add``: a key and a timeout in seconds; in the same round trip, the key is set (to 1) unless it exists, as
-    ``cache.add`` would. Return whether it was set (False without ``add``, or when Redis failed: logged).
+    ``cache.add`` would, and ``when_added`` is called if it was set. Return whether it was set (False without
+    ``add``, or when Redis failed: logged). In a commit's callbacks the commands go with the commit's other Redis
+    writes (``etsy.cache.batch``): False is returned, ``when_added`` still called once they are sent.
 
     The stamp is the time in nanoseconds, never a counter: a counter that expired and started
     again could come back to the value an old answer holds.
@@ -70,19 +75,25 @@ def stamp_listings(product_ids: Iterable[int], *, add: tuple[str, int] | None = 
     keys = [listing_stamp_key(pk) for pk in dict.fromkeys(product_ids)]
     if not keys and add is None:
         return False
-    try:
+    make_key = cache.make_key
+    added = []
+
+    def fill(pipe) -> None:
         # django-redis stores integers unencoded, so these are the values set_many and add write.
-        client, make_key = cache.client.get_client(write=True), cache.make_key
-        pipe = client.pipeline(transaction=False)
         for key in keys:
             pipe.set(make_key(key), stamp, px=LISTING_STAMP_TTL * 1000)
         if add is not None:
             pipe.set(make_key(add[0]), 1, nx=True, px=add[1] * 1000)
-        replies = pipe.execute()
-    except Exception:  # noqa: BLE001 - as the cache's ignored errors: answers expire within their TTL
-        logger.warning("could not stamp listings %s", keys, exc_info=True)
-        return False
-    return add is not None and bool(replies[-1])
+
+    def note_added(replies: list) -> None:
+        if add is not None and replies[-1] is True:
+            added.append(True)
+            if when_added is not None:
+                when_added()
+
+    # Redis errors are logged (as the cache's ignored errors: answers expire within their TTL).
+    batch.send(fill, what=f"stamp listings {keys}", on_replies=note_added)
+    return bool(added)
 
 
 def read_listing_stamps(product_ids: list[int]) -> tuple[int, ...]:

@@ -51,8 +51,11 @@ SHOP_FIELDS_IN_ANSWERS = frozenset({"name", "is_active"})
 def _products_changed(*, product_ids: list[int]) -> None:
     if product_ids:
         # Only the answers showing them are rebuilt; the vocabulary refresh's debounce in the same round trip.
-        if caching.stamp_listings(product_ids, add=(VOCABULARY_PENDING_KEY, VOCABULARY_REFRESH_DELAY * 5)):
-            _queue_vocabulary_refresh()
+        caching.stamp_listings(
+            product_ids,
+            add=(VOCABULARY_PENDING_KEY, VOCABULARY_REFRESH_DELAY * 5),
+            when_added=_queue_vocabulary_refresh,
+        )
     else:
         caching.bump_listings_version()  # a bulk change of listings nobody named
         schedule_vocabulary_refresh()

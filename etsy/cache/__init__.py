@@ -6,6 +6,7 @@
 - ``aside``: cache-aside under a stampede lock, and stale copies served while this process's refresher
   thread rebuilds them off the request path.
 - ``write_through``: versioned stores for data written after every change (carts).
+- ``batch``: the Redis writes of a commit's callbacks (invalidation, stamps, the cart's store) sent together.
 - ``pages``: page shells with holes for the visitor's blocks, and the one pipelined read of a
   hot page (answered from the worker's near copies when it has them, ``etsy.near_cache``).
 

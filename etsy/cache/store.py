@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from etsy import metrics, near_cache
+from etsy.cache import batch
 from etsy.cache.keys import TTL_JITTER
 
 logger = logging.getLogger(__name__)
@@ -141,38 +142,58 @@ def delete(*keys: str) -> None:
         redis_cache().delete_many(list(keys))
 
 
+# KEYS: the keys to delete, the sets (their members deleted with them), the generations to move on; ARGV: how many
+# keys, how many sets. The members are read and deleted in one command (they are keys of this Redis: no cluster).
+# Returns the members, so that this process drops its near copies of them.
+_INVALIDATE_SETS = """
+local nkeys, nsets = tonumber(ARGV[1]), tonumber(ARGV[2])
+local doomed, members = {}, {}
+for i = 1, nkeys + nsets do doomed[#doomed + 1] = KEYS[i] end
+for i = nkeys + 1, nkeys + nsets do
+  for _, member in ipairs(redis.call('SMEMBERS', KEYS[i])) do
+    doomed[#doomed + 1] = member
+    members[#members + 1] = member
+  end
+end
+for i = 1, #doomed, 1000 do redis.call('DEL', unpack(doomed, i, math.min(i + 999, #doomed))) end
+for i = nkeys + nsets + 1, #KEYS do redis.call('INCR', KEYS[i]) end
+return members
+"""
+
+
 def invalidate(*, keys: Iterable[str] = (), sets: Iterable[str] = (), generations: Iterable[str] = ()) -> None:
     """Delete ``keys`` and every key recorded under each of ``sets`` (``add_to_set``; the sets too), and move
-    ``generations`` on by one, in one round trip (two with ``sets``: their members are read first): ``delete``,
-    ``delete_set_members`` and ``bump_generations`` together. A Redis error is logged, never raised."""
+    ``generations`` on by one, in one round trip (a script when there are ``sets``: their members read and deleted
+    in one command): ``delete``, ``delete_set_members`` and ``bump_generations`` together. In a commit's callbacks,
+    sent with the commit's other Redis writes (``etsy.cache.batch``). A Redis error is logged, never raised."""
     keys, sets, generations = list(keys), list(sets), list(generations)
     if not (keys or sets or generations):
         return
     if keys:
         forget_near(*keys)
-    backend = redis_cache()
-    try:
-        client = backend.client.get_client(write=True)
-        make_key = backend.client.make_key
-        doomed = [make_key(key) for key in keys]
-        if sets:
-            raw_sets = [make_key(key) for key in sets]
-            pipe = client.pipeline(transaction=False)
-            for raw in raw_sets:
-                pipe.smembers(raw)
-            members = [member for found in pipe.execute() for member in found]
-            near_cache.forget([member.decode() for member in members])
-            doomed += raw_sets + members
-        pipe = client.pipeline(transaction=False)
+    make_key = redis_cache().client.make_key
+    doomed = [make_key(key) for key in keys]
+    raw_sets = [make_key(key) for key in sets]
+    raw_generations = [make_key(key) for key in generations]
+    script_keys = [*doomed, *raw_sets, *raw_generations]
+    script_args = [len(doomed), len(raw_sets)]
+
+    def fill(pipe) -> None:
+        if raw_sets:
+            batch.queue_script(pipe, _INVALIDATE_SETS, keys=script_keys, args=script_args)
+            return
         if doomed:
             pipe.delete(*doomed)
-        for key in generations:
-            pipe.incr(make_key(key))
-        pipe.execute()
-    except Exception:
-        logger.warning(
-            "could not invalidate %s, the keys of %s and the generations %s", keys, sets, generations, exc_info=True
-        )
+        for key in raw_generations:
+            pipe.incr(key)
+
+    def forget_members(replies: list) -> None:
+        if not raw_sets:
+            return
+        members = batch.script_reply(replies[0], _INVALIDATE_SETS, keys=script_keys, args=script_args)
+        near_cache.forget([member.decode() for member in members])
+
+    batch.send(fill, what=f"invalidate {keys}, the keys of {sets}, {generations}", on_replies=forget_members)
 
 
 def delete_pattern(pattern: str) -> None:

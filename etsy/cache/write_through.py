@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from etsy import near_cache
+from etsy.cache import batch
 from etsy.cache.store import forget_near, is_enabled, redis_cache
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,6 @@ redis.call('EXPIRE', KEYS[2], 2 * ttl)
 for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[i], 'EX', ttl) end
 return 1
 """
-_store_script = None
 
 # KEYS[1]: the sequence key; ARGV[1]: its TTL. A version taken with nothing to delete: one command, which redis-py
 # sends for a third of a pipeline's work.
@@ -39,7 +39,6 @@ local version = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return version
 """
-_take_script = None
 
 
 def take_version(sequence_key: str, *, ttl: int, delete: Sequence[str] = ()) -> int | None:
@@ -47,51 +46,63 @@ def take_version(sequence_key: str, *, ttl: int, delete: Sequence[str] = ()) -> 
 
     The counter lives twice as long as the values it versions (every store extends it too), so
     it cannot restart below a version still stored. ``delete``: keys the same change made stale,
-    deleted in the same round trip (and this process's near copies of them at once).
+    deleted in the same round trip (and this process's near copies of them at once). In a commit's
+    callbacks, the round trip also carries the Redis writes the callbacks before it queued (``etsy.cache.batch``).
     """
-    global _take_script
     if not is_enabled():
         return None
     backend = redis_cache()
+    raw = backend.client.make_key(sequence_key)
+    doomed = [backend.client.make_key(key) for key in delete]
+    if delete:
+        forget_near(*delete)
+
+    def fill(pipe) -> None:
+        batch.queue_script(pipe, _TAKE_VERSION, keys=[raw], args=[2 * ttl])
+        if doomed:
+            pipe.delete(*doomed)
+
+    replies = batch.send(fill, what=f"take a version of {sequence_key}", wait=True)
     try:
-        client = backend.client.get_client(write=True)
-        raw = backend.client.make_key(sequence_key)
-        if not delete:
-            if _take_script is None:
-                _take_script = client.register_script(_TAKE_VERSION)
-            return int(_take_script(keys=[raw], args=[2 * ttl], client=client))
-        pipe = client.pipeline(transaction=False)
-        pipe.incr(raw)
-        pipe.expire(raw, 2 * ttl)
-        if delete:
-            forget_near(*delete)
-            pipe.delete(*(backend.client.make_key(key) for key in delete))
-        version = pipe.execute()[0]
-        return int(version)
+        return int(batch.script_reply(replies[0], _TAKE_VERSION, keys=[raw], args=[2 * ttl]))
     except Exception:
         logger.warning("could not take a version of %s", sequence_key, exc_info=True)
         return None
 
 
-def store_if_newer(values: dict[str, Any], *, version_key: str, sequence_key: str, version: int, ttl: int) -> bool:
+def store_if_newer(
+    values: dict[str, Any], *, version_key: str, sequence_key: str, version: int, ttl: int
+) -> bool | None:
     """Store ``values`` (and ``version`` under ``version_key``) unless a newer version is stored.
 
     ``version`` was taken from ``sequence_key`` (``take_version``, or read by a reader before
     it read the database). One atomic script; returns whether it stored. Redis errors are
-    logged and read as False.
+    logged and read as False. In a commit's callbacks the script is queued with the commit's other Redis
+    writes (``etsy.cache.batch``) and None is returned.
     """
-    global _store_script
     if not is_enabled():
         return False
     backend = redis_cache()
     keys = [backend.client.make_key(key) for key in (version_key, sequence_key, *values)]
     near_cache.forget(keys)  # this process's copies; Redis tells the others
     try:
-        client = backend.client.get_client(write=True)
-        if _store_script is None:
-            _store_script = client.register_script(_STORE_IF_NEWER)
         args = [version, ttl] + [backend.client.encode(v) for v in values.values()]
-        return bool(_store_script(keys=keys, args=args, client=client))
+    except Exception:
+        logger.warning("could not store %s", version_key, exc_info=True)
+        return False
+
+    def fill(pipe) -> None:
+        batch.queue_script(pipe, _STORE_IF_NEWER, keys=keys, args=args)
+
+    def stored(replies: list) -> bool:
+        return bool(batch.script_reply(replies[0], _STORE_IF_NEWER, keys=keys, args=args))
+
+    if batch.is_collecting():
+        batch.send(fill, what=f"store {version_key}", on_replies=stored)
+        return None
+    replies = batch.send(fill, what=f"store {version_key}")
+    try:
+        return stored(replies)
     except Exception:
         logger.warning("could not store %s", version_key, exc_info=True)
         return False

@@ -8,6 +8,8 @@
   What neither check can see (a network path dead without a word) fails the request as before.
 * The statement metrics (the same names and labels as django-prometheus's) use their labelled children
   fetched once per connection: ``labels()`` on every statement was a lock and a dictionary build each time.
+* A commit's callbacks send their Redis writes together (``etsy.cache.batch``): a checkout's commit dropped the
+  listings' caches, stamped them for search and stored the buyer's cart in a round trip each.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from django.db.backends.postgresql import base as postgresql
 from django_prometheus.db import errors_total, execute_many_total, execute_total, query_duration_seconds
 from django_prometheus.db.backends.postgresql import base as prometheus
 from psycopg import pq
+
+from etsy.cache import batch
 
 _READABLE = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP | select.POLLNVAL
 
@@ -88,3 +92,9 @@ class DatabaseWrapper(prometheus.DatabaseWrapper):
             self.health_check_done = True
             return
         super().close_if_health_check_failed()
+
+    def run_and_clear_commit_hooks(self):
+        if not self.run_on_commit:
+            return super().run_and_clear_commit_hooks()
+        with batch.collecting():
+            super().run_and_clear_commit_hooks()

@@ -18,7 +18,7 @@ from cart.selectors import cart_version
 from cart.services import remove_lines_by_id
 from catalog.models import Offering, Variation, VariationOption
 from catalog.signals import products_changed
-from catalog.stock import attach_options, decrement_offerings, lock_products, set_lock_timeout
+from catalog.stock import attach_options, decrement_offerings, lock_products
 from etsy import metrics, outbox
 from etsy.names import is_country_code
 from etsy.prepared import instances_from_row, prepared_cursor, select_list
@@ -197,10 +197,12 @@ def _create_orders(
     Raises CartEmpty, CartChanged, CartTotalChanged, ItemReserved, ItemUnavailable.
     """
     with transaction.atomic():
-        set_lock_timeout(settings.CHECKOUT_LOCK_TIMEOUT_MS)
         # catalog.stock's lock order: the listings, then their offerings, each in id order. The listings are
-        # those of the buyer's lines, found and locked in one statement (the cart is read once, below).
-        products = lock_products(product_ids=RawSQL(_CART_PRODUCT_IDS_SQL, [buyer.pk]))
+        # those of the buyer's lines, found and locked in one statement (the cart is read once, below), which
+        # bounds the transaction's lock waits first.
+        products = lock_products(
+            product_ids=RawSQL(_CART_PRODUCT_IDS_SQL, [buyer.pk]), lock_timeout_ms=settings.CHECKOUT_LOCK_TIMEOUT_MS
+        )
         now = timezone.now()
         # Read under the locks: a parallel checkout of this buyer may have emptied the cart.
         # The lines come with their offerings, locked in the same statement (their listings' locks, taken

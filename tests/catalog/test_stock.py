@@ -104,6 +104,56 @@ def test_lock_products_finds_the_rows_of_a_query_of_ids_and_locks_them_with_thei
     assert list(by_queryset) == [second.pk]
 
 
+def _lock_timeout() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("found", [True, False], ids=["rows", "no rows"])
+def test_lock_products_sets_the_lock_timeout_in_its_locking_statement(found, django_assert_num_queries):
+    from django.db.models.expressions import RawSQL
+
+    product = ProductFactory()
+    ids = [product.pk] if found else [-1]
+    query = RawSQL(f"SELECT id FROM {Product._meta.db_table} WHERE id = ANY(%s::bigint[])", [ids])
+    with transaction.atomic():
+        with django_assert_num_queries(1):  # the timeout set by the locking statement, not one of its own
+            locked = stock.lock_products(product_ids=query, lock_timeout_ms=1234)
+        assert list(locked) == ([product.pk] if found else [])
+        assert _lock_timeout() == "1234ms"
+    with transaction.atomic():
+        assert list(stock.lock_products(product_ids=ids, lock_timeout_ms=2345)) == ([product.pk] if found else [])
+        assert _lock_timeout() == "2345ms"
+
+
+def test_a_locking_statement_gives_up_at_the_lock_timeout_it_sets(transactional_db):
+    """Another connection holds the listing's lock: the statement's own timeout ends its wait."""
+    import threading
+
+    from django.db import OperationalError, connections
+
+    product = ProductFactory()
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with transaction.atomic():
+            stock.lock_products(product_ids=[product.pk])
+            held.set()
+            release.wait(10)
+        connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+            stock.lock_products(product_ids=[product.pk], lock_timeout_ms=50)
+    finally:
+        release.set()
+        holder.join()
+
+
 def _listing_row_writes() -> tuple[int, int]:
     """This transaction's updates of listing rows so far, and how many of them were HOT (no index written)."""
     with connection.cursor() as cursor:

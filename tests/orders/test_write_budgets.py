@@ -9,8 +9,11 @@ production sends BEGIN/COMMIT (the same number of round trips). Budgets, and wha
                                                            11 before that (update_or_create: a locking read, an
                                                            INSERT and two savepoints; the line read before it)
   add-to-cart, unique listing (a hold)        6         7; 12
-  checkout, 3 shops, 4 lines, paid            21        22 (the checkout marked paid by a statement of its own,
-                                                            before the one locking and paying its orders);
+  checkout, 3 shops, 4 lines, paid            19        20 (the lock timeout set by a statement of its own);
+                                                           21 (the answer's orders read apart from their
+                                                           items); 22 (the checkout marked paid by a
+                                                            statement of its own, before the one locking
+                                                            and paying its orders);
                                                             24 (the checkout, its orders and their lines written
                                                             by three INSERTs, now one); 23 before the shops'
                                                             rows were locked by a statement of their own;
@@ -139,8 +142,8 @@ def test_three_shop_checkout_stays_within_its_query_budget(
     # their own before their sales counts moved (a locking CTE inside that UPDATE deadlocked once); 22 since the
     # checkout, its orders and their lines are written by one statement (three INSERTs before); 21 since the
     # checkout is marked paid in the statement that locks and pays its orders; 20 since the answer reads its orders
-    # with their items in one statement.
-    with django_assert_max_num_queries(20) as queries:
+    # with their items in one statement; 19 since the locking read of the listings sets the lock timeout.
+    with django_assert_max_num_queries(19) as queries:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             response = buyer_client.post(
                 "/api/v1/checkout", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())
@@ -210,3 +213,22 @@ def test_three_shop_checkout_costs_the_worker_one_task_within_its_query_budget(
     assert tasks == ["etsy.outbox.tasks.process_outbox_messages"]
     subjects = sorted(message.subject.split(" ")[0] for message in mail.outbox)
     assert len(mail.outbox) == 4 and subjects.count("New") == 3  # three sellers and the buyer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_shop_checkout_stays_within_its_redis_budget(buyer_client, three_shop_cart, redis_round_trips):
+    """Redis round trips of a 3-shop checkout with real commits (a commit's callbacks batch their writes:
+    etsy.cache.batch)."""
+    from etsy import cache
+
+    body = {"address": {**ADDRESS, "country": "US"}, "payment_method": "pm_card_visa"}
+    _warm(buyer_client)
+    cache.invalidate(sets=["warm:pages"])  # the scripts loaded into Redis
+    cache.take_version("warm:seq", ttl=60)
+    redis_round_trips.clear()
+    response = buyer_client.post("/api/v1/checkout", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert response.status_code == 201, response.content
+    # 16 before a commit's callbacks sent their writes together: the cart's version and store, the listings' cache
+    # drop and their search stamps in four round trips (two now), the shops' pages' sets read, then deleted (one
+    # script now). Here the outbox task runs eagerly in this thread (its payment breaker's checks counted too).
+    assert len(redis_round_trips) <= 13, redis_round_trips
