@@ -14,9 +14,9 @@ from etsy.api.errors import error_body
 from etsy.api.schema import error_response
 from etsy.api.views import ApiListView, ApiView
 from orders import payments, selectors, stats
+from orders.api.checkout_request import CheckoutRequestSerializer
 from orders.api.serializers import (
     BuyerOrderFilterSerializer,
-    CheckoutRequestSerializer,
     CheckoutResultSerializer,
     OrderReviewSerializer,
     OrderSerializer,

@@ -337,7 +337,7 @@ def test_every_refused_checkout_answers_as_before(buyer_client):
 def test_a_checkout_body_is_validated_as_its_serializer_validates_it(name):
     from rest_framework.exceptions import ValidationError
 
-    from orders.api.serializers import CheckoutRequestSerializer
+    from orders.api.checkout_request import CheckoutRequestSerializer
 
     body = BODIES[name]
     serializer = CheckoutRequestSerializer(data=body)
