@@ -63,12 +63,17 @@ class RateWindowListener(pybreaker.CircuitBreakerListener):
     def state_change(self, cb, old_state, new_state) -> None:
         new_name = new_state.name if new_state else "unknown"
         metrics.circuit_breaker_state.labels(service=cb.name).set(STATE_VALUES.get(new_name, 0))
+        old_name = old_state.name if old_state else None
+        if old_name == new_name:  # closing a closed breaker (a reset): no transition to report
+            if new_name == pybreaker.STATE_CLOSED:
+                self.reset()
+            return
         logger.warning(
             "circuit breaker state changed",
             extra={
                 "event": "breaker_transition",
                 "service": cb.name,
-                "from_state": old_state.name if old_state else None,
+                "from_state": old_name,
                 "to_state": new_name,
             },
         )

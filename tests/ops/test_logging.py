@@ -120,6 +120,14 @@ def test_breaker_transition_events_keep_their_fields(log_lines):
     assert opened["service"] == "etsy-backend"
 
 
+def test_resetting_a_closed_breaker_reports_no_transition(log_lines):
+    from etsy.breakers import reset_all
+
+    reset_all()
+    reset_all()  # every breaker already closed
+    assert not [r for r in log_lines.records if r.get("event_type") == "breaker_transition"]
+
+
 def test_no_card_digits_reach_any_log_line(client, buyer, log_lines):
     client.force_login(buyer)
     client.post("/ops-test/domain-event", {"card_number": CARD})
