@@ -46,11 +46,15 @@ _LOCK_PRODUCTS_SQL = f"""
      ORDER BY p.id
        FOR NO KEY UPDATE OF p
 """
-_LOCK_PRODUCTS_BY_ID_SQL = _LOCK_PRODUCTS_SQL.format(ids="= ANY(%s::bigint[])", timeout="")
 # ``lock_timeout_ms``: set_lock_timeout in the locking statement itself (a statement and a round trip fewer). The
 # scalar sub-select is planned as a one-time filter, evaluated once when the statement starts, before any row is
 # read or locked, rows or none (tests/catalog/test_stock.py holds both).
 _WITH_LOCK_TIMEOUT = "\n       AND (SELECT set_config('lock_timeout', %s, true)) IS NOT NULL"
+# By a list of ids, without and with the lock timeout: constant texts, prepared once each.
+_LOCK_PRODUCTS_BY_ID_SQL = {
+    timeout: _LOCK_PRODUCTS_SQL.format(ids="= ANY(%s::bigint[])", timeout=timeout)
+    for timeout in ("", _WITH_LOCK_TIMEOUT)
+}
 
 
 def lock_products(
@@ -77,22 +81,18 @@ def lock_products(
         try:
             subquery, params = product_ids.query.sql_with_params()
         except EmptyResultSet:  # e.g. ``pk__in=[]``: nothing to lock, no statement (as the ORM did)
-            subquery = None
-        if subquery is None:
-            if lock_timeout_ms is not None:
-                set_lock_timeout(lock_timeout_ms)
-            return {}
-        sql, params = _LOCK_PRODUCTS_SQL.format(ids=f"IN ({subquery})", timeout=timeout), list(params)
-        if len(params) > 1:  # its text may grow with its parameters (an IN list): not one statement to keep
-            open_cursor = connection.cursor
+            sql = None
+        else:
+            sql, params = _LOCK_PRODUCTS_SQL.format(ids=f"IN ({subquery})", timeout=timeout), list(params)
+            if len(params) > 1:  # its text may grow with its parameters (an IN list): not one statement to keep
+                open_cursor = connection.cursor
     else:
         ids = sorted(set(product_ids))
-        if not ids:
-            if lock_timeout_ms is not None:
-                set_lock_timeout(lock_timeout_ms)
-            return {}
-        by_id = _LOCK_PRODUCTS_SQL.format(ids="= ANY(%s::bigint[])", timeout=timeout) if timeout else None
-        sql, params = by_id or _LOCK_PRODUCTS_BY_ID_SQL, [ids]
+        sql, params = (_LOCK_PRODUCTS_BY_ID_SQL[timeout], [ids]) if ids else (None, [])
+    if sql is None:  # nothing to lock
+        if lock_timeout_ms is not None:
+            set_lock_timeout(lock_timeout_ms)
+        return {}
     if lock_timeout_ms is not None:
         params.append(f"{int(lock_timeout_ms)}ms")
     locked = {}

@@ -94,7 +94,6 @@ def test_a_script_redis_lost_runs_in_full(monkeypatch):
     cache.set("product:6", "stale", ttl=60)
     cache.add_to_set("shop:6:pages", "page:6", ttl=60)
     cache.set("page:6", "stale", ttl=60)
-    monkeypatch.setattr(batch, "_shas", {})
     monkeypatch.setattr(batch, "_sha", lambda script: "0" * 40)  # a digest Redis does not know: NOSCRIPT
     with transaction.atomic():
         transaction.on_commit(lambda: cache.invalidate(keys=["product:6"], sets=["shop:6:pages"]))

@@ -14,6 +14,7 @@ A Redis error is logged, never raised: the commit it follows stands (the callers
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -125,14 +126,9 @@ def send(fill: Fill, *, what: str, on_replies: OnReplies | None = None, wait: bo
     return None if answers is None else answers[-1]
 
 
+@functools.cache
 def _sha(script: str) -> str:
-    sha = _shas.get(script)
-    if sha is None:
-        sha = _shas[script] = hashlib.sha1(script.encode()).hexdigest()
-    return sha
-
-
-_shas: dict[str, str] = {}
+    return hashlib.sha1(script.encode()).hexdigest()
 
 
 def queue_script(pipe, script: str, *, keys: list, args: list) -> None:
