@@ -10,7 +10,8 @@ object per line, with the request context (request id, user id) bound by
 Redaction runs last, on the whole event (message, context, extra fields and the
 formatted traceback): values under secret-looking keys are replaced, and any run
 of 12 to 19 digits (spaces or dashes allowed between them) is masked whether or
-not it passes the Luhn check, so a card number cannot reach a log line.
+not it passes the Luhn check, so a card number cannot reach a log line. The trace's
+ids (``trace_id``, ``span_id``: exactly 32 and 16 lower-case hex digits) are left whole.
 """
 
 from __future__ import annotations
@@ -69,9 +70,23 @@ def is_secret_key(key: Any) -> bool:
     return isinstance(key, str) and key not in _SAFE_KEYS and bool(SECRET_KEY_PATTERN.search(key))
 
 
+# The trace's ids as add_trace_ids writes them: 32 and 16 hex digits, random, so one in twenty or so holds a run of
+# 12+ decimal digits ("…2284266611399…"); masked, the line no longer joins its trace. Anything else under these keys
+# is redacted as usual.
+_TRACE_ID_FORMATS = {"trace_id": re.compile(r"[0-9a-f]{32}"), "span_id": re.compile(r"[0-9a-f]{16}")}
+
+
+def _is_trace_id(key: str, value: Any) -> bool:
+    pattern = _TRACE_ID_FORMATS.get(key)
+    return pattern is not None and isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
 def redact_secrets(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """structlog processor: mask secret-looking keys and card-like digit runs everywhere."""
-    return {key: (REDACTED if is_secret_key(key) else _redact_value(value)) for key, value in event_dict.items()}
+    """structlog processor: mask secret-looking keys and card-like digit runs everywhere but in the trace's ids."""
+    return {
+        key: value if _is_trace_id(key, value) else REDACTED if is_secret_key(key) else _redact_value(value)
+        for key, value in event_dict.items()
+    }
 
 
 def add_service_fields(service: str, environment: str):
