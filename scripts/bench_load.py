@@ -28,6 +28,7 @@ import time
 import uuid
 
 from bench import ROOT
+from bench.autoanalyze import AutoAnalyze
 from bench.books import check_books, refund_some, settle_outbox, summary
 from bench.databases import bench_database_url, database_name, ensure_database, web_suffix
 from bench.race import drive, seed, start_gunicorn
@@ -90,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     log_path.parent.mkdir(exist_ok=True)
     process, base_url = start_gunicorn(database_url=database_url, workers=args.workers, log_path=log_path)
     try:
-        tally = drive(base_url=base_url, data=data, duration=args.duration, concurrency=args.buyers)
+        with AutoAnalyze(database_url, log=log):  # the statistics autovacuum keeps in production
+            tally = drive(base_url=base_url, data=data, duration=args.duration, concurrency=args.buyers)
     finally:
         stop(process)
     refunds = refund_some(data=data)

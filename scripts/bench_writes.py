@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import BIN, ROOT
+from bench.autoanalyze import AutoAnalyze
 from bench.databases import bench_database_url, delete_redis_keys, ensure_database
 from bench.report import WRITE_PEAK, median_pair, print_writes_report
 from bench.seeds import WritePathSeed, fill_carts, seed_write_path
@@ -173,37 +174,38 @@ def main(argv: list[str] | None = None) -> int:
     skip = set(filter(None, args.skip.split(",")))
     multipliers = [float(m) for m in args.multipliers.split(",") if m]
     report = []
-    for spec in [ServerSpec.parse(s) for s in args.servers.split(",")]:
-        stack = Stack(spec, db_url=db_url, port=args.port, prefix=prefix, suffix=f"-{prefix}")
-        log(f"{spec.label}: {spec.workers} workers x {spec.threads} threads; Celery worker on {stack.queues}")
-        entry = {"server": spec.label, "cpu": {}, "saturation": {}, "open": {}}
-        try:
-            stack.start()
-            if "cpu" not in skip:
-                fill_carts(data, rng=rng)
-                entry["cpu"] = cpu_per_request(
-                    port=args.port,
-                    web_pid=stack.web.pid,
-                    worker_pid=stack.worker.pid,
-                    db_url=db_url,
-                    data=data,
-                    count=args.cpu_requests,
-                )
-                log(f"{spec.label} CPU per request: {entry['cpu']}")
-            if "saturation" not in skip:
-                run_saturation(args, spec, data, rng, entry, worker_pid=stack.worker.pid)
-            if "open" not in skip:
-                for m in multipliers:
-                    entry["open"][f"{m:g}x"] = r = run_open_loop(args, data, rng, m)
-                    log(f"{spec.label} open loop {m:g}x: {_brief(r)}")
-            if "slow" not in skip and args.slow_every:
-                m = multipliers[0]
-                r = run_open_loop(args, data, rng, m, slow_every=args.slow_every)
-                entry["open"][f"{m:g}x, 1 checkout in {args.slow_every} on pm_card_timeout"] = r
-                log(f"{spec.label} slow card: {_brief(r)}")
-        finally:
-            stack.stop()
-        report.append(entry)
+    with AutoAnalyze(db_url, log=log):  # the statistics autovacuum keeps in production
+        for spec in [ServerSpec.parse(s) for s in args.servers.split(",")]:
+            stack = Stack(spec, db_url=db_url, port=args.port, prefix=prefix, suffix=f"-{prefix}")
+            log(f"{spec.label}: {spec.workers} workers x {spec.threads} threads; Celery worker on {stack.queues}")
+            entry = {"server": spec.label, "cpu": {}, "saturation": {}, "open": {}}
+            try:
+                stack.start()
+                if "cpu" not in skip:
+                    fill_carts(data, rng=rng)
+                    entry["cpu"] = cpu_per_request(
+                        port=args.port,
+                        web_pid=stack.web.pid,
+                        worker_pid=stack.worker.pid,
+                        db_url=db_url,
+                        data=data,
+                        count=args.cpu_requests,
+                    )
+                    log(f"{spec.label} CPU per request: {entry['cpu']}")
+                if "saturation" not in skip:
+                    run_saturation(args, spec, data, rng, entry, worker_pid=stack.worker.pid)
+                if "open" not in skip:
+                    for m in multipliers:
+                        entry["open"][f"{m:g}x"] = r = run_open_loop(args, data, rng, m)
+                        log(f"{spec.label} open loop {m:g}x: {_brief(r)}")
+                if "slow" not in skip and args.slow_every:
+                    m = multipliers[0]
+                    r = run_open_loop(args, data, rng, m, slow_every=args.slow_every)
+                    entry["open"][f"{m:g}x, 1 checkout in {args.slow_every} on pm_card_timeout"] = r
+                    log(f"{spec.label} slow card: {_brief(r)}")
+            finally:
+                stack.stop()
+            report.append(entry)
     print_writes_report(args, report)
     # This run's cache keys and what is left in its Celery queues (they name the prefix).
     delete_redis_keys(settings.REDIS_URL, f"*{prefix}*")
