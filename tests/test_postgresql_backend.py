@@ -63,3 +63,11 @@ def test_statements_and_their_errors_are_counted_and_timed():
     assert _statements() == before + 2
     assert errors_total.labels(**labels, type="UndefinedTable")._value.get() == errors + 1
     assert query_duration_seconds.labels(**labels)._sum.get() > timed
+
+
+def test_connections_price_a_random_page_read_as_settings_say(settings):
+    """DB_RANDOM_PAGE_COST reaches the server as a connection setting (PostgreSQL's 4 prices a spinning disk)."""
+    assert settings.DB_RANDOM_PAGE_COST == "1.1"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone() == ("1.1",)
