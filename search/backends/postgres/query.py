@@ -41,6 +41,7 @@ RECENT_SINCE_SQL = "SELECT created_at FROM search_listing ORDER BY created_at DE
 # is 4, for spinning disks). The table and its indexes are read from memory: at 4, a query matching a
 # few percent of 1M listings counted by reading the table in order until 2,000 matched (choker: 58,000
 # rows, 11,000 pages, 78 ms) instead of through the text index; at 1.1 it uses the index.
+# The connections run at 1.1 too (DB_RANDOM_PAGE_COST); the search statements keep theirs whatever that is.
 RANDOM_PAGE_COST = "1.1"
 # Browsing without words ranks (by the boosts) the newest this many listings of its filter.
 BROWSE_CANDIDATES = 3_000
