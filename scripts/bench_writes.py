@@ -6,6 +6,9 @@
    run a pool of buyers whose carts already hold one listing from each of three shops.
 2. The server as production runs it (``etsy/gunicorn.conf.py``, ``ETSY_ENV=production``, DEBUG off) and one
    Celery worker on queues of this run's own (the outbox work of a checkout runs there, as in production).
+   While the server's autovacuum is off (this kind of machine), the bench analyzes and vacuums its tables by
+   autovacuum's own rule every 10 s (``bench.autoanalyze``): the orders, items, ledger and outbox it fills from
+   nothing would otherwise be read through plans guessed without statistics.
 3. CPU per request: one request at a time, the CPU the web server, PostgreSQL and the Celery worker spent
    on it (from /proc: a busy machine slows requests down but hardly changes what they cost).
 4. Saturation (wrk, the same connections for each): the bare view, ``POST /api/v1/cart/items``, and

@@ -38,6 +38,10 @@ vocabulary's refresh first (its debounce key cleared), so every run publishes it
     DATABASE_URL=postgres://.../etsy_x CELERY_QUEUE_SUFFIX=x .venv/bin/python scripts/profile_checkout.py \\
         --checkouts 100 --passes 3
 
+Before each pass the tables autovacuum's rule finds due are analyzed (and vacuumed), as a production server's
+autovacuum keeps them (``bench.autoanalyze``; this machine's server runs without it, and the checkouts of earlier
+passes and runs would otherwise be read through plans guessed over tables never analyzed).
+
 Seeds its shops, listings and buyers in the database of ``DATABASE_URL`` (migrated) on the first run and reuses
 them (found by their names). Publishes to the broker's queues of ``CELERY_QUEUE_SUFFIX`` (give it one of your
 own: no worker may consume them) and empties them when it is done. Run it from two code trees in turn (``git
