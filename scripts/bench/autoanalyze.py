@@ -37,14 +37,17 @@ def autovacuum_is_on(db_url: str) -> bool:
 
 def run_due(conn) -> tuple[int, int]:
     """Analyze and vacuum the tables autovacuum's rule finds due now; return how many of each."""
+    from psycopg import sql
+
     analyzed = vacuumed = 0
     for table, analyze_due, vacuum_due in conn.execute(_DUE_SQL).fetchall():
         if vacuum_due:
-            conn.execute(f'VACUUM (ANALYZE {"true" if analyze_due else "false"}) "{table}"')
+            also = sql.SQL("true" if analyze_due else "false")
+            conn.execute(sql.SQL("VACUUM (ANALYZE {}) {}").format(also, sql.Identifier(table)))
             vacuumed += 1
             analyzed += bool(analyze_due)
         elif analyze_due:
-            conn.execute(f'ANALYZE "{table}"')
+            conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
             analyzed += 1
     return analyzed, vacuumed
 
