@@ -79,25 +79,25 @@ def print_page_tables(args, *, products: int, engine: str, pairs: dict[str, list
     print()
     print(
         "Each round (% of its paired bare view, p99 ms). Round 3 meets the first expiry of the pages "
-        "warmed at the start; goal: no page's round 3 below 80 % of its round 1, the page's own rate (req/s: "
-        "round 3 / round 1); beside it the same over each round's ratio to its paired bare view, which adds the "
-        "short bare runs' own spread"
+        "warmed at the start; goal: no page's round 3 below 80 % of its round 1, read over each round's ratio to "
+        "its paired bare view (which takes out the machine's drift between rounds and adds the short bare runs' "
+        "spread); beside it the page's own rate, req/s, round 3 / round 1 (which keeps the drift)"
     )
     print(
         "| page | "
         + " | ".join(f"round {n + 1}" for n in range(args.rounds))
-        + " | round 3 / round 1, req/s | round 3 / round 1, of the paired bare view |"
+        + " | round 3 / round 1 | round 3 / round 1, req/s |"
     )
     print("|---|" + "---:|" * (args.rounds + 2))
     for label, runs in pairs.items():
         ratios = [100 * run["rps"] / bare_["rps"] for run, bare_ in runs]
         cells = [f"{ratio:.1f} % ({run['p99']:.0f})" for ratio, (run, _) in zip(ratios, runs, strict=True)]
-        expiry = 100 * runs[2][0]["rps"] / runs[0][0]["rps"] if len(runs) >= 3 else 0.0
-        paired = 100 * ratios[2] / ratios[0] if len(ratios) >= 3 else 0.0
-        tail = f"{expiry:.0f} % | {paired:.0f} %" if expiry else "– | –"
+        expiry = 100 * ratios[2] / ratios[0] if len(ratios) >= 3 else 0.0
+        own_rate = 100 * runs[2][0]["rps"] / runs[0][0]["rps"] if len(runs) >= 3 else 0.0
+        tail = f"{expiry:.0f} % | {own_rate:.0f} %" if expiry else "– | –"
         print(f"| {label} | {' | '.join(cells)} | {tail} |")
         r, b = median_pair(runs)
-        summary["pages"][label] = {"ratio": 100 * r["rps"] / b["rps"], "expiry": expiry, "expiry_paired": paired}
+        summary["pages"][label] = {"ratio": 100 * r["rps"] / b["rps"], "expiry": expiry, "expiry_rate": own_rate}
     print()
     print(
         "Server and database CPU ms a request, each round (a loaded machine moves it too: 1.5 to 2.3 ms between "
@@ -120,7 +120,7 @@ def print_side_by_side(results: dict[int, dict]) -> None:
     print()
     print(
         "Every size side by side (% of the paired bare view, median round; in brackets the expiry round: round 3 "
-        "/ round 1 in req/s, then of the paired bare view)"
+        "/ round 1 of the paired bare view, then in req/s)"
     )
     print(f"| page | {head} | change from the second-largest to the largest |")
     print("|---|" + "---:|" * len(sizes) + "---:|")
@@ -134,7 +134,7 @@ def print_side_by_side(results: dict[int, dict]) -> None:
                 continue
             ratios.append(page["ratio"])
             cells.append(
-                f"{page['ratio']:.1f} % ({page['expiry']:.0f} %, {page['expiry_paired']:.0f} %)"
+                f"{page['ratio']:.1f} % ({page['expiry']:.0f} %, {page['expiry_rate']:.0f} %)"
                 if page["expiry"]
                 else f"{page['ratio']:.1f} %"
             )

@@ -122,15 +122,15 @@ def test_page_tables_print_each_pages_median_round_and_return_its_ratios(capsys)
         "home, visitor": [
             (run(500.0, 9.0, 2.0), run(1000.0, 3.0)),  # 50 %
             (run(300.0, 8.0, 2.0), run(1000.0, 3.0)),  # 30 %
-            (run(400.0, 7.0, 1.0), run(800.0, 3.0)),  # 50 %: its rate 80 % of round 1's, its ratio 100 %
+            (run(400.0, 7.0, 1.0), run(800.0, 3.0)),  # 50 %: its ratio 100 % of round 1's, its rate 80 %
         ]
     }
     summary = report.print_page_tables(Args, products=2_000, engine="wrk", pairs=pairs)
     assert summary == {
-        "pages": {"home, visitor": {"ratio": 50.0, "expiry": 80.0, "expiry_paired": 100.0}},
+        "pages": {"home, visitor": {"ratio": 50.0, "expiry": 100.0, "expiry_rate": 80.0}},
         "bare_rps": 1000.0,
     }
     lines = capsys.readouterr().out.splitlines()
     assert "| home, visitor | 500 | 1000 | 50.0 % | 1.0 | 2.0 | 9.0 | 0 |" in lines
-    assert "| home, visitor | 50.0 % (9) | 30.0 % (8) | 50.0 % (7) | 80 % | 100 % |" in lines
+    assert "| home, visitor | 50.0 % (9) | 30.0 % (8) | 50.0 % (7) | 100 % | 80 % |" in lines
     assert "| home, visitor | 2.00 | 2.00 | 1.00 | 200 % |" in lines
