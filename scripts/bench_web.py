@@ -55,7 +55,7 @@ from bench.databases import (
 from bench.drivers import ensure_wrk, run_python_load, run_wrk
 from bench.pages import signed_in_buyer, url_sets, warm_every_url
 from bench.report import PAGE_SLO, megabytes, print_page_tables, print_side_by_side
-from bench.servers import GUNICORN, ServerFailed, start_server, stop
+from bench.servers import GUNICORN, ServerFailed, machine_ticks, start_server, steal_share, stop
 from production_profile import loopback_production_env
 
 METRICS_TOKEN = secrets.token_urlsafe(32)  # the production profile requires one (etsy.checks)
@@ -287,6 +287,7 @@ def measure(args, products: int, *, db_url: str, server_pgid: int, wrk: str | No
         if args.round_every:  # the rounds of a subset of pages meet its expiry when the whole set's would
             time.sleep(max(0.0, rounds_from + round_no * args.round_every - time.monotonic()))
         for label, kind, cookie_ in scenarios[1:]:
+            ticks = machine_ticks()
             bare = load(urls["bare"], args.bare_seconds, "")
             if args.rewarm:  # every entry fresh, 30 s inventory counts included: the pure cache-hit path
                 warm_every_url(args.port, urls[kind], cookie_)
@@ -295,11 +296,12 @@ def measure(args, products: int, *, db_url: str, server_pgid: int, wrk: str | No
             r = load(urls[kind], args.seconds, cookie_)
             after = counters()
             r["cpu_ms"] = cpu_per_request(before, after, r["requests"])
+            r["steal"] = steal_share(ticks, machine_ticks())  # over the pair: its bare run and its page run
             pairs[label].append((r, bare))
             log(
                 f"round {round_no + 1}: {label}: {r['rps']:.0f} req/s beside bare {bare['rps']:.0f} req/s "
                 f"({100 * r['rps'] / bare['rps']:.1f} %), p99 {r['p99']:.1f} ms, "
-                f"{r['cpu_ms']:.2f} ms of server and database CPU a request, "
+                f"{r['cpu_ms']:.2f} ms of server and database CPU a request, {r['steal']:.1f} % of the CPU stolen, "
                 f"{r['requests']} requests from {run_started - warmed_at[kind]:.0f} s after its URLs were "
                 f"warmed; {counter_deltas(before, after)}"
             )

@@ -44,8 +44,10 @@ from bench.seeds import WritePathSeed, fill_carts, seed_write_path
 from bench.servers import (
     GUNICORN,
     ServerFailed,
+    machine_ticks,
     refuse_port_in_use,
     start_process,
+    steal_share,
     stop,
     wait_until_answering,
     wait_until_idle,
@@ -240,6 +242,7 @@ def run_saturation(
             ("add-to-cart", "add", data.add_tokens),
             ("checkout (3 shops)", "checkout", data.checkout_tokens),
         ):
+            ticks = machine_ticks()
             bare = saturate(
                 port=args.port,
                 kind="bare",
@@ -256,6 +259,7 @@ def run_saturation(
                 tokens=tokens,
                 products=products,
             )
+            r["steal"] = steal_share(ticks, machine_ticks())  # over the pair: its bare run and its write run
             pairs[label].append((r, bare))
             wait_until_idle(args.port)
             # The next bare-view run must not share the cores with this run's outbox work (a checkout run leaves
@@ -264,7 +268,8 @@ def run_saturation(
                 log("the Celery worker was still busy after the wait; the next bare-view run shares the cores with it")
             log(
                 f"{spec.label} round {round_no + 1}: {label} {r['rps']:.0f} req/s beside bare {bare['rps']:.0f} "
-                f"({100 * r['rps'] / bare['rps']:.1f} %), p99 {r['p99']:.0f} ms, {r['errors']} errors"
+                f"({100 * r['rps'] / bare['rps']:.1f} %), p99 {r['p99']:.0f} ms, {r['errors']} errors, "
+                f"{r['steal']:.1f} % of the CPU stolen"
             )
     for label, runs in pairs.items():
         entry["saturation"][label] = median_pair(runs)

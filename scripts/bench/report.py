@@ -43,6 +43,11 @@ def median_pair(runs: list[Pair]) -> Pair:
     return ordered[len(ordered) // 2]
 
 
+def _stolen(run: dict) -> str:
+    """The share of the machine's CPU time stolen during a run's pair (``servers.steal_share``), or – unknown."""
+    return f"{run['steal']:.0f} %" if "steal" in run else "–"
+
+
 def megabytes(n: int) -> str:
     return f"{n / 2**20:,.0f} MB"
 
@@ -78,7 +83,8 @@ def print_page_tables(args, *, products: int, engine: str, pairs: dict[str, list
         )
     print()
     print(
-        "Each round (% of its paired bare view, p99 ms). Round 3 meets the first expiry of the pages "
+        "Each round (% of its paired bare view, p99 ms; the share of the machine's CPU time the hypervisor gave "
+        "to others during the pair). Round 3 meets the first expiry of the pages "
         "warmed at the start; goal: no page's round 3 below 80 % of its round 1, read over each round's ratio to "
         "its paired bare view (which takes out the machine's drift between rounds and adds the short bare runs' "
         "spread); beside it the page's own rate, req/s, round 3 / round 1 (which keeps the drift)"
@@ -91,7 +97,10 @@ def print_page_tables(args, *, products: int, engine: str, pairs: dict[str, list
     print("|---|" + "---:|" * (args.rounds + 2))
     for label, runs in pairs.items():
         ratios = [100 * run["rps"] / bare_["rps"] for run, bare_ in runs]
-        cells = [f"{ratio:.1f} % ({run['p99']:.0f})" for ratio, (run, _) in zip(ratios, runs, strict=True)]
+        cells = [
+            f"{ratio:.1f} % ({run['p99']:.0f}{'; ' + _stolen(run) + ' stolen' if 'steal' in run else ''})"
+            for ratio, (run, _) in zip(ratios, runs, strict=True)
+        ]
         expiry = 100 * ratios[2] / ratios[0] if len(ratios) >= 3 else 0.0
         own_rate = 100 * runs[2][0]["rps"] / runs[0][0]["rps"] if len(runs) >= 3 else 0.0
         tail = f"{expiry:.0f} % | {own_rate:.0f} %" if expiry else "– | –"
@@ -187,8 +196,11 @@ def print_writes_report(args, report: list[dict]) -> None:
             f"profile; checkout carts: one stocked listing from each of 3 shops; goals: add-to-cart >= 15 %, "
             f"checkout >= 5 % of the bare view)"
         )
-        print("| server | write | req/s | paired bare req/s | % of bare | goal | p50 ms | p95 ms | p99 ms | errors |")
-        print("|---|---|---:|---:|---:|:--:|---:|---:|---:|---:|")
+        print(
+            "| server | write | req/s | paired bare req/s | % of bare | goal | p50 ms | p95 ms | p99 ms | errors "
+            "| CPU stolen |"
+        )
+        print("|---|---|---:|---:|---:|:--:|---:|---:|---:|---:|---:|")
         goals = {"add-to-cart": 15.0, "checkout (3 shops)": 5.0}
         for e in report:
             for label, (r, b) in e["saturation"].items():
@@ -196,7 +208,7 @@ def print_writes_report(args, report: list[dict]) -> None:
                 met = "met" if ratio >= goals[label] else f"NO (>= {goals[label]:g} %)"
                 print(
                     f"| {e['server']} | {label} | {r['rps']:.0f} | {b['rps']:.0f} | {ratio:.1f} % | {met} "
-                    f"| {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['errors']} |"
+                    f"| {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['errors']} | {_stolen(r)} |"
                 )
     if any(e["open"] for e in report):
         print(

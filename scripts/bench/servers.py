@@ -110,6 +110,21 @@ def stop(*processes: subprocess.Popen | None) -> None:
 
 
 # --- CPU of processes (steadier than requests/s on a shared machine) --------------------------------------------
+def machine_ticks() -> tuple[int, int]:
+    """The machine's CPU ticks so far, (stolen, all): /proc/stat's first line. Steal is the time the hypervisor gave
+    this virtual machine's CPUs to others while they had work: a run with much of it measured a slower machine."""
+    with open("/proc/stat") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal [guest guest_nice: already counted in user and nice]
+    return fields[7] if len(fields) > 7 else 0, sum(fields[:8])
+
+
+def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The share of the machine's CPU time stolen between two ``machine_ticks()`` readings, in %."""
+    stolen, total = after[0] - before[0], after[1] - before[1]
+    return 100.0 * stolen / total if total > 0 else 0.0
+
+
 def cpu_seconds(pids) -> dict[int, float]:
     """CPU seconds (user + system) each live process of ``pids`` has used so far; processes gone are left out."""
     found = {}

@@ -15,7 +15,7 @@ SCRIPTS = ROOT / "scripts"
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))  # as `python scripts/bench_web.py` has it: bench and production_profile
 
-from bench import databases, drivers, report  # noqa: E402
+from bench import databases, drivers, report, servers  # noqa: E402
 
 OPTIONS = {
     "bench_web": ["--products", "--shops", "--reuse", "--copy-from", "--workers", "--connections", "--seconds",
@@ -134,3 +134,26 @@ def test_page_tables_print_each_pages_median_round_and_return_its_ratios(capsys)
     assert "| home, visitor | 500 | 1000 | 50.0 % | 1.0 | 2.0 | 9.0 | 0 |" in lines
     assert "| home, visitor | 50.0 % (9) | 30.0 % (8) | 50.0 % (7) | 100 % | 80 % |" in lines
     assert "| home, visitor | 2.00 | 2.00 | 1.00 | 200 % |" in lines
+
+
+def test_steal_share_is_the_stolen_part_of_the_machines_ticks_between_two_readings():
+    assert servers.steal_share((10, 1_000), (30, 1_200)) == 10.0
+    assert servers.steal_share((5, 100), (5, 100)) == 0.0
+    stolen, total = servers.machine_ticks()
+    assert 0 <= stolen <= total and total > 0
+
+
+def test_page_rounds_show_the_cpu_stolen_during_each_pair(capsys):
+    class Args:
+        connections, warmup, seconds, bare_seconds, rounds, workers = 16, 1, 2, 1, 3, 2
+
+    def run(rps, steal):
+        return {"rps": rps, "p50": 1.0, "p95": 2.0, "p99": 9.0, "errors": 0, "requests": 100, "cpu_ms": 1.0,
+                "steal": steal}  # fmt: skip
+
+    bare = {"rps": 1000.0, "p50": 1.0, "p95": 2.0, "p99": 3.0, "errors": 0, "requests": 100}
+    pairs = {"cart": [(run(500.0, 0.4), bare), (run(500.0, 21.6), bare), (run(400.0, 2.0), bare)]}
+    report.print_page_tables(Args, products=2_000, engine="wrk", pairs=pairs)
+    assert "| cart | 50.0 % (9; 0 % stolen) | 50.0 % (9; 22 % stolen) | 40.0 % (9; 2 % stolen) | 80 % | 80 % |" in (
+        capsys.readouterr().out.splitlines()
+    )
