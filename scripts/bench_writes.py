@@ -221,7 +221,8 @@ def run_open_loop(args, data: WritePathSeed, rng: random.Random, multiplier: flo
     """Add-to-cart and checkout at ``multiplier`` times the local peak, once the server is idle and carts full."""
     wait_until_idle(args.port)
     fill_carts(data, rng=rng)
-    return open_loop(
+    ticks = machine_ticks()
+    result = open_loop(
         port=args.port,
         data=data,
         add_rate=WRITE_PEAK["add"] * multiplier,
@@ -229,6 +230,8 @@ def run_open_loop(args, data: WritePathSeed, rng: random.Random, multiplier: flo
         seconds=args.open_seconds,
         slow_every=slow_every,
     )
+    log(f"open loop {multiplier:g}x: {steal_share(ticks, machine_ticks()):.1f} % of the CPU stolen during it")
+    return result
 
 
 def run_saturation(
