@@ -117,3 +117,36 @@ def test_orders_of_a_checkout_come_by_shop_with_shop_checkout_request_and_items_
         (second.pk, shops[1].pk, checkout.pk, request, [items[0].pk, items[2].pk]),
         (itemless.pk, shops[2].pk, checkout.pk, None, []),
     ]
+
+
+def test_latest_reviews_of_shops_are_each_shops_newest_few_with_their_reviewers_in_one_query(
+    django_assert_num_queries,
+):
+    """The check of a due product page reads them (its shop's three latest reviews): newest first, the id ordering
+    reviews of the same instant, as the shop's cached list orders them; a shop without reviews has none."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders import selectors
+    from tests.orders.factories import ReviewFactory
+    from tests.shops.factories import ShopFactory
+
+    busy, quiet, unreviewed = ShopFactory(), ShopFactory(), ShopFactory()
+    now = timezone.now()
+    older = [ReviewFactory(shop=busy, order__shop=busy, created_at=now - timedelta(days=d)) for d in (5, 4)]
+    same_instant = [ReviewFactory(shop=busy, order__shop=busy, created_at=now) for _ in range(3)]
+    lone = ReviewFactory(shop=quiet, order__shop=quiet, comment="Lovely", created_at=now - timedelta(days=1))
+    for review in (*older, *same_instant, lone):  # created_at is auto_now_add: set it as written above
+        type(review).objects.filter(pk=review.pk).update(created_at=review.created_at)
+
+    with django_assert_num_queries(1):
+        found = selectors.list_latest_reviews_of_shops(shop_ids=[quiet.pk, busy.pk, unreviewed.pk], limit=3)
+        names = {pk: [r.reviewer.public_name for r in reviews] for pk, reviews in found.items()}  # no query each
+
+    assert [r.pk for r in found[busy.pk]] == sorted((r.pk for r in same_instant), reverse=True)
+    assert [(r.pk, r.comment) for r in found[quiet.pk]] == [(lone.pk, "Lovely")]
+    assert found[unreviewed.pk] == []
+    assert names[quiet.pk] == [lone.reviewer.public_name]
+    assert [r.pk for r in found[busy.pk]] == [r.pk for r in selectors.list_shop_reviews(shop_id=busy.pk, limit=3)]
+    assert selectors.list_latest_reviews_of_shops(shop_ids=[], limit=3) == {}
