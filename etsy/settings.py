@@ -135,19 +135,22 @@ DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT
 # guesses 10, so the custom plan always looked cheaper).
 DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 10**9 if DB_PREPARED_STATEMENTS else None
+
+
+def _set_on_connect(name: str, value: str) -> None:
+    """Send a server setting with every connection (libpq's startup ``options``), after any the URL gave."""
+    options = DATABASES["default"]["OPTIONS"]
+    options["options"] = " ".join(filter(None, [options.get("options"), f"-c {name}={value}"]))
+
+
 if DB_PREPARED_STATEMENTS:
-    DATABASES["default"]["OPTIONS"]["options"] = " ".join(
-        filter(None, [DATABASES["default"]["OPTIONS"].get("options"), "-c plan_cache_mode=force_generic_plan"])
-    )
+    _set_on_connect("plan_cache_mode", "force_generic_plan")
 # The planner's price of a random page read against a sequential one (PostgreSQL's default, 4, prices a spinning
 # disk). Our working set is in memory or on SSD; at 4 the planner hash-joins the order items or the ledger in full
 # (a sequential scan growing with every sale) where a few index look-ups answer. Empty: the server's own setting.
 DB_RANDOM_PAGE_COST = env.str("DB_RANDOM_PAGE_COST", default="1.1")
 if DB_RANDOM_PAGE_COST:
-    _page_cost = f"-c random_page_cost={float(DB_RANDOM_PAGE_COST):g}"
-    DATABASES["default"]["OPTIONS"]["options"] = " ".join(
-        filter(None, [DATABASES["default"]["OPTIONS"].get("options"), _page_cost])
-    )
+    _set_on_connect("random_page_cost", f"{float(DB_RANDOM_PAGE_COST):g}")
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 # Read replicas (etsy/db_router.py): GET/HEAD of catalog, shop, search and feed pages read a healthy
 # replica; writes, transactions and a client's reads for READ_YOUR_WRITES_SECONDS after it wrote use the primary.
