@@ -63,6 +63,8 @@ def take_version(sequence_key: str, *, ttl: int, delete: Sequence[str] = ()) -> 
             pipe.delete(*doomed)
 
     replies = batch.send(fill, what=f"take a version of {sequence_key}", wait=True)
+    if replies is None:  # Redis failed: logged by the batch
+        return None
     try:
         return int(batch.script_reply(replies[0], _TAKE_VERSION, keys=[raw], args=[2 * ttl]))
     except Exception:
@@ -101,6 +103,8 @@ def store_if_newer(
         batch.send(fill, what=f"store {version_key}", on_replies=stored)
         return None
     replies = batch.send(fill, what=f"store {version_key}")
+    if replies is None:  # Redis failed: logged by the batch
+        return False
     try:
         return stored(replies)
     except Exception:
