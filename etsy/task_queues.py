@@ -23,6 +23,7 @@ DEFAULT_QUEUE = "default"
 TASK_ROUTES = {
     "etsy.outbox.tasks.process_outbox_message": {"queue": "emails"},
     "etsy.outbox.tasks.process_outbox_messages": {"queue": "emails"},
+    "etsy.outbox.tasks.drain_outbox_queue": {"queue": "emails"},  # published to the queue it drains, by name
     "orders.tasks.send_daily_digests": {"queue": "emails"},
     "orders.tasks.send_shop_digest": {"queue": "emails"},
     "search.tasks.*": {"queue": "search"},

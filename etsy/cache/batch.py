@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 Fill = Callable[[Any], None]
 OnReplies = Callable[[list[Any]], None]
+OnError = Callable[[], None]
 
 _state = threading.local()
 
@@ -37,9 +38,10 @@ _state = threading.local()
 class _Batch:
     def __init__(self) -> None:
         self.pipe = None
-        self.parts: list[tuple[int, OnReplies | None, str]] = []  # (commands so far, on_replies, what)
+        # (commands so far, on_replies, what, on_error)
+        self.parts: list[tuple[int, OnReplies | None, str, OnError | None]] = []
 
-    def add(self, fill: Fill, on_replies: OnReplies | None, what: str) -> None:
+    def add(self, fill: Fill, on_replies: OnReplies | None, what: str, on_error: OnError | None = None) -> None:
         if self.pipe is None:
             self.pipe = caches["default"].client.get_client(write=True).pipeline(transaction=False)
         before = len(self.pipe)
@@ -48,7 +50,7 @@ class _Batch:
         except Exception:
             del self.pipe.command_stack[before:]  # the other parts' replies keep their places
             raise
-        self.parts.append((len(self.pipe), on_replies, what))
+        self.parts.append((len(self.pipe), on_replies, what, on_error))
 
     def send(self) -> list[list[Any]] | None:
         """Send what is queued (one round trip); return each part's replies, or None when Redis failed."""
@@ -59,10 +61,12 @@ class _Batch:
         try:
             replies = _execute(pipe)
         except Exception:
-            logger.warning("could not send the after-commit writes of %s", [what for *_, what in parts], exc_info=True)
+            logger.warning("could not send the after-commit writes of %s", [part[2] for part in parts], exc_info=True)
+            for _, _, what, on_error in parts:
+                _call_on_error(on_error, what)
             return None
         answers, start = [], 0
-        for end, on_replies, what in parts:
+        for end, on_replies, what, _ in parts:
             answers.append(replies[start:end])
             if on_replies is not None:
                 try:
@@ -103,10 +107,26 @@ def is_collecting() -> bool:
     return getattr(_state, "batch", None) is not None
 
 
-def send(fill: Fill, *, what: str, on_replies: OnReplies | None = None, wait: bool = False) -> list[Any] | None:
+def _call_on_error(on_error: OnError | None, what: str) -> None:
+    if on_error is None:
+        return
+    try:
+        on_error()
+    except Exception:
+        logger.warning("could not recover from the failed after-commit writes of %s", what, exc_info=True)
+
+
+def send(
+    fill: Fill,
+    *,
+    what: str,
+    on_replies: OnReplies | None = None,
+    on_error: OnError | None = None,
+    wait: bool = False,
+) -> list[Any] | None:
     """Send the commands ``fill`` adds to a pipeline: with the commit's batch when one is collecting (in one
     round trip with the other callbacks' writes, ``on_replies`` called with these commands' replies then), else in
-    one round trip now.
+    one round trip now. ``on_error`` is called instead when Redis failed (the caller's fallback).
 
     ``wait``: send now (with what the batch holds so far) and return the replies. Returns None when Redis failed
     (logged) and when the commands were queued. A command's own error is its reply (an exception instance).
@@ -116,9 +136,10 @@ def send(fill: Fill, *, what: str, on_replies: OnReplies | None = None, wait: bo
         batch = _Batch()
         wait = True
     try:
-        batch.add(fill, on_replies, what)
+        batch.add(fill, on_replies, what, on_error)
     except Exception:
         logger.warning("could not queue the after-commit writes of %s", what, exc_info=True)
+        _call_on_error(on_error, what)
         return None
     if not wait:
         return None

@@ -12,8 +12,10 @@ raising rolls its writes back and counts as a failed attempt.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 DONE, DEFER = "done", "defer"
@@ -69,3 +71,33 @@ def get_handler(topic: str) -> Handler | None:
 
 def list_topics() -> list[str]:
     return sorted(_handlers)
+
+
+def queue_name(topic: str) -> str:
+    """The broker queue (suffix included) of ``topic``'s rows: its registered queue, else the processing task's."""
+    from etsy.outbox.tasks import process_outbox_messages
+
+    suffix = getattr(settings, "TASK_QUEUE_SUFFIX", "")
+    queue = get_queue(topic)
+    if queue:
+        return queue + suffix
+    return _routed_queue(process_outbox_messages, suffix)
+
+
+@functools.cache
+def _routed_queue(task, suffix: str) -> str:
+    """The queue Celery's routes send ``task`` to (read once per process and queue suffix: 10-20 µs each)."""
+    return task.app.amqp.router.route({}, task.name)["queue"].name
+
+
+def outbox_queues() -> list[str]:
+    """Every queue outbox rows go to (the registered topics' and the default)."""
+    return sorted({queue_name(topic) for topic in list_topics()} | {queue_name("")})
+
+
+def by_queue(message_ids: list[int], topics: Mapping[int, str]) -> dict[str, list[int]]:
+    """The rows' ids by the queue of their topic (``queue_name``), in their order."""
+    queues: dict[str, list[int]] = {}
+    for message_id in message_ids:
+        queues.setdefault(queue_name(topics.get(message_id, "")), []).append(message_id)
+    return queues

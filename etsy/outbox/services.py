@@ -27,7 +27,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from etsy import metrics
-from etsy.outbox import registry
+from etsy.outbox import drain, registry
 from etsy.outbox.models import OutboxMessage
 from etsy.outbox.registry import DEFER, DONE
 from etsy.prepared import UnnestRows, prepared_cursor
@@ -117,25 +117,30 @@ def publish_each(
     return messages_out
 
 
-def relay_on_commit(message_ids: Iterable[int], *, topics: Mapping[int, str] | None = None) -> None:
+def relay_on_commit(
+    message_ids: Iterable[int], *, topics: Mapping[int, str] | None = None, coalesce: bool = False
+) -> None:
     """Hand these rows to Celery after the current transaction commits.
 
     With every row's ``topics`` (rows written as handed over: ``relay``/``relayed_later``), the rows' processing
-    tasks are published straight from here, one per queue; without, one task that dispatches them from a worker
+    tasks are published straight from here, one per queue, or with ``coalesce`` (a hot write path: checkout)
+    appended for their queue's drain (``etsy.outbox.drain``); without, one task that dispatches them from a worker
     (``dispatch``: it reads their topics and records the hand-over). See ``hand_over``.
     """
     ids = sorted(set(message_ids))
     if not ids:
         return
     known = {i: topics[i] for i in ids} if topics is not None and all(i in topics for i in ids) else None
-    transaction.on_commit(partial(hand_over, ids, known))
+    transaction.on_commit(partial(hand_over, ids, known, coalesce=coalesce))
 
 
-def hand_over(message_ids: list[int], topics: dict[int, str] | None = None) -> None:
+def hand_over(message_ids: list[int], topics: dict[int, str] | None = None, *, coalesce: bool = False) -> None:
     """Publish the rows' tasks: with their ``topics``, the processing task of each queue's rows (one broker round
-    trip per queue, no query: the rows were written as handed over); without, one task that dispatches them from
-    a worker. A broker failure is logged and the rows are left to the sweep (``relay_pending``): rows written as
-    handed over get their guard taken back, so the sweep relays them as soon as they are past its grace."""
+    trip per queue, no query: the rows were written as handed over), or with ``coalesce`` their queue's drain
+    when none is pending (``etsy.outbox.drain``: no round trip of its own; its own task when Redis fails);
+    without topics, one task that dispatches them from a worker. A broker failure is logged and the rows are left
+    to the sweep (``relay_pending``): rows written as handed over get their guard taken back, so the sweep relays
+    them as soon as they are past its grace."""
     from etsy.outbox.tasks import dispatch_outbox_messages
 
     if topics is None:
@@ -144,8 +149,21 @@ def hand_over(message_ids: list[int], topics: dict[int, str] | None = None) -> N
         except Exception:  # broker down: the sweep relays them; never fail the caller
             logger.warning("outbox hand-over failed", exc_info=True, extra={"outbox_ids": list(message_ids)})
         return
-    sent = set(_send_by_queue(list(message_ids), topics))
-    failed = [i for i in message_ids if i not in sent]
+    publish_tasks = partial(_publish_tasks, list(message_ids), topics)
+    if not (coalesce and drain.hand_over(message_ids, topics, otherwise=publish_tasks)):
+        publish_tasks()
+
+
+def _publish_tasks(message_ids: list[int], topics: Mapping[int, str]) -> None:
+    """Publish the processing tasks of rows written as handed over; take the guard back on those the broker
+    refused."""
+    sent = set(_send_by_queue(message_ids, topics))
+    take_back([i for i in message_ids if i not in sent])
+
+
+def take_back(failed: list[int]) -> None:
+    """Take back the hand-over of rows written as handed over whose task the broker refused: the sweep relays them
+    as soon as they are past its grace."""
     if failed:
         try:
             OutboxMessage.objects.filter(pk__in=failed, processed_at__isnull=True, dead_at__isnull=True).update(
@@ -155,29 +173,24 @@ def hand_over(message_ids: list[int], topics: dict[int, str] | None = None) -> N
             logger.warning("outbox hand-over not taken back", exc_info=True, extra={"outbox_ids": failed})
 
 
-def _send_by_queue(message_ids: list[int], topics: Mapping[int, str]) -> list[int]:
+def _send_by_queue(message_ids: list[int], topics: Mapping[int, str], *, alone: set[int] = frozenset()) -> list[int]:
     """Queue the rows' Celery tasks, one per queue: a lone row as ``process_outbox_message``, several rows of one
-    queue as one ``process_outbox_messages``; return the ids sent (a broker failure is logged).
+    queue as one ``process_outbox_messages``; return the ids sent (a broker failure is logged). The rows ``alone``
+    go without their topic, so that each runs by itself (``process_many``), never in a many-handler's group.
 
     Each is published to its queue by name (the broker's default exchange) rather than through the queue's topic
     exchange: the Redis transport reads an exchange's bindings from Redis on every publish (a client and a round
     trip per task); RabbitMQ delivers to the same queue either way.
     """
-    from etsy.outbox.registry import get_queue
     from etsy.outbox.tasks import process_outbox_message, process_outbox_messages
 
-    suffix = getattr(settings, "TASK_QUEUE_SUFFIX", "")
-    by_queue: dict[str | None, list[int]] = {}
-    for message_id in message_ids:
-        by_queue.setdefault(get_queue(topics.get(message_id, "")), []).append(message_id)
     sent = []
-    for queue, ids in by_queue.items():
+    for name, ids in registry.by_queue(message_ids, topics).items():
         if len(ids) == 1:
             task, args = process_outbox_message, [ids[0]]
         else:  # with their topics, so the worker need not read them to group the rows
-            task, args = process_outbox_messages, [ids, [topics.get(i, "") for i in ids]]
+            task, args = process_outbox_messages, [ids, ["" if i in alone else topics.get(i, "") for i in ids]]
         try:
-            name = queue + suffix if queue else task.app.amqp.router.route({}, task.name)["queue"].name
             task.apply_async(args=args, queue=name, exchange="", routing_key=name)
         except Exception:  # broker down: the sweep retries; never fail the caller
             logger.warning("outbox relay failed", exc_info=True, extra={"outbox_ids": ids})
@@ -188,9 +201,13 @@ def _send_by_queue(message_ids: list[int], topics: Mapping[int, str]) -> list[in
 
 def dispatch(message_ids: list[int]) -> int:
     """Queue the rows' Celery tasks, one per queue (``_send_by_queue``: a 3-shop checkout's five rows are one task,
-    not five) and record the hand-over. A broker failure is logged and the rows are left to the sweep."""
-    topics = dict(OutboxMessage.objects.filter(pk__in=message_ids).values_list("pk", "topic"))
-    sent = _send_by_queue(message_ids, topics)
+    not five) and record the hand-over. A broker failure is logged and the rows are left to the sweep.
+
+    A row that has failed before runs alone: a many-handler's group (a burst's sellers' emails, ``drain``) fails
+    together, and retried row by row, one row that cannot succeed holds back none of the others."""
+    rows = OutboxMessage.objects.filter(pk__in=message_ids).values_list("pk", "topic", "failures")
+    topics = {pk: topic for pk, topic, _ in rows}
+    sent = _send_by_queue(message_ids, topics, alone={pk for pk, _, failures in rows if failures})
     if sent:
         now = timezone.now()
         OutboxMessage.objects.filter(pk__in=sent).update(

@@ -6,7 +6,7 @@ import logging
 from celery import shared_task
 
 from etsy import metrics
-from etsy.outbox import selectors, services
+from etsy.outbox import drain, registry, selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +31,18 @@ def dispatch_outbox_messages(message_ids: list[int]) -> int:
     return services.dispatch(list(message_ids))
 
 
+@shared_task(name="etsy.outbox.tasks.drain_outbox_queue", ignore_result=True)
+def drain_outbox_queue(queue: str) -> int:
+    """Run the rows hot write paths appended for ``queue``'s drain (``etsy.outbox.drain``); how many were taken."""
+    return drain.drain(queue)
+
+
 @shared_task(name="etsy.outbox.tasks.relay_outbox", ignore_result=True)
 def relay_outbox() -> int:
-    """Hand due outbox rows to Celery (missed after-commit relays, retries after backoff); count parked rows."""
+    """Hand due outbox rows to Celery (missed after-commit relays, retries after backoff), start a drain for rows
+    left waiting without one; count parked rows."""
+    for queue in drain.kick(registry.outbox_queues()):
+        drain.publish(queue)
     count = services.relay_pending()
     if count:
         logger.info("relayed %d outbox messages", count, extra={"event": "outbox_relayed", "count": count})

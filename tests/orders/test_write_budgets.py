@@ -32,8 +32,9 @@ production sends BEGIN/COMMIT (the same number of round trips). Budgets, and wha
                                                             idempotency record); 40 before that (a stock UPDATE
                                                             per line, the cart read before its DELETE, the orders
                                                             read twice, the checkout re-read)
-After commit, an add stores the buyer's cart (one read of its lines); a checkout hands its outbox rows to Celery
-in one publish (a worker dispatches them) where it read their topics, published each and updated them.
+After commit, an add stores the buyer's cart (one read of its lines); a checkout appends its outbox rows to their
+queue's drain list with its other Redis writes (no statement), where it read their topics, published each and
+updated them.
 
 Redis round trips of a warm add-to-cart: 3 (the throttle's script; the cart's version with the listing's stock
 count deleted; the cart's store), where it was 5 (the throttle's read and write, the stock count's own DEL).
@@ -161,22 +162,32 @@ def test_three_shop_checkout_stays_within_its_query_budget(
     assert Checkout.objects.get(buyer=buyer).payment_status == Checkout.PaymentStatus.PAID
     assert not CartItem.objects.filter(user=buyer).exists()
     handed_over = [c for c in callbacks if getattr(c, "func", None) and c.func.__name__ == "hand_over"]
-    assert len(handed_over) == 1  # one publish for the outbox rows of the payment, whatever their number
-    # ... of the task that processes them: no task that dispatches another (one task per checkout, not two).
-    from etsy.outbox.tasks import dispatch_outbox_messages, process_outbox_message, process_outbox_messages
+    assert len(handed_over) == 1  # one hand-over for the outbox rows of the payment, whatever their number
+    # ... to their queue's drain (etsy.outbox.drain): appended to its list, and the drain task published only when
+    # none is pending. No task per checkout, none that dispatches another.
+    from etsy.outbox import drain
+    from etsy.outbox.tasks import (
+        dispatch_outbox_messages,
+        drain_outbox_queue,
+        process_outbox_message,
+        process_outbox_messages,
+    )
 
     with (
         mock.patch.object(dispatch_outbox_messages, "delay") as dispatching,
         mock.patch.object(process_outbox_message, "apply_async") as single,
         mock.patch.object(process_outbox_messages, "apply_async") as batch,
+        mock.patch.object(drain_outbox_queue, "apply_async") as drains,
     ):
         handed_over[0]()
+        handed_over[0]()  # a second checkout's rows while the first drain is pending: no second task
     dispatching.assert_not_called()
     single.assert_not_called()
-    batch.assert_called_once()
-    assert (
-        len(batch.call_args.kwargs["args"][0]) == 5
-    )  # the three orders' sellers, the payouts, the buyer's confirmation
+    batch.assert_not_called()
+    drains.assert_called_once()
+    queue = drains.call_args.kwargs["queue"]
+    ids, _ = drain.take(queue)
+    assert len(ids) == 10  # twice the three orders' sellers, the payouts, the buyer's confirmation
 
 
 def test_three_shop_checkout_costs_the_worker_one_task_within_its_query_budget(
@@ -210,7 +221,7 @@ def test_three_shop_checkout_costs_the_worker_one_task_within_its_query_budget(
                 callback()
     finally:
         signals.task_prerun.disconnect(count)
-    assert tasks == ["etsy.outbox.tasks.process_outbox_messages"]
+    assert tasks == ["etsy.outbox.tasks.drain_outbox_queue"]
     subjects = sorted(message.subject.split(" ")[0] for message in mail.outbox)
     assert len(mail.outbox) == 4 and subjects.count("New") == 3  # three sellers and the buyer
 
@@ -230,5 +241,6 @@ def test_three_shop_checkout_stays_within_its_redis_budget(buyer_client, three_s
     assert response.status_code == 201, response.content
     # 16 before a commit's callbacks sent their writes together: the cart's version and store, the listings' cache
     # drop and their search stamps in four round trips (two now), the shops' pages' sets read, then deleted (one
-    # script now). Here the outbox task runs eagerly in this thread (its payment breaker's checks counted too).
-    assert len(redis_round_trips) <= 13, redis_round_trips
+    # script now). Here the outbox rows' drain runs eagerly in this thread (its take of the rows and its payment
+    # breaker's checks counted too): the request's own hand-over goes with the commit's other writes.
+    assert len(redis_round_trips) <= 14, redis_round_trips
