@@ -212,6 +212,9 @@ CACHE_ENABLED = env.bool("CACHE_ENABLED", default=True)
 # Stale page copies are rebuilt by each web process's refresher thread after the responses (etsy/cache/aside.py);
 # false: by the request that finds one due, before its response (the earlier behaviour, to compare the two).
 CACHE_REFRESH_IN_BACKGROUND = env.bool("CACHE_REFRESH_IN_BACKGROUND", default=True)
+# The share of each web process's time its refresher may spend checking and rebuilding stale page copies
+# (etsy.cache.aside: a budget of seconds that refills at this rate).
+CACHE_REFRESH_SHARE = env.float("CACHE_REFRESH_SHARE", default=0.05)
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="etsy")
 # Tests in parallel (pytest-xdist): each worker keeps its own keys, near-cache invalidations and task queue;
 # pytest-django gives each its own test database.

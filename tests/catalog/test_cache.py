@@ -208,3 +208,12 @@ def test_a_failed_batch_is_counted_as_nothing_rebuilt_and_releases_its_locks(db)
         aside.refresher.submit(f"k:{name}", Failing(name, "f", []))
     assert aside.refresher.run_pending() == 0
     assert caches["default"].get("lock:k:f1") is None and caches["default"].get("lock:k:f2") is None
+
+
+def test_the_refresh_budget_refills_at_the_share_the_settings_give(settings):
+    budget = aside._RefreshBudget(burst=10)
+    for share, expected in ((0.5, 1.0), (0.05, 0.1)):
+        settings.CACHE_REFRESH_SHARE = share
+        budget.tokens, budget.checked = 0.0, time.monotonic() - 2  # spent, two seconds ago
+        assert budget.take()
+        assert budget.tokens == pytest.approx(expected, abs=0.01)
