@@ -71,3 +71,19 @@ def check_read_your_writes_outlasts_replica_lag(app_configs=None, **kwargs) -> l
             )
         ]
     return []
+
+
+@register(Tags.caches)
+def check_refresh_share(app_configs=None, **kwargs) -> list[Error]:
+    """The refresher's share of a web process's time must be a fraction: 0 would leave every due page copy to a
+    plain miss, more than 1 lets the refresher take the requests' time."""
+    share = getattr(settings, "CACHE_REFRESH_SHARE", 0.05)
+    if not 0 < share <= 1:
+        return [
+            Error(
+                f"CACHE_REFRESH_SHARE ({share}) is not a share of time between 0 (excluded) and 1.",
+                hint="The default 0.05 spends a twentieth of each web process's time on due page copies.",
+                id="etsy.E003",
+            )
+        ]
+    return []

@@ -217,3 +217,13 @@ def test_the_refresh_budget_refills_at_the_share_the_settings_give(settings):
         budget.tokens, budget.checked = 0.0, time.monotonic() - 2  # spent, two seconds ago
         assert budget.take()
         assert budget.tokens == pytest.approx(expected, abs=0.01)
+
+
+def test_a_refresh_share_outside_zero_to_one_fails_the_system_checks(settings):
+    from etsy.checks import check_refresh_share
+
+    for share in (0, -0.1, 1.5):
+        settings.CACHE_REFRESH_SHARE = share
+        assert [e.id for e in check_refresh_share()] == ["etsy.E003"]
+    settings.CACHE_REFRESH_SHARE = 1
+    assert check_refresh_share() == []
