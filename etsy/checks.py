@@ -77,7 +77,7 @@ def check_read_your_writes_outlasts_replica_lag(app_configs=None, **kwargs) -> l
 def check_refresh_share(app_configs=None, **kwargs) -> list[Error]:
     """The refresher's share of a web process's time must be a fraction: 0 would leave every due page copy to a
     plain miss, more than 1 lets the refresher take the requests' time."""
-    share = getattr(settings, "CACHE_REFRESH_SHARE", 0.05)
+    share = settings.CACHE_REFRESH_SHARE
     if not 0 < share <= 1:
         return [
             Error(

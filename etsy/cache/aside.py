@@ -75,7 +75,7 @@ def counting_build(key: str, *, by: str, builds: int = 1) -> Iterator[None]:
 # wait on the stampede lock, and a sync worker that waits serves nobody. A copy kept a little
 # past its freshness lets them answer with it while the lock holder rebuilds: the page a reader
 # sees is never older than its TTL plus STALE_GRACE_SECONDS (usually one rebuild; longer while
-# many copies expire at once, see REFRESH_SHARE). Invalidation deletes the key, so
+# many copies expire at once, see CACHE_REFRESH_SHARE). Invalidation deletes the key, so
 # an edit or a sale never waits on this.
 STALE_GRACE_SECONDS = 60
 
@@ -99,7 +99,7 @@ def set_many_with_grace(values: dict[str, Any], *, ttl: int) -> None:
 
 # Refreshing stale copies is work a process can put off for up to the grace minute: when many
 # expire together (a warm-up, a deploy, a flush), each process's refresher thread spends at most
-# REFRESH_SHARE of its time on refreshes while requests answer with the copies. (Rebuilt inline by
+# CACHE_REFRESH_SHARE of its time on refreshes while requests answer with the copies. (Rebuilt inline by
 # the reader that found them due, the refreshes all fell on the requests of the page that expired;
 # spread by the thread, they cost every page the process serves a little: see the README.) The
 # budget is time, not a count: a product page is rebuilt in 10-40 ms, a category page of a large
@@ -111,7 +111,6 @@ def set_many_with_grace(values: dict[str, Any], *, ttl: int) -> None:
 # by the end of its grace is a plain miss. (A tenth checked the wave twice as fast, and cost the
 # requests of the minute it fell in twice as much: the product page's expiry round at 100k fell to
 # 73-77 % of its first round's throughput, 91 % at a twentieth, with no copy left to a miss.)
-REFRESH_SHARE = 0.05
 REFRESH_BURST_SECONDS = 0.25
 EARLY_REFRESH_SECONDS = 60
 
@@ -134,7 +133,7 @@ class _RefreshBudget:
         """Whether a refresh may start now (what it costs is paid afterwards, with :meth:`spend`)."""
         with self._lock:
             now = time.monotonic()
-            share = self.share if self.share is not None else getattr(settings, "CACHE_REFRESH_SHARE", REFRESH_SHARE)
+            share = self.share if self.share is not None else settings.CACHE_REFRESH_SHARE
             self.tokens = min(self.burst, self.tokens + (now - self.checked) * share)
             self.checked = now
             return self.tokens > 0
@@ -298,7 +297,7 @@ class _Refresher:
 
 
 refresher = _Refresher()
-# How long the refresher sleeps when its share of time is spent (the budget refills at REFRESH_SHARE).
+# How long the refresher sleeps when its share of time is spent (the budget refills at CACHE_REFRESH_SHARE).
 REFRESH_PAUSE_SECONDS = 0.05
 
 
