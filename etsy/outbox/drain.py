@@ -127,14 +127,13 @@ def drain(queue: str) -> int:
         services.process_many(message_ids=ids, topics=topics)
         if len(ids) < TAKE:  # the list was emptied: rows appended since have flagged a drain of their own
             return taken
-    if kick([queue]):  # rows left after MAX_TAKES and no drain pending for them: the next one
-        publish(queue)
+    kick([queue])  # rows left after MAX_TAKES and no drain pending for them: the next one
     return taken
 
 
 def kick(queues: Iterable[str]) -> list[str]:
-    """Flag a drain for each of ``queues`` whose list holds rows and has none pending; the queues flagged (the
-    caller publishes their drains). The relay's beat runs it: rows whose drain was lost wait at most a beat."""
+    """Start a drain (flag and publish it) for each of ``queues`` whose list holds rows and has none pending; the
+    queues flagged. The relay's beat runs it: rows whose drain was lost wait at most a beat."""
     queues = list(queues)
     if not queues or not store.is_enabled():
         return []
@@ -146,7 +145,10 @@ def kick(queues: Iterable[str]) -> list[str]:
         waiting = [queue for queue, length in zip(queues, pipe.execute(), strict=True) if length]
         for queue in waiting:
             pipe.set(_keys(queue)[1], 1, nx=True, ex=FLAG_SECONDS)
-        return [queue for queue, created in zip(waiting, pipe.execute(), strict=True) if created]
+        flagged = [queue for queue, created in zip(waiting, pipe.execute(), strict=True) if created]
     except Exception:
         logger.warning("could not look for outbox rows waiting for a drain", exc_info=True)
         return []
+    for queue in flagged:
+        publish(queue)
+    return flagged

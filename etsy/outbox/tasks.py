@@ -41,8 +41,7 @@ def drain_outbox_queue(queue: str) -> int:
 def relay_outbox() -> int:
     """Hand due outbox rows to Celery (missed after-commit relays, retries after backoff), start a drain for rows
     left waiting without one; count parked rows."""
-    for queue in drain.kick(registry.outbox_queues()):
-        drain.publish(queue)
+    drain.kick(registry.outbox_queues())
     count = services.relay_pending()
     if count:
         logger.info("relayed %d outbox messages", count, extra={"event": "outbox_relayed", "count": count})

@@ -117,8 +117,9 @@ def mark_checkout_paid(*, checkout_id, charge_id: str, placed_messages: dict[int
         placed_ids = _outbox_ids_for(order_ids)
     else:  # rows of orders cancelled meanwhile were relayed by their cancellation
         placed_ids = [placed_messages[pk] for pk in order_ids if pk in placed_messages]
-    # To their queue's drain after commit (the rows were written as handed over): one Redis round trip, a drain
-    # task published only when none is pending, which runs the rows of every checkout paid meanwhile together.
+    # To their queue's drain after commit (the rows were written as handed over): appended with the commit's other
+    # Redis writes, a drain task published only when none is pending, which runs the rows of every checkout paid
+    # meanwhile together.
     topics = {pk: events.TOPIC_ORDER_PLACED for pk in placed_ids} | {
         m.pk: m.topic for m in (paid, confirmation, *refunds)
     }
