@@ -19,25 +19,9 @@ from etsy.cache import store
 from etsy.outbox import drain, registry, services
 from etsy.outbox.models import OutboxMessage
 from etsy.outbox.tasks import drain_outbox_queue, process_outbox_messages, relay_outbox
-from tests.outbox.test_outbox import MANY_TOPIC, TOPIC, Handler, ManyHandler
+from tests.outbox.doubles import MANY_TOPIC, TOPIC
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def handler():
-    handler = Handler()
-    outbox.register(TOPIC, handler)
-    yield handler
-    outbox.unregister(TOPIC)
-
-
-@pytest.fixture
-def many_handler():
-    handler = ManyHandler()
-    outbox.register(MANY_TOPIC, handler, many=handler.many)
-    yield handler
-    outbox.unregister(MANY_TOPIC)
 
 
 def _commit_rows(topics: list[str]) -> list[OutboxMessage]:

@@ -25,34 +25,9 @@ from orders import events
 from payments import events as payment_events
 from shops.services import open_shop
 from tests.accounts.factories import UserFactory
+from tests.outbox.doubles import MANY_TOPIC, TOPIC
 
 pytestmark = pytest.mark.django_db
-
-TOPIC = "test.thing_happened"
-
-
-class Handler:
-    """A registered handler whose next outcomes the test chooses ("done", "defer", or an exception)."""
-
-    def __init__(self):
-        self.payloads: list[dict] = []
-        self.outcomes: list = []
-
-    def __call__(self, payload: dict) -> str:
-        self.payloads.append(payload)
-        outcome = self.outcomes.pop(0) if self.outcomes else outbox.DONE
-        if isinstance(outcome, Exception):
-            UserFactory(email=f"written-before-failing-{len(self.payloads)}@example.com")  # must be rolled back
-            raise outcome
-        return outcome
-
-
-@pytest.fixture
-def handler():
-    handler = Handler()
-    outbox.register(TOPIC, handler)
-    yield handler
-    outbox.unregister(TOPIC)
 
 
 @contextmanager
@@ -239,33 +214,6 @@ def test_a_refused_hand_over_takes_the_guard_back_for_the_sweep(handler, django_
     assert all((r.attempts, r.dispatched_at, r.next_attempt_at) == (0, None, None) for r in rows)
     assert services.relay_pending(now=timezone.now() + timedelta(seconds=11)) == 2  # past the sweep's grace
     assert handler.payloads == [{"thing_id": 1}, {"thing_id": 2}]
-
-
-MANY_TOPIC = "test.things_happened"
-
-
-class ManyHandler(Handler):
-    """A topic's handler that also takes several rows at once (``many``): each call's payloads are kept."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls: list[list[dict]] = []
-
-    def many(self, payloads: list[dict]) -> list[str]:
-        self.calls.append(list(payloads))
-        outcome = self.outcomes.pop(0) if self.outcomes else outbox.DONE
-        if isinstance(outcome, Exception):
-            UserFactory(email=f"written-before-failing-many-{len(self.calls)}@example.com")  # must be rolled back
-            raise outcome
-        return [outcome] * len(payloads)
-
-
-@pytest.fixture
-def many_handler():
-    handler = ManyHandler()
-    outbox.register(MANY_TOPIC, handler, many=handler.many)
-    yield handler
-    outbox.unregister(MANY_TOPIC)
 
 
 def test_rows_of_a_topic_with_a_many_handler_run_together_in_one_claim(
